@@ -1,0 +1,98 @@
+"""The contract every social network connector implements (built-in or third-party).
+
+A connector is stateless: everything account-specific arrives in an ``AccountContext`` and every cursor
+is handed in and returned, so the host can persist it and resume after a restart.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import Limits, Mention, PostResult, Reply, SocialProfile
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """One brand account on one network, with decrypted credentials (never logged)."""
+
+    network: str
+    external_id: str  # our brand account's stable id on the network
+    handle: str | None = None
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    api_base: str | None = None  # override for self-hosted instances and the sandbox
+
+    def __repr__(self) -> str:  # credentials must never reach a log line
+        return f"AccountContext(network={self.network!r}, external_id={self.external_id!r})"
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """A webhook request as received, raw body included (signatures are computed over raw bytes)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What a webhook delivered: mentions to ingest, or a handshake answer to send back as-is."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    handshake: tuple[int, str, str] | None = None  # (status, content_type, body)
+
+
+@dataclass(frozen=True)
+class PollPage:
+    """One page of a poll. ``cursor`` is opaque to the host; ``more`` asks to be called again now."""
+
+    mentions: list[Mention]
+    cursor: str | None
+    more: bool = False
+
+
+class Connector(ABC):
+    """Base class for connectors. Subclasses set ``name`` and implement the abstract methods."""
+
+    name: str = ""
+    display_name: str = ""
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        """True when the webhook request carries the network's valid signature for ``secrets``."""
+        return False
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        """Turn a verified webhook request into mentions (or a handshake answer)."""
+        raise NotImplementedError(f"{self.name} does not receive webhooks")
+
+    @abstractmethod
+    def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
+        """Normalize a raw API payload (poll page or webhook body) as the network documents it."""
+
+    @abstractmethod
+    def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
+        """Fetch new mentions after ``cursor`` (None = start now)."""
+
+    @abstractmethod
+    def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        """Publish a public reply in the thread of ``reply.in_reply_to``."""
+
+    def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        """Send a private message to ``reply.recipient_id``."""
+        from .errors import FatalError
+
+        raise FatalError(f"{self.name} cannot send private messages", code="unsupported")
+
+    def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
+        """Look up an author's public profile; None when the network does not say."""
+        return None
+
+    @abstractmethod
+    def limits(self) -> Limits:
+        """Published limits of the network (text length, request budget, page size)."""

@@ -1,0 +1,70 @@
+"""Every hook horseshoe calls. Names and signatures are a public contract for third-party plugins.
+
+Implement them with ``@plugin.hookimpl`` (``from plugin.plugins import hookimpl``) in a module or class
+and expose it through the ``horseshoe.connectors`` or ``horseshoe.sinks`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .connector import Connector
+    from .models import Labels, Match, Mention, PostResult, Reply, SocialProfile
+    from .sink import DeliveryOutcome, Sink
+
+PROJECT = "horseshoe"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def horseshoe_register_connectors() -> list[Connector]:
+    """Called once when the plugin manager starts. Return the connectors this plugin provides.
+
+    Each connector's ``name`` is the network key used everywhere (``x``, ``facebook``...); a name
+    registered twice is an error reported at start-up, never a silent override.
+    """
+
+
+@hookspec
+def horseshoe_register_sinks() -> list[Sink]:
+    """Called once when the plugin manager starts. Return the CRM sinks this plugin provides."""
+
+
+@hookspec
+def horseshoe_triage(mention: Mention) -> Labels | None:
+    """Called for every new mention after it is stored, before delivery. All implementations run.
+
+    Return labels for what this plugin knows (or None). Results merge in call order: a later
+    non-empty field does not overwrite an earlier one, list fields are united. ``engage=False`` from
+    any plugin means the mention is kept but not turned into a ticket.
+    """
+
+
+@hookspec(firstresult=True)
+def horseshoe_resolve_identity(profile: SocialProfile, sink: str) -> Match | None:
+    """Called before delivering a mention's author to ``sink``. The first non-None result wins.
+
+    Return the CRM record the profile belongs to, with confidence and evidence, or None when this
+    plugin has no opinion. The built-in resolver is registered ``trylast``.
+    """
+
+
+@hookspec
+def horseshoe_mention_stored(mention: Mention, mention_id: int, tenant: str) -> None:
+    """Observer: called once per new mention right after it is committed to the inbox.
+
+    Never called for a duplicate. Exceptions are logged and do not stop the pipeline.
+    """
+
+
+@hookspec
+def horseshoe_delivered(mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:
+    """Observer: called after a delivery reaches a final state (delivered or failed)."""
+
+
+@hookspec
+def horseshoe_reply_sent(reply: Reply, result: PostResult, tenant: str) -> None:
+    """Observer: called once after an agent's reply was posted to the network."""
