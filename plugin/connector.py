@@ -64,11 +64,19 @@ class Connector(ABC):
     display_name: str = ""
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
-        """True when the webhook request carries the network's valid signature for ``secrets``."""
+        """True when the webhook request is authentic for the account whose ``secrets`` are given.
+
+        The host calls this first for every request to ``/webhooks/<network>/<account>``, handshakes
+        included (a Meta ``hub.verify_token`` GET, an X CRC GET, a VK ``confirmation``): False means
+        401 and nothing is stored. ``secrets`` are the account's decrypted credentials.
+        """
         return False
 
     def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
-        """Turn a verified webhook request into mentions (or a handshake answer)."""
+        """Turn a verified webhook request into mentions, or a handshake answer to send back as-is.
+
+        Raise ``BadInput`` for a body that cannot be understood (the host answers 400 with the reason).
+        """
         raise NotImplementedError(f"{self.name} does not receive webhooks")
 
     @abstractmethod
