@@ -26,11 +26,13 @@ def horseshoe_register_connectors() -> list[Connector]:
     Each connector's ``name`` is the network key used everywhere (``x``, ``facebook``...); a name
     registered twice is an error reported at start-up, never a silent override.
     """
+    raise NotImplementedError
 
 
 @hookspec
 def horseshoe_register_sinks() -> list[Sink]:
     """Called once when the plugin manager starts. Return the CRM sinks this plugin provides."""
+    raise NotImplementedError
 
 
 @hookspec

@@ -28,6 +28,9 @@ class DeliveryItem:
     mention: Mention
     labels: Labels
     attempts: int = 0
+    # Where the mention's parent stands in this sink: "delivered" (the CRM knows it), "pending"
+    # (queued, not there yet), "failed", or None when the parent is not ours (e.g. a stranger's post).
+    parent_state: str | None = None
 
 
 @dataclass(frozen=True)

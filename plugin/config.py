@@ -1,0 +1,90 @@
+"""Configuration: defaults that need nothing, overridden by a TOML file, overridden by HORSESHOE_* env vars.
+
+The TOML file is ``horseshoe.toml`` in the working directory or the path in ``HORSESHOE_CONFIG``.
+Keys in the file are the field names below (e.g. ``database_url = "postgresql+psycopg://..."``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "HORSESHOE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = "."
+    database_url: str = ""  # empty = SQLite file horseshoe.db in data_dir
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = field(default="", repr=False)  # empty = generated once and kept in data_dir
+    broker_url: str = ""  # empty = in-process worker
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_000_000
+    worker_idle_seconds: float = 1.0
+    delivery_batch_size: int = 100
+    max_attempts: int = 12
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 3600.0
+    lease_seconds: float = 120.0
+    zendesk_api_base: str = ""  # empty = https://{subdomain}.zendesk.com; the sandbox sets it
+    pull_page_size: int = 200
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir).resolve() / 'horseshoe.db'}"
+
+
+def _coerce(kind: Any, raw: str) -> Any:
+    if kind in (int, "int"):
+        return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, the optional TOML file, env vars, then explicit overrides."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    config_path = Path(env.get(f"{ENV_PREFIX}CONFIG", "horseshoe.toml"))
+    known = {f.name: f for f in fields(Settings)}
+    if config_path.is_file():
+        with config_path.open("rb") as handle:
+            data = tomllib.load(handle)
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"{config_path}: unknown settings {sorted(unknown)}")
+        values.update(data)
+    for name, spec in known.items():
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _coerce(spec.type, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    if not settings.secret_key:
+        settings = replace(settings, secret_key=_stored_secret(Path(settings.data_dir)))
+    return settings
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """The generated key lives beside the database so a restart can still decrypt what it stored."""
+    path = data_dir / "horseshoe-secret.key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,118 @@
+"""Inbound path: store first, then triage, identity and one delivery per connected sink.
+
+``ingest`` commits each mention before anything else happens to it, so a crash afterwards loses
+nothing; ``route`` is resumable because it only picks mentions still in status ``received``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+
+from .models import Labels, Mention, SocialProfile
+from .runtime import Runtime
+from .store import tables as t
+from .store.db import utcnow
+from .store.repo import AccountRow
+from .triage import merge_labels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    new: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    events: int = 0
+
+
+def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -> IngestResult:
+    result = IngestResult()
+    tenant_key: str | None = None
+    for mention in mentions:
+        if mention.event != "created":
+            # Edits and deletions update the stored mention; one we never saw is stored as new.
+            if runtime.store.apply_mention_event(account.tenant_id, mention):
+                result.events += 1
+                continue
+        mention_id = runtime.store.insert_mention(account.tenant_id, account.id, mention)
+        if mention_id is None:
+            result.duplicates += 1
+            continue
+        result.new.append(mention_id)
+        tenant_key = tenant_key or runtime.store.tenant_key(account.tenant_id)
+        runtime.notify("horseshoe_mention_stored", mention=mention, mention_id=mention_id, tenant=tenant_key)
+    return result
+
+
+def triage(runtime: Runtime, mention: Mention) -> Labels:
+    return merge_labels(runtime.pm.hook.horseshoe_triage(mention=mention))
+
+
+def profile_of(mention: Mention) -> SocialProfile:
+    author = mention.author
+    return SocialProfile(
+        network=mention.network,
+        external_id=author.external_id,
+        handle=author.handle,
+        name=author.name,
+        avatar_url=author.avatar_url,
+        profile_url=author.profile_url,
+        lang=mention.lang,
+    )
+
+
+def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
+    """Triage received mentions and create their deliveries. Returns how many were routed."""
+    store = runtime.store
+    ids = store.claim(
+        t.mentions,
+        t.mentions.c.status == "received",
+        owner,
+        limit,
+        runtime.settings.lease_seconds,
+        order_by=[t.mentions.c.id],
+    )
+    for mention_id in ids:
+        with runtime.db.begin() as conn:
+            row = conn.execute(select(t.mentions).where(t.mentions.c.id == mention_id)).one()
+        mention = Mention.model_validate(row.payload)
+        labels = triage(runtime, mention)
+        engage = labels.engage is not False and not row.deleted
+        now = utcnow()
+        with runtime.db.begin() as conn:
+            sinks = store.enabled_sinks(conn, row.tenant_id) if engage else []
+            for sink in sinks:
+                match = runtime.pm.hook.horseshoe_resolve_identity(profile=profile_of(mention), sink=sink)
+                exists = conn.execute(
+                    select(t.deliveries.c.id).where(
+                        t.deliveries.c.mention_id == mention_id, t.deliveries.c.sink == sink
+                    )
+                ).first()
+                if exists is None:
+                    conn.execute(
+                        insert(t.deliveries).values(
+                            mention_id=mention_id,
+                            tenant_id=row.tenant_id,
+                            sink=sink,
+                            status="pending",
+                            attempts=0,
+                            next_attempt_at=now,
+                            match=match.model_dump(mode="json") if match else None,
+                            updated_at=now,
+                        )
+                    )
+            conn.execute(
+                update(t.mentions)
+                .where(t.mentions.c.id == mention_id)
+                .values(
+                    status="routed" if engage else "skipped",
+                    labels=labels.model_dump(mode="json", exclude_none=True),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+    return len(ids)

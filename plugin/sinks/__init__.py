@@ -1,0 +1,1 @@
+"""Built-in CRM sinks (each module is a plugin registered by default)."""

@@ -1,0 +1,167 @@
+"""Table definitions (SQLAlchemy Core). Alembic migrations in ``migrations/`` create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Integer ids: BigInteger on PostgreSQL, plain INTEGER (rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _ts(name: str, **kw: object) -> Column:
+    return Column(name, DateTime(timezone=True), **kw)  # type: ignore[arg-type]
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),  # Zendesk subdomain / Salesforce org id
+    Column("name", String(255), nullable=False, default=""),
+    _ts("created_at", nullable=False),
+)
+
+sink_connections = Table(
+    "sink_connections",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("config_enc", Text, nullable=False),  # encrypted JSON: tokens, instance ids
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("last_error", Text),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("tenant_id", "sink", name="uq_sink_connections_tenant_sink"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("network", String(64), nullable=False),
+    Column("external_id", String(255), nullable=False),  # our brand account's id on the network
+    Column("handle", String(255)),
+    Column("public_key", String(64), nullable=False, unique=True),  # routes webhooks, not a secret
+    Column("credentials_enc", Text, nullable=False),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("api_base", String(512)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    _ts("created_at", nullable=False),
+    UniqueConstraint("tenant_id", "network", "external_id", name="uq_accounts_tenant_network_external"),
+)
+
+poll_cursors = Table(
+    "poll_cursors",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("cursor", Text),
+    _ts("next_poll_at", nullable=False),
+    _ts("lease_until"),
+    Column("lease_owner", String(64)),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    _ts("updated_at", nullable=False),
+)
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("network", String(64), nullable=False),
+    Column("external_id", String(512), nullable=False),
+    Column("thread_id", String(512)),
+    Column("parent_id", String(512)),
+    Column("author_external_id", String(255), nullable=False),
+    Column("payload", JSON, nullable=False),  # the full normalized mention (incl. extra)
+    Column("status", String(16), nullable=False),  # received -> routed | skipped
+    Column("labels", JSON),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("edits", Integer, nullable=False, default=0),
+    _ts("created_at", nullable=False),  # when the customer wrote it
+    _ts("received_at", nullable=False),
+    _ts("lease_until"),
+    Column("lease_owner", String(64)),
+    UniqueConstraint("tenant_id", "network", "external_id", name="uq_mentions_tenant_network_external"),
+)
+Index("ix_mentions_status", mentions.c.status, mentions.c.id)
+Index("ix_mentions_thread", mentions.c.tenant_id, mentions.c.network, mentions.c.thread_id)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("mention_id", Id, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    _ts("next_attempt_at", nullable=False),
+    Column("last_error", Text),
+    Column("remote_id", String(255)),
+    Column("match", JSON),
+    _ts("lease_until"),
+    Column("lease_owner", String(64)),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("mention_id", "sink", name="uq_deliveries_mention_sink"),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("source", String(64), nullable=False),  # zendesk_channelback | salesforce | ...
+    Column("network", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),  # the Reply
+    # pending -> sending -> sent | failed | uncertain (may have been posted; never resent blindly)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    _ts("next_attempt_at", nullable=False),
+    Column("external_id", String(512)),
+    Column("url", String(1024)),
+    Column("last_error", Text),
+    _ts("lease_until"),
+    Column("lease_owner", String(64)),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+)
+Index("ix_replies_due", replies.c.status, replies.c.next_attempt_at)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE")),
+    Column("kind", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    _ts("created_at", nullable=False),
+)

@@ -1,0 +1,5 @@
+"""The Flask app: Zendesk Channel Framework endpoints, network webhooks, health."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

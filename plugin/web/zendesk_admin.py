@@ -1,0 +1,152 @@
+"""The Channel Framework admin UI: Zendesk POSTs the admin's browser here when an integration
+account is added or edited; the admin picks network accounts; we return ``name`` and ``metadata`` to
+Zendesk by auto-submitting a form to ``return_url`` (Channel framework docs, "Administrative
+interface"). It is shown inside Zendesk's iframe, so framing by Zendesk is allowed explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import make_response, render_template, request
+
+from ..errors import AuthError, BadInput, RetriableError
+from ..sinks.zendesk import ZendeskPushClient
+from .app import runtime
+from .forms import form_field
+from .zendesk import bp
+from .zendesk_tokens import InstanceMetadata, issue_metadata, read_metadata
+
+FLOW_SECONDS = 3600
+
+
+def _zendesk_base(subdomain: str) -> str:
+    base = runtime().settings.zendesk_api_base
+    return base.rstrip("/") if base else f"https://{subdomain}.zendesk.com"
+
+
+def _check_return_url(return_url: str, subdomain: str) -> None:
+    """Only ever post metadata back to the tenant's own Zendesk (no open redirect)."""
+    expected = urlsplit(_zendesk_base(subdomain))
+    given = urlsplit(return_url)
+    if (given.scheme, given.netloc) != (expected.scheme, expected.netloc):
+        raise BadInput("return_url is not on this Zendesk account's domain", status=403)
+
+
+def _framed(html: str, subdomain: str) -> Any:
+    response = make_response(html)
+    origin = urlsplit(_zendesk_base(subdomain))
+    response.headers["Content-Security-Policy"] = (
+        f"frame-ancestors 'self' https://*.zendesk.com {origin.scheme}://{origin.netloc}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/admin")
+def admin_start() -> Any:
+    rt = runtime()
+    subdomain = form_field("subdomain", max_length=255)
+    return_url = form_field("return_url", max_length=2048)
+    assert subdomain is not None and return_url is not None
+    _check_return_url(return_url, subdomain)
+    name = form_field("name", required=False, max_length=255) or f"horseshoe ({subdomain})"
+    locale = form_field("locale", required=False, max_length=32) or "en"
+    push_id = form_field("instance_push_id", required=False, max_length=255)
+    token = form_field("zendesk_access_token", required=False, max_length=1024)
+    existing = form_field("metadata", required=False, max_length=5000)
+    selected: tuple[int, ...] = ()
+    if existing:
+        meta = read_metadata(rt.box, existing)
+        if meta.tenant != subdomain:
+            raise BadInput("metadata belongs to another Zendesk account", status=403)
+        selected = meta.account_ids
+    tenant_id = rt.store.ensure_tenant(subdomain)
+    if push_id and token:
+        config = {"subdomain": subdomain, "instance_push_id": push_id, "zendesk_access_token": token}
+        if rt.settings.zendesk_api_base:
+            config["api_base"] = rt.settings.zendesk_api_base
+        # A forged form could try to swap a tenant's push credentials: Zendesk must confirm them first.
+        try:
+            valid = ZendeskPushClient(config).validate_token()
+        except AuthError:
+            valid = False
+        except RetriableError as exc:
+            raise BadInput(f"Zendesk could not be reached to confirm the push token: {exc}", status=502) from exc
+        if not valid:
+            raise BadInput("Zendesk did not confirm instance_push_id and zendesk_access_token", status=403)
+        rt.store.set_sink_connection(tenant_id, "zendesk", config)
+    flow = rt.box.sign(
+        {
+            "kind": "zd-admin",
+            "t": subdomain,
+            "r": return_url,
+            "n": name,
+            "l": locale,
+            "exp": int(time.time()) + FLOW_SECONDS,
+        }
+    )
+    html = render_template(
+        "zendesk_admin.html",
+        subdomain=subdomain,
+        name=name,
+        flow=flow,
+        accounts=rt.store.accounts(tenant_id),
+        selected=set(selected) or {a.id for a in rt.store.accounts(tenant_id)},
+        networks=sorted(rt.registry.connectors.values(), key=lambda c: c.name),
+    )
+    return _framed(html, subdomain)
+
+
+@bp.post("/admin/save")
+def admin_save() -> Any:
+    rt = runtime()
+    flow = rt.box.verify(form_field("flow", max_length=5000), "admin session")
+    if flow.get("kind") != "zd-admin" or int(flow.get("exp", 0)) < time.time():
+        raise BadInput("the admin session expired; open the integration again from Zendesk", status=403)
+    subdomain = str(flow["t"])
+    tenant_id = rt.store.ensure_tenant(subdomain)
+    name = form_field("name", required=False, max_length=255) or str(flow["n"])
+    known = {a.id for a in rt.store.accounts(tenant_id)}
+    chosen: list[int] = []
+    for raw in request.form.getlist("account"):
+        try:
+            account_id = int(raw)
+        except ValueError as exc:
+            raise BadInput("account must be an id") from exc
+        if account_id not in known:
+            raise BadInput("account does not belong to this Zendesk account", status=403)
+        chosen.append(account_id)
+    new_network = form_field("new_network", required=False, max_length=64)
+    if new_network:
+        chosen.append(_connect_account(tenant_id, new_network))
+    if not chosen:
+        raise BadInput("pick at least one social account")
+    metadata = issue_metadata(
+        rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(sorted(set(chosen))), name=name)
+    )
+    html = render_template("zendesk_return.html", return_url=flow["r"], name=name, metadata=metadata)
+    return _framed(html, subdomain)
+
+
+def _connect_account(tenant_id: int, network: str) -> int:
+    rt = runtime()
+    if network not in rt.registry.connectors:
+        raise BadInput(f"unknown network {network!r}")
+    external_id = form_field("new_external_id", max_length=255)
+    assert external_id is not None
+    handle = form_field("new_handle", required=False, max_length=255)
+    api_base = form_field("new_api_base", required=False, max_length=512)
+    raw_credentials = form_field("new_credentials", max_length=20000)
+    try:
+        credentials = json.loads(raw_credentials or "")
+    except ValueError as exc:
+        raise BadInput("credentials must be a JSON object") from exc
+    if not isinstance(credentials, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in credentials.items()
+    ):
+        raise BadInput("credentials must be a JSON object of strings")
+    return rt.store.upsert_account(tenant_id, network, external_id, credentials, handle=handle, api_base=api_base)

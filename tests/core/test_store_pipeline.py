@@ -1,0 +1,67 @@
+"""The inbox: stored once, committed first, edits and deletes marked; routing creates deliveries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from plugin import pipeline
+from plugin.runtime import Runtime
+from plugin.store import tables as t
+from tests.support.netplugin import make_mention
+
+
+def test_duplicate_mentions_are_a_no_op(rt: Runtime, tenant: tuple[int, int]) -> None:
+    tenant_id, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    page = [make_mention("1"), make_mention("2")]
+    first = pipeline.ingest(rt, account, page)
+    second = pipeline.ingest(rt, account, page)
+    assert len(first.new) == 2 and first.duplicates == 0
+    assert second.new == [] and second.duplicates == 2
+    assert rt.store.counts()["mentions"] == 2
+
+
+def test_same_external_id_in_two_tenants_is_two_mentions(rt: Runtime, tenant: tuple[int, int]) -> None:
+    _, account_id = tenant
+    other = rt.store.ensure_tenant("globex")
+    other_account = rt.store.upsert_account(other, "testnet", "brand", {"secret": "x"})
+    for acc in (account_id, other_account):
+        pipeline.ingest(rt, rt.store.account(acc)[0], [make_mention("1")])  # type: ignore[index]
+    assert rt.store.counts()["mentions"] == 2
+
+
+def test_edit_and_delete_are_marked_not_lost(rt: Runtime, tenant: tuple[int, int]) -> None:
+    _, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention("1", text="first")])
+    edited = make_mention("1", text="second").model_copy(update={"event": "edited"})
+    deleted = make_mention("1").model_copy(update={"event": "deleted"})
+    result = pipeline.ingest(rt, account, [edited, deleted])
+    assert result.events == 2
+    with rt.db.begin() as conn:
+        row = conn.execute(select(t.mentions)).one()
+    assert row.payload["text"] == "second"
+    assert row.payload["extra"]["history"][0]["text"] == "first"
+    assert row.deleted is True and row.edits == 1
+
+
+def test_route_creates_one_delivery_per_connected_sink(rt: Runtime, tenant: tuple[int, int]) -> None:
+    tenant_id, account_id = tenant
+    rt.store.set_sink_connection(tenant_id, "zendesk", {"subdomain": "acme", "instance_push_id": "p", "zendesk_access_token": "t"})
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention("1"), make_mention("own", author="brand")])
+    assert pipeline.route(rt, "w1") == 2
+    assert pipeline.route(rt, "w1") == 0  # resumable: nothing left in 'received'
+    with rt.db.begin() as conn:
+        statuses = dict(conn.execute(select(t.mentions.c.external_id, t.mentions.c.status)).all())
+        deliveries = conn.execute(select(t.deliveries)).all()
+    assert statuses == {"1": "routed", "own": "skipped"}  # our own post is not a ticket
+    assert [(d.sink, d.status) for d in deliveries] == [("zendesk", "pending")]
+
+
+def test_credentials_are_encrypted_at_rest(rt: Runtime, tenant: tuple[int, int]) -> None:
+    with rt.db.begin() as conn:
+        stored = conn.execute(select(t.accounts.c.credentials_enc)).scalar_one()
+    assert "s3cret" not in stored
+    assert rt.store.account(tenant[1])[1].credentials["secret"] == "s3cret"  # type: ignore[index]
+    assert "s3cret" not in repr(rt.store.account(tenant[1]))
