@@ -28,6 +28,9 @@ ENTRY_POINT_GROUPS = ("horseshoe.connectors", "horseshoe.sinks")
 # twice (pluggy skips an entry point whose name is already registered).
 DEFAULT_PLUGINS: dict[str, str] = {
     "x": "connectors.x",
+    "facebook": "connectors.facebook",
+    "messenger": "connectors.messenger",
+    "instagram": "connectors.instagram",
     "zendesk": "plugin.sinks.zendesk",
     "triage": "plugin.triage.basic",
 }

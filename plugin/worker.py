@@ -91,7 +91,7 @@ class Worker:
                 failures, base=settings.backoff_base_seconds, cap=settings.backoff_cap_seconds, retry_after=retry_after
             )
             tick.errors.append(f"poll {account.network}/{account.external_id}: {exc}")
-            self._release_cursor(account_id, next_poll=when, failures=failures, error=str(exc))
+            self._release_cursor(account_id, next_poll=when, failures=failures, last_error=str(exc))
             return
         # Store mentions first, cursor second: a crash in between re-reads a page (deduplicated),
         # never skips one.
@@ -99,7 +99,7 @@ class Worker:
         tick.ingested += len(result.new)
         tick.duplicates += result.duplicates
         next_poll = utcnow() if page.more else utcnow() + timedelta(seconds=interval)
-        self._release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, error=None)
+        self._release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, last_error=None)
 
     def _release_cursor(self, account_id: int, *, next_poll: object, **values: object) -> None:
         with self.runtime.db.begin() as conn:

@@ -1,0 +1,368 @@
+"""Facebook Pages connector: visitor posts and comments on the Page, public replies and private replies.
+
+Receive: Webhooks for Pages, object ``page``, field ``feed``: ``entry[].changes[].value`` with
+``item`` (comment/post/status/photo/video/share/reaction...), ``verb`` (add/edited/remove),
+``comment_id``, ``post_id``, ``parent_id``, ``from{id,name}``, ``message``, ``created_time`` (unix s).
+
+Normalization (DESIGN.md):
+* comment: ``external_id`` = Graph comment id (``{post}_{comment}``), ``thread_id`` = post id (a whole
+  post conversation is one ticket), ``parent_id`` = parent comment id, or the post id for a top-level
+  comment; kind ``comment`` (top level) or ``reply`` (a reply to a comment).
+* visitor post (item post/status/photo/video/share by someone else): kind ``post``, external_id =
+  thread_id = post id.
+* ``verb: edited`` -> ``event="edited"``; ``verb: remove`` -> ``event="deleted"`` (kept, not dropped).
+  Meta may omit ``from`` on a removal; the author is then the sentinel ``"unknown"``.
+* skipped: anything ``from`` our own Page (echoes of our replies, our own posts), reactions/likes,
+  ``hide``/``unhide`` moderation verbs, and ``messaging`` events (the ``messenger`` connector's part).
+
+Webhooks for the ``page`` object (feed and Messenger fields alike) arrive at one callback URL per app;
+each Meta connector reads only its own part of the body, so the host may hand one body to both.
+
+Reply: ``post_reply`` -> ``POST /{in_reply_to}/comments`` (a comment id answers in that comment's
+thread; a post id comments on the post). ``send_private`` with ``in_reply_to`` = a comment or visitor
+post id -> a private reply (``POST /{page-id}/messages`` with ``recipient: {comment_id}``), allowed once
+per comment and within 7 days of its creation. Before sending, the connector asks Graph for the
+comment's ``created_time`` and ``can_reply_privately`` and refuses with ``FatalError(code=
+"window_closed")`` / ``FatalError(code="already_replied")`` so an agent is told instead of a silent drop.
+
+Poll (backfill/fallback): ``GET /{page-id}/feed`` newest first, then ``GET /{post-id}/comments``
+(``filter=stream``, ``order=chronological``, ``since``) for every post updated since the watermark,
+with cursor pagination (``paging.cursors.after`` while ``paging.next`` exists). Settings:
+``lookback_days`` (default 7: how far back posts are still scanned for new comments),
+``backfill_since`` / ``backfill_hours`` (where a fresh cursor starts; default now).
+
+Credentials: see ``connectors.meta_common`` (page_access_token, app_secret, verify_token, page_id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import pluggy
+
+from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.errors import BadInput, FatalError, OutcomeUnknown
+from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
+
+from . import meta_common as meta
+
+hookimpl = pluggy.HookimplMarker("horseshoe")
+
+NAME = "facebook"
+POST_ITEMS = frozenset({"post", "status", "photo", "video", "share", "album"})
+VERBS = {"add": "created", "edited": "edited", "remove": "deleted"}
+UNKNOWN_AUTHOR = "unknown"
+COMMENT_FIELDS = "id,message,from{id,name},created_time,parent{id},permalink_url,attachment"
+POST_FIELDS = "id,message,from{id,name},created_time,updated_time,permalink_url"
+
+
+def _url(object_id: str) -> str:
+    return f"https://www.facebook.com/{object_id}"
+
+
+def _feed_attachments(value: dict[str, Any]) -> list[Attachment]:
+    found: list[Attachment] = []
+    for key, kind in (("photo", "image"), ("video", "video"), ("link", "link")):
+        url = value.get(key)
+        if isinstance(url, str) and url.startswith("http"):
+            found.append(Attachment(url=url, type=kind))
+    for url in value.get("photos") or [] if isinstance(value.get("photos"), list) else []:
+        if isinstance(url, str) and url.startswith("http"):
+            found.append(Attachment(url=url, type="image"))
+    return found
+
+
+def parse_feed_change(
+    page_id: str, value: dict[str, Any], where: str, entry_time: datetime | None
+) -> Mention | None:
+    item = value.get("item")
+    verb = value.get("verb")
+    if not isinstance(item, str) or not isinstance(verb, str):
+        raise BadInput(f"{where}: feed change without item/verb")
+    event = VERBS.get(verb)
+    if event is None:
+        return None  # hide/unhide/block...: moderation, not something a customer said
+    if item != "comment" and item not in POST_ITEMS:
+        return None  # reaction, like, event, rating...: no text to answer
+    sender = value.get("from")
+    author_id = UNKNOWN_AUTHOR
+    name = None
+    if sender is not None:
+        sender = meta.as_dict(sender, f"{where}.from")
+        author_id = meta.id_str(sender.get("id"), f"{where}.from.id")
+        name = meta.opt_str(sender.get("name"), f"{where}.from.name")
+    elif event != "deleted":
+        raise BadInput(f"{where}: feed change without from")
+    if author_id == page_id:
+        return None  # our own comment or post coming back
+    created_raw = value.get("created_time")
+    created = (
+        meta.to_datetime(created_raw, f"{where}.created_time") if created_raw is not None else entry_time
+    )
+    if created is None:
+        raise BadInput(f"{where}: no created_time")
+    post_id = meta.id_str(value.get("post_id"), f"{where}.post_id")
+    text = meta.opt_str(value.get("message"), f"{where}.message") or ""
+    common: dict[str, Any] = {
+        "network": NAME,
+        "thread_id": post_id,
+        "author": Author(external_id=author_id, name=name),
+        "text": text,
+        "created_at": created,
+        "account": page_id,
+        "event": event,
+        "attachments": _feed_attachments(value),
+    }
+    if item == "comment":
+        comment_id = meta.id_str(value.get("comment_id"), f"{where}.comment_id")
+        parent = value.get("parent_id")
+        parent_id = meta.id_str(parent, f"{where}.parent_id") if parent is not None else post_id
+        return meta.build_mention(
+            external_id=comment_id,
+            parent_id=parent_id,
+            kind=Kind.COMMENT if parent_id == post_id else Kind.REPLY,
+            url=_url(comment_id),
+            extra={"post_id": post_id, "item": item, "verb": verb},
+            **common,
+        )
+    return meta.build_mention(
+        external_id=post_id,
+        kind=Kind.POST,
+        url=_url(post_id),
+        extra={"post_id": post_id, "item": item, "verb": verb},
+        **common,
+    )
+
+
+def parse_feed_payload(payload: Any, account: str | None) -> list[Mention]:
+    body = meta.as_dict(payload, "body")
+    if body.get("object") != "page":
+        raise BadInput("body.object: expected 'page'")
+    mentions: list[Mention] = []
+    for e_index, raw_entry in enumerate(meta.as_list(body.get("entry"), "body.entry")):
+        entry = meta.as_dict(raw_entry, f"entry[{e_index}]")
+        page_id = meta.id_str(entry.get("id"), f"entry[{e_index}].id")
+        if account is not None and page_id != account:
+            continue
+        entry_time = meta.to_datetime(entry["time"], f"entry[{e_index}].time") if "time" in entry else None
+        for c_index, raw_change in enumerate(meta.as_list(entry.get("changes"), f"entry[{e_index}].changes")):
+            where = f"entry[{e_index}].changes[{c_index}]"
+            change = meta.as_dict(raw_change, where)
+            if change.get("field") != "feed":
+                continue  # other page fields (mention, ratings...) are not subscribed to
+            value = meta.as_dict(change.get("value"), f"{where}.value")
+            mention = parse_feed_change(page_id, value, f"{where}.value", entry_time)
+            if mention is not None:
+                mentions.append(mention)
+    return mentions
+
+
+def comment_from_graph(page_id: str, post_id: str, raw: dict[str, Any]) -> Mention | None:
+    """A Comment node from ``/{post-id}/comments`` -> Mention (None for the Page's own comments)."""
+    sender = raw.get("from")
+    if not isinstance(sender, dict) or not sender.get("id"):
+        return None  # Graph hides the author of comments we may not see; nothing to answer to
+    author_id = meta.id_str(sender.get("id"), "comment.from.id")
+    if author_id == page_id:
+        return None
+    comment_id = meta.id_str(raw.get("id"), "comment.id")
+    parent = raw.get("parent")
+    parent_id = meta.id_str(parent.get("id"), "comment.parent.id") if isinstance(parent, dict) else post_id
+    attachments: list[Attachment] = []
+    attachment = raw.get("attachment")
+    if isinstance(attachment, dict):
+        media = attachment.get("media")
+        image = media.get("image") if isinstance(media, dict) else None
+        src = image.get("src") if isinstance(image, dict) else None
+        if isinstance(src, str) and src:
+            attachments.append(Attachment(url=src, type=str(attachment.get("type") or "image")))
+    return meta.build_mention(
+        network=NAME,
+        external_id=comment_id,
+        thread_id=post_id,
+        parent_id=parent_id,
+        kind=Kind.COMMENT if parent_id == post_id else Kind.REPLY,
+        author=Author(external_id=author_id, name=meta.opt_str(sender.get("name"), "comment.from.name")),
+        text=meta.opt_str(raw.get("message"), "comment.message") or "",
+        created_at=meta.to_datetime(raw.get("created_time"), "comment.created_time"),
+        url=raw.get("permalink_url") if isinstance(raw.get("permalink_url"), str) else _url(comment_id),
+        attachments=attachments,
+        account=page_id,
+        extra={"post_id": post_id},
+    )
+
+
+def post_from_graph(page_id: str, raw: dict[str, Any]) -> Mention | None:
+    sender = raw.get("from")
+    if not isinstance(sender, dict) or not sender.get("id"):
+        return None
+    author_id = meta.id_str(sender.get("id"), "post.from.id")
+    if author_id == page_id:
+        return None  # the Page's own post: its comments matter, the post itself is not a mention
+    post_id = meta.id_str(raw.get("id"), "post.id")
+    return meta.build_mention(
+        network=NAME,
+        external_id=post_id,
+        thread_id=post_id,
+        kind=Kind.POST,
+        author=Author(external_id=author_id, name=meta.opt_str(sender.get("name"), "post.from.name")),
+        text=meta.opt_str(raw.get("message"), "post.message") or "",
+        created_at=meta.to_datetime(raw.get("created_time"), "post.created_time"),
+        url=raw.get("permalink_url") if isinstance(raw.get("permalink_url"), str) else _url(post_id),
+        account=page_id,
+        extra={"post_id": post_id},
+    )
+
+
+class FacebookConnector(Connector):
+    name = NAME
+    display_name = "Facebook Pages"
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        return meta.verify_meta_request(request, secrets)
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        if meta.is_handshake(request):
+            return meta.handshake_result(request)
+        return WebhookResult(mentions=self.parse_payload(meta.load_body(request), secrets.get(meta.PAGE_ID)))
+
+    def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
+        return parse_feed_payload(payload, account)
+
+    # -- poll --------------------------------------------------------------------------------
+
+    def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
+        client = meta.GraphClient(account)
+        page_id = meta.credential(account, meta.PAGE_ID, account.external_id)
+        limit = int(account.settings.get("page_size", self.limits().page_size))
+        if cursor is None:
+            start = meta.initial_cursor(account.settings, meta.now_utc())
+            if start.since >= int(meta.now_utc().timestamp()) - 1:
+                return PollPage(mentions=[], cursor=start.encode(), more=False)
+            state = start
+        else:
+            state = meta.SweepCursor.decode(cursor)
+        since_ts = state.since
+
+        def parents(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            data = client.get(f"{page_id}/feed", {"fields": POST_FIELDS, "limit": limit, "after": after})
+            return meta.page_of(data, "feed")
+
+        def parent_mentions(raw: dict[str, Any]) -> list[Mention]:
+            found = post_from_graph(page_id, raw)
+            return [found] if found else []
+
+        def parent_time(raw: dict[str, Any]) -> datetime:
+            return meta.to_datetime(raw.get("updated_time") or raw.get("created_time"), "post.updated_time")
+
+        def wants_children(raw: dict[str, Any], since: datetime) -> bool:
+            return parent_time(raw) >= since
+
+        def children(post_id: str, after: str | None) -> tuple[list[Mention], str | None]:
+            data = client.get(
+                f"{post_id}/comments",
+                {
+                    "fields": COMMENT_FIELDS,
+                    "filter": "stream",
+                    "order": "chronological",
+                    "since": since_ts,
+                    "limit": limit,
+                    "after": after,
+                },
+            )
+            items, next_after = meta.page_of(data, "comments")
+            found = [comment_from_graph(page_id, post_id, item) for item in items]
+            return [m for m in found if m is not None], next_after
+
+        spec = meta.SweepSpec(
+            parents=parents,
+            parent_mentions=parent_mentions,
+            parent_time=parent_time,
+            wants_children=wants_children,
+            children=children,
+            lookback=timedelta(days=float(account.settings.get("lookback_days", 7))),
+        )
+        return meta.run_sweep(spec, state)
+
+    # -- replies -----------------------------------------------------------------------------
+
+    def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        target = reply.in_reply_to or reply.thread_id
+        if not target:
+            raise FatalError("a Facebook reply needs in_reply_to (a comment or post id)", code="no_target")
+        result = meta.GraphClient(account).post(f"{target}/comments", {"message": reply.text})
+        comment_id = result.get("id") if isinstance(result, dict) else None
+        if not isinstance(comment_id, str):
+            raise OutcomeUnknown("Graph answered a comment without an id")
+        return PostResult(external_id=comment_id, url=_url(comment_id))
+
+    def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        """Private reply to a comment/visitor post: once per comment, within 7 days of its creation."""
+        if not reply.in_reply_to:
+            raise FatalError(
+                "Facebook commenters can only be contacted privately through a private reply to their "
+                "comment; set in_reply_to to the comment id (or use the messenger network for a PSID)",
+                code="unsupported",
+            )
+        client = meta.GraphClient(account)
+        page_id = meta.credential(account, meta.PAGE_ID, account.external_id)
+        target = reply.in_reply_to
+        # A visitor post is its own thread; anything else answered privately is a comment.
+        is_comment = reply.thread_id != target
+        fields = "id,created_time,can_reply_privately" if is_comment else "id,created_time"
+        node = client.get(target, {"fields": fields})
+        created = meta.to_datetime(
+            node.get("created_time") if isinstance(node, dict) else None, "created_time"
+        )
+        age = meta.now_utc() - created
+        if age > meta.PRIVATE_REPLY_WINDOW:
+            raise FatalError(
+                f"private replies are allowed within 7 days; {target} is {age.days} days old",
+                code="window_closed",
+            )
+        if is_comment and isinstance(node, dict) and node.get("can_reply_privately") is False:
+            raise FatalError(
+                f"{target} was already answered privately (one private reply per comment)",
+                code="already_replied",
+            )
+        recipient = {"comment_id": target} if is_comment else {"post_id": target}
+        mid = meta.send_message(
+            client, page_id, recipient, reply.text, {"messaging_type": "RESPONSE"}, reply.attachments
+        )
+        return PostResult(external_id=mid)
+
+    def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
+        if author_external_id == UNKNOWN_AUTHOR:
+            return None
+        try:
+            data = meta.GraphClient(account).get(author_external_id, {"fields": "id,name,link,picture"})
+        except FatalError as exc:
+            if exc.code == "100":  # "Unsupported get request": the person's node is not visible to us
+                return None
+            raise
+        if not isinstance(data, dict):
+            return None
+        picture = data.get("picture")
+        avatar = None
+        if isinstance(picture, dict) and isinstance(picture.get("data"), dict):
+            avatar = picture["data"].get("url")
+        return SocialProfile(
+            network=NAME,
+            external_id=author_external_id,
+            name=data.get("name") if isinstance(data.get("name"), str) else None,
+            avatar_url=avatar if isinstance(avatar, str) else None,
+            profile_url=data.get("link") if isinstance(data.get("link"), str) else None,
+        )
+
+    def limits(self) -> Limits:
+        # Comment text: 8000 characters (Facebook's comment length limit). Page token requests fall
+        # under Business Use Case limits: 4800 calls x engaged users per rolling 24 h; we pace by the
+        # usage headers instead of a fixed budget, so requests_per_window stays unset.
+        return Limits(max_text_length=8000, poll_interval_seconds=300, page_size=100)
+
+
+@hookimpl
+def horseshoe_register_connectors() -> list[Connector]:
+    return [FacebookConnector()]

@@ -1,0 +1,275 @@
+"""Instagram connector (Instagram API with Facebook Login, host ``graph.facebook.com``).
+
+Receive: Instagram webhooks, object ``instagram``:
+* field ``comments`` (and ``live_comments``): ``value{id, text, from{id, username}, media{id,
+  media_product_type}, parent_id}`` -> external_id = IG comment id, thread_id = media id, parent_id =
+  ``parent_id`` (a reply) or the media id (top level), kind ``reply``/``comment``. The payload has no
+  creation time: ``entry.time`` (when Meta sent it) stands in. Comments by our own account are skipped.
+* ``messaging[]`` (Instagram Messaging: same shape as Messenger; IGSID instead of PSID) -> kind
+  ``direct``, private, thread_id = the IGSID; echoes skipped (IG sends them in the ``messages`` field),
+  ``message_edit`` -> edited, ``is_deleted`` (unsent) -> deleted.
+* field ``mentions`` (``value{media_id, comment_id}``) carries neither author nor text, so it yields no
+  mention here; resolving it needs a Graph lookup (``/{ig-user-id}?fields=mentioned_comment...``),
+  left to a later step (see the report). Comments on our own media, incl. @mentions, arrive via
+  ``comments``.
+
+Reply: ``post_reply`` -> ``POST /{ig-comment-id}/replies {message}``; replying to the media itself
+(in_reply_to == thread_id) -> ``POST /{ig-media-id}/comments``. ``send_private``: with in_reply_to a
+comment id -> private reply ``POST /{page-id}/messages {recipient: {comment_id}}`` (once, within 7
+days; the comment's ``timestamp`` is read first, older -> ``FatalError(window_closed)``); otherwise a DM
+to ``recipient_id`` with the Messenger window rules (RESPONSE 24 h / HUMAN_AGENT 7 days / closed).
+Instagram messaging goes through the linked Facebook Page, so credential ``page_id`` is required.
+
+Poll: ``GET /{ig-user-id}/media`` (newest first) for media posted within ``lookback_days`` (default 7;
+IG media has no updated_time), then ``GET /{ig-media-id}/comments`` with their ``replies``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import pluggy
+
+from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.errors import BadInput, FatalError, OutcomeUnknown
+from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
+
+from . import meta_common as meta
+from .messenger import send_dm
+
+hookimpl = pluggy.HookimplMarker("horseshoe")
+
+NAME = "instagram"
+COMMENT_FIELDS = (
+    "id,text,timestamp,from{id,username},parent_id,replies{id,text,timestamp,from{id,username},parent_id}"
+)
+
+
+def _ig_user(account: AccountContext) -> str:
+    return meta.credential(account, meta.IG_USER_ID, account.external_id)
+
+
+def parse_comment_change(
+    ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None
+) -> Mention | None:
+    sender = meta.as_dict(value.get("from"), f"{where}.from")
+    author_id = meta.id_str(sender.get("id"), f"{where}.from.id")
+    if author_id == ig_id:
+        return None  # our own reply coming back
+    comment_id = meta.id_str(value.get("id"), f"{where}.id")
+    media = meta.as_dict(value.get("media"), f"{where}.media")
+    media_id = meta.id_str(media.get("id"), f"{where}.media.id")
+    parent = value.get("parent_id")
+    parent_id = meta.id_str(parent, f"{where}.parent_id") if parent is not None else media_id
+    when = value.get("timestamp")
+    created = meta.to_datetime(when, f"{where}.timestamp") if when is not None else entry_time
+    if created is None:
+        raise BadInput(f"{where}: no time for the comment")
+    return meta.build_mention(
+        network=NAME,
+        external_id=comment_id,
+        thread_id=media_id,
+        parent_id=parent_id,
+        kind=Kind.REPLY if parent is not None else Kind.COMMENT,
+        author=Author(
+            external_id=author_id, handle=meta.opt_str(sender.get("username"), f"{where}.from.username")
+        ),
+        text=meta.opt_str(value.get("text"), f"{where}.text") or "",
+        created_at=created,
+        account=ig_id,
+        extra={"media_id": media_id, "media_product_type": media.get("media_product_type")},
+    )
+
+
+def parse_instagram_payload(payload: Any, account: str | None) -> list[Mention]:
+    body = meta.as_dict(payload, "body")
+    if body.get("object") != "instagram":
+        raise BadInput("body.object: expected 'instagram'")
+    mentions: list[Mention] = []
+    for e_index, raw_entry in enumerate(meta.as_list(body.get("entry"), "body.entry")):
+        entry = meta.as_dict(raw_entry, f"entry[{e_index}]")
+        ig_id = meta.id_str(entry.get("id"), f"entry[{e_index}].id")
+        if account is not None and ig_id != account:
+            continue
+        entry_time = meta.to_datetime(entry["time"], f"entry[{e_index}].time") if "time" in entry else None
+        for c_index, raw_change in enumerate(meta.as_list(entry.get("changes"), f"entry[{e_index}].changes")):
+            where = f"entry[{e_index}].changes[{c_index}]"
+            change = meta.as_dict(raw_change, where)
+            if change.get("field") not in ("comments", "live_comments"):
+                continue  # mentions / story_insights / messaging_* fields: see the module docstring
+            value = meta.as_dict(change.get("value"), f"{where}.value")
+            mention = parse_comment_change(ig_id, value, f"{where}.value", entry_time)
+            if mention is not None:
+                mentions.append(mention)
+        for m_index, raw in enumerate(meta.as_list(entry.get("messaging"), f"entry[{e_index}].messaging")):
+            dm = meta.parse_messaging_event(
+                NAME, ig_id, raw, f"entry[{e_index}].messaging[{m_index}]", entry_time=entry_time
+            )
+            if dm is not None:
+                mentions.append(dm)
+    return mentions
+
+
+def comment_from_graph(ig_id: str, media_id: str, raw: dict[str, Any]) -> Mention | None:
+    sender = raw.get("from")
+    if not isinstance(sender, dict) or not sender.get("id"):
+        return None
+    author_id = meta.id_str(sender.get("id"), "comment.from.id")
+    if author_id == ig_id:
+        return None
+    comment_id = meta.id_str(raw.get("id"), "comment.id")
+    parent = raw.get("parent_id")
+    return meta.build_mention(
+        network=NAME,
+        external_id=comment_id,
+        thread_id=media_id,
+        parent_id=str(parent) if parent else media_id,
+        kind=Kind.REPLY if parent else Kind.COMMENT,
+        author=Author(
+            external_id=author_id, handle=meta.opt_str(sender.get("username"), "comment.from.username")
+        ),
+        text=meta.opt_str(raw.get("text"), "comment.text") or "",
+        created_at=meta.to_datetime(raw.get("timestamp"), "comment.timestamp"),
+        account=ig_id,
+        extra={"media_id": media_id},
+    )
+
+
+class InstagramConnector(Connector):
+    name = NAME
+    display_name = "Instagram"
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        return meta.verify_meta_request(request, secrets)
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        if meta.is_handshake(request):
+            return meta.handshake_result(request)
+        return WebhookResult(
+            mentions=self.parse_payload(meta.load_body(request), secrets.get(meta.IG_USER_ID))
+        )
+
+    def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
+        return parse_instagram_payload(payload, account)
+
+    def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
+        client = meta.GraphClient(account)
+        ig_id = _ig_user(account)
+        limit = int(account.settings.get("page_size", self.limits().page_size))
+        if cursor is None:
+            start = meta.initial_cursor(account.settings, meta.now_utc())
+            if start.since >= int(meta.now_utc().timestamp()) - 1:
+                return PollPage(mentions=[], cursor=start.encode(), more=False)
+            state = start
+        else:
+            state = meta.SweepCursor.decode(cursor)
+
+        def parents(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            data = client.get(
+                f"{ig_id}/media", {"fields": "id,caption,timestamp,permalink", "limit": limit, "after": after}
+            )
+            return meta.page_of(data, "media")
+
+        def parent_time(raw: dict[str, Any]) -> datetime:
+            return meta.to_datetime(raw.get("timestamp"), "media.timestamp")
+
+        def children(media_id: str, after: str | None) -> tuple[list[Mention], str | None]:
+            data = client.get(
+                f"{media_id}/comments", {"fields": COMMENT_FIELDS, "limit": limit, "after": after}
+            )
+            items, next_after = meta.page_of(data, "comments")
+            found: list[Mention | None] = []
+            for item in items:
+                found.append(comment_from_graph(ig_id, media_id, item))
+                replies = item.get("replies")
+                for sub in replies.get("data", []) if isinstance(replies, dict) else []:
+                    if isinstance(sub, dict):
+                        sub = {**sub, "parent_id": sub.get("parent_id") or item.get("id")}
+                        found.append(comment_from_graph(ig_id, media_id, sub))
+            return [m for m in found if m is not None], next_after
+
+        spec = meta.SweepSpec(
+            parents=parents,
+            parent_mentions=lambda raw: [],
+            parent_time=parent_time,
+            wants_children=lambda raw, since: True,  # within the lookback floor, every media is read
+            children=children,
+            lookback=timedelta(days=float(account.settings.get("lookback_days", 7))),
+        )
+        return meta.run_sweep(spec, state)
+
+    def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        target = reply.in_reply_to or reply.thread_id
+        if not target:
+            raise FatalError("an Instagram reply needs in_reply_to (a comment id)", code="no_target")
+        client = meta.GraphClient(account)
+        if reply.thread_id is not None and target == reply.thread_id:
+            result = client.post(f"{target}/comments", {"message": reply.text})
+        else:
+            result = client.post(f"{target}/replies", {"message": reply.text})
+        comment_id = result.get("id") if isinstance(result, dict) else None
+        if not isinstance(comment_id, str):
+            raise OutcomeUnknown("Graph answered an IG reply without an id")
+        return PostResult(external_id=comment_id)
+
+    def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        page_id = meta.credential(account, meta.PAGE_ID)
+        # A DM's thread is the customer (thread_id == recipient_id); a comment's thread is the media.
+        is_dm = reply.in_reply_to is None or (
+            reply.thread_id is not None and reply.thread_id == reply.recipient_id
+        )
+        if is_dm:
+            return send_dm(NAME, "instagram", account, reply, page_id)
+        assert reply.in_reply_to is not None
+        client = meta.GraphClient(account)
+        node = client.get(reply.in_reply_to, {"fields": "id,timestamp"})
+        created = meta.to_datetime(
+            node.get("timestamp") if isinstance(node, dict) else None, "comment.timestamp"
+        )
+        age = meta.now_utc() - created
+        if age > meta.PRIVATE_REPLY_WINDOW:
+            raise FatalError(
+                f"Instagram private replies are allowed within 7 days; the comment is {age.days} days old",
+                code="window_closed",
+            )
+        mid = meta.send_message(
+            client,
+            page_id,
+            {"comment_id": reply.in_reply_to},
+            reply.text,
+            {"messaging_type": "RESPONSE"},
+            reply.attachments,
+        )
+        return PostResult(external_id=mid)
+
+    def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
+        """Instagram user profile (messaging): ``GET /{IGSID}?fields=name,username,profile_pic``."""
+        try:
+            data = meta.GraphClient(account).get(author_external_id, {"fields": "name,username,profile_pic"})
+        except FatalError as exc:
+            if exc.code == "100":
+                return None
+            raise
+        if not isinstance(data, dict):
+            return None
+        username = data.get("username") if isinstance(data.get("username"), str) else None
+        return SocialProfile(
+            network=NAME,
+            external_id=author_external_id,
+            handle=username,
+            name=data.get("name") if isinstance(data.get("name"), str) else None,
+            avatar_url=data.get("profile_pic") if isinstance(data.get("profile_pic"), str) else None,
+            profile_url=f"https://www.instagram.com/{username}" if username else None,
+        )
+
+    def limits(self) -> Limits:
+        # One limit for both reply kinds: Instagram DMs take 1000 characters, comments 2200; the
+        # stricter value keeps every reply valid whichever way it goes out.
+        return Limits(max_text_length=1000, poll_interval_seconds=300, page_size=50)
+
+
+@hookimpl
+def horseshoe_register_connectors() -> list[Connector]:
+    return [InstagramConnector()]

@@ -1,0 +1,86 @@
+"""Fuzz parse_webhook: whatever the (signed) body, only BadInput may escape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from connectors.facebook import FacebookConnector
+from connectors.instagram import InstagramConnector
+from connectors.messenger import MessengerConnector
+from connectors.meta_common import sign_body
+from plugin.errors import BadInput
+from sandbox.meta import DEFAULT_APP_SECRET
+
+from .conftest import fixture, post_request, secrets
+
+CONNECTORS = [FacebookConnector(), MessengerConnector(), InstagramConnector()]
+FIXTURES = [
+    fixture("facebook", "feed_comment_add.json"),
+    fixture("facebook", "feed_comment_remove.json"),
+    fixture("messenger", "message_text.json"),
+    fixture("messenger", "message_edit.json"),
+    fixture("instagram", "comment_reply.json"),
+    fixture("instagram", "message.json"),
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=30,
+)
+
+
+def mutate(value: Any, data: st.DataObject) -> Any:
+    """Replace one random node of a real payload with random JSON."""
+    if isinstance(value, dict) and value and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(sorted(value)))
+        return {**value, key: mutate(value[key], data)}
+    if isinstance(value, list) and value and data.draw(st.booleans()):
+        index = data.draw(st.integers(0, len(value) - 1))
+        return [*value[:index], mutate(value[index], data), *value[index + 1 :]]
+    return data.draw(json_values)
+
+
+def check(body: bytes) -> None:
+    request = post_request(body, sign_body(DEFAULT_APP_SECRET, body))
+    for connector in CONNECTORS:
+        assert connector.verify_request(request, secrets())
+        try:
+            result = connector.parse_webhook(request, secrets())
+        except BadInput:
+            continue
+        for mention in result.mentions:
+            assert mention.external_id and mention.author.external_id
+
+
+@seed(20240501)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_real_payloads(data: st.DataObject) -> None:
+    base = data.draw(st.sampled_from(FIXTURES))
+    check(json.dumps(mutate(base, data), allow_nan=True).encode())
+
+
+@seed(20240502)
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_random_json(value: Any) -> None:
+    check(json.dumps(value, allow_nan=True).encode())
+
+
+@seed(20240503)
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes(body: bytes) -> None:
+    check(body)
