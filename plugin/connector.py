@@ -68,7 +68,8 @@ class Connector(ABC):
 
         The host calls this first for every request to ``/webhooks/<network>/<account>``, handshakes
         included (a Meta ``hub.verify_token`` GET, an X CRC GET, a VK ``confirmation``): False means
-        401 and nothing is stored. ``secrets`` are the account's decrypted credentials.
+        401 and nothing is stored. ``secrets`` are the account's decrypted credentials merged over its
+        settings (as strings), so e.g. a bot username or group id is at hand without a network call.
         """
         return False
 

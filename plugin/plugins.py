@@ -31,6 +31,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "facebook": "connectors.facebook",
     "messenger": "connectors.messenger",
     "instagram": "connectors.instagram",
+    "telegram": "connectors.telegram",
+    "vk": "connectors.vk",
     "zendesk": "plugin.sinks.zendesk",
     "triage": "plugin.triage.basic",
 }

@@ -37,9 +37,11 @@ def receive(network: str, public_key: str) -> Any:
         body=request.get_data(cache=True),
         query={k: v for k, v in request.args.items()},
     )
-    if not connector.verify_request(inbound, context.credentials):
+    # Connectors see the account's settings (bot username, group id...) beside its credentials.
+    secrets = {**{k: str(v) for k, v in context.settings.items()}, **context.credentials}
+    if not connector.verify_request(inbound, secrets):
         raise Unauthorized("webhook signature does not verify")
-    result = connector.parse_webhook(inbound, context.credentials)
+    result = connector.parse_webhook(inbound, secrets)
     stored = pipeline.ingest(rt, account, result.mentions) if result.mentions else None
     if result.handshake is not None:
         status, content_type, body = result.handshake

@@ -1,0 +1,41 @@
+"""Routing of the fake VK: ``/method/<name>``, the Long Poll server ``/wh<group_id>``, ``/_sandbox``."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.wrappers import Response
+
+from . import responses
+from .models import VKState
+
+
+def build_flask_app(state: VKState) -> Flask:
+    app = Flask("sandbox.vk")
+
+    @app.route("/method/<name>", methods=["GET", "POST"])
+    def method(name: str) -> Response:
+        return jsonify(responses.call_method(state, name, request))
+
+    @app.route("/wh<int:group_id>", methods=["GET", "POST"])
+    def long_poll(group_id: int) -> Response:
+        if group_id != state.group_id:
+            return jsonify({"failed": 2})
+        return jsonify(responses.long_poll(state, request))
+
+    @app.get("/_sandbox/sent")
+    def sent() -> Response:
+        return jsonify({"comments": state.sent_comments, "messages": state.sent_messages})
+
+    @app.get("/_sandbox/events")
+    def events() -> Response:
+        return jsonify({"events": state.events, "callback_log": state.callback_log})
+
+    @app.post("/_sandbox/<action>")
+    def control(action: str) -> Response | tuple[Response, int]:
+        body = request.get_json(silent=True) or {}
+        try:
+            return jsonify(responses.control(state, action, body))
+        except KeyError as exc:
+            return jsonify({"error": f"unknown or missing: {exc}"}), 400
+
+    return app

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.telegram import TelegramConnector
+from plugin.connector import AccountContext
+from sandbox.faults import FaultPlan
+from sandbox.server import RunningServer, serve_in_thread
+from sandbox.telegram import TelegramSandbox, create_app
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
+BOT_TOKEN = "123456789:AAEsandbox-telegram-token"
+BOT_ID = "123456789"
+SECRET = "s3cr3t_Webhook-token"
+
+
+def load(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+class FakeClock:
+    """Monotonic time the test moves by hand (pacing is tested without sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def _running() -> Iterator[tuple[TelegramSandbox, RunningServer, FakeClock]]:
+    # One server per module (stopping a werkzeug server costs ~0.5 s); state is reset per test.
+    clock = FakeClock()
+    app = create_app(plan=FaultPlan(seed=7), bot_token=BOT_TOKEN, bot_username="horseshoe_bot", clock=clock)
+    server = serve_in_thread(app)
+    try:
+        yield app, server, clock
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(_running: tuple[TelegramSandbox, RunningServer, FakeClock]) -> tuple[TelegramSandbox, RunningServer]:
+    app, server, _clock = _running
+    app.state.reset()
+    app.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1)
+    return app, server
+
+
+@pytest.fixture
+def clock(_running: tuple[TelegramSandbox, RunningServer, FakeClock]) -> FakeClock:
+    return _running[2]
+
+
+@pytest.fixture
+def plan(sandbox: tuple[TelegramSandbox, RunningServer]) -> FaultPlan:
+    return sandbox[0].plan
+
+
+@pytest.fixture
+def account(sandbox: tuple[TelegramSandbox, RunningServer]) -> AccountContext:
+    return AccountContext(
+        network="telegram",
+        external_id=BOT_ID,
+        handle="horseshoe_bot",
+        credentials={"bot_token": BOT_TOKEN, "webhook_secret": SECRET},
+        settings={"bot_username": "horseshoe_bot", "poll_timeout": 0},
+        api_base=sandbox[1].url,
+    )
+
+
+@pytest.fixture
+def connector(clock: FakeClock) -> TelegramConnector:
+    return TelegramConnector(clock=clock)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.vk import VKConnector
+from plugin.connector import AccountContext
+from sandbox.faults import FaultPlan
+from sandbox.server import RunningServer, serve_in_thread
+from sandbox.vk import VKSandbox, create_app
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vk"
+GROUP_ID = 229000001
+TOKEN = "vk1.a.sandbox-community-token"
+SECRET = "sandbox-callback-secret"
+CONFIRMATION = "9f2c1d7a"
+
+
+def load(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def _running() -> Iterator[tuple[VKSandbox, RunningServer, FakeClock]]:
+    clock = FakeClock()
+    app = create_app(plan=FaultPlan(seed=11), clock=clock, max_long_poll=1.0)
+    server = serve_in_thread(app)
+    try:
+        yield app, server, clock
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(_running: tuple[VKSandbox, RunningServer, FakeClock]) -> tuple[VKSandbox, RunningServer]:
+    app, server, _clock = _running
+    app.state.reset()
+    app.state.rps_limit = 20
+    app.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1)
+    return app, server
+
+
+@pytest.fixture
+def clock(_running: tuple[VKSandbox, RunningServer, FakeClock]) -> FakeClock:
+    return _running[2]
+
+
+@pytest.fixture
+def plan(sandbox: tuple[VKSandbox, RunningServer]) -> FaultPlan:
+    return sandbox[0].plan
+
+
+@pytest.fixture
+def account(sandbox: tuple[VKSandbox, RunningServer]) -> AccountContext:
+    return AccountContext(
+        network="vk",
+        external_id=str(GROUP_ID),
+        handle="horseshoe_support",
+        credentials={"access_token": TOKEN, "secret": SECRET, "confirmation_code": CONFIRMATION},
+        settings={"group_id": GROUP_ID, "poll_wait": 0},
+        api_base=sandbox[1].url,
+    )
+
+
+@pytest.fixture
+def connector(clock: FakeClock) -> VKConnector:
+    return VKConnector(clock=clock)
