@@ -1,0 +1,58 @@
+"""Fake Zendesk: the Channel Framework (any_channel) side plus the Users/Tickets/Search subset zenpy
+uses, and ``ZendeskDriver`` which behaves like Zendesk towards an integration.
+
+``create_app(state=None, plan=None, requests_per_minute=None)`` returns the WSGI app wrapped in
+``FaultMiddleware`` (faults answer in Zendesk's error shape).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from ..faults import FaultMiddleware, FaultPlan
+from .auth import RequestLimiter
+from .exceptions import InvalidEndpoint, ZendeskError, fault_body
+from .models import ZendeskState
+from .responses import ZendeskResponses
+from .urls import URL_RULES
+
+__all__ = ["ZendeskState", "create_app"]
+
+
+def create_flask_app(state: ZendeskState, requests_per_minute: int | None = None) -> Flask:
+    app = Flask("sandbox.zendesk")
+    limiter = RequestLimiter(requests_per_minute, state.clock) if requests_per_minute else None
+    handlers = ZendeskResponses(state, limiter)
+    for rule, name, methods in URL_RULES:
+        app.add_url_rule(
+            rule,
+            endpoint=f"{name}:{'/'.join(methods)}:{rule}",
+            view_func=getattr(handlers, name),
+            methods=list(methods),
+        )
+
+    @app.errorhandler(ZendeskError)
+    def _zendesk_error(exc: ZendeskError) -> Response:
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if exc.code == 404:
+            return InvalidEndpoint().response()
+        return ZendeskError({"error": exc.name, "description": exc.description or ""}, status=exc.code).response()
+
+    app.extensions["zendesk_state"] = state
+    return app
+
+
+def create_app(
+    state: ZendeskState | None = None, plan: FaultPlan | None = None, requests_per_minute: int | None = None
+) -> FaultMiddleware:
+    """The fake Zendesk as a WSGI app. ``requests_per_minute`` turns on a per-account limit (429 with
+    ``Retry-After``), independent of the random/scripted faults of ``plan``."""
+    state = state if state is not None else ZendeskState()
+    return FaultMiddleware(create_flask_app(state, requests_per_minute), plan or FaultPlan(), error_body=fault_body)

@@ -1,0 +1,127 @@
+"""Who is calling, and may they: credentials and the optional per-minute request limit.
+
+REST API authentication (Zendesk "Security and authentication"): ``Authorization: Bearer <oauth
+token>`` or Basic ``{email}/token:{api_token}``. The Channel Framework push token
+(``zendesk_access_token``) is only valid for ``/api/v2/any_channel/*``. The account is the one the
+credential belongs to; when the Host names a known subdomain it must agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import threading
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Request
+
+from .exceptions import CouldNotAuthenticate, Forbidden, InvalidToken, RateLimited
+from .models import Clock, IntegrationInstance, User, ZendeskAccount, ZendeskState
+
+
+@dataclass
+class Caller:
+    account: ZendeskAccount
+    user: User | None
+    instance: IntegrationInstance | None = None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def _host_subdomain(state: ZendeskState, request: Request) -> str | None:
+    host = (request.host or "").split(":")[0]
+    label = host.split(".")[0]
+    return label if label in state.accounts and "." in host else None
+
+
+def _check_host(state: ZendeskState, request: Request, account: ZendeskAccount) -> None:
+    subdomain = _host_subdomain(state, request)
+    if subdomain is not None and subdomain != account.subdomain:
+        raise CouldNotAuthenticate()
+
+
+def rest_caller(state: ZendeskState, request: Request) -> Caller:
+    """Authenticate a REST API (non-any_channel) request."""
+    header = request.headers.get("Authorization", "")
+    token = bearer_token(request)
+    with state.lock:
+        if token is not None:
+            for account in state.accounts.values():
+                for known, user_id in account.oauth_tokens.items():
+                    if secrets.compare_digest(known, token):
+                        _check_host(state, request, account)
+                        return Caller(account, account.users[user_id])
+            if state.instance_for_token(token) is not None:
+                # A Channel Framework push token is scoped to the any_channel API.
+                raise Forbidden()
+            raise InvalidToken()
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise CouldNotAuthenticate()
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise CouldNotAuthenticate() from None
+        login, _, secret = decoded.partition(":")
+        email, _, suffix = login.partition("/")
+        if suffix != "token" or not secret:
+            raise CouldNotAuthenticate()  # password logins are not offered by the sandbox
+        for account in state.accounts.values():
+            for known, user_id in account.api_tokens.items():
+                user = account.users.get(user_id)
+                if (
+                    secrets.compare_digest(known, secret)
+                    and user is not None
+                    and user.active
+                    and (user.email or "").lower() == email.lower()
+                ):
+                    _check_host(state, request, account)
+                    return Caller(account, user)
+        raise CouldNotAuthenticate()
+
+
+def channel_caller(state: ZendeskState, request: Request) -> Caller:
+    """Authenticate an any_channel request: the Bearer must be an instance's zendesk_access_token."""
+    token = bearer_token(request)
+    if token is None:
+        raise CouldNotAuthenticate()
+    found = state.instance_for_token(token)
+    if found is None:
+        raise InvalidToken()
+    account, instance = found
+    _check_host(state, request, account)
+    return Caller(account, None, instance)
+
+
+class RequestLimiter:
+    """A fixed one-minute window per account ("Rate limits": requests per minute by plan)."""
+
+    def __init__(self, per_minute: int, clock: Clock):
+        self.per_minute = per_minute
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str) -> None:
+        now = self.clock().timestamp()
+        window = int(now // 60)
+        with self._lock:
+            current, count = self._windows.get(key, (window, 0))
+            if current != window:
+                current, count = window, 0
+            if count >= self.per_minute:
+                retry_after = max(1, int(60 - (now % 60)))
+                raise RateLimited(retry_after, self.per_minute)
+            self._windows[key] = (current, count + 1)
+
+    def remaining(self, key: str) -> int:
+        with self._lock:
+            _window, count = self._windows.get(key, (0, 0))
+            return max(0, self.per_minute - count)
