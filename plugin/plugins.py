@@ -33,6 +33,8 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "instagram": "connectors.instagram",
     "telegram": "connectors.telegram",
     "vk": "connectors.vk",
+    "mastodon": "connectors.mastodon",
+    "bluesky": "connectors.bluesky",
     "zendesk": "plugin.sinks.zendesk",
     "triage": "plugin.triage.basic",
 }
