@@ -1,0 +1,139 @@
+"""A faithful fake of the X API v2 (posts, users, DMs) with a ``/_sandbox`` control surface.
+
+from sandbox.x import create_app
+from sandbox.server import serve_in_thread
+
+app = create_app()                       # FaultMiddleware-wrapped WSGI app; app.state is the XState
+brand = app.state.add_user("acme")       # user-context token "token-acme"
+app.state.add_app_token("app-token")     # app-only bearer
+alice = app.state.add_user("alice")
+app.state.inject_mention("alice", "where is my order?", to_user="acme")
+server = serve_in_thread(app)            # server.url -> api_base for the connector
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
+
+from ..faults import FaultMiddleware, FaultPlan
+from .auth import APP_ONLY, authenticate
+from .exceptions import (
+    RATE_LIMIT_BODY,
+    XProblem,
+    problem_response,
+    rate_limited_response,
+    unsupported_authentication,
+)
+from .models import USER_CONTEXT_ONLY, Window, XState
+from .responses import ControlResponses, XResponses
+from .urls import url_map
+
+__all__ = ["XSandboxApp", "XState", "create_app"]
+
+
+def _rate_headers(window: Window) -> dict[str, str]:
+    return {
+        "x-rate-limit-limit": str(window.limit),
+        "x-rate-limit-remaining": str(window.remaining),
+        "x-rate-limit-reset": str(window.reset),
+    }
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+class XApi:
+    """The WSGI app proper: route, authenticate, spend rate limit, handle, answer in X's shapes."""
+
+    def __init__(self, state: XState):
+        self.state = state
+        self.api = XResponses(state)
+        self.control = ControlResponses(state)
+        self.urls = url_map()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.urls.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return problem_response(XProblem(404, "Not Found Error", f"Could not find {request.path}"))
+        except MethodNotAllowed:
+            return problem_response(XProblem(405, "Method Not Allowed", f"{request.method} not allowed"))
+        except HTTPException as exc:
+            return problem_response(XProblem(exc.code or 400, "Invalid Request", str(exc.description)))
+        kind, _, rest = str(endpoint).partition("|")
+        if kind == "control":
+            return self._control(rest, request)
+        rate_key, _, handler = rest.partition("|")
+        return self._api(rate_key, handler, request, args)
+
+    def _api(self, rate_key: str, handler: str, request: Request, args: Mapping[str, Any]) -> Response:
+        try:
+            principal = authenticate(request, self.state)
+        except XProblem as problem:
+            return problem_response(problem)
+        with self.state.lock:
+            self.state.requests[rate_key] += 1
+        if principal.user_id is None and rate_key in USER_CONTEXT_ONLY:
+            return problem_response(unsupported_authentication(APP_ONLY))
+        allowed, window = self.state.take(rate_key, principal)
+        headers = _rate_headers(window)
+        if not allowed:
+            return rate_limited_response(headers)
+        try:
+            status, body = getattr(self.api, handler)(request, principal, **args)
+        except XProblem as problem:
+            return problem_response(problem, headers)
+        return _json(status, body, headers)
+
+    def _control(self, handler: str, request: Request) -> Response:
+        try:
+            status, body = getattr(self.control, handler)(request)
+        except (KeyError, ValueError, TypeError) as exc:
+            # Harness mistakes (unknown user, missing field) are answered, not crashed on.
+            return _json(400, {"error": f"{type(exc).__name__}: {exc}"})
+        return _json(status, body)
+
+
+class XSandboxApp(FaultMiddleware):
+    """FaultMiddleware around ``XApi`` that also exposes the state (``app.state``)."""
+
+    def __init__(self, state: XState, plan: FaultPlan):
+        self.state = state
+        super().__init__(XApi(state), plan, self._fault_body)
+
+    def _fault_body(self, status: int, retry_after: int) -> Response:
+        """Injected faults in X's own shapes: the documented 429 with rate headers, problem JSON for 5xx."""
+        if status == 429:
+            reset = int(self.state.clock()) + retry_after
+            headers = {
+                "x-rate-limit-limit": "0",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+                "Retry-After": str(retry_after),
+            }
+            return Response(
+                json.dumps(RATE_LIMIT_BODY), status=429, headers=headers, content_type="application/json"
+            )
+        titles = {
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+            503: "Service Unavailable",
+            504: "Gateway Timeout",
+        }
+        title = titles.get(status, "Error")
+        return problem_response(XProblem(status, title, title))
+
+
+def create_app(state: XState | None = None, plan: FaultPlan | None = None) -> XSandboxApp:
+    return XSandboxApp(state or XState(), plan or FaultPlan())

@@ -1,0 +1,89 @@
+"""Replies and DMs out, through the fake, with every credential flavour."""
+
+from __future__ import annotations
+
+import pytest
+
+from plugin.errors import AuthError, FatalError
+from plugin.models import Reply, Visibility
+
+from .conftest import OAUTH1
+
+
+def reply(text: str, **kw) -> Reply:
+    return Reply(network="x", account="acme", text=text, idempotency_key=f"k-{text[:20]}", **kw)
+
+
+def test_post_reply_in_thread(sandbox, connector):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "where is my parcel?", to_user="acme")
+    result = connector.post_reply(account, reply("We are on it!", in_reply_to=mention["id"]))
+    assert result.url == f"https://x.com/acme/status/{result.external_id}"
+    [posted] = sandbox.state.posted_by("acme")
+    assert posted["kind"] == "post" and posted["id"] == result.external_id
+    assert posted["in_reply_to_tweet_id"] == mention["id"]
+    created = sandbox.state.posts[result.external_id]
+    assert created.conversation_id == mention["id"] and created.in_reply_to_user_id == sandbox.alice_id
+
+
+def test_post_reply_with_oauth1(sandbox, connector):
+    account = sandbox.account(credentials=dict(OAUTH1))
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    result = connector.post_reply(account, reply("Hi Alice", in_reply_to=mention["id"]))
+    assert sandbox.state.posted_by(sandbox.brand_id)[0]["id"] == result.external_id
+
+
+def test_forged_oauth1_signature_is_refused(sandbox, connector):
+    account = sandbox.account(credentials={**OAUTH1, "consumer_secret": "wrong"})
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    with pytest.raises(AuthError, match="401"):
+        connector.post_reply(account, reply("Hi", in_reply_to=mention["id"]))
+    assert sandbox.state.posted_by("acme") == []
+
+
+def test_send_private(sandbox, connector):
+    account = sandbox.account()
+    result = connector.send_private(
+        account, reply("Please DM your order number", recipient_id=sandbox.alice_id, visibility=Visibility.PRIVATE)
+    )
+    [posted] = sandbox.state.posted_by("acme")
+    assert posted["kind"] == "dm" and posted["dm_event_id"] == result.external_id
+    assert posted["participant_id"] == sandbox.alice_id
+    assert result.url is None
+
+
+def test_text_over_280_is_refused_before_sending(sandbox, connector):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    with pytest.raises(FatalError, match="280") as err:
+        connector.post_reply(account, reply("x" * 281, in_reply_to=mention["id"]))
+    assert err.value.code == "text_too_long"
+    assert sandbox.state.requests["POST /2/tweets"] == 0
+
+
+def test_reply_needs_a_target_and_dm_a_recipient(sandbox, connector):
+    account = sandbox.account()
+    with pytest.raises(FatalError, match="in_reply_to"):
+        connector.post_reply(account, reply("hi"))
+    with pytest.raises(FatalError, match="recipient_id"):
+        connector.send_private(account, reply("hi"))
+
+
+def test_dm_needs_user_context(sandbox, connector):
+    account = sandbox.account(credentials={"bearer_token": "app-only-bearer"})
+    with pytest.raises(AuthError, match="credentials"):
+        connector.send_private(account, reply("hi", recipient_id=sandbox.alice_id))
+
+
+def test_concurrent_replies_share_one_connector(sandbox, connector):
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = sandbox.account()
+    targets = [sandbox.state.inject_mention("alice", f"q{n}", to_user="acme")["id"] for n in range(40)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda t: connector.post_reply(account, reply(f"answer to {t}", in_reply_to=t)), targets)
+        )
+    assert len({r.external_id for r in results}) == 40
+    posted = sandbox.state.posted_by("acme")
+    assert sorted(p["in_reply_to_tweet_id"] for p in posted) == sorted(targets)
