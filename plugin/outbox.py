@@ -46,7 +46,9 @@ def _state(row: object) -> ReplyState:
     )
 
 
-def enqueue(runtime: Runtime, tenant_id: int, account_id: int, reply: Reply, source: str) -> ReplyState:
+def enqueue(
+    runtime: Runtime, tenant_id: int, account_id: int, reply: Reply, source: str, remote_id: str | None = None
+) -> ReplyState:
     """Record the reply once; a second call with the same idempotency key returns the first row."""
     now = utcnow()
     try:
@@ -57,6 +59,7 @@ def enqueue(runtime: Runtime, tenant_id: int, account_id: int, reply: Reply, sou
                     account_id=account_id,
                     idempotency_key=reply.idempotency_key,
                     source=source,
+                    remote_id=remote_id,
                     network=reply.network,
                     payload=reply.model_dump(mode="json"),
                     status="pending",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .models import Labels, Mention
+from .models import Labels, Mention, Visibility
 
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
 
@@ -44,6 +44,41 @@ class DeliveryOutcome:
     retry_after: float | None = None
 
 
+@dataclass(frozen=True)
+class AgentReply:
+    """An agent's reply found in the CRM (e.g. a pending outbound Salesforce SocialPost).
+
+    ``remote_id`` is the CRM record's id: it becomes the idempotency key, so a reply found twice is
+    posted once.
+    """
+
+    remote_id: str
+    network: str
+    account_external_id: str  # our brand account on the network
+    text: str
+    in_reply_to: str | None = None  # network external_id of the post answered
+    thread_id: str | None = None
+    recipient_id: str | None = None
+    visibility: Visibility = Visibility.PUBLIC
+
+
+@dataclass(frozen=True)
+class ReplyBatch:
+    replies: list[AgentReply]
+    watermark: str | None  # opaque, stored by the host and handed back on the next fetch
+
+
+@dataclass(frozen=True)
+class ReplyReport:
+    """The final fate of an agent reply, reported back to the CRM record ``remote_id``."""
+
+    remote_id: str
+    status: Literal["sent", "failed"]
+    external_id: str | None = None
+    url: str | None = None
+    error: str | None = None
+
+
 class Sink(ABC):
     name: str = ""
     display_name: str = ""
@@ -55,6 +90,20 @@ class Sink(ABC):
 
         Raising ``RetriableError`` retries the whole batch; ``AuthError`` fails it for an admin.
         """
+
+    def fetch_agent_replies(self, connection: SinkConnection, watermark: str | None) -> ReplyBatch:
+        """Replies agents wrote in the CRM since ``watermark``, for CRMs the host must poll.
+
+        The default finds none: Zendesk hands replies over synchronously through channelback.
+        """
+        return ReplyBatch(replies=[], watermark=watermark)
+
+    def report_replies(self, connection: SinkConnection, reports: list[ReplyReport]) -> list[str]:
+        """Write each reply's final status back to the CRM. Return the ``remote_id``s recorded.
+
+        Ids not returned are reported again later; raise ``RetriableError`` to retry all of them.
+        """
+        return [r.remote_id for r in reports]
 
     def check(self, connection: SinkConnection) -> list[str]:
         """Problems an admin must fix (for ``horseshoe doctor``); empty when all is well."""

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from . import outbox, pipeline
+from . import crm_replies, outbox, pipeline
 from .backoff import next_attempt_at
 from .errors import AuthError, FatalError, RetriableError
 from .models import Labels, Mention
@@ -250,7 +250,9 @@ class Worker:
         tick.routed = pipeline.route(self.runtime, self.owner)
         delivered = self.deliver_due()
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
+        crm_replies.collect(self.runtime)
         tick.replies = outbox.drain(self.runtime, self.owner)
+        crm_replies.report(self.runtime)
         return tick
 
     def run_forever(self) -> None:

@@ -54,6 +54,8 @@ sink_connections = Table(
     Column("enabled", Boolean, nullable=False, default=True),
     Column("last_error", Text),
     _ts("updated_at", nullable=False),
+    Column("reply_watermark", Text),  # opaque cursor of Sink.fetch_agent_replies
+    _ts("next_reply_poll_at"),
     UniqueConstraint("tenant_id", "sink", name="uq_sink_connections_tenant_sink"),
 )
 
@@ -153,8 +155,11 @@ replies = Table(
     Column("lease_owner", String(64)),
     _ts("created_at", nullable=False),
     _ts("updated_at", nullable=False),
+    Column("remote_id", String(255)),  # the CRM record the reply came from (e.g. SocialPost Id)
+    _ts("reported_at"),  # when the final status was written back to that record
 )
 Index("ix_replies_due", replies.c.status, replies.c.next_attempt_at)
+Index("ix_replies_unreported", replies.c.source, replies.c.reported_at)
 
 events = Table(
     "events",
