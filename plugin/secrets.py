@@ -45,9 +45,9 @@ class SecretBox:
 
     def sign(self, payload: dict[str, Any]) -> str:
         """Compact signed token ``base64(json).base64(hmac)``; not encrypted, so keep secrets out."""
-        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=")
         mac = hmac.new(self._sign_key, body, hashlib.sha256).digest()
-        return body.decode("ascii").rstrip("=") + "." + base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+        return body.decode("ascii") + "." + base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 
     def verify(self, token: str | None, what: str = "token") -> dict[str, Any]:
         if not token or not isinstance(token, str) or token.count(".") != 1:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .models import Labels, Mention, Visibility
+from .models import Labels, Match, Mention, Visibility
 
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
 
@@ -31,6 +31,8 @@ class DeliveryItem:
     # Where the mention's parent stands in this sink: "delivered" (the CRM knows it), "pending"
     # (queued, not there yet), "failed", or None when the parent is not ours (e.g. a stranger's post).
     parent_state: str | None = None
+    # Identity resolution's verdict for this sink (``horseshoe_resolve_identity``), if any.
+    match: Match | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from . import crm_replies, outbox, pipeline
 from .backoff import next_attempt_at
 from .errors import AuthError, FatalError, RetriableError
-from .models import Labels, Mention
+from .models import Labels, Match, Mention
 from .runtime import Runtime
 from .sink import DeliveryItem, DeliveryOutcome, SinkConnection
 from .store import tables as t
@@ -152,6 +152,7 @@ class Worker:
                 labels=Labels(**(r.labels or {})),  # type: ignore[attr-defined]
                 attempts=int(r.attempts),  # type: ignore[attr-defined]
                 parent_state=parents.get((mention.network, mention.parent_id)) if mention.parent_id else None,
+                match=Match.model_validate(r.match) if r.match else None,  # type: ignore[attr-defined]
             )
             for r, mention in zip(rows, mentions, strict=True)
         ]

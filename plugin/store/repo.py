@@ -163,6 +163,14 @@ class Store:
             )
             return account_id
 
+    def update_account_settings(self, account_id: int, settings: dict[str, Any]) -> None:
+        """Merge ``settings`` into the account's (non-secret) settings."""
+        with self.db.begin() as conn:
+            current = conn.execute(select(t.accounts.c.settings).where(t.accounts.c.id == account_id)).scalar_one()
+            conn.execute(
+                update(t.accounts).where(t.accounts.c.id == account_id).values(settings={**(current or {}), **settings})
+            )
+
     def _account_row(self, row: Any) -> AccountRow:
         return AccountRow(
             id=int(row.id),

@@ -69,15 +69,18 @@ def admin_start() -> Any:
         config = {"subdomain": subdomain, "instance_push_id": push_id, "zendesk_access_token": token}
         if rt.settings.zendesk_api_base:
             config["api_base"] = rt.settings.zendesk_api_base
-        # A forged form could try to swap a tenant's push credentials: Zendesk must confirm them first.
-        try:
-            valid = ZendeskPushClient(config).validate_token()
-        except AuthError:
-            valid = False
-        except RetriableError as exc:
-            raise BadInput(f"Zendesk could not be reached to confirm the push token: {exc}", status=502) from exc
-        if not valid:
-            raise BadInput("Zendesk did not confirm instance_push_id and zendesk_access_token", status=403)
+        # Zendesk may only honour a new instance's token once the admin UI has returned, so a first
+        # install is stored as given (a forged one could not push anywhere: the token is checked by
+        # Zendesk on every push). Replacing a working connection needs Zendesk to confirm the token.
+        if rt.store.sink_connection(tenant_id, "zendesk") is not None:
+            try:
+                valid = ZendeskPushClient(config).validate_token()
+            except AuthError:
+                valid = False
+            except RetriableError as exc:
+                raise BadInput(f"Zendesk could not be reached to confirm the push token: {exc}", status=502) from exc
+            if not valid:
+                raise BadInput("Zendesk did not confirm instance_push_id and zendesk_access_token", status=403)
         rt.store.set_sink_connection(tenant_id, "zendesk", config)
     flow = rt.box.sign(
         {

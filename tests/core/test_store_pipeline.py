@@ -65,3 +65,18 @@ def test_credentials_are_encrypted_at_rest(rt: Runtime, tenant: tuple[int, int])
     assert "s3cret" not in stored
     assert rt.store.account(tenant[1])[1].credentials["secret"] == "s3cret"  # type: ignore[index]
     assert "s3cret" not in repr(rt.store.account(tenant[1]))
+
+
+def test_signed_tokens_round_trip_and_reject_tampering(rt: Runtime) -> None:
+    import pytest
+
+    from plugin.errors import Unauthorized
+
+    for payload in ({"a": 1}, {"t": "acme", "a": [1, 2, 3], "n": "x" * 7}, {}):
+        token = rt.box.sign(payload)
+        assert rt.box.verify(token) == payload
+        body, mac = token.split(".")
+        with pytest.raises(Unauthorized):
+            rt.box.verify(body + "x." + mac)
+        with pytest.raises(Unauthorized):
+            rt.box.verify(body + "." + mac[:-2] + ("AA" if mac[-2:] != "AA" else "BB"))

@@ -1,0 +1,307 @@
+"""``horseshoe demo``: the whole pipeline against the built-in sandbox, nothing to configure.
+
+Fake X and Zendesk run on local ports; horseshoe's web app and worker run on a fresh SQLite file; the
+integration is installed the way Zendesk does it (admin UI form flow); customers write (several
+languages, threads, follow-ups to our replies, direct messages); simulated agents answer tickets
+through channelback. With ``exit_when_done`` the run ends with a summary whose ``duplicates`` and
+``lost`` are counted from what the fakes actually hold, not from horseshoe's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+
+from sandbox.server import RunningServer, serve_in_thread
+from sandbox.x import create_app as create_x
+from sandbox.zendesk import create_app as create_zendesk
+from sandbox.zendesk.driver import ZendeskDriver
+from sandbox.zendesk.models import ZendeskState
+
+from . import demo_script
+from .config import Settings
+from .runtime import Runtime, build_runtime
+from .web import create_app
+from .worker import Worker
+
+SUBDOMAIN = "acme"
+BRAND = "acme_support"
+AGENT_SHARE = 0.55  # share of tickets the simulated agents answer
+console = Console(stderr=True)
+
+
+class _Deferred:
+    """A WSGI app whose inner app is set after the server knows its port (public_url needs it)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@dataclass
+class World:
+    data_dir: str
+    runtime: Runtime
+    web: RunningServer
+    x_app: Any
+    x_server: RunningServer
+    zd_state: ZendeskState
+    zd_app: Any
+    zd_server: RunningServer
+    driver: ZendeskDriver
+    worker: Worker
+    brand_id: str
+    injected: dict[str, str] = field(default_factory=dict)  # x external id -> kind
+    last_post: dict[str, str] = field(default_factory=dict)  # customer -> their latest public post id
+    posts_by: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # customer -> post ids
+    answered: set[int] = field(default_factory=set)
+    channelback_failures: int = 0
+
+    def stop(self) -> None:
+        self.worker.stop()
+        for server in (self.web, self.x_server, self.zd_server):
+            server.stop()
+        self.runtime.db.dispose()
+
+
+def build_world(data_dir: str, port: int, seed: int) -> World:
+    x_app = create_x()
+    x_state = x_app.state
+    brand = x_state.add_user(BRAND, name="Acme Support")
+    for endpoint in ("GET /2/users/:id/mentions", "GET /2/dm_events", "POST /2/tweets",
+                     "POST /2/dm_conversations/with/:participant_id/messages", "GET /2/users/:id"):
+        x_state.set_limit(endpoint, 1_000_000)  # a paid tier: the demo polls every half second
+    for username, name, _lang in demo_script.CUSTOMERS:
+        x_state.add_user(username, name=name)
+    x_server = serve_in_thread(x_app)
+
+    zd_state = ZendeskState()
+    zd_state.create_account(SUBDOMAIN, admin_name="Ada Admin", admin_email="ada@acme.example")
+    for name in ("Agent Lee", "Agent Kim", "Agent Novak"):
+        zd_state.add_user(SUBDOMAIN, name, email=f"{name.split()[1].lower()}@acme.example", role="agent")
+    zd_app = create_zendesk(state=zd_state)
+    zd_server = serve_in_thread(zd_app)
+
+    deferred = _Deferred()
+    web = serve_in_thread(deferred, port=port)
+    settings = Settings(
+        data_dir=data_dir,
+        public_url=web.url,
+        zendesk_api_base=zd_server.url,
+        backoff_base_seconds=0.2,
+        backoff_cap_seconds=2.0,
+        worker_idle_seconds=0.05,
+        lease_seconds=30.0,
+    )
+    from .config import _stored_secret
+
+    settings = Settings(**{**settings.__dict__, "secret_key": _stored_secret(settings_dir(data_dir))})
+    runtime = build_runtime(settings)
+    deferred.app = create_app(runtime)
+
+    driver = ZendeskDriver(zd_state, zd_server.url, f"{web.url}/zendesk/manifest.json", SUBDOMAIN)
+    driver.install(
+        admin_choices={
+            "name": "Acme social",
+            "new_network": "x",
+            "new_external_id": brand.id,
+            "new_handle": BRAND,
+            "new_api_base": x_server.url,
+            "new_credentials": json.dumps({"user_access_token": f"token-{BRAND}"}),
+        }
+    )
+    tenant_id = runtime.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    for account in runtime.store.accounts(tenant_id):
+        # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
+        runtime.store.update_account_settings(account.id, {"poll_interval_seconds": 0.5, "backfill": True})
+    worker = Worker(runtime, owner="demo-worker")
+    return World(
+        data_dir=data_dir, runtime=runtime, web=web, x_app=x_app, x_server=x_server, zd_state=zd_state,
+        zd_app=zd_app, zd_server=zd_server, driver=driver, worker=worker, brand_id=brand.id,
+    )
+
+
+def settings_dir(data_dir: str) -> Any:
+    from pathlib import Path
+
+    return Path(data_dir)
+
+
+def enable_faults(world: World, seed: int) -> None:
+    """Realistic trouble: X and Zendesk answer some requests with 429 (Retry-After) or 503."""
+    world.x_app.plan.configure(rate_429=0.02, rate_5xx=0.03, retry_after=1, seed=seed)
+    world.zd_app.plan.configure(rate_429=0.03, rate_5xx=0.03, retry_after=1, seed=seed + 1)
+
+
+def inject(world: World, step: demo_script.Step, rng: random.Random) -> None:
+    x_state = world.x_app.state
+    username, _name, lang = step.customer
+    kind = step.kind
+    if kind == "follow_up":
+        target = _follow_up_target(world, username, rng)
+        if target is None:
+            kind = "new"
+        else:
+            post = x_state.inject_mention(username, step.text, in_reply_to=target, lang=lang, to_user=BRAND)
+            world.injected[post["id"]] = "follow_up"
+            world.last_post[username] = post["id"]
+            world.posts_by[username].add(post["id"])
+            return
+    if kind == "dm":
+        event = x_state.inject_dm(username, BRAND, step.text)
+        world.injected[event["id"]] = "dm"
+        return
+    post = x_state.inject_mention(username, step.text, lang=lang, to_user=BRAND)
+    world.injected[post["id"]] = "new"
+    world.last_post[username] = post["id"]
+    world.posts_by[username].add(post["id"])
+
+
+def _follow_up_target(world: World, username: str, rng: random.Random) -> str | None:
+    """Half the time answer our reply (if we replied), else the customer's own latest post."""
+    theirs = world.posts_by[username]
+    ours_to_them = [
+        p
+        for p in world.x_app.state.posted_by(world.brand_id)
+        if p.get("kind") == "post" and p.get("in_reply_to_tweet_id") in theirs
+    ]
+    if ours_to_them and rng.random() < 0.5:
+        return str(ours_to_them[-1]["id"])
+    return world.last_post.get(username)
+
+
+def agents_work(world: World, rng: random.Random) -> None:
+    """Simulated agents: answer some new tickets, retry failed channelbacks like an agent would."""
+    for ticket in world.zd_state.tickets_with_comments(SUBDOMAIN):
+        comments = ticket["comments"]
+        for comment in comments:
+            channelback = comment.get("channelback")
+            if channelback and channelback.get("status") == "failed" and channelback.get("http_status") == 503:
+                if int(channelback.get("attempts", 1)) < 6:
+                    world.driver.retry_channelback(comment["id"])
+        if ticket["id"] in world.answered:
+            continue
+        world.answered.add(ticket["id"])
+        if random.Random(ticket["id"] * 7919).random() > AGENT_SHARE:
+            continue
+        last = comments[-1]
+        private = "x:" in (last.get("external_id") or "") and _is_dm(world, last["external_id"])
+        lang = _lang_of(ticket)
+        with world.zd_state.lock:
+            name = world.zd_state.account(SUBDOMAIN).users[ticket["requester_id"]].name
+        outcome = world.driver.agent_reply(ticket["id"], demo_script.agent_text(lang, private, name, ticket["id"]))
+        if outcome.channelback and outcome.channelback.get("status") == "failed":
+            world.channelback_failures += 1
+
+
+def _is_dm(world: World, external_id: str) -> bool:
+    return world.injected.get(external_id.split(":", 1)[1]) == "dm"
+
+
+def _lang_of(ticket: dict[str, Any]) -> str | None:
+    body = ticket["comments"][0]["body"] if ticket["comments"] else ""
+    for lang, openers in demo_script.OPENERS.items():
+        if any(opener.split("#")[0].split("{")[0][:12] in body for opener in openers):
+            return lang
+    return "en"
+
+
+def pending_work(world: World) -> int:
+    counts = world.runtime.store.counts()
+    seen = counts["mentions"]
+    return (len(world.injected) - seen) + counts["mentions_pending"] + counts["deliveries_pending"]
+
+
+def summary(world: World, started: float) -> dict[str, Any]:
+    tickets = world.zd_state.tickets_with_comments(SUBDOMAIN)
+    comments = [c for t in tickets for c in t["comments"]]
+    inbound = [c["external_id"] for c in comments if c.get("external_id") and not c.get("channelback")]
+    counts = world.runtime.store.counts()
+    posted = world.x_app.state.posted_by(world.brand_id)
+    imported = set(inbound)
+    lost = [i for i in world.injected if f"x:{i}" not in imported]
+    by_kind: dict[str, int] = defaultdict(int)
+    for kind in world.injected.values():
+        by_kind[kind] += 1
+    return {
+        "mentions": counts["mentions"],
+        "tickets": len(tickets),
+        "comments": len(comments),
+        "replies_sent": counts["replies_sent"],
+        "duplicates": (len(inbound) - len(imported)) + max(0, len(posted) - counts["replies_sent"]),
+        "lost": len(lost),
+        "injected": dict(by_kind),
+        "replies_failed": counts["replies_failed"],
+        "deliveries_failed": counts["deliveries_failed"],
+        "faults_injected": {
+            "x": dict(world.x_app.plan.injected),
+            "zendesk": dict(world.zd_app.plan.injected),
+        },
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def run_demo(
+    *, mentions: int, exit_when_done: bool, faults: bool, port: int, seed: int, keep_data: bool
+) -> dict[str, Any]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    data_dir = tempfile.mkdtemp(prefix="horseshoe-demo-")
+    started = time.monotonic()
+    world = build_world(data_dir, port, seed)
+    rng = random.Random(seed)
+    try:
+        console.print(f"[bold]horseshoe demo[/bold]  data: {data_dir}")
+        console.print(f"  horseshoe     {world.web.url}  (manifest: {world.web.url}/zendesk/manifest.json)")
+        console.print(f"  fake Zendesk  {world.zd_server.url}/_sandbox/accounts/{SUBDOMAIN}/tickets")
+        console.print(f"  fake X        {world.x_server.url}/_sandbox/posted?user={BRAND}")
+        if faults:
+            enable_faults(world, seed)
+        world.worker.start_thread()
+        steps = demo_script.plan(mentions, seed)
+        with console.status("streaming mentions") as status:
+            for index, step in enumerate(steps, 1):
+                inject(world, step, rng)
+                if index % 5 == 0:
+                    time.sleep(0.05)
+                    agents_work(world, rng)
+                    status.update(f"streamed {index}/{len(steps)} mentions")
+            deadline = time.monotonic() + 60 + mentions * 0.3
+            quiet_rounds = 0
+            while time.monotonic() < deadline:
+                agents_work(world, rng)
+                if index % 40 == 0:
+                    world.driver.pull()  # Zendesk's own pull every ~2 minutes: the fallback path
+                remaining = pending_work(world)
+                status.update(f"waiting for {remaining} items in flight")
+                quiet_rounds = quiet_rounds + 1 if remaining == 0 else 0
+                if quiet_rounds >= 6:
+                    break
+                time.sleep(0.25)
+                index += 1
+        world.driver.pull()
+        result = summary(world, started)
+        if not exit_when_done:
+            console.print_json(json.dumps(result))
+            console.print("demo traffic done; servers keep running — Ctrl-C to stop")
+            try:
+                while True:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        return result
+    finally:
+        world.stop()
+        if not keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
