@@ -6,6 +6,7 @@ shape ends in ``BadInput`` with a reason, never in a KeyError/TypeError.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -200,7 +201,9 @@ def tweet_v2(
     return Mention(
         network=NETWORK,
         external_id=tweet_id,
-        thread_id=_str(tweet, "conversation_id", what),
+        # X's conversation_id of a root post is its own id; without the field, the parent is the
+        # nearest thread we know.
+        thread_id=_str(tweet, "conversation_id", what) or parent or tweet_id,
         parent_id=parent,
         kind=kind,
         visibility=Visibility.PUBLIC,
@@ -325,7 +328,7 @@ def _tweet_v1(tweet: Mapping[str, Any], what: str, account: str) -> Mention:
     return Mention(
         network=NETWORK,
         external_id=tweet_id,
-        thread_id=None,  # v1.1 objects carry no conversation id
+        thread_id=parent or tweet_id,  # v1.1 objects carry no conversation id: nearest known root
         parent_id=parent,
         kind=kind,
         author=author,
@@ -413,13 +416,46 @@ def parse(payload: Any, account: str | None) -> list[Mention]:
             if "errors" in body:
                 raise BadInput(f"payload is an error response: {first_error(body)}")
             raise BadInput("payload is neither an X v2 response (data/meta) nor an Account Activity body")
+        if not account and not _looks_like_dm_events(body):
+            account = _mentioned_in_every_post(body)
         if not account:
-            raise BadInput("the brand account id is needed to parse an X v2 response")
+            raise BadInput("the brand account id is needed to parse this X v2 response (pass --account)")
         if _looks_like_dm_events(body):
             return dm_events_response(body, account)
         return posts_response(body, account)
     except ValidationError as exc:
         raise BadInput(f"payload does not make a valid mention: {exc.errors()[0].get('msg')}") from exc
+
+
+def _mentioned_in_every_post(body: Mapping[str, Any]) -> str | None:
+    """The mentions timeline holds posts that @mention one account: ours. When exactly one user id
+    is mentioned by every post, that is the brand; otherwise it cannot be told from the payload."""
+    data = body.get("data")
+    if not isinstance(data, list) or not data:
+        return None
+    common: set[str] | None = None
+    handles: set[str] | None = None
+    for post in data:
+        entities = post.get("entities") if isinstance(post, Mapping) else None
+        mentions = entities.get("mentions") if isinstance(entities, Mapping) else None
+        ids = {str(m["id"]) for m in mentions or [] if isinstance(m, Mapping) and m.get("id")}
+        common = ids if common is None else common & ids
+        text = post.get("text") if isinstance(post, Mapping) else None
+        named = {h.lower() for h in _HANDLE.findall(text)} if isinstance(text, str) else set()
+        handles = named if handles is None else handles & named
+    if common and len(common) == 1:
+        return next(iter(common))
+    # Without entities (e.g. the documented quickstart response), the one @handle every post names
+    # identifies the brand; it stands in for the id, which this payload does not carry.
+    if handles and len(handles) == 1:
+        wanted = next(iter(handles))
+        first = data[0].get("text", "") if isinstance(data[0], Mapping) else ""
+        spelled = next((h for h in _HANDLE.findall(first) if h.lower() == wanted), wanted)
+        return f"@{spelled}"
+    return None
+
+
+_HANDLE = re.compile(r"(?<![\w@])@(\w{1,15})")
 
 
 def first_error(body: Mapping[str, Any]) -> str:

@@ -45,7 +45,8 @@ class SecretBox:
 
     def sign(self, payload: dict[str, Any]) -> str:
         """Compact signed token ``base64(json).base64(hmac)``; not encrypted, so keep secrets out."""
-        body = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).rstrip(b"=")
+        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        body = base64.urlsafe_b64encode(raw).rstrip(b"=")
         mac = hmac.new(self._sign_key, body, hashlib.sha256).digest()
         return body.decode("ascii") + "." + base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
 

@@ -157,9 +157,18 @@ def test_bad_shapes_say_why(x, payload, reason):
         x.parse_payload(payload, account="1")
 
 
-def test_v2_response_needs_the_account(x):
+def test_v2_response_without_account_infers_the_mentioned_brand(x):
+    # The documented quickstart response has no entities: the @handle every post names stands in.
+    (mention,) = x.parse_payload(load("mentions_timeline.json"))
+    assert mention.account == "@XDevelopers"
+    assert mention.thread_id == mention.external_id  # a root post starts its own thread
+
+
+def test_v2_response_needs_the_account_when_ambiguous(x):
+    body = load("mentions_timeline.json")
+    body["data"].append({**body["data"][0], "id": "1301573587187331075", "text": "hi @someone_else"})
     with pytest.raises(BadInput, match="account"):
-        x.parse_payload(load("mentions_timeline.json"))
+        x.parse_payload(body)
 
 
 json_values = st.recursive(
