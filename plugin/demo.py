@@ -75,7 +75,7 @@ class World:
         self.runtime.db.dispose()
 
 
-def build_world(data_dir: str, port: int, seed: int) -> World:
+def build_world(data_dir: str, port: int, seed: int, database_url: str = "") -> World:
     x_app = create_x()
     x_state = x_app.state
     brand = x_state.add_user(BRAND, name="Acme Support")
@@ -97,6 +97,7 @@ def build_world(data_dir: str, port: int, seed: int) -> World:
     web = serve_in_thread(deferred, port=port)
     settings = Settings(
         data_dir=data_dir,
+        database_url=database_url,
         public_url=web.url,
         zendesk_api_base=zd_server.url,
         backoff_base_seconds=0.2,

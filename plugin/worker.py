@@ -67,6 +67,11 @@ class Worker:
             self._poll_account(account_id, tick)
         return tick
 
+    def wake_polls(self) -> None:
+        """Make every account due for polling now (after an outage, or when a caller knows there is news)."""
+        with self.runtime.db.begin() as conn:
+            conn.execute(update(t.poll_cursors).values(next_poll_at=utcnow()))
+
     def _poll_account(self, account_id: int, tick: Tick) -> None:
         runtime, settings = self.runtime, self.runtime.settings
         found = runtime.store.account(account_id)

@@ -89,8 +89,13 @@ def test_every_hook_is_exercised(tmp_path: Any) -> None:
     rt.store.set_sink_connection(tenant_id, "recorder", {})
     pipeline.ingest(rt, rt.store.account(account_id)[0], [make_mention("1")])  # type: ignore[index]
     Worker(rt).run_once()
-    state = outbox.enqueue(rt, tenant_id, account_id, Reply(network="testnet", account="brand", text="hi",
-                                                            in_reply_to="1", idempotency_key="k"), "test")
+    state = outbox.enqueue(
+        rt,
+        tenant_id,
+        account_id,
+        Reply(network="testnet", account="brand", text="hi", in_reply_to="1", idempotency_key="k"),
+        "test",
+    )
     assert outbox.attempt(rt, state.id, "w").status == "sent"
     assert plugin.sink.received == ["1"]
     assert set(plugin.calls) == set(HOOKS), set(HOOKS) - set(plugin.calls)

@@ -29,7 +29,9 @@ def test_same_key_posts_once(rt: Runtime, tenant: tuple[int, int], testnet: Test
     assert len(testnet.connector.posted) == 1
 
 
-def test_retriable_error_keeps_it_pending_with_retry_after(rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin) -> None:
+def test_retriable_error_keeps_it_pending_with_retry_after(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
     tenant_id, account_id = tenant
     testnet.connector.fail_next.append(RateLimited("slow down", retry_after=30))
     state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce")
@@ -60,13 +62,16 @@ def test_fatal_error_fails_with_reason(rt: Runtime, tenant: tuple[int, int], tes
     assert result.status == "failed" and "gone" in (result.error or "")
 
 
-def test_process_killed_while_sending_becomes_uncertain(rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin) -> None:
+def test_process_killed_while_sending_becomes_uncertain(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
     tenant_id, account_id = tenant
     state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce")
     # Simulate a process that committed 'sending' and died before recording the result.
     with rt.db.begin() as conn:
         conn.execute(
-            update(t.replies).where(t.replies.c.id == state.id)
+            update(t.replies)
+            .where(t.replies.c.id == state.id)
             .values(status="sending", lease_owner="dead", lease_until=utcnow() - timedelta(seconds=1))
         )
     assert outbox.expire_stuck(rt) == 1

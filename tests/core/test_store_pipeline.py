@@ -11,7 +11,7 @@ from tests.support.netplugin import make_mention
 
 
 def test_duplicate_mentions_are_a_no_op(rt: Runtime, tenant: tuple[int, int]) -> None:
-    tenant_id, account_id = tenant
+    _tenant_id, account_id = tenant
     account = rt.store.account(account_id)[0]  # type: ignore[index]
     page = [make_mention("1"), make_mention("2")]
     first = pipeline.ingest(rt, account, page)
@@ -47,7 +47,9 @@ def test_edit_and_delete_are_marked_not_lost(rt: Runtime, tenant: tuple[int, int
 
 def test_route_creates_one_delivery_per_connected_sink(rt: Runtime, tenant: tuple[int, int]) -> None:
     tenant_id, account_id = tenant
-    rt.store.set_sink_connection(tenant_id, "zendesk", {"subdomain": "acme", "instance_push_id": "p", "zendesk_access_token": "t"})
+    rt.store.set_sink_connection(
+        tenant_id, "zendesk", {"subdomain": "acme", "instance_push_id": "p", "zendesk_access_token": "t"}
+    )
     account = rt.store.account(account_id)[0]  # type: ignore[index]
     pipeline.ingest(rt, account, [make_mention("1"), make_mention("own", author="brand")])
     assert pipeline.route(rt, "w1") == 2

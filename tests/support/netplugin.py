@@ -20,9 +20,17 @@ from plugin.models import Author, Limits, Mention, PostResult, Reply
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
 
-def make_mention(external_id: str, *, author: str = "u1", parent: str | None = None, thread: str | None = None,
-                 text: str = "hello @brand", account: str = "brand", kind: str = "post",
-                 visibility: str = "public") -> Mention:
+def make_mention(
+    external_id: str,
+    *,
+    author: str = "u1",
+    parent: str | None = None,
+    thread: str | None = None,
+    text: str = "hello @brand",
+    account: str = "brand",
+    kind: str = "post",
+    visibility: str = "public",
+) -> Mention:
     return Mention(
         network="testnet",
         external_id=external_id,
@@ -65,8 +73,16 @@ class TestNetConnector(Connector):
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
             raise BadInput("expected {'items': [...]}")
         try:
-            return [make_mention(str(i["id"]), author=str(i.get("author", "u1")), parent=i.get("parent"),
-                                 text=str(i.get("text", "hi")), account=account or "brand") for i in payload["items"]]
+            return [
+                make_mention(
+                    str(i["id"]),
+                    author=str(i.get("author", "u1")),
+                    parent=i.get("parent"),
+                    text=str(i.get("text", "hi")),
+                    account=account or "brand",
+                )
+                for i in payload["items"]
+            ]
         except (KeyError, TypeError) as exc:
             raise BadInput(f"bad item: {exc}") from exc
 

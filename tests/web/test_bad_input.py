@@ -30,7 +30,9 @@ def _assert_reasoned(response: Any, *codes: int) -> None:
     assert body and body.get("reason"), body
 
 
-def test_webhook_forged_signature_is_401_and_leaves_no_trace(client: FlaskClient, rt: Runtime, tenant: tuple[int, int]) -> None:
+def test_webhook_forged_signature_is_401_and_leaves_no_trace(
+    client: FlaskClient, rt: Runtime, tenant: tuple[int, int]
+) -> None:
     key = rt.store.account(tenant[1])[0].public_key  # type: ignore[index]
     body = json.dumps({"items": [{"id": "1"}]})
     response = client.post(f"/webhooks/testnet/{key}", data=body, headers={"X-Test-Secret": "wrong"})
@@ -62,15 +64,22 @@ def test_pull_and_channelback_refuse_forged_metadata(client: FlaskClient, rt: Ru
     for path in ("/zendesk/pull", "/zendesk/channelback"):
         _assert_reasoned(client.post(path, data={}), 400)  # missing metadata
         _assert_reasoned(client.post(path, data={"metadata": "garbage"}), 401)
-        _assert_reasoned(client.post(path, data={"metadata": forged, "message": "m", "parent_id": "testnet:1",
-                                                  "request_unique_identifier": "r"}), 403)
+        _assert_reasoned(
+            client.post(
+                path,
+                data={"metadata": forged, "message": "m", "parent_id": "testnet:1", "request_unique_identifier": "r"},
+            ),
+            403,
+        )
     other_tenant = _meta(rt, tenant="globex")
     _assert_reasoned(client.post("/zendesk/pull", data={"metadata": other_tenant}), 403)
     # A state signed for another tenant cannot be replayed.
     rt.store.ensure_tenant("globex")
     from plugin.web.zendesk_tokens import issue_state
 
-    _assert_reasoned(client.post("/zendesk/pull", data={"metadata": good, "state": issue_state(rt.box, "globex", 5)}), 403)
+    _assert_reasoned(
+        client.post("/zendesk/pull", data={"metadata": good, "state": issue_state(rt.box, "globex", 5)}), 403
+    )
 
 
 def test_channelback_field_validation(client: FlaskClient, rt: Runtime, tenant: tuple[int, int]) -> None:
@@ -96,10 +105,12 @@ def test_admin_ui_refuses_foreign_return_url(client: FlaskClient) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fields=st.dictionaries(
-    st.sampled_from(["metadata", "state", "message", "parent_id", "recipient_id", "request_unique_identifier"]),
-    st.text(max_size=300),
-))
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["metadata", "state", "message", "parent_id", "recipient_id", "request_unique_identifier"]),
+        st.text(max_size=300),
+    )
+)
 def test_fuzzed_zendesk_forms_never_500(client: FlaskClient, fields: dict[str, str]) -> None:
     for path in ("/zendesk/pull", "/zendesk/channelback", "/zendesk/admin"):
         response = client.post(path, data=fields)

@@ -1,0 +1,181 @@
+"""The spine, end to end over real HTTP: X fake -> horseshoe -> Zendesk fake -> channelback -> X fake.
+
+Zendesk's Users API is read back through real zenpy; the X fake is reached through the connector's own
+HTTP client; the Zendesk side is played by the sandbox driver, which knows horseshoe only from its
+manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from zenpy import Zenpy
+
+from plugin import pipeline
+from plugin.demo import BRAND, SUBDOMAIN, World, build_world
+from tests.sandbox_zendesk.conftest import Schemas
+
+
+@pytest.fixture
+def world(any_database_url: str) -> Iterator[World]:
+    w = build_world(tempfile.mkdtemp(prefix="horseshoe-e2e-"), 0, 1, any_database_url)
+    w.x_app.state.add_user("carla", name="Carla Diaz")
+    w.x_app.state.add_user("omar", name="Omar Haddad")
+    yield w
+    w.stop()
+
+
+def settle(world: World, rounds: int = 40) -> None:
+    """Run the worker until a few passes in a row find nothing to do."""
+    world.worker.wake_polls()
+    idle = 0
+    for _ in range(rounds):
+        tick = world.worker.run_once()
+        idle = idle + 1 if not tick.busy else 0
+        if idle >= 3:
+            return
+    raise AssertionError("worker did not settle")
+
+
+def tickets(world: World) -> list[dict[str, Any]]:
+    return world.zd_state.tickets_with_comments(SUBDOMAIN)
+
+
+def ticket_of(world: World, external_id: str) -> dict[str, Any]:
+    for ticket in tickets(world):
+        if any(c.get("external_id") == f"x:{external_id}" for c in ticket["comments"]):
+            return ticket
+    raise AssertionError(f"x:{external_id} is on no ticket")
+
+
+def test_mentions_become_tickets_threads_stay_together(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    x = world.x_app.state
+    root = x.inject_mention("carla", "my parcel is lost", to_user=BRAND, lang="en")
+    follow = x.inject_mention("carla", "tracking says delivered", in_reply_to=root["id"], to_user=BRAND)
+    other = x.inject_mention("omar", "¿abren el domingo?", to_user=BRAND, lang="es")
+    dm = x.inject_dm("omar", BRAND, "order 1234, can you check?")
+    settle(world)
+    assert ticket_of(world, root["id"])["id"] == ticket_of(world, follow["id"])["id"]
+    assert ticket_of(world, other["id"])["id"] != ticket_of(world, root["id"])["id"]
+    dm_ticket = ticket_of(world, dm["id"])
+    assert dm_ticket["id"] not in {ticket_of(world, other["id"])["id"], ticket_of(world, root["id"])["id"]}
+
+    # The requester Zendesk created is the customer, with the stable X id as their identity.
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", f"127.0.0.1:{world.zd_server.port}")
+    admin = world.zd_state.add_user(SUBDOMAIN, "Api Admin", email="api@acme.example", role="admin")
+    token = world.zd_state.issue_api_token(SUBDOMAIN, admin.id)
+    zenpy = Zenpy(subdomain=SUBDOMAIN, email="api@acme.example", token=token)
+    requester = zenpy.users(id=ticket_of(world, root["id"])["requester_id"])
+    assert requester.name == "Carla Diaz"
+    identities = list(zenpy.users.identities(id=requester.id))
+    carla_id = x.user_by_username("carla").id
+    assert any(f"x:{carla_id}" == i.value for i in identities), [i.value for i in identities]
+
+
+def test_same_poll_page_twice_gives_one_comment(world: World) -> None:
+    x = world.x_app.state
+    post = x.inject_mention("carla", "hello?", to_user=BRAND)
+    account, context = world.runtime.store.accounts()[0], None
+    found = world.runtime.store.account(account.id)
+    assert found is not None
+    account, context = found
+    connector = world.runtime.registry.connector("x")
+    page = connector.poll(context, None)
+    assert [m.external_id for m in page.mentions] == [post["id"]]
+    first = pipeline.ingest(world.runtime, account, page.mentions)
+    second = pipeline.ingest(world.runtime, account, page.mentions)
+    assert (len(first.new), second.duplicates) == (1, 1)
+    settle(world)
+    world.driver.pull()  # the fallback path sees it too: still one comment
+    comments = [c for t in tickets(world) for c in t["comments"] if c.get("external_id") == f"x:{post['id']}"]
+    assert len(comments) == 1
+
+
+def test_same_channelback_twice_posts_once(world: World) -> None:
+    x = world.x_app.state
+    post = x.inject_mention("omar", "where is my refund?", to_user=BRAND)
+    settle(world)
+    ticket = ticket_of(world, post["id"])
+    first = world.driver.agent_reply(ticket["id"], "Omar, refund is on its way.", request_unique_identifier="rui-1")
+    again = world.driver.agent_reply(ticket["id"], "Omar, refund is on its way.", request_unique_identifier="rui-1")
+    posted = [p for p in x.posted_by(BRAND) if p["kind"] == "post"]
+    assert len(posted) == 1 and posted[0]["in_reply_to_tweet_id"] == post["id"]
+    assert first.channelback and again.channelback
+    assert first.channelback["status"] == again.channelback["status"] == "sent"
+    assert world.runtime.store.counts()["replies_sent"] == 1
+    # The customer answers our reply: it joins the same ticket.
+    follow = x.inject_mention("omar", "thanks!", in_reply_to=posted[0]["id"], to_user=BRAND)
+    settle(world)
+    assert ticket_of(world, follow["id"])["id"] == ticket["id"]
+
+
+def test_dm_ticket_is_answered_privately(world: World) -> None:
+    x = world.x_app.state
+    dm = x.inject_dm("carla", BRAND, "my email is carla@example.com, order 99")
+    settle(world)
+    ticket = ticket_of(world, dm["id"])
+    world.driver.agent_reply(ticket["id"], "Thanks Carla, we found order 99.")
+    kinds = [p["kind"] for p in x.posted_by(BRAND)]
+    assert kinds == ["dm"]
+
+
+def test_public_reply_with_personal_data_is_refused(world: World) -> None:
+    x = world.x_app.state
+    post = x.inject_mention("carla", "I can't log in", to_user=BRAND)
+    settle(world)
+    outcome = world.driver.agent_reply(ticket_of(world, post["id"])["id"], "Send your card 4111 1111 1111 1111 here")
+    assert outcome.channelback and outcome.channelback["status"] == "failed"
+    assert outcome.channelback["http_status"] == 422 and "card_number" in outcome.channelback["body"]
+    assert x.posted_by(BRAND) == []
+
+
+def test_zendesk_outage_loses_nothing(world: World) -> None:
+    x = world.x_app.state
+    world.zd_app.plan.configure(scripted=[503] * 6)
+    ids = [x.inject_mention("carla", f"question {n}", to_user=BRAND)["id"] for n in range(5)]
+    settle(world, rounds=80)
+    for _ in range(40):
+        if all(_on_some_ticket(world, i) for i in ids):
+            break
+        settle(world)
+    assert all(_on_some_ticket(world, i) for i in ids)
+    assert world.runtime.store.counts()["deliveries_failed"] == 0
+
+
+def _on_some_ticket(world: World, external_id: str) -> bool:
+    return any(c.get("external_id") == f"x:{external_id}" for t in tickets(world) for c in t["comments"])
+
+
+def test_manifest_and_pull_answer_match_zendesk_schemas(world: World) -> None:
+    schemas = Schemas()
+    manifest = requests.get(f"{world.web.url}/zendesk/manifest.json", timeout=10).json()
+    schemas.check("manifest.json", manifest)
+    assert all(url.startswith(world.web.url) for url in manifest["urls"].values())
+    x = world.x_app.state
+    root = x.inject_mention("carla", "pull me", to_user=BRAND)
+    x.inject_mention("omar", "and me (ünïcödé, 日本語)", in_reply_to=root["id"], to_user=BRAND)
+    world.zd_app.plan.configure(paths=("/api/v2/any_channel/push",), rate_5xx=1.0)  # push is down
+    settle(world)
+    instance = world.driver.instance
+    assert instance is not None
+    answer = requests.post(
+        f"{world.web.url}/zendesk/pull", data={"metadata": instance.metadata, "state": ""}, timeout=10
+    ).json()
+    schemas.check("pull_payload.json", answer)
+    assert len(answer["external_resources"]) == 2
+    for resource in answer["external_resources"]:
+        schemas.check("external_resource.json", resource)
+    world.driver.pull()
+    assert ticket_of(world, root["id"]) is not None
+    # The next pull continues after the cursor in the signed state: nothing is sent twice.
+    again = requests.post(
+        f"{world.web.url}/zendesk/pull", data={"metadata": instance.metadata, "state": answer["state"]}, timeout=10
+    ).json()
+    assert again["external_resources"] == []
+    assert json.dumps(answer)  # serialisable as Zendesk stores it
