@@ -36,6 +36,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "mastodon": "connectors.mastodon",
     "bluesky": "connectors.bluesky",
     "zendesk": "plugin.sinks.zendesk",
+    "salesforce": "plugin.sinks.salesforce",
     "triage": "plugin.triage.basic",
 }
 

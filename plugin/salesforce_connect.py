@@ -127,8 +127,11 @@ def http_session(cfg: ConnectConfig) -> requests.Session:
     return session
 
 
-def _auth_failed(exc: SalesforceAuthenticationFailed) -> AuthError:
+def _auth_failed(exc: SalesforceAuthenticationFailed) -> AuthError | RetriableError:
     code = str(getattr(exc, "code", "") or "AUTH")
+    if code.isdigit() and int(code) >= 500:
+        # The login host itself failed (simple-salesforce reports the HTTP status as the code).
+        return RetriableError(f"salesforce login unavailable ({code})", code=code)
     return AuthError(f"salesforce login failed ({code}): {getattr(exc, 'message', exc)}", code=code)
 
 

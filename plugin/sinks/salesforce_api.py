@@ -33,7 +33,9 @@ MAX_IN_CHARS = 6000  # keep each SOQL IN list well inside the GET URL length lim
 DEFAULT_MAX_API_SHARE = 0.8
 # Per-record statusCodes worth another try (SOAP API Developer Guide, "StatusCode"): lock
 # contention and transient platform trouble.
-RETRIABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"})
+RETRIABLE_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"}
+)
 
 
 def error_parts(content: Any) -> tuple[str, str]:
@@ -142,7 +144,7 @@ class SalesforceApi:
         page = first
         while not page.get("done", True) and page.get("nextRecordsUrl"):
             url = str(page["nextRecordsUrl"])
-            page = self.call("query", lambda sf: sf.query_more(url, identifier_is_url=True))
+            page = self.call("query", lambda sf, url=url: sf.query_more(url, identifier_is_url=True))  # type: ignore[misc]
             rows.extend(page.get("records", []))
         return rows
 
