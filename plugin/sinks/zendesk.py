@@ -18,6 +18,7 @@ import requests
 from ..errors import AuthError, FatalError, RateLimited, RetriableError
 from ..http import retry_after_seconds
 from ..sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
+from .zendesk_instances import Instance, instance_for, instances
 from .zendesk_resources import external_resource, namespaced
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,25 @@ class ZendeskSink(Sink):
     max_batch = 100
 
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
-        client = ZendeskPushClient(connection.config)
         outcomes: dict[int, DeliveryOutcome] = {}
+        by_instance: dict[str, tuple[Instance, list[DeliveryItem]]] = {}
+        for item in items:
+            instance = instance_for(connection.config, (item.mention.network, item.mention.account))
+            if instance is None:
+                # No Zendesk channel selects this account (yet): keep it, look again later.
+                outcomes[item.delivery_id] = DeliveryOutcome(
+                    item.delivery_id, "retry", error="no Zendesk channel instance selects this account", retry_after=600
+                )
+                continue
+            by_instance.setdefault(instance.push_id, (instance, []))[1].append(item)
+        for instance, group in by_instance.values():
+            client = ZendeskPushClient(instance.client_config(connection.config))
+            self._deliver_to(client, group, outcomes)
+        return list(outcomes.values())
+
+    def _deliver_to(
+        self, client: ZendeskPushClient, items: list[DeliveryItem], outcomes: dict[int, DeliveryOutcome]
+    ) -> None:
         in_batch = {namespaced(i.mention.network, i.mention.external_id) for i in items}
         waves: list[list[DeliveryItem]] = [[], []]
         for item in items:
@@ -116,7 +134,6 @@ class ZendeskSink(Sink):
         for wave in waves:
             if wave:
                 self._push(client, wave, outcomes, retry_unthreaded=True)
-        return list(outcomes.values())
 
     def _push(
         self,
@@ -173,12 +190,14 @@ class ZendeskSink(Sink):
             self._push(client, orphans, outcomes, retry_unthreaded=False, use_parent=False)
 
     def check(self, connection: SinkConnection) -> list[str]:
-        try:
-            if ZendeskPushClient(connection.config).validate_token():
-                return []
-            return ["zendesk: push token is not valid for this integration instance"]
-        except (RetriableError, AuthError) as exc:
-            return [f"zendesk: {exc}"]
+        problems = []
+        for instance in instances(connection.config):
+            try:
+                if not ZendeskPushClient(instance.client_config(connection.config)).validate_token():
+                    problems.append(f"zendesk: push token of instance {instance.push_id} is not valid")
+            except (RetriableError, AuthError) as exc:
+                problems.append(f"zendesk: instance {instance.push_id}: {exc}")
+        return problems or ([] if instances(connection.config) else ["zendesk: no channel instance installed"])
 
 
 @hookimpl

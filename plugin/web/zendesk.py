@@ -19,6 +19,7 @@ from .. import outbox
 from ..errors import AuthError, BadInput, FatalError, RetriableError
 from ..models import Labels, Mention, Reply, Visibility
 from ..sinks.zendesk import ZendeskPushClient
+from ..sinks.zendesk_instances import instances
 from ..sinks.zendesk_resources import external_resource, namespaced, split_namespaced
 from ..store import tables as t
 from ..triage.basic import detect_pii
@@ -237,19 +238,28 @@ def events() -> Any:
 
 
 def _confirm_uninstall(tenant_id: int) -> None:
+    """Forget the instances whose push token Zendesk no longer accepts."""
     rt = runtime()
     config = rt.store.sink_connection(tenant_id, "zendesk")
     if config is None:
         return
-    try:
-        still_valid = ZendeskPushClient(config).validate_token()
-    except AuthError:
-        still_valid = False
-    except RetriableError as exc:  # Zendesk unreachable: keep the connection, the next event decides
-        log.warning("could not confirm uninstall for tenant %s: %s", tenant_id, exc)
-        return
-    if not still_valid:
+    alive = []
+    for instance in instances(config):
+        try:
+            if ZendeskPushClient(instance.client_config(config)).validate_token():
+                alive.append(instance)
+        except AuthError:
+            continue
+        except RetriableError as exc:  # Zendesk unreachable: keep it, the next event decides
+            log.warning("could not confirm uninstall for tenant %s: %s", tenant_id, exc)
+            alive.append(instance)
+    if not alive:
         rt.store.disable_sink_connection(tenant_id, "zendesk", "integration instance removed in Zendesk")
+        return
+    kept = {i.push_id for i in alive}
+    if kept != {i.push_id for i in instances(config)} and "instances" in config:
+        remaining = {k: v for k, v in config["instances"].items() if k in kept}
+        rt.store.set_sink_connection(tenant_id, "zendesk", {**config, "instances": remaining})
 
 
 from . import zendesk_admin  # noqa: E402,F401  (registers the admin UI routes on this blueprint)

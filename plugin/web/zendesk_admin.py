@@ -15,6 +15,7 @@ from flask import make_response, render_template, request
 
 from ..errors import AuthError, BadInput, RetriableError
 from ..sinks.zendesk import ZendeskPushClient
+from ..sinks.zendesk_instances import instances, with_instance, with_selection
 from .app import runtime
 from .forms import form_field
 from .zendesk import bp
@@ -66,26 +67,12 @@ def admin_start() -> Any:
         selected = meta.account_ids
     tenant_id = rt.store.ensure_tenant(subdomain)
     if push_id and token:
-        config = {"subdomain": subdomain, "instance_push_id": push_id, "zendesk_access_token": token}
-        if rt.settings.zendesk_api_base:
-            config["api_base"] = rt.settings.zendesk_api_base
-        # Zendesk may only honour a new instance's token once the admin UI has returned, so a first
-        # install is stored as given (a forged one could not push anywhere: the token is checked by
-        # Zendesk on every push). Replacing a working connection needs Zendesk to confirm the token.
-        if rt.store.sink_connection(tenant_id, "zendesk") is not None:
-            try:
-                valid = ZendeskPushClient(config).validate_token()
-            except AuthError:
-                valid = False
-            except RetriableError as exc:
-                raise BadInput(f"Zendesk could not be reached to confirm the push token: {exc}", status=502) from exc
-            if not valid:
-                raise BadInput("Zendesk did not confirm instance_push_id and zendesk_access_token", status=403)
-        rt.store.set_sink_connection(tenant_id, "zendesk", config)
+        _store_instance(tenant_id, subdomain, push_id, token)
     flow = rt.box.sign(
         {
             "kind": "zd-admin",
             "t": subdomain,
+            "p": push_id,
             "r": return_url,
             "n": name,
             "l": locale,
@@ -98,7 +85,7 @@ def admin_start() -> Any:
         name=name,
         flow=flow,
         accounts=rt.store.accounts(tenant_id),
-        selected=set(selected) or {a.id for a in rt.store.accounts(tenant_id)},
+        selected=set(selected) or _unassigned(tenant_id),
         networks=sorted(rt.registry.connectors.values(), key=lambda c: c.name),
     )
     return _framed(html, subdomain)
@@ -128,11 +115,51 @@ def admin_save() -> Any:
         chosen.append(_connect_account(tenant_id, new_network))
     if not chosen:
         raise BadInput("pick at least one social account")
-    metadata = issue_metadata(
-        rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(sorted(set(chosen))), name=name)
-    )
+    chosen = sorted(set(chosen))
+    push_id = flow.get("p")
+    config = rt.store.sink_connection(tenant_id, "zendesk")
+    if push_id and config is not None:
+        by_id = {a.id: a for a in rt.store.accounts(tenant_id)}
+        keys = [(by_id[i].network, by_id[i].external_id) for i in chosen]
+        rt.store.set_sink_connection(tenant_id, "zendesk", with_selection(config, str(push_id), keys))
+    metadata = issue_metadata(rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name))
     html = render_template("zendesk_return.html", return_url=flow["r"], name=name, metadata=metadata)
     return _framed(html, subdomain)
+
+
+def _unassigned(tenant_id: int) -> set[int]:
+    """Accounts no channel instance feeds yet: a new instance must not silently take others' accounts."""
+    rt = runtime()
+    config = rt.store.sink_connection(tenant_id, "zendesk")
+    taken = {key for i in instances(config) if i.accounts for key in i.accounts} if config else set()
+    return {a.id for a in rt.store.accounts(tenant_id) if (a.network, a.external_id) not in taken}
+
+
+def _store_instance(tenant_id: int, subdomain: str, push_id: str, token: str) -> None:
+    """Remember an instance's push credentials.
+
+    Zendesk may only honour a new instance's token once the admin UI has returned, so a new
+    instance is stored as given: it receives nothing until its admin UI run selects accounts, and
+    Zendesk checks the token on every push. Changing the token of a known instance needs Zendesk to
+    confirm the new one first, so a forged form cannot cut a working channel off.
+    """
+    rt = runtime()
+    config = rt.store.sink_connection(tenant_id, "zendesk")
+    api_base = rt.settings.zendesk_api_base or None
+    known = {i.push_id: i for i in instances(config)} if config else {}
+    if push_id in known and known[push_id].token != token:
+        candidate = {"subdomain": subdomain, "instance_push_id": push_id, "zendesk_access_token": token}
+        if api_base:
+            candidate["api_base"] = api_base
+        try:
+            valid = ZendeskPushClient(candidate).validate_token()
+        except AuthError:
+            valid = False
+        except RetriableError as exc:
+            raise BadInput(f"Zendesk could not be reached to confirm the push token: {exc}", status=502) from exc
+        if not valid:
+            raise BadInput("Zendesk did not confirm the new zendesk_access_token for this instance", status=403)
+    rt.store.set_sink_connection(tenant_id, "zendesk", with_instance(config, subdomain, push_id, token, api_base))
 
 
 def _connect_account(tenant_id: int, network: str) -> int:

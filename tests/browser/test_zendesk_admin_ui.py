@@ -1,0 +1,102 @@
+"""The Channel Framework admin UI as an admin sees it: inside Zendesk's iframe, in a real browser.
+
+A page on the fake Zendesk's origin frames horseshoe's admin UI (as Zendesk does), the admin ticks an
+account, connects a new one and saves; the auto-submitting return page posts name and metadata back
+to Zendesk's return_url, which stores them on the integration instance.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugin.demo import BRAND, SUBDOMAIN, World, build_world
+from plugin.web.zendesk_tokens import read_metadata
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    w = build_world(tempfile.mkdtemp(prefix="horseshoe-ui-"), 0, 1)
+    yield w
+    w.stop()
+
+
+def _frame_page(world: World) -> str:
+    """HTML Zendesk would serve: a form POSTing the admin UI fields into an iframe."""
+    pending = world.zd_state.begin_install(SUBDOMAIN, f"{world.web.url}/zendesk/manifest.json",
+                                           world.driver.fetch_manifest())
+    fields = {
+        "name": "", "metadata": "", "state": "", "subdomain": SUBDOMAIN, "locale": "en-US",
+        "return_url": f"{world.zd_server.url}/zendesk/channels/integration_service_instances/editor_finalizer"
+                      f"?instance_push_id={pending.instance_push_id}",
+        "instance_push_id": pending.instance_push_id,
+        "zendesk_access_token": pending.zendesk_access_token or "",
+    }
+    inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
+    return (
+        "<html><head><meta charset='utf-8'></head><body style='margin:0;font-family:sans-serif'>"
+        "<div style='background:#03363d;color:#fff;padding:10px 16px'>Zendesk Admin Center — Channel integrations</div>"
+        f"<form id='f' method='post' target='cf' action='{world.web.url}/zendesk/admin'>{inputs}</form>"
+        "<iframe name='cf' style='width:100%;height:820px;border:0'></iframe>"
+        "<script>document.getElementById('f').submit()</script></body></html>"
+    ), pending.instance_push_id
+
+
+def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: Any, screenshot_dir: Path) -> None:
+    html, push_id = _frame_page(world)
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    # Serve the framing page from the fake Zendesk's origin, as Zendesk would.
+    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{world.zd_server.url}/admin-center")
+    frame = page.frame_locator("iframe[name=cf]")
+    frame.locator("text=Connected accounts").wait_for()
+    accounts = frame.locator("input[name=account]")
+    assert accounts.count() == 1  # the account the demo install connected
+    assert not accounts.first.is_checked()  # it feeds another channel: not taken by default
+    accounts.first.check()
+    frame.locator("input[name=name]").fill("Acme social — EMEA")
+    frame.locator("select[name=new_network]").select_option("mastodon")
+    frame.locator("input[name=new_external_id]").fill("109876")
+    frame.locator("input[name=new_handle]").fill("acme@mastodon.example")
+    frame.locator("input[name=new_api_base]").fill("https://mastodon.example")
+    frame.locator("textarea[name=new_credentials]").fill(json.dumps({"access_token": "secret-token"}))
+    page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui.png"), full_page=True)
+    frame.locator("button[type=submit]").click()
+    page.wait_for_function(
+        "() => !document.querySelector('iframe[name=cf]').contentDocument"
+        " || document.querySelector('iframe[name=cf]').contentDocument.body.innerText.length >= 0"
+    )
+    found = None
+    for _ in range(50):
+        found = world.zd_state.find_instance(push_id)
+        if found and found[1].metadata:
+            break
+        page.wait_for_timeout(100)
+    assert found is not None and found[1].name == "Acme social — EMEA"
+    meta = read_metadata(world.runtime.box, found[1].metadata)
+    accounts = {a.id: a for a in world.runtime.store.accounts()}
+    assert {accounts[i].network for i in meta.account_ids} == {"x", "mastodon"}
+    # The new credentials were stored encrypted, never echoed back into the page.
+    assert "secret-token" not in page.content()
+    page.close()
+
+
+def test_admin_ui_shows_a_clear_error_for_bad_credentials(world: World, browser: Any) -> None:
+    html, _push_id = _frame_page(world)
+    page = browser.new_page()
+    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{world.zd_server.url}/admin-center")
+    frame = page.frame_locator("iframe[name=cf]")
+    frame.locator("text=Connected accounts").wait_for()
+    frame.locator("select[name=new_network]").select_option("x")
+    frame.locator("input[name=new_external_id]").fill("123")
+    frame.locator("textarea[name=new_credentials]").fill("{not json")
+    frame.locator("button[type=submit]").click()
+    frame.locator("text=credentials must be a JSON object").wait_for()
+    page.close()
+    assert BRAND  # the demo's brand account is untouched
