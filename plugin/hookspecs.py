@@ -38,6 +38,7 @@ def horseshoe_register_sinks() -> list[Sink]:
 @hookspec
 def horseshoe_triage(mention: Mention) -> Labels | None:
     """Called for every new mention after it is stored, before delivery. All implementations run.
+    ``plugin.context.current_tenant()`` names the tenant.
 
     Return labels for what this plugin knows (or None). Results merge in call order: a later
     non-empty field does not overwrite an earlier one, list fields are united. ``engage=False`` from
@@ -50,7 +51,9 @@ def horseshoe_resolve_identity(profile: SocialProfile, sink: str) -> Match | Non
     """Called before delivering a mention's author to ``sink``. The first non-None result wins.
 
     Return the CRM record the profile belongs to, with confidence and evidence, or None when this
-    plugin has no opinion. The built-in resolver is registered ``trylast``.
+    plugin has no opinion. The built-in resolver is registered ``trylast``. The tenant the mention
+    belongs to is ``plugin.context.current_tenant()``; never match across tenants. Called outside
+    any database transaction, so an implementation may query its CRM and write its own rows.
     """
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
+from .context import Tenant, tenant_context
 from .models import Labels, Mention, SocialProfile
 from .runtime import Runtime
 from .store import tables as t
@@ -79,14 +80,20 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
     for mention_id in ids:
         with runtime.db.begin() as conn:
             row = conn.execute(select(t.mentions).where(t.mentions.c.id == mention_id)).one()
+            sinks = store.enabled_sinks(conn, row.tenant_id)
         mention = Mention.model_validate(row.payload)
-        labels = triage(runtime, mention)
-        engage = labels.engage is not False and not row.deleted
+        tenant = Tenant(id=int(row.tenant_id), key=store.tenant_key(int(row.tenant_id)))
+        # Hooks run outside any write transaction: a resolver may query its CRM and write its own rows.
+        with tenant_context(tenant):
+            labels = triage(runtime, mention)
+            engage = labels.engage is not False and not row.deleted
+            matches = {
+                sink: runtime.pm.hook.horseshoe_resolve_identity(profile=profile_of(mention), sink=sink)
+                for sink in (sinks if engage else [])
+            }
         now = utcnow()
         with runtime.db.begin() as conn:
-            sinks = store.enabled_sinks(conn, row.tenant_id) if engage else []
-            for sink in sinks:
-                match = runtime.pm.hook.horseshoe_resolve_identity(profile=profile_of(mention), sink=sink)
+            for sink, match in matches.items():
                 exists = conn.execute(
                     select(t.deliveries.c.id).where(
                         t.deliveries.c.mention_id == mention_id, t.deliveries.c.sink == sink

@@ -9,6 +9,7 @@ from typing import Any
 import pluggy
 
 from plugin import hookspecs, outbox, pipeline
+from plugin.context import current_tenant
 from plugin.models import Labels, Match, Mention, Reply, SocialProfile
 from plugin.plugins import Registry, get_plugin_manager
 from plugin.runtime import build_runtime
@@ -55,6 +56,8 @@ class EveryHook:
     @hookimpl
     def horseshoe_resolve_identity(self, profile: SocialProfile, sink: str) -> Match:
         self.calls["horseshoe_resolve_identity"] += 1
+        tenant = current_tenant()
+        assert tenant is not None and tenant.key == "acme"  # the host says whose mention this is
         return Match(sink=sink, record_id="42", confidence=0.9, evidence=["test"])
 
     @hookimpl
