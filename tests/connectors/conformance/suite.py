@@ -22,9 +22,10 @@ from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.store import tables as t
 from plugin.store.repo import AccountRow
+from sandbox.networks.harness import Harness, Posted
 from tests.conftest import fast_settings
 
-from .harness import Harness, Posted, load_fixture
+from .fixtures import load_fixture
 
 _keys = itertools.count(1)
 

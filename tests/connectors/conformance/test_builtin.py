@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from .harness import Harness
-from .harnesses import BUILTIN
+from sandbox.networks import BUILTIN, Harness
+
 from .suite import ConnectorConformance
 
 

@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from plugin.cli import main as cli
 from plugin.connector import AccountContext, Connector, InboundRequest
 from sandbox.faults import FaultPlan
+from sandbox.networks.harness import Harness, Posted, json_request, with_headers
 
-from .harness import Harness, Posted, json_request, with_headers
 from .suite import ConnectorConformance
 
 DIST = Path(__file__).resolve().parents[2] / "thirdparty" / "horseshoe_echo"

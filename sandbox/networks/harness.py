@@ -1,4 +1,4 @@
-"""What the conformance suite needs from a network: a running fake, our brand account on it, and knobs.
+"""What a test or the demo needs from a network: a running fake, our brand account on it, and knobs.
 
 A ``Harness`` adapts one connector's sandbox to the suite. The suite only speaks connector terms
 (external ids as the connector reports them); mapping those to the fake's native ids is the harness's
@@ -12,14 +12,11 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from plugin.connector import AccountContext, Connector, InboundRequest
 from sandbox.faults import FaultPlan
 from sandbox.server import RunningServer, serve_in_thread
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 # Names of the checks a harness may opt out of (with a reason) in ``Harness.skips``.
 CHECKS = (
@@ -52,7 +49,8 @@ class Harness(ABC):
     """One network's fake, adapted to the suite. Subclasses set ``network`` and implement the hooks."""
 
     network: str = ""
-    # Customer-facing fixture files: (path under tests/fixtures, account id to parse them for).
+    # Customer-facing fixture files: (path under tests/fixtures, account id to parse them for); the
+    # conformance suite parses them.
     fixture_files: tuple[tuple[str, str | None], ...] = ()
     skips: Mapping[str, str] = {}
     # How a customer's direct message reaches the connector: "poll" or "webhook" (networks whose API
@@ -162,10 +160,6 @@ class Harness(ABC):
     def fail_next(self, kind: FailureKind) -> None:
         """The next API call fails: ``5xx`` (a server error) or ``fatal`` (a 4xx bad request)."""
         self.plan.configure(scripted=[503 if kind == "5xx" else 400])
-
-
-def load_fixture(relative: str) -> Any:
-    return json.loads((FIXTURES / relative).read_text(encoding="utf-8"))
 
 
 def json_request(body: Any, headers: Mapping[str, str], path: str = "/webhooks/conformance/x") -> InboundRequest:

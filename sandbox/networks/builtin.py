@@ -31,7 +31,7 @@ from sandbox.vk import create_app as vk_app
 from sandbox.x import create_app as x_app
 from sandbox.x.models import XState
 
-from .harness import FailureKind, Harness, Posted, json_request, load_fixture, with_headers
+from .harness import FailureKind, Harness, Posted, json_request, with_headers
 
 # ------------------------------------------------------------------------------------------------ X
 
@@ -100,14 +100,32 @@ class XHarness(Harness):
         # envelope (tests/fixtures/x) carrying the injected post, signed as X signs it.
         from connectors.x_webhook import sign
 
-        body = load_fixture("x/aaa_tweet_create_events.json")
-        body["for_user_id"] = self.brand_id
-        event = body["tweet_create_events"][0]
         post = self.state.posts[external_id]
-        event["id"], event["id_str"] = int(external_id), external_id
-        event["text"] = event["extended_tweet"]["full_text"] = post.text
-        event["user"]["id"], event["user"]["id_str"] = int(self.alice_id), self.alice_id
-        event["user"]["screen_name"] = "alice"
+        # The documented tweet_create_events envelope (Account Activity API, "Payload examples").
+        body = {
+            "for_user_id": self.brand_id,
+            "user_has_blocked": False,
+            "tweet_create_events": [
+                {
+                    "created_at": "Wed Nov 25 12:00:00 +0000 2026",
+                    "id": int(external_id),
+                    "id_str": external_id,
+                    "text": post.text,
+                    "truncated": False,
+                    "in_reply_to_status_id_str": None,
+                    "in_reply_to_user_id_str": None,
+                    "is_quote_status": False,
+                    "lang": "en",
+                    "user": {
+                        "id": int(self.alice_id),
+                        "id_str": self.alice_id,
+                        "name": "Alice A.",
+                        "screen_name": "alice",
+                    },
+                    "entities": {"hashtags": [], "urls": [], "user_mentions": [], "symbols": []},
+                }
+            ],
+        }
         request = json_request(body, {})
         return with_headers(
             request, lambda h: h.update({"x-twitter-webhooks-signature": sign(X_CONSUMER_SECRET, request.body)})
