@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
+from sandbox.salesforce.org import RunningOrg, start_org
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.x import create_app as create_x
 from sandbox.zendesk import create_app as create_zendesk
@@ -29,6 +30,7 @@ from sandbox.zendesk.models import ZendeskState
 
 from . import demo_script
 from .config import Settings
+from .demo_networks import DemoNetwork, start_networks
 from .runtime import Runtime, build_runtime
 from .web import create_app
 from .worker import Worker
@@ -62,25 +64,46 @@ class World:
     driver: ZendeskDriver
     worker: Worker
     brand_id: str
+    networks: list[DemoNetwork] = field(default_factory=list)
+    salesforce: RunningOrg | None = None
     injected: dict[str, str] = field(default_factory=dict)  # x external id -> kind
     last_post: dict[str, str] = field(default_factory=dict)  # customer -> their latest public post id
     posts_by: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # customer -> post ids
     answered: set[int] = field(default_factory=set)
-    channelback_failures: int = 0
+    answered_networks: set[str] = field(default_factory=set)
+    replied: set[str] = field(default_factory=set)  # "network:id" of the posts Zendesk agents answered
+    salesforce_answers: set[str] = field(default_factory=set)  # "network:id" answered from Salesforce
 
     def stop(self) -> None:
         self.worker.stop()
         for server in (self.web, self.x_server, self.zd_server):
             server.stop()
+        for network in self.networks:
+            network.stop()
+        if self.salesforce is not None:
+            self.salesforce.stop()
         self.runtime.db.dispose()
 
 
-def build_world(data_dir: str, port: int, seed: int, database_url: str = "") -> World:
+def build_world(
+    data_dir: str,
+    port: int,
+    seed: int,
+    database_url: str = "",
+    *,
+    every_network: bool = False,
+    salesforce: bool = False,
+) -> World:
     x_app = create_x()
     x_state = x_app.state
     brand = x_state.add_user(BRAND, name="Acme Support")
-    for endpoint in ("GET /2/users/:id/mentions", "GET /2/dm_events", "POST /2/tweets",
-                     "POST /2/dm_conversations/with/:participant_id/messages", "GET /2/users/:id"):
+    for endpoint in (
+        "GET /2/users/:id/mentions",
+        "GET /2/dm_events",
+        "POST /2/tweets",
+        "POST /2/dm_conversations/with/:participant_id/messages",
+        "GET /2/users/:id",
+    ):
         x_state.set_limit(endpoint, 1_000_000)  # a paid tier: the demo polls every half second
     for username, name, _lang in demo_script.CUSTOMERS:
         x_state.add_user(username, name=name)
@@ -111,6 +134,10 @@ def build_world(data_dir: str, port: int, seed: int, database_url: str = "") -> 
     runtime = build_runtime(settings)
     deferred.app = create_app(runtime)
 
+    networks: list[DemoNetwork] = []
+    if every_network:
+        # Accounts on the other networks exist before the Zendesk install, so its admin UI offers them.
+        networks = start_networks(runtime, runtime.store.ensure_tenant(SUBDOMAIN))
     driver = ZendeskDriver(zd_state, zd_server.url, f"{web.url}/zendesk/manifest.json", SUBDOMAIN)
     driver.install(
         admin_choices={
@@ -125,12 +152,30 @@ def build_world(data_dir: str, port: int, seed: int, database_url: str = "") -> 
     tenant_id = runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
     for account in runtime.store.accounts(tenant_id):
-        # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
-        runtime.store.update_account_settings(account.id, {"poll_interval_seconds": 0.5, "backfill": True})
+        if account.network == "x":
+            # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
+            runtime.store.update_account_settings(account.id, {"poll_interval_seconds": 0.5, "backfill": True})
+    org = None
+    if salesforce:
+        org = start_org("Acme")
+        runtime.store.set_sink_connection(tenant_id, "salesforce", org.sink_config(reply_poll_seconds=0.5))
     worker = Worker(runtime, owner="demo-worker")
+    # One pass now: every connector records where "now" is before any customer writes.
+    worker.poll_due(limit=100)
     return World(
-        data_dir=data_dir, runtime=runtime, web=web, x_app=x_app, x_server=x_server, zd_state=zd_state,
-        zd_app=zd_app, zd_server=zd_server, driver=driver, worker=worker, brand_id=brand.id,
+        data_dir=data_dir,
+        runtime=runtime,
+        web=web,
+        x_app=x_app,
+        x_server=x_server,
+        zd_state=zd_state,
+        zd_app=zd_app,
+        zd_server=zd_server,
+        driver=driver,
+        worker=worker,
+        brand_id=brand.id,
+        networks=networks,
+        salesforce=org,
     )
 
 
@@ -156,18 +201,27 @@ def inject(world: World, step: demo_script.Step, rng: random.Random) -> None:
             kind = "new"
         else:
             post = x_state.inject_mention(username, step.text, in_reply_to=target, lang=lang, to_user=BRAND)
-            world.injected[post["id"]] = "follow_up"
-            world.last_post[username] = post["id"]
-            world.posts_by[username].add(post["id"])
+            _remember_post(world, username, post["id"], "follow_up")
             return
     if kind == "dm":
         event = x_state.inject_dm(username, BRAND, step.text)
-        world.injected[event["id"]] = "dm"
+        world.injected[f"x:{event['id']}"] = "dm"
         return
     post = x_state.inject_mention(username, step.text, lang=lang, to_user=BRAND)
-    world.injected[post["id"]] = "new"
-    world.last_post[username] = post["id"]
-    world.posts_by[username].add(post["id"])
+    _remember_post(world, username, post["id"], "new")
+
+
+def _remember_post(world: World, username: str, post_id: str, kind: str) -> None:
+    world.injected[f"x:{post_id}"] = kind
+    world.last_post[username] = post_id
+    world.posts_by[username].add(post_id)
+
+
+def inject_other(world: World, index: int) -> None:
+    """The next item on the other networks, round robin."""
+    network = world.networks[index % len(world.networks)]
+    external_id, private = network.inject(index // len(world.networks), world.web.url)
+    world.injected[f"{network.name}:{external_id}"] = "dm" if private else "new"
 
 
 def _follow_up_target(world: World, username: str, rng: random.Random) -> str | None:
@@ -183,32 +237,72 @@ def _follow_up_target(world: World, username: str, rng: random.Random) -> str | 
     return world.last_post.get(username)
 
 
-def agents_work(world: World, rng: random.Random) -> None:
-    """Simulated agents: answer some new tickets, retry failed channelbacks like an agent would."""
+def _inbound_ids(ticket: dict[str, Any]) -> list[str]:
+    return [c["external_id"] for c in ticket["comments"] if c.get("external_id") and not c.get("channelback")]
+
+
+def agents_work(world: World) -> None:
+    """Simulated Zendesk agents: answer a share of new tickets and at least one per network, and
+    retry a failed channelback the way an agent presses "retry"."""
+    answered_networks = {n for n in world.answered_networks}
     for ticket in world.zd_state.tickets_with_comments(SUBDOMAIN):
-        comments = ticket["comments"]
-        for comment in comments:
+        for comment in ticket["comments"]:
             channelback = comment.get("channelback")
             if channelback and channelback.get("status") == "failed" and channelback.get("http_status") == 503:
                 if int(channelback.get("attempts", 1)) < 6:
                     world.driver.retry_channelback(comment["id"])
-        if ticket["id"] in world.answered:
+        inbound = _inbound_ids(ticket)
+        if ticket["id"] in world.answered or not inbound:
             continue
         world.answered.add(ticket["id"])
-        if random.Random(ticket["id"] * 7919).random() > AGENT_SHARE:
+        last = inbound[-1]
+        network = last.split(":", 1)[0]
+        if last in world.salesforce_answers:
+            continue  # a Salesforce agent took this one
+        first_of_network = network not in answered_networks
+        if not first_of_network and random.Random(ticket["id"] * 7919).random() > AGENT_SHARE:
             continue
-        last = comments[-1]
-        private = "x:" in (last.get("external_id") or "") and _is_dm(world, last["external_id"])
-        lang = _lang_of(ticket)
+        private = world.injected.get(last) == "dm"
         with world.zd_state.lock:
             name = world.zd_state.account(SUBDOMAIN).users[ticket["requester_id"]].name
-        outcome = world.driver.agent_reply(ticket["id"], demo_script.agent_text(lang, private, name, ticket["id"]))
-        if outcome.channelback and outcome.channelback.get("status") == "failed":
-            world.channelback_failures += 1
+        text = demo_script.agent_text(_lang_of(ticket), private, name, ticket["id"])
+        outcome = world.driver.agent_reply(ticket["id"], text)
+        if outcome.channelback and outcome.channelback.get("status") == "sent":
+            world.replied.add(last)
+            answered_networks.add(network)
+            world.answered_networks.add(network)
 
 
-def _is_dm(world: World, external_id: str) -> bool:
-    return world.injected.get(external_id.split(":", 1)[1]) == "dm"
+def salesforce_agents_work(world: World, wanted: int = 3) -> None:
+    """Agents working in Salesforce answer a few posts nobody answered in Zendesk: they create an
+    outbound SocialPost (Status Pending) replying to the customer's post, as the console does."""
+    org = world.salesforce
+    if org is None or len(world.salesforce_answers) >= wanted:
+        return
+    sf = org.client()
+    rows = sf.query(
+        "SELECT Id, R6PostId, ParentId, Provider, Handle FROM SocialPost "
+        "WHERE IsOutbound = false AND MessageType != 'Direct' ORDER BY Posted ASC LIMIT 50"
+    )["records"]
+    for row in rows:
+        key = row.get("R6PostId")
+        if not key or key in world.salesforce_answers or key in world.replied or world.injected.get(key) == "dm":
+            continue
+        sf.SocialPost.create(
+            {
+                "Name": "Reply from Salesforce",
+                "Content": f"Thanks {row.get('Handle') or ''}! Our team has it in case {row['ParentId']}.",
+                "IsOutbound": True,
+                "Status": "Pending",
+                "ReplyToId": row["Id"],
+                "ParentId": row["ParentId"],
+                "Provider": row["Provider"],
+                "MessageType": "Reply",
+            }
+        )
+        world.salesforce_answers.add(key)
+        if len(world.salesforce_answers) >= wanted:
+            return
 
 
 def _lang_of(ticket: dict[str, Any]) -> str | None:
@@ -221,37 +315,63 @@ def _lang_of(ticket: dict[str, Any]) -> str | None:
 
 def pending_work(world: World) -> int:
     counts = world.runtime.store.counts()
-    seen = counts["mentions"]
-    return (len(world.injected) - seen) + counts["mentions_pending"] + counts["deliveries_pending"]
+    waiting = (len(world.injected) - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
+    waiting += counts["replies_pending"]
+    if world.salesforce is not None:
+        waiting += sum(
+            1
+            for post in world.salesforce.records("SocialPost")
+            if post.get("IsOutbound") and post.get("Status") == "Pending"
+        )
+    return waiting
 
 
 def summary(world: World, started: float) -> dict[str, Any]:
     tickets = world.zd_state.tickets_with_comments(SUBDOMAIN)
     comments = [c for t in tickets for c in t["comments"]]
-    inbound = [c["external_id"] for c in comments if c.get("external_id") and not c.get("channelback")]
-    counts = world.runtime.store.counts()
-    posted = world.x_app.state.posted_by(world.brand_id)
+    inbound = [i for t in tickets for i in _inbound_ids(t)]
     imported = set(inbound)
-    lost = [i for i in world.injected if f"x:{i}" not in imported]
-    by_kind: dict[str, int] = defaultdict(int)
-    for kind in world.injected.values():
-        by_kind[kind] += 1
-    return {
+    counts = world.runtime.store.counts()
+    brand_posts = len(world.x_app.state.posted_by(world.brand_id)) + sum(
+        len(n.harness.posted()) for n in world.networks
+    )
+    lost = {key for key in world.injected if key not in imported}
+    result: dict[str, Any] = {
         "mentions": counts["mentions"],
         "tickets": len(tickets),
         "comments": len(comments),
         "replies_sent": counts["replies_sent"],
-        "duplicates": (len(inbound) - len(imported)) + max(0, len(posted) - counts["replies_sent"]),
-        "lost": len(lost),
-        "injected": dict(by_kind),
-        "replies_failed": counts["replies_failed"],
-        "deliveries_failed": counts["deliveries_failed"],
-        "faults_injected": {
-            "x": dict(world.x_app.plan.injected),
-            "zendesk": dict(world.zd_app.plan.injected),
-        },
-        "seconds": round(time.monotonic() - started, 1),
+        "duplicates": (len(inbound) - len(imported)) + max(0, brand_posts - counts["replies_sent"]),
+        "lost": 0,
     }
+    if world.salesforce is not None:
+        posts = world.salesforce.records("SocialPost")
+        inbound_posts = [p for p in posts if not p.get("IsOutbound")]
+        in_salesforce = {p.get("R6PostId") for p in inbound_posts}
+        lost |= {key for key in world.injected if key not in in_salesforce}
+        keys = [p.get("R6PostId") for p in inbound_posts]
+        result["duplicates"] += len(keys) - len(set(keys))
+        result.update(
+            sf_posts=len(inbound_posts),
+            sf_cases=len(world.salesforce.records("Case")),
+            sf_contacts=len(world.salesforce.records("Contact")),
+            sf_replies_sent=sum(1 for p in posts if p.get("IsOutbound") and p.get("Status") == "Sent"),
+        )
+    result["lost"] = len(lost)
+    networks: dict[str, dict[str, int]] = defaultdict(lambda: {"mentions": 0, "replies": 0})
+    for key in world.injected:
+        networks[key.split(":", 1)[0]]["mentions"] += 1
+    networks["x"]["replies"] = len(world.x_app.state.posted_by(world.brand_id))
+    for network in world.networks:
+        networks[network.name]["replies"] = len(network.harness.posted())
+    result["networks"] = dict(networks)
+    result.update(
+        replies_failed=counts["replies_failed"],
+        deliveries_failed=counts["deliveries_failed"],
+        faults_injected={"x": dict(world.x_app.plan.injected), "zendesk": dict(world.zd_app.plan.injected)},
+        seconds=round(time.monotonic() - started, 1),
+    )
+    return result
 
 
 def run_demo(
@@ -260,37 +380,54 @@ def run_demo(
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     data_dir = tempfile.mkdtemp(prefix="horseshoe-demo-")
     started = time.monotonic()
-    world = build_world(data_dir, port, seed)
+    world = build_world(data_dir, port, seed, every_network=True, salesforce=True)
     rng = random.Random(seed)
     try:
         console.print(f"[bold]horseshoe demo[/bold]  data: {data_dir}")
-        console.print(f"  horseshoe     {world.web.url}  (manifest: {world.web.url}/zendesk/manifest.json)")
-        console.print(f"  fake Zendesk  {world.zd_server.url}/_sandbox/accounts/{SUBDOMAIN}/tickets")
-        console.print(f"  fake X        {world.x_server.url}/_sandbox/posted?user={BRAND}")
+        console.print(f"  horseshoe        {world.web.url}  (manifest: {world.web.url}/zendesk/manifest.json)")
+        console.print(f"  fake Zendesk     {world.zd_server.url}/_sandbox/accounts/{SUBDOMAIN}/tickets")
+        if world.salesforce is not None:
+            console.print(f"  fake Salesforce  {world.salesforce.base}/_sandbox/records/SocialPost")
+        console.print(f"  fake X           {world.x_server.url}/_sandbox/posted?user={BRAND}")
+        for network in world.networks:
+            console.print(f"  fake {network.name:<11} {network.harness.url}")
         if faults:
             enable_faults(world, seed)
         world.worker.start_thread()
-        steps = demo_script.plan(mentions, seed)
+        # Every other network gets a few mentions; X carries the rest of the traffic.
+        per_network = 3 if mentions >= 60 else (1 if mentions >= len(world.networks) * 2 else 0)
+        others = per_network * len(world.networks)
+        steps = demo_script.plan(mentions - others, seed)
+        every = max(1, len(steps) // max(1, others)) if others else 0
+        other_index = 0
         with console.status("streaming mentions") as status:
             for index, step in enumerate(steps, 1):
                 inject(world, step, rng)
+                if others and index % every == 0 and other_index < others:
+                    inject_other(world, other_index)
+                    other_index += 1
                 if index % 5 == 0:
                     time.sleep(0.05)
-                    agents_work(world, rng)
+                    agents_work(world)
                     status.update(f"streamed {index}/{len(steps)} mentions")
-            deadline = time.monotonic() + 60 + mentions * 0.3
+            while other_index < others:
+                inject_other(world, other_index)
+                other_index += 1
+            deadline = time.monotonic() + 90 + mentions * 0.3
             quiet_rounds = 0
+            rounds = 0
             while time.monotonic() < deadline:
-                agents_work(world, rng)
-                if index % 40 == 0:
+                agents_work(world)
+                salesforce_agents_work(world)
+                if rounds % 40 == 0:
                     world.driver.pull()  # Zendesk's own pull every ~2 minutes: the fallback path
                 remaining = pending_work(world)
                 status.update(f"waiting for {remaining} items in flight")
                 quiet_rounds = quiet_rounds + 1 if remaining == 0 else 0
-                if quiet_rounds >= 6:
+                if quiet_rounds >= 8:
                     break
                 time.sleep(0.25)
-                index += 1
+                rounds += 1
         world.driver.pull()
         result = summary(world, started)
         if not exit_when_done:

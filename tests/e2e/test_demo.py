@@ -1,0 +1,18 @@
+"""``horseshoe demo`` end to end: every network, both CRMs, nothing lost or doubled."""
+
+from __future__ import annotations
+
+from plugin.demo import run_demo
+
+
+def test_demo_reaches_every_network_and_both_crms() -> None:
+    summary = run_demo(mentions=40, exit_when_done=True, faults=True, port=0, seed=3, keep_data=False)
+    assert summary["mentions"] == 40
+    assert summary["duplicates"] == 0 and summary["lost"] == 0
+    assert summary["tickets"] > 0 and summary["replies_sent"] > 0
+    assert summary["sf_posts"] == 40 and summary["sf_cases"] > 0 and summary["sf_contacts"] > 0
+    assert summary["sf_replies_sent"] > 0  # an agent's reply written in Salesforce was published
+    networks = summary["networks"]
+    assert set(networks) == {"x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "telegram", "vk"}
+    for name, figures in networks.items():
+        assert figures["mentions"] >= 1 and figures["replies"] >= 1, name
