@@ -23,7 +23,8 @@ def start_all(host: str, first_port: int) -> dict[str, tuple[Any, RunningServer]
             from .salesforce.tls import localhost_cert
 
             ssl_context = localhost_cert()
-        started[name] = (app, serve_in_thread(app, host, first_port + offset, ssl_context=ssl_context))
+        port = first_port + offset if first_port else 0  # 0: any free port for each fake
+        started[name] = (app, serve_in_thread(app, host, port, ssl_context=ssl_context))
     return started
 
 

@@ -94,3 +94,20 @@ def test_triage_labels_each_line(run, tmp_path: Path) -> None:  # type: ignore[n
     assert first["pii"] == ["card_number"] and first["language"] == "en" and first["engage"] is True
     assert second["priority"] == "urgent"
     assert "error" in third
+
+
+def test_sandbox_starts_every_fake_and_each_answers() -> None:
+    import requests
+
+    from sandbox.runner import FAKES, start_all
+
+    started = start_all("127.0.0.1", 0)
+    try:
+        assert set(started) == set(FAKES)
+        for name, (_app, server) in started.items():
+            scheme = "https" if name == "salesforce" else "http"
+            response = requests.get(f"{scheme}://127.0.0.1:{server.port}/no-such-path", timeout=5, verify=False)
+            assert 400 <= response.status_code < 500, name  # alive, answering in its own error format
+    finally:
+        for _app, server in started.values():
+            server.stop()
