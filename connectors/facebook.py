@@ -36,13 +36,12 @@ Credentials: see ``connectors.meta_common`` (page_access_token, app_secret, veri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -216,17 +215,11 @@ def post_from_graph(page_id: str, raw: dict[str, Any]) -> Mention | None:
     )
 
 
-class FacebookConnector(Connector):
+class FacebookConnector(meta.MetaWebhookConnector):
     name = NAME
     display_name = "Facebook Pages"
 
-    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
-        return meta.verify_meta_request(request, secrets)
 
-    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
-        if meta.is_handshake(request):
-            return meta.handshake_result(request)
-        return WebhookResult(mentions=self.parse_payload(meta.load_body(request), secrets.get(meta.PAGE_ID)))
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return parse_feed_payload(payload, account)

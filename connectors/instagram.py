@@ -26,13 +26,12 @@ IG media has no updated_time), then ``GET /{ig-media-id}/comments`` with their `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -137,19 +136,12 @@ def comment_from_graph(ig_id: str, media_id: str, raw: dict[str, Any]) -> Mentio
     )
 
 
-class InstagramConnector(Connector):
+class InstagramConnector(meta.MetaWebhookConnector):
     name = NAME
     display_name = "Instagram"
+    account_key = meta.IG_USER_ID
 
-    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
-        return meta.verify_meta_request(request, secrets)
 
-    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
-        if meta.is_handshake(request):
-            return meta.handshake_result(request)
-        return WebhookResult(
-            mentions=self.parse_payload(meta.load_body(request), secrets.get(meta.IG_USER_ID))
-        )
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return parse_instagram_payload(payload, account)

@@ -25,13 +25,12 @@ was last updated before the watermark), then ``GET /{conversation-id}/messages``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import FatalError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile, Visibility
 
@@ -134,17 +133,11 @@ def send_dm(network: str, platform: str, account: AccountContext, reply: Reply, 
     return PostResult(external_id=mid)
 
 
-class MessengerConnector(Connector):
+class MessengerConnector(meta.MetaWebhookConnector):
     name = NAME
     display_name = "Facebook Messenger"
 
-    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
-        return meta.verify_meta_request(request, secrets)
 
-    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
-        if meta.is_handshake(request):
-            return meta.handshake_result(request)
-        return WebhookResult(mentions=self.parse_payload(meta.load_body(request), secrets.get(meta.PAGE_ID)))
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return meta.parse_messaging_payload(NAME, payload, "page", account)

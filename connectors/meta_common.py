@@ -35,7 +35,7 @@ from typing import Any
 import requests
 from pydantic import ValidationError
 
-from plugin.connector import AccountContext, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
 from plugin.errors import (
     AuthError,
     BadInput,
@@ -136,6 +136,22 @@ def load_body(request: InboundRequest) -> Any:
         return json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadInput(f"webhook body is not JSON: {exc}") from exc
+
+
+class MetaWebhookConnector(Connector):
+    """What Facebook, Messenger and Instagram share: one app secret signs every webhook, one
+    ``hub.challenge`` handshake, and the account's own id (``account_key`` in the secrets) picks the
+    entries of a body that belong to it."""
+
+    account_key: str = PAGE_ID
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        return verify_meta_request(request, secrets)
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        if is_handshake(request):
+            return handshake_result(request)
+        return WebhookResult(mentions=self.parse_payload(load_body(request), secrets.get(self.account_key)))
 
 
 # --------------------------------------------------------------------------------------------
