@@ -20,17 +20,14 @@ from plugin.sinks.salesforce import SalesforceSink
 from sandbox.faults import FaultPlan
 from sandbox.salesforce import SalesforceApp, SalesforceState, create_app, localhost_cert, sandbox_session
 from sandbox.salesforce.models import Org, User
+
+# What an org admin adds to Case.Origin so Origin = provider is a valid value (the default picklist
+# has only Phone, Email, Web): the same org the demo and the benchmarks use.
+from sandbox.salesforce.org import PASSWORD, SOCIAL_ORIGINS, TOKEN, USERNAME
 from sandbox.salesforce.schema import CASE_ORIGINS
 from sandbox.server import RunningServer, serve_in_thread
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin
-
-USERNAME = "integration@brand.example"
-PASSWORD = "correct-horse"
-TOKEN = "TOKEN123"
-# What an org admin adds to Case.Origin so Origin = provider is a valid value (the default picklist
-# has only Phone, Email, Web).
-SOCIAL_ORIGINS = ["Twitter", "Facebook", "Instagram", "Messenger", "Telegram", "VKontakte", "Other"]
 
 
 @dataclass
