@@ -126,6 +126,9 @@ class ZendeskResponses:
             raise InvalidParams("instance_push_id is required")
         if body["instance_push_id"] != caller.instance.instance_push_id:
             raise Forbidden("The access token is not valid for this instance_push_id")
+        if not caller.instance.active:
+            # Deactivated (or not yet activated) instances cannot push, so their token does not validate.
+            raise Forbidden("The integration instance is not active")
         return _empty()
 
     def report_channelback_error(self) -> Response:
@@ -395,6 +398,16 @@ class ZendeskResponses:
             if identity is None or identity.user_id != user_id:
                 raise RecordNotFound()
             return _json({"identity": identity_json(_base(), identity)})
+
+    def delete_identity(self, user_id: int, identity_id: int) -> Response:
+        """Users API "Delete Identity": ``DELETE /api/v2/users/{user_id}/identities/{user_identity_id}``,
+        204 No Content."""
+        caller = self._rest()
+        try:
+            self.state.remove_identity(caller.account.subdomain, user_id, identity_id)
+        except KeyError:
+            raise RecordNotFound() from None
+        return Response(status=204)
 
     def create_identity(self, user_id: int) -> Response:
         caller = self._rest()

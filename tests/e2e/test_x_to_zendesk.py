@@ -179,3 +179,32 @@ def test_manifest_and_pull_answer_match_zendesk_schemas(world: World) -> None:
     ).json()
     assert again["external_resources"] == []
     assert json.dumps(answer)  # serialisable as Zendesk stores it
+
+
+def test_clickthrough_and_healthcheck(world: World) -> None:
+    post = world.x_app.state.inject_mention("carla", "look at this", to_user=BRAND)
+    settle(world)
+    response = world.driver.clickthrough(f"x:{post['id']}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"https://x.com/carla/status/{post['id']}"
+    assert world.driver.clickthrough("x:999").status_code == 404
+    assert world.driver.healthcheck().status_code == 200
+    forged = requests.get(
+        f"{world.web.url}/zendesk/clickthrough", params={"external_id": f"x:{post['id']}", "metadata": "a.b"}, timeout=5
+    )
+    assert forged.status_code in (401, 403)
+
+
+def test_uninstall_event_is_confirmed_with_zendesk_before_acting(world: World) -> None:
+    tenant_id = world.runtime.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    event = {"type_id": "destroy_integration_instance", "subdomain": SUBDOMAIN, "timestamp": "2026-11-25T12:00:00Z"}
+    # A forged uninstall: Zendesk still accepts the push token, so nothing is disabled.
+    assert requests.post(f"{world.web.url}/zendesk/events", json={"events": [event]}, timeout=5).status_code == 200
+    assert world.runtime.store.sink_connection(tenant_id, "zendesk") is not None
+    # The real one: Zendesk no longer knows the instance.
+    instance = world.driver.instance
+    assert instance is not None
+    world.zd_state.deactivate_instance(instance.instance_push_id)
+    assert requests.post(f"{world.web.url}/zendesk/events", json={"events": [event]}, timeout=5).status_code == 200
+    assert world.runtime.store.sink_connection(tenant_id, "zendesk") is None
