@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import secrets
 import shutil
 import tempfile
 import time
@@ -127,10 +128,8 @@ def build_world(
         backoff_cap_seconds=2.0,
         worker_idle_seconds=0.05,
         lease_seconds=30.0,
+        secret_key=secrets.token_urlsafe(48),  # the demo's data lives only as long as its directory
     )
-    from .config import _stored_secret
-
-    settings = Settings(**{**settings.__dict__, "secret_key": _stored_secret(settings_dir(data_dir))})
     runtime = build_runtime(settings)
     deferred.app = create_app(runtime)
 
@@ -177,12 +176,6 @@ def build_world(
         networks=networks,
         salesforce=org,
     )
-
-
-def settings_dir(data_dir: str) -> Any:
-    from pathlib import Path
-
-    return Path(data_dir)
 
 
 def enable_faults(world: World, seed: int) -> None:
