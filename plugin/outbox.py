@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import metrics
 from .backoff import next_attempt_at
 from .errors import AuthError, FatalError, OutcomeUnknown, RetriableError
 from .models import PostResult, Reply, Visibility
@@ -103,6 +104,11 @@ def _take(runtime: Runtime, reply_id: int, owner: str) -> bool:
 
 
 def _finish(runtime: Runtime, reply_id: int, **values: object) -> None:
+    status = values.get("status")
+    if isinstance(status, str):
+        with runtime.db.begin() as conn:
+            network = conn.execute(select(t.replies.c.network).where(t.replies.c.id == reply_id)).scalar()
+        metrics.REPLIES.labels(network or "unknown", status).inc()
     with runtime.db.begin() as conn:
         conn.execute(
             update(t.replies)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
+from . import metrics
 from .context import Tenant, tenant_context
 from .models import Labels, Mention, SocialProfile
 from .runtime import Runtime
@@ -38,12 +39,15 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
             # Edits and deletions update the stored mention; one we never saw is stored as new.
             if runtime.store.apply_mention_event(account.tenant_id, mention):
                 result.events += 1
+                metrics.MENTIONS.labels(mention.network, "event").inc()
                 continue
         mention_id = runtime.store.insert_mention(account.tenant_id, account.id, mention)
         if mention_id is None:
             result.duplicates += 1
+            metrics.MENTIONS.labels(mention.network, "duplicate").inc()
             continue
         result.new.append(mention_id)
+        metrics.MENTIONS.labels(mention.network, "new").inc()
         tenant_key = tenant_key or runtime.store.tenant_key(account.tenant_id)
         runtime.notify("horseshoe_mention_stored", mention=mention, mention_id=mention_id, tenant=tenant_key)
     return result

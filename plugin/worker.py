@@ -15,14 +15,14 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from . import crm_replies, outbox, pipeline
+from . import crm_replies, metrics, outbox, pipeline
 from .backoff import next_attempt_at
 from .errors import AuthError, FatalError, RetriableError
 from .models import Labels, Match, Mention
 from .runtime import Runtime
 from .sink import DeliveryItem, DeliveryOutcome, SinkConnection
 from .store import tables as t
-from .store.db import utcnow
+from .store.db import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class Worker:
             return tick
         with runtime.db.begin() as conn:
             rows = conn.execute(
-                select(t.deliveries, t.mentions.c.payload, t.mentions.c.labels)
+                select(t.deliveries, t.mentions.c.payload, t.mentions.c.labels, t.mentions.c.received_at)
                 .join(t.mentions, t.mentions.c.id == t.deliveries.c.mention_id)
                 .where(t.deliveries.c.id.in_(ids))
                 .order_by(t.deliveries.c.mention_id)
@@ -189,7 +189,13 @@ class Worker:
             outcomes = list(outcomes) + [
                 DeliveryOutcome(i.delivery_id, "retry", error="sink returned no outcome") for i in missing
             ]
+            received = {int(r.id): r.received_at for r in rows}  # type: ignore[attr-defined]
             self._apply(outcomes, tick, mentions={i.delivery_id: i.mention for i in batch}, connection=connection)
+            for outcome in outcomes:
+                metrics.DELIVERIES.labels(sink_name, outcome.status).inc()
+                when = as_utc(received.get(outcome.delivery_id))
+                if outcome.status == "delivered" and when is not None:
+                    metrics.TIME_TO_CRM.labels(sink_name).observe((utcnow() - when).total_seconds())
 
     def _apply(
         self,

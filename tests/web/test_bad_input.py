@@ -115,3 +115,13 @@ def test_fuzzed_zendesk_forms_never_500(client: FlaskClient, fields: dict[str, s
     for path in ("/zendesk/pull", "/zendesk/channelback", "/zendesk/admin"):
         response = client.post(path, data=fields)
         assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+def test_metrics_expose_counters_and_backlog(client: FlaskClient, rt: Runtime, tenant: tuple[int, int]) -> None:
+    key = rt.store.account(tenant[1])[0].public_key  # type: ignore[index]
+    body = json.dumps({"items": [{"id": "m1"}]})
+    for _ in range(2):
+        client.post(f"/webhooks/testnet/{key}", data=body, headers={"X-Test-Secret": "s3cret"})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'horseshoe_mentions_total{network="testnet",outcome="duplicate"}' in text
+    assert 'horseshoe_backlog{kind="mentions_pending"} 1.0' in text
