@@ -72,13 +72,19 @@ def serve(ctx: click.Context, host: str, port: int, with_worker: bool) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run one pass and exit")
+@click.option("--concurrency", default=2, show_default=True, help="Celery pool size (with HORSESHOE_BROKER_URL)")
 @click.pass_context
-def worker(ctx: click.Context, once: bool) -> None:
-    """Run a worker: poll networks, route, deliver, send replies."""
+def worker(ctx: click.Context, once: bool, concurrency: int) -> None:
+    """Run a worker: poll networks, route, deliver, send replies (a Celery worker when a broker is set)."""
     from .runtime import build_runtime
     from .worker import Worker
 
-    w = Worker(build_runtime(_settings(ctx)))
+    settings = _settings(ctx)
+    if settings.broker_url and not once:
+        from .scaleout import run_worker
+
+        sys.exit(run_worker(settings, concurrency=concurrency, loglevel=settings.log_level))
+    w = Worker(build_runtime(settings))
     if once:
         tick = w.run_once()
         click.echo(json.dumps({k: v for k, v in tick.__dict__.items()}))
@@ -181,6 +187,10 @@ def backfill(ctx: click.Context, account_id: int, pages: int) -> None:
 
     run_backfill(_settings(ctx), account_id, pages)
 
+
+from .cli_identity import identity  # noqa: E402  (a command group of its own module)
+
+main.add_command(identity)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -48,4 +48,10 @@ def build_runtime(
         db.upgrade()
     box = SecretBox(settings.secret_key)
     pm = pm or get_plugin_manager()
-    return Runtime(settings=settings, db=db, box=box, store=Store(db, box), pm=pm, registry=Registry(pm))
+    rt = Runtime(settings=settings, db=db, box=box, store=Store(db, box), pm=pm, registry=Registry(pm))
+    if pm.get_plugin("identity") is None:
+        # The built-in resolver (hookimpl ``trylast``): imported here, it needs the Runtime class.
+        from .identity_plugin import IdentityPlugin
+
+        pm.register(IdentityPlugin(rt), name="identity")
+    return rt

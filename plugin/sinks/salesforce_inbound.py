@@ -191,8 +191,10 @@ class InboundBatch:
                 need_contact.append(index)
         if need_contact:
             bodies = [
-                {"attributes": {"type": "Contact"},
-                 **rec.contact_fields(groups[i][0].item.mention, self.default_account_id)}
+                {
+                    "attributes": {"type": "Contact"},
+                    **rec.contact_fields(groups[i][0].item.mention, self.default_account_id),
+                }
                 for i in need_contact
             ]
             for index, result in zip(need_contact, self.api.collection("POST", bodies), strict=True):

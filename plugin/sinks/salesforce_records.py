@@ -77,7 +77,7 @@ class PersonName:
 
 
 def split_name(full: str, first_max: int = 40, last_max: int = 80) -> PersonName:
-    """"Ada King Lovelace" -> ("Ada King", "Lovelace"): the last word is the last name, as the default
+    """ "Ada King Lovelace" -> ("Ada King", "Lovelace"): the last word is the last name, as the default
     handler splits it; each part cut to the field's length (Contact.FirstName 40, LastName 80)."""
     words = full.split()
     if not words:

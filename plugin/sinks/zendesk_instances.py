@@ -74,8 +74,13 @@ def with_selection(config: Mapping[str, Any], push_id: str, accounts: list[Accou
     return current
 
 
+LEGACY_KEYS = frozenset({"instance_push_id", "zendesk_access_token"})
+
+
 def _normalized(config: Mapping[str, Any] | None, subdomain: str, api_base: str | None) -> dict[str, Any]:
-    result: dict[str, Any] = {"subdomain": subdomain, "instances": {}}
+    """The config in the multi-instance shape; every other key (e.g. REST credentials) is kept."""
+    result: dict[str, Any] = {k: v for k, v in (config or {}).items() if k not in LEGACY_KEYS}
+    result.update(subdomain=subdomain, instances={})
     if api_base:
         result["api_base"] = api_base
     if config:

@@ -170,3 +170,48 @@ events = Table(
     Column("data", JSON, nullable=False),
     _ts("created_at", nullable=False),
 )
+
+# --- identity resolution (issue 5; migration 0003) ------------------------------------------------
+# One row per (tenant, sink, social profile): the verdict and, for a link/suggestion, the record.
+identity_links = Table(
+    "identity_links",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("network", String(64), nullable=False),
+    Column("author_external_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # linked | suggested | rejected | new | undone | forgotten
+    Column("record_id", String(255)),
+    Column("record_type", String(64)),
+    Column("confidence", JSON),  # a float; JSON keeps it exact across SQLite and PostgreSQL
+    Column("evidence", JSON),  # list of strings; personal data, removed on forget
+    Column("candidates", JSON),  # for suggestions: [{record_id, confidence, evidence}]
+    Column("profile", JSON),  # handle/name/contacts we used; personal data, removed on forget
+    Column("fingerprint", Text),  # evidence fingerprint the verdict was made on
+    Column("merged", Boolean, nullable=False, default=False),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("tenant_id", "sink", "network", "author_external_id", name="uq_identity_links_profile"),
+)
+Index("ix_identity_links_status", identity_links.c.tenant_id, identity_links.c.status)
+
+identity_audit = Table(
+    "identity_audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("action", String(32), nullable=False),  # link | merge | suggest | accept | reject | undo | forget
+    Column("actor", String(255), nullable=False),  # "horseshoe" or the agent / admin
+    Column("network", String(64), nullable=False),
+    Column("author_external_id", String(255), nullable=False),
+    Column("record_id", String(255)),
+    Column("reason", Text, nullable=False),
+    Column("evidence", JSON),
+    Column("details", JSON),  # CRM actions (for undo), merge snapshot
+    Column("reversible", Boolean, nullable=False, default=False),
+    Column("undone_by", Integer),
+    _ts("created_at", nullable=False),
+)
+Index("ix_identity_audit_tenant", identity_audit.c.tenant_id, identity_audit.c.id)

@@ -28,12 +28,14 @@ def create_app(rt: Runtime | None = None, **config: Any) -> Flask:
     app.config.update(config)
 
     from .health import bp as health_bp
+    from .identity import bp as identity_bp
     from .webhooks import bp as webhooks_bp
     from .zendesk import bp as zendesk_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(zendesk_bp, url_prefix="/zendesk")
     app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
+    app.register_blueprint(identity_bp, url_prefix="/identity")
 
     @app.errorhandler(BadInput)
     def bad_input(exc: BadInput) -> Any:

@@ -233,8 +233,22 @@ def events() -> Any:
         rt.store.record_event(tenant_id, f"zendesk:{event['type_id']}", event)
         if event["type_id"] == "destroy_integration_instance" and tenant_id is not None:
             _confirm_uninstall(tenant_id)
+        elif event["type_id"] in ("destroy_user_identity", "resources_created_from_external_ids") and tenant_id:
+            _identity_event(tenant_id, event)
         handled += 1
     return jsonify(received=handled)
+
+
+def _identity_event(tenant_id: int, event: dict[str, Any]) -> None:
+    """Hand identity-related callbacks to the identity plugin (it confirms with Zendesk before acting)."""
+    from ..identity_plugin import IdentityPlugin
+
+    plugin = runtime().pm.get_plugin("identity")
+    if isinstance(plugin, IdentityPlugin):
+        try:
+            log.info("identity event %s: %s", event["type_id"], plugin.zendesk_event(tenant_id, event))
+        except LookupError as exc:  # no REST credentials for this tenant: recorded above, nothing to do
+            log.info("identity event %s not handled: %s", event["type_id"], exc)
 
 
 def _confirm_uninstall(tenant_id: int) -> None:

@@ -22,6 +22,21 @@ from .zendesk import bp
 from .zendesk_tokens import InstanceMetadata, issue_metadata, read_metadata
 
 FLOW_SECONDS = 3600
+def _rest_from_form(config: dict[str, Any]) -> dict[str, Any]:
+    """Apply the admin's REST API credential fields (identity resolution needs the REST API, which the
+    push token does not open). They live in the connection config, encrypted, beside the instances;
+    a blank secret keeps the stored one, which is never shown back."""
+    email = form_field("api_email", required=False, max_length=255)
+    token = form_field("api_token", required=False, max_length=1024)
+    oauth = form_field("oauth_token", required=False, max_length=1024)
+    updated = dict(config)
+    if email is not None and email.strip():
+        updated["api_email"] = email.strip()
+    if token:
+        updated["api_token"] = token
+    if oauth:
+        updated["oauth_token"] = oauth
+    return updated
 
 
 def _zendesk_base(subdomain: str) -> str:
@@ -87,6 +102,7 @@ def admin_start() -> Any:
         accounts=rt.store.accounts(tenant_id),
         selected=set(selected) or _unassigned(tenant_id),
         networks=sorted(rt.registry.connectors.values(), key=lambda c: c.name),
+        rest=_rest_status(rt.store.sink_connection(tenant_id, "zendesk")),
     )
     return _framed(html, subdomain)
 
@@ -121,10 +137,23 @@ def admin_save() -> Any:
     if push_id and config is not None:
         by_id = {a.id: a for a in rt.store.accounts(tenant_id)}
         keys = [(by_id[i].network, by_id[i].external_id) for i in chosen]
-        rt.store.set_sink_connection(tenant_id, "zendesk", with_selection(config, str(push_id), keys))
+        rt.store.set_sink_connection(
+            tenant_id, "zendesk", _rest_from_form(with_selection(config, str(push_id), keys))
+        )
+    elif config is not None:
+        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(config))
     metadata = issue_metadata(rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name))
     html = render_template("zendesk_return.html", return_url=flow["r"], name=name, metadata=metadata)
     return _framed(html, subdomain)
+
+
+def _rest_status(config: dict[str, Any] | None) -> dict[str, Any]:
+    """What the form may show about stored REST credentials: the email, and whether a secret is set."""
+    config = config or {}
+    return {
+        "api_email": config.get("api_email") or "",
+        "has_secret": bool(config.get("api_token") or config.get("oauth_token")),
+    }
 
 
 def _unassigned(tenant_id: int) -> set[int]:

@@ -293,6 +293,20 @@ class ZendeskState:
                 user.phone = value
             return identity
 
+    def remove_identity(self, subdomain: str, user_id: int, identity_id: int) -> None:
+        """Users API "Delete Identity". The user's email/phone field follows its remaining identities."""
+        with self.lock:
+            account = self.account(subdomain)
+            identity = account.identities.get(identity_id)
+            if identity is None or identity.user_id != user_id:
+                raise KeyError(identity_id)
+            del account.identities[identity_id]
+            user = account.users[user_id]
+            for type_, attr in (("email", "email"), ("phone_number", "phone")):
+                if identity.type == type_ and getattr(user, attr) == identity.value:
+                    rest = [i for i in account.identities.values() if i.user_id == user_id and i.type == type_]
+                    setattr(user, attr, rest[0].value if rest else None)
+
     def identities_of(self, subdomain: str, user_id: int) -> list[Identity]:
         with self.lock:
             account = self.account(subdomain)

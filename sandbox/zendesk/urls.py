@@ -28,6 +28,7 @@ URL_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/api/v2/users/<int:user_id>/identities.json", "list_identities", ("GET",)),
     ("/api/v2/users/<int:user_id>/identities.json", "create_identity", ("POST",)),
     ("/api/v2/users/<int:user_id>/identities/<int:identity_id>.json", "show_identity", ("GET",)),
+    ("/api/v2/users/<int:user_id>/identities/<int:identity_id>.json", "delete_identity", ("DELETE",)),
     ("/api/v2/users/<int:user_id>/merge.json", "merge_user", ("PUT",)),
     # Search, tickets
     ("/api/v2/search.json", "search", ("GET",)),

@@ -82,3 +82,15 @@ def test_signed_tokens_round_trip_and_reject_tampering(rt: Runtime) -> None:
             rt.box.verify(body + "x." + mac)
         with pytest.raises(Unauthorized):
             rt.box.verify(body + "." + mac[:-2] + ("AA" if mac[-2:] != "AA" else "BB"))
+
+
+def test_zendesk_instance_edits_keep_other_connection_settings() -> None:
+    from plugin.sinks.zendesk_instances import instances, with_instance, with_selection
+
+    config = {"subdomain": "acme", "instance_push_id": "p1", "zendesk_access_token": "t1", "api_token": "rest"}
+    config = with_instance(config, "acme", "p2", "t2", None)
+    config = with_selection(config, "p2", [("x", "1")])
+    assert config["api_token"] == "rest"
+    assert "instance_push_id" not in config and "zendesk_access_token" not in config
+    by_id = {i.push_id: i for i in instances(config)}
+    assert set(by_id) == {"p1", "p2"} and by_id["p2"].accounts == frozenset({("x", "1")})

@@ -1,0 +1,59 @@
+"""Agents accept an identity suggestion on horseshoe's page, framed by Zendesk, in a real browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugin import identity_store as st
+from plugin.demo import BRAND, SUBDOMAIN, World
+from plugin.identity_plugin import IdentityPlugin
+from plugin.web.zendesk_tokens import InstanceMetadata, issue_metadata
+from tests.identity.zdsupport import identity_world, requester_of, settle
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[World, IdentityPlugin]]:
+    with identity_world() as value:
+        yield value
+
+
+def test_agent_accepts_a_suggestion_on_the_page(world: tuple[World, IdentityPlugin], browser: Any,
+                                                screenshot_dir: Path) -> None:  # fmt: skip
+    w, _ = world
+    target = w.zd_state.add_user(SUBDOMAIN, "Omar H", phone="+34 600 111 222")
+    w.zd_state.add_user(SUBDOMAIN, "O. Haddad", phone="+34600111222")
+    w.x_app.state.add_user("omar", name="Omar Haddad")
+    w.x_app.state.inject_dm("omar", BRAND, "call me on +34 600 111 222 please")
+    settle(w)
+    tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    [suggestion] = st.list_links(w.runtime, tenant_id, "suggested")
+    assert suggestion["record_id"] == str(target.id)  # the lowest id of the equally good records
+    metadata = issue_metadata(w.runtime.box, InstanceMetadata(tenant=SUBDOMAIN, account_ids=(), name="Acme social"))
+    html = (
+        "<html><head><meta charset='utf-8'></head><body style='margin:0;font-family:sans-serif'>"
+        "<div style='background:#03363d;color:#fff;padding:10px 16px'>Zendesk — horseshoe identity</div>"
+        f"<form id='f' method='post' target='cf' action='{w.web.url}/identity/'>"
+        f"<input type='hidden' name='metadata' value='{metadata}'></form>"
+        "<iframe name='cf' style='width:100%;height:760px;border:0'></iframe>"
+        "<script>document.getElementById('f').submit()</script></body></html>"
+    )
+    page = browser.new_page(viewport={"width": 1100, "height": 820})
+    page.route(f"{w.zd_server.url}/agent/identity", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{w.zd_server.url}/agent/identity")
+    frame = page.frame_locator("iframe[name=cf]")
+    frame.locator("text=Suggestions").wait_for()
+    row = frame.locator(f"#suggestions tr[data-id='{suggestion['id']}']")
+    assert "phone_private" in row.inner_text()
+    frame.locator("#agent").fill("Lee")
+    page.screenshot(path=str(screenshot_dir / "identity-suggestions.png"), full_page=True)
+    row.locator("button.accept").click()
+    frame.locator("#status", has_text="Linked to").wait_for()
+    assert frame.locator(f"#suggestions tr[data-id='{suggestion['id']}']").count() == 0
+    assert requester_of(w, "call me on") == target.id  # merged into the existing customer
+    actions = {(a["action"], a["actor"]) for a in st.list_audit(w.runtime, tenant_id)}
+    assert ("accept", "agent:Lee") in actions and ("merge", "horseshoe") in actions

@@ -1,0 +1,48 @@
+"""The demo world (X fake -> horseshoe -> Zendesk fake) with REST credentials for identity resolution."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from plugin.demo import SUBDOMAIN, World, build_world
+from plugin.identity_plugin import IdentityPlugin
+
+
+@contextmanager
+def identity_world(salesforce: bool = False) -> Iterator[tuple[World, IdentityPlugin]]:
+    w = build_world(tempfile.mkdtemp(prefix="horseshoe-identity-"), 0, 1, salesforce=salesforce)
+    try:
+        rt = w.runtime
+        plugin = rt.pm.get_plugin("identity")
+        assert isinstance(plugin, IdentityPlugin)
+        tenant_id = rt.store.tenant_id(SUBDOMAIN)
+        assert tenant_id is not None
+        api = w.zd_state.add_user(SUBDOMAIN, "Api Admin", email="api@acme.example", role="admin")
+        token = w.zd_state.issue_api_token(SUBDOMAIN, api.id)
+        config = rt.store.sink_connection(tenant_id, "zendesk")
+        assert config is not None
+        rest = {"api_base": w.zd_server.url, "api_email": "api@acme.example", "api_token": token}
+        rt.store.set_sink_connection(tenant_id, "zendesk", {**config, **rest})
+        yield w, plugin
+    finally:
+        w.stop()
+
+
+def settle(world: World, rounds: int = 40) -> None:
+    world.worker.wake_polls()
+    idle = 0
+    for _ in range(rounds):
+        tick = world.worker.run_once()
+        idle = idle + 1 if not tick.busy else 0
+        if idle >= 3:
+            return
+    raise AssertionError("worker did not settle")
+
+
+def requester_of(world: World, text: str) -> int:
+    for ticket in world.zd_state.tickets_with_comments(SUBDOMAIN):
+        if any(text in c["body"] for c in ticket["comments"]):
+            return int(ticket["requester_id"])
+    raise AssertionError(f"{text!r} is on no ticket")
