@@ -43,6 +43,11 @@ def receive(network: str, public_key: str) -> Any:
         raise Unauthorized("webhook signature does not verify")
     result = connector.parse_webhook(inbound, secrets)
     stored = pipeline.ingest(rt, account, result.mentions) if result.mentions else None
+    if stored and stored.new and rt.settings.broker_url:
+        # Committed above; the message only wakes a Celery worker (the in-process one polls the DB).
+        from ..scaleout import wake
+
+        wake(rt.settings)
     if result.handshake is not None:
         status, content_type, body = result.handshake
         return Response(body, status=status, content_type=content_type)
