@@ -1,4 +1,5 @@
-"""CRM API calls per mention: horseshoe's batched sink against a one-call-per-object integration.
+"""CRM API calls per mention: horseshoe's batched sink against a one-call-per-object integration,
+then identity resolution's calls against a one-look-up-per-mention resolver (bench/identity.py).
 
 Both run in this process against the same fake Salesforce org (the fake counts every request it
 answers, logins included), delivering the same mentions: 1,000 from 300 authors (``--quick``: 200
@@ -120,7 +121,16 @@ def run(quick: bool = False) -> dict[str, Any]:
     table.add_row("one call per object", str(baseline), f"{baseline / total:.3f}")
     Console().print(table)
     Console().print(f"records written by horseshoe: {records}")
+    # Identity resolution's calls (issue 5's figure) in the same run, beside its own naive baseline.
+    from bench import identity
+
+    resolved = identity.run(quick=quick)
     return {
+        "identity_mentions": resolved["mentions"],
+        "identity_authors": resolved["authors"],
+        "identity_crm_calls_per_mention": resolved["crm_calls_per_mention"],
+        "identity_baseline_per_mention": resolved["baseline_per_mention"],
+        "identity_ratio": round(resolved["baseline"] / max(1, resolved["crm_calls"]), 1),
         "mentions": total,
         "authors": authors,
         "salesforce_calls": ours,
