@@ -22,6 +22,8 @@ from .zendesk import bp
 from .zendesk_tokens import InstanceMetadata, issue_metadata, read_metadata
 
 FLOW_SECONDS = 3600
+
+
 def _rest_from_form(config: dict[str, Any]) -> dict[str, Any]:
     """Apply the admin's REST API credential fields (identity resolution needs the REST API, which the
     push token does not open). They live in the connection config, encrypted, beside the instances;
@@ -94,17 +96,28 @@ def admin_start() -> Any:
             "exp": int(time.time()) + FLOW_SECONDS,
         }
     )
-    html = render_template(
+    html = _admin_page(tenant_id, subdomain, name, flow, set(selected) or _unassigned(tenant_id))
+    return _framed(html, subdomain)
+
+
+def _admin_page(tenant_id: int, subdomain: str, name: str, flow: str, selected: set[int], error: str = "") -> str:
+    rt = runtime()
+    return render_template(
         "zendesk_admin.html",
         subdomain=subdomain,
         name=name,
         flow=flow,
         accounts=rt.store.accounts(tenant_id),
-        selected=set(selected) or _unassigned(tenant_id),
+        selected=selected,
         networks=sorted(rt.registry.connectors.values(), key=lambda c: c.name),
         rest=_rest_status(rt.store.sink_connection(tenant_id, "zendesk")),
+        error=error,
+        # What the admin typed for a new account, shown again after an error (credentials never are).
+        new={
+            key: request.form.get(f"new_{key}", "") if error else ""
+            for key in ("network", "external_id", "handle", "api_base")
+        },
     )
-    return _framed(html, subdomain)
 
 
 @bp.post("/admin/save")
@@ -116,6 +129,21 @@ def admin_save() -> Any:
     subdomain = str(flow["t"])
     tenant_id = rt.store.ensure_tenant(subdomain)
     name = form_field("name", required=False, max_length=255) or str(flow["n"])
+    try:
+        return _save(flow, subdomain, tenant_id, name)
+    except BadInput as exc:
+        if exc.status >= 500 or exc.status in (401, 403):
+            raise
+        # The admin sees the form again, with what they entered and the reason, not a JSON error.
+        picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
+        html = _admin_page(tenant_id, subdomain, name, str(request.form["flow"]), picked, error=str(exc))
+        response = _framed(html, subdomain)
+        response.status_code = exc.status
+        return response
+
+
+def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> Any:
+    rt = runtime()
     known = {a.id for a in rt.store.accounts(tenant_id)}
     chosen: list[int] = []
     for raw in request.form.getlist("account"):
@@ -137,9 +165,7 @@ def admin_save() -> Any:
     if push_id and config is not None:
         by_id = {a.id: a for a in rt.store.accounts(tenant_id)}
         keys = [(by_id[i].network, by_id[i].external_id) for i in chosen]
-        rt.store.set_sink_connection(
-            tenant_id, "zendesk", _rest_from_form(with_selection(config, str(push_id), keys))
-        )
+        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(with_selection(config, str(push_id), keys)))
     elif config is not None:
         rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(config))
     metadata = issue_metadata(rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name))

@@ -86,17 +86,31 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
     page.close()
 
 
-def test_admin_ui_shows_a_clear_error_for_bad_credentials(world: World, browser: Any) -> None:
-    html, _push_id = _frame_page(world)
-    page = browser.new_page()
+def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: Any, screenshot_dir: Path) -> None:
+    html, push_id = _frame_page(world)
+    page = browser.new_page(viewport={"width": 900, "height": 1000})
     page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
     page.goto(f"{world.zd_server.url}/admin-center")
     frame = page.frame_locator("iframe[name=cf]")
     frame.locator("text=Connected accounts").wait_for()
-    frame.locator("select[name=new_network]").select_option("x")
+    frame.locator("select[name=new_network]").select_option("mastodon")
     frame.locator("input[name=new_external_id]").fill("123")
     frame.locator("textarea[name=new_credentials]").fill("{not json")
     frame.locator("button[type=submit]").click()
-    frame.locator("text=credentials must be a JSON object").wait_for()
+    frame.locator("[role=alert]", has_text="credentials must be a JSON object").wait_for()
+    page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui-error.png"), full_page=True)
+    # What was typed is still there (but the credentials); the admin fixes the mistake and saves.
+    assert frame.locator("select[name=new_network]").input_value() == "mastodon"
+    assert frame.locator("input[name=new_external_id]").input_value() == "123"
+    assert frame.locator("textarea[name=new_credentials]").input_value() == ""
+    frame.locator("textarea[name=new_credentials]").fill(json.dumps({"access_token": "t"}))
+    frame.locator("button[type=submit]").click()
+    found = None
+    for _ in range(50):
+        found = world.zd_state.find_instance(push_id)
+        if found and found[1].metadata:
+            break
+        page.wait_for_timeout(100)
+    assert found is not None and found[1].metadata
     page.close()
     assert BRAND  # the demo's brand account is untouched
