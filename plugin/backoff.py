@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 
@@ -21,8 +22,8 @@ def backoff_seconds(
     ceiling = min(cap, base * (2 ** max(0, attempts - 1)))
     # Half fixed, half jitter: spreads a thundering herd yet keeps the growth visible.
     delay = ceiling / 2 + draw(0, ceiling / 2)
-    if retry_after is not None:
-        delay = max(delay, float(retry_after))
+    if retry_after is not None and math.isfinite(float(retry_after)):
+        delay = max(delay, min(float(retry_after), 86400.0))  # never trust a server beyond a day
     return delay
 
 

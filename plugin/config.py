@@ -27,7 +27,8 @@ class Settings:
     max_body_bytes: int = 1_000_000
     worker_idle_seconds: float = 1.0
     delivery_batch_size: int = 100
-    max_attempts: int = 12
+    max_attempts: int = 12  # a reply's attempts before it is reported failed to the agent
+    give_up_after_hours: float = 72.0  # a delivery keeps retrying this long (a CRM down for a day loses nothing)
     backoff_base_seconds: float = 2.0
     backoff_cap_seconds: float = 3600.0
     lease_seconds: float = 120.0

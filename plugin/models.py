@@ -32,7 +32,7 @@ class _Model(BaseModel):
 
 
 class Author(_Model):
-    external_id: str = Field(min_length=1, description="the network's stable id, never the handle")
+    external_id: str = Field(min_length=1, max_length=255, description="the network's stable id, never the handle")
     handle: str | None = None
     name: str | None = None
     avatar_url: str | None = None
@@ -58,10 +58,10 @@ def iso_utc(value: datetime) -> str:
 class Mention(_Model):
     """One thing a customer wrote that horseshoe may turn into a ticket."""
 
-    network: str = Field(min_length=1)
+    network: str = Field(min_length=1, max_length=64)
     external_id: str = Field(min_length=1, max_length=512)
-    thread_id: str | None = None
-    parent_id: str | None = None
+    thread_id: str | None = Field(default=None, max_length=512)
+    parent_id: str | None = Field(default=None, max_length=512)
     kind: Kind = Kind.POST
     visibility: Visibility = Visibility.PUBLIC
     author: Author
@@ -80,6 +80,12 @@ class Mention(_Model):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return to_utc(value)
+
+    @field_validator("text")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # PostgreSQL text and JSON cannot hold NUL; it carries no meaning in a message.
+        return value.replace("\x00", "")
 
     def normal_form(self) -> dict[str, Any]:
         """The DESIGN.md JSON shape (what ``horseshoe parse`` prints)."""

@@ -131,8 +131,12 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         return ReplyState(id=reply_id, status="failed", error="account no longer connected")
     account, context = found
     settings = runtime.settings
+    connector = runtime.registry.connectors.get(reply.network)
+    if connector is None:
+        error = f"no connector installed for {reply.network!r}"
+        _finish(runtime, reply_id, status="failed", last_error=error)
+        return ReplyState(id=reply_id, status="failed", error=error)
     try:
-        connector = runtime.registry.connector(reply.network)
         if reply.visibility == Visibility.PRIVATE:
             result: PostResult = connector.send_private(context, reply)
         else:
@@ -151,11 +155,17 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         )
         _finish(runtime, reply_id, status="pending", next_attempt_at=when, last_error=str(exc))
         return ReplyState(id=reply_id, status="pending", error=str(exc), retry_after=exc.retry_after)
-    except (FatalError, AuthError, KeyError) as exc:
+    except (FatalError, AuthError) as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
         _finish(runtime, reply_id, status="failed", last_error=error)
         return ReplyState(id=reply_id, status="failed", error=error)
+    except Exception as exc:
+        # A connector bug (e.g. it could not read the network's success answer): it may have posted.
+        log.exception("connector %s failed unexpectedly while posting reply %s", reply.network, reply_id)
+        error = f"outcome unknown after an unexpected {type(exc).__name__}; not retried to avoid a double post"
+        _finish(runtime, reply_id, status="uncertain", last_error=error)
+        return ReplyState(id=reply_id, status="uncertain", error=error)
     _finish(runtime, reply_id, status="sent", external_id=result.external_id, url=result.url, last_error=None)
     runtime.notify(
         "horseshoe_reply_sent", reply=reply, result=result, tenant=runtime.store.tenant_key(account.tenant_id)

@@ -54,7 +54,7 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
 
 
 def triage(runtime: Runtime, mention: Mention) -> Labels:
-    return merge_labels(runtime.pm.hook.horseshoe_triage(mention=mention))
+    return merge_labels(runtime.all_results("horseshoe_triage", mention=mention))
 
 
 def profile_of(mention: Mention) -> SocialProfile:
@@ -92,7 +92,7 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
             labels = triage(runtime, mention)
             engage = labels.engage is not False and not row.deleted
             matches = {
-                sink: runtime.pm.hook.horseshoe_resolve_identity(profile=profile_of(mention), sink=sink)
+                sink: runtime.first_result("horseshoe_resolve_identity", profile=profile_of(mention), sink=sink)
                 for sink in (sinks if engage else [])
             }
         now = utcnow()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +27,31 @@ class Runtime:
     pm: pluggy.PluginManager
     registry: Registry
 
+    def _each_result(self, hook_name: str, kwargs: dict[str, Any]) -> Iterator[Any]:
+        """Call each implementation in pluggy's order; one that raises is logged and skipped.
+
+        Plugins are third-party code talking to CRMs and networks: a broken or unreachable one must
+        not stop routing, delivery or the other plugins.
+        """
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last registered first
+            try:
+                yield impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception:
+                log.exception("hook %s in plugin %s failed", hook_name, impl.plugin_name)
+
+    def first_result(self, hook_name: str, **kwargs: Any) -> Any:
+        """A firstresult hook where a failing plugin falls through to the next (ultimately the built-in)."""
+        return next((r for r in self._each_result(hook_name, kwargs) if r is not None), None)
+
+    def all_results(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Every implementation's non-None result, in call order."""
+        return [r for r in self._each_result(hook_name, kwargs) if r is not None]
+
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call an observer hook; one failing observer must not stop the pipeline or the others."""
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            try:
-                impl.function(**{k: kwargs[k] for k in impl.argnames})
-            except Exception:
-                log.exception("observer %s in plugin %s failed", hook_name, impl.plugin_name)
+        for _ in self._each_result(hook_name, kwargs):
+            pass
 
 
 def build_runtime(

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -87,10 +88,12 @@ class Worker:
         tick.polled += 1
         try:
             page = connector.poll(context, cursor)
-        except (RetriableError, FatalError) as exc:
+        except (RetriableError, FatalError, Exception) as exc:  # a connector bug must not stop the others
             failures = int(cursor_row.failures) + 1
             retry_after = getattr(exc, "retry_after", None)
-            if isinstance(exc, AuthError | FatalError) and not isinstance(exc, RetriableError):
+            if not isinstance(exc, RetriableError | FatalError):
+                log.exception("poll of %s account %s failed unexpectedly", account.network, account.id)
+            if not isinstance(exc, RetriableError):
                 retry_after = max(retry_after or 0.0, 900.0)  # needs an admin; look again later
             when = next_attempt_at(
                 failures, base=settings.backoff_base_seconds, cap=settings.backoff_cap_seconds, retry_after=retry_after
@@ -161,9 +164,11 @@ class Worker:
             )
             for r, mention in zip(rows, mentions, strict=True)
         ]
+        received = {int(r.id): r.received_at for r in rows}  # type: ignore[attr-defined]
         if config is None or sink_name not in runtime.registry.sinks:
             reason = f"sink {sink_name!r} is not connected for this tenant"
-            self._apply([DeliveryOutcome(i.delivery_id, "retry", error=reason, retry_after=3600) for i in items], tick)
+            outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=reason, retry_after=3600) for i in items]
+            self._apply(outcomes, tick, received=received)
             return
         sink = runtime.registry.sink(sink_name)
         connection = SinkConnection(
@@ -184,13 +189,22 @@ class Worker:
                 ]
             except FatalError as exc:
                 outcomes = [DeliveryOutcome(i.delivery_id, "failed", error=str(exc)) for i in batch]
+            except Exception as exc:  # a sink bug: keep every item and look again later
+                log.exception("sink %s failed unexpectedly", sink_name)
+                error = f"unexpected {type(exc).__name__} in sink {sink_name}"
+                outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=error, retry_after=300) for i in batch]
             returned = {o.delivery_id for o in outcomes}
             missing = [i for i in batch if i.delivery_id not in returned]
             outcomes = list(outcomes) + [
                 DeliveryOutcome(i.delivery_id, "retry", error="sink returned no outcome") for i in missing
             ]
-            received = {int(r.id): r.received_at for r in rows}  # type: ignore[attr-defined]
-            self._apply(outcomes, tick, mentions={i.delivery_id: i.mention for i in batch}, connection=connection)
+            self._apply(
+                outcomes,
+                tick,
+                mentions={i.delivery_id: i.mention for i in batch},
+                connection=connection,
+                received=received,
+            )
             for outcome in outcomes:
                 metrics.DELIVERIES.labels(sink_name, outcome.status).inc()
                 when = as_utc(received.get(outcome.delivery_id))
@@ -203,9 +217,11 @@ class Worker:
         tick: Tick,
         mentions: dict[int, Mention] | None = None,
         connection: SinkConnection | None = None,
+        received: dict[int, Any] | None = None,
     ) -> None:
         settings = self.runtime.settings
         now = utcnow()
+        give_up_before = now - timedelta(hours=settings.give_up_after_hours)
         with self.runtime.db.begin() as conn:
             attempts_by_id = {
                 int(r.id): int(r.attempts)
@@ -224,13 +240,17 @@ class Worker:
                     "updated_at": now,
                 }
                 status = outcome.status
-                if status in ("retry", "wait_parent") and attempts >= settings.max_attempts:
+                # Retries go on for days (a CRM outage must lose nothing), then a human is told.
+                arrived = as_utc((received or {}).get(outcome.delivery_id))
+                if status in ("retry", "wait_parent") and arrived is not None and arrived < give_up_before:
                     status = "failed"
                 if status == "delivered":
                     values.update(status="delivered", remote_id=outcome.remote_id, last_error=None)
                     tick.delivered += 1
                 elif status == "failed":
                     values.update(status="failed", last_error=outcome.error or "failed")
+                    if outcome.status != "failed":
+                        values["last_error"] = f"gave up after {settings.give_up_after_hours:g} h: {outcome.error}"
                     tick.failed += 1
                 else:
                     values.update(

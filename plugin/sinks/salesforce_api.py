@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -86,6 +87,7 @@ class SalesforceApi:
         self._client: Salesforce | None = None
         self.calls = 0
         self.usage: tuple[int, int] | None = None
+        self._blocked_until: float | None = None  # monotonic time the share guard lifts
 
     def __repr__(self) -> str:
         return f"SalesforceApi(auth={self.cfg.auth!r})"
@@ -98,17 +100,29 @@ class SalesforceApi:
 
     # -- call plumbing ---------------------------------------------------------------------------
     def guard(self) -> None:
-        """Refuse to spend more of the org's daily allocation than our share."""
+        """Refuse to spend more of the org's daily allocation than our share.
+
+        The usage figure only refreshes with a call, so once the wait is over one call is let
+        through to read it again (otherwise a cached figure would block the client for good).
+        """
         if self.usage is None:
             return
         used, limit = self.usage
-        if limit > 0 and used >= self.max_api_share * limit:
-            wait = self.limit_wait_seconds if self.limit_wait_seconds is not None else next_utc_day()
-            raise RateLimited(
-                f"salesforce API usage {used}/{limit} reached the configured share {self.max_api_share:.0%}",
-                retry_after=wait,
-                code="API_SHARE_EXCEEDED",
-            )
+        if not (limit > 0 and used >= self.max_api_share * limit):
+            self._blocked_until = None
+            return
+        now = time.monotonic()
+        if self._blocked_until is not None and now >= self._blocked_until:
+            self.usage, self._blocked_until = None, None  # stale: the next answer refreshes it
+            return
+        wait = self.limit_wait_seconds if self.limit_wait_seconds is not None else next_utc_day()
+        if self._blocked_until is None:
+            self._blocked_until = now + wait
+        raise RateLimited(
+            f"salesforce API usage {used}/{limit} reached the configured share {self.max_api_share:.0%}",
+            retry_after=max(0.0, self._blocked_until - now),
+            code="API_SHARE_EXCEEDED",
+        )
 
     def _record_usage(self) -> None:
         usage = self.client.api_usage.get("api-usage") if self._client is not None else None

@@ -150,6 +150,8 @@ class ZendeskSink(Sink):
         ]
         try:
             results = client.push(resources)
+        except AuthError:
+            raise  # the token, not a resource, is refused: the worker keeps every item for later
         except FatalError as exc:
             if len(items) == 1:
                 outcomes[items[0].delivery_id] = DeliveryOutcome(items[0].delivery_id, "failed", error=str(exc))

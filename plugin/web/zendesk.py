@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -92,8 +93,17 @@ def pull() -> Any:
     return jsonify(external_resources=resources, state=issue_state(rt.box, meta.tenant, int(new_cursor)))
 
 
-def _find_target(tenant_id: int, network: str, external_id: str) -> tuple[int, Mention | None]:
-    """The account that owns the thread being answered, and the mention (None for our own reply)."""
+@dataclass(frozen=True)
+class ReplyTarget:
+    """What an agent's reply answers: a customer's mention, or one of our own earlier replies."""
+
+    account_id: int
+    private: bool
+    thread_id: str | None
+    customer_id: str | None  # the customer's stable id on the network
+
+
+def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
     rt = runtime()
     with rt.db.begin() as conn:
         row = conn.execute(
@@ -104,7 +114,9 @@ def _find_target(tenant_id: int, network: str, external_id: str) -> tuple[int, M
             )
         ).first()
         if row is not None and row.account_id is not None:
-            return int(row.account_id), Mention.model_validate(row.payload)
+            mention = Mention.model_validate(row.payload)
+            private = mention.visibility == Visibility.PRIVATE
+            return ReplyTarget(int(row.account_id), private, mention.thread_id, mention.author.external_id)
         sent = conn.execute(
             select(t.replies.c.account_id, t.replies.c.payload).where(
                 t.replies.c.tenant_id == tenant_id,
@@ -113,7 +125,10 @@ def _find_target(tenant_id: int, network: str, external_id: str) -> tuple[int, M
             )
         ).first()
     if sent is not None and sent.account_id is not None:
-        return int(sent.account_id), None
+        # Answering our own earlier reply: stay in its conversation, private if it was private.
+        earlier = Reply.model_validate(sent.payload)
+        private = earlier.visibility == Visibility.PRIVATE
+        return ReplyTarget(int(sent.account_id), private, earlier.thread_id, earlier.recipient_id)
     raise BadInput(f"nothing known to reply to for parent_id {network}:{external_id}", status=404)
 
 
@@ -134,10 +149,10 @@ def channelback() -> Any:
         network, parent_external = split_namespaced(parent)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    account_id, mention = _find_target(tenant_id, network, parent_external)
+    target = _find_target(tenant_id, network, parent_external)
+    account_id, private = target.account_id, target.private
     if account_id not in meta.account_ids:
         raise BadInput("this integration instance does not manage the account of that thread", status=403)
-    private = mention is not None and mention.visibility == Visibility.PRIVATE
     if not private and (pii := detect_pii(message)):
         # Rule of the field: never ask for or echo emails, phones, card numbers in public.
         raise BadInput(
@@ -154,8 +169,8 @@ def channelback() -> Any:
         account="",  # filled from the account row by the connector's context
         text=message,
         in_reply_to=parent_external,
-        thread_id=mention.thread_id if mention else None,
-        recipient_id=recipient_id or (mention.author.external_id if mention else None),
+        thread_id=target.thread_id,
+        recipient_id=recipient_id or target.customer_id,
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
         idempotency_key=f"zendesk:{meta.tenant}:{unique}",
     )

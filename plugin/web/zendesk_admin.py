@@ -165,7 +165,11 @@ def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> An
     if push_id and config is not None:
         by_id = {a.id: a for a in rt.store.accounts(tenant_id)}
         keys = [(by_id[i].network, by_id[i].external_id) for i in chosen]
-        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(with_selection(config, str(push_id), keys)))
+        try:
+            selected = with_selection(config, str(push_id), keys)
+        except KeyError:
+            raise BadInput("this channel instance is not known here; open the integration again from Zendesk") from None
+        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(selected))
     elif config is not None:
         rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(config))
     metadata = issue_metadata(rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name))

@@ -121,8 +121,10 @@ def test_dm_ticket_is_answered_privately(world: World) -> None:
     settle(world)
     ticket = ticket_of(world, dm["id"])
     world.driver.agent_reply(ticket["id"], "Thanks Carla, we found order 99.")
+    # The second reply answers our first one (the latest resource on the ticket): still private.
+    world.driver.agent_reply(ticket["id"], "It ships today; tracking follows by email.")
     kinds = [p["kind"] for p in x.posted_by(BRAND)]
-    assert kinds == ["dm"]
+    assert kinds == ["dm", "dm"]
 
 
 def test_public_reply_with_personal_data_is_refused(world: World) -> None:
