@@ -30,6 +30,11 @@ def _tenant(token: str | None) -> tuple[int, str]:
         raise Unauthorized("the tenant's signed metadata is required", status=401)
     rt = runtime()
     meta = read_metadata(rt.box, token)
+    if not meta.trusted:
+        raise Unauthorized(
+            "this channel was connected without Zendesk confirming the admin; reopen the integration in Zendesk",
+            status=403,
+        )
     tenant_id = rt.store.tenant_id(meta.tenant)
     if tenant_id is None:
         raise Unauthorized("unknown tenant", status=403)

@@ -77,11 +77,22 @@ def admin_start() -> Any:
     token = form_field("zendesk_access_token", required=False, max_length=1024)
     existing = form_field("metadata", required=False, max_length=5000)
     selected: tuple[int, ...] = ()
+    known_tenant = rt.store.tenant_id(subdomain)
+    # The first Zendesk install of a tenant cannot be confirmed (Zendesk honours a new instance's
+    # token only after the admin UI returns), so it is trusted; every later flow must be vouched for.
+    first_install = known_tenant is None or rt.store.sink_connection(known_tenant, "zendesk") is None
+    # The admin UI is reached by a browser POST that Zendesk does not sign. A tenant's existing
+    # accounts, REST credentials and tenant-wide pages are only for a flow Zendesk vouches for: the
+    # very first install, metadata we signed for a trusted flow, or a push token Zendesk confirms.
+    trusted = first_install
     if existing:
         meta = read_metadata(rt.box, existing)
         if meta.tenant != subdomain:
             raise BadInput("metadata belongs to another Zendesk account", status=403)
         selected = meta.account_ids
+        trusted = trusted or meta.trusted
+    if not trusted and push_id and token:
+        trusted = _zendesk_confirms(subdomain, push_id, token)
     tenant_id = rt.store.ensure_tenant(subdomain)
     if push_id and token:
         _store_instance(tenant_id, subdomain, push_id, token)
@@ -90,24 +101,39 @@ def admin_start() -> Any:
             "kind": "zd-admin",
             "t": subdomain,
             "p": push_id,
+            "tr": trusted,
             "r": return_url,
             "n": name,
             "l": locale,
             "exp": int(time.time()) + FLOW_SECONDS,
         }
     )
-    html = _admin_page(tenant_id, subdomain, name, flow, set(selected) or _unassigned(tenant_id))
+    html = _admin_page(tenant_id, subdomain, name, flow, set(selected) or _unassigned(tenant_id), trusted=trusted)
     return _framed(html, subdomain)
 
 
-def _admin_page(tenant_id: int, subdomain: str, name: str, flow: str, selected: set[int], error: str = "") -> str:
+def _zendesk_confirms(subdomain: str, push_id: str, token: str) -> bool:
+    config = {"subdomain": subdomain, "instance_push_id": push_id, "zendesk_access_token": token}
+    if runtime().settings.zendesk_api_base:
+        config["api_base"] = runtime().settings.zendesk_api_base
+    try:
+        return ZendeskPushClient(config).validate_token()
+    except (AuthError, RetriableError):
+        return False
+
+
+def _admin_page(
+    tenant_id: int, subdomain: str, name: str, flow: str, selected: set[int], error: str = "", *, trusted: bool
+) -> str:
     rt = runtime()
     return render_template(
         "zendesk_admin.html",
         subdomain=subdomain,
         name=name,
         flow=flow,
-        accounts=rt.store.accounts(tenant_id),
+        trusted=trusted,
+        # An unconfirmed flow sees none of the tenant's accounts: it may only connect new ones.
+        accounts=rt.store.accounts(tenant_id) if trusted else [],
         selected=selected,
         networks=sorted(rt.registry.connectors.values(), key=lambda c: c.name),
         rest=_rest_status(rt.store.sink_connection(tenant_id, "zendesk")),
@@ -136,7 +162,15 @@ def admin_save() -> Any:
             raise
         # The admin sees the form again, with what they entered and the reason, not a JSON error.
         picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
-        html = _admin_page(tenant_id, subdomain, name, str(request.form["flow"]), picked, error=str(exc))
+        html = _admin_page(
+            tenant_id,
+            subdomain,
+            name,
+            str(request.form["flow"]),
+            picked,
+            error=str(exc),
+            trusted=flow.get("tr") is True,
+        )
         response = _framed(html, subdomain)
         response.status_code = exc.status
         return response
@@ -144,7 +178,8 @@ def admin_save() -> Any:
 
 def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> Any:
     rt = runtime()
-    known = {a.id for a in rt.store.accounts(tenant_id)}
+    trusted = flow.get("tr") is True
+    known = {a.id for a in rt.store.accounts(tenant_id)} if trusted else set()
     chosen: list[int] = []
     for raw in request.form.getlist("account"):
         try:
@@ -169,10 +204,12 @@ def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> An
             selected = with_selection(config, str(push_id), keys)
         except KeyError:
             raise BadInput("this channel instance is not known here; open the integration again from Zendesk") from None
-        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(selected))
-    elif config is not None:
+        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(selected) if trusted else selected)
+    elif config is not None and trusted:
         rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(config))
-    metadata = issue_metadata(rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name))
+    metadata = issue_metadata(
+        rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name, trusted=trusted)
+    )
     html = render_template("zendesk_return.html", return_url=flow["r"], name=name, metadata=metadata)
     return _framed(html, subdomain)
 

@@ -20,10 +20,22 @@ class InstanceMetadata:
     tenant: str
     account_ids: tuple[int, ...]
     name: str
+    # False when the channel was connected without Zendesk vouching for the admin (see
+    # zendesk_admin.py): such metadata reaches only its own accounts, never tenant-wide data.
+    trusted: bool = True
 
 
 def issue_metadata(box: SecretBox, meta: InstanceMetadata) -> str:
-    token = box.sign({"v": VERSION, "kind": "zd-meta", "t": meta.tenant, "a": list(meta.account_ids), "n": meta.name})
+    token = box.sign(
+        {
+            "v": VERSION,
+            "kind": "zd-meta",
+            "t": meta.tenant,
+            "a": list(meta.account_ids),
+            "n": meta.name,
+            "tr": meta.trusted,
+        }
+    )
     if len(token) > MAX_LENGTH:
         raise BadInput("too many accounts for one integration instance (metadata over 5000 characters)")
     return token
@@ -37,7 +49,10 @@ def read_metadata(box: SecretBox, token: str | None) -> InstanceMetadata:
     if not isinstance(payload.get("t"), str) or not isinstance(accounts, list):
         raise Unauthorized("metadata is malformed", status=403)
     return InstanceMetadata(
-        tenant=payload["t"], account_ids=tuple(int(a) for a in accounts), name=str(payload.get("n", ""))
+        tenant=payload["t"],
+        account_ids=tuple(int(a) for a in accounts),
+        name=str(payload.get("n", "")),
+        trusted=payload.get("tr") is True,
     )
 
 

@@ -14,8 +14,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("HORSESHOE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags that keep Chromium off the network of a closed machine and quiet when run as root.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # The framing "Zendesk" page is served through Playwright's router (it has no IP address, so
     # Chromium counts it as public); it must still reach horseshoe on loopback.
     "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests",

@@ -26,17 +26,31 @@ def world() -> Iterator[World]:
     w.stop()
 
 
-def _frame_page(world: World) -> str:
-    """HTML Zendesk would serve: a form POSTing the admin UI fields into an iframe."""
-    pending = world.zd_state.begin_install(SUBDOMAIN, f"{world.web.url}/zendesk/manifest.json",
-                                           world.driver.fetch_manifest())
+def _frame_page(world: World, *, edit: bool = False) -> tuple[str, str]:
+    """HTML Zendesk would serve: a form POSTing the admin UI fields into an iframe.
+
+    ``edit``: the admin reopens the existing channel (Zendesk sends its metadata and push token);
+    otherwise a new channel instance is being added.
+    """
+    if edit:
+        instance = world.driver.instance
+        assert instance is not None
+        found = world.zd_state.find_instance(instance.instance_push_id)
+        assert found is not None
+        instance = found[1]
+        name, metadata, state = instance.name, instance.metadata, instance.state or ""
+    else:
+        instance = world.zd_state.begin_install(
+            SUBDOMAIN, f"{world.web.url}/zendesk/manifest.json", world.driver.fetch_manifest()
+        )
+        name, metadata, state = "", "", ""
     fields = {
-        "name": "", "metadata": "", "state": "", "subdomain": SUBDOMAIN, "locale": "en-US",
+        "name": name, "metadata": metadata, "state": state, "subdomain": SUBDOMAIN, "locale": "en-US",
         "return_url": f"{world.zd_server.url}/zendesk/channels/integration_service_instances/editor_finalizer"
-                      f"?instance_push_id={pending.instance_push_id}",
-        "instance_push_id": pending.instance_push_id,
-        "zendesk_access_token": pending.zendesk_access_token or "",
-    }
+                      f"?instance_push_id={instance.instance_push_id}",
+        "instance_push_id": instance.instance_push_id,
+        "zendesk_access_token": instance.zendesk_access_token or "",
+    }  # fmt: skip
     inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
     return (
         "<html><head><meta charset='utf-8'></head><body style='margin:0;font-family:sans-serif'>"
@@ -44,11 +58,11 @@ def _frame_page(world: World) -> str:
         f"<form id='f' method='post' target='cf' action='{world.web.url}/zendesk/admin'>{inputs}</form>"
         "<iframe name='cf' style='width:100%;height:820px;border:0'></iframe>"
         "<script>document.getElementById('f').submit()</script></body></html>"
-    ), pending.instance_push_id
+    ), instance.instance_push_id
 
 
 def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: Any, screenshot_dir: Path) -> None:
-    html, push_id = _frame_page(world)
+    html, push_id = _frame_page(world, edit=True)
     page = browser.new_page(viewport={"width": 900, "height": 900})
     # Serve the framing page from the fake Zendesk's origin, as Zendesk would.
     page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
@@ -57,8 +71,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
     frame.locator("text=Connected accounts").wait_for()
     accounts = frame.locator("input[name=account]")
     assert accounts.count() == 1  # the account the demo install connected
-    assert not accounts.first.is_checked()  # it feeds another channel: not taken by default
-    accounts.first.check()
+    assert accounts.first.is_checked()  # this channel already takes it
     frame.locator("input[name=name]").fill("Acme social — EMEA")
     frame.locator("select[name=new_network]").select_option("mastodon")
     frame.locator("input[name=new_external_id]").fill("109876")
@@ -74,7 +87,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
     found = None
     for _ in range(50):
         found = world.zd_state.find_instance(push_id)
-        if found and found[1].metadata:
+        if found and found[1].name == "Acme social — EMEA":
             break
         page.wait_for_timeout(100)
     assert found is not None and found[1].name == "Acme social — EMEA"
@@ -92,7 +105,9 @@ def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: 
     page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
     page.goto(f"{world.zd_server.url}/admin-center")
     frame = page.frame_locator("iframe[name=cf]")
-    frame.locator("text=Connected accounts").wait_for()
+    # A new channel on a tenant that already has one: until Zendesk confirms it, only new accounts.
+    frame.locator("text=Zendesk has not confirmed this channel yet").wait_for()
+    assert frame.locator("input[name=account]").count() == 0 and frame.locator("input[name=api_token]").count() == 0
     frame.locator("select[name=new_network]").select_option("mastodon")
     frame.locator("input[name=new_external_id]").fill("123")
     frame.locator("textarea[name=new_credentials]").fill("{not json")

@@ -210,3 +210,33 @@ def test_uninstall_event_is_confirmed_with_zendesk_before_acting(world: World) -
     world.zd_state.deactivate_instance(instance.instance_push_id)
     assert requests.post(f"{world.web.url}/zendesk/events", json={"events": [event]}, timeout=5).status_code == 200
     assert world.runtime.store.sink_connection(tenant_id, "zendesk") is None
+
+
+def test_an_unconfirmed_admin_flow_reaches_no_tenant_data(world: World) -> None:
+    """The admin UI POST is unsigned: anyone can send one for any subdomain. Without Zendesk vouching
+    (first install, our trusted metadata, or a confirmed push token) it sees and reaches nothing."""
+    web = world.web.url
+    x_account = next(a for a in world.runtime.store.accounts() if a.network == "x")
+    world.x_app.state.inject_mention("carla", "private matter", to_user=BRAND)
+    settle(world)
+    return_url = f"{world.zd_server.url}/zendesk/channels/integration_service_instances/editor_finalizer"
+    forged = {"subdomain": SUBDOMAIN, "return_url": return_url, "instance_push_id": "evil", "zendesk_access_token": "x"}
+    page = requests.post(f"{web}/zendesk/admin", data=forged, timeout=10)
+    assert page.status_code == 200
+    assert BRAND not in page.text and 'name="api_token"' not in page.text
+    flow = page.text.split('name="flow" value="', 1)[1].split('"', 1)[0]
+    stolen = requests.post(f"{web}/zendesk/admin/save", data={"flow": flow, "account": str(x_account.id)}, timeout=10)
+    assert stolen.status_code == 403
+    own = requests.post(
+        f"{web}/zendesk/admin/save",
+        data={"flow": flow, "new_network": "x", "new_external_id": "666", "new_credentials": "{}"},
+        timeout=10,
+    )
+    assert own.status_code == 200
+    metadata = own.text.split('name="metadata" value="', 1)[1].split('"', 1)[0]
+    pulled = requests.post(f"{web}/zendesk/pull", data={"metadata": metadata}, timeout=10).json()
+    assert pulled["external_resources"] == []  # only its own (empty) account, never the brand's
+    identity = requests.get(
+        f"{web}/identity/api/suggestions", headers={"Authorization": f"Bearer {metadata}"}, timeout=10
+    )
+    assert identity.status_code == 403

@@ -40,7 +40,7 @@ BROKERS = {
 WAIT_SECONDS = 25.0  # generous bound; the tests poll and normally finish far sooner
 
 
-class SimulatedCrash(Exception):
+class SimulatedCrash(BaseException):  # like a kill: not an error the worker may handle
     """Stands for a worker dying in the middle of a delivery pass (outside the error taxonomy)."""
 
 
