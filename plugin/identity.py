@@ -155,6 +155,15 @@ def normalize_phone(value: str | None) -> str | None:
     return ("+" if value.strip().startswith("+") else "") + digits
 
 
+PARTIAL_PHONE = 0.8  # below any auto-link threshold even with the name boost
+
+
+def _full_digits(value: str) -> str:
+    """All digits, without an international "00" prefix, for an exact comparison."""
+    digits = re.sub(r"\D", "", value)
+    return digits[2:] if digits.startswith("00") else digits
+
+
 def phone_key(value: str) -> str:
     """Comparison key: the last 9 digits survive country-code and trunk-prefix differences."""
     return re.sub(r"\D", "", value)[-9:]
@@ -248,9 +257,16 @@ def score_candidate(profile: SocialProfile, facts: Facts, candidate: Candidate) 
         ("phone_private", set(facts.private_phones), "given in a private message"),
         ("phone_public", set(facts.public_phones), "written in a public post"),
     )
+    full_phones = {_full_digits(p) for p in candidate.phones}
     for signal, found, how in phone_sources:
         for phone in sorted(p for p in found if p and phone_key(p) in phones):
-            evidence.append((WEIGHTS[signal], f"{signal}: {phone} {how}"))
+            if _full_digits(phone) in full_phones:
+                evidence.append((WEIGHTS[signal], f"{signal}: {phone} {how}"))
+            else:
+                # Only the last 9 digits agree (a missing country code, or two different countries):
+                # enough to ask an agent, never enough to link or merge on its own.
+                weight = min(WEIGHTS[signal], PARTIAL_PHONE)
+                evidence.append((weight, f"{signal}: {phone} {how} (last 9 digits only)"))
     urls = {u for u in (normalize_url(x) for x in candidate.urls) if u}
     for raw in sorted({profile.website or "", profile.profile_url or ""} - {""}):
         url = normalize_url(raw)

@@ -386,6 +386,11 @@ class IdentityPlugin:
         why = "Zendesk destroy_user_identity (right to be forgotten)"
         network, _, author = value.partition(":")
         if author and network in self.runtime.registry.connectors:
+            # Event callbacks are unsigned: act only for the user this profile is linked to, and
+            # only once Zendesk itself no longer shows that identity on that user (checked above).
+            linked = st.links_for(self.runtime, tenant_id, "zendesk", [(network, author)])
+            if not any(str(link.get("record_id")) == user_id for link in linked.values()):
+                return "ignored: that profile is not linked to that user"
             self.forget(tenant_id, network, author, "zendesk", why)
             return "forgot 1"
         return f"forgot {len(self.forget_record(tenant_id, 'zendesk', user_id, 'zendesk', why))}"

@@ -203,9 +203,13 @@ class ZendeskIdentityAdapter(IdentityAdapter):
         }
 
     def merge(self, source_id: str, target_id: str) -> MergeResult:
-        target = self._users.get(target_id) or {}
-        if target and target.get("role") != "end-user":
-            raise ValueError(f"user {target_id} is staff; staff are never merge targets")
+        # Merges cannot be undone: read the target fresh (a cached role may be stale) and refuse
+        # unless Zendesk says it is an end user right now.
+        self._users.pop(target_id, None)
+        self._show_many([target_id])
+        target = self._users.get(target_id)
+        if target is None or target.get("role") != "end-user":
+            raise ValueError(f"user {target_id} is not an end user now; staff are never merge targets")
         snap = self.snapshot(source_id)
         if snap["fields"].get("role") not in (None, "end-user"):
             raise ValueError(f"user {source_id} is staff; staff are never merged")
