@@ -161,7 +161,8 @@ class SalesforceIdentityAdapter(IdentityAdapter):
     def _staff_emails(self) -> frozenset[str]:
         """Emails of the org's active users (agents, staff): a Contact/Lead with one is never a target.
         Read once per org and ``STAFF_TTL`` seconds, not once per batch: the list changes rarely."""
-        key = (self.api.cfg.login_url, self.api.cfg.username)
+        # Keyed by the org's instance (known once logged in): session-auth configs carry no username.
+        key = (str(self.api.client.sf_instance), self.api.cfg.username)
         cached = _STAFF.get(key)
         if cached is not None and time.monotonic() - cached[0] < STAFF_TTL:
             return cached[1]

@@ -264,7 +264,12 @@ class Worker:
                         ),
                     )
                     tick.retried += 1
-                conn.execute(update(t.deliveries).where(t.deliveries.c.id == outcome.delivery_id).values(**values))
+                # Only while we still hold the lease: a slower worker never overwrites a newer result.
+                conn.execute(
+                    update(t.deliveries)
+                    .where(t.deliveries.c.id == outcome.delivery_id, t.deliveries.c.lease_owner == self.owner)
+                    .values(**values)
+                )
         if mentions and connection:
             for outcome in outcomes:
                 if outcome.status in ("delivered", "failed") and outcome.delivery_id in mentions:
