@@ -73,9 +73,7 @@ def _feed_attachments(value: dict[str, Any]) -> list[Attachment]:
     return found
 
 
-def parse_feed_change(
-    page_id: str, value: dict[str, Any], where: str, entry_time: datetime | None
-) -> Mention | None:
+def parse_feed_change(page_id: str, value: dict[str, Any], where: str, entry_time: datetime | None) -> Mention | None:
     item = value.get("item")
     verb = value.get("verb")
     if not isinstance(item, str) or not isinstance(verb, str):
@@ -97,9 +95,7 @@ def parse_feed_change(
     if author_id == page_id:
         return None  # our own comment or post coming back
     created_raw = value.get("created_time")
-    created = (
-        meta.to_datetime(created_raw, f"{where}.created_time") if created_raw is not None else entry_time
-    )
+    created = meta.to_datetime(created_raw, f"{where}.created_time") if created_raw is not None else entry_time
     if created is None:
         raise BadInput(f"{where}: no created_time")
     post_id = meta.id_str(value.get("post_id"), f"{where}.post_id")
@@ -136,23 +132,11 @@ def parse_feed_change(
 
 
 def parse_feed_payload(payload: Any, account: str | None) -> list[Mention]:
-    body = meta.as_dict(payload, "body")
-    if body.get("object") != "page":
-        raise BadInput("body.object: expected 'page'")
     mentions: list[Mention] = []
-    for e_index, raw_entry in enumerate(meta.as_list(body.get("entry"), "body.entry")):
-        entry = meta.as_dict(raw_entry, f"entry[{e_index}]")
-        page_id = meta.id_str(entry.get("id"), f"entry[{e_index}].id")
-        if account is not None and page_id != account:
-            continue
-        entry_time = meta.to_datetime(entry["time"], f"entry[{e_index}].time") if "time" in entry else None
-        for c_index, raw_change in enumerate(meta.as_list(entry.get("changes"), f"entry[{e_index}].changes")):
-            where = f"entry[{e_index}].changes[{c_index}]"
-            change = meta.as_dict(raw_change, where)
-            if change.get("field") != "feed":
-                continue  # other page fields (mention, ratings...) are not subscribed to
-            value = meta.as_dict(change.get("value"), f"{where}.value")
-            mention = parse_feed_change(page_id, value, f"{where}.value", entry_time)
+    for entry in meta.entries(payload, "page", account):
+        # Only the feed field: other page fields (mention, ratings...) are not subscribed to.
+        for value, where in meta.changes(entry, ("feed",)):
+            mention = parse_feed_change(entry.id, value, where, entry.time)
             if mention is not None:
                 mentions.append(mention)
     return mentions
@@ -219,8 +203,6 @@ class FacebookConnector(meta.MetaWebhookConnector):
     name = NAME
     display_name = "Facebook Pages"
 
-
-
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return parse_feed_payload(payload, account)
 
@@ -230,13 +212,9 @@ class FacebookConnector(meta.MetaWebhookConnector):
         client = meta.GraphClient(account)
         page_id = meta.credential(account, meta.PAGE_ID, account.external_id)
         limit = int(account.settings.get("page_size", self.limits().page_size))
-        if cursor is None:
-            start = meta.initial_cursor(account.settings, meta.now_utc())
-            if start.since >= int(meta.now_utc().timestamp()) - 1:
-                return PollPage(mentions=[], cursor=start.encode(), more=False)
-            state = start
-        else:
-            state = meta.SweepCursor.decode(cursor)
+        state = meta.resume(account.settings, cursor)
+        if isinstance(state, PollPage):
+            return state
         since_ts = state.since
 
         def parents(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -306,9 +284,7 @@ class FacebookConnector(meta.MetaWebhookConnector):
         is_comment = reply.thread_id != target
         fields = "id,created_time,can_reply_privately" if is_comment else "id,created_time"
         node = client.get(target, {"fields": fields})
-        created = meta.to_datetime(
-            node.get("created_time") if isinstance(node, dict) else None, "created_time"
-        )
+        created = meta.to_datetime(node.get("created_time") if isinstance(node, dict) else None, "created_time")
         age = meta.now_utc() - created
         if age > meta.PRIVATE_REPLY_WINDOW:
             raise FatalError(

@@ -41,18 +41,14 @@ from .messenger import send_dm
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
 NAME = "instagram"
-COMMENT_FIELDS = (
-    "id,text,timestamp,from{id,username},parent_id,replies{id,text,timestamp,from{id,username},parent_id}"
-)
+COMMENT_FIELDS = "id,text,timestamp,from{id,username},parent_id,replies{id,text,timestamp,from{id,username},parent_id}"
 
 
 def _ig_user(account: AccountContext) -> str:
     return meta.credential(account, meta.IG_USER_ID, account.external_id)
 
 
-def parse_comment_change(
-    ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None
-) -> Mention | None:
+def parse_comment_change(ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None) -> Mention | None:
     sender = meta.as_dict(value.get("from"), f"{where}.from")
     author_id = meta.id_str(sender.get("id"), f"{where}.from.id")
     if author_id == ig_id:
@@ -72,9 +68,7 @@ def parse_comment_change(
         thread_id=media_id,
         parent_id=parent_id,
         kind=Kind.REPLY if parent is not None else Kind.COMMENT,
-        author=Author(
-            external_id=author_id, handle=meta.opt_str(sender.get("username"), f"{where}.from.username")
-        ),
+        author=Author(external_id=author_id, handle=meta.opt_str(sender.get("username"), f"{where}.from.username")),
         text=meta.opt_str(value.get("text"), f"{where}.text") or "",
         created_at=created,
         account=ig_id,
@@ -83,28 +77,16 @@ def parse_comment_change(
 
 
 def parse_instagram_payload(payload: Any, account: str | None) -> list[Mention]:
-    body = meta.as_dict(payload, "body")
-    if body.get("object") != "instagram":
-        raise BadInput("body.object: expected 'instagram'")
     mentions: list[Mention] = []
-    for e_index, raw_entry in enumerate(meta.as_list(body.get("entry"), "body.entry")):
-        entry = meta.as_dict(raw_entry, f"entry[{e_index}]")
-        ig_id = meta.id_str(entry.get("id"), f"entry[{e_index}].id")
-        if account is not None and ig_id != account:
-            continue
-        entry_time = meta.to_datetime(entry["time"], f"entry[{e_index}].time") if "time" in entry else None
-        for c_index, raw_change in enumerate(meta.as_list(entry.get("changes"), f"entry[{e_index}].changes")):
-            where = f"entry[{e_index}].changes[{c_index}]"
-            change = meta.as_dict(raw_change, where)
-            if change.get("field") not in ("comments", "live_comments"):
-                continue  # mentions / story_insights / messaging_* fields: see the module docstring
-            value = meta.as_dict(change.get("value"), f"{where}.value")
-            mention = parse_comment_change(ig_id, value, f"{where}.value", entry_time)
+    for entry in meta.entries(payload, "instagram", account):
+        # mentions / story_insights / messaging_* fields: see the module docstring
+        for value, where in meta.changes(entry, ("comments", "live_comments")):
+            mention = parse_comment_change(entry.id, value, where, entry.time)
             if mention is not None:
                 mentions.append(mention)
-        for m_index, raw in enumerate(meta.as_list(entry.get("messaging"), f"entry[{e_index}].messaging")):
+        for m_index, raw in enumerate(meta.as_list(entry.raw.get("messaging"), f"{entry.where}.messaging")):
             dm = meta.parse_messaging_event(
-                NAME, ig_id, raw, f"entry[{e_index}].messaging[{m_index}]", entry_time=entry_time
+                NAME, entry.id, raw, f"{entry.where}.messaging[{m_index}]", entry_time=entry.time
             )
             if dm is not None:
                 mentions.append(dm)
@@ -126,9 +108,7 @@ def comment_from_graph(ig_id: str, media_id: str, raw: dict[str, Any]) -> Mentio
         thread_id=media_id,
         parent_id=str(parent) if parent else media_id,
         kind=Kind.REPLY if parent else Kind.COMMENT,
-        author=Author(
-            external_id=author_id, handle=meta.opt_str(sender.get("username"), "comment.from.username")
-        ),
+        author=Author(external_id=author_id, handle=meta.opt_str(sender.get("username"), "comment.from.username")),
         text=meta.opt_str(raw.get("text"), "comment.text") or "",
         created_at=meta.to_datetime(raw.get("timestamp"), "comment.timestamp"),
         account=ig_id,
@@ -141,8 +121,6 @@ class InstagramConnector(meta.MetaWebhookConnector):
     display_name = "Instagram"
     account_key = meta.IG_USER_ID
 
-
-
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return parse_instagram_payload(payload, account)
 
@@ -150,13 +128,9 @@ class InstagramConnector(meta.MetaWebhookConnector):
         client = meta.GraphClient(account)
         ig_id = _ig_user(account)
         limit = int(account.settings.get("page_size", self.limits().page_size))
-        if cursor is None:
-            start = meta.initial_cursor(account.settings, meta.now_utc())
-            if start.since >= int(meta.now_utc().timestamp()) - 1:
-                return PollPage(mentions=[], cursor=start.encode(), more=False)
-            state = start
-        else:
-            state = meta.SweepCursor.decode(cursor)
+        state = meta.resume(account.settings, cursor)
+        if isinstance(state, PollPage):
+            return state
 
         def parents(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
             data = client.get(
@@ -168,9 +142,7 @@ class InstagramConnector(meta.MetaWebhookConnector):
             return meta.to_datetime(raw.get("timestamp"), "media.timestamp")
 
         def children(media_id: str, after: str | None) -> tuple[list[Mention], str | None]:
-            data = client.get(
-                f"{media_id}/comments", {"fields": COMMENT_FIELDS, "limit": limit, "after": after}
-            )
+            data = client.get(f"{media_id}/comments", {"fields": COMMENT_FIELDS, "limit": limit, "after": after})
             items, next_after = meta.page_of(data, "comments")
             found: list[Mention | None] = []
             for item in items:
@@ -209,17 +181,13 @@ class InstagramConnector(meta.MetaWebhookConnector):
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         page_id = meta.credential(account, meta.PAGE_ID)
         # A DM's thread is the customer (thread_id == recipient_id); a comment's thread is the media.
-        is_dm = reply.in_reply_to is None or (
-            reply.thread_id is not None and reply.thread_id == reply.recipient_id
-        )
+        is_dm = reply.in_reply_to is None or (reply.thread_id is not None and reply.thread_id == reply.recipient_id)
         if is_dm:
             return send_dm(NAME, "instagram", account, reply, page_id)
         assert reply.in_reply_to is not None
         client = meta.GraphClient(account)
         node = client.get(reply.in_reply_to, {"fields": "id,timestamp"})
-        created = meta.to_datetime(
-            node.get("timestamp") if isinstance(node, dict) else None, "comment.timestamp"
-        )
+        created = meta.to_datetime(node.get("timestamp") if isinstance(node, dict) else None, "comment.timestamp")
         age = meta.now_utc() - created
         if age > meta.PRIVATE_REPLY_WINDOW:
             raise FatalError(

@@ -78,13 +78,9 @@ def poll_conversations(
 ) -> PollPage:
     """Sweep ``/{page-id}/conversations?platform=`` -> ``/{conversation-id}/messages`` (shared with IG)."""
     client = meta.GraphClient(account)
-    if cursor is None:
-        start = meta.initial_cursor(account.settings, meta.now_utc())
-        if start.since >= int(meta.now_utc().timestamp()) - 1:
-            return PollPage(mentions=[], cursor=start.encode(), more=False)
-        state = start
-    else:
-        state = meta.SweepCursor.decode(cursor)
+    state = meta.resume(account.settings, cursor)
+    if isinstance(state, PollPage):
+        return state
 
     def parents(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         data = client.get(
@@ -97,9 +93,7 @@ def poll_conversations(
         return meta.to_datetime(raw.get("updated_time"), "conversation.updated_time")
 
     def children(conversation_id: str, after: str | None) -> tuple[list[Mention], str | None]:
-        data = client.get(
-            f"{conversation_id}/messages", {"fields": MESSAGE_FIELDS, "limit": limit, "after": after}
-        )
+        data = client.get(f"{conversation_id}/messages", {"fields": MESSAGE_FIELDS, "limit": limit, "after": after})
         items, next_after = meta.page_of(data, "messages")
         found = [message_from_graph(network, own_id, item) for item in items]
         mentions = [m for m in found if m is not None]
@@ -137,8 +131,6 @@ class MessengerConnector(meta.MetaWebhookConnector):
     name = NAME
     display_name = "Facebook Messenger"
 
-
-
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return meta.parse_messaging_payload(NAME, payload, "page", account)
 
@@ -158,9 +150,7 @@ class MessengerConnector(meta.MetaWebhookConnector):
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """User Profile API: ``GET /{PSID}?fields=first_name,last_name,profile_pic``."""
         try:
-            data = meta.GraphClient(account).get(
-                author_external_id, {"fields": "first_name,last_name,profile_pic"}
-            )
+            data = meta.GraphClient(account).get(author_external_id, {"fields": "first_name,last_name,profile_pic"})
         except FatalError as exc:
             if exc.code == "100":
                 return None

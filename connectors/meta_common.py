@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -308,9 +308,7 @@ def parse_messaging_event(
     return None  # delivery / read / reaction / postback / referral / optin: not a customer text
 
 
-def parse_messaging_payload(
-    network: str, payload: Any, expected_object: str, account: str | None
-) -> list[Mention]:
+def parse_messaging_payload(network: str, payload: Any, expected_object: str, account: str | None) -> list[Mention]:
     """Every customer message in a webhook body of ``object == expected_object``."""
     body = as_dict(payload, "body")
     if body.get("object") != expected_object:
@@ -420,9 +418,7 @@ def error_info(response: requests.Response) -> GraphErrorInfo:
         body = None
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        return GraphErrorInfo(
-            response.status_code, f"HTTP {response.status_code}", None, None, None, False, None
-        )
+        return GraphErrorInfo(response.status_code, f"HTTP {response.status_code}", None, None, None, False, None)
 
     def as_int(value: Any) -> int | None:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -573,18 +569,14 @@ PRIVATE_REPLY_WINDOW = timedelta(days=7)
 def messaging_type_for(last_inbound: datetime | None, now: datetime, *, human_agent: bool) -> dict[str, str]:
     """RESPONSE inside 24 h, MESSAGE_TAG/HUMAN_AGENT up to 7 days, else FatalError(window_closed)."""
     if last_inbound is None:
-        raise FatalError(
-            "the customer has not messaged this account: no messaging window", code="window_closed"
-        )
+        raise FatalError("the customer has not messaged this account: no messaging window", code="window_closed")
     age = now - last_inbound
     if age <= STANDARD_WINDOW:
         return {"messaging_type": "RESPONSE"}
     if human_agent and age <= HUMAN_AGENT_WINDOW:
         return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
     limit = "7 days (HUMAN_AGENT)" if human_agent else "24 hours"
-    raise FatalError(
-        f"last customer message is {age} old, beyond the {limit} messaging window", code="window_closed"
-    )
+    raise FatalError(f"last customer message is {age} old, beyond the {limit} messaging window", code="window_closed")
 
 
 def last_inbound_time(client: GraphClient, page_id: str, platform: str, user_id: str) -> datetime | None:
@@ -704,6 +696,50 @@ def initial_cursor(settings: Mapping[str, Any], now: datetime) -> SweepCursor:
     if isinstance(hours, int | float) and not isinstance(hours, bool) and hours > 0:
         return SweepCursor.starting(now - timedelta(hours=float(hours)))
     return SweepCursor.starting(now)
+
+
+def resume(settings: Mapping[str, Any], cursor: str | None) -> SweepCursor | PollPage:
+    """The sweep cursor to continue from, or, for a first poll that starts now, the page to return
+    (nothing yet, and the cursor that marks "now")."""
+    if cursor is not None:
+        return SweepCursor.decode(cursor)
+    start = initial_cursor(settings, now_utc())
+    if start.since >= int(now_utc().timestamp()) - 1:
+        return PollPage(mentions=[], cursor=start.encode(), more=False)
+    return start
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ``entry`` of a webhook body that belongs to the account."""
+
+    id: str
+    raw: dict[str, Any]
+    where: str
+    time: datetime | None
+
+
+def entries(payload: Any, expected_object: str, account: str | None) -> Iterator[Entry]:
+    """The entries of a webhook body for ``account`` (all when None); BadInput names the path at fault."""
+    body = as_dict(payload, "body")
+    if body.get("object") != expected_object:
+        raise BadInput(f"body.object: expected {expected_object!r}")
+    for index, raw_entry in enumerate(as_list(body.get("entry"), "body.entry")):
+        where = f"entry[{index}]"
+        entry = as_dict(raw_entry, where)
+        entry_id = id_str(entry.get("id"), f"{where}.id")
+        if account is None or entry_id == account:
+            when = to_datetime(entry["time"], f"{where}.time") if "time" in entry else None
+            yield Entry(entry_id, entry, where, when)
+
+
+def changes(entry: Entry, fields: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str]]:
+    """(value, where) of the entry's ``changes`` whose field is one of ``fields``."""
+    for index, raw_change in enumerate(as_list(entry.raw.get("changes"), f"{entry.where}.changes")):
+        where = f"{entry.where}.changes[{index}]"
+        change = as_dict(raw_change, where)
+        if change.get("field") in fields:
+            yield as_dict(change.get("value"), f"{where}.value"), f"{where}.value"
 
 
 def run_sweep(spec: SweepSpec, cursor: SweepCursor) -> PollPage:
