@@ -19,7 +19,7 @@ from ..errors import AuthError, FatalError, RateLimited, RetriableError
 from ..http import retry_after_seconds
 from ..sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
 from .zendesk_instances import Instance, instance_for, instances
-from .zendesk_resources import external_resource, namespaced
+from .zendesk_resources import external_resource, id_problem, namespaced
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -144,10 +144,21 @@ class ZendeskSink(Sink):
         retry_unthreaded: bool,
         use_parent: bool = True,
     ) -> None:
-        resources = [
-            external_resource(i.mention, i.labels, use_parent=use_parent and i.parent_state in ("delivered", "pending"))
-            for i in items
-        ]
+        resources = []
+        sendable = []
+        for item in items:
+            resource = external_resource(
+                item.mention, item.labels, use_parent=use_parent and item.parent_state in ("delivered", "pending")
+            )
+            problem = id_problem(resource)
+            if problem is not None:
+                outcomes[item.delivery_id] = DeliveryOutcome(item.delivery_id, "failed", error=problem)
+                continue
+            resources.append(resource)
+            sendable.append(item)
+        if not sendable:
+            return
+        items = sendable
         try:
             results = client.push(resources)
         except AuthError:

@@ -48,3 +48,20 @@ def external_resource(mention: Mention, labels: Labels | None, *, use_parent: bo
     if files:
         resource["file_urls"] = files
     return resource
+
+
+# Zendesk's documented limits for the id fields of an external_resource.
+ID_LIMITS = {"external_id": 255, "parent_id": 511, "thread_id": 255}
+AUTHOR_ID_LIMIT = 255
+
+
+def id_problem(resource: dict[str, Any]) -> str | None:
+    """Why Zendesk would refuse this resource's ids, or None. Ids are never cut: cut ids can collide."""
+    for field, limit in ID_LIMITS.items():
+        value = resource.get(field)
+        if isinstance(value, str) and len(value) > limit:
+            return f"{field} has {len(value)} characters; Zendesk allows {limit}"
+    author_id = resource.get("author", {}).get("external_id")
+    if isinstance(author_id, str) and len(author_id) > AUTHOR_ID_LIMIT:
+        return f"author.external_id has {len(author_id)} characters; Zendesk allows {AUTHOR_ID_LIMIT}"
+    return None

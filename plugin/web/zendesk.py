@@ -21,7 +21,7 @@ from ..errors import AuthError, BadInput, FatalError, RetriableError
 from ..models import Labels, Mention, Reply, Visibility
 from ..sinks.zendesk import ZendeskPushClient
 from ..sinks.zendesk_instances import instances
-from ..sinks.zendesk_resources import external_resource, namespaced, split_namespaced
+from ..sinks.zendesk_resources import external_resource, id_problem, namespaced, split_namespaced
 from ..store import tables as t
 from ..triage.basic import detect_pii
 from .app import runtime
@@ -88,7 +88,9 @@ def pull() -> Any:
     for row, mention in zip(rows, mentions, strict=True):
         key = (mention.network, mention.parent_id or "")
         use_parent = bool(mention.parent_id) and (parents.get(key) == "delivered" or key in in_page)
-        resources.append(external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent))
+        resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent)
+        if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
+            resources.append(resource)
     new_cursor = rows[-1].id if rows else cursor
     return jsonify(external_resources=resources, state=issue_state(rt.box, meta.tenant, int(new_cursor)))
 

@@ -240,3 +240,35 @@ def test_an_unconfirmed_admin_flow_reaches_no_tenant_data(world: World) -> None:
         f"{web}/identity/api/suggestions", headers={"Authorization": f"Bearer {metadata}"}, timeout=10
     )
     assert identity.status_code == 403
+
+
+def test_an_id_over_zendesks_limit_fails_with_the_reason_and_blocks_nothing(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from plugin.models import Author, Mention
+    from plugin.store import tables as t
+
+    found = world.runtime.store.account(world.runtime.store.accounts()[0].id)
+    assert found is not None
+    account, _context = found
+    long_id = "9" * 300  # the model allows 512; Zendesk's external_id allows 255 — never cut it
+    mentions = [
+        Mention(network="x", external_id=eid, author=Author(external_id="77", handle="long"), text="hi",
+                created_at=datetime(2026, 11, 25, tzinfo=UTC), account=account.external_id)
+        for eid in (long_id, "12345")
+    ]  # fmt: skip
+    pipeline.ingest(world.runtime, account, mentions)
+    settle(world)
+    with world.runtime.db.begin() as conn:
+        rows = {
+            r.external_id: (r.status, r.last_error)
+            for r in conn.execute(
+                select(t.mentions.c.external_id, t.deliveries.c.status, t.deliveries.c.last_error)
+                .join(t.deliveries, t.deliveries.c.mention_id == t.mentions.c.id)
+                .where(t.deliveries.c.sink == "zendesk")
+            )
+        }
+    assert rows["12345"] == ("delivered", None)
+    assert rows[long_id][0] == "failed" and "Zendesk allows 255" in rows[long_id][1]
