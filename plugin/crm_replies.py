@@ -81,11 +81,30 @@ def collect(runtime: Runtime) -> int:
                 visibility=agent_reply.visibility,
                 idempotency_key=key,
             )
-            outbox.enqueue(runtime, connection.tenant_id, found[0].id, reply, connection.sink, agent_reply.remote_id)
+            state = outbox.enqueue(
+                runtime, connection.tenant_id, found[0].id, reply, connection.sink, agent_reply.remote_id
+            )
+            if state.status in ("sent", "failed", "uncertain"):
+                _pending_again(runtime, state.id)
             queued += 1
         # The watermark moves only after every reply of the batch is safely in the outbox.
         _schedule(runtime, connection, batch.watermark, interval)
     return queued
+
+
+def _pending_again(runtime: Runtime, reply_id: int) -> None:
+    """The CRM shows as pending a reply whose final state we already wrote back: an agent asked to
+    try again (or our write-back was lost). A failed reply (never posted) is posted again; a sent or
+    uncertain one is only reported again, never re-posted."""
+    now = utcnow()
+    with runtime.db.begin() as conn:
+        row = conn.execute(select(t.replies.c.status, t.replies.c.reported_at).where(t.replies.c.id == reply_id)).one()
+        if row.reported_at is None:
+            return  # not reported yet: the report step will do it
+        values: dict[str, object] = {"reported_at": None, "updated_at": now}
+        if row.status == "failed":
+            values.update(status="pending", next_attempt_at=now, last_error=None)
+        conn.execute(update(t.replies).where(t.replies.c.id == reply_id).values(**values))
 
 
 def _schedule(

@@ -157,3 +157,18 @@ def test_reply_without_reply_to_fails_with_reason(rt: Runtime, tenant: tuple[int
     Worker(rt).run_once()
     record = _status(sfenv, post_id)
     assert record["Status"] == "Failed" and "ReplyTo" in record["StatusMessage"]
+
+
+def test_agent_retrying_a_failed_reply_publishes_it_once(rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv,
+                                                          testnet: TestNetPlugin) -> None:  # fmt: skip
+    from plugin.errors import FatalError
+
+    reply_id = _agent_reply(sfenv, _inbound(rt, tenant, sfenv))
+    testnet.connector.fail_next.append(FatalError("thread locked for a moment", code="locked"))
+    _settle(rt)
+    assert _status(sfenv, reply_id)["Status"] == "Failed" and testnet.connector.posted == []
+    sfenv.admin().SocialPost.update(reply_id, {"Status": "Pending"})  # the agent presses "retry"
+    _settle(rt)
+    _settle(rt)
+    assert len(testnet.connector.posted) == 1
+    assert _status(sfenv, reply_id)["Status"] == "Sent"
