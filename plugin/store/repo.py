@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..connector import AccountContext
@@ -39,6 +39,9 @@ class AccountRow:
             settings=self.settings or {},
             api_base=self.api_base,
         )
+
+
+BACKFILL_DAYS = 7  # how far back a newly connected CRM receives what it missed
 
 
 class Store:
@@ -85,6 +88,36 @@ class Store:
                         tenant_id=tenant_id, sink=sink, config_enc=enc, enabled=True, updated_at=utcnow()
                     )
                 )
+            self._backfill_deliveries(conn, tenant_id, sink)
+
+    def _backfill_deliveries(self, conn: Connection, tenant_id: int, sink: str) -> None:
+        """Mentions routed while this CRM was not connected (not yet installed, or uninstalled for a
+        while) get their delivery now, back to ``BACKFILL_DAYS``: nothing is missed by the gap."""
+        now = utcnow()
+        m, d = t.mentions.c, t.deliveries.c
+        missing = (
+            select(
+                m.id,
+                m.tenant_id,
+                literal(sink),
+                literal("pending"),
+                literal(0),
+                literal(now, type_=t.deliveries.c.next_attempt_at.type),
+                literal(now, type_=t.deliveries.c.updated_at.type),
+            )
+            .where(
+                m.tenant_id == tenant_id,
+                m.status == "routed",
+                m.deleted.is_(False),
+                m.received_at >= now - timedelta(days=BACKFILL_DAYS),
+                ~select(d.id).where(d.mention_id == m.id, d.sink == sink).exists(),
+            )
+        )
+        conn.execute(
+            insert(t.deliveries).from_select(
+                ["mention_id", "tenant_id", "sink", "status", "attempts", "next_attempt_at", "updated_at"], missing
+            )
+        )
 
     def disable_sink_connection(self, tenant_id: int, sink: str, reason: str) -> None:
         with self.db.begin() as conn:

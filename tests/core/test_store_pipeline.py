@@ -94,3 +94,20 @@ def test_zendesk_instance_edits_keep_other_connection_settings() -> None:
     assert "instance_push_id" not in config and "zendesk_access_token" not in config
     by_id = {i.push_id: i for i in instances(config)}
     assert set(by_id) == {"p1", "p2"} and by_id["p2"].accounts == frozenset({("x", "1")})
+
+
+def test_a_crm_connected_later_receives_what_was_routed_before(rt: Runtime, tenant: tuple[int, int]) -> None:
+    tenant_id, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention("early"), make_mention("own", author="brand")])
+    pipeline.route(rt, "w1")  # no CRM connected yet: routed with no delivery
+    config = {"subdomain": "acme", "instance_push_id": "p", "zendesk_access_token": "t"}
+    rt.store.set_sink_connection(tenant_id, "zendesk", config)
+    rt.store.set_sink_connection(tenant_id, "zendesk", config)  # again: still one delivery each
+    with rt.db.begin() as conn:
+        rows = conn.execute(
+            select(t.mentions.c.external_id, t.deliveries.c.status).join(
+                t.deliveries, t.deliveries.c.mention_id == t.mentions.c.id
+            )
+        ).all()
+    assert [(r.external_id, r.status) for r in rows] == [("early", "pending")]  # our own post stays skipped
