@@ -40,12 +40,13 @@ from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import x_parse, x_webhook
 from .x_auth import Credential, read_credential, user_credential, write_credential
+from .x_length import MAX_WEIGHTED_LENGTH, weighted_length
 from .x_ratelimit import RateLimitState
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
 DEFAULT_API_BASE = "https://api.x.com"
-MAX_POST_LENGTH = 280  # plain len(); X weighs CJK/emoji as 2 and URLs as 23, so this is a lower bound
+MAX_POST_LENGTH = MAX_WEIGHTED_LENGTH  # weighted as X counts it (connectors/x_length.py)
 MAX_DM_LENGTH = 10_000
 PAGE_SIZE = 100
 
@@ -63,9 +64,7 @@ MENTION_PARAMS = {
 DM_PARAMS = {
     "max_results": str(PAGE_SIZE),
     "event_types": "MessageCreate",
-    "dm_event.fields": (
-        "id,text,event_type,created_at,sender_id,dm_conversation_id,attachments,referenced_tweets"
-    ),
+    "dm_event.fields": ("id,text,event_type,created_at,sender_id,dm_conversation_id,attachments,referenced_tweets"),
     "expansions": "sender_id",
     "user.fields": USER_FIELDS,
 }
@@ -361,9 +360,10 @@ class XConnector(Connector):
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         if not reply.in_reply_to:
             raise FatalError("an X reply needs in_reply_to (the post answered)", code="no_target")
-        if len(reply.text) > MAX_POST_LENGTH:
+        if (length := weighted_length(reply.text)) > MAX_POST_LENGTH:
             raise FatalError(
-                f"reply is {len(reply.text)} characters; X allows {MAX_POST_LENGTH}", code="text_too_long"
+                f"reply weighs {length} as X counts it (CJK and emoji 2, links 23); X allows {MAX_POST_LENGTH}",
+                code="text_too_long",
             )
         cred = self._need(write_credential(account.credentials), "post")
         body = {"text": reply.text, "reply": {"in_reply_to_tweet_id": reply.in_reply_to}}
@@ -375,9 +375,7 @@ class XConnector(Connector):
         if not reply.recipient_id:
             raise FatalError("an X DM needs recipient_id (the author's user id)", code="no_recipient")
         if len(reply.text) > MAX_DM_LENGTH:
-            raise FatalError(
-                f"DM is {len(reply.text)} characters; X allows {MAX_DM_LENGTH}", code="text_too_long"
-            )
+            raise FatalError(f"DM is {len(reply.text)} characters; X allows {MAX_DM_LENGTH}", code="text_too_long")
         cred = self._need(user_credential(account.credentials), "send DMs")
         path = f"/2/dm_conversations/with/{reply.recipient_id}/messages"
         data = self._call(account, cred, "POST", EP_DM_SEND, path, body={"text": reply.text})
