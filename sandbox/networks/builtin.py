@@ -55,10 +55,6 @@ class XHarness(Harness):
         return x_app(plan=FaultPlan(seed=7))
 
     @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
-    @property
     def state(self) -> XState:
         return self.app.state
 
@@ -162,12 +158,7 @@ class _MetaHarness(Harness):
 
     def create_app(self) -> Any:
         self.state = MetaState(require_proof=True)
-        self._plan = FaultPlan(seed=7)
-        return meta_app(self.state, self._plan)
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self._plan
+        return meta_app(self.state, FaultPlan(seed=7))
 
     def reset_state(self) -> None:
         self.state.reset()
@@ -323,10 +314,6 @@ class TelegramHarness(Harness):
     def create_app(self) -> Any:
         return telegram_app(plan=FaultPlan(seed=7), bot_token=TG_TOKEN, bot_username="horseshoe_bot")
 
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
     def reset_state(self) -> None:
         state = self.app.state
         state.reset()
@@ -419,10 +406,6 @@ class VKHarness(Harness):
     def create_app(self) -> Any:
         return vk_app(plan=FaultPlan(seed=11), max_long_poll=1.0)
 
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
     def reset_state(self) -> None:
         state = self.app.state
         state.reset()
@@ -514,10 +497,6 @@ class MastodonHarness(Harness):
     def create_app(self) -> Any:
         return mastodon_app()
 
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
     def reset_state(self) -> None:
         state = self.app.state
         state.reset()
@@ -577,10 +556,6 @@ class BlueskyHarness(Harness):
 
     def create_app(self) -> Any:
         return bluesky_app()
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
 
     def reset_state(self) -> None:
         state = self.app.state

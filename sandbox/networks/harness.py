@@ -68,9 +68,12 @@ class Harness(ABC):
         """The fake's WSGI app (wrapped in a FaultMiddleware)."""
 
     @property
-    @abstractmethod
     def plan(self) -> FaultPlan:
-        """The fake's fault plan (scripted statuses reach the connector as real HTTP answers)."""
+        """The fake's fault plan (scripted statuses reach the connector as real HTTP answers).
+
+        Every fake is wrapped in ``sandbox.faults.FaultMiddleware``, which carries its plan."""
+        plan: FaultPlan = self.app.plan
+        return plan
 
     def start(self) -> None:
         self.app = self.create_app()

@@ -85,10 +85,6 @@ class EchoHarness(Harness):
     def create_app(self) -> Any:
         return self.module.create_app(self.module.EchoState(token=TOKEN), FaultPlan(seed=3))
 
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
     def reset_state(self) -> None:
         self.app.state.reset()
 
