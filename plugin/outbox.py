@@ -103,17 +103,13 @@ def _take(runtime: Runtime, reply_id: int, owner: str) -> bool:
     return bool(taken)
 
 
-def _finish(runtime: Runtime, reply_id: int, **values: object) -> None:
-    status = values.get("status")
-    if isinstance(status, str):
-        with runtime.db.begin() as conn:
-            network = conn.execute(select(t.replies.c.network).where(t.replies.c.id == reply_id)).scalar()
-        metrics.REPLIES.labels(network or "unknown", status).inc()
+def _finish(runtime: Runtime, reply_id: int, network: str, status: str, **values: object) -> None:
+    metrics.REPLIES.labels(network, status).inc()
     with runtime.db.begin() as conn:
         conn.execute(
             update(t.replies)
             .where(t.replies.c.id == reply_id)
-            .values(lease_owner=None, lease_until=None, updated_at=utcnow(), **values)
+            .values(status=status, lease_owner=None, lease_until=None, updated_at=utcnow(), **values)
         )
 
 
@@ -127,14 +123,14 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
     reply = Reply.model_validate(row.payload)
     found = runtime.store.account(row.account_id) if row.account_id is not None else None
     if found is None:
-        _finish(runtime, reply_id, status="failed", last_error="account no longer connected")
+        _finish(runtime, reply_id, reply.network, status="failed", last_error="account no longer connected")
         return ReplyState(id=reply_id, status="failed", error="account no longer connected")
     account, context = found
     settings = runtime.settings
     connector = runtime.registry.connectors.get(reply.network)
     if connector is None:
         error = f"no connector installed for {reply.network!r}"
-        _finish(runtime, reply_id, status="failed", last_error=error)
+        _finish(runtime, reply_id, reply.network, status="failed", last_error=error)
         return ReplyState(id=reply_id, status="failed", error=error)
     try:
         if reply.visibility == Visibility.PRIVATE:
@@ -143,30 +139,38 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
             result = connector.post_reply(context, reply)
     except OutcomeUnknown as exc:
         error = f"outcome unknown, not retried to avoid a double post: {exc}"
-        _finish(runtime, reply_id, status="uncertain", last_error=error)
+        _finish(runtime, reply_id, reply.network, status="uncertain", last_error=error)
         return ReplyState(id=reply_id, status="uncertain", error=error)
     except RetriableError as exc:
         attempts = int(row.attempts)
         if attempts >= settings.max_attempts:
-            _finish(runtime, reply_id, status="failed", last_error=f"gave up after {attempts} attempts: {exc}")
+            _finish(
+                runtime,
+                reply_id,
+                reply.network,
+                status="failed",
+                last_error=f"gave up after {attempts} attempts: {exc}",
+            )
             return ReplyState(id=reply_id, status="failed", error=str(exc))
         when = next_attempt_at(
             attempts, base=settings.backoff_base_seconds, cap=settings.backoff_cap_seconds, retry_after=exc.retry_after
         )
-        _finish(runtime, reply_id, status="pending", next_attempt_at=when, last_error=str(exc))
+        _finish(runtime, reply_id, reply.network, status="pending", next_attempt_at=when, last_error=str(exc))
         return ReplyState(id=reply_id, status="pending", error=str(exc), retry_after=exc.retry_after)
     except (FatalError, AuthError) as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
-        _finish(runtime, reply_id, status="failed", last_error=error)
+        _finish(runtime, reply_id, reply.network, status="failed", last_error=error)
         return ReplyState(id=reply_id, status="failed", error=error)
     except Exception as exc:
         # A connector bug (e.g. it could not read the network's success answer): it may have posted.
         log.exception("connector %s failed unexpectedly while posting reply %s", reply.network, reply_id)
         error = f"outcome unknown after an unexpected {type(exc).__name__}; not retried to avoid a double post"
-        _finish(runtime, reply_id, status="uncertain", last_error=error)
+        _finish(runtime, reply_id, reply.network, status="uncertain", last_error=error)
         return ReplyState(id=reply_id, status="uncertain", error=error)
-    _finish(runtime, reply_id, status="sent", external_id=result.external_id, url=result.url, last_error=None)
+    _finish(
+        runtime, reply_id, reply.network, status="sent", external_id=result.external_id, url=result.url, last_error=None
+    )
     runtime.notify(
         "horseshoe_reply_sent", reply=reply, result=result, tenant=runtime.store.tenant_key(account.tenant_id)
     )
