@@ -81,12 +81,16 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
         runtime.settings.lease_seconds,
         order_by=[t.mentions.c.id],
     )
+    tenants: dict[int, Tenant] = {}
     for mention_id in ids:
         with runtime.db.begin() as conn:
             row = conn.execute(select(t.mentions).where(t.mentions.c.id == mention_id)).one()
             sinks = store.enabled_sinks(conn, row.tenant_id)
         mention = Mention.model_validate(row.payload)
-        tenant = Tenant(id=int(row.tenant_id), key=store.tenant_key(int(row.tenant_id)))
+        tenant_id = int(row.tenant_id)
+        if tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
+            tenants[tenant_id] = Tenant(id=tenant_id, key=store.tenant_key(tenant_id))
+        tenant = tenants[tenant_id]
         # Hooks run outside any write transaction: a resolver may query its CRM and write its own rows.
         with tenant_context(tenant):
             labels = triage(runtime, mention)
