@@ -9,7 +9,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
 
 from .models import Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -57,11 +59,35 @@ class PollPage:
     more: bool = False
 
 
+class ConnectorModel(BaseModel):
+    """Base of a connector's ``credentials_model`` / ``settings_model``.
+
+    Unknown keys are refused, so a typo in a field name is an error next to the field, not a silently
+    ignored credential. Secrets are typed ``pydantic.SecretStr``: the admin UI renders them as password
+    fields and they never appear in a repr. Each field's ``title`` and ``description`` are the form's
+    label and help text.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NoCredentials(ConnectorModel):
+    """For connectors that need no credentials (e.g. a public feed)."""
+
+
+class NoSettings(ConnectorModel):
+    """For connectors without per-account settings."""
+
+
 class Connector(ABC):
     """Base class for connectors. Subclasses set ``name`` and implement the abstract methods."""
 
     name: str = ""
     display_name: str = ""
+    # What an admin enters when connecting an account: the admin UI renders a form from each model
+    # and validates it before anything is stored. Credentials are encrypted at rest; settings are not.
+    credentials_model: ClassVar[type[ConnectorModel]] = NoCredentials
+    settings_model: ClassVar[type[ConnectorModel]] = NoSettings
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
         """True when the webhook request is authentic for the account whose ``secrets`` are given.
