@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from plugin.models import Author, Labels, Mention
+from plugin.salesforce.sink import SalesforceSink
 from plugin.sink import DeliveryItem, SinkConnection
-from plugin.sinks.salesforce import SalesforceSink
 from sandbox.salesforce.org import RunningOrg, start_org
 
 

@@ -23,11 +23,11 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
-from plugin import identity_store as st
-from plugin import pipeline
 from plugin.config import Settings
-from plugin.identity import extract_contacts
+from plugin.identity import store as st
+from plugin.identity.scoring import extract_contacts
 from plugin.models import Author, Kind, Mention, Visibility
+from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime, build_runtime
 from sandbox.salesforce.org import RunningOrg, start_org
 from sandbox.server import RunningServer, serve_in_thread

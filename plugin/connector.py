@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from .models import Limits, Mention, PostResult, Reply, SocialProfile
+from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class Connector(ABC):
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """Send a private message to ``reply.recipient_id``."""
-        from .errors import FatalError
+        from plugin.errors import FatalError
 
         raise FatalError(f"{self.name} cannot send private messages", code="unsupported")
 

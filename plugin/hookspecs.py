@@ -1,19 +1,25 @@
 """Every hook horseshoe calls. Names and signatures are a public contract for third-party plugins.
 
-Implement them with ``@plugin.hookimpl`` (``from plugin.plugins import hookimpl``) in a module or class
-and expose it through the ``horseshoe.connectors`` or ``horseshoe.sinks`` entry-point group.
+Implement them with ``@hookimpl`` (``from plugin.plugins import hookimpl``) in a module or class and
+expose it through one of the entry-point groups ``horseshoe.connectors``, ``horseshoe.sinks`` or
+``horseshoe.plugins`` (anything else: triage, observers, routes, commands). The host calls hooks only
+through the typed facade ``plugin.plugins.Hooks``, never by string name.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
-    from .connector import Connector
-    from .models import Labels, Match, Mention, PostResult, Reply, SocialProfile
-    from .sink import DeliveryOutcome, Sink
+    import click
+    from flask import Blueprint
+
+    from plugin.connector import Connector
+    from plugin.models import Labels, Match, Mention, PostResult, Reply, SocialProfile
+    from plugin.runtime import Runtime
+    from plugin.sink import DeliveryOutcome, Sink
 
 PROJECT = "horseshoe"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -73,3 +79,33 @@ def horseshoe_delivered(mention: Mention, outcome: DeliveryOutcome, sink: str, t
 @hookspec
 def horseshoe_reply_sent(reply: Reply, result: PostResult, tenant: str) -> None:
     """Observer: called once after an agent's reply was posted to the network."""
+
+
+@hookspec
+def horseshoe_crm_event(sink: str, tenant: str, event: dict[str, Any]) -> str | None:
+    """Observer: called for each event callback a CRM sent (e.g. Zendesk ``destroy_user_identity``),
+    after the host recorded it. Such callbacks are often unsigned: confirm with the CRM before acting.
+
+    Return a short description of what was done (logged), or None when the event is not yours.
+    """
+
+
+@hookspec
+def horseshoe_startup(runtime: Runtime) -> None:
+    """Called once when a runtime (settings, store, plugins) is ready, before any request or tick.
+
+    Plugins that need the store or settings keep a reference here. Exceptions are logged and skipped.
+    """
+
+
+@hookspec
+def horseshoe_register_routes() -> list[Blueprint]:
+    """Called once by ``create_app()``. Return Flask blueprints to mount; each carries its own
+    ``url_prefix``. Views reach the runtime with ``plugin.web.extension.runtime()``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def horseshoe_register_commands(cli: click.Group) -> None:
+    """Called once when the ``horseshoe`` command line is built. Add commands or groups to ``cli``."""

@@ -6,7 +6,7 @@ import re
 import string
 from typing import Any
 
-from .models import Labels, Mention, iso_utc
+from plugin.models import Labels, Mention, iso_utc
 
 _FIELD = re.compile(r"{([a-zA-Z0-9_.]+)}")
 _TAG_UNSAFE = re.compile(r"[^a-z0-9_:/-]+")

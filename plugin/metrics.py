@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from .store.repo import Store
+    from plugin.store.repo import Store
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 

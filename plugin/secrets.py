@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .errors import Unauthorized
+from plugin.errors import Unauthorized
 
 
 def _derive(secret_key: str, purpose: bytes) -> bytes:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .models import Labels, Match, Mention, Visibility
+from plugin.models import Labels, Match, Mention, Visibility
 
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
 

@@ -1,5 +1,5 @@
 """The durable store: the database is the source of truth, queues only wake workers."""
 
-from .db import Database, utcnow
+from plugin.store.db import Database, utcnow
 
 __all__ = ["Database", "utcnow"]

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..connector import AccountContext
-from ..models import Mention
-from ..secrets import SecretBox
-from . import tables as t
-from .db import Database, as_utc, utcnow
+from plugin.connector import AccountContext
+from plugin.models import Mention
+from plugin.secrets import SecretBox
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..models import Labels
+from plugin.models import Labels
 
 
 def merge_labels(results: Iterable[Labels | None]) -> Labels:

@@ -12,7 +12,7 @@ import re
 
 import pluggy
 
-from ..models import Kind, Labels, Mention
+from plugin.models import Kind, Labels, Mention
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 

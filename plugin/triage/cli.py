@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ..models import Author, Mention
-from ..plugins import get_plugin_manager
-from . import merge_labels
+from plugin.models import Author, Mention
+from plugin.plugins import get_plugin_manager
+from plugin.triage import merge_labels
 
 FIELDS = ("language", "intent", "sentiment", "pii", "priority", "engage")
 

@@ -1,5 +1,5 @@
 """The Flask app: Zendesk Channel Framework endpoints, network webhooks, health."""
 
-from .app import create_app
+from plugin.web.app import create_app
 
 __all__ = ["create_app"]

@@ -1,41 +1,34 @@
-"""``create_app()`` factory: one blueprint per concern, the runtime attached as an extension."""
+"""``create_app()`` factory: the core blueprints (health, webhooks) and every plugin's routes.
+
+The runtime is attached with ``plugin.web.extension.init_app`` (Flask's extension pattern); Zendesk,
+identity and any third-party plugin contribute blueprints through ``horseshoe_register_routes``.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from ..errors import BadInput
-from ..runtime import Runtime, build_runtime
+from plugin.errors import BadInput
+from plugin.runtime import Runtime, build_runtime
+from plugin.web import extension, health, webhooks
 
 log = logging.getLogger(__name__)
-
-
-def runtime() -> Runtime:
-    """The runtime of the app handling the current request."""
-    value: Runtime = current_app.extensions["horseshoe"]
-    return value
 
 
 def create_app(rt: Runtime | None = None, **config: Any) -> Flask:
     app = Flask(__name__)
     rt = rt or build_runtime()
-    app.extensions["horseshoe"] = rt
-    app.config["MAX_CONTENT_LENGTH"] = rt.settings.max_body_bytes
+    extension.init_app(app, rt)
     app.config.update(config)
 
-    from .health import bp as health_bp
-    from .identity import bp as identity_bp
-    from .webhooks import bp as webhooks_bp
-    from .zendesk import bp as zendesk_bp
-
-    app.register_blueprint(health_bp)
-    app.register_blueprint(zendesk_bp, url_prefix="/zendesk")
-    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
-    app.register_blueprint(identity_bp, url_prefix="/identity")
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp, url_prefix="/webhooks")
+    for blueprint in rt.hooks.routes():
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(BadInput)
     def bad_input(exc: BadInput) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from ..errors import BadInput
+from plugin.errors import BadInput
 
 
 def form_field(name: str, *, required: bool = True, max_length: int = 65535) -> str | None:

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..metrics import registry_with_backlog
-from .app import runtime
+from plugin.metrics import registry_with_backlog
+from plugin.web.extension import runtime
 
 bp = Blueprint("health", __name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import pipeline
-from ..connector import InboundRequest
-from ..errors import BadInput, Unauthorized
-from .app import runtime
+from plugin.connector import InboundRequest
+from plugin.errors import BadInput, Unauthorized
+from plugin.pipeline import inbound as pipeline
+from plugin.web.extension import runtime
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -45,7 +45,7 @@ def receive(network: str, public_key: str) -> Any:
     stored = pipeline.ingest(rt, account, result.mentions) if result.mentions else None
     if stored and stored.new and rt.settings.broker_url:
         # Committed above; the message only wakes a Celery worker (the in-process one polls the DB).
-        from ..scaleout import wake
+        from plugin.worker.scaleout import wake
 
         wake(rt.settings)
     if result.handshake is not None:

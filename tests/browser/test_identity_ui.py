@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from plugin import identity_store as st
-from plugin.demo import BRAND, SUBDOMAIN, World
-from plugin.identity_plugin import IdentityPlugin
-from plugin.web.zendesk_tokens import InstanceMetadata, issue_metadata
+from plugin.identity import store as st
+from plugin.identity.plugin import IdentityPlugin
+from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
+from sandbox.demo.run import BRAND, SUBDOMAIN, World
 from tests.identity.zdsupport import identity_world, requester_of, settle
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from plugin.demo import BRAND, SUBDOMAIN, World, build_world
-from plugin.web.zendesk_tokens import read_metadata
+from plugin.zendesk.tokens import read_metadata
+from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 
 
 @pytest.fixture

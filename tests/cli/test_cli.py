@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main
+from plugin.cli.main import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NORMAL_FIELDS = {

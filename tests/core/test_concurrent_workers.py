@@ -12,12 +12,13 @@ from typing import Any
 
 import pluggy
 
-from plugin import outbox, pipeline
 from plugin.models import Reply
+from plugin.outbox import replies as outbox
+from plugin.pipeline import inbound as pipeline
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
-from plugin.worker import Worker
+from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin, make_mention
 

@@ -8,14 +8,14 @@ from typing import Any
 import pluggy
 from sqlalchemy import select, update
 
-from plugin import pipeline
 from plugin.errors import RetriableError
+from plugin.pipeline import inbound as pipeline
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
 from plugin.store import tables as t
 from plugin.store.db import utcnow
-from plugin.worker import Worker
+from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin, make_mention
 

@@ -6,15 +6,21 @@ import inspect
 from collections import Counter
 from typing import Any
 
+import click
 import pluggy
+from click.testing import CliRunner
+from flask import Blueprint, jsonify
 
-from plugin import hookspecs, outbox, pipeline
+from plugin import hookspecs
 from plugin.context import current_tenant
 from plugin.models import Labels, Match, Mention, Reply, SocialProfile
-from plugin.plugins import Registry, get_plugin_manager
-from plugin.runtime import build_runtime
+from plugin.outbox import replies as outbox
+from plugin.pipeline import inbound as pipeline
+from plugin.plugins import Hooks, Registry, get_plugin_manager
+from plugin.runtime import Runtime, build_runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
-from plugin.worker import Worker
+from plugin.web import create_app
+from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin, make_mention
 
@@ -73,9 +79,35 @@ class EveryHook:
         self.calls["horseshoe_reply_sent"] += 1
         raise RuntimeError("a failing observer must not break the pipeline")
 
+    @hookimpl
+    def horseshoe_startup(self, runtime: Runtime) -> None:
+        self.calls["horseshoe_startup"] += 1
+        self.runtime = runtime
+
+    @hookimpl
+    def horseshoe_crm_event(self, sink: str, tenant: str, event: dict[str, Any]) -> str:
+        self.calls["horseshoe_crm_event"] += 1
+        assert (sink, tenant, event["type_id"]) == ("zendesk", "acme", "deactivate_integration_instance")
+        return "noted"
+
+    @hookimpl
+    def horseshoe_register_routes(self) -> list[Blueprint]:
+        self.calls["horseshoe_register_routes"] += 1
+        bp = Blueprint("every", __name__, url_prefix="/every")
+        bp.add_url_rule("/ping", "ping", lambda: jsonify(pong=True))
+        return [bp]
+
+    @hookimpl
+    def horseshoe_register_commands(self, cli: click.Group) -> None:
+        self.calls["horseshoe_register_commands"] += 1
+
+        @cli.command()
+        def every() -> None:
+            click.echo("every hook")
+
 
 def test_every_hook_has_a_docstring_and_types() -> None:
-    assert len(HOOKS) == 7
+    assert len(HOOKS) == 11
     for name in HOOKS:
         fn = getattr(hookspecs, name)
         assert fn.__doc__ and len(fn.__doc__.strip()) > 40, name
@@ -100,6 +132,14 @@ def test_every_hook_is_exercised(tmp_path: Any) -> None:
         "test",
     )
     assert outbox.attempt(rt, state.id, "w").status == "sent"
+    client = create_app(rt).test_client()
+    assert client.get("/every/ping").get_json() == {"pong": True}
+    event = {"type_id": "deactivate_integration_instance", "subdomain": "acme"}
+    assert client.post("/zendesk/events", json={"events": [event]}).status_code == 200
+    group = click.Group("horseshoe")
+    rt.hooks.register_commands(group)
+    assert CliRunner().invoke(group, ["every"]).output == "every hook\n"
+    assert plugin.runtime is rt
     assert plugin.sink.received == ["1"]
     assert set(plugin.calls) == set(HOOKS), set(HOOKS) - set(plugin.calls)
     with rt.db.begin() as conn:
@@ -111,6 +151,27 @@ def test_every_hook_is_exercised(tmp_path: Any) -> None:
         match = conn.execute(select(t.deliveries.c.match)).scalar_one()
     assert labels["intent"] == "question" and "seen-by-plugin" in labels["tags"]
     assert match["record_id"] == "42"
+
+
+def test_the_typed_facade_has_one_method_per_hook() -> None:
+    """The host calls hooks only through ``Hooks``: a new hookspec needs its typed method."""
+    import plugin as host_package
+
+    facade = {name for name in vars(Hooks) if not name.startswith("_")}
+    registration = {"horseshoe_register_connectors", "horseshoe_register_sinks"}  # read by Registry
+    for hook in set(HOOKS) - registration:
+        short = hook.removeprefix("horseshoe_").removeprefix("register_")
+        assert short in facade or hook.removeprefix("horseshoe_") in facade, hook
+    # ... and nothing in the host names a hook by string any more.
+    from pathlib import Path
+
+    root = Path(host_package.__file__).parent
+    for path in root.rglob("*.py"):
+        if path.name in ("hookspecs.py", "plugins.py"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for hook in HOOKS:
+            assert f'"{hook}"' not in text, f"{path} names hook {hook} by string"
 
 
 def test_a_name_registered_twice_is_refused() -> None:

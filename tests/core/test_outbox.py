@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from plugin import outbox
 from plugin.errors import FatalError, OutcomeUnknown, RateLimited
 from plugin.models import Reply
+from plugin.outbox import replies as outbox
 from plugin.runtime import Runtime
 from plugin.store import tables as t
 from plugin.store.db import utcnow

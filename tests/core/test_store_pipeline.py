@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from plugin import pipeline
+from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
 from plugin.store import tables as t
 from tests.support.netplugin import make_mention
@@ -85,7 +85,7 @@ def test_signed_tokens_round_trip_and_reject_tampering(rt: Runtime) -> None:
 
 
 def test_zendesk_instance_edits_keep_other_connection_settings() -> None:
-    from plugin.sinks.zendesk_instances import instances, with_instance, with_selection
+    from plugin.zendesk.instances import instances, with_instance, with_selection
 
     config = {"subdomain": "acme", "instance_push_id": "p1", "zendesk_access_token": "t1", "api_token": "rest"}
     config = with_instance(config, "acme", "p2", "t2", None)

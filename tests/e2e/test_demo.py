@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugin.demo import run_demo
+from sandbox.demo.run import run_demo
 
 
 def test_demo_reaches_every_network_and_both_crms() -> None:

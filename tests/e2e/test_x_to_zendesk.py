@@ -16,8 +16,8 @@ import pytest
 import requests
 from zenpy import Zenpy
 
-from plugin import pipeline
-from plugin.demo import BRAND, SUBDOMAIN, World, build_world
+from plugin.pipeline import inbound as pipeline
+from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 from tests.sandbox_zendesk.conftest import Schemas
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from plugin import pipeline
-from plugin.identity_plugin import IdentityPlugin
+from plugin.identity.plugin import IdentityPlugin
 from plugin.models import Mention
+from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
-from plugin.worker import Worker
+from plugin.worker.loop import Worker
 from tests.support.netplugin import make_mention
 
 _n = iter(range(1, 10**9))

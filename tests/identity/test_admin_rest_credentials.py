@@ -6,8 +6,8 @@ import tempfile
 
 import requests
 
-from plugin.demo import SUBDOMAIN, build_world
-from plugin.identity_zendesk import has_rest_credentials
+from plugin.identity.zendesk import has_rest_credentials
+from sandbox.demo.run import SUBDOMAIN, build_world
 
 
 def test_admin_ui_stores_rest_credentials_and_never_renders_the_token() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plugin import identity_store as st
-from plugin.cli import main
+from plugin.cli.main import main
+from plugin.identity import store as st
 from plugin.runtime import Runtime
 from tests.salesforce.conftest import SfEnv
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from plugin import identity_store as st
-from plugin import pipeline
-from plugin.demo import BRAND, SUBDOMAIN
+from plugin.identity import store as st
 from plugin.models import Author, Kind, Mention, Visibility
-from plugin.sinks.zendesk_instances import instances, with_selection
+from plugin.pipeline import inbound as pipeline
+from plugin.zendesk.instances import instances, with_selection
+from sandbox.demo.run import BRAND, SUBDOMAIN
 
 from .zdsupport import identity_world, requester_of, settle
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from plugin import identity_store as st
-from plugin import pipeline
 from plugin.config import Settings
-from plugin.identity_plugin import IdentityPlugin, profile_of
+from plugin.identity import store as st
+from plugin.identity.plugin import IdentityPlugin, profile_of
 from plugin.models import Mention, SocialProfile
+from plugin.pipeline import inbound as pipeline
 from plugin.runtime import build_runtime
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.zendesk import create_app as create_zendesk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin import identity_store as st
+from plugin.identity import store as st
 from plugin.runtime import Runtime
 from sandbox.salesforce import DuplicateRule
 from tests.salesforce.conftest import SfEnv

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugin.identity import Candidate, Facts, Policy, decide
+from plugin.identity.scoring import Candidate, Facts, Policy, decide
 from plugin.models import SocialProfile
 
 PROFILE = SocialProfile(network="x", external_id="42", handle="ola", name="Ola Nowak")

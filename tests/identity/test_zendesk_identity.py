@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin import identity_store as st
-from plugin.demo import BRAND, SUBDOMAIN, World
-from plugin.identity_adapter import NotReversible
-from plugin.identity_plugin import IdentityPlugin
+from plugin.identity import store as st
+from plugin.identity.adapter import NotReversible
+from plugin.identity.plugin import IdentityPlugin
+from sandbox.demo.run import BRAND, SUBDOMAIN, World
 
 from .zdsupport import identity_world, requester_of, settle
 

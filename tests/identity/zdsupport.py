@@ -6,8 +6,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from plugin.demo import SUBDOMAIN, World, build_world
-from plugin.identity_plugin import IdentityPlugin
+from plugin.identity.plugin import IdentityPlugin
+from sandbox.demo.run import SUBDOMAIN, World, build_world
 
 
 @contextmanager

@@ -15,8 +15,8 @@ from simple_salesforce import Salesforce
 from plugin.models import Labels, Match, Mention
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
+from plugin.salesforce.sink import SalesforceSink
 from plugin.sink import DeliveryItem, SinkConnection
-from plugin.sinks.salesforce import SalesforceSink
 from sandbox.faults import FaultPlan
 from sandbox.salesforce import SalesforceApp, SalesforceState, create_app, localhost_cert, sandbox_session
 from sandbox.salesforce.models import Org, User

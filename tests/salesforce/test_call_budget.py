@@ -13,7 +13,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from plugin.models import Author, Mention
-from plugin.sinks.salesforce import SalesforceSink
+from plugin.salesforce.sink import SalesforceSink
 
 from .conftest import SfEnv, connection, item
 

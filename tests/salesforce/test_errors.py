@@ -8,14 +8,14 @@ import pluggy
 import pytest
 from sqlalchemy import select
 
-from plugin import pipeline
 from plugin.errors import AuthError, RateLimited, RetriableError
 from plugin.models import Match
+from plugin.pipeline import inbound as pipeline
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
-from plugin.sinks.salesforce import SalesforceSink
+from plugin.salesforce.sink import SalesforceSink
 from plugin.store import tables as t
-from plugin.worker import Worker
+from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin, make_mention
 

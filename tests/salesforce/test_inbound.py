@@ -6,8 +6,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from plugin.models import Labels, Match
+from plugin.salesforce.sink import SalesforceSink
 from plugin.sink import SinkConnection
-from plugin.sinks.salesforce import SalesforceSink
 from tests.support.netplugin import make_mention
 
 from .conftest import SfEnv, connection, item

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from plugin import crm_replies, outbox, pipeline
 from plugin.errors import RetriableError
 from plugin.models import PostResult, Reply
+from plugin.outbox import crm as crm_replies
+from plugin.outbox import replies as outbox
+from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
-from plugin.worker import Worker
+from plugin.worker.loop import Worker
 from tests.support.netplugin import TestNetPlugin, make_mention
 
 from .conftest import SfEnv

@@ -22,13 +22,14 @@ import pluggy
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from plugin import outbox, scaleout
 from plugin.models import Reply
+from plugin.outbox import replies as outbox
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
 from plugin.web import create_app
-from plugin.worker import Worker
+from plugin.worker import scaleout
+from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from plugin.runtime import Runtime
 from plugin.web import create_app
-from plugin.web.zendesk_tokens import InstanceMetadata, issue_metadata
+from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_pull_and_channelback_refuse_forged_metadata(client: FlaskClient, rt: Ru
     _assert_reasoned(client.post("/zendesk/pull", data={"metadata": other_tenant}), 403)
     # A state signed for another tenant cannot be replayed.
     rt.store.ensure_tenant("globex")
-    from plugin.web.zendesk_tokens import issue_state
+    from plugin.zendesk.tokens import issue_state
 
     _assert_reasoned(
         client.post("/zendesk/pull", data={"metadata": good, "state": issue_state(rt.box, "globex", 5)}), 403

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from plugin import outbox, pipeline
 from plugin.connector import AccountContext, Connector
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.models import Mention, Reply, Visibility
+from plugin.outbox import replies as outbox
+from plugin.pipeline import inbound as pipeline
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.store import tables as t

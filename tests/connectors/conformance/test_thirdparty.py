@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from plugin.cli import main as cli
+from plugin.cli.main import main as cli
 from plugin.connector import AccountContext, Connector, InboundRequest
 from sandbox.faults import FaultPlan
 from sandbox.networks.harness import Harness, Posted, json_request, with_headers

@@ -1,0 +1,213 @@
+"""The few REST calls the Salesforce sink makes, with Salesforce's errors turned into ours.
+
+* SOQL ``query`` (all pages), sObject Collections create/update (``composite/sobjects``, at most 200
+  records per request, ``allOrNone: false`` so one bad record never blocks the others) and
+  ``describe`` — REST API Developer Guide, "sObject Collections" and "Query".
+* ``Sforce-Limit-Info: api-usage=used/limit`` comes back on every response (REST API Developer Guide,
+  "Limit Info Header"); once usage passes ``max_api_share`` of the daily allocation we stop with
+  ``RateLimited`` until the next UTC day (or ``limit_wait_seconds``), leaving the rest for the org.
+* ``INVALID_SESSION_ID`` (401): log in again once, then ``AuthError``. ``REQUEST_LIMIT_EXCEEDED``:
+  ``RateLimited``. 5xx / transport errors: ``RetriableError``. Other 4xx: ``FatalError`` with the
+  Salesforce ``errorCode``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+
+from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
+from plugin.salesforce.connect import ConnectConfig, open_client
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_COLLECTION = 200  # sObject Collections: "up to 200 records" per request
+MAX_IN_CHARS = 6000  # keep each SOQL IN list well inside the GET URL length limit (~16 KB)
+DEFAULT_MAX_API_SHARE = 0.8
+# Per-record statusCodes worth another try (SOAP API Developer Guide, "StatusCode"): lock
+# contention and transient platform trouble.
+RETRIABLE_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"}
+)
+
+
+def error_parts(content: Any) -> tuple[str, str]:
+    """``(errorCode, message)`` from a REST error body (a JSON array of {message, errorCode})."""
+    first = content[0] if isinstance(content, list) and content else content
+    if isinstance(first, dict):
+        code = str(first.get("errorCode") or first.get("statusCode") or first.get("error") or "UNKNOWN")
+        message = str(first.get("message") or first.get("error_description") or "")
+        return code, message[:500]
+    return "UNKNOWN", str(content)[:300]
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal (SOQL and SOSL Reference, "Quoted String Escape Sequences")."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return f"'{escaped}'"
+
+
+def in_chunks(values: list[str], max_chars: int = MAX_IN_CHARS) -> Iterator[list[str]]:
+    """Split values for ``IN (...)`` lists so no single query URL grows too long."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        length = len(value) + 4
+        if chunk and size + length > max_chars:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += length
+    if chunk:
+        yield chunk
+
+
+def next_utc_day(now: datetime | None = None) -> float:
+    now = now or datetime.now(UTC)
+    tomorrow = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (tomorrow - now).total_seconds())
+
+
+class SalesforceApi:
+    """One org's client. ``calls`` counts the REST requests made through it (for budgets and tests)."""
+
+    def __init__(self, cfg: ConnectConfig, *, max_api_share: float = DEFAULT_MAX_API_SHARE,
+                 limit_wait_seconds: float | None = None):  # fmt: skip
+        self.cfg = cfg
+        self.max_api_share = max_api_share
+        self.limit_wait_seconds = limit_wait_seconds
+        self._client: Salesforce | None = None
+        self.calls = 0
+        self.usage: tuple[int, int] | None = None
+        self._blocked_until: float | None = None  # monotonic time the share guard lifts
+
+    def __repr__(self) -> str:
+        return f"SalesforceApi(auth={self.cfg.auth!r})"
+
+    @property
+    def client(self) -> Salesforce:
+        if self._client is None:
+            self._client = open_client(self.cfg)
+        return self._client
+
+    # -- call plumbing ---------------------------------------------------------------------------
+    def guard(self) -> None:
+        """Refuse to spend more of the org's daily allocation than our share.
+
+        The usage figure only refreshes with a call, so once the wait is over one call is let
+        through to read it again (otherwise a cached figure would block the client for good).
+        """
+        if self.usage is None:
+            return
+        used, limit = self.usage
+        if not (limit > 0 and used >= self.max_api_share * limit):
+            self._blocked_until = None
+            return
+        now = time.monotonic()
+        if self._blocked_until is not None and now >= self._blocked_until:
+            self.usage, self._blocked_until = None, None  # stale: the next answer refreshes it
+            return
+        wait = self.limit_wait_seconds if self.limit_wait_seconds is not None else next_utc_day()
+        if self._blocked_until is None:
+            self._blocked_until = now + wait
+        raise RateLimited(
+            f"salesforce API usage {used}/{limit} reached the configured share {self.max_api_share:.0%}",
+            retry_after=max(0.0, self._blocked_until - now),
+            code="API_SHARE_EXCEEDED",
+        )
+
+    def _record_usage(self) -> None:
+        usage = self.client.api_usage.get("api-usage") if self._client is not None else None
+        if usage is not None:
+            self.usage = (int(usage[0]), int(usage[1]))
+
+    def call(self, what: str, fn: Callable[[Salesforce], T]) -> T:
+        self.guard()
+        relogged = False
+        while True:
+            self.calls += 1
+            try:
+                result = fn(self.client)
+            except SalesforceExpiredSession as exc:
+                code, message = error_parts(exc.content)
+                if self.cfg.can_login and not relogged:
+                    log.info("salesforce session expired during %s; logging in again", what)
+                    self._client, relogged = None, True
+                    continue
+                raise AuthError(f"salesforce {code} during {what}: {message}", code=code) from None
+            except SalesforceError as exc:
+                raise translate(exc, what) from None
+            except requests.RequestException as exc:
+                raise RetriableError(f"salesforce unreachable during {what}: {exc.__class__.__name__}") from exc
+            self._record_usage()
+            return result
+
+    # -- the calls -------------------------------------------------------------------------------
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """All rows of a SOQL query (follows nextRecordsUrl; each page is one counted call)."""
+        first = self.call("query", lambda sf: sf.query(soql))
+        rows = list(first.get("records", []))
+        page = first
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            url = str(page["nextRecordsUrl"])
+            page = self.call("query", lambda sf, url=url: sf.query_more(url, identifier_is_url=True))  # type: ignore[misc]
+            rows.extend(page.get("records", []))
+        return rows
+
+    def query_in(self, template: str, values: list[str]) -> list[dict[str, Any]]:
+        """Run ``template`` (with one ``{values}`` slot) over ``values`` in URL-sized chunks."""
+        rows: list[dict[str, Any]] = []
+        unique = sorted(set(values))
+        for chunk in in_chunks(unique):
+            rows.extend(self.query(template.format(values=", ".join(soql_quote(v) for v in chunk))))
+        return rows
+
+    def collection(self, method: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Create (POST) or update (PATCH) records, 200 per call; one result per record, in order."""
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(records), MAX_COLLECTION):
+            chunk = records[start : start + MAX_COLLECTION]
+            body = {"allOrNone": False, "records": chunk}
+            answer = self.call(
+                f"{method} composite/sobjects",
+                lambda sf, body=body: sf.restful("composite/sobjects", method=method, json=body),  # type: ignore[misc]
+            )
+            if not isinstance(answer, list) or len(answer) != len(chunk):
+                raise RetriableError("salesforce collections answer does not match the records sent")
+            results.extend(answer)
+        return results
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        answer = self.call(f"describe {sobject}", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+        return answer if isinstance(answer, dict) else {}
+
+
+def translate(exc: SalesforceError, what: str) -> Exception:
+    code, message = error_parts(exc.content)
+    text = f"salesforce {code} during {what}: {message}"
+    status = int(exc.status)
+    if code == "REQUEST_LIMIT_EXCEEDED" or status == 429:
+        return RateLimited(text, retry_after=3600.0, code=code)
+    if status >= 500 or code in RETRIABLE_CODES:
+        return RetriableError(text, code=code)
+    if status in (401, 403) or code in ("INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED"):
+        return AuthError(text, code=code)
+    return FatalError(text, code=code)
+
+
+def record_error(result: dict[str, Any]) -> tuple[str, str]:
+    """``(statusCode, "CODE: message (fields)")`` of a failed collections result."""
+    errors = result.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    code = str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN")
+    fields = first.get("fields") or []
+    suffix = f" (fields: {', '.join(map(str, fields))})" if fields else ""
+    return code, f"{code}: {first.get('message', '')}{suffix}"

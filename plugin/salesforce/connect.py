@@ -1,0 +1,184 @@
+"""Opening a simple-salesforce client from a sink connection's (decrypted) config.
+
+Three ways to authenticate, as an org admin sets them up (``config["auth"]``):
+
+* ``"password"``: ``username``, ``password``, ``security_token`` (SOAP ``login``; with ``client_id`` /
+  ``consumer_key`` + ``consumer_secret`` the OAuth username-password flow instead);
+* ``"jwt"``: ``username``, ``consumer_key``, ``private_key`` (PEM of the connected app's certificate key,
+  OAuth 2.0 JWT bearer flow);
+* ``"session"``: ``instance_url`` + ``session_id`` (no login; an expired session needs an admin).
+
+``domain`` ("login", "test" or a My Domain prefix) picks the login host; ``login_url`` sends the login
+hosts somewhere else entirely (a proxy, or the sandbox fake in tests) and ``ca_bundle`` names the
+certificate authorities to trust (TLS-inspecting proxies; the fake's test certificate). We log in with
+``SalesforceLogin`` ourselves and hand simple-salesforce only the session, so an expired session is
+re-established exactly once by our code (see plugin/salesforce/api.py), not silently in a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.login import SalesforceLogin
+
+from plugin.errors import AuthError, FatalError, RetriableError
+
+DEFAULT_API_VERSION = "59.0"
+AUTH_MODES = ("password", "jwt", "session")
+
+
+@dataclass(frozen=True)
+class ConnectConfig:
+    auth: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    consumer_key: str | None = None
+    consumer_secret: str | None = field(default=None, repr=False)
+    private_key: str | None = field(default=None, repr=False)
+    instance_url: str | None = None
+    session_id: str | None = field(default=None, repr=False)
+    domain: str = "login"
+    login_url: str | None = None
+    ca_bundle: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+    timeout: float = 30.0
+
+    @property
+    def can_login(self) -> bool:
+        return self.auth in ("password", "jwt")
+
+
+def _opt(config: Mapping[str, Any], key: str) -> str | None:
+    value = config.get(key)
+    return None if value in (None, "") else str(value)
+
+
+def parse_config(config: Mapping[str, Any]) -> ConnectConfig:
+    """Validate the connection settings; a missing setting is an admin's problem (FatalError)."""
+    auth = str(config.get("auth") or ("session" if config.get("session_id") else "password"))
+    if auth not in AUTH_MODES:
+        raise FatalError(f"salesforce auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}", code="CONFIG")
+    parsed = ConnectConfig(
+        auth=auth,
+        username=_opt(config, "username"),
+        password=_opt(config, "password"),
+        security_token=_opt(config, "security_token"),
+        client_id=_opt(config, "client_id"),
+        consumer_key=_opt(config, "consumer_key"),
+        consumer_secret=_opt(config, "consumer_secret"),
+        private_key=_opt(config, "private_key"),
+        instance_url=_opt(config, "instance_url"),
+        session_id=_opt(config, "session_id"),
+        domain=_opt(config, "domain") or "login",
+        login_url=_opt(config, "login_url"),
+        ca_bundle=_opt(config, "ca_bundle"),
+        api_version=_opt(config, "api_version") or DEFAULT_API_VERSION,
+        timeout=float(config.get("timeout", 30.0)),
+    )
+    needed = {
+        "password": ["username", "password"],
+        "jwt": ["username", "consumer_key", "private_key"],
+        "session": ["instance_url", "session_id"],
+    }[auth]
+    missing = [name for name in needed if getattr(parsed, name) is None]
+    if missing:
+        raise FatalError(f"salesforce {auth} auth needs: {', '.join(missing)}", code="CONFIG")
+    return parsed
+
+
+class _Redirect(HTTPAdapter):
+    """Sends requests to ``base_url`` (path kept) and pins ``verify`` so REQUESTS_CA_BUNDLE cannot override it."""
+
+    def __init__(self, base_url: str | None, verify: str | bool, timeout: float):
+        super().__init__()
+        self._target = urlsplit(base_url) if base_url else None
+        self._verify = verify
+        self._timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        if self._target is not None:
+            parts = urlsplit(request.url or "")
+            request.url = urlunsplit(
+                (self._target.scheme, self._target.netloc, parts.path, parts.query, parts.fragment)
+            )
+        kwargs["verify"] = self._verify
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout  # simple-salesforce passes none; never hang a worker
+        return super().send(request, *args, **kwargs)
+
+
+def http_session(cfg: ConnectConfig) -> requests.Session:
+    session = requests.Session()
+    verify: str | bool = cfg.ca_bundle or True
+    session.mount("https://", _Redirect(None, verify, cfg.timeout))
+    if cfg.login_url:
+        redirect = _Redirect(cfg.login_url, verify, cfg.timeout)
+        for host in {cfg.domain, "login", "test"}:
+            session.mount(f"https://{host}.salesforce.com", redirect)
+    return session
+
+
+def _auth_failed(exc: SalesforceAuthenticationFailed) -> AuthError | RetriableError:
+    code = str(getattr(exc, "code", "") or "AUTH")
+    if code.isdigit() and int(code) >= 500:
+        # The login host itself failed (simple-salesforce reports the HTTP status as the code).
+        return RetriableError(f"salesforce login unavailable ({code})", code=code)
+    return AuthError(f"salesforce login failed ({code}): {getattr(exc, 'message', exc)}", code=code)
+
+
+def login(cfg: ConnectConfig, session: requests.Session) -> tuple[str, str]:
+    """A fresh ``(session_id, instance host)``; raises AuthError / RetriableError."""
+    try:
+        if cfg.auth == "jwt":
+            return SalesforceLogin(
+                username=cfg.username,
+                consumer_key=cfg.consumer_key,
+                privatekey=cfg.private_key,
+                domain=cfg.domain,
+                sf_version=cfg.api_version,
+                session=session,
+            )
+        if cfg.consumer_key and cfg.consumer_secret:
+            return SalesforceLogin(
+                # OAuth username-password flow: the token is appended to the password.
+                username=cfg.username,
+                password=(cfg.password or "") + (cfg.security_token or ""),
+                consumer_key=cfg.consumer_key,
+                consumer_secret=cfg.consumer_secret,
+                domain=cfg.domain,
+                sf_version=cfg.api_version,
+                session=session,
+            )
+        return SalesforceLogin(
+            username=cfg.username,
+            password=cfg.password,
+            security_token=cfg.security_token or "",
+            client_id=cfg.client_id,
+            domain=cfg.domain,
+            sf_version=cfg.api_version,
+            session=session,
+        )
+    except SalesforceAuthenticationFailed as exc:
+        raise _auth_failed(exc) from None
+    except requests.RequestException as exc:
+        raise RetriableError(f"salesforce login unreachable: {exc.__class__.__name__}") from exc
+
+
+def open_client(cfg: ConnectConfig) -> Salesforce:
+    """A logged-in client (or one over the configured session id)."""
+    session = http_session(cfg)
+    if cfg.auth == "session":
+        return Salesforce(
+            instance_url=cfg.instance_url, session_id=cfg.session_id, version=cfg.api_version, session=session
+        )
+    session_id, instance = login(cfg, session)
+    return Salesforce(instance=instance, session_id=session_id, version=cfg.api_version, session=session)

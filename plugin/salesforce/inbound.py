@@ -1,0 +1,340 @@
+"""Inbound mentions -> SocialPost / SocialPersona / Contact / Case, a whole batch at a time.
+
+Reproduces what admins know from Salesforce's default inbound social post handler (Social Customer
+Service, "Default Apex class for inbound social posts"), but with SOQL ``IN`` look-ups for the whole
+batch and sObject Collections writes instead of one call per record:
+
+1. a post already stored (same ExternalPostId + Provider) is updated, never stored twice;
+2. the author's SocialPersona is found by Provider + ExternalId; a new one gets a parent Contact
+   (name split into FirstName/LastName, ``default_account_id``) unless identity resolution matched an
+   existing Contact, Lead or Account;
+3. the Case: a reply to one of our outbound posts, or to the persona's own earlier post, joins that
+   post's Case; otherwise the persona's latest inbound post with the same Provider and Recipient gives
+   it. An open Case is reused, one closed within ``reopen_days`` (default 5) is reopened, else a new
+   Case is opened (Origin = provider, Subject from the post, ContactId = the persona's Contact).
+
+Record-level failures fail (or retry, for lock contention) only the deliveries they belong to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from plugin.salesforce import records as rec
+from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error
+from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus
+
+log = logging.getLogger(__name__)
+
+PARENT_WAIT_SECONDS = 5.0
+DEFAULT_REOPEN_DAYS = 5
+DEFAULT_REOPEN_STATUS = "New"
+PARENT_TYPES = {"contact": "Contact", "lead": "Lead", "account": "Account"}
+# Standard key prefixes (first three characters of a record id): Account 001, Contact 003, Lead 00Q.
+CONTACT_PREFIX, ACCOUNT_PREFIX = "003", "001"
+
+Key = tuple[str, str]  # (Provider, external id)
+CaseRef = tuple[str, str]  # ("id", "500...") or ("new", "<index into new cases>")
+
+
+def parse_sf_datetime(value: Any) -> datetime | None:
+    """Salesforce dateTime ("2026-11-01T12:00:00.000+0000") as an aware datetime."""
+    if not value:
+        return None
+    text = str(value).replace("Z", "+0000")
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(text, fmt).astimezone(UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _ok(result: dict[str, Any]) -> bool:
+    return bool(result.get("success"))
+
+
+@dataclass
+class _Item:
+    item: DeliveryItem
+    key: Key
+    persona_key: Key
+    fields: dict[str, Any]
+    post_id: str | None = None  # existing SocialPost
+    persona_id: str | None = None
+    parent_id: str | None = None  # persona's parent (Contact/Lead/Account)
+    case: CaseRef | None = None
+
+
+@dataclass
+class _NewCase:
+    fields: dict[str, Any]
+    members: list[_Item] = field(default_factory=list)
+    id: str | None = None
+
+
+class InboundBatch:
+    def __init__(self, api: SalesforceApi, config: Mapping[str, Any], now: datetime | None = None):
+        self.api = api
+        self.config = config
+        self.now = now or datetime.now(UTC)
+        self.reopen_days = float(config.get("reopen_days", DEFAULT_REOPEN_DAYS))
+        self.reopen_status = str(config.get("reopen_status") or DEFAULT_REOPEN_STATUS)
+        self.default_account_id = config.get("default_account_id") or None
+        self.outcomes: dict[int, DeliveryOutcome] = {}
+
+    # -- outcomes ------------------------------------------------------------------------------
+    def _fail(self, work: _Item, result_or_text: dict[str, Any] | str, what: str) -> None:
+        if isinstance(result_or_text, dict):
+            code, text = record_error(result_or_text)
+        else:
+            code, text = "", result_or_text
+        error = f"salesforce {what}: {text}"
+        status: OutcomeStatus = "retry" if code in RETRIABLE_CODES else "failed"
+        log.warning("delivery %s to salesforce: %s", work.item.delivery_id, error)
+        self.outcomes[work.item.delivery_id] = DeliveryOutcome(work.item.delivery_id, status, error=error)
+
+    def _done(self, work: _Item) -> bool:
+        return work.item.delivery_id in self.outcomes
+
+    # -- the batch -----------------------------------------------------------------------------
+    def run(self, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
+        ordered = sorted(items, key=lambda i: (i.mention.created_at, i.delivery_id))
+        in_batch = {i.mention.external_id for i in ordered}
+        primaries: dict[Key, _Item] = {}
+        aliases: list[tuple[DeliveryItem, Key]] = []
+        for item in ordered:
+            m = item.mention
+            provider = rec.provider_of(m.network)
+            key = (provider, m.external_id)
+            if item.parent_state == "pending" and m.parent_id and m.parent_id not in in_batch:
+                # Our copy of the parent is still on its way: wait, so the reply joins its Case.
+                self.outcomes[item.delivery_id] = DeliveryOutcome(
+                    item.delivery_id, "wait_parent", error="parent not in Salesforce yet",
+                    retry_after=PARENT_WAIT_SECONDS,
+                )  # fmt: skip
+            elif key in primaries:
+                aliases.append((item, key))  # the same post twice in one batch: one record
+            else:
+                primaries[key] = _Item(item, key, (provider, m.author.external_id), rec.post_fields(m, item.labels))
+        work = list(primaries.values())
+        known_posts = self._existing_posts(work)
+        for w in work:
+            found = known_posts.get(w.key)
+            if found:
+                w.post_id = str(found["Id"])
+        fresh = [w for w in work if w.post_id is None]
+        if fresh:
+            self._personas(fresh)
+            self._cases([w for w in fresh if not self._done(w)], known_posts)
+        self._write_posts(work)
+        for item, key in aliases:
+            first = self.outcomes[primaries[key].item.delivery_id]
+            self.outcomes[item.delivery_id] = DeliveryOutcome(
+                item.delivery_id, first.status, remote_id=first.remote_id, error=first.error,
+                retry_after=first.retry_after,
+            )  # fmt: skip
+        return list(self.outcomes.values())
+
+    # -- look-ups ------------------------------------------------------------------------------
+    def _existing_posts(self, work: list[_Item]) -> dict[Key, dict[str, Any]]:
+        """The batch's posts and the posts they reply to, in one IN query."""
+        wanted = [w.key[1] for w in work] + [w.item.mention.parent_id for w in work if w.item.mention.parent_id]
+        rows = self.api.query_in(
+            "SELECT Id, ExternalPostId, Provider, ParentId, PersonaId, IsOutbound, Recipient FROM SocialPost "
+            "WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC",
+            [v for v in wanted if v],
+        )
+        found: dict[Key, dict[str, Any]] = {}
+        for row in rows:
+            found.setdefault((str(row.get("Provider") or ""), str(row["ExternalPostId"])), row)
+        return found
+
+    def _personas(self, fresh: list[_Item]) -> None:
+        rows = self.api.query_in(
+            "SELECT Id, ParentId, Provider, ExternalId FROM SocialPersona WHERE ExternalId IN ({values}) "
+            "ORDER BY CreatedDate ASC",
+            [w.persona_key[1] for w in fresh],
+        )
+        personas: dict[Key, dict[str, Any]] = {}
+        for row in rows:
+            personas.setdefault((str(row.get("Provider") or ""), str(row.get("ExternalId"))), row)
+        missing: dict[Key, list[_Item]] = {}
+        for w in fresh:
+            persona = personas.get(w.persona_key)
+            if persona is not None:
+                w.persona_id, w.parent_id = str(persona["Id"]), str(persona["ParentId"])
+            else:
+                missing.setdefault(w.persona_key, []).append(w)
+        if missing:
+            self._create_personas(missing)
+
+    def _matched_parent(self, work: _Item) -> str | None:
+        match = work.item.match
+        if match is None or match.sink != "salesforce":
+            return None
+        return match.record_id if match.record_type.lower() in PARENT_TYPES else None
+
+    def _create_personas(self, missing: dict[Key, list[_Item]]) -> None:
+        groups = list(missing.values())
+        parents: dict[int, str] = {}
+        need_contact = []
+        for index, group in enumerate(groups):
+            matched = next((p for p in (self._matched_parent(w) for w in group) if p), None)
+            if matched:
+                parents[index] = matched
+            else:
+                need_contact.append(index)
+        if need_contact:
+            bodies = [
+                {
+                    "attributes": {"type": "Contact"},
+                    **rec.contact_fields(groups[i][0].item.mention, self.default_account_id),
+                }
+                for i in need_contact
+            ]
+            for index, result in zip(need_contact, self.api.collection("POST", bodies), strict=True):
+                if _ok(result):
+                    parents[index] = str(result["id"])
+                else:
+                    for w in groups[index]:
+                        self._fail(w, result, "could not create the author's Contact")
+        ready = [i for i in range(len(groups)) if i in parents]
+        bodies = [
+            {"attributes": {"type": "SocialPersona"}, **rec.persona_fields(groups[i][0].item.mention),
+             "ParentId": parents[i]}
+            for i in ready
+        ]  # fmt: skip
+        for index, result in zip(ready, self.api.collection("POST", bodies) if bodies else [], strict=True):
+            for w in groups[index]:
+                if _ok(result):
+                    w.persona_id, w.parent_id = str(result["id"]), parents[index]
+                else:
+                    self._fail(w, result, "could not create the SocialPersona")
+
+    # -- the Case ------------------------------------------------------------------------------
+    def _cases(self, fresh: list[_Item], known_posts: dict[Key, dict[str, Any]]) -> None:
+        persona_ids = sorted({w.persona_id for w in fresh if w.persona_id})
+        latest: dict[tuple[str, str, str], str] = {}  # (persona, provider, recipient) -> Case id
+        if persona_ids:
+            rows = self.api.query_in(
+                "SELECT Id, PersonaId, Provider, Recipient, ParentId, Posted FROM SocialPost "
+                "WHERE PersonaId IN ({values}) AND IsOutbound = false AND ParentId != null "
+                "ORDER BY Posted DESC, CreatedDate DESC",
+                persona_ids,
+            )
+            for row in rows:
+                key = (str(row["PersonaId"]), str(row.get("Provider") or ""), str(row.get("Recipient") or ""))
+                latest.setdefault(key, str(row["ParentId"]))
+        # Candidate Case of each post, before knowing whether it is open.
+        candidates: dict[int, str] = {}
+        for w in fresh:
+            m = w.item.mention
+            parent = known_posts.get((w.key[0], m.parent_id)) if m.parent_id else None
+            ours_or_own = parent is not None and (parent.get("IsOutbound") or parent.get("PersonaId") == w.persona_id)
+            if parent and parent.get("ParentId") and ours_or_own:
+                candidates[w.item.delivery_id] = str(parent["ParentId"])
+            else:
+                found = latest.get((w.persona_id or "", w.key[0], str(w.fields.get("Recipient") or "")))
+                if found:
+                    candidates[w.item.delivery_id] = found
+        cases = {
+            str(row["Id"]): row
+            for row in self.api.query_in(
+                "SELECT Id, IsClosed, ClosedDate, Status FROM Case WHERE Id IN ({values})", list(candidates.values())
+            )
+        } if candidates else {}  # fmt: skip
+        self._choose(fresh, candidates, cases)
+
+    def _choose(self, fresh: list[_Item], candidates: dict[int, str], cases: dict[str, dict[str, Any]]) -> None:
+        cutoff = self.now - timedelta(days=self.reopen_days)
+        new_cases: list[_NewCase] = []
+        reopen: dict[str, list[_Item]] = {}
+        by_post: dict[str, CaseRef] = {}  # in-batch external id -> its Case
+        by_thread: dict[tuple[str, str, str], CaseRef] = {}  # in-batch (persona, provider, recipient)
+        for w in fresh:
+            if self._done(w):
+                continue
+            m = w.item.mention
+            thread_key = (w.persona_id or "", w.key[0], str(w.fields.get("Recipient") or ""))
+            ref: CaseRef | None = by_post.get(m.parent_id) if m.parent_id else None
+            ref = ref or by_thread.get(thread_key)
+            candidate: dict[str, Any] | None = cases.get(candidates.get(w.item.delivery_id, ""))
+            if ref is None and candidate is not None:
+                case_id = str(candidate["Id"])
+                closed_at = parse_sf_datetime(candidate.get("ClosedDate"))
+                if not candidate.get("IsClosed"):
+                    ref = ("id", case_id)
+                elif closed_at is not None and closed_at >= cutoff:
+                    ref = ("id", case_id)
+                    reopen.setdefault(case_id, []).append(w)
+            if ref is None:
+                fields = rec.case_fields(m, w.item.labels, self.config)
+                if w.parent_id and w.parent_id.startswith(CONTACT_PREFIX):
+                    fields["ContactId"] = w.parent_id
+                elif w.parent_id and w.parent_id.startswith(ACCOUNT_PREFIX):
+                    fields["AccountId"] = w.parent_id
+                new_cases.append(_NewCase(fields))
+                ref = ("new", str(len(new_cases) - 1))
+            if ref[0] == "new":
+                new_cases[int(ref[1])].members.append(w)
+            w.case = ref
+            by_post[m.external_id] = ref
+            by_thread[thread_key] = ref
+        self._write_cases(new_cases, reopen)
+
+    def _write_cases(self, new_cases: list[_NewCase], reopen: dict[str, list[_Item]]) -> None:
+        if new_cases:
+            bodies = [{"attributes": {"type": "Case"}, **c.fields} for c in new_cases]
+            for case, result in zip(new_cases, self.api.collection("POST", bodies), strict=True):
+                if _ok(result):
+                    case.id = str(result["id"])
+                else:
+                    for w in case.members:
+                        self._fail(w, result, "could not create the Case")
+        if reopen:
+            ids = list(reopen)
+            bodies = [{"attributes": {"type": "Case"}, "Id": cid, "Status": self.reopen_status} for cid in ids]
+            for case_id, result in zip(ids, self.api.collection("PATCH", bodies), strict=True):
+                if not _ok(result):
+                    for w in reopen[case_id]:
+                        self._fail(w, result, f"could not reopen Case {case_id}")
+        for case in new_cases:
+            for w in case.members:
+                if case.id:
+                    w.case = ("id", case.id)
+
+    # -- the posts -----------------------------------------------------------------------------
+    def _write_posts(self, work: list[_Item]) -> None:
+        creates = [w for w in work if w.post_id is None and not self._done(w)]
+        updates = [w for w in work if w.post_id is not None and not self._done(w)]
+        bodies = []
+        for w in creates:
+            body = {"attributes": {"type": "SocialPost"}, **w.fields, "PersonaId": w.persona_id, "WhoId": w.parent_id}
+            if w.case and w.case[0] == "id":
+                body["ParentId"] = w.case[1]
+            bodies.append(body)
+        for w, result in zip(creates, self.api.collection("POST", bodies) if bodies else [], strict=True):
+            if _ok(result):
+                self.outcomes[w.item.delivery_id] = DeliveryOutcome(
+                    w.item.delivery_id, "delivered", remote_id=str(result["id"])
+                )
+            else:
+                self._fail(w, result, "could not create the SocialPost")
+        # A post seen again (re-delivery, edit): refresh its content on the one record, never a second.
+        patch = [
+            {"attributes": {"type": "SocialPost"}, "Id": w.post_id,
+             **{k: v for k, v in w.fields.items() if k not in ("IsOutbound", "Provider", "ExternalPostId")}}
+            for w in updates
+        ]  # fmt: skip
+        for w, result in zip(updates, self.api.collection("PATCH", patch) if patch else [], strict=True):
+            if _ok(result):
+                self.outcomes[w.item.delivery_id] = DeliveryOutcome(
+                    w.item.delivery_id, "delivered", remote_id=w.post_id
+                )
+            else:
+                self._fail(w, result, "could not update the SocialPost")

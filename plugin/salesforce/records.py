@@ -1,0 +1,109 @@
+"""Record bodies for the Salesforce sink, built from mappings/salesforce.yaml.
+
+Only what the mapping file says goes into a field; this module adds the Salesforce-specific choices
+that are not a simple field copy (picklist look-ups, the FirstName/LastName split, Case Origin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mappings import load_mapping
+from plugin.mapping import context_of, evaluate
+from plugin.models import Labels, Mention, Visibility
+
+
+def mapping() -> dict[str, Any]:
+    return load_mapping("salesforce")
+
+
+def provider_of(network: str) -> str:
+    spec = mapping()
+    return str(spec["providers"].get(network, spec.get("default_provider", "Other")))
+
+
+def networks_of(provider: str) -> list[str]:
+    """Networks whose Provider is ``provider`` (several share "Other")."""
+    return [n for n, p in mapping()["providers"].items() if p == provider]
+
+
+def message_type_of(mention: Mention) -> str:
+    spec = mapping()
+    table = dict(spec["message_types"]["default"])
+    table.update(spec["message_types"].get(mention.network) or {})
+    value = str(table.get(mention.kind.value, "Post"))
+    if mention.visibility == Visibility.PRIVATE and value not in spec["private_message_types"]:
+        value = str(spec["private_message_type"])
+    return value
+
+
+def status_value(name: str, config: Mapping[str, Any] | None = None) -> str:
+    """The org's SocialPost.Status value for ``pending``/``sent``/``failed`` (overridable per connection)."""
+    overrides = (config or {}).get("status_values") or {}
+    return str(overrides.get(name) or mapping()["status"][name])
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v not in (None, "", [])}
+
+
+def post_fields(mention: Mention, labels: Labels) -> dict[str, Any]:
+    """SocialPost content fields (no references: those are set by the sink)."""
+    spec = mapping()
+    context = context_of(mention, labels)
+    fields = _clean(evaluate(spec["post"], context))
+    fields["Provider"] = provider_of(mention.network)
+    fields["MessageType"] = message_type_of(mention)
+    sentiment = spec["sentiments"].get((labels.sentiment or "").lower())
+    if sentiment:
+        fields["Sentiment"] = sentiment
+    fields["IsOutbound"] = False
+    return fields
+
+
+def persona_fields(mention: Mention) -> dict[str, Any]:
+    fields = _clean(evaluate(mapping()["persona"], context_of(mention)))
+    fields["Provider"] = provider_of(mention.network)
+    return fields
+
+
+@dataclass(frozen=True)
+class PersonName:
+    first: str | None
+    last: str
+
+
+def split_name(full: str, first_max: int = 40, last_max: int = 80) -> PersonName:
+    """ "Ada King Lovelace" -> ("Ada King", "Lovelace"): the last word is the last name, as the default
+    handler splits it; each part cut to the field's length (Contact.FirstName 40, LastName 80)."""
+    words = full.split()
+    if not words:
+        return PersonName(None, "Unknown")
+    last = words[-1][:last_max]
+    first = " ".join(words[:-1])[:first_max].strip() or None
+    return PersonName(first, last)
+
+
+def contact_fields(mention: Mention, default_account_id: str | None) -> dict[str, Any]:
+    spec = mapping()
+    full = evaluate(spec["contact_name"], context_of(mention)) or mention.author.external_id
+    limits = spec["contact_limits"]
+    name = split_name(str(full), int(limits["FirstName"]), int(limits["LastName"]))
+    fields: dict[str, Any] = {"LastName": name.last}
+    if name.first:
+        fields["FirstName"] = name.first
+    if default_account_id:
+        fields["AccountId"] = default_account_id
+    return fields
+
+
+def case_fields(mention: Mention, labels: Labels, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A new Case: Subject/Description from the post, Origin = the provider unless configured."""
+    fields = _clean(evaluate(mapping()["case"], context_of(mention, labels)))
+    provider = provider_of(mention.network)
+    origins = config.get("case_origins") or {}
+    origin = origins.get(mention.network) or origins.get(provider) or config.get("case_origin") or provider
+    fields["Origin"] = str(origin)
+    return fields

@@ -1,1 +1,0 @@
-"""Built-in CRM sinks (each module is a plugin registered by default)."""

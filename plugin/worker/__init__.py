@@ -1,0 +1,1 @@
+"""Workers: the in-process loop (``loop``), Celery scale-out (``scaleout``) and ``backfill``."""

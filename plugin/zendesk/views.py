@@ -1,0 +1,290 @@
+"""Zendesk Channel Framework endpoints: manifest, pull, channelback, clickthrough, health, events.
+
+The admin UI lives in ``admin.py``, on the same blueprint. Request and response formats follow the Channel framework
+developer docs; every forged or malformed call is answered 4xx with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from flask import jsonify, redirect, request
+from sqlalchemy import select
+
+from plugin.errors import AuthError, BadInput, FatalError, RetriableError
+from plugin.models import Labels, Mention, Reply, Visibility
+from plugin.outbox import replies as outbox
+from plugin.store import tables as t
+from plugin.triage.basic import detect_pii
+from plugin.web.extension import runtime
+from plugin.web.forms import form_field, json_body
+from plugin.zendesk.blueprint import bp
+from plugin.zendesk.instances import instances
+from plugin.zendesk.push import ZendeskPushClient
+from plugin.zendesk.resources import external_resource, id_problem, namespaced, split_namespaced
+from plugin.zendesk.tokens import issue_state, read_metadata, read_state
+
+log = logging.getLogger(__name__)
+
+MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
+
+
+def manifest_document(public_url: str) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    base = public_url.rstrip("/") + "/"
+    manifest["urls"] = {key: urljoin(base, path.lstrip("/")) for key, path in manifest["urls"].items()}
+    return manifest
+
+
+@bp.get("/manifest.json")
+def manifest() -> Any:
+    return jsonify(manifest_document(runtime().settings.public_url))
+
+
+@bp.route("/healthcheck", methods=["GET", "POST"])
+def healthcheck() -> Any:
+    return jsonify(status="ok")
+
+
+@bp.get("/about")
+def about() -> Any:
+    return jsonify(
+        name="horseshoe",
+        description="Social mentions from every network as tickets; agents' replies posted back in the same thread.",
+    )
+
+
+@bp.post("/pull")
+def pull() -> Any:
+    rt = runtime()
+    meta = read_metadata(rt.box, form_field("metadata", max_length=5000))
+    tenant_id = rt.store.tenant_id(meta.tenant)
+    if tenant_id is None:
+        raise BadInput("unknown integration instance", status=403)
+    cursor = read_state(rt.box, form_field("state", required=False, max_length=5000), meta.tenant)
+    page_size = min(200, rt.settings.pull_page_size)  # Zendesk accepts at most 200 per response
+    with rt.db.begin() as conn:
+        rows = conn.execute(
+            select(t.mentions.c.id, t.mentions.c.payload, t.mentions.c.labels)
+            .join(t.deliveries, (t.deliveries.c.mention_id == t.mentions.c.id) & (t.deliveries.c.sink == "zendesk"))
+            .where(
+                t.mentions.c.tenant_id == tenant_id,
+                t.mentions.c.account_id.in_(meta.account_ids),
+                t.mentions.c.id > cursor,
+                t.deliveries.c.status != "delivered",
+            )
+            .order_by(t.mentions.c.id)
+            .limit(page_size)
+        ).all()
+    mentions = [Mention.model_validate(r.payload) for r in rows]
+    parents = rt.store.parent_states(tenant_id, "zendesk", {(m.network, m.parent_id) for m in mentions if m.parent_id})
+    in_page = {(m.network, m.external_id) for m in mentions}
+    resources = []
+    for row, mention in zip(rows, mentions, strict=True):
+        key = (mention.network, mention.parent_id or "")
+        use_parent = bool(mention.parent_id) and (parents.get(key) == "delivered" or key in in_page)
+        resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent)
+        if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
+            resources.append(resource)
+    new_cursor = rows[-1].id if rows else cursor
+    return jsonify(external_resources=resources, state=issue_state(rt.box, meta.tenant, int(new_cursor)))
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """What an agent's reply answers: a customer's mention, or one of our own earlier replies."""
+
+    account_id: int
+    private: bool
+    thread_id: str | None
+    customer_id: str | None  # the customer's stable id on the network
+
+
+def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
+    rt = runtime()
+    with rt.db.begin() as conn:
+        row = conn.execute(
+            select(t.mentions.c.account_id, t.mentions.c.payload).where(
+                t.mentions.c.tenant_id == tenant_id,
+                t.mentions.c.network == network,
+                t.mentions.c.external_id == external_id,
+            )
+        ).first()
+        if row is not None and row.account_id is not None:
+            mention = Mention.model_validate(row.payload)
+            private = mention.visibility == Visibility.PRIVATE
+            return ReplyTarget(int(row.account_id), private, mention.thread_id, mention.author.external_id)
+        sent = conn.execute(
+            select(t.replies.c.account_id, t.replies.c.payload).where(
+                t.replies.c.tenant_id == tenant_id,
+                t.replies.c.network == network,
+                t.replies.c.external_id == external_id,
+            )
+        ).first()
+    if sent is not None and sent.account_id is not None:
+        # Answering our own earlier reply: stay in its conversation, private if it was private.
+        earlier = Reply.model_validate(sent.payload)
+        private = earlier.visibility == Visibility.PRIVATE
+        return ReplyTarget(int(sent.account_id), private, earlier.thread_id, earlier.recipient_id)
+    raise BadInput(f"nothing known to reply to for parent_id {network}:{external_id}", status=404)
+
+
+@bp.post("/channelback")
+def channelback() -> Any:
+    rt = runtime()
+    meta = read_metadata(rt.box, form_field("metadata", max_length=5000))
+    tenant_id = rt.store.tenant_id(meta.tenant)
+    if tenant_id is None:
+        raise BadInput("unknown integration instance", status=403)
+    message = form_field("message", max_length=65535)
+    assert message is not None
+    parent = form_field("parent_id", max_length=511)
+    assert parent is not None
+    unique = form_field("request_unique_identifier", max_length=255)
+    recipient = form_field("recipient_id", required=False, max_length=255)
+    try:
+        network, parent_external = split_namespaced(parent)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    target = _find_target(tenant_id, network, parent_external)
+    account_id, private = target.account_id, target.private
+    if account_id not in meta.account_ids:
+        raise BadInput("this integration instance does not manage the account of that thread", status=403)
+    if not private and (pii := detect_pii(message)):
+        # Rule of the field: never ask for or echo emails, phones, card numbers in public.
+        raise BadInput(
+            f"public reply contains {', '.join(pii)}; ask the customer to continue in a private message", status=422
+        )
+    recipient_id = None
+    if recipient:
+        try:
+            recipient_id = split_namespaced(recipient)[1]
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+    reply = Reply(
+        network=network,
+        account="",  # filled from the account row by the connector's context
+        text=message,
+        in_reply_to=parent_external,
+        thread_id=target.thread_id,
+        recipient_id=recipient_id or target.customer_id,
+        visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
+        idempotency_key=f"zendesk:{meta.tenant}:{unique}",
+    )
+    found = rt.store.account(account_id)
+    if found is None:
+        raise BadInput("the account of that thread is no longer connected", status=410)
+    reply = reply.model_copy(update={"account": found[0].external_id})
+    try:
+        state = outbox.enqueue(rt, tenant_id, account_id, reply, source="zendesk_channelback")
+    except FatalError as exc:
+        raise BadInput(str(exc), status=409) from exc
+    if state.status == "pending":
+        state = outbox.attempt(rt, state.id, owner=f"channelback-{state.id}")
+    if state.status == "sent":
+        assert state.external_id is not None
+        return jsonify(external_id=namespaced(network, state.external_id), allow_channelback=True)
+    if state.status == "pending":
+        headers = {"Retry-After": str(int(state.retry_after or 30))}
+        return jsonify(error="temporarily_unavailable", reason=state.error), 503, headers
+    if state.status == "sending":
+        return jsonify(error="in_progress", reason="this reply is being posted right now"), 409
+    return jsonify(error=state.status, reason=state.error), 422
+
+
+@bp.get("/clickthrough")
+def clickthrough() -> Any:
+    rt = runtime()
+    meta = read_metadata(rt.box, request.args.get("metadata"))
+    external = request.args.get("external_id")
+    if not external:
+        raise BadInput("external_id is required")
+    try:
+        network, external_id = split_namespaced(external)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    tenant_id = rt.store.tenant_id(meta.tenant)
+    with rt.db.begin() as conn:
+        row = conn.execute(
+            select(t.mentions.c.payload).where(
+                t.mentions.c.tenant_id == tenant_id,
+                t.mentions.c.network == network,
+                t.mentions.c.external_id == external_id,
+            )
+        ).first()
+        if row is None:
+            row = conn.execute(
+                select(t.replies.c.url.label("url")).where(
+                    t.replies.c.tenant_id == tenant_id,
+                    t.replies.c.network == network,
+                    t.replies.c.external_id == external_id,
+                )
+            ).first()
+            url = row.url if row else None
+        else:
+            url = row.payload.get("url")
+    if not url:
+        raise BadInput("no link known for that external_id", status=404)
+    return redirect(url, code=302)
+
+
+@bp.post("/events")
+def events() -> Any:
+    """Event callbacks. Zendesk does not sign them, so they are recorded and only acted on after
+    checking with Zendesk itself (e.g. an uninstall is confirmed by the push token no longer working)."""
+    rt = runtime()
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise BadInput("body must be an object with an 'events' list")
+    handled = 0
+    for event in body["events"]:
+        if not isinstance(event, dict) or not isinstance(event.get("type_id"), str):
+            raise BadInput("each event needs a string 'type_id'")
+        subdomain = event.get("subdomain")
+        tenant_id = rt.store.tenant_id(subdomain) if isinstance(subdomain, str) else None
+        rt.store.record_event(tenant_id, f"zendesk:{event['type_id']}", event)
+        if event["type_id"] == "destroy_integration_instance" and tenant_id is not None:
+            _confirm_uninstall(tenant_id)
+        if tenant_id is not None:
+            assert isinstance(subdomain, str)  # the tenant was found by it
+            _plugin_event(subdomain, event)
+        handled += 1
+    return jsonify(received=handled)
+
+
+def _plugin_event(tenant_key: str, event: dict[str, Any]) -> None:
+    """Hand each recorded callback to the plugins (the identity plugin acts on identity removals and
+    created users, after confirming with Zendesk)."""
+    for done in runtime().hooks.crm_event(sink="zendesk", tenant=tenant_key, event=event):
+        log.info("zendesk event %s: %s", event["type_id"], done)
+
+
+def _confirm_uninstall(tenant_id: int) -> None:
+    """Forget the instances whose push token Zendesk no longer accepts."""
+    rt = runtime()
+    config = rt.store.sink_connection(tenant_id, "zendesk")
+    if config is None:
+        return
+    alive = []
+    for instance in instances(config):
+        try:
+            if ZendeskPushClient(instance.client_config(config)).validate_token():
+                alive.append(instance)
+        except AuthError:
+            continue
+        except RetriableError as exc:  # Zendesk unreachable: keep it, the next event decides
+            log.warning("could not confirm uninstall for tenant %s: %s", tenant_id, exc)
+            alive.append(instance)
+    if not alive:
+        rt.store.disable_sink_connection(tenant_id, "zendesk", "integration instance removed in Zendesk")
+        return
+    kept = {i.push_id for i in alive}
+    if kept != {i.push_id for i in instances(config)} and "instances" in config:
+        remaining = {k: v for k, v in config["instances"].items() if k in kept}
+        rt.store.set_sink_connection(tenant_id, "zendesk", {**config, "instances": remaining})
+

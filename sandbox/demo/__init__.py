@@ -1,0 +1,1 @@
+"""``horseshoe demo``: the whole pipeline against the sandbox fakes, with scripted customers and agents."""

@@ -1,0 +1,46 @@
+"""The sandbox as a horseshoe plugin: ``horseshoe demo`` and ``horseshoe sandbox``.
+
+Registered through the ``horseshoe.plugins`` entry point like any third-party plugin, so the host
+never imports the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("horseshoe")
+
+
+@hookimpl
+def horseshoe_register_commands(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--mentions", "count", default=60, show_default=True, help="How many mentions to stream")
+    @click.option("--exit-when-done", is_flag=True, help="Stop when all traffic is handled; print a JSON summary")
+    @click.option("--faults/--no-faults", default=True, show_default=True, help="Inject 429s/5xx into the sandboxes")
+    @click.option("--port", default=0, help="Port for horseshoe's web server (0 = any free port)")
+    @click.option("--seed", default=7, show_default=True)
+    @click.option("--keep-data", is_flag=True, help="Keep the demo database directory afterwards")
+    def demo(count: int, exit_when_done: bool, faults: bool, port: int, seed: int, keep_data: bool) -> None:
+        """Run the whole pipeline against the built-in sandbox (no accounts or config needed)."""
+        from sandbox.demo.run import run_demo
+
+        summary = run_demo(
+            mentions=count, exit_when_done=exit_when_done, faults=faults, port=port, seed=seed, keep_data=keep_data
+        )
+        if exit_when_done:
+            click.echo(json.dumps(summary))
+            if summary.get("lost") or summary.get("duplicates"):
+                sys.exit(1)
+
+    @cli.command()
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8900, show_default=True, help="First port; each fake takes the next one")
+    def sandbox(host: str, port: int) -> None:
+        """Run every fake service (Zendesk, X, ...) on local ports until interrupted."""
+        from sandbox.runner import run_all
+
+        run_all(host, port)
