@@ -1,6 +1,6 @@
 """The normalized data that flows between connectors, the pipeline and sinks.
 
-Field names follow DESIGN.md ("Normalized mention"); they are a public contract for third-party
+Field names follow docs/ARCHITECTURE.md ("Normalized mention"); they are a public contract for third-party
 connectors and for the output of ``horseshoe parse``.
 """
 
@@ -88,7 +88,7 @@ class Mention(_Model):
         return value.replace("\x00", "")
 
     def normal_form(self) -> dict[str, Any]:
-        """The DESIGN.md JSON shape (what ``horseshoe parse`` prints)."""
+        """The docs/ARCHITECTURE.md JSON shape (what ``horseshoe parse`` prints)."""
         data = self.model_dump(mode="json", exclude={"event", "extra"})
         data["created_at"] = iso_utc(self.created_at)
         return data
