@@ -6,13 +6,15 @@ from rich.progress import Progress
 
 from plugin.config import Settings
 from plugin.pipeline import inbound as pipeline
-from plugin.runtime import build_runtime
+from plugin.runtime import Runtime, build_runtime
 from plugin.store import tables as t
 from plugin.store.db import utcnow
 
 
-def run_backfill(settings: Settings, account_id: int, max_pages: int) -> dict[str, int]:
-    runtime = build_runtime(settings)
+def run_backfill(
+    settings: Settings, account_id: int, max_pages: int, *, runtime: Runtime | None = None
+) -> dict[str, int]:
+    runtime = runtime or build_runtime(settings)
     found = runtime.store.account(account_id)
     if found is None:
         raise SystemExit(f"no account {account_id}")

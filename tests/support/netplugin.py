@@ -55,6 +55,8 @@ class TestNetConnector(Connector):
         self.posted: list[Reply] = []
         self.pages: list[PollPage] = []
         self.fail_next: list[Exception] = []
+        self.poll_fail_next: list[Exception] = []
+        self.polled_with: list[str | None] = []  # the cursor handed to each poll, in order
         self._lock = threading.Lock()
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
@@ -88,6 +90,9 @@ class TestNetConnector(Connector):
 
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         with self._lock:
+            self.polled_with.append(cursor)
+            if self.poll_fail_next:
+                raise self.poll_fail_next.pop(0)
             if self.pages:
                 return self.pages.pop(0)
         return PollPage(mentions=[], cursor=cursor)
