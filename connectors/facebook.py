@@ -31,7 +31,7 @@ with cursor pagination (``paging.cursors.after`` while ``paging.next`` exists). 
 ``lookback_days`` (default 7: how far back posts are still scanned for new comments),
 ``backfill_since`` / ``backfill_hours`` (where a fresh cursor starts; default now).
 
-Credentials: see ``connectors.meta_common`` (page_access_token, app_secret, verify_token, page_id).
+Credentials: see ``connectors.meta`` (page_access_token, app_secret, verify_token, page_id).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
-from . import meta_common as meta
+from . import meta
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 

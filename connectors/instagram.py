@@ -35,7 +35,7 @@ from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
-from . import meta_common as meta
+from . import meta
 from .messenger import send_dm
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -84,7 +84,7 @@ def parse_instagram_payload(payload: Any, account: str | None) -> list[Mention]:
             mention = parse_comment_change(entry.id, value, where, entry.time)
             if mention is not None:
                 mentions.append(mention)
-        for m_index, raw in enumerate(meta.as_list(entry.raw.get("messaging"), f"{entry.where}.messaging")):
+        for m_index, raw in enumerate(entry.messaging):
             dm = meta.parse_messaging_event(
                 NAME, entry.id, raw, f"{entry.where}.messaging[{m_index}]", entry_time=entry.time
             )

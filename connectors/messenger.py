@@ -34,7 +34,7 @@ from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import FatalError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile, Visibility
 
-from . import meta_common as meta
+from . import meta
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
