@@ -128,12 +128,15 @@ class HttpClient:
         json: Any = None,
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        check: bool = True,
     ) -> requests.Response:
         """One request; returns a successful response or raises a taxonomy error.
 
         ``what`` names the call in messages (e.g. ``"facebook POST /{id}/comments"``); ``mutating``
         defaults to "not a GET/HEAD"; ``secrets`` are masked from every message (they are also found
         by shape: tokens in query strings, Authorization headers, ``/bot<token>/`` paths).
+        ``check=False`` returns error answers too, for a caller that reads them itself (then it must
+        call ``check``/map them: an unchecked 4xx is not a success).
         """
         secrets = tuple(secrets)
         writes = method.upper() in MUTATING_METHODS if mutating is None else mutating
@@ -152,7 +155,8 @@ class HttpClient:
             # The original's text holds the URL (so maybe a token): its redacted text travels in ours
             # instead of the chained original.
             raise transport_error(exc, mutating=writes, what=what, secrets=secrets) from None
-        self.check(response, what, secrets=secrets)
+        if check:
+            self.check(response, what, secrets=secrets)
         return response
 
     def check(self, response: requests.Response, what: str, *, secrets: Iterable[str | None] = ()) -> None:

@@ -74,4 +74,5 @@ def transport_error(
         return RetriableError(f"{what}: could not connect ({detail})", code="connection")
     if mutating:
         return OutcomeUnknown(f"{what}: no answer after sending; it may have taken effect ({detail})")
-    return RetriableError(f"{what}: no answer ({detail})", code="timeout")
+    code = "read_timeout" if isinstance(exc, requests.ReadTimeout) else "connection_lost"
+    return RetriableError(f"{what}: no answer ({detail})", code=code)
