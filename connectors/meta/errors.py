@@ -86,8 +86,10 @@ def error_info(response: requests.Response) -> GraphErrorInfo:
     )
 
 
-def graph_error(response: requests.Response) -> HorseshoeError | None:
-    """The taxonomy error a Graph answer stands for, or None for a success (the HttpClient hook)."""
+def graph_error(response: requests.Response, what: str = "Graph") -> HorseshoeError | None:
+    """The taxonomy error a Graph answer stands for, or None for a success (the HttpClient hook).
+
+    Graph's own message, code and fbtrace_id say more than ``what``, so the message is Graph's."""
     if response.status_code < 400:
         return None
     info = error_info(response)

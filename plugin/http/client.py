@@ -32,9 +32,9 @@ from .redact import redact
 DEFAULT_TIMEOUT = (5.0, 20.0)  # (connect, read) seconds
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# Reads the network's own error body. Returns the error to raise, or None to fall back to the status.
-# Called for every answer (some networks, VK and Telegram, report errors inside HTTP 200).
-ErrorHook = Callable[[requests.Response], HorseshoeError | None]
+# Reads the network's own error body: (answer, what the call was) -> the error to raise, or None to
+# fall back to the status. Called for every answer (VK and Telegram report errors inside HTTP 200).
+ErrorHook = Callable[[requests.Response, str], HorseshoeError | None]
 
 
 class BearerAuth(AuthBase):
@@ -162,7 +162,7 @@ class HttpClient:
     def check(self, response: requests.Response, what: str, *, secrets: Iterable[str | None] = ()) -> None:
         """Raise the taxonomy error an answer stands for (the hook first, then the status)."""
         if self.error_hook is not None:
-            found = self.error_hook(response)
+            found = self.error_hook(response, what)
             if found is not None:
                 raise found
         if response.status_code >= 400:

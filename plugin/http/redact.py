@@ -42,7 +42,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:  # masking "a" would shred the message without protecting anything
             text = text.replace(secret, MASK)
-    text = _BOT_PATH.sub("/bot" + MASK, text)
+    text = _BOT_PATH.sub("/bot<token>", text)  # keeps the method readable: /bot<token>/sendMessage
     text = _AUTHORIZATION.sub(lambda m: m.group("name") + MASK, text)
     text = _QUERY_KEY.sub(lambda m: m.group("name") + MASK, text)
     return _FIELD.sub(lambda m: m.group("name") + MASK, text)

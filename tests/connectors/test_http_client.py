@@ -171,7 +171,7 @@ def test_status_mapping(service: tuple[Recorder, FaultPlan, RunningServer]) -> N
 def test_error_hook_reads_network_bodies_first(service: tuple[Recorder, FaultPlan, RunningServer]) -> None:
     recorder, _, server = service
     recorder.body = '{"ok": false, "error_code": 6}'  # VK/Telegram style: an error inside HTTP 200
-    client = HttpClient("test", error_hook=lambda r: RateLimited("hook") if '"ok": false' in r.text else None)
+    client = HttpClient("test", error_hook=lambda r, what: RateLimited(f"{what}: hook") if '"ok": false' in r.text else None)
     with pytest.raises(RateLimited, match="hook"):
         client.send("acct", "GET", server.url + "/x", what="test")
 
