@@ -171,7 +171,10 @@ def test_status_mapping(service: tuple[Recorder, FaultPlan, RunningServer]) -> N
 def test_error_hook_reads_network_bodies_first(service: tuple[Recorder, FaultPlan, RunningServer]) -> None:
     recorder, _, server = service
     recorder.body = '{"ok": false, "error_code": 6}'  # VK/Telegram style: an error inside HTTP 200
-    client = HttpClient("test", error_hook=lambda r, what: RateLimited(f"{what}: hook") if '"ok": false' in r.text else None)
+    def hook(response: requests.Response, what: str) -> RateLimited | None:
+        return RateLimited(f"{what}: hook") if '"ok": false' in response.text else None
+
+    client = HttpClient("test", error_hook=hook)
     with pytest.raises(RateLimited, match="hook"):
         client.send("acct", "GET", server.url + "/x", what="test")
 
