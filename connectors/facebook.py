@@ -201,6 +201,8 @@ def post_from_graph(page_id: str, raw: dict[str, Any]) -> Mention | None:
 
 class FacebookConnector(meta.MetaWebhookConnector):
     name = NAME
+    credentials_model = meta.FacebookCredentials
+    settings_model = meta.FacebookSettings
     display_name = "Facebook Pages"
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:

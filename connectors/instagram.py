@@ -118,6 +118,8 @@ def comment_from_graph(ig_id: str, media_id: str, raw: dict[str, Any]) -> Mentio
 
 class InstagramConnector(meta.MetaWebhookConnector):
     name = NAME
+    credentials_model = meta.InstagramCredentials
+    settings_model = meta.InstagramSettings
     display_name = "Instagram"
     account_key = meta.IG_USER_ID
 

@@ -129,6 +129,8 @@ def send_dm(network: str, platform: str, account: AccountContext, reply: Reply, 
 
 class MessengerConnector(meta.MetaWebhookConnector):
     name = NAME
+    credentials_model = meta.MessengerCredentials
+    settings_model = meta.MessengerSettings
     display_name = "Facebook Messenger"
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:

@@ -13,7 +13,19 @@ The connectors use this package as ``from . import meta`` and ``meta.<name>``.
 
 from __future__ import annotations
 
-from .credentials import APP_SECRET, IG_USER_ID, PAGE_ACCESS_TOKEN, PAGE_ID, VERIFY_TOKEN
+from .credentials import (
+    APP_SECRET,
+    IG_USER_ID,
+    PAGE_ACCESS_TOKEN,
+    PAGE_ID,
+    VERIFY_TOKEN,
+    FacebookCredentials,
+    FacebookSettings,
+    InstagramCredentials,
+    InstagramSettings,
+    MessengerCredentials,
+    MessengerSettings,
+)
 from .errors import graph_error, raise_for_graph_error, retry_after_from_headers, usage_percent
 from .fields import as_dict, as_list, build_mention, credential, graph_time, id_str, now_utc, opt_str, to_datetime
 from .graph import GRAPH_VERSION, GraphClient, appsecret_proof, page_of
@@ -52,7 +64,13 @@ __all__ = [
     "STANDARD_WINDOW",
     "VERIFY_TOKEN",
     "Entry",
+    "FacebookCredentials",
+    "FacebookSettings",
     "GraphClient",
+    "InstagramCredentials",
+    "InstagramSettings",
+    "MessengerCredentials",
+    "MessengerSettings",
     "MetaWebhookConnector",
     "SweepCursor",
     "SweepSpec",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from connectors.host_settings import HostSettings
 from plugin.connector import ConnectorModel
 
 PAGE_ACCESS_TOKEN = "page_access_token"
@@ -81,3 +82,67 @@ class InstagramCredentials(MetaCredentials):
             "Graph API Explorer). Defaults to the account id."
         ),
     )
+
+
+class FacebookCredentials(MetaCredentials):
+    ig_user_id: str | None = Field(
+        default=None,
+        title="Linked Instagram account id",
+        description=(
+            "Not used by Facebook; accepted so that one Meta credential set (one app, one Page token) can "
+            "connect the Page's Facebook, Messenger and Instagram accounts alike."
+        ),
+    )
+
+
+class MessengerCredentials(FacebookCredentials):
+    page_access_token: SecretStr = Field(
+        title="Page access token",
+        description=(
+            "A long-lived Page access token with pages_messaging and pages_read_engagement. Meta for Developers > "
+            "your app > Messenger > Messenger API Settings > Access tokens (or a system user's token)."
+        ),
+    )
+
+
+class MetaSettings(HostSettings):
+    """Settings every Meta connector reads."""
+
+    page_size: int | None = Field(
+        default=None, ge=1, le=100, title="Page size", description="Items per Graph request; empty = the network's."
+    )
+    backfill_since: str | None = Field(
+        default=None,
+        title="Backfill since",
+        description="ISO 8601 time the first poll starts from (e.g. 2024-05-01T00:00:00Z); empty = now.",
+    )
+    backfill_hours: float | None = Field(
+        default=None, gt=0, title="Backfill hours", description="Or: how many hours back the first poll starts."
+    )
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, title="Read timeout (s)", description="Seconds to wait for Graph's answer (default 20)."
+    )
+
+
+class FacebookSettings(MetaSettings):
+    lookback_days: float = Field(
+        default=7,
+        gt=0,
+        title="Comment lookback (days)",
+        description="How old a post may be and still have its new comments read when polling.",
+    )
+
+
+class MessengerSettings(MetaSettings):
+    human_agent: bool = Field(
+        default=True,
+        title="Human agent tag",
+        description=(
+            "Answer up to 7 days after the customer's last message with the HUMAN_AGENT tag (needs the Human "
+            "Agent permission); off = the standard 24-hour window only."
+        ),
+    )
+
+
+class InstagramSettings(FacebookSettings, MessengerSettings):
+    """Instagram reads both: comment lookback for media and the messaging window for DMs."""

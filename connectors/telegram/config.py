@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from connectors.host_settings import HostSettings
 from plugin.connector import ConnectorModel
 
 
@@ -22,7 +23,7 @@ class TelegramCredentials(ConnectorModel):
     )
 
 
-class TelegramSettings(ConnectorModel):
+class TelegramSettings(HostSettings):
     bot_username: str | None = Field(
         default=None,
         title="Bot username",

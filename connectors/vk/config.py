@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from connectors.host_settings import HostSettings
 from plugin.connector import ConnectorModel
 
 _MANAGE = "vk.com > your community > Manage > API usage"
@@ -28,7 +29,7 @@ class VKCredentials(ConnectorModel):
     )
 
 
-class VKSettings(ConnectorModel):
+class VKSettings(HostSettings):
     group_id: int | None = Field(
         default=None,
         title="Community id",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from connectors.host_settings import HostSettings
 from plugin.connector import ConnectorModel
 
 _PORTAL = "developer.x.com > Projects & Apps > your app > Keys and tokens"
@@ -61,7 +62,7 @@ class XCredentials(ConnectorModel):
     )
 
 
-class XSettings(ConnectorModel):
+class XSettings(HostSettings):
     poll_dms: bool = Field(
         default=True,
         title="Poll direct messages",
