@@ -1,7 +1,7 @@
 """Normalize X payloads to ``Mention``: v2 Post responses, v2 DM event responses, Account Activity bodies.
 
-Every access to outside data goes through the small checked accessors below, so a payload of the wrong
-shape ends in ``BadInput`` with a reason, never in a KeyError/TypeError.
+Payloads are validated against pydantic models of the documented shapes (``models.py``), so a payload
+of the wrong shape ends in ``BadInput`` naming the path at fault, never in a KeyError/TypeError.
 """
 
 from __future__ import annotations
@@ -16,57 +16,24 @@ from pydantic import ValidationError
 from plugin.errors import BadInput
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
+from .models import (
+    AccountActivity,
+    DMEvent,
+    DMEventV1,
+    Includes,
+    Media,
+    MediaKeys,
+    Tweet,
+    TweetV1,
+    User,
+    UserV1,
+    parse_model,
+)
+
 NETWORK = "x"
 WEB = "https://x.com"
 # X ids are snowflakes: milliseconds since this epoch live in the bits above 22 ("Twitter IDs" docs).
 SNOWFLAKE_EPOCH_MS = 1288834974657
-
-
-# ---------------------------------------------------------------- checked accessors
-
-
-def _obj(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise BadInput(f"{what} must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadInput(f"{what} must be a JSON array, got {type(value).__name__}")
-    return value
-
-
-def _str(obj: Mapping[str, Any], key: str, what: str, *, required: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise BadInput(f"{what} has no {key!r}")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise BadInput(f"{what}.{key} must be a string, got {type(value).__name__}")
-    text = str(value)
-    if required and not text:
-        raise BadInput(f"{what}.{key} is empty")
-    return text
-
-
-def _req(obj: Mapping[str, Any], key: str, what: str) -> str:
-    value = _str(obj, key, what, required=True)
-    assert value is not None  # _str(required=True) raises instead of returning None
-    return value
-
-
-def _index(items: Any, key: str, what: str) -> dict[str, Mapping[str, Any]]:
-    out: dict[str, Mapping[str, Any]] = {}
-    for n, item in enumerate(_list(items, what)):
-        obj = _obj(item, f"{what}[{n}]")
-        ident = _str(obj, key, f"{what}[{n}]")
-        if ident:
-            out[ident] = obj
-    return out
 
 
 # ---------------------------------------------------------------- time
@@ -120,32 +87,28 @@ def status_url(tweet_id: str, username: str | None) -> str:
     return f"{WEB}/{username}/status/{tweet_id}" if username else f"{WEB}/i/web/status/{tweet_id}"
 
 
-def author_from_v2(user_id: str, users: Mapping[str, Mapping[str, Any]]) -> Author:
+def author_from_v2(user_id: str, users: Mapping[str, User]) -> Author:
     user = users.get(user_id)
     if user is None:
         return Author(external_id=user_id)
-    what = f"includes.users[{user_id}]"
-    username = _str(user, "username", what)
     return Author(
         external_id=user_id,
-        handle=username,
-        name=_str(user, "name", what),
-        avatar_url=_str(user, "profile_image_url", what),
-        profile_url=f"{WEB}/{username}" if username else None,
+        handle=user.username,
+        name=user.name,
+        avatar_url=user.profile_image_url,
+        profile_url=f"{WEB}/{user.username}" if user.username else None,
     )
 
 
-def media_attachments(keys: list[Any], media: Mapping[str, Mapping[str, Any]], what: str) -> list[Attachment]:
+def media_attachments(keys: MediaKeys | None, media: Mapping[str, Media]) -> list[Attachment]:
     out: list[Attachment] = []
-    for n, key in enumerate(keys):
-        if not isinstance(key, str):
-            raise BadInput(f"{what}.media_keys[{n}] must be a string")
+    for key in (keys.media_keys or []) if keys is not None else []:
         item = media.get(key)
         if item is None:
             continue  # media not expanded: nothing to link to
-        url = _str(item, "url", f"includes.media[{key}]") or _str(item, "preview_image_url", key)
+        url = item.url or item.preview_image_url
         if url:
-            out.append(Attachment(url=url, type=_str(item, "type", f"includes.media[{key}]") or "file"))
+            out.append(Attachment(url=url, type=item.type or "file"))
     return out
 
 
@@ -155,15 +118,26 @@ def dm_conversation_id(a: str, b: str) -> str:
     return f"{lo}-{hi}"
 
 
+def _includes(payload: Mapping[str, Any]) -> tuple[dict[str, User], dict[str, Media]]:
+    includes = parse_model(Includes, payload.get("includes") or {}, "includes")
+    users = {user.id: user for user in includes.users or [] if user.id}
+    media = {item.media_key: item for item in includes.media or [] if item.media_key}
+    return users, media
+
+
+def _items(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadInput(f"{where} must be a JSON array, got {type(value).__name__}")
+    return value
+
+
 # ---------------------------------------------------------------- v2 Posts
 
 
-def _kind_and_parent(tweet: Mapping[str, Any], what: str) -> tuple[Kind, str | None, dict[str, Any]]:
-    refs: dict[str, str] = {}
-    for n, ref in enumerate(_list(tweet.get("referenced_tweets"), f"{what}.referenced_tweets")):
-        ref_obj = _obj(ref, f"{what}.referenced_tweets[{n}]")
-        kind = _req(ref_obj, "type", f"{what}.referenced_tweets[{n}]")
-        refs[kind] = _req(ref_obj, "id", f"{what}.referenced_tweets[{n}]")
+def _kind_and_parent(tweet: Tweet) -> tuple[Kind, str | None, dict[str, Any]]:
+    refs = {ref.type: ref.id for ref in tweet.referenced_tweets or []}
     extra: dict[str, Any] = {}
     if "retweeted" in refs:
         extra["retweeted_id"] = refs["retweeted"]
@@ -177,62 +151,40 @@ def _kind_and_parent(tweet: Mapping[str, Any], what: str) -> tuple[Kind, str | N
     return Kind.POST, None, extra
 
 
-def tweet_v2(
-    tweet: Mapping[str, Any],
-    what: str,
-    account: str,
-    users: Mapping[str, Mapping[str, Any]],
-    media: Mapping[str, Mapping[str, Any]],
-) -> Mention:
-    tweet_id = _req(tweet, "id", what)
-    author_id = _str(tweet, "author_id", what)
-    if not author_id:
-        raise BadInput(f"{what} has no author_id (request tweet.fields=author_id or expansions=author_id)")
-    author = author_from_v2(author_id, users)
-    kind, parent, extra = _kind_and_parent(tweet, what)
-    text = _str(tweet, "text", what) or ""
-    note = tweet.get("note_tweet")
-    if note is not None:  # long posts carry the full text here
-        text = _str(_obj(note, f"{what}.note_tweet"), "text", f"{what}.note_tweet") or text
-    attachments_obj = tweet.get("attachments")
-    keys = []
-    if attachments_obj is not None:
-        keys = _list(_obj(attachments_obj, f"{what}.attachments").get("media_keys"), f"{what}.media_keys")
+def tweet_v2(tweet: Tweet, where: str, account: str, users: Mapping[str, User], media: Mapping[str, Media]) -> Mention:
+    if not tweet.author_id:
+        raise BadInput(f"{where} has no author_id (request tweet.fields=author_id or expansions=author_id)")
+    author = author_from_v2(tweet.author_id, users)
+    kind, parent, extra = _kind_and_parent(tweet)
+    text = (tweet.note_tweet.text if tweet.note_tweet else None) or tweet.text or ""
     return Mention(
         network=NETWORK,
-        external_id=tweet_id,
+        external_id=tweet.id,
         # X's conversation_id of a root post is its own id; without the field, the parent is the
         # nearest thread we know.
-        thread_id=_str(tweet, "conversation_id", what) or parent or tweet_id,
+        thread_id=tweet.conversation_id or parent or tweet.id,
         parent_id=parent,
         kind=kind,
         visibility=Visibility.PUBLIC,
         author=author,
         text=text,
-        created_at=parse_time(_str(tweet, "created_at", what), tweet_id, what),
-        url=status_url(tweet_id, author.handle),
-        lang=_str(tweet, "lang", what),
-        attachments=media_attachments(keys, media, f"{what}.attachments"),
+        created_at=parse_time(tweet.created_at, tweet.id, where),
+        url=status_url(tweet.id, author.handle),
+        lang=tweet.lang,
+        attachments=media_attachments(tweet.attachments, media),
         account=account,
         extra=extra,
     )
 
 
-def _includes(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    includes = _obj(payload.get("includes") or {}, "includes")
-    users = _index(includes.get("users"), "id", "includes.users")
-    media = _index(includes.get("media"), "media_key", "includes.media")
-    return users, media
-
-
 def posts_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
     data = payload.get("data")
-    items = [data] if isinstance(data, Mapping) else _list(data, "data")
+    items = [data] if isinstance(data, Mapping) else _items(data, "data")
     users, media = _includes(payload)
     out: list[Mention] = []
     for n, item in enumerate(items):
-        tweet = _obj(item, f"data[{n}]")
-        mention = tweet_v2(tweet, f"data[{n}]", account, users, media)
+        where = f"data[{n}]"
+        mention = tweet_v2(parse_model(Tweet, item, where), where, account, users, media)
         if mention.author.external_id != account:  # our own posts are never tickets
             out.append(mention)
     return out
@@ -244,32 +196,29 @@ def posts_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
 def dm_events_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
     users, media = _includes(payload)
     out: list[Mention] = []
-    for n, item in enumerate(_list(payload.get("data"), "data")):
-        what = f"data[{n}]"
-        event = _obj(item, what)
-        if (_str(event, "event_type", what) or "MessageCreate") != "MessageCreate":
+    for n, item in enumerate(_items(payload.get("data"), "data")):
+        where = f"data[{n}]"
+        event = parse_model(DMEvent, item, where)
+        if (event.event_type or "MessageCreate") != "MessageCreate":
             continue  # ParticipantsJoin/Leave carry no message
-        event_id = _req(event, "id", what)
-        sender = _str(event, "sender_id", what)
+        if not event.id:
+            raise BadInput(f"{where} has no 'id'")
+        sender = event.sender_id
         if not sender:
-            raise BadInput(f"{what} has no sender_id (request dm_event.fields=sender_id)")
+            raise BadInput(f"{where} has no sender_id (request dm_event.fields=sender_id)")
         if sender == account:
             continue  # what we sent ourselves
-        attachments_obj = event.get("attachments")
-        keys = []
-        if attachments_obj is not None:
-            keys = _list(_obj(attachments_obj, f"{what}.attachments").get("media_keys"), f"{what}.media_keys")
         out.append(
             Mention(
                 network=NETWORK,
-                external_id=event_id,
-                thread_id=_str(event, "dm_conversation_id", what) or dm_conversation_id(sender, account),
+                external_id=event.id,
+                thread_id=event.dm_conversation_id or dm_conversation_id(sender, account),
                 kind=Kind.DIRECT,
                 visibility=Visibility.PRIVATE,
                 author=author_from_v2(sender, users),
-                text=_str(event, "text", what) or "",
-                created_at=parse_time(_str(event, "created_at", what), event_id, what),
-                attachments=media_attachments(keys, media, f"{what}.attachments"),
+                text=event.text or "",
+                created_at=parse_time(event.created_at, event.id, where),
+                attachments=media_attachments(event.attachments, media),
                 account=account,
             )
         )
@@ -279,52 +228,44 @@ def dm_events_response(payload: Mapping[str, Any], account: str) -> list[Mention
 # ---------------------------------------------------------------- Account Activity (v1.1 objects)
 
 
-def _author_v1(user: Mapping[str, Any], what: str) -> Author:
-    user_id = _str(user, "id_str", what) or _req(user, "id", what)
-    screen_name = _str(user, "screen_name", what)
+def _author_v1(user: UserV1, where: str) -> Author:
+    user_id = user.id_str or user.id
+    if not user_id:
+        raise BadInput(f"{where} has no 'id'")
     return Author(
         external_id=user_id,
-        handle=screen_name,
-        name=_str(user, "name", what),
-        avatar_url=_str(user, "profile_image_url_https", what),
-        profile_url=f"{WEB}/{screen_name}" if screen_name else None,
+        handle=user.screen_name,
+        name=user.name,
+        avatar_url=user.profile_image_url_https,
+        profile_url=f"{WEB}/{user.screen_name}" if user.screen_name else None,
     )
 
 
-def _tweet_v1(tweet: Mapping[str, Any], what: str, account: str) -> Mention:
-    tweet_id = _str(tweet, "id_str", what) or _req(tweet, "id", what)
-    author = _author_v1(_obj(tweet.get("user"), f"{what}.user"), f"{what}.user")
-    text = _str(tweet, "full_text", what) or _str(tweet, "text", what) or ""
-    extended = tweet.get("extended_tweet")
-    if extended is not None:  # truncated long posts: the full text is in extended_tweet
-        text = _str(_obj(extended, f"{what}.extended_tweet"), "full_text", f"{what}.extended_tweet") or text
-    parent = _str(tweet, "in_reply_to_status_id_str", what)
+def _tweet_v1(tweet: TweetV1, where: str, account: str) -> Mention:
+    tweet_id = tweet.id_str or tweet.id
+    if not tweet_id:
+        raise BadInput(f"{where} has no 'id'")
+    author = _author_v1(tweet.user, f"{where}.user")
+    text = (tweet.extended_tweet.full_text if tweet.extended_tweet else None) or tweet.full_text or tweet.text or ""
+    parent = tweet.in_reply_to_status_id_str
     extra: dict[str, Any] = {}
-    if tweet.get("retweeted_status") is not None:
-        retweeted = _obj(tweet["retweeted_status"], f"{what}.retweeted_status")
-        extra["retweeted_id"] = _str(retweeted, "id_str", f"{what}.retweeted_status")
+    if tweet.retweeted_status is not None:
+        extra["retweeted_id"] = tweet.retweeted_status.id_str
         kind, parent = Kind.REPOST, None
     elif parent:
         kind = Kind.REPLY
-    elif tweet.get("is_quote_status") is True or tweet.get("quoted_status_id_str") is not None:
+    elif tweet.is_quote_status is True or tweet.quoted_status_id_str is not None:
         kind = Kind.QUOTE
     else:
         kind = Kind.POST
-    if tweet.get("quoted_status_id_str") is not None:
-        extra["quoted_id"] = _str(tweet, "quoted_status_id_str", what)
+    if tweet.quoted_status_id_str is not None:
+        extra["quoted_id"] = tweet.quoted_status_id_str
     media_list = []
-    for key in ("extended_entities", "entities"):
-        entities = tweet.get(key)
-        if entities is not None:
-            media_list = _list(_obj(entities, f"{what}.{key}").get("media"), f"{what}.{key}.media")
-            if media_list:
-                break
-    attachments = []
-    for n, item in enumerate(media_list):
-        media = _obj(item, f"{what}.media[{n}]")
-        url = _str(media, "media_url_https", f"{what}.media[{n}]")
-        if url:
-            attachments.append(Attachment(url=url, type=_str(media, "type", f"{what}.media[{n}]") or "file"))
+    for entities in (tweet.extended_entities, tweet.entities):
+        if entities is not None and entities.media:
+            media_list = entities.media
+            break
+    attachments = [Attachment(url=m.media_url_https, type=m.type or "file") for m in media_list if m.media_url_https]
     return Mention(
         network=NETWORK,
         external_id=tweet_id,
@@ -333,70 +274,70 @@ def _tweet_v1(tweet: Mapping[str, Any], what: str, account: str) -> Mention:
         kind=kind,
         author=author,
         text=text,
-        created_at=parse_time(_str(tweet, "created_at", what), tweet_id, what),
+        created_at=parse_time(tweet.created_at, tweet_id, where),
         url=status_url(tweet_id, author.handle),
-        lang=_str(tweet, "lang", what),
+        lang=tweet.lang,
         attachments=attachments,
         account=account,
         extra=extra,
     )
 
 
-def _dm_v1(event: Mapping[str, Any], what: str, account: str, users: Mapping[str, Any]) -> Mention | None:
-    if _str(event, "type", what) != "message_create":
+def _dm_v1(event: DMEventV1, where: str, account: str, users: Mapping[str, UserV1]) -> Mention | None:
+    if event.type != "message_create":
         return None
-    event_id = _req(event, "id", what)
-    create = _obj(event.get("message_create"), f"{what}.message_create")
-    sender = _req(create, "sender_id", f"{what}.message_create")
-    if sender == account:
+    if not event.id:
+        raise BadInput(f"{where} has no 'id'")
+    create = event.message_create
+    if create is None:
+        raise BadInput(f"{where}.message_create must be a JSON object")
+    if create.sender_id == account:
         return None
-    target = _obj(create.get("target") or {}, f"{what}.message_create.target")
-    recipient = _str(target, "recipient_id", f"{what}.message_create.target") or account
-    data = _obj(create.get("message_data") or {}, f"{what}.message_data")
+    recipient = (create.target.recipient_id if create.target else None) or account
+    data = create.message_data
     attachments = []
-    attachment = data.get("attachment")
-    if attachment is not None:
-        holder = _obj(attachment, f"{what}.attachment")
-        media_obj = _obj(holder.get("media") or {}, f"{what}.attachment.media")
-        url = _str(media_obj, "media_url_https", f"{what}.attachment.media")
-        if url:
-            attachments.append(Attachment(url=url, type=_str(media_obj, "type", what) or "file"))
-    user = users.get(sender)
-    author = Author(external_id=sender)
-    if user is not None:
-        author = _author_v1(_obj(user, f"users[{sender}]"), f"users[{sender}]")
+    media = data.attachment.media if data and data.attachment else None
+    if media is not None and media.media_url_https:
+        attachments.append(Attachment(url=media.media_url_https, type=media.type or "file"))
+    user = users.get(create.sender_id)
+    author = _author_v1(user, f"users[{create.sender_id}]") if user else Author(external_id=create.sender_id)
     return Mention(
         network=NETWORK,
-        external_id=event_id,
-        thread_id=dm_conversation_id(sender, recipient),
+        external_id=event.id,
+        thread_id=dm_conversation_id(create.sender_id, recipient),
         kind=Kind.DIRECT,
         visibility=Visibility.PRIVATE,
         author=author,
-        text=_str(data, "text", f"{what}.message_data") or "",
-        created_at=_epoch_ms(_str(event, "created_timestamp", what), event_id, what),
+        text=(data.text if data else None) or "",
+        created_at=_epoch_ms(event.created_timestamp, event.id, where),
         attachments=attachments,
         account=account,
     )
 
 
 def account_activity(payload: Mapping[str, Any], account: str | None) -> list[Mention]:
-    for_user = _req(payload, "for_user_id", "webhook body")
+    body = parse_model(AccountActivity, payload, "webhook body")
+    for_user = body.for_user_id
     brand = account or for_user
     out: list[Mention] = []
-    for n, item in enumerate(_list(payload.get("tweet_create_events"), "tweet_create_events")):
-        mention = _tweet_v1(_obj(item, f"tweet_create_events[{n}]"), f"tweet_create_events[{n}]", brand)
+    for n, tweet in enumerate(body.tweet_create_events or []):
+        mention = _tweet_v1(tweet, f"tweet_create_events[{n}]", brand)
         if mention.author.external_id != for_user:  # our own posts (and our replies) echo back here
             out.append(mention)
-    users = _obj(payload.get("users") or {}, "users")
-    for n, item in enumerate(_list(payload.get("direct_message_events"), "direct_message_events")):
-        what = f"direct_message_events[{n}]"
-        dm = _dm_v1(_obj(item, what), what, for_user, users)
+    for n, event in enumerate(body.direct_message_events or []):
+        dm = _dm_v1(event, f"direct_message_events[{n}]", for_user, body.users or {})
         if dm is not None:
             out.append(dm if account is None else dm.model_copy(update={"account": brand}))
     return out
 
 
 # ---------------------------------------------------------------- dispatch
+
+
+def _obj(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise BadInput(f"{what} must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _looks_like_dm_events(payload: Mapping[str, Any]) -> bool:
