@@ -49,30 +49,25 @@ def _ig_user(account: AccountContext) -> str:
 
 
 def parse_comment_change(ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None) -> Mention | None:
-    sender = meta.as_dict(value.get("from"), f"{where}.from")
-    author_id = meta.id_str(sender.get("id"), f"{where}.from.id")
+    change = meta.parse(meta.CommentChange, value, where)
+    author_id = change.sender.id
     if author_id == ig_id:
         return None  # our own reply coming back
-    comment_id = meta.id_str(value.get("id"), f"{where}.id")
-    media = meta.as_dict(value.get("media"), f"{where}.media")
-    media_id = meta.id_str(media.get("id"), f"{where}.media.id")
-    parent = value.get("parent_id")
-    parent_id = meta.id_str(parent, f"{where}.parent_id") if parent is not None else media_id
-    when = value.get("timestamp")
-    created = meta.to_datetime(when, f"{where}.timestamp") if when is not None else entry_time
+    media_id = change.media.id
+    created = change.timestamp or entry_time
     if created is None:
         raise BadInput(f"{where}: no time for the comment")
     return meta.build_mention(
         network=NAME,
-        external_id=comment_id,
+        external_id=change.id,
         thread_id=media_id,
-        parent_id=parent_id,
-        kind=Kind.REPLY if parent is not None else Kind.COMMENT,
-        author=Author(external_id=author_id, handle=meta.opt_str(sender.get("username"), f"{where}.from.username")),
-        text=meta.opt_str(value.get("text"), f"{where}.text") or "",
+        parent_id=change.parent_id or media_id,
+        kind=Kind.REPLY if change.parent_id is not None else Kind.COMMENT,
+        author=Author(external_id=author_id, handle=change.sender.username),
+        text=change.text or "",
         created_at=created,
         account=ig_id,
-        extra={"media_id": media_id, "media_product_type": media.get("media_product_type")},
+        extra={"media_id": media_id, "media_product_type": change.media.media_product_type},
     )
 
 

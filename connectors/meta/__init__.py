@@ -39,6 +39,7 @@ from .messaging import (
     parse_messaging_payload,
     send_message,
 )
+from .models import CommentChange, FeedChange, parse
 from .sweep import SweepCursor, SweepSpec, initial_cursor, resume, run_sweep
 from .webhook import (
     SIGNATURE_HEADER,
@@ -63,9 +64,11 @@ __all__ = [
     "SIGNATURE_HEADER",
     "STANDARD_WINDOW",
     "VERIFY_TOKEN",
+    "CommentChange",
     "Entry",
     "FacebookCredentials",
     "FacebookSettings",
+    "FeedChange",
     "GraphClient",
     "InstagramCredentials",
     "InstagramSettings",
@@ -92,6 +95,7 @@ __all__ = [
     "now_utc",
     "opt_str",
     "page_of",
+    "parse",
     "parse_messaging_event",
     "parse_messaging_payload",
     "raise_for_graph_error",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from plugin.errors import BadInput
 
@@ -65,6 +65,43 @@ class WebhookBody(_Shape):
 
 class Party(_Shape):
     id: GraphId
+
+
+class Sender(_Shape):
+    """``from`` of a feed or comment change: the Page-scoped id, and a name or IG username."""
+
+    id: GraphId
+    name: str | None = None
+    username: str | None = None
+
+
+class FeedChange(_Shape):
+    """``changes[].value`` of a Page ``feed`` change (Webhooks for Pages > feed)."""
+
+    item: str
+    verb: str
+    sender: Sender | None = Field(default=None, alias="from")  # absent on some removals
+    post_id: GraphId
+    comment_id: GraphId | None = None
+    parent_id: GraphId | None = None
+    message: str | None = None
+    created_time: GraphTime | None = None
+
+
+class MediaRef(_Shape):
+    id: GraphId
+    media_product_type: Any = None
+
+
+class CommentChange(_Shape):
+    """``changes[].value`` of an Instagram ``comments`` / ``live_comments`` change."""
+
+    id: GraphId
+    sender: Sender = Field(alias="from")
+    media: MediaRef
+    parent_id: GraphId | None = None
+    text: str | None = None
+    timestamp: GraphTime | None = None
 
 
 class Message(_Shape):
