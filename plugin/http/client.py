@@ -6,7 +6,7 @@ One client per connector instance. For each call it:
    account's broken pool or headers never leak into another's);
 2. sends with default (connect, read) timeouts, so no call can hang a worker;
 3. turns a missing answer into RetriableError or OutcomeUnknown by the one sent/not-sent rule
-   (``outcome.transport_error``);
+   (``outcome.transport_error``); a 504 gateway timeout on a write is OutcomeUnknown too;
 4. turns an error answer into the taxonomy: the connector's ``error_hook`` reads the network's own
    error body first; what it leaves is mapped by status (429 RateLimited with the header hints, 5xx
    RetriableError, 401/403 AuthError, other 4xx FatalError);
@@ -31,6 +31,7 @@ from .redact import redact
 
 DEFAULT_TIMEOUT = (5.0, 20.0)  # (connect, read) seconds
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+GATEWAY_TIMEOUT = 504
 
 # Reads the network's own error body: (answer, what the call was) -> the error to raise, or None to
 # fall back to the status. Called for every answer (VK and Telegram report errors inside HTTP 200).
@@ -155,6 +156,10 @@ class HttpClient:
             # The original's text holds the URL (so maybe a token): its redacted text travels in ours
             # instead of the chained original.
             raise transport_error(exc, mutating=writes, what=what, secrets=secrets) from None
+        if writes and response.status_code == GATEWAY_TIMEOUT:
+            # A gateway gave up waiting for the network's backend, which may still have done the write:
+            # the same situation as a read timeout after sending, whatever the network's error body says.
+            raise OutcomeUnknown(redact(f"{what}: HTTP 504 from a gateway; the write may have taken effect", secrets))
         if check:
             self.check(response, what, secrets=secrets)
         return response

@@ -168,6 +168,24 @@ def test_status_mapping(service: tuple[Recorder, FaultPlan, RunningServer]) -> N
             assert err.value.retry_after == 4  # type: ignore[attr-defined]
 
 
+def test_gateway_timeout_on_a_write_is_outcome_unknown(service: tuple[Recorder, FaultPlan, RunningServer]) -> None:
+    recorder, _, server = service
+    recorder.status = 504
+    with pytest.raises(OutcomeUnknown):
+        HttpClient("test").send("acct", "POST", server.url + "/x", what="test POST", json={})
+    with pytest.raises(RetriableError) as err:  # a read is simply retried
+        HttpClient("test").send("acct", "GET", server.url + "/x", what="test GET")
+    assert not isinstance(err.value, OutcomeUnknown)
+
+
+def test_sessions_keep_no_cookies(service: tuple[Recorder, FaultPlan, RunningServer]) -> None:
+    recorder, _, server = service
+    recorder.headers = {"Set-Cookie": "sid=abc; Path=/"}
+    client = HttpClient("test")
+    client.send("acct", "GET", server.url + "/x", what="test GET")
+    assert len(client.session("acct").cookies) == 0  # stateless, so one Session serves every thread
+
+
 def test_error_hook_reads_network_bodies_first(service: tuple[Recorder, FaultPlan, RunningServer]) -> None:
     recorder, _, server = service
     recorder.body = '{"ok": false, "error_code": 6}'  # VK/Telegram style: an error inside HTTP 200
