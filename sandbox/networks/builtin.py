@@ -94,7 +94,7 @@ class XHarness(Harness):
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         # The X fake has no Account Activity sender: deliver the documented tweet_create_events
         # envelope (tests/fixtures/x) carrying the injected post, signed as X signs it.
-        from connectors.x_webhook import sign
+        from connectors.x.webhook import sign
 
         post = self.state.posts[external_id]
         # The documented tweet_create_events envelope (Account Activity API, "Payload examples").
@@ -128,7 +128,7 @@ class XHarness(Harness):
         )
 
     def forged_webhooks(self, genuine: InboundRequest) -> list[InboundRequest]:
-        from connectors.x_webhook import sign
+        from connectors.x.webhook import sign
 
         return [
             with_headers(genuine, lambda h: h.update({"x-twitter-webhooks-signature": sign("wrong", genuine.body)})),

@@ -1,6 +1,7 @@
 """X (Twitter) API v2 connector: mentions and DMs in by polling or Account Activity webhooks, replies out.
 
-Plain ``requests`` against ``https://api.x.com`` (or ``AccountContext.api_base``, e.g. the sandbox).
+HTTP through ``plugin.http.HttpClient`` against ``https://api.x.com`` (or ``AccountContext.api_base``,
+e.g. the sandbox). Error answers are mapped in ``errors.py``; request signing lives in ``auth.py``.
 Credential keys read from ``AccountContext.credentials``:
 
 - ``bearer_token``: app-only Bearer token, preferred for reading the mentions timeline and profiles;
@@ -16,15 +17,11 @@ the first poll only records where "now" is), ``connect_timeout`` (5 s), ``read_t
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pluggy
-import requests
-import urllib3.exceptions
 
 from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
 from plugin.errors import (
@@ -36,17 +33,21 @@ from plugin.errors import (
     RetriableError,
     Unauthorized,
 )
+from plugin.http import HttpClient, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
-from . import x_parse, x_webhook
-from .x_auth import Credential, read_credential, user_credential, write_credential
-from .x_length import MAX_WEIGHTED_LENGTH, weighted_length
-from .x_ratelimit import RateLimitState
+from . import parse as x_parse
+from . import webhook as x_webhook
+from .auth import Credential, read_credential, user_credential, write_credential
+from .config import XCredentials, XSettings
+from .errors import x_error
+from .length import MAX_WEIGHTED_LENGTH, weighted_length
+from .ratelimit import RateLimitState
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
 DEFAULT_API_BASE = "https://api.x.com"
-MAX_POST_LENGTH = MAX_WEIGHTED_LENGTH  # weighted as X counts it (connectors/x_length.py)
+MAX_POST_LENGTH = MAX_WEIGHTED_LENGTH  # weighted as X counts it (connectors/x/length.py)
 MAX_DM_LENGTH = 10_000
 PAGE_SIZE = 100
 
@@ -74,11 +75,6 @@ EP_DM_EVENTS = "GET /2/dm_events"
 EP_USER = "GET /2/users/:id"
 EP_POST = "POST /2/tweets"
 EP_DM_SEND = "POST /2/dm_conversations/with/:participant_id/messages"
-
-# 403 problem types that mean "these credentials may not do this" (an admin must act). Other 403s are
-# content refusals (replying to a deleted post, duplicate text) that X sends as a plain "Forbidden" with
-# type about:blank: those are FatalError, since new credentials would not help.
-_AUTH_PROBLEMS = ("unsupported-authentication", "client-forbidden", "oauth1-permissions", "not-authorized")
 
 
 def _flag(value: Any) -> bool:
@@ -121,21 +117,16 @@ class XConnector(Connector):
     name = "x"
     display_name = "X"
 
+    credentials_model = XCredentials
+    settings_model = XSettings
+
     def __init__(self, *, clock: Callable[[], float] = time.time):
         self._clock = clock
         self._limits = RateLimitState(clock)
-        self._local = threading.local()  # one requests.Session per thread
+        # Error answers are mapped in _call (they also feed the per-token rate-limit memory).
+        self._http = HttpClient("x", user_agent="horseshoe-x/0.1")
 
     # ------------------------------------------------------------ HTTP
-
-    @property
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = "horseshoe-x/0.1"
-            self._local.session = session
-        return session
 
     @staticmethod
     def _base(account: AccountContext) -> str:
@@ -160,65 +151,28 @@ class XConnector(Connector):
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         self._limits.check(cred.token_id, endpoint)
-        url = self._base(account) + path
-        try:
-            response = self._session.request(
-                method, url, params=params, json=body, auth=cred.auth, timeout=self._timeout(account)
-            )
-        except requests.ConnectTimeout as exc:
-            raise RetriableError(f"X {endpoint}: connect timeout", code="connect_timeout") from exc
-        except requests.ReadTimeout as exc:
-            if method != "GET":
-                raise OutcomeUnknown(f"X {endpoint}: no answer after sending; may have posted") from exc
-            raise RetriableError(f"X {endpoint}: read timeout", code="read_timeout") from exc
-        except requests.ConnectionError as exc:
-            if method != "GET" and not _failed_before_sending(exc):
-                raise OutcomeUnknown(f"X {endpoint}: connection lost after sending") from exc
-            raise RetriableError(f"X {endpoint}: connection failed", code="connection") from exc
+        base = self._base(account)
+        response = self._http.send(
+            (account.external_id, base),
+            method,
+            base + path,
+            what=f"X {endpoint}",
+            params=params,
+            json=body,
+            auth=cred.auth,
+            timeout=self._timeout(account),
+            check=False,  # the rate-limit memory reads the headers of error answers too
+        )
         self._limits.record(cred.token_id, endpoint, response.headers)
-        if response.status_code >= 400:
-            raise self._error(response, endpoint, cred)
-        try:
-            data = response.json()
-        except ValueError as exc:
-            if method != "GET":
-                raise OutcomeUnknown(f"X {endpoint}: {response.status_code} with unreadable body") from exc
-            raise RetriableError(f"X {endpoint}: unreadable JSON body", code="bad_body") from exc
+        error = x_error(response, endpoint, now=self._clock())
+        if error is not None:
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                self._limits.block(cred.token_id, endpoint, self._clock() + error.retry_after)
+            raise error
+        data = json_body(response, f"X {endpoint}", mutating=method != "GET")
         if not isinstance(data, dict):
             raise RetriableError(f"X {endpoint}: unexpected body type", code="bad_body")
         return data
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        value = response.headers.get("retry-after")
-        if value:
-            value = value.strip()
-            if value.isdigit():
-                return float(value)
-            try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - self._clock())
-            except (TypeError, ValueError):
-                pass  # unparseable Retry-After: fall back to x-rate-limit-reset below
-        reset = response.headers.get("x-rate-limit-reset")
-        if reset and reset.strip().isdigit():
-            return max(0.0, float(reset) - self._clock())
-        return None
-
-    def _error(self, response: requests.Response, endpoint: str, cred: Credential) -> Exception:
-        status = response.status_code
-        title, detail, kind = _problem(response)
-        message = f"X {endpoint} {status}: {title}" + (f" - {detail}" if detail and detail != title else "")
-        if status == 429:
-            retry_after = self._retry_after(response)
-            if retry_after is not None:
-                self._limits.block(cred.token_id, endpoint, self._clock() + retry_after)
-            return RateLimited(message, retry_after=retry_after, code=kind or "rate_limited")
-        if status >= 500:
-            return RetriableError(message, retry_after=self._retry_after(response), code=f"http_{status}")
-        if status == 401:
-            return AuthError(message, code=kind or "unauthorized")
-        if status == 403 and any(p in kind for p in _AUTH_PROBLEMS):
-            return AuthError(message, code=kind)
-        return FatalError(message, code=kind or f"http_{status}")
 
     # ------------------------------------------------------------ credentials
 
@@ -413,36 +367,6 @@ class XConnector(Connector):
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _failed_before_sending(exc: requests.ConnectionError) -> bool:
-    """True when the TCP connection never opened, so the request cannot have reached X."""
-    reason: Any = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
-
-
-def _problem(response: requests.Response) -> tuple[str, str, str]:
-    """(title, detail, type) from X's problem JSON, or from the older ``errors`` array shape."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or str(response.status_code), "", ""
-    if not isinstance(body, dict):
-        return response.reason or str(response.status_code), "", ""
-    title = str(body.get("title") or "")
-    detail = str(body.get("detail") or "")
-    kind = str(body.get("type") or "")
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        detail = detail or str(first.get("message") or first.get("detail") or "")
-        title = title or str(first.get("title") or "")
-        if not kind and first.get("code") is not None:
-            kind = f"code-{first['code']}"
-    if kind == "about:blank":
-        kind = ""
-    return title or response.reason or str(response.status_code), detail, kind
 
 
 def _meta(page: Mapping[str, Any]) -> dict[str, str]:
