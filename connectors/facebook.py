@@ -4,7 +4,7 @@ Receive: Webhooks for Pages, object ``page``, field ``feed``: ``entry[].changes[
 ``item`` (comment/post/status/photo/video/share/reaction...), ``verb`` (add/edited/remove),
 ``comment_id``, ``post_id``, ``parent_id``, ``from{id,name}``, ``message``, ``created_time`` (unix s).
 
-Normalization (DESIGN.md):
+Normalization (docs/ARCHITECTURE.md):
 * comment: ``external_id`` = Graph comment id (``{post}_{comment}``), ``thread_id`` = post id (a whole
   post conversation is one ticket), ``parent_id`` = parent comment id, or the post id for a top-level
   comment; kind ``comment`` (top level) or ``reply`` (a reply to a comment).

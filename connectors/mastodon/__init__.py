@@ -16,7 +16,7 @@ False). Everything follows docs.joinmastodon.org:
   worker, not a sleeping client, decides when to retry; the reset time comes from the client's parsed
   ``ratelimit_reset``.
 
-Identity: ``author.external_id`` is the account id on the brand's instance (stable there; DESIGN.md),
+Identity: ``author.external_id`` is the account id on the brand's instance (stable there; docs/ARCHITECTURE.md),
 ``handle`` is the full ``user@domain`` so it is globally unambiguous.
 
 Account settings (``AccountContext.settings``): ``notification_types`` (default ``["mention"]``; add

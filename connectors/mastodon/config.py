@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from connectors.host_settings import HostSettings
-from plugin.connector import ConnectorModel
+from plugin.connector import AccountSettings, ConnectorModel
 
 
 class MastodonCredentials(ConnectorModel):
@@ -18,7 +17,7 @@ class MastodonCredentials(ConnectorModel):
     )
 
 
-class MastodonSettings(HostSettings):
+class MastodonSettings(AccountSettings):
     page_size: int = Field(
         default=40, ge=1, le=80, title="Page size", description="Notifications per request (Mastodon allows 80)."
     )

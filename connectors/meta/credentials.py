@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from connectors.host_settings import HostSettings
-from plugin.connector import ConnectorModel
+from plugin.connector import AccountSettings, ConnectorModel
 
 PAGE_ACCESS_TOKEN = "page_access_token"
 APP_SECRET = "app_secret"
@@ -105,7 +104,7 @@ class MessengerCredentials(FacebookCredentials):
     )
 
 
-class MetaSettings(HostSettings):
+class MetaSettings(AccountSettings):
     """Settings every Meta connector reads."""
 
     page_size: int | None = Field(

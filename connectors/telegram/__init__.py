@@ -25,7 +25,7 @@ Which messages become mentions
 - Messages from bots (including our own echoes) and channel posts are ignored.
 - ``edited_message`` becomes the same ``external_id`` with ``event="edited"``.
 
-Identifiers (DESIGN.md): ``external_id = "{chat.id}:{message_id}"``; ``parent_id`` is the replied-to
+Identifiers (docs/ARCHITECTURE.md): ``external_id = "{chat.id}:{message_id}"``; ``parent_id`` is the replied-to
 message; ``thread_id`` is the chat id for private chats; in groups it is the root of the reply chain
 when Telegram tells us (``message_thread_id``: forum topics and supergroup reply threads), else the
 replied-to message (the deepest root the Update shows: Telegram never nests ``reply_to_message``),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from connectors.host_settings import HostSettings
-from plugin.connector import ConnectorModel
+from plugin.connector import AccountSettings, ConnectorModel
 
 
 class TelegramCredentials(ConnectorModel):
@@ -23,7 +22,7 @@ class TelegramCredentials(ConnectorModel):
     )
 
 
-class TelegramSettings(HostSettings):
+class TelegramSettings(AccountSettings):
     bot_username: str | None = Field(
         default=None,
         title="Bot username",

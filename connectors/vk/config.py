@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from connectors.host_settings import HostSettings
-from plugin.connector import ConnectorModel
+from plugin.connector import AccountSettings, ConnectorModel
 
 _MANAGE = "vk.com > your community > Manage > API usage"
 
@@ -29,7 +28,7 @@ class VKCredentials(ConnectorModel):
     )
 
 
-class VKSettings(HostSettings):
+class VKSettings(AccountSettings):
     group_id: int | None = Field(
         default=None,
         title="Community id",

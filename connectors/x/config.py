@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from connectors.host_settings import HostSettings
-from plugin.connector import ConnectorModel
+from plugin.connector import AccountSettings, ConnectorModel
 
 _PORTAL = "developer.x.com > Projects & Apps > your app > Keys and tokens"
 
@@ -62,7 +61,7 @@ class XCredentials(ConnectorModel):
     )
 
 
-class XSettings(HostSettings):
+class XSettings(AccountSettings):
     poll_dms: bool = Field(
         default=True,
         title="Poll direct messages",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin import outbox
+from plugin.outbox import replies as outbox
 from sandbox.networks import BUILTIN, Harness
 
 from .conformance.suite import Host, baseline, receive, reply_to

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin import outbox
 from plugin.models import Reply, Visibility
+from plugin.outbox import replies as outbox
 from plugin.runtime import Runtime, build_runtime
 from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_PAGE_ID, DEFAULT_TOKEN
 from tests.conftest import fast_settings

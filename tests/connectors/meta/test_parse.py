@@ -1,4 +1,4 @@
-"""Every fixture (Meta documentation shapes) parses to the normalized mention DESIGN.md asks for."""
+"""Every fixture (Meta documentation shapes) parses to the normalized mention docs/ARCHITECTURE.md asks for."""
 
 from __future__ import annotations
 
