@@ -38,7 +38,6 @@ XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
-    "reset": responses.sandbox_reset,
     "actors": responses.sandbox_actors,
     "posts": responses.sandbox_posts,
     "posted": responses.sandbox_posted,
@@ -50,7 +49,6 @@ SANDBOX: dict[str, Callable[..., Response]] = {
 url_map = Map(
     [
         Rule("/xrpc/<nsid>", endpoint="xrpc", methods=["GET", "POST"]),
-        Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
         Rule("/_sandbox/actors", endpoint="actors", methods=["POST"]),
         Rule("/_sandbox/posts", endpoint="posts", methods=["POST"]),
         Rule("/_sandbox/actors/<did>/posts", endpoint="posted", methods=["GET"]),

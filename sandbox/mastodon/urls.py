@@ -27,7 +27,6 @@ API: dict[str, tuple[Callable[..., Response], str]] = {
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
-    "sandbox_reset": responses.sandbox_reset,
     "sandbox_accounts": responses.sandbox_accounts,
     "sandbox_mentions": responses.sandbox_mentions,
     "sandbox_edit": responses.sandbox_edit,
@@ -46,7 +45,6 @@ url_map = Map(
         Rule("/api/v1/statuses", endpoint="post_status", methods=["POST"]),
         Rule("/api/v1/statuses/<status_id>", endpoint="get_status", methods=["GET"]),
         Rule("/api/v1/statuses/<status_id>/context", endpoint="status_context", methods=["GET"]),
-        Rule("/_sandbox/reset", endpoint="sandbox_reset", methods=["POST"]),
         Rule("/_sandbox/accounts", endpoint="sandbox_accounts", methods=["POST"]),
         Rule("/_sandbox/mentions", endpoint="sandbox_mentions", methods=["POST"]),
         Rule("/_sandbox/edits", endpoint="sandbox_edit", methods=["POST"]),
