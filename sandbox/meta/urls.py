@@ -3,21 +3,18 @@ optional, as on graph.facebook.com) and ``/_sandbox/...`` for the control surfac
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.base import json_response as _json
+
 from .models import MetaState
 from .responses import GraphApi
 
 VERSION = re.compile(r"^v\d+\.\d+$")
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
 
 
 def _when(value: Any) -> datetime | None:
@@ -28,9 +25,6 @@ def control(state: MetaState, request: Request, action: str) -> Response:
     """The fake's control surface (tests, demo). Every body/answer is JSON."""
     data = request.get_json(silent=True) or {}
     try:
-        if action == "reset" and request.method == "POST":
-            state.reset()
-            return _json({})
         if action == "pages" and request.method == "POST":
             page = state.add_page(
                 data.get("page_id", "1000000001"),
