@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,16 +12,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
 
 from sandbox.faults import FaultPlan
+from sandbox.runner import RunningFake
 from sandbox.salesforce import (
     DuplicateRule,
     SalesforceApp,
     SalesforceState,
-    create_app,
-    localhost_cert,
     sandbox_session,
 )
 from sandbox.salesforce.models import Org, User
-from sandbox.server import RunningServer, serve_in_thread
+from sandbox.server import RunningServer
+from tests.support.fakes import fake_fixture, quiet
 
 # simple-salesforce resolves ``sf.Contact`` etc. dynamically (typed as a Union with the bulk handlers), so
 # tests hold the client as Any rather than fight its annotations.
@@ -82,20 +81,13 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture(scope="session")
-def running() -> Iterator[tuple[SalesforceApp, RunningServer, str]]:
-    cert, key = localhost_cert()
-    app = create_app(SalesforceState(), FaultPlan())
-    server = serve_in_thread(app, ssl_context=(cert, key))
-    yield app, server, cert
-    server.stop()
+running = fake_fixture("salesforce", scope="session", state=SalesforceState())
 
 
 @pytest.fixture
-def env(running: tuple[SalesforceApp, RunningServer, str], rsa_key: rsa.RSAPrivateKey) -> Env:
-    app, server, cert = running
-    app.state.reset()
-    app.plan.configure(rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, scripted=[], paths=(), seed=0)
+def env(running: RunningFake, rsa_key: rsa.RSAPrivateKey) -> Env:
+    quiet(running, seed=0)
+    app, server, cert = running.app, running.server, running.cert
     org = app.state.create_org("Brand Org")
     user = app.state.create_user(USERNAME, PASSWORD, TOKEN, org_id=org.id)
     public_pem = rsa_key.public_key().public_bytes(

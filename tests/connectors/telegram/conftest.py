@@ -10,8 +10,10 @@ import pytest
 from connectors.telegram import TelegramConnector
 from plugin.connector import AccountContext
 from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.telegram import TelegramSandbox, create_app
+from sandbox.runner import RunningFake
+from sandbox.server import RunningServer
+from sandbox.telegram import TelegramSandbox
+from tests.support.fakes import fake_service, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
 BOT_TOKEN = "123456789:AAEsandbox-telegram-token"
@@ -37,28 +39,24 @@ class FakeClock:
 
 
 @pytest.fixture(scope="module")
-def _running() -> Iterator[tuple[TelegramSandbox, RunningServer, FakeClock]]:
+def _running() -> Iterator[tuple[RunningFake, FakeClock]]:
     # One server per module (stopping a werkzeug server costs ~0.5 s); state is reset per test.
     clock = FakeClock()
-    app = create_app(plan=FaultPlan(seed=7), bot_token=BOT_TOKEN, bot_username="horseshoe_bot", clock=clock)
-    server = serve_in_thread(app)
-    try:
-        yield app, server, clock
-    finally:
-        server.stop()
+    options = {"bot_token": BOT_TOKEN, "bot_username": "horseshoe_bot", "clock": clock}
+    with fake_service("telegram", plan=FaultPlan(seed=7), **options) as fake:
+        yield fake, clock
 
 
 @pytest.fixture
-def sandbox(_running: tuple[TelegramSandbox, RunningServer, FakeClock]) -> tuple[TelegramSandbox, RunningServer]:
-    app, server, _clock = _running
-    app.state.reset()
-    app.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1)
-    return app, server
+def sandbox(_running: tuple[RunningFake, FakeClock]) -> tuple[TelegramSandbox, RunningServer]:
+    fake, _clock = _running
+    quiet(fake)
+    return fake.app, fake.server
 
 
 @pytest.fixture
-def clock(_running: tuple[TelegramSandbox, RunningServer, FakeClock]) -> FakeClock:
-    return _running[2]
+def clock(_running: tuple[RunningFake, FakeClock]) -> FakeClock:
+    return _running[1]
 
 
 @pytest.fixture
