@@ -6,6 +6,7 @@ exceptions (``FakeError`` subclasses plus an ``error_response`` hook for refusal
 """
 
 from .backend import FakeBackend
+from .control import action_response
 from .errors import FakeError, json_response
 from .faults import clear_faults, plan_settings
 from .ratelimit import RequestBudget, Verdict, Window, current_window
@@ -19,6 +20,7 @@ __all__ = [
     "ServiceSettings",
     "Verdict",
     "Window",
+    "action_response",
     "clear_faults",
     "current_window",
     "json_response",

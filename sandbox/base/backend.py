@@ -13,6 +13,7 @@ from typing import Any
 
 _SCALARS = (bool, int, float, str, type(None))
 _COLLECTIONS = (dict, list, set, frozenset, tuple)
+_SYNC = ("lock", "changed")  # synchronisation, not state
 
 
 class FakeBackend:
@@ -21,6 +22,9 @@ class FakeBackend:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        # Long polls (Telegram getUpdates, VK a_check) wait on this; whatever gives them something to
+        # return notifies it, under the lock.
+        self.changed = threading.Condition(self.lock)
 
     def reset(self) -> None:
         """Forget all traffic and data, as a freshly started fake. Services add keyword options
@@ -43,7 +47,7 @@ class FakeBackend:
         return {
             name: value
             for name, value in vars(self).items()
-            if not name.startswith("_") and name != "lock" and not callable(value)
+            if not name.startswith("_") and name not in _SYNC and not callable(value)
         }
 
     def snapshot(self) -> dict[str, Any]:

@@ -63,6 +63,16 @@ ROUTES: dict[tuple[str, str], Handler] = {
 }
 
 
+def action_response(dispatch: Callable[[str, dict[str, Any]], Any], action: str, request: Request) -> Response:
+    """A fake's own ``POST /_sandbox/<action>`` when one function dispatches them all: the JSON body goes to
+    ``dispatch(action, body)``; an unknown action or a missing field (KeyError) answers 400."""
+    body = request.get_json(silent=True)
+    try:
+        return json_response(dispatch(action, body if isinstance(body, dict) else {}))
+    except KeyError as exc:
+        return json_response({"error": f"unknown or missing: {exc}"}, 400)
+
+
 def handle(service: FakeService[Any], request: Request) -> Response | None:
     """Answer one of the common control routes; None when the request is not one of them."""
     handler = ROUTES.get((request.method, request.path.rstrip("/")))

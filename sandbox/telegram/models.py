@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import math
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -67,7 +66,6 @@ class TelegramState(FakeBackend):
         self.enforce_limits = enforce_limits
         self.max_long_poll = max_long_poll  # cap on getUpdates timeout so tests never hang
         super().__init__()
-        self._cond = threading.Condition(self.lock)
         self.reset()
 
     # -- bookkeeping -----------------------------------------------------------------------------
@@ -169,7 +167,7 @@ class TelegramState(FakeBackend):
         self.next_update_id += 1
         if not self.allowed_updates or kind in self.allowed_updates:
             self.updates.append(update)
-            self._cond.notify_all()
+            self.changed.notify_all()
         return update
 
     # -- inject customer traffic -----------------------------------------------------------------
@@ -239,7 +237,7 @@ class TelegramState(FakeBackend):
     def get_updates(
         self, offset: int | None, limit: int, timeout: float, allowed_updates: list[str] | None
     ) -> list[dict[str, Any]]:
-        with self._cond:
+        with self.changed:
             if self.webhook is not None:
                 raise WEBHOOK_ACTIVE
             if allowed_updates is not None:
@@ -250,7 +248,7 @@ class TelegramState(FakeBackend):
                 else:
                     self.updates = [u for u in self.updates if u["update_id"] >= offset]
             if not self.updates and timeout > 0:
-                self._cond.wait(min(timeout, self.max_long_poll))
+                self.changed.wait(min(timeout, self.max_long_poll))
             limit = max(1, min(100, limit))
             return copy.deepcopy(self.updates[:limit])
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -66,7 +65,6 @@ class VKState(CallbackSender, FakeBackend):
         self.max_long_poll = max_long_poll
         self.callback_max_attempts = callback_max_attempts
         super().__init__()
-        self._cond = threading.Condition(self.lock)
         self.reset()
 
     def reset(self) -> None:
@@ -118,7 +116,7 @@ class VKState(CallbackSender, FakeBackend):
         }
         self.events.append(event)
         self.callback_queue.append({"event": event, "attempts": 0})
-        self._cond.notify_all()
+        self.changed.notify_all()
         return copy.deepcopy(event)
 
     def add_user(
@@ -431,7 +429,7 @@ class VKState(CallbackSender, FakeBackend):
     # -- Bots Long Poll ----------------------------------------------------------------------------
 
     def a_check(self, key: str, ts: str, wait: float) -> dict[str, Any]:
-        with self._cond:
+        with self.changed:
             if self._history_lost:
                 return {"failed": 3}
             if key != self._lp_key:
@@ -444,7 +442,7 @@ class VKState(CallbackSender, FakeBackend):
             if start < self._history_base or start > now_ts:
                 return {"failed": 1, "ts": str(now_ts)}
             if start == now_ts and wait > 0:
-                self._cond.wait(min(wait, self.max_long_poll))
+                self.changed.wait(min(wait, self.max_long_poll))
             updates = [
                 {k: v for k, v in e.items() if k != "secret"} for e in self.events[start - 1 : start - 1 + 100]
             ]
