@@ -52,3 +52,17 @@ def quiet(fake: RunningFake, *, state: dict[str, Any] | None = None, **faults: A
     ``keep_users``), request budget refilled, every fault off (``faults`` override, e.g. ``seed=7``)."""
     fake.app.reset(**(state or {}))
     clear_faults(fake.plan, **faults)
+
+
+class ManualClock:
+    """Time a test moves by hand, for a fake and a connector that both take a ``clock`` (pacing and
+    flood limits are tested without sleeping)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -13,7 +13,7 @@ from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake
 from sandbox.server import RunningServer
 from sandbox.telegram import TelegramSandbox
-from tests.support.fakes import fake_service, quiet
+from tests.support.fakes import ManualClock, fake_service, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
 BOT_TOKEN = "123456789:AAEsandbox-telegram-token"
@@ -25,37 +25,24 @@ def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class FakeClock:
-    """Monotonic time the test moves by hand (pacing is tested without sleeping)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(scope="module")
-def _running() -> Iterator[tuple[RunningFake, FakeClock]]:
+def _running() -> Iterator[tuple[RunningFake, ManualClock]]:
     # One server per module (stopping a werkzeug server costs ~0.5 s); state is reset per test.
-    clock = FakeClock()
+    clock = ManualClock(1000.0)
     options = {"bot_token": BOT_TOKEN, "bot_username": "horseshoe_bot", "clock": clock}
     with fake_service("telegram", plan=FaultPlan(seed=7), **options) as fake:
         yield fake, clock
 
 
 @pytest.fixture
-def sandbox(_running: tuple[RunningFake, FakeClock]) -> tuple[TelegramSandbox, RunningServer]:
+def sandbox(_running: tuple[RunningFake, ManualClock]) -> tuple[TelegramSandbox, RunningServer]:
     fake, _clock = _running
     quiet(fake)
     return fake.app, fake.server
 
 
 @pytest.fixture
-def clock(_running: tuple[RunningFake, FakeClock]) -> FakeClock:
+def clock(_running: tuple[RunningFake, ManualClock]) -> ManualClock:
     return _running[1]
 
 
@@ -77,5 +64,5 @@ def account(sandbox: tuple[TelegramSandbox, RunningServer]) -> AccountContext:
 
 
 @pytest.fixture
-def connector(clock: FakeClock) -> TelegramConnector:
+def connector(clock: ManualClock) -> TelegramConnector:
     return TelegramConnector(clock=clock)

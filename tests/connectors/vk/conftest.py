@@ -13,7 +13,7 @@ from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake
 from sandbox.server import RunningServer
 from sandbox.vk import VKSandbox
-from tests.support.fakes import fake_service, quiet
+from tests.support.fakes import ManualClock, fake_service, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vk"
 GROUP_ID = 229000001
@@ -26,26 +26,15 @@ def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(scope="module")
-def _running() -> Iterator[tuple[RunningFake, FakeClock]]:
-    clock = FakeClock()
+def _running() -> Iterator[tuple[RunningFake, ManualClock]]:
+    clock = ManualClock(5000.0)
     with fake_service("vk", plan=FaultPlan(seed=11), clock=clock, max_long_poll=1.0) as fake:
         yield fake, clock
 
 
 @pytest.fixture
-def sandbox(_running: tuple[RunningFake, FakeClock]) -> tuple[VKSandbox, RunningServer]:
+def sandbox(_running: tuple[RunningFake, ManualClock]) -> tuple[VKSandbox, RunningServer]:
     fake, _clock = _running
     quiet(fake)
     fake.state.rps_limit = 20
@@ -53,7 +42,7 @@ def sandbox(_running: tuple[RunningFake, FakeClock]) -> tuple[VKSandbox, Running
 
 
 @pytest.fixture
-def clock(_running: tuple[RunningFake, FakeClock]) -> FakeClock:
+def clock(_running: tuple[RunningFake, ManualClock]) -> ManualClock:
     return _running[1]
 
 
@@ -75,5 +64,5 @@ def account(sandbox: tuple[VKSandbox, RunningServer]) -> AccountContext:
 
 
 @pytest.fixture
-def connector(clock: FakeClock) -> VKConnector:
+def connector(clock: ManualClock) -> VKConnector:
     return VKConnector(clock=clock)
