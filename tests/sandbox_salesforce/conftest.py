@@ -11,17 +11,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
 
-from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake
 from sandbox.salesforce import (
     DuplicateRule,
-    SalesforceApp,
     SalesforceState,
     sandbox_session,
 )
 from sandbox.salesforce.models import Org, User
-from sandbox.server import RunningServer
-from tests.support.fakes import fake_fixture, quiet
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 # simple-salesforce resolves ``sf.Contact`` etc. dynamically (typed as a Union with the bulk handlers), so
 # tests hold the client as Any rather than fight its annotations.
@@ -35,25 +32,14 @@ CONSUMER_SECRET = "test-consumer-secret"
 
 
 @dataclass
-class Env:
-    app: SalesforceApp
-    server: RunningServer
-    cert: str
+class Env(OnFake):
     org: Org
     user: User
     private_key_pem: bytes
 
     @property
-    def state(self) -> SalesforceState:
-        return self.app.state
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
-    @property
     def base(self) -> str:
-        return f"https://127.0.0.1:{self.server.port}"
+        return self.url
 
     def session(self) -> requests.Session:
         return sandbox_session(self.base, self.cert)
@@ -87,7 +73,7 @@ running = fake_fixture("salesforce", scope="session", state=SalesforceState())
 @pytest.fixture
 def env(running: RunningFake, rsa_key: rsa.RSAPrivateKey) -> Env:
     quiet(running, seed=0)
-    app, server, cert = running.app, running.server, running.cert
+    app = running.app
     org = app.state.create_org("Brand Org")
     user = app.state.create_user(USERNAME, PASSWORD, TOKEN, org_id=org.id)
     public_pem = rsa_key.public_key().public_bytes(
@@ -97,7 +83,7 @@ def env(running: RunningFake, rsa_key: rsa.RSAPrivateKey) -> Env:
     private_pem = rsa_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return Env(app, server, cert, org, user, private_pem)
+    return Env(running, org, user, private_pem)
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ from zenpy import Zenpy
 
 from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake
-from sandbox.server import RunningServer
 from sandbox.zendesk import ZendeskState
 from sandbox.zendesk.models import IntegrationInstance, User
-from tests.support.fakes import fake_fixture, quiet
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "zendesk"
 SUBDOMAIN = "acme"
@@ -81,29 +80,20 @@ def schemas() -> Schemas:
 
 
 @dataclass
-class Env:
-    state: ZendeskState
-    server: RunningServer
-    plan: FaultPlan
+class Env(OnFake):
     admin: User
     api_token: str
     oauth_token: str
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
 
 def seed(fake: RunningFake) -> Env:
     """Reset the fake to one account with an admin holding an API token and an OAuth token."""
     quiet(fake, seed=7)
-    state, plan, server = fake.state, fake.plan, fake.server
+    state: ZendeskState = fake.state
     account = state.create_account(SUBDOMAIN, admin_email=ADMIN_EMAIL)
     admin = next(iter(account.users.values()))
     return Env(
-        state=state,
-        server=server,
-        plan=plan,
+        fake,
         admin=admin,
         api_token=state.issue_api_token(SUBDOMAIN, admin.id),
         oauth_token=state.issue_oauth_token(SUBDOMAIN, admin.id),

@@ -5,6 +5,8 @@
         fake.cert                      # Salesforce (served over TLS): the certificate to trust
         quiet(fake)                    # between tests sharing the server: state forgotten, no faults
 
+``OnFake(fake)`` is the base of a conftest's environment object (``app``, ``state``, ``plan``, ``url``...).
+
 or, when the options need nothing built per module, a ready fixture:
 
     _zendesk = fake_fixture("zendesk", scope="session", plan=FaultPlan(seed=7))
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from sandbox.base import clear_faults
+from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake, start_fake
+from sandbox.server import RunningServer
 
 
 @contextmanager
@@ -52,6 +57,39 @@ def quiet(fake: RunningFake, *, state: dict[str, Any] | None = None, **faults: A
     ``keep_users``), request budget refilled, every fault off (``faults`` override, e.g. ``seed=7``)."""
     fake.app.reset(**(state or {}))
     clear_faults(fake.plan, **faults)
+
+
+@dataclass
+class OnFake:
+    """What a test sees of a running fake; a conftest's environment adds what it seeded (brand, org...)."""
+
+    fake: RunningFake
+
+    @property
+    def app(self) -> Any:
+        return self.fake.app
+
+    @property
+    def server(self) -> RunningServer:
+        return self.fake.server
+
+    @property
+    def state(self) -> Any:
+        return self.fake.state
+
+    @property
+    def plan(self) -> FaultPlan:
+        return self.fake.plan
+
+    @property
+    def url(self) -> str:
+        return self.fake.url
+
+    @property
+    def cert(self) -> str:
+        """The certificate to trust (Salesforce, served over TLS)."""
+        assert self.fake.cert is not None, f"{self.fake.name} is served over plain HTTP"
+        return self.fake.cert
 
 
 class ManualClock:

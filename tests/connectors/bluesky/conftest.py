@@ -8,21 +8,15 @@ import pytest
 from connectors.bluesky import BlueskyConnector
 from plugin.connector import AccountContext
 from sandbox.bluesky.models import DEFAULT_ACCESS_TTL, BlueskyState
-from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake
-from sandbox.server import RunningServer
-from tests.support.fakes import fake_fixture, quiet
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 BRAND_HANDLE = "brand.bsky.sandbox"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 
 
 @dataclass
-class Pds:
-    app: Any
-    state: BlueskyState
-    plan: FaultPlan
-    server: RunningServer
+class Pds(OnFake):
     brand: dict[str, Any]
     customer: dict[str, Any]
 
@@ -48,7 +42,7 @@ def pds(_server: RunningFake) -> Pds:
     state.rate_limit = 3000
     brand = state.add_actor(BRAND_HANDLE, display_name="Brand", password=APP_PASSWORD)
     customer = state.add_actor("ann.bsky.sandbox", display_name="Ann Émile")
-    return Pds(_server.app, state, _server.plan, _server.server, brand=brand, customer=customer)
+    return Pds(_server, brand=brand, customer=customer)
 
 
 @pytest.fixture

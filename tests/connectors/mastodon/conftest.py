@@ -7,21 +7,15 @@ import pytest
 
 from connectors.mastodon import MastodonConnector
 from plugin.connector import AccountContext
-from sandbox.faults import FaultPlan
 from sandbox.mastodon.models import MastodonState
 from sandbox.runner import RunningFake
-from sandbox.server import RunningServer
-from tests.support.fakes import fake_fixture, quiet
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 BRAND_TOKEN = "brand-token-sandbox"
 
 
 @dataclass
-class Instance:
-    app: Any
-    state: MastodonState
-    plan: FaultPlan
-    server: RunningServer
+class Instance(OnFake):
     brand: dict[str, Any]
     customer: dict[str, Any]
 
@@ -47,7 +41,7 @@ def instance(_server: RunningFake) -> Instance:
     state.rate_limit = 300
     brand = state.add_account("brand", display_name="Brand Support", token=BRAND_TOKEN)
     customer = state.add_account("ann", domain="remote.example", display_name="Ann")
-    return Instance(_server.app, state, _server.plan, _server.server, brand=brand, customer=customer)
+    return Instance(_server, brand=brand, customer=customer)
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from plugin.connector import AccountContext, InboundRequest
 from sandbox.faults import FaultPlan
 from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_IG_ID, DEFAULT_PAGE_ID, DEFAULT_TOKEN, MetaState
 from sandbox.runner import RunningFake
-from sandbox.server import RunningServer
-from tests.support.fakes import fake_fixture, quiet
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 VERIFY = "verify-me"
@@ -36,11 +35,7 @@ def post_request(body: bytes, signature: str | None) -> InboundRequest:
 
 
 @dataclass
-class Meta:
-    state: MetaState
-    plan: FaultPlan
-    server: RunningServer
-
+class Meta(OnFake):
     def account(self, network: str, **settings: Any) -> AccountContext:
         external = DEFAULT_IG_ID if network == "instagram" else DEFAULT_PAGE_ID
         return AccountContext(
@@ -68,4 +63,4 @@ def meta(_meta_server: RunningFake) -> Meta:
     """The shared fake, reset to one Page (with its IG account) and no faults for each test."""
     quiet(_meta_server, timeout_seconds=1.5, seed=7)
     _meta_server.state.add_page()
-    return Meta(state=_meta_server.state, plan=_meta_server.plan, server=_meta_server.server)
+    return Meta(_meta_server)

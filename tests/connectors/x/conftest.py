@@ -10,9 +10,7 @@ from connectors.x import XConnector
 from plugin.connector import AccountContext
 from sandbox.faults import FaultPlan
 from sandbox.runner import RunningFake
-from sandbox.server import RunningServer
-from sandbox.x import XSandboxApp, XState
-from tests.support.fakes import fake_fixture, quiet
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 APP_TOKEN = "app-only-bearer"
 BRAND_TOKEN = "brand-user-token"
@@ -25,20 +23,10 @@ OAUTH1 = {
 
 
 @dataclass
-class XSandbox:
-    app: XSandboxApp
-    server: RunningServer
+class XSandbox(OnFake):
     brand_id: str
     alice_id: str
     bob_id: str
-
-    @property
-    def state(self) -> XState:
-        return self.app.state
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
 
     def account(self, **overrides: object) -> AccountContext:
         credentials = overrides.pop("credentials", {"bearer_token": APP_TOKEN, "user_access_token": BRAND_TOKEN})
@@ -59,7 +47,7 @@ _served = fake_fixture("x", scope="module", plan=FaultPlan(seed=7))
 
 @pytest.fixture
 def sandbox(_served: RunningFake) -> XSandbox:
-    app, server = _served.app, _served.server
+    app = _served.app
     quiet(_served, state={"keep_users": False}, seed=7)
     brand = app.state.add_user("acme", name="Acme Support", token=BRAND_TOKEN)
     app.state.add_app_token(APP_TOKEN)
@@ -68,7 +56,7 @@ def sandbox(_served: RunningFake) -> XSandbox:
     )
     alice = app.state.add_user("alice", name="Alice A.")
     bob = app.state.add_user("bob", name="Bob B.")
-    return XSandbox(app=app, server=server, brand_id=brand.id, alice_id=alice.id, bob_id=bob.id)
+    return XSandbox(_served, brand_id=brand.id, alice_id=alice.id, bob_id=bob.id)
 
 
 @pytest.fixture
