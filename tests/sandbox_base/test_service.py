@@ -15,6 +15,7 @@ from sandbox.base import FakeBackend, FakeService, RequestBudget, ServiceSetting
 from sandbox.faults import FaultPlan
 from sandbox.mastodon import MastodonApp, MastodonState
 from sandbox.runner import FAKES, RunningFake
+from sandbox.zendesk import ZendeskState
 from tests.support.fakes import fake_service, quiet
 
 
@@ -105,3 +106,13 @@ def test_request_budget_windows() -> None:
     now[0] += 10
     assert budget.take("a").allowed
     assert RequestBudget(None).take().allowed
+
+
+def test_snapshot_is_a_copy_and_summary_counts() -> None:
+    state = ZendeskState()
+    state.create_account("acme")
+    before = state.snapshot()
+    state.create_account("globex")
+    assert sorted(before["accounts"]) == ["acme"] and sorted(state.accounts) == ["acme", "globex"]
+    assert before["accounts"]["acme"] is not state.accounts["acme"]
+    assert state.summary() == {"accounts": 2}
