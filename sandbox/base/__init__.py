@@ -5,6 +5,7 @@ A fake then only brings its own pieces: models (a ``FakeBackend`` subclass), res
 exceptions (``FakeError`` subclasses plus an ``error_response`` hook for refusals and injected faults).
 """
 
+from .app import FakeApp
 from .backend import FakeBackend
 from .control import action_response
 from .errors import FakeError, json_response
@@ -13,6 +14,7 @@ from .ratelimit import RequestBudget, Verdict, Window, current_window
 from .service import FakeService, ServiceSettings
 
 __all__ = [
+    "FakeApp",
     "FakeBackend",
     "FakeError",
     "FakeService",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from sandbox.base import FakeApp
 
 from . import responses
 from .exceptions import MastodonError, NotFound, TooManyRequests, Unauthorized
@@ -62,15 +63,8 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-class MastodonApp:
+class MastodonApp(FakeApp[MastodonState]):
     """The WSGI application: authenticate, rate-limit, dispatch, render errors the Mastodon way."""
-
-    def __init__(self, state: MastodonState):
-        self.state = state
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         adapter = url_map.bind_to_environ(request.environ)

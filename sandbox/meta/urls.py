@@ -9,6 +9,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.base import FakeApp
 from sandbox.base import json_response as _json
 
 from .models import MetaState
@@ -93,15 +94,14 @@ def control(state: MetaState, request: Request, action: str) -> Response:
     return _json({"error": f"no control action {request.method} {action}"}, status=404)
 
 
-class MetaApp:
-    """The WSGI app (wrapped in FaultMiddleware by ``create_app``)."""
+class MetaApp(FakeApp[MetaState]):
+    """The WSGI app (served by ``sandbox.base.FakeService``, see ``create_app``)."""
 
     def __init__(self, state: MetaState) -> None:
-        self.state = state
+        super().__init__(state)
         self.api = GraphApi(state)
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
+    def dispatch(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p]
         if parts[:1] == ["_sandbox"]:
             response = control(self.state, request, "/".join(parts[1:]))
@@ -115,4 +115,4 @@ class MetaApp:
                 )
             else:
                 response = self.api.handle(request, parts)
-        return response(environ, start_response)
+        return response

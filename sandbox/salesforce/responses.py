@@ -14,6 +14,8 @@ from typing import Any
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
+from sandbox.base import FakeApp
+
 from . import exceptions as exc
 from .control import ControlHandlers
 from .exceptions import SalesforceError
@@ -79,18 +81,11 @@ def _batch_size(request: Request) -> int:
     return DEFAULT_BATCH
 
 
-class Handlers(LoginHandlers, ControlHandlers):
+class Handlers(LoginHandlers, ControlHandlers, FakeApp[SalesforceState]):
     """The REST data API; OAuth/SOAP login and the /_sandbox control routes come from the mixins."""
 
-    def __init__(self, state: SalesforceState):
-        self.state = state
-
     # -- dispatch --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        return self.handle(request)(environ, start_response)
-
-    def handle(self, request: Request) -> Response:
+    def dispatch(self, request: Request) -> Response:
         path = request.path
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]  # simple-salesforce sends e.g. ".../sobjects/Contact/" and ".../query/"

@@ -13,13 +13,13 @@ server = serve_in_thread(app)            # server.url -> api_base for the connec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from sandbox.base import FakeService, ServiceSettings, json_response
+from sandbox.base import FakeApp, FakeService, ServiceSettings, json_response
 from sandbox.faults import FaultPlan
 
 from .auth import APP_ONLY, authenticate
@@ -44,18 +44,14 @@ def _rate_headers(window: Window) -> dict[str, str]:
     }
 
 
-class XApi:
+class XApi(FakeApp[XState]):
     """The WSGI app proper: route, authenticate, spend rate limit, handle, answer in X's shapes."""
 
     def __init__(self, state: XState):
-        self.state = state
+        super().__init__(state)
         self.api = XResponses(state)
         self.control = ControlResponses(state)
         self.urls = url_map()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         adapter = self.urls.bind_to_environ(request.environ)
