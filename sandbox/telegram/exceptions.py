@@ -50,7 +50,7 @@ WEBHOOK_ACTIVE = TelegramApiError(
 
 
 def fault_body(status: int, retry_after: int) -> Response:
-    """FaultMiddleware hook: injected faults answer in the Bot API envelope."""
+    """The ``FakeService.error_response`` hook: refusals and injected faults in the Bot API envelope."""
     if status == 429:
         return too_many_requests(retry_after).response()
     names = {

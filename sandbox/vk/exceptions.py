@@ -61,8 +61,9 @@ def cant_send_without_permission() -> VKApiError:
 
 
 def fault_body(status: int, retry_after: int) -> Response:
-    """FaultMiddleware hook: VK signals overload in its envelope (HTTP 200, error 6), and a server
-    failure as a 5xx whose body still says ``Internal server error`` (code 10)."""
+    """The ``error_response`` hook (budget refusals, injected faults): VK signals overload in its
+    envelope (HTTP 200, error 6), and a server failure as a 5xx whose body still says ``Internal server
+    error`` (code 10)."""
     if status == 429:
         return json_response(too_many_requests().body(), 200)
     return json_response(VKApiError(10, "Internal server error").body(), status)

@@ -119,7 +119,7 @@ class RateLimited(ZendeskError):
 
 
 def fault_body(status: int, retry_after: int) -> Response:
-    """Error body for faults injected by ``FaultMiddleware``, in Zendesk's shape."""
+    """Budget refusals and injected faults (the ``FakeService.error_response`` hook), in Zendesk's shape."""
     if status == 429:
         return RateLimited(retry_after).response()
     if status >= 500:
