@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from plugin.connector import AccountContext, Connector, InboundRequest
+from sandbox.base import clear_faults
 from sandbox.faults import FaultPlan
 from sandbox.server import RunningServer, serve_in_thread
 
@@ -65,13 +66,13 @@ class Harness(ABC):
     # -- lifecycle ---------------------------------------------------------------------------------
     @abstractmethod
     def create_app(self) -> Any:
-        """The fake's WSGI app (wrapped in a FaultMiddleware)."""
+        """The fake's WSGI app (a ``sandbox.base.FakeService``, or any ``FaultMiddleware``)."""
 
     @property
     def plan(self) -> FaultPlan:
         """The fake's fault plan (scripted statuses reach the connector as real HTTP answers).
 
-        Every fake is wrapped in ``sandbox.faults.FaultMiddleware``, which carries its plan."""
+        Every fake is served by ``sandbox.base.FakeService`` (a ``FaultMiddleware``), which carries its plan."""
         plan: FaultPlan = self.app.plan
         return plan
 
@@ -91,7 +92,7 @@ class Harness(ABC):
 
     def reset(self) -> None:
         """Forget all traffic and faults; seed the brand and one customer."""
-        self.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1, seed=0)
+        clear_faults(self.plan, seed=0)
         self.reset_state()
 
     @abstractmethod

@@ -15,9 +15,9 @@ from plugin.identity.plugin import IdentityPlugin, profile_of
 from plugin.models import Mention, SocialProfile
 from plugin.pipeline import inbound as pipeline
 from plugin.runtime import build_runtime
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.zendesk import create_app as create_zendesk
+from sandbox.server import RunningServer
 from sandbox.zendesk.models import ZendeskState
+from tests.support.fakes import fake_service
 from tests.support.netplugin import make_mention
 
 SUBDOMAIN = "prop"
@@ -52,9 +52,8 @@ def zendesk() -> Iterator[tuple[ZendeskState, RunningServer, str]]:
     state.add_user(SUBDOMAIN, "Lee", email="lee@acme.example", role="agent")
     state.add_user(SUBDOMAIN, "Dora", email="dora@example.org")
     token = state.issue_api_token(SUBDOMAIN, api.id)
-    server = serve_in_thread(create_zendesk(state=state))
-    yield state, server, token
-    server.stop()
+    with fake_service("zendesk", state=state) as fake:
+        yield state, fake.server, token
 
 
 def links_after(order: list[Mention], zendesk: tuple[ZendeskState, RunningServer, str], rounds: int) -> set[tuple]:
