@@ -21,11 +21,11 @@ from plugin.store.events import EventRepository
 from plugin.store.identity import IdentityRepository
 from plugin.store.inbox import InboxRepository
 from plugin.store.outbox import OutboxRepository
-from plugin.store.rows import new_id
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
 from plugin.store.tenants import TenantRepository
 
-__all__ = ["BACKFILL_DAYS", "AccountRow", "Store", "new_id"]
+# AccountRow and BACKFILL_DAYS lived here before the split; their old import path keeps working.
+__all__ = ["BACKFILL_DAYS", "AccountRow", "Store"]
 
 
 class Store:
