@@ -7,8 +7,6 @@ from rich.progress import Progress
 from plugin.config import Settings
 from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime, build_runtime
-from plugin.store import tables as t
-from plugin.store.db import utcnow
 
 
 def run_backfill(
@@ -20,8 +18,7 @@ def run_backfill(
         raise SystemExit(f"no account {account_id}")
     account, context = found
     connector = runtime.registry.connector(account.network)
-    with runtime.db.begin() as conn:
-        cursor = conn.execute(t.poll_cursors.select().where(t.poll_cursors.c.account_id == account_id)).one().cursor
+    cursor = runtime.store.brand_accounts.cursor(account_id).cursor
     totals = {"pages": 0, "new": 0, "duplicates": 0}
     with Progress() as progress:
         task = progress.add_task(f"{account.network}:{account.handle or account.external_id}", total=max_pages)
@@ -29,12 +26,7 @@ def run_backfill(
             page = connector.poll(context, cursor)
             result = pipeline.ingest(runtime, account, page.mentions)
             cursor = page.cursor
-            with runtime.db.begin() as conn:
-                conn.execute(
-                    t.poll_cursors.update()
-                    .where(t.poll_cursors.c.account_id == account_id)
-                    .values(cursor=cursor, updated_at=utcnow())
-                )
+            runtime.store.brand_accounts.save_cursor(account_id, cursor)
             totals["pages"] += 1
             totals["new"] += len(result.new)
             totals["duplicates"] += result.duplicates

@@ -17,6 +17,7 @@ import requests
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.http import retry_after_seconds
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
+from plugin.store.statuses import DeliveryStatus
 from plugin.zendesk.instances import Instance, instance_for, instances
 from plugin.zendesk.resources import external_resource, id_problem, namespaced
 
@@ -121,7 +122,7 @@ class ZendeskSink(Sink):
         waves: list[list[DeliveryItem]] = [[], []]
         for item in items:
             parent = namespaced(item.mention.network, item.mention.parent_id) if item.mention.parent_id else None
-            if item.parent_state == "pending" and parent not in in_batch:
+            if item.parent_state == DeliveryStatus.PENDING and parent not in in_batch:
                 outcomes[item.delivery_id] = DeliveryOutcome(
                     item.delivery_id, "wait_parent", error="parent not in Zendesk yet", retry_after=PARENT_WAIT_SECONDS
                 )
@@ -144,9 +145,9 @@ class ZendeskSink(Sink):
         resources = []
         sendable = []
         for item in items:
-            resource = external_resource(
-                item.mention, item.labels, use_parent=use_parent and item.parent_state in ("delivered", "pending")
-            )
+            # A parent still pending is sent in the same batch or waited for (see above).
+            threaded = item.parent_state in (DeliveryStatus.DELIVERED, DeliveryStatus.PENDING)
+            resource = external_resource(item.mention, item.labels, use_parent=use_parent and threaded)
             problem = id_problem(resource)
             if problem is not None:
                 outcomes[item.delivery_id] = DeliveryOutcome(item.delivery_id, "failed", error=problem)

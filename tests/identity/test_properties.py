@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from plugin.config import Settings
-from plugin.identity import store as st
 from plugin.identity.plugin import IdentityPlugin, profile_of
 from plugin.models import Mention, SocialProfile
 from plugin.pipeline import inbound as pipeline
@@ -75,8 +74,8 @@ def links_after(order: list[Mention], zendesk: tuple[ZendeskState, RunningServer
             for mention in order:
                 plugin.resolve(tenant_id, "zendesk", [_profile(mention)])
         links = {
-            (lk["network"], lk["author_external_id"], lk["status"], lk["record_id"], lk["confidence"])
-            for lk in st.list_links(rt, tenant_id)
+            (lk.network, lk.author_external_id, lk.status, lk.record_id, lk.confidence)
+            for lk in rt.store.identity.links(tenant_id)
         }
         rt.db.dispose()
     return links
