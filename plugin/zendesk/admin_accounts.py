@@ -1,0 +1,164 @@
+"""Connecting a new social account from the Zendesk admin UI: the form per network, and the save.
+
+Each network's credential and setting inputs are generated from its connector's ``credentials_model``
+and ``settings_model`` (plugin.web.model_forms) and validated with them before anything is stored;
+secrets are stored encrypted and never rendered back. A connector that predates the models (it never
+set either attribute) still gets the old free-form JSON credentials field, so a third-party connector
+keeps working until its author declares models.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from plugin.connector import Connector
+from plugin.errors import BadInput
+from plugin.web import model_forms
+from plugin.web.extension import runtime
+from plugin.web.forms import form_field
+
+CREDENTIALS = "credentials"
+SETTINGS = "settings"
+LEGACY_FIELD = "new_credentials"
+
+
+def prefix(kind: str, network: str) -> str:
+    """Input names carry the network ("credentials.x.bearer_token"): every network's fields are in the
+    page at once, and a client that submits them all (no JavaScript, a script) still means one network."""
+    return f"{kind}.{network}"
+
+
+def declares_models(connector: Connector) -> bool:
+    """Whether the connector's class (not the base) set ``credentials_model`` or ``settings_model``."""
+    for cls in type(connector).__mro__:
+        if cls is Connector:
+            return False
+        if "credentials_model" in vars(cls) or "settings_model" in vars(cls):
+            return True
+    return False
+
+
+class AccountFormInvalid(BadInput):
+    """The new account's credentials or settings did not validate; the messages go next to the fields."""
+
+    def __init__(self, credentials: model_forms.FormErrors, settings: model_forms.FormErrors) -> None:
+        self.credentials, self.settings = credentials, settings
+        general = credentials.general + settings.general
+        super().__init__("; ".join(["check the highlighted fields", *general]))
+
+
+@dataclass(frozen=True)
+class NetworkForm:
+    """What the admin page renders for one network."""
+
+    name: str
+    display_name: str
+    declared: bool
+    credentials: list[model_forms.FormField] = field(default_factory=list)
+    settings: list[model_forms.FormField] = field(default_factory=list)
+
+
+def network_forms(
+    connectors: Iterable[Connector], chosen: str, form: Mapping[str, Any], error: BadInput | None = None
+) -> list[NetworkForm]:
+    """A form per network; the chosen one is filled with what was submitted (never its secrets)."""
+    forms: list[NetworkForm] = []
+    for connector in sorted(connectors, key=lambda c: c.name):
+        declared = declares_models(connector)
+        values: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
+        errors: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
+        if connector.name == chosen:
+            values = {kind: model_forms.submitted(form, prefix(kind, chosen)) for kind in (CREDENTIALS, SETTINGS)}
+            if isinstance(error, AccountFormInvalid):
+                errors = {CREDENTIALS: error.credentials.fields, SETTINGS: error.settings.fields}
+        forms.append(
+            NetworkForm(
+                name=connector.name,
+                display_name=connector.display_name or connector.name,
+                declared=declared,
+                credentials=model_forms.form_fields(
+                    connector.credentials_model,
+                    prefix(CREDENTIALS, connector.name),
+                    values[CREDENTIALS],
+                    errors[CREDENTIALS],
+                    # A network whose fields were not on the submitted page shows its defaults.
+                    from_form=bool(values[CREDENTIALS]),
+                )
+                if declared
+                else [],
+                settings=model_forms.form_fields(
+                    connector.settings_model,
+                    prefix(SETTINGS, connector.name),
+                    values[SETTINGS],
+                    errors[SETTINGS],
+                    from_form=bool(values[SETTINGS]),
+                )
+                if declared
+                else [],
+            )
+        )
+    return forms
+
+
+def _validated(connector: Connector) -> tuple[dict[str, str], dict[str, Any]]:
+    """Credentials (as strings, what AccountContext carries) and settings from the submitted form."""
+    found: dict[str, dict[str, Any]] = {}
+    problems: dict[str, model_forms.FormErrors] = {}
+    for kind, model in ((CREDENTIALS, connector.credentials_model), (SETTINGS, connector.settings_model)):
+        try:
+            parsed = model_forms.parse(model, request.form, prefix(kind, connector.name))
+            found[kind] = model_forms.secret_values(parsed)
+        except model_forms.FormErrors as exc:
+            problems[kind] = exc
+    if problems:
+        empty = model_forms.FormErrors()
+        raise AccountFormInvalid(problems.get(CREDENTIALS, empty), problems.get(SETTINGS, empty))
+    credentials = {k: v if isinstance(v, str) else json.dumps(v) for k, v in found[CREDENTIALS].items()}
+    return credentials, found[SETTINGS]
+
+
+def _legacy_credentials(network: str) -> dict[str, str]:
+    raw_credentials = form_field(prefix(LEGACY_FIELD, network), max_length=20000)
+    try:
+        credentials = json.loads(raw_credentials or "")
+    except ValueError as exc:
+        raise BadInput("credentials must be a JSON object") from exc
+    if not isinstance(credentials, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in credentials.items()
+    ):
+        raise BadInput("credentials must be a JSON object of strings")
+    return credentials
+
+
+def connect_account(tenant_id: int, network: str) -> int:
+    """Store the account the admin described in the "connect another account" part of the form."""
+    rt = runtime()
+    connector = rt.registry.connectors.get(network)
+    if connector is None:
+        raise BadInput(f"unknown network {network!r}")
+    external_id = form_field("new_external_id", max_length=255)
+    assert external_id is not None
+    handle = form_field("new_handle", required=False, max_length=255)
+    api_base = form_field("new_api_base", required=False, max_length=512)
+    if declares_models(connector):
+        credentials, settings = _validated(connector)
+    else:
+        credentials, settings = _legacy_credentials(network), {}
+    return rt.store.upsert_account(
+        tenant_id, network, external_id, credentials, handle=handle, settings=settings or None, api_base=api_base
+    )
+
+
+def account_form(connector: Connector, credentials: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
+    """The form fields a browser would submit for a new account on ``connector`` (scripts, the demo)."""
+    if not declares_models(connector):
+        return {prefix(LEGACY_FIELD, connector.name): json.dumps(dict(credentials))}
+    return {
+        **model_forms.encode(prefix(CREDENTIALS, connector.name), credentials),
+        **model_forms.encode(prefix(SETTINGS, connector.name), settings),
+    }
