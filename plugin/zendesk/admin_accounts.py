@@ -46,10 +46,14 @@ def declares_models(connector: Connector) -> bool:
 class AccountFormInvalid(BadInput):
     """The new account's credentials or settings did not validate; the messages go next to the fields."""
 
-    def __init__(self, credentials: model_forms.FormErrors, settings: model_forms.FormErrors) -> None:
+    def __init__(
+        self, credentials: model_forms.FormErrors, settings: model_forms.FormErrors, labels: Mapping[str, str]
+    ) -> None:
         self.credentials, self.settings = credentials, settings
-        general = credentials.general + settings.general
-        super().__init__("; ".join(["check the highlighted fields", *general]))
+        # The summary at the top names the fields, so an admin who scrolled past one still finds it.
+        marked = [labels.get(name, name) for name in [*credentials.fields, *settings.fields]]
+        parts = [f"fix the fields marked below: {', '.join(marked)}"] if marked else []
+        super().__init__("; ".join([*parts, *credentials.general, *settings.general]))
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,12 @@ def _validated(connector: Connector) -> tuple[dict[str, str], dict[str, Any]]:
             problems[kind] = exc
     if problems:
         empty = model_forms.FormErrors()
-        raise AccountFormInvalid(problems.get(CREDENTIALS, empty), problems.get(SETTINGS, empty))
+        labels = {
+            name: info.title or name
+            for model in (connector.credentials_model, connector.settings_model)
+            for name, info in model.model_fields.items()
+        }
+        raise AccountFormInvalid(problems.get(CREDENTIALS, empty), problems.get(SETTINGS, empty), labels)
     credentials = {k: v if isinstance(v, str) else json.dumps(v) for k, v in found[CREDENTIALS].items()}
     return credentials, found[SETTINGS]
 

@@ -91,6 +91,7 @@ def test_bad_values_are_refused_next_to_their_fields_and_secrets_not_echoed(clie
     assert 'aria-invalid="true"' in page_size
     assert "field-error" in _field_block(html, "settings.formnet.region")
     assert "unknown field &#39;&lt;img src=x&gt;&#39;" in html and "<img src=x>" not in html
+    assert "fix the fields marked below: App id, Page size, Data region" in html
     assert rt.store.accounts() == []
 
 
