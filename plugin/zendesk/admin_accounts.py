@@ -25,6 +25,7 @@ from plugin.web.forms import form_field
 CREDENTIALS = "credentials"
 SETTINGS = "settings"
 LEGACY_FIELD = "new_credentials"
+SHOWN = "shown"  # a hidden marker input in each network's fieldset
 
 
 def prefix(kind: str, network: str) -> str:
@@ -76,6 +77,9 @@ def network_forms(
         declared = declares_models(connector)
         values: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
         errors: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
+        # The fieldset's marker is submitted only when its fields were on the page and enabled: then an
+        # absent checkbox was unchecked by the admin; otherwise the network shows its defaults.
+        from_form = connector.name == chosen and prefix(SHOWN, chosen) in form
         if connector.name == chosen:
             values = {kind: model_forms.submitted(form, prefix(kind, chosen)) for kind in (CREDENTIALS, SETTINGS)}
             if isinstance(error, AccountFormInvalid):
@@ -90,8 +94,7 @@ def network_forms(
                     prefix(CREDENTIALS, connector.name),
                     values[CREDENTIALS],
                     errors[CREDENTIALS],
-                    # A network whose fields were not on the submitted page shows its defaults.
-                    from_form=bool(values[CREDENTIALS]),
+                    from_form=from_form,
                 )
                 if declared
                 else [],
@@ -100,7 +103,7 @@ def network_forms(
                     prefix(SETTINGS, connector.name),
                     values[SETTINGS],
                     errors[SETTINGS],
-                    from_form=bool(values[SETTINGS]),
+                    from_form=from_form,
                 )
                 if declared
                 else [],

@@ -115,13 +115,14 @@ def test_a_valid_form_stores_credentials_encrypted_and_settings(client: FlaskCli
 
 def test_picking_a_network_reloads_its_fields_without_saving(client: FlaskClient, rt: Runtime) -> None:
     flow, _ = _flow(client)
-    response = client.post(
-        "/zendesk/admin/save", data={**_base(flow), "action": "pick", "credentials.formnet.app_id": "kept"}
-    )
+    # include_dms (checked by default) unchecked: absent from the form, and it stays unchecked.
+    typed = {"action": "pick", "shown.formnet": "1", "credentials.formnet.app_id": "kept"}
+    response = client.post("/zendesk/admin/save", data={**_base(flow), **typed})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert re.search(r'<fieldset class="network-fields" data-network="formnet">', html)  # shown, enabled
     assert 'value="kept"' in _field_block(html, "credentials.formnet.app_id")
+    assert " checked" not in _field_block(html, "settings.formnet.include_dms")
     assert rt.store.accounts() == []
     refused = client.post("/zendesk/admin/save", data={**_base(flow), "action": "delete"})
     assert refused.status_code == 400 and "action must be" in refused.get_json()["reason"]
