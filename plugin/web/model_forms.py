@@ -7,7 +7,8 @@ templates render them (Jinja escapes every label, value and message).
 
 Mapping: ``title`` -> label, ``description`` -> help text, ``SecretStr`` -> password input that is
 never filled back in, ``bool`` -> checkbox, ``int`` -> number (with min/max), enum or ``Literal`` ->
-select, anything else -> text. A field without a default is required.
+select, a list -> text of comma-separated items, anything else -> text. A field without a default is
+required.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-Kind = Literal["text", "password", "checkbox", "number", "select"]
+Kind = Literal["text", "password", "checkbox", "number", "select", "list"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def _kind(prop: Mapping[str, Any]) -> Kind:
         return "checkbox"
     if prop.get("type") == "integer":
         return "number"
+    if prop.get("type") == "array":
+        return "list"
     return "text"
 
 
@@ -82,6 +85,8 @@ def _shown(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(item) for item in value)
     return str(getattr(value, "value", value))  # an Enum member shows its value
 
 
@@ -144,8 +149,11 @@ def parse(model: type[BaseModel], form: Mapping[str, Any], prefix: str) -> BaseM
     raw = submitted(form, prefix)
     data: dict[str, Any] = {key: value for key, value in raw.items() if value.strip() != ""}
     for name, prop in schema.get("properties", {}).items():
-        if _kind(_resolve(schema, prop)) == "checkbox":
+        kind = _kind(_resolve(schema, prop))
+        if kind == "checkbox":
             data[name] = raw.get(name, "").lower() in ("on", "true", "1", "yes")
+        elif kind == "list" and name in data:
+            data[name] = [item.strip() for item in data[name].split(",") if item.strip()]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -184,5 +192,5 @@ def encode(prefix: str, values: Mapping[str, Any]) -> dict[str, str]:
             if value:
                 encoded[f"{prefix}.{name}"] = "on"
             continue
-        encoded[f"{prefix}.{name}"] = str(value)
+        encoded[f"{prefix}.{name}"] = _shown(value)
     return encoded

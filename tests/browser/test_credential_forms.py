@@ -94,7 +94,7 @@ def test_each_connector_gets_a_form_matching_its_models(world: World, browser: A
             # Only the chosen network's fields are visible (and submittable).
             assert frame.locator("fieldset[data-network]:visible").count() == 1
             expected = _expected(connector)
-            inputs = scope.locator("input, select, textarea")
+            inputs = scope.locator("input:not([type=hidden]), select, textarea")
             found = {inputs.nth(i).get_attribute("name"): inputs.nth(i) for i in range(inputs.count())}
             assert set(found) == set(expected), connector.name
             for name, kind in expected.items():

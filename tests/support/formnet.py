@@ -33,6 +33,7 @@ class FormnetSettings(ConnectorModel):
     page_size: int = Field(default=50, ge=1, le=100, title="Page size", description="Items per poll.")
     include_dms: bool = Field(default=True, title="Include direct messages")
     region: Region = Field(default=Region.EU, title="Data region")
+    languages: list[str] = Field(default=["en"], title="Languages", description="Only mentions in these.")
 
 
 class FormnetConnector(Connector):

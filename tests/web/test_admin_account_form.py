@@ -107,7 +107,7 @@ def test_a_valid_form_stores_credentials_encrypted_and_settings(client: FlaskCli
     assert found is not None
     context = found[1]
     assert dict(context.credentials) == {"token": "tok-1", "app_id": "app-9"}
-    assert dict(context.settings) == {"page_size": 20, "include_dms": False, "region": "us"}
+    assert dict(context.settings) == {"page_size": 20, "include_dms": False, "region": "us", "languages": ["en"]}
     with rt.db.engine.connect() as conn:
         raw = conn.exec_driver_sql("SELECT credentials_enc FROM accounts").scalar()
     assert "tok-1" not in str(raw)

@@ -28,6 +28,7 @@ class Every(ConnectorModel):
     beta: bool = False
     region: Region = Field(default=Region.EU, title="Region")
     tier: Literal["free", "pro"] = "free"
+    langs: list[str] = Field(default=["en", "de"], title="Languages")
 
 
 def _by_name(fields: list[model_forms.FormField]) -> dict[str, model_forms.FormField]:
@@ -36,7 +37,7 @@ def _by_name(fields: list[model_forms.FormField]) -> dict[str, model_forms.FormF
 
 def test_every_field_type_maps_to_its_input() -> None:
     fields = _by_name(model_forms.form_fields(Every, "credentials.echo"))
-    assert list(fields) == ["token", "spare", "handle", "note", "page_size", "dms", "beta", "region", "tier"]
+    assert list(fields) == ["token", "spare", "handle", "note", "page_size", "dms", "beta", "region", "tier", "langs"]
     token = fields["token"]
     assert (token.kind, token.label, token.help, token.required) == (
         "password", "API token", "From the developer console.", True
@@ -51,6 +52,7 @@ def test_every_field_type_maps_to_its_input() -> None:
     assert fields["beta"].kind == "checkbox" and not fields["beta"].checked
     assert (fields["region"].kind, fields["region"].options, fields["region"].value) == ("select", ("eu", "us"), "eu")
     assert (fields["tier"].kind, fields["tier"].options) == ("select", ("free", "pro"))
+    assert (fields["langs"].kind, fields["langs"].value) == ("list", "en, de")
 
 
 def test_a_valid_form_gives_the_model_and_the_stored_values() -> None:
@@ -61,13 +63,15 @@ def test_a_valid_form_gives_the_model_and_the_stored_values() -> None:
         "credentials.echo.page_size": "20",
         "credentials.echo.beta": "on",  # dms unchecked: absent from the form
         "credentials.echo.region": "us",
+        "credentials.echo.langs": " pl,, tr ",
         "settings.echo.ignored": "another prefix is not ours",
     }
     parsed = model_forms.parse(Every, form, "credentials.echo")
     assert isinstance(parsed, Every)
     assert (parsed.page_size, parsed.dms, parsed.beta, parsed.region) == (20, False, True, Region.US)
     assert model_forms.secret_values(parsed) == {
-        "token": "s3cret", "handle": "acme", "page_size": 20, "dms": False, "beta": True, "region": "us", "tier": "free"
+        "token": "s3cret", "handle": "acme", "page_size": 20, "dms": False, "beta": True, "region": "us",
+        "tier": "free", "langs": ["pl", "tr"],
     }  # fmt: skip
 
 
@@ -103,8 +107,8 @@ def test_secrets_are_never_rendered_back() -> None:
 
 
 def test_encode_is_what_a_browser_submits() -> None:
-    encoded = model_forms.encode("settings.echo", {"page_size": 5, "dms": False, "beta": True})
-    assert encoded == {"settings.echo.page_size": "5", "settings.echo.beta": "on"}
+    encoded = model_forms.encode("settings.echo", {"page_size": 5, "dms": False, "beta": True, "langs": ["fi"]})
+    assert encoded == {"settings.echo.page_size": "5", "settings.echo.beta": "on", "settings.echo.langs": "fi"}
     required = {"settings.echo.token": "t", "settings.echo.handle": "h"}
     parsed = model_forms.parse(Every, {**encoded, **required}, "settings.echo")
-    assert isinstance(parsed, Every) and not parsed.dms and parsed.beta
+    assert isinstance(parsed, Every) and not parsed.dms and parsed.beta and parsed.langs == ["fi"]
