@@ -1,9 +1,10 @@
 """The pytest plugin behind the conformance suite (entry point ``pytest11: horseshoe``).
 
-Loaded automatically wherever horseshoe is installed. It does nothing unless a test class asks for the
-``horseshoe_harness`` fixture (``ConnectorConformance`` does): then it parametrizes that class over the
-class's ``harnesses``, starts each fake once per class (a server start costs time) and resets it before
-every test. Without a ``harnesses`` list the class cannot run, so collection fails with the reason.
+Loaded automatically wherever horseshoe is installed. It does nothing unless a test class asks for
+the ``horseshoe_harness`` fixture (``ConnectorConformance`` does): then it parametrizes that class
+over the class's ``harnesses`` (or, for a test function, its module's ``harnesses``), starts each
+fake once per class (a server start costs time) and resets it before every test. Without a
+``harnesses`` list the class cannot run, so collection fails with the reason.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def _label(factory: Callable[[], Harness]) -> str:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if STARTED not in metafunc.fixturenames:
         return
-    harnesses = list(getattr(metafunc.cls, "harnesses", None) or ())
+    # The test class's list, else the module's (a plain test function may ask for the fixture too).
+    harnesses = list(getattr(metafunc.cls, "harnesses", None) or getattr(metafunc.module, "harnesses", None) or ())
     if not harnesses:
         where = metafunc.cls.__name__ if metafunc.cls else metafunc.module.__name__
         raise pytest.UsageError(f"{where} uses the horseshoe conformance suite but lists no harnesses")

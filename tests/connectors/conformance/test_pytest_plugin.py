@@ -49,3 +49,16 @@ def test_the_plugin_is_loaded_through_its_entry_point(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     assert "fixtures defined from plugin.testing.pytest_plugin" in result.stdout, result.stdout[-3000:]
     assert "horseshoe_harness" in result.stdout
+
+
+def test_a_module_level_harness_list_serves_plain_test_functions(tmp_path: Path) -> None:
+    source = (
+        "from sandbox.networks import BUILTIN\n"
+        "harnesses = [BUILTIN['mastodon']]\n"
+        "def test_started_and_reset(horseshoe_harness):\n"
+        "    assert horseshoe_harness.url.startswith('http://127.0.0.1:')\n"
+        "    assert horseshoe_harness.posted() == []\n"
+    )
+    result = _pytest(tmp_path, source)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "1 passed" in result.stdout
