@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from plugin.outbox import replies as outbox
+from plugin.testing.suite import Host, baseline, receive, reply_to
 from sandbox.networks import BUILTIN, Harness
-
-from .conformance.suite import Host, baseline, receive, reply_to
 
 # Which requests are the write (the drop must hit the post itself, not a login or a lookup before it).
 WRITES: dict[str, dict[str, tuple[str, ...]]] = {

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pluggy
+from pydantic import Field, SecretStr
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, ConnectorModel, InboundRequest, PollPage, WebhookResult
 from plugin.errors import BadInput, FatalError, OutcomeUnknown, RetriableError
 from plugin.models import Author, Limits, Mention, PostResult, Reply
 
@@ -46,10 +47,15 @@ def make_mention(
     )
 
 
+class TestNetCredentials(ConnectorModel):
+    secret: SecretStr | None = Field(default=None, title="Webhook secret", description="Sent as X-Test-Secret.")
+
+
 class TestNetConnector(Connector):
     __test__ = False
     name = "testnet"
     display_name = "Test network"
+    credentials_model = TestNetCredentials
 
     def __init__(self) -> None:
         self.posted: list[Reply] = []

@@ -1,19 +1,23 @@
 """The conformance suite: checks every connector, built-in or third-party, must pass.
 
-Use it by subclassing ``ConnectorConformance`` in a test module and providing a ``harness`` fixture
-that yields a started, freshly reset ``Harness`` (see test_builtin.py). Every check drives the real
-connector against its fake over real HTTP; the host side (inbox, outbox) is the real pipeline on SQLite.
+Subclass ``ConnectorConformance`` in a test module and list harness classes (or factories) in
+``harnesses``; the pytest plugin (``plugin.testing.pytest_plugin``, loaded through the ``pytest11``
+entry point) starts one fake per harness and class and resets it before every check. Every check drives
+the real connector against its fake over real HTTP; the host side (inbox, outbox) is the real pipeline
+on SQLite in the test's temporary directory.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import func, select
 
+from plugin.config import Settings
 from plugin.connector import AccountContext, Connector
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.models import Mention, Reply, Visibility
@@ -21,12 +25,8 @@ from plugin.outbox import replies as outbox
 from plugin.pipeline import inbound as pipeline
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
-from plugin.store import tables as t
 from plugin.store.repo import AccountRow
-from sandbox.networks.harness import Harness, Posted
-from tests.conftest import fast_settings
-
-from .fixtures import load_fixture
+from plugin.testing.harness import Harness, Posted
 
 _keys = itertools.count(1)
 
@@ -98,12 +98,25 @@ def find_posted(harness: Harness, text: str) -> Posted:
     return hits[0]
 
 
+def host_settings(data_dir: Path) -> Settings:
+    """Settings for the suite's host: its own SQLite file, a fixed key, retries fast enough for a test."""
+    return Settings(
+        data_dir=str(data_dir),
+        secret_key="conformance-secret-key-not-for-production",
+        backoff_base_seconds=0.01,
+        backoff_cap_seconds=0.05,
+        worker_idle_seconds=0.05,
+        public_url="http://127.0.0.1:9",
+    )
+
+
 class Host:
     """A real runtime on SQLite with our brand account connected (what the inbox and outbox need)."""
 
     def __init__(self, harness: Harness, data_dir: Path):
+        # Only the built-ins and the harness's own plugins: what else is installed must not change the result.
         pm = get_plugin_manager(load_entry_points=False, extra_plugins=list(harness.extra_plugins))
-        self.runtime: Runtime = build_runtime(fast_settings(str(data_dir)), pm=pm)
+        self.runtime: Runtime = build_runtime(host_settings(data_dir), pm=pm)
         context = harness.account()
         self.tenant_id = self.runtime.store.ensure_tenant("conformance")
         self.account_id = self.runtime.store.upsert_account(
@@ -123,15 +136,25 @@ class Host:
         return pipeline.ingest(self.runtime, self.row, mentions)
 
     def stored(self) -> int:
-        with self.runtime.db.begin() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.mentions)).scalar_one())
+        return self.runtime.store.counts()["mentions"]
 
     def close(self) -> None:
         self.runtime.db.dispose()
 
 
 class ConnectorConformance:
-    """Subclass and provide a ``harness`` fixture; every test below runs against it."""
+    """Subclass and set ``harnesses``; every check below runs against each of them.
+
+    ``harnesses``: Harness subclasses (or factories returning a new, unstarted Harness).
+    ``fixtures_dir``: where the relative paths in a harness's ``fixture_files`` are found.
+    """
+
+    harnesses: ClassVar[Sequence[Callable[[], Harness]]] = ()
+    fixtures_dir: ClassVar[Path | None] = None
+
+    @pytest.fixture
+    def harness(self, horseshoe_harness: Harness) -> Harness:
+        return horseshoe_harness
 
     @pytest.fixture
     def host(self, harness: Harness, tmp_path: Path) -> Iterator[Host]:
@@ -139,16 +162,24 @@ class ConnectorConformance:
         yield host
         host.close()
 
+    def load_fixture(self, name: str) -> Any:
+        path = Path(name)
+        if not path.is_absolute():
+            if self.fixtures_dir is None:
+                raise AssertionError(f"fixture {name!r} is relative: set fixtures_dir on {type(self).__name__}")
+            path = Path(self.fixtures_dir) / path
+        return json.loads(path.read_text(encoding="utf-8"))
+
     # (1) ---------------------------------------------------------------------------------------------
     def test_parse_fixtures(self, harness: Harness) -> None:
         skip_unless(harness, "parse")
         assert harness.fixture_files, "a harness must name the real-shaped fixtures of its network"
         connector = harness.connector()
         for name, account in harness.fixture_files:
-            payload = load_fixture(name)
+            payload = self.load_fixture(name)
             mentions = connector.parse_payload(payload, account)
             assert mentions, f"{name} parsed to nothing"
-            again = connector.parse_payload(load_fixture(name), account)
+            again = connector.parse_payload(self.load_fixture(name), account)
             assert [m.author.external_id for m in again] == [m.author.external_id for m in mentions], name
             for mention in mentions:
                 assert mention.network == harness.network, name
