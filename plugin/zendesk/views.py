@@ -18,14 +18,14 @@ from flask import jsonify, redirect, request
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.models import Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
-from plugin.store.statuses import DeliveryStatus, ReplyStatus
+from plugin.store.statuses import ReplyStatus
 from plugin.triage.basic import detect_pii
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field, json_body
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.instances import instances
 from plugin.zendesk.push import ZendeskPushClient
-from plugin.zendesk.resources import external_resource, id_problem, namespaced, split_namespaced
+from plugin.zendesk.resources import external_resource, id_problem, namespaced, parent_known, split_namespaced
 from plugin.zendesk.tokens import issue_state, read_metadata, read_state
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,11 @@ def pull() -> Any:
     parents = rt.store.deliveries.parent_states(
         tenant_id, "zendesk", {(m.network, m.parent_id) for m in mentions if m.parent_id}
     )
-    in_page = {(m.network, m.external_id) for m in mentions}
+    in_page = {namespaced(m.network, m.external_id) for m in mentions}
     resources = []
     for row, mention in zip(rows, mentions, strict=True):
         key = (mention.network, mention.parent_id or "")
-        use_parent = bool(mention.parent_id) and (parents.get(key) == DeliveryStatus.DELIVERED or key in in_page)
+        use_parent = parent_known(mention, parents.get(key), in_page)
         resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent)
         if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
             resources.append(resource)
