@@ -39,7 +39,7 @@ from .messaging import (
     parse_messaging_payload,
     send_message,
 )
-from .models import CommentChange, FeedChange, parse
+from .models import CommentChange, FeedChange, Sender, parse
 from .sweep import SweepCursor, SweepSpec, initial_cursor, resume, run_sweep
 from .webhook import (
     SIGNATURE_HEADER,
@@ -75,6 +75,7 @@ __all__ = [
     "MessengerCredentials",
     "MessengerSettings",
     "MetaWebhookConnector",
+    "Sender",
     "SweepCursor",
     "SweepSpec",
     "appsecret_proof",

@@ -115,3 +115,18 @@ def test_malformed_change_is_bad_input() -> None:
     del body["entry"][0]["changes"][0]["value"]["comment_id"]
     with pytest.raises(BadInput):
         FB.parse_payload(body)
+
+
+def test_facebook_older_feed_payload_with_sender_id_and_sender_name() -> None:
+    [m] = FB.parse_payload(fixture("facebook", "feed_comment_add_sender_id.json"))
+    assert m.external_id == "444444444_222222222" and m.kind == "comment"
+    assert m.author.external_id == "24242424242" and m.author.name == "Cinderella Hoover"
+    assert m.text.startswith("Still no refund")
+
+
+def test_facebook_explains_what_it_skipped() -> None:
+    own = FB.explain_payload(fixture("facebook", "feed_page_own_comment.json"))
+    assert own.mentions == [] and "Page itself" in own.skipped[0].reason
+    reaction = FB.explain_payload(fixture("facebook", "feed_reaction.json"))
+    assert reaction.mentions == [] and "reaction" in reaction.skipped[0].reason
+    assert reaction.skipped[0].where == "entry[0].changes[0].value"
