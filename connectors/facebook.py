@@ -153,7 +153,9 @@ def explain_feed_payload(payload: Any, account: str | None) -> ParseResult:
             if mention is not None:
                 result.mentions.append(mention)
         if entry.messaging:
-            result.skipped.append(Skipped(f"{entry.where}.messaging", "direct messages: the messenger connector's part"))
+            result.skipped.append(
+                Skipped(f"{entry.where}.messaging", "direct messages: the messenger connector's part")
+            )
     return result
 
 

@@ -19,9 +19,12 @@ Account model
 Which messages become mentions
 ------------------------------
 - Private chats with the bot: every message from a human -> kind ``direct``, visibility ``private``.
-- Groups and supergroups: only messages addressed to the bot: an ``@bot_username`` ``mention``
-  entity, a ``text_mention`` of the bot's id, a ``/command@bot_username``, or a reply to one of the
-  bot's messages (kind ``reply``). Everything else in a group is ignored (not our business).
+- Groups and supergroups, account setting ``group_messages``: ``addressed`` (default) keeps only
+  messages addressed to the bot: an ``@bot_username`` ``mention`` entity, a ``text_mention`` of the
+  bot's id, a ``/command@bot_username``, or a reply to one of the bot's messages (kind ``reply``);
+  ``all`` keeps every human message (``extra["addressed"]`` tells them apart). A message left out is
+  never dropped silently: ``explain_payload`` (``horseshoe parse``) names the reason and the connector
+  counts it in ``skip_counts`` and logs it.
 - Messages from bots (including our own echoes) and channel posts are ignored.
 - ``edited_message`` becomes the same ``external_id`` with ``event="edited"``.
 
