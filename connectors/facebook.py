@@ -221,6 +221,9 @@ class FacebookConnector(meta.MetaWebhookConnector):
     credentials_model = meta.FacebookCredentials
     settings_model = meta.FacebookSettings
     display_name = "Facebook Pages"
+    # One Meta app has one callback URL for the ``page`` object: feed changes and messages arrive in
+    # the same body, and the host hands it to the Page's messenger account too.
+    webhook_siblings = ("messenger",)
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return self.explain_payload(payload, account).mentions

@@ -132,6 +132,9 @@ class MessengerConnector(meta.MetaWebhookConnector):
     credentials_model = meta.MessengerCredentials
     settings_model = meta.MessengerSettings
     display_name = "Facebook Messenger"
+    # One Meta app has one callback URL for the ``page`` object: feed changes and messages arrive in
+    # the same body, and the host hands it to the Page's facebook account too.
+    webhook_siblings = ("facebook",)
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return meta.parse_messaging_payload(NAME, payload, "page", account)
