@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from plugin.errors import BadInput
 from plugin.models import Author, Kind, Mention, Visibility
 
+from .embeds import attachments
 from .text import post_url
 
 NETWORK = "bluesky"
@@ -86,6 +87,7 @@ def _item_to_mention(item: Mapping[str, Any], account: str, reason: str) -> Ment
             created_at=_datetime(record.get("createdAt"), item.get("indexedAt")),
             url=post_url(handle, did, uri),
             lang=lang,
+            attachments=attachments(item, record, did),
             account=account,
             extra={
                 "cid": str(item.get("cid") or ""),
