@@ -21,6 +21,7 @@ from typing import Any
 
 from sandbox.base import FakeBackend, Window, current_window
 
+from .chat import ChatReads
 from .views import Views
 
 DEFAULT_ACCESS_TTL = 2 * 3600  # the PDS issues access tokens valid for about two hours
@@ -97,7 +98,7 @@ class Clock:
 
 
 @dataclass
-class BlueskyState(Views, FakeBackend):
+class BlueskyState(Views, ChatReads, FakeBackend):
     host: str = "bsky.sandbox"
     access_ttl: int = DEFAULT_ACCESS_TTL
     rate_limit: int = DEFAULT_RATE_LIMIT

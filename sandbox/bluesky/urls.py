@@ -37,6 +37,8 @@ XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
     "com.atproto.repo.listRecords": (responses.list_records, "GET", "none"),
     "chat.bsky.convo.getConvoForMembers": (responses.get_convo_for_members, "GET", "access"),
     "chat.bsky.convo.sendMessage": (responses.send_message, "POST", "access"),
+    "chat.bsky.convo.listConvos": (responses.list_convos, "GET", "access"),
+    "chat.bsky.convo.getMessages": (responses.get_messages, "GET", "access"),
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
