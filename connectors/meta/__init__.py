@@ -49,6 +49,7 @@ from .webhook import (
     entries,
     handshake_result,
     is_handshake,
+    load_body,
     sign_body,
     verify_meta_request,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "initial_cursor",
     "is_handshake",
     "last_inbound_time",
+    "load_body",
     "messaging_type_for",
     "now_utc",
     "opt_str",
