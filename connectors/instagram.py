@@ -37,7 +37,7 @@ from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import meta
-from .messenger import send_dm
+from .messenger import explain_graph_messages, send_dm
 from .meta import igmentions
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -80,6 +80,8 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
     """A webhook body (object ``instagram``), or a mention lookup answer (``mentioned_comment``/``_media``)."""
     if isinstance(payload, dict) and ("mentioned_comment" in payload or "mentioned_media" in payload):
         return ParseResult(mentions=igmentions.parse_lookup(payload))
+    if isinstance(payload, dict) and "data" in payload and "object" not in payload:
+        return explain_graph_messages(NAME, payload, account)  # a conversations poll answer
     result = ParseResult()
     for entry in meta.entries(payload, "instagram", account):
         for value, where in meta.changes(entry, ("comments", "live_comments")):
@@ -94,13 +96,7 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
                     "mentioned_media); parse the lookup's answer to see the mention",
                 )
             )
-        for m_index, raw in enumerate(entry.messaging):
-            where = f"{entry.where}.messaging[{m_index}]"
-            dm = meta.parse_messaging_event(NAME, entry.id, raw, where, entry_time=entry.time)
-            if dm is not None:
-                result.mentions.append(dm)
-            else:
-                result.skipped.append(Skipped(where, "not a customer's message (echo, read, reaction...)"))
+    result.mentions.extend(meta.parse_messaging_payload(NAME, payload, "instagram", account, result.skipped))
     return result
 
 

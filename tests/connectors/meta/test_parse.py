@@ -130,3 +130,23 @@ def test_facebook_explains_what_it_skipped() -> None:
     reaction = FB.explain_payload(fixture("facebook", "feed_reaction.json"))
     assert reaction.mentions == [] and "reaction" in reaction.skipped[0].reason
     assert reaction.skipped[0].where == "entry[0].changes[0].value"
+
+
+def test_messenger_parses_graph_conversation_messages_with_the_page_id() -> None:
+    result = MS.explain_payload(fixture("messenger", "conversation_messages.json"), "1234567890")
+    [m] = result.mentions
+    assert m.kind == "direct" and m.visibility == "private" and m.author.external_id == "6789012345678901"
+    assert m.text == "Is my order shipped yet?" and m.thread_id == "6789012345678901"
+    assert "sent by us" in result.skipped[0].reason
+    with pytest.raises(BadInput, match="--account"):
+        MS.parse_payload(fixture("messenger", "conversation_messages.json"))
+    # Instagram's conversations poll answers have the same shape (IGSIDs instead of PSIDs).
+    [ig] = IG.parse_payload(fixture("messenger", "conversation_messages.json"), "1234567890")
+    assert ig.network == "instagram"
+
+
+def test_messenger_explains_echoes_and_feed_changes() -> None:
+    echo = MS.explain_payload(fixture("messenger", "message_echo.json"))
+    assert echo.mentions == [] and "echo" in echo.skipped[0].reason
+    feed = MS.explain_payload(fixture("facebook", "feed_comment_add.json"))
+    assert feed.mentions == [] and "facebook connector" in feed.skipped[0].reason
