@@ -50,6 +50,26 @@ class WebhookResult:
     handshake: tuple[int, str, str] | None = None  # (status, content_type, body)
 
 
+# An attachment the network serves only with a secret in its URL (Telegram's file URLs carry the bot
+# token) is stored as ``horseshoe-file:<reference>`` instead: no secret in the database, the CRM or a
+# log line. The host serves it behind a signed URL of its own, fetching it with ``open_attachment``.
+FILE_REFERENCE = "horseshoe-file:"
+
+
+def file_reference(reference: str) -> str:
+    """The ``Attachment.url`` for a file only the connector can fetch (``reference`` is its own id)."""
+    return f"{FILE_REFERENCE}{reference}"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by ``Connector.open_attachment``."""
+
+    content_type: str
+    body: bytes = field(repr=False)
+    filename: str | None = None
+
+
 @dataclass(frozen=True)
 class Skipped:
     """Something in a valid payload that deliberately did not become a mention, and why.
@@ -185,6 +205,12 @@ class Connector(ABC):
         from plugin.errors import FatalError
 
         raise FatalError(f"{self.name} cannot send private messages", code="unsupported")
+
+    def open_attachment(self, account: AccountContext, reference: str) -> Download:
+        """Fetch a file this connector stored as ``file_reference(reference)`` (see ``FILE_REFERENCE``)."""
+        from plugin.errors import FatalError
+
+        raise FatalError(f"{self.name} stores no file references", code="unsupported")
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """Look up an author's public profile; None when the network does not say."""

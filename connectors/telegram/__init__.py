@@ -28,6 +28,15 @@ Which messages become mentions
 - Messages from bots (including our own echoes) and channel posts are ignored.
 - ``edited_message`` becomes the same ``external_id`` with ``event="edited"``.
 
+Attachments
+-----------
+Photos (the largest ``PhotoSize``), documents, voice notes, videos and audio become attachments whose
+URL is ``horseshoe-file:<file_id>`` (type ``image``/``document``/``voice``/``video``/``audio``): the
+Bot API's download URL, ``/file/bot<token>/<file_path>``, carries the bot token, so it is never stored.
+``open_attachment`` calls ``getFile`` and downloads the file (≤ 20 MB, as the Bot API allows) when
+someone opens it; the host serves that behind its own signed link (``plugin.web.attachments``), which
+is what an agent (or Zendesk, importing ``file_urls``) opens. file_ids stay valid for the bot.
+
 Identifiers (docs/ARCHITECTURE.md): ``external_id = "{chat.id}:{message_id}"``; ``parent_id`` is the replied-to
 message; ``thread_id`` is the chat id for private chats; in groups it is the root of the reply chain
 when Telegram tells us (``message_thread_id``: forum topics and supergroup reply threads), else the

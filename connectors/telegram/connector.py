@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import mimetypes
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -19,7 +20,16 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    Download,
+    InboundRequest,
+    ParseResult,
+    PollPage,
+    Skipped,
+    WebhookResult,
+)
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
@@ -261,6 +271,37 @@ class TelegramConnector(Connector):
                     code="not_started",
                 ) from exc
             raise
+
+    def open_attachment(self, account: AccountContext, reference: str) -> Download:
+        """``getFile`` -> ``{base}/file/bot<token>/<file_path>`` (Bot API "getFile"; at most 20 MB).
+
+        The download URL holds the token, so it is built here, used once and never stored or logged
+        (the shared client masks ``/bot<token>/`` in every message)."""
+        found = obj(self._call(account, "getFile", {"file_id": reference}, mutating=False), "getFile result")
+        path = found.get("file_path")
+        if not isinstance(path, str) or not path:
+            raise FatalError("telegram getFile: no file_path (the file cannot be downloaded)", code="no_file_path")
+        token = account.credentials.get("bot_token") or ""
+        base = (account.api_base or API_BASE).rstrip("/")
+        response = self._http.send(
+            (account.external_id, base),
+            "GET",
+            f"{base}/file/bot{token}/{path}",
+            what="telegram file download",
+            mutating=False,
+            timeout=(5.0, float(account.settings.get("http_timeout", HTTP_TIMEOUT))),
+            secrets=(token,),
+            check=False,  # a file is not a JSON answer; only an error answer goes through the error hook
+        )
+        if response.status_code != 200:
+            self._http.check(response, "telegram file download", secrets=(token,))
+            raise RetriableError(f"telegram file download: HTTP {response.status_code}", code="http")
+        name = path.rsplit("/", 1)[-1]
+        guessed = mimetypes.guess_type(name)[0]
+        served = response.headers.get("Content-Type", "").split(";")[0].strip()
+        generic = served in ("", "application/octet-stream")
+        kind = guessed if generic and guessed else served or "application/octet-stream"
+        return Download(content_type=kind, body=response.content, filename=name)
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """``getChat`` on a user id: works for users who have talked to the bot."""

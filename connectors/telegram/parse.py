@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from plugin.connector import Skipped
+from plugin.connector import Skipped, file_reference
 from plugin.errors import BadInput
-from plugin.models import Author, Kind, Mention, Visibility
+from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
 # Account setting ``group_messages``: which messages in groups become mentions.
 ADDRESSED = "addressed"  # @mentions of the bot, /commands to it, replies to its messages
@@ -178,7 +178,7 @@ def parse_update(
 
     username = opt_str(chat.get("username"))
     url = f"https://t.me/{username}/{message_id}" if chat_type == "supergroup" and username else None
-    files = []
+    files: list[dict[str, Any]] = []
     photo = msg.get("photo")
     if isinstance(photo, list) and photo and isinstance(photo[-1], dict):
         files.append({"type": "image", "file_id": photo[-1].get("file_id")})  # sizes ascend; last = largest
@@ -186,6 +186,13 @@ def parse_update(
         item = msg.get(key)
         if isinstance(item, dict):
             files.append({"type": key, "file_id": item.get("file_id")})
+    # The download URL would carry the bot token, so the file is stored as a reference to its file_id
+    # (stable for the bot) and fetched with getFile when someone opens it (``open_attachment``).
+    attachments = [
+        Attachment(url=file_reference(f["file_id"]), type=str(f["type"]))
+        for f in files
+        if isinstance(f["file_id"], str)
+    ]
     extra: dict[str, Any] = {
         "update_id": update_id,
         "chat_id": chat_id,
@@ -210,6 +217,7 @@ def parse_update(
             text=text,
             created_at=datetime.fromtimestamp(date, UTC),
             url=url,
+            attachments=attachments,
             account=account or bot_id or "unknown",
             event=event,  # type: ignore[arg-type]
             extra=extra,
