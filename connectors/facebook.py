@@ -159,6 +159,27 @@ def explain_feed_payload(payload: Any, account: str | None) -> ParseResult:
     return result
 
 
+def explain_feed_answer(payload: dict[str, Any], account: str | None) -> ParseResult:
+    """``/{page-id}/feed`` (posts carry ``updated_time``); a ``/{post-id}/comments`` answer is refused:
+    its Comment nodes do not name their post, which the poll knows from the URL it asked."""
+    items = [meta.as_dict(item, f"data[{n}]") for n, item in enumerate(meta.as_list(payload.get("data"), "data"))]
+    if items and not any("updated_time" in item for item in items):
+        raise BadInput(
+            "this looks like a /{post-id}/comments answer: Graph comment nodes do not name their post, so "
+            "their thread cannot be told; parse the feed webhook body or the /{page-id}/feed answer instead"
+        )
+    if account is None:
+        raise BadInput("a /{page-id}/feed answer needs --account (the Page id) to tell the Page's own posts apart")
+    result = ParseResult()
+    for item in items:
+        found = post_from_graph(account, item)
+        if found is not None:
+            result.mentions.append(found)
+        else:
+            result.skipped.append(Skipped(f"post {item.get('id')}", "the Page's own post (or its author is hidden)"))
+    return result
+
+
 def comment_from_graph(page_id: str, post_id: str, raw: dict[str, Any]) -> Mention | None:
     """A Comment node from ``/{post-id}/comments`` -> Mention (None for the Page's own comments)."""
     sender = raw.get("from")
@@ -229,6 +250,9 @@ class FacebookConnector(meta.MetaWebhookConnector):
         return self.explain_payload(payload, account).mentions
 
     def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        """A ``page`` webhook body, or a ``/{page-id}/feed`` poll answer (needs the Page id)."""
+        if isinstance(payload, dict) and "data" in payload and "object" not in payload:
+            return explain_feed_answer(payload, account)
         return explain_feed_payload(payload, account)
 
     # -- poll --------------------------------------------------------------------------------

@@ -81,6 +81,13 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
     if isinstance(payload, dict) and ("mentioned_comment" in payload or "mentioned_media" in payload):
         return ParseResult(mentions=igmentions.parse_lookup(payload))
     if isinstance(payload, dict) and "data" in payload and "object" not in payload:
+        items = payload.get("data")
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        if "text" in first or "caption" in first:
+            raise BadInput(
+                "this looks like a /{ig-user-id}/media or /{media-id}/comments answer: comment nodes do not "
+                "name their media, so their thread cannot be told; parse the comments webhook body instead"
+            )
         return explain_graph_messages(NAME, payload, account)  # a conversations poll answer
     result = ParseResult()
     for entry in meta.entries(payload, "instagram", account):

@@ -150,3 +150,17 @@ def test_messenger_explains_echoes_and_feed_changes() -> None:
     assert echo.mentions == [] and "echo" in echo.skipped[0].reason
     feed = MS.explain_payload(fixture("facebook", "feed_comment_add.json"))
     assert feed.mentions == [] and "facebook connector" in feed.skipped[0].reason
+
+
+def test_facebook_parses_the_feed_poll_answer_and_refuses_a_comments_answer_plainly() -> None:
+    result = FB.explain_payload(fixture("facebook", "feed_answer.json"), "1234567890")
+    [post] = result.mentions
+    assert post.external_id == post.thread_id == "1234567890_555555556" and post.kind == "post"
+    assert "own post" in result.skipped[0].reason
+    with pytest.raises(BadInput, match="--account"):
+        FB.parse_payload(fixture("facebook", "feed_answer.json"))
+    comments = {"data": [{"id": "555_1", "message": "hi", "created_time": "2024-05-02T09:00:00+0000"}]}
+    with pytest.raises(BadInput, match="comments answer"):
+        FB.parse_payload(comments, "1234567890")
+    with pytest.raises(BadInput, match="comments webhook body"):
+        IG.parse_payload({"data": [{"id": "1", "text": "hi", "timestamp": "2024-05-02T09:00:00+0000"}]}, "1")
