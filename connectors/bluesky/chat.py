@@ -26,7 +26,7 @@ from atproto_client.models.utils import get_model_as_dict
 from pydantic import ValidationError
 
 from plugin.connector import Skipped
-from plugin.errors import BadInput
+from plugin.errors import AuthError, BadInput
 from plugin.models import Author, Kind, Mention, Visibility
 
 from .values import NETWORK, as_datetime
@@ -95,6 +95,19 @@ def _call(method: str, params: dict[str, Any]) -> Callable[[Client], Any]:
     return call
 
 
+def _read(run: Run, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = get_model_as_dict(run(_call(method, params)))
+    except AuthError as exc:
+        # The session works for everything else: what is missing is the app password's chat scope.
+        raise AuthError(
+            "Bluesky refused the chat service: the app password needs 'Allow access to your direct "
+            f"messages' (or turn this account's chat_enabled off): {exc}",
+            code="chat_scope",
+        ) from exc
+    return found
+
+
 def read_chat(
     run: Run, account: str, mark: str | None, *, page_size: int, max_pages: int
 ) -> tuple[list[Mention], str, list[Skipped]]:
@@ -106,7 +119,7 @@ def read_chat(
     cursor: str | None = None
     for _ in range(max_pages):
         params: dict[str, Any] = {"limit": page_size, **({"cursor": cursor} if cursor else {})}
-        page = get_model_as_dict(run(_call("list_convos", params)))
+        page = _read(run, "list_convos", params)
         reached = False
         for convo in page.get("convos") or []:
             rev = str(convo.get("rev") or "")
@@ -142,7 +155,7 @@ def _new_messages(
         params: dict[str, Any] = {"convo_id": convo["id"], "limit": page_size}
         if cursor:
             params["cursor"] = cursor
-        page = get_model_as_dict(run(_call("get_messages", params)))
+        page = _read(run, "get_messages", params)
         for message in page.get("messages") or []:
             if str(message.get("rev") or "") <= mark:
                 return found  # newest first: the rest was handed over by an earlier poll

@@ -144,8 +144,10 @@ class BlueskyState(Views, ChatReads, FakeBackend):
         display_name: str | None = None,
         password: str | None = None,
         accepts_messages: bool = True,
+        chat_access: bool = True,
     ) -> dict[str, Any]:
-        """Create an account; with ``password`` (an app password) it can log in."""
+        """Create an account; with ``password`` (an app password) it can log in. ``chat_access=False``:
+        the app password was created without "Allow access to your direct messages"."""
         with self.lock:
             did = did_for(handle)
             actor = {
@@ -157,6 +159,7 @@ class BlueskyState(Views, ChatReads, FakeBackend):
                 "createdAt": Clock.iso(self.clock.now()),
                 "indexedAt": Clock.iso(self.clock.now()),
                 "acceptsMessages": accepts_messages,
+                "chatAccess": chat_access,
             }
             self.actors[did] = actor
             if password:

@@ -84,6 +84,8 @@ class BlueskyApp(FakeApp[BlueskyState]):
             caller = self._authenticate(request, auth)
             if nsid.startswith("chat.bsky.") and request.headers.get("atproto-proxy") != CHAT_PROXY:
                 raise MethodNotImplemented()  # the PDS itself does not serve chat; the proxy does
+            if nsid.startswith("chat.bsky.") and caller and not self.state.actors[caller].get("chatAccess", True):
+                raise InvalidToken("Bad token scope")  # an app password without direct-message access
             allowed, headers = self.state.consume_rate(caller or f"ip:{request.remote_addr}")
             if not allowed:
                 raise RateLimitExceeded(headers)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from connectors.bluesky import BlueskyConnector
-from plugin.errors import BadInput
+from plugin.errors import AuthError, BadInput
 from plugin.models import Kind, Reply, Visibility
 
 from .conftest import Pds
@@ -86,3 +86,10 @@ def test_parse_explains_list_convos_and_refuses_get_messages_plainly(pds: Pds, c
         connector.explain_payload({"convos": convos})
     with pytest.raises(BadInput, match="listConvos"):
         connector.explain_payload({"messages": []}, brand)
+
+
+def test_an_app_password_without_dm_access_is_an_auth_error_that_says_so(pds: Pds, connector: BlueskyConnector) -> None:
+    pds.state.actors[pds.brand["did"]]["chatAccess"] = False
+    with pytest.raises(AuthError) as refused:
+        connector.poll(pds.account(chat_enabled=True), None)
+    assert refused.value.code == "chat_scope" and "direct messages" in str(refused.value)
