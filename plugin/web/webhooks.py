@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from plugin.connector import AccountContext, Connector, InboundRequest, webhook_secrets
-from plugin.errors import BadInput, Unauthorized
+from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult, webhook_secrets
+from plugin.errors import BadInput, FatalError, RetriableError, Unauthorized
 from plugin.models import Mention
 from plugin.pipeline import inbound as pipeline
 from plugin.web.extension import runtime
@@ -52,7 +52,7 @@ def receive(network: str, public_key: str) -> Any:
     # Connectors see the account's settings (bot username, group id...) beside its credentials.
     if not connector.verify_request(inbound, webhook_secrets(context)):
         raise Unauthorized("webhook signature does not verify")
-    result = connector.receive_webhook(inbound, context)
+    result = _receive(connector, inbound, context)
     received, new, duplicates = _ingest(rt, account, result.mentions)
     if result.handshake is None:
         # A handshake (subscription GET) belongs to the addressed account alone; events fan out.
@@ -61,7 +61,7 @@ def receive(network: str, public_key: str) -> Any:
                 # Signatures are checked per account: a sibling with another app secret is not trusted.
                 log.warning("webhook for account %s does not verify for sibling account %s", account.id, sibling.id)
                 continue
-            part = sibling_connector.receive_webhook(inbound, sibling_context)
+            part = _receive(sibling_connector, inbound, sibling_context)
             counts = _ingest(rt, sibling, part.mentions)
             received, new, duplicates = received + counts[0], new + counts[1], duplicates + counts[2]
     if new and rt.settings.broker_url:
@@ -73,6 +73,19 @@ def receive(network: str, public_key: str) -> Any:
         status, content_type, body = result.handshake
         return Response(body, status=status, content_type=content_type)
     return jsonify(received=received, new=new, duplicates=duplicates)
+
+
+def _receive(connector: Connector, inbound: InboundRequest, context: AccountContext) -> WebhookResult:
+    """``receive_webhook``; a network call it makes (Instagram mention lookups) that fails is answered
+    5xx with the reason, so the network delivers the webhook again (what was stored stays deduplicated)."""
+    try:
+        return connector.receive_webhook(inbound, context)
+    except RetriableError as exc:
+        reason = f"{connector.name}: cannot complete this webhook now, deliver it again: {exc}"
+        raise BadInput(reason, status=503) from exc
+    except FatalError as exc:
+        log.error("%s webhook for account %s needs an admin: %s", connector.name, context.external_id, exc)
+        raise BadInput(f"{connector.name}: cannot complete this webhook: {exc}", status=502) from exc
 
 
 def _ingest(rt: Runtime, account: AccountRow, mentions: list[Mention]) -> tuple[int, int, int]:
