@@ -7,8 +7,9 @@ to this route, signed with the host's key and naming tenant, network, account an
 for ``LINK_DAYS``. Opening the link fetches the file through the connector (``open_attachment``) and
 streams it: whoever holds a link sees that one file, nothing else (trust nothing by default).
 
-A CRM sink building file URLs (Zendesk ``file_urls`` are imported by Zendesk itself) passes each
-attachment URL through ``file_url``; ordinary https URLs come back unchanged.
+A CRM sink building file URLs passes each attachment URL through ``file_url`` (ordinary https URLs
+come back unchanged): Zendesk imports ``file_urls`` itself, both on push (``ZendeskSink.file_links``,
+bound at start-up) and on pull, so the agent sees the file in the ticket.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ from flask.testing import FlaskClient
 from plugin.models import Attachment, Author, Labels, Mention
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
+from plugin.sink import DeliveryItem
 from plugin.web import create_app
 from plugin.web.attachments import file_url
+from plugin.zendesk.push import ZendeskSink
 from plugin.zendesk.resources import external_resource
 from sandbox.runner import RunningFake
 from tests.conftest import fast_settings
@@ -78,3 +80,24 @@ def test_zendesk_file_urls_use_the_link_and_never_a_bare_reference() -> None:
     assert plain["file_urls"] == ["https://cdn/x.jpg"]
     linked = external_resource(mention, Labels(), use_parent=False, file_url=lambda u: u.replace("horseshoe-file:", "https://h/"))
     assert linked["file_urls"] == ["https://h/ABC", "https://cdn/x.jpg"]
+
+
+def test_the_zendesk_push_sink_hands_zendesk_the_signed_link(rt: Runtime, telegram: RunningFake) -> None:
+    client, _, file_id = _link(rt, telegram)
+    sink = rt.registry.sink("zendesk")
+    assert isinstance(sink, ZendeskSink) and sink.file_links is not None  # bound at start-up
+    mention = Mention(
+        network="telegram",
+        external_id="1001:9",
+        author=Author(external_id="1001"),
+        created_at="2024-06-01T00:00:00Z",  # type: ignore[arg-type]
+        account="123456789",
+        attachments=[Attachment(url=f"horseshoe-file:{file_id}", type="image")],
+    )
+    tenant = rt.store.tenant_id("acme")
+    assert tenant is not None
+    pushed = sink._with_file_links(tenant, DeliveryItem(delivery_id=1, mention=mention, labels=Labels()))
+    [link] = [a.url for a in pushed.mention.attachments]
+    assert link.startswith(f"{rt.settings.public_url}/attachments/")
+    assert client.get(link.removeprefix(rt.settings.public_url)).data == b"\xff\xd8jpeg bytes"
+    assert mention.attachments[0].url.startswith("horseshoe-file:")  # what is stored stays a reference
