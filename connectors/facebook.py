@@ -41,7 +41,7 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, PollPage
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -73,24 +73,40 @@ def _feed_attachments(value: dict[str, Any]) -> list[Attachment]:
     return found
 
 
-def parse_feed_change(page_id: str, value: dict[str, Any], where: str, entry_time: datetime | None) -> Mention | None:
+def _sender(change: meta.FeedChange) -> meta.Sender | None:
+    """``from{id,name}``, or the flat ``sender_id``/``sender_name`` of older feed payloads."""
+    if change.sender is not None:
+        return change.sender
+    if change.sender_id is not None:
+        return meta.Sender(id=change.sender_id, name=change.sender_name)
+    return None
+
+
+def parse_feed_change(
+    page_id: str, value: dict[str, Any], where: str, entry_time: datetime | None, skipped: list[Skipped]
+) -> Mention | None:
+    """One ``feed`` change -> Mention, or None with the reason appended to ``skipped``."""
     item = value.get("item")
     verb = value.get("verb")
     if not isinstance(item, str) or not isinstance(verb, str):
         raise BadInput(f"{where}: feed change without item/verb")
     event = VERBS.get(verb)
     if event is None:
-        return None  # hide/unhide/block...: moderation, not something a customer said
+        skipped.append(Skipped(where, f"verb {verb!r} is moderation, not something a customer said"))
+        return None
     if item != "comment" and item not in POST_ITEMS:
-        return None  # reaction, like, event, rating...: no text to answer
+        skipped.append(Skipped(where, f"item {item!r} has no text to answer"))
+        return None
     change = meta.parse(meta.FeedChange, value, where)
     author_id, name = UNKNOWN_AUTHOR, None
-    if change.sender is not None:
-        author_id, name = change.sender.id, change.sender.name
+    sender = _sender(change)
+    if sender is not None:
+        author_id, name = sender.id, sender.name
     elif event != "deleted":
-        raise BadInput(f"{where}: feed change without from")
+        raise BadInput(f"{where}: feed change without from (or sender_id)")
     if author_id == page_id:
-        return None  # our own comment or post coming back
+        skipped.append(Skipped(where, "written by the Page itself (our own post or reply)"))
+        return None
     created = change.created_time or entry_time
     if created is None:
         raise BadInput(f"{where}: no created_time")
@@ -128,15 +144,40 @@ def parse_feed_change(page_id: str, value: dict[str, Any], where: str, entry_tim
     )
 
 
-def parse_feed_payload(payload: Any, account: str | None) -> list[Mention]:
-    mentions: list[Mention] = []
+def explain_feed_payload(payload: Any, account: str | None) -> ParseResult:
+    result = ParseResult()
     for entry in meta.entries(payload, "page", account):
         # Only the feed field: other page fields (mention, ratings...) are not subscribed to.
         for value, where in meta.changes(entry, ("feed",)):
-            mention = parse_feed_change(entry.id, value, where, entry.time)
+            mention = parse_feed_change(entry.id, value, where, entry.time, result.skipped)
             if mention is not None:
-                mentions.append(mention)
-    return mentions
+                result.mentions.append(mention)
+        if entry.messaging:
+            result.skipped.append(
+                Skipped(f"{entry.where}.messaging", "direct messages: the messenger connector's part")
+            )
+    return result
+
+
+def explain_feed_answer(payload: dict[str, Any], account: str | None) -> ParseResult:
+    """``/{page-id}/feed`` (posts carry ``updated_time``); a ``/{post-id}/comments`` answer is refused:
+    its Comment nodes do not name their post, which the poll knows from the URL it asked."""
+    items = [meta.as_dict(item, f"data[{n}]") for n, item in enumerate(meta.as_list(payload.get("data"), "data"))]
+    if items and not any("updated_time" in item for item in items):
+        raise BadInput(
+            "this looks like a /{post-id}/comments answer: Graph comment nodes do not name their post, so "
+            "their thread cannot be told; parse the feed webhook body or the /{page-id}/feed answer instead"
+        )
+    if account is None:
+        raise BadInput("a /{page-id}/feed answer needs --account (the Page id) to tell the Page's own posts apart")
+    result = ParseResult()
+    for item in items:
+        found = post_from_graph(account, item)
+        if found is not None:
+            result.mentions.append(found)
+        else:
+            result.skipped.append(Skipped(f"post {item.get('id')}", "the Page's own post (or its author is hidden)"))
+    return result
 
 
 def comment_from_graph(page_id: str, post_id: str, raw: dict[str, Any]) -> Mention | None:
@@ -201,9 +242,18 @@ class FacebookConnector(meta.MetaWebhookConnector):
     credentials_model = meta.FacebookCredentials
     settings_model = meta.FacebookSettings
     display_name = "Facebook Pages"
+    # One Meta app has one callback URL for the ``page`` object: feed changes and messages arrive in
+    # the same body, and the host hands it to the Page's messenger account too.
+    webhook_siblings = ("messenger",)
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
-        return parse_feed_payload(payload, account)
+        return self.explain_payload(payload, account).mentions
+
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        """A ``page`` webhook body, or a ``/{page-id}/feed`` poll answer (needs the Page id)."""
+        if isinstance(payload, dict) and "data" in payload and "object" not in payload:
+            return explain_feed_answer(payload, account)
+        return explain_feed_payload(payload, account)
 
     # -- poll --------------------------------------------------------------------------------
 

@@ -8,10 +8,11 @@ Receive: Instagram webhooks, object ``instagram``:
 * ``messaging[]`` (Instagram Messaging: same shape as Messenger; IGSID instead of PSID) -> kind
   ``direct``, private, thread_id = the IGSID; echoes skipped (IG sends them in the ``messages`` field),
   ``message_edit`` -> edited, ``is_deleted`` (unsent) -> deleted.
-* field ``mentions`` (``value{media_id, comment_id}``) carries neither author nor text, so it yields no
-  mention here; resolving it needs a Graph lookup (``/{ig-user-id}?fields=mentioned_comment...``),
-  left to a later step (see the report). Comments on our own media, incl. @mentions, arrive via
-  ``comments``.
+* field ``mentions`` (``value{media_id, comment_id}``: the brand @-tagged in someone else's caption
+  or comment) carries neither author nor text: ``receive_webhook`` looks each one up
+  (``/{ig-user-id}?fields=mentioned_comment.comment_id(..){..}`` / ``mentioned_media.media_id(..){..}``,
+  see ``meta/igmentions.py``) and yields a public ``comment`` / ``post`` mention. ``parse`` explains
+  such a change and accepts the lookup's answer. Comments on our own media arrive via ``comments``.
 
 Reply: ``post_reply`` -> ``POST /{ig-comment-id}/replies {message}``; replying to the media itself
 (in_reply_to == thread_id) -> ``POST /{ig-media-id}/comments``. ``send_private``: with in_reply_to a
@@ -31,12 +32,13 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, PollPage
+from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import meta
-from .messenger import send_dm
+from .messenger import explain_graph_messages, send_dm
+from .meta import igmentions
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -48,11 +50,14 @@ def _ig_user(account: AccountContext) -> str:
     return meta.credential(account, meta.IG_USER_ID, account.external_id)
 
 
-def parse_comment_change(ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None) -> Mention | None:
+def parse_comment_change(
+    ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None, skipped: list[Skipped]
+) -> Mention | None:
     change = meta.parse(meta.CommentChange, value, where)
     author_id = change.sender.id
     if author_id == ig_id:
-        return None  # our own reply coming back
+        skipped.append(Skipped(where, "written by our own Instagram account (our reply coming back)"))
+        return None
     media_id = change.media.id
     created = change.timestamp or entry_time
     if created is None:
@@ -71,21 +76,35 @@ def parse_comment_change(ig_id: str, value: dict[str, Any], where: str, entry_ti
     )
 
 
-def parse_instagram_payload(payload: Any, account: str | None) -> list[Mention]:
-    mentions: list[Mention] = []
-    for entry in meta.entries(payload, "instagram", account):
-        # mentions / story_insights / messaging_* fields: see the module docstring
-        for value, where in meta.changes(entry, ("comments", "live_comments")):
-            mention = parse_comment_change(entry.id, value, where, entry.time)
-            if mention is not None:
-                mentions.append(mention)
-        for m_index, raw in enumerate(entry.messaging):
-            dm = meta.parse_messaging_event(
-                NAME, entry.id, raw, f"{entry.where}.messaging[{m_index}]", entry_time=entry.time
+def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
+    """A webhook body (object ``instagram``), or a mention lookup answer (``mentioned_comment``/``_media``)."""
+    if isinstance(payload, dict) and ("mentioned_comment" in payload or "mentioned_media" in payload):
+        return ParseResult(mentions=igmentions.parse_lookup(payload))
+    if isinstance(payload, dict) and "data" in payload and "object" not in payload:
+        items = payload.get("data")
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        if "text" in first or "caption" in first:
+            raise BadInput(
+                "this looks like a /{ig-user-id}/media or /{media-id}/comments answer: comment nodes do not "
+                "name their media, so their thread cannot be told; parse the comments webhook body instead"
             )
-            if dm is not None:
-                mentions.append(dm)
-    return mentions
+        return explain_graph_messages(NAME, payload, account)  # a conversations poll answer
+    result = ParseResult()
+    for entry in meta.entries(payload, "instagram", account):
+        for value, where in meta.changes(entry, ("comments", "live_comments")):
+            mention = parse_comment_change(entry.id, value, where, entry.time, result.skipped)
+            if mention is not None:
+                result.mentions.append(mention)
+        for _, where in meta.changes(entry, ("mentions",)):
+            result.skipped.append(
+                Skipped(
+                    where,
+                    "a mentions change carries only ids: the webhook looks it up in Graph (mentioned_comment / "
+                    "mentioned_media); parse the lookup's answer to see the mention",
+                )
+            )
+    result.mentions.extend(meta.parse_messaging_payload(NAME, payload, "instagram", account, result.skipped))
+    return result
 
 
 def comment_from_graph(ig_id: str, media_id: str, raw: dict[str, Any]) -> Mention | None:
@@ -119,7 +138,23 @@ class InstagramConnector(meta.MetaWebhookConnector):
     account_key = meta.IG_USER_ID
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
-        return parse_instagram_payload(payload, account)
+        return self.explain_payload(payload, account).mentions
+
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        return explain_instagram_payload(payload, account)
+
+    def receive_webhook(self, request: InboundRequest, account: AccountContext) -> WebhookResult:
+        """As ``parse_webhook``, plus each ``mentions`` change looked up in Graph (it carries only ids)."""
+        result = super().receive_webhook(request, account)
+        if result.handshake is not None:
+            return result
+        refs = igmentions.mention_refs(meta.load_body(request), _ig_user(account))
+        if not refs:
+            return result
+        client = meta.GraphClient(account)
+        skipped: list[Skipped] = []
+        found = [igmentions.resolve(client, ref, skipped) for ref in refs]
+        return WebhookResult(mentions=[*result.mentions, *(m for m in found if m is not None)])
 
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         client = meta.GraphClient(account)

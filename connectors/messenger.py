@@ -30,8 +30,8 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, PollPage
-from plugin.errors import FatalError
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped
+from plugin.errors import BadInput, FatalError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile, Visibility
 
 from . import meta
@@ -65,6 +65,29 @@ def message_from_graph(network: str, account: str, raw: dict[str, Any]) -> Menti
         account=account,
         extra={"mid": mid, "recipient_id": author_id},
     )
+
+
+def explain_graph_messages(network: str, payload: dict[str, Any], account: str | None) -> ParseResult:
+    """A Graph poll answer: ``/{conversation-id}/messages`` (``{"data": [Message]}``) or
+    ``/{page-id}/conversations?fields=messages{...}`` (``{"data": [{"id", "messages": {"data": [...]}}]}``)."""
+    if account is None:
+        raise BadInput(
+            f"{network}: Graph conversation messages name sender and recipient but not which one is us; "
+            "pass --account (the Page id, or the Instagram account id) to tell our own messages apart"
+        )
+    result = ParseResult()
+    for index, item in enumerate(meta.as_list(payload.get("data"), "data")):
+        node = meta.as_dict(item, f"data[{index}]")
+        nested = node.get("messages")
+        where = f"data[{index}].messages.data"
+        messages = meta.as_list(nested.get("data"), where) if isinstance(nested, dict) else [node]
+        for position, raw in enumerate(messages):
+            found = message_from_graph(network, account, meta.as_dict(raw, f"data[{index}].messages[{position}]"))
+            if found is not None:
+                result.mentions.append(found)
+            else:
+                result.skipped.append(Skipped(f"message {raw.get('id')}", "sent by us (or its sender is hidden)"))
+    return result
 
 
 def poll_conversations(
@@ -132,9 +155,23 @@ class MessengerConnector(meta.MetaWebhookConnector):
     credentials_model = meta.MessengerCredentials
     settings_model = meta.MessengerSettings
     display_name = "Facebook Messenger"
+    # One Meta app has one callback URL for the ``page`` object: feed changes and messages arrive in
+    # the same body, and the host hands it to the Page's facebook account too.
+    webhook_siblings = ("facebook",)
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
-        return meta.parse_messaging_payload(NAME, payload, "page", account)
+        return self.explain_payload(payload, account).mentions
+
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        """A ``page`` webhook body, or a Graph conversation-messages poll answer."""
+        if isinstance(payload, dict) and "data" in payload and "object" not in payload:
+            return explain_graph_messages(NAME, payload, account)
+        result = ParseResult()
+        result.mentions.extend(meta.parse_messaging_payload(NAME, payload, "page", account, result.skipped))
+        for entry in meta.entries(payload, "page", account):
+            if entry.changes:
+                result.skipped.append(Skipped(f"{entry.where}.changes", "feed changes: the facebook connector's part"))
+        return result
 
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         page_id = meta.credential(account, meta.PAGE_ID, account.external_id)

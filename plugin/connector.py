@@ -50,6 +50,46 @@ class WebhookResult:
     handshake: tuple[int, str, str] | None = None  # (status, content_type, body)
 
 
+# An attachment the network serves only with a secret in its URL (Telegram's file URLs carry the bot
+# token) is stored as ``horseshoe-file:<reference>`` instead: no secret in the database, the CRM or a
+# log line. The host serves it behind a signed URL of its own, fetching it with ``open_attachment``.
+FILE_REFERENCE = "horseshoe-file:"
+
+
+def file_reference(reference: str) -> str:
+    """The ``Attachment.url`` for a file only the connector can fetch (``reference`` is its own id)."""
+    return f"{FILE_REFERENCE}{reference}"
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file fetched by ``Connector.open_attachment``."""
+
+    content_type: str
+    body: bytes = field(repr=False)
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something in a valid payload that deliberately did not become a mention, and why.
+
+    ``where`` points into the payload (``entry[0].changes[1]``, ``update 812``); ``reason`` is a sentence an
+    admin can act on ("not addressed to the bot (group_messages=addressed)").
+    """
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What ``Connector.explain_payload`` found: the mentions, and every item skipped with its reason."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class PollPage:
     """One page of a poll. ``cursor`` is opaque to the host; ``more`` asks to be called again now."""
@@ -57,6 +97,11 @@ class PollPage:
     mentions: list[Mention]
     cursor: str | None
     more: bool = False
+
+
+def webhook_secrets(account: AccountContext) -> dict[str, str]:
+    """What ``verify_request`` / ``parse_webhook`` receive: settings (as strings) under the credentials."""
+    return {**{k: str(v) for k, v in account.settings.items()}, **account.credentials}
 
 
 class ConnectorModel(BaseModel):
@@ -121,6 +166,32 @@ class Connector(ABC):
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         """Normalize a raw API payload (poll page or webhook body) as the network documents it."""
 
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        """``parse_payload`` with the reasons: mentions plus what was skipped and why (``horseshoe parse``).
+
+        The default knows no reasons (third-party connectors written before this method keep working);
+        built-in connectors override it and implement ``parse_payload`` as its ``mentions``.
+        """
+        return ParseResult(mentions=self.parse_payload(payload, account))
+
+    # Networks whose connectors read the same webhook body as this one: Meta gives an app one callback
+    # URL, so a Page's feed changes (facebook) and messages (messenger) arrive in the same request. The
+    # host hands a verified body to the sibling accounts whose ``webhook_key`` equals this account's.
+    webhook_siblings: ClassVar[tuple[str, ...]] = ()
+
+    def webhook_key(self, account: AccountContext) -> str | None:
+        """What identifies the webhook sender's object (e.g. the Page id) for ``webhook_siblings``."""
+        return None
+
+    def receive_webhook(self, request: InboundRequest, account: AccountContext) -> WebhookResult:
+        """The host's entry point for a verified webhook request of ``account``.
+
+        The default is ``parse_webhook`` with the account's secrets (credentials over settings). A
+        connector overrides it when a webhook carries only ids that need an API call to become a mention
+        (Instagram ``mentions``), since only here the whole account (API base, credentials) is at hand.
+        """
+        return self.parse_webhook(request, webhook_secrets(account))
+
     @abstractmethod
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         """Fetch new mentions after ``cursor`` (None = start now)."""
@@ -134,6 +205,12 @@ class Connector(ABC):
         from plugin.errors import FatalError
 
         raise FatalError(f"{self.name} cannot send private messages", code="unsupported")
+
+    def open_attachment(self, account: AccountContext, reference: str) -> Download:
+        """Fetch a file this connector stored as ``file_reference(reference)`` (see ``FILE_REFERENCE``)."""
+        from plugin.errors import FatalError
+
+        raise FatalError(f"{self.name} stores no file references", code="unsupported")
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """Look up an author's public profile; None when the network does not say."""

@@ -1,4 +1,4 @@
-"""Bluesky connector: mentions, replies and quotes in by polling notifications; replies out as posts.
+"""Bluesky connector: mentions, replies, quotes (and, opted in, direct messages) in by polling; replies out.
 
 Everything goes through the atproto SDK's ``Client`` (XRPC over httpx). Bluesky has no webhooks for an
 account's notifications, so this connector is poll-only (``verify_request`` is always False).
@@ -24,9 +24,15 @@ ATProto has no idempotency key and the PDS refuses caller-chosen record keys for
 made idempotent by looking at the brand's latest posts first (``com.atproto.repo.listRecords``): a post
 with the same parent and text is the earlier attempt and is returned instead of posting twice.
 
+Direct messages (``chat_enabled``): ``chat.bsky.convo.listConvos`` -> ``getMessages`` through the chat
+proxy, read after the notifications have caught up, as private mentions (see ``chat.py``); the poll
+cursor keeps their high-water ``rev`` under ``dm``. Image embeds (``app.bsky.embed.images``, and the
+media of ``recordWithMedia``) become attachments with the app view's CDN URLs (``embeds.py``).
+
 Credentials: ``identifier`` (handle or DID), ``app_password``. ``AccountContext.api_base``: the PDS
 (default ``https://bsky.social``). Settings: ``page_size`` (≤ 100, default 50), ``max_walk_pages``
-(default 20), ``chat_enabled`` (default False: ``send_private`` raises ``FatalError(code="unsupported")``),
+(default 20), ``chat_enabled`` (default False: no DMs are read and ``send_private`` raises
+``FatalError(code="unsupported")``),
 ``dedupe_scan`` (default 25), ``langs`` (default ``["en"]``), ``timeout`` (seconds, default 30).
 """
 

@@ -27,7 +27,10 @@ class BlueskySettings(AccountSettings):
     chat_enabled: bool = Field(
         default=False,
         title="Direct messages",
-        description="Allow private replies via Bluesky chat (needs an app password with DM access).",
+        description=(
+            "Read customers' Bluesky chat messages and answer privately (needs an app password created with "
+            "'Allow access to your direct messages')."
+        ),
     )
     dedupe_scan: int = Field(
         default=25,

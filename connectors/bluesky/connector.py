@@ -13,14 +13,24 @@ from atproto_client import exceptions as at_exc
 from atproto_client.models.utils import get_model_as_dict
 from atproto_client.request import Request
 
-from plugin.connector import AccountContext, Connector, PollPage
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
+from .chat import read_chat
 from .config import BlueskyCredentials, BlueskySettings
 from .cursor import decode_cursor, encode_cursor, is_new, merge_marks, top_mark
 from .errors import is_auth_failure, translate_error
-from .parse import DEFAULT_PDS, MAX_GRAPHEMES, NETWORK, REASONS, notification_to_mention, parse_bluesky_payload, ref
+from .parse import (
+    DEFAULT_PDS,
+    MAX_GRAPHEMES,
+    NETWORK,
+    REASONS,
+    explain_bluesky_payload,
+    notification_to_mention,
+    parse_bluesky_payload,
+    ref,
+)
 from .text import grapheme_count, mention_facet, post_url
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -128,6 +138,9 @@ class BlueskyConnector(Connector):
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return parse_bluesky_payload(payload, account)
 
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        return explain_bluesky_payload(payload, account)
+
     # -- receive
 
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
@@ -164,6 +177,19 @@ class BlueskyConnector(Connector):
             found = notification_to_mention(item, account.external_id)
             if found is not None:
                 mentions.append(found)
+        dm_mark = state.get("dm") if state else None
+        if account.settings.get("chat_enabled", False) and done:
+            # Direct messages once the notifications are caught up (see chat.py for the mark).
+            chat, dm_mark, _ = read_chat(
+                lambda action: self._run(account, action),
+                account.external_id,
+                dm_mark if isinstance(dm_mark, str) else None,
+                page_size=page_size,
+                max_pages=max_pages,
+            )
+            mentions.extend(chat)
+        if dm_mark is not None:
+            next_state["dm"] = dm_mark
         return PollPage(mentions=mentions, cursor=encode_cursor(next_state), more=not done)
 
     # -- send

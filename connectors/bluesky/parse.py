@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from plugin.connector import ParseResult, Skipped
 from plugin.errors import BadInput
 from plugin.models import Author, Kind, Mention, Visibility
 
+from .chat import parse_convos
+from .embeds import attachments
 from .text import post_url
+from .values import NETWORK, as_datetime
 
-NETWORK = "bluesky"
 DEFAULT_PDS = "https://bsky.social"
 MAX_GRAPHEMES = 300  # app.bsky.feed.post#text maxGraphemes
 REASONS = ("mention", "reply", "quote")
@@ -28,16 +30,6 @@ def ref(value: Any) -> dict[str, str] | None:
     if isinstance(value, Mapping) and _str(value.get("uri")):
         return {"uri": str(value["uri"]), "cid": str(value.get("cid") or "")}
     return None
-
-
-def _datetime(value: Any, fallback: Any = None) -> datetime:
-    for candidate in (value, fallback):
-        if isinstance(candidate, str) and candidate:
-            try:
-                return datetime.fromisoformat(candidate.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-    raise BadInput("createdAt/indexedAt is missing or not a datetime")
 
 
 def _item_to_mention(item: Mapping[str, Any], account: str, reason: str) -> Mention:
@@ -83,9 +75,10 @@ def _item_to_mention(item: Mapping[str, Any], account: str, reason: str) -> Ment
                 profile_url=f"https://bsky.app/profile/{handle or did}",
             ),
             text=text,
-            created_at=_datetime(record.get("createdAt"), item.get("indexedAt")),
+            created_at=as_datetime(record.get("createdAt"), item.get("indexedAt")),
             url=post_url(handle, did, uri),
             lang=lang,
+            attachments=attachments(item, record, did),
             account=account,
             extra={
                 "cid": str(item.get("cid") or ""),
@@ -99,7 +92,9 @@ def _item_to_mention(item: Mapping[str, Any], account: str, reason: str) -> Ment
         raise BadInput(f"item does not normalize: {exc.errors()[0].get('msg')}") from exc
 
 
-def notification_to_mention(notification: Mapping[str, Any], account: str) -> Mention | None:
+def notification_to_mention(
+    notification: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None
+) -> Mention | None:
     """A listNotifications item; None for reasons that are not a customer writing (like, follow...)."""
     if not isinstance(notification, Mapping):
         raise BadInput("notification must be an object")
@@ -107,33 +102,58 @@ def notification_to_mention(notification: Mapping[str, Any], account: str) -> Me
     if not isinstance(reason, str):
         raise BadInput("notification.reason is missing")
     if reason not in REASONS:
+        if skipped is not None:
+            where = f"notification {notification.get('uri')}"
+            wanted = ", ".join(REASONS)
+            skipped.append(Skipped(where, f"reason {reason!r} is not someone writing to us (only {wanted})"))
         return None
     return _item_to_mention(notification, account, reason)
 
 
-def parse_bluesky_payload(payload: Any, account: str | None = None) -> list[Mention]:
-    """listNotifications output, a list of notifications, one notification, a postView or a thread."""
+def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseResult:
+    """listNotifications output, a list of notifications, one notification, a postView, a thread, or
+    chat.bsky.convo.listConvos output (each conversation's last message)."""
     brand = account or "unknown"
+    result = ParseResult()
     if isinstance(payload, list):
-        listed = [notification_to_mention(n, brand) for n in payload]
-        return [m for m in listed if m is not None]
+        for item in payload:
+            found = notification_to_mention(item, brand, result.skipped)
+            if found is not None:
+                result.mentions.append(found)
+        return result
     if not isinstance(payload, Mapping):
         raise BadInput("expected a JSON object or array")
     if "notifications" in payload:
         items = payload["notifications"]
         if not isinstance(items, list):
             raise BadInput("notifications must be an array")
-        return parse_bluesky_payload(items, account)
+        return explain_bluesky_payload(items, account)
+    if "convos" in payload:
+        if account is None:
+            raise BadInput("chat conversations need --account (the brand's DID) to tell its own messages apart")
+        result.mentions.extend(parse_convos(payload, account, result.skipped))
+        return result
+    if "messages" in payload:
+        raise BadInput(
+            "chat.bsky.convo.getMessages output names no conversation, so its messages cannot get their "
+            "'{convoId}:{messageId}' ids; parse the listConvos output instead"
+        )
     if "thread" in payload:
         thread = payload["thread"]
         post = thread.get("post") if isinstance(thread, Mapping) else None
         if not isinstance(post, Mapping):
             raise BadInput("thread.post is missing (not found or blocked)")
-        return [_item_to_mention(post, brand, "mention")]
+        result.mentions.append(_item_to_mention(post, brand, "mention"))
+        return result
     if "reason" in payload:
-        single = notification_to_mention(payload, brand)
-        return [single] if single else []
+        single = notification_to_mention(payload, brand, result.skipped)
+        result.mentions.extend([single] if single else [])
+        return result
     if "uri" in payload and "record" in payload:
-        return [_item_to_mention(payload, brand, "mention")]
-    raise BadInput("not a Bluesky notification, post or thread")
+        result.mentions.append(_item_to_mention(payload, brand, "mention"))
+        return result
+    raise BadInput("not a Bluesky notification, post, thread or conversation list")
 
+
+def parse_bluesky_payload(payload: Any, account: str | None = None) -> list[Mention]:
+    return explain_bluesky_payload(payload, account).mentions

@@ -15,7 +15,7 @@ from mastodon import (
     MastodonRatelimitError,
 )
 
-from plugin.connector import AccountContext, Connector, PollPage
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
 from plugin.models import (
     Limits,
@@ -33,6 +33,7 @@ from .parse import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     NETWORK,
+    explain_mastodon_payload,
     full_acct,
     html_to_text,
     id_key,
@@ -90,6 +91,9 @@ class MastodonConnector(Connector):
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return parse_mastodon_payload(payload, account)
+
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        return explain_mastodon_payload(payload, account)
 
     # -- receive
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
+from plugin.connector import ParseResult, Skipped
 from plugin.errors import BadInput
 from plugin.models import (
     Attachment,
@@ -186,12 +187,18 @@ def _build_mention(
     )
 
 
-def notification_to_mention(notification: Mapping[str, Any], account: str) -> Mention | None:
+def notification_to_mention(
+    notification: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None
+) -> Mention | None:
     """A Notification entity; None for types that carry no customer status (follow, favourite...)."""
     if not isinstance(notification, Mapping) or not notification.get("id") or not notification.get("type"):
         raise BadInput("notification needs id and type")
     kind = str(notification["type"])
     if kind not in _STATUS_TYPES or not notification.get("status"):
+        if skipped is not None:
+            wanted = ", ".join(_STATUS_TYPES)
+            reason = f"type {kind!r} carries no status to answer ({wanted} do)"
+            skipped.append(Skipped(f"notification {notification['id']}", reason))
         return None
     status = notification["status"]
     if not isinstance(status, Mapping):
@@ -201,38 +208,72 @@ def notification_to_mention(notification: Mapping[str, Any], account: str) -> Me
     return mention.model_copy(update={"extra": extra})
 
 
-def parse_mastodon_payload(payload: Any, account: str | None = None) -> list[Mention]:
-    """Notifications array, a single Notification or Status, or a streaming event envelope."""
+def conversation_to_mention(conversation: Mapping[str, Any], account: str, skipped: list[Skipped]) -> Mention | None:
+    """A Conversation entity (``GET /api/v1/conversations``): its ``last_status``, a direct message."""
+    last = conversation.get("last_status")
+    if last is None:
+        skipped.append(Skipped(f"conversation {conversation.get('id')}", "no last_status (nothing said yet)"))
+        return None
+    if not isinstance(last, Mapping):
+        raise BadInput("conversation.last_status is not an object")
+    author = last.get("account")
+    if account != "unknown" and isinstance(author, Mapping) and str(author.get("id")) == account:
+        skipped.append(Skipped(f"conversation {conversation.get('id')}", "the last status is our own"))
+        return None
+    mention = status_to_mention(last, account)
+    extra = {**mention.extra, "conversation_id": str(conversation.get("id"))}
+    return mention.model_copy(update={"extra": extra})
+
+
+def explain_mastodon_payload(payload: Any, account: str | None = None) -> ParseResult:
+    """A notifications array, a conversations array (``/api/v1/conversations``), a single Notification,
+    Conversation or Status, or a streaming event envelope."""
     brand = account or "unknown"
-    if isinstance(payload, list):
-        mentions = []
-        for item in payload:
+    result = ParseResult()
+    items = payload if isinstance(payload, list) else [payload] if _is_conversation(payload) else None
+    if items is not None:
+        for item in items:
             if not isinstance(item, Mapping):
-                raise BadInput("notification list items must be objects")
-            found = notification_to_mention(item, brand)
+                raise BadInput("list items must be objects (notifications or conversations)")
+            if _is_conversation(item):
+                found = conversation_to_mention(item, brand, result.skipped)
+            else:
+                found = notification_to_mention(item, brand, result.skipped)
             if found is not None:
-                mentions.append(found)
-        return mentions
+                result.mentions.append(found)
+        return result
     if not isinstance(payload, Mapping):
         raise BadInput("expected a JSON object or array")
     if "event" in payload and "payload" in payload:
-        return _parse_stream_event(payload, brand)
+        result.mentions.extend(_parse_stream_event(payload, brand, result.skipped))
+        return result
     if "type" in payload and "account" in payload and "content" not in payload:
-        found = notification_to_mention(payload, brand)
-        return [found] if found else []
+        found = notification_to_mention(payload, brand, result.skipped)
+        result.mentions.extend([found] if found else [])
+        return result
     if "content" in payload:
-        return [status_to_mention(payload, brand)]
-    raise BadInput("not a Mastodon notification or status")
+        result.mentions.append(status_to_mention(payload, brand))
+        return result
+    raise BadInput("not a Mastodon notification, conversation or status")
 
 
-def _parse_stream_event(envelope: Mapping[str, Any], account: str) -> list[Mention]:
+def _is_conversation(item: Any) -> bool:
+    return isinstance(item, Mapping) and "accounts" in item and "last_status" in item
+
+
+def parse_mastodon_payload(payload: Any, account: str | None = None) -> list[Mention]:
+    return explain_mastodon_payload(payload, account).mentions
+
+
+def _parse_stream_event(envelope: Mapping[str, Any], account: str, skipped: list[Skipped]) -> list[Mention]:
     """Streaming API events (methods/streaming): ``notification`` and ``status.update`` carry JSON."""
     import json
 
     event = str(envelope["event"])
     raw = envelope["payload"]
     if event not in ("notification", "status.update", "update"):
-        return []  # delete, filters_changed, ... carry no mention we can build
+        skipped.append(Skipped(f"stream event {event}", "carries no status we can turn into a mention"))
+        return []
     try:
         body = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError as exc:
@@ -240,7 +281,7 @@ def _parse_stream_event(envelope: Mapping[str, Any], account: str) -> list[Menti
     if not isinstance(body, Mapping):
         raise BadInput("streaming payload is not an object")
     if event == "notification":
-        found = notification_to_mention(body, account)
+        found = notification_to_mention(body, account, skipped)
         return [found] if found else []
     return [status_to_mention(body, account, event="edited" if event == "status.update" else "created")]
 

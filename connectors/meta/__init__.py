@@ -39,7 +39,7 @@ from .messaging import (
     parse_messaging_payload,
     send_message,
 )
-from .models import CommentChange, FeedChange, parse
+from .models import CommentChange, FeedChange, Sender, parse
 from .sweep import SweepCursor, SweepSpec, initial_cursor, resume, run_sweep
 from .webhook import (
     SIGNATURE_HEADER,
@@ -49,6 +49,7 @@ from .webhook import (
     entries,
     handshake_result,
     is_handshake,
+    load_body,
     sign_body,
     verify_meta_request,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "MessengerCredentials",
     "MessengerSettings",
     "MetaWebhookConnector",
+    "Sender",
     "SweepCursor",
     "SweepSpec",
     "appsecret_proof",
@@ -91,6 +93,7 @@ __all__ = [
     "initial_cursor",
     "is_handshake",
     "last_inbound_time",
+    "load_body",
     "messaging_type_for",
     "now_utc",
     "opt_str",

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from plugin.connector import Skipped
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
@@ -83,8 +84,11 @@ def parse_messaging_event(
     return None  # delivery / read / reaction / postback / referral / optin: not a customer text
 
 
-def parse_messaging_payload(network: str, payload: Any, expected_object: str, account: str | None) -> list[Mention]:
-    """Every customer message in a webhook body of ``object == expected_object``."""
+def parse_messaging_payload(
+    network: str, payload: Any, expected_object: str, account: str | None, skipped: list[Skipped] | None = None
+) -> list[Mention]:
+    """Every customer message in a webhook body of ``object == expected_object``; the other
+    ``messaging[]`` items are noted in ``skipped``."""
     mentions: list[Mention] = []
     for entry in entries(payload, expected_object, account):
         for index, raw in enumerate(entry.messaging):
@@ -92,6 +96,8 @@ def parse_messaging_payload(network: str, payload: Any, expected_object: str, ac
             mention = parse_messaging_event(network, entry.id, raw, where, entry_time=entry.time)
             if mention is not None:
                 mentions.append(mention)
+            elif skipped is not None:
+                skipped.append(Skipped(where, "not a customer's message (our echo, a delivery, read or reaction)"))
     return mentions
 
 

@@ -81,6 +81,10 @@ class FeedChange(_Shape):
     item: str
     verb: str
     sender: Sender | None = Field(default=None, alias="from")  # absent on some removals
+    # Older feed payloads (Graph v2.x era, still sent to some long-lived subscriptions) name the author
+    # with flat ``sender_id`` / ``sender_name`` instead of ``from{id,name}``.
+    sender_id: GraphId | None = None
+    sender_name: str | None = None
     post_id: GraphId
     comment_id: GraphId | None = None
     parent_id: GraphId | None = None

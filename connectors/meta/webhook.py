@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plugin.connector import Connector, InboundRequest, WebhookResult
+from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult
 from plugin.errors import BadInput
 from plugin.http import header
 
@@ -78,6 +78,10 @@ class MetaWebhookConnector(Connector):
     entries of a body that belong to it."""
 
     account_key: str = PAGE_ID
+
+    def webhook_key(self, account: AccountContext) -> str | None:
+        """The Page a ``page`` webhook body is about: ``page_id``, else the account id."""
+        return account.credentials.get(PAGE_ID) or account.external_id
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
         return verify_meta_request(request, secrets)

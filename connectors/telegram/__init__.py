@@ -19,11 +19,23 @@ Account model
 Which messages become mentions
 ------------------------------
 - Private chats with the bot: every message from a human -> kind ``direct``, visibility ``private``.
-- Groups and supergroups: only messages addressed to the bot: an ``@bot_username`` ``mention``
-  entity, a ``text_mention`` of the bot's id, a ``/command@bot_username``, or a reply to one of the
-  bot's messages (kind ``reply``). Everything else in a group is ignored (not our business).
+- Groups and supergroups, account setting ``group_messages``: ``addressed`` (default) keeps only
+  messages addressed to the bot: an ``@bot_username`` ``mention`` entity, a ``text_mention`` of the
+  bot's id, a ``/command@bot_username``, or a reply to one of the bot's messages (kind ``reply``);
+  ``all`` keeps every human message (``extra["addressed"]`` tells them apart). A message left out is
+  never dropped silently: ``explain_payload`` (``horseshoe parse``) names the reason and the connector
+  counts it in ``skip_counts`` and logs it.
 - Messages from bots (including our own echoes) and channel posts are ignored.
 - ``edited_message`` becomes the same ``external_id`` with ``event="edited"``.
+
+Attachments
+-----------
+Photos (the largest ``PhotoSize``), documents, voice notes, videos and audio become attachments whose
+URL is ``horseshoe-file:<file_id>`` (type ``image``/``document``/``voice``/``video``/``audio``): the
+Bot API's download URL, ``/file/bot<token>/<file_path>``, carries the bot token, so it is never stored.
+``open_attachment`` calls ``getFile`` and downloads the file (≤ 20 MB, as the Bot API allows) when
+someone opens it; the host serves that behind its own signed link (``plugin.web.attachments``), which
+is what an agent (or Zendesk, importing ``file_urls``) opens. file_ids stay valid for the bot.
 
 Identifiers (docs/ARCHITECTURE.md): ``external_id = "{chat.id}:{message_id}"``; ``parent_id`` is the replied-to
 message; ``thread_id`` is the chat id for private chats; in groups it is the root of the reply chain

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from plugin.connector import AccountSettings, ConnectorModel
@@ -32,6 +34,15 @@ class TelegramSettings(AccountSettings):
         default=None,
         title="Bot user id",
         description="The digits before ':' in the bot token; only needed when the webhook secrets lack the token.",
+    )
+    group_messages: Literal["addressed", "all"] = Field(
+        default="addressed",
+        title="Group messages",
+        description=(
+            "Which messages in groups become tickets: 'addressed' = @mentions of the bot, /commands and "
+            "replies to the bot; 'all' = every message (also turn the bot's privacy mode off in @BotFather "
+            "with /setprivacy, or Telegram itself sends only addressed messages)."
+        ),
     )
     poll_timeout: int = Field(
         default=20, ge=0, le=50, title="Long-poll seconds", description="getUpdates timeout (0 = short polling)."

@@ -12,20 +12,31 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import mimetypes
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    Download,
+    InboundRequest,
+    ParseResult,
+    PollPage,
+    Skipped,
+    WebhookResult,
+)
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import TelegramCredentials, TelegramSettings
 from .errors import telegram_error
-from .parse import bot_id_from_token, integer, obj, opt_str, parse_update, updates_of
+from .parse import ADDRESSED, bot_id_from_token, integer, obj, opt_str, parse_update, updates_of
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -55,6 +66,8 @@ class TelegramConnector(Connector):
         # Sends are paced client-side: a RateLimited with the exact wait beats a 429 plus a penalty.
         self.pacer = Pacer(clock, name="telegram pacing")
         self._http = HttpClient("telegram", error_hook=telegram_error, user_agent="horseshoe-telegram/0.1")
+        # (bot id, reason) -> how many updates were left out for it since this process started.
+        self.skip_counts: Counter[tuple[str, str]] = Counter()
 
     # -- webhook ---------------------------------------------------------------------------------
 
@@ -79,7 +92,17 @@ class TelegramConnector(Connector):
         configured = secrets.get("bot_id")
         bot_id = str(configured) if configured else bot_id_from_token(secrets.get("bot_token"))
         username = secrets.get("bot_username")
-        return WebhookResult(mentions=parse_update(body, bot_id, str(username) if username else None, bot_id))
+        skipped: list[Skipped] = []
+        mentions = parse_update(
+            body,
+            bot_id,
+            str(username) if username else None,
+            bot_id,
+            group_messages=secrets.get("group_messages") or ADDRESSED,
+            skipped=skipped,
+        )
+        self._count(bot_id, skipped)
+        return WebhookResult(mentions=mentions)
 
     def parse_payload(
         self, payload: Any, account: str | None = None, *, bot_username: str | None = None
@@ -89,10 +112,33 @@ class TelegramConnector(Connector):
         ``account`` is the bot's id (needed to spot replies to the bot and ``text_mention``s);
         ``bot_username`` is needed to spot ``@mentions`` in groups.
         """
-        mentions: list[Mention] = []
+        return self.explain_payload(payload, account, bot_username=bot_username).mentions
+
+    def explain_payload(
+        self,
+        payload: Any,
+        account: str | None = None,
+        *,
+        bot_username: str | None = None,
+        group_messages: str = ADDRESSED,
+    ) -> ParseResult:
+        result = ParseResult()
         for update in updates_of(payload):
-            mentions.extend(parse_update(update, account, bot_username, account))
-        return mentions
+            found = parse_update(
+                update, account, bot_username, account, group_messages=group_messages, skipped=result.skipped
+            )
+            result.mentions.extend(found)
+        if account is None and any(m.account == "unknown" for m in result.mentions):
+            result.skipped.append(
+                Skipped("payload", "no --account (the bot's id): replies to the bot are not recognised")
+            )
+        return result
+
+    def _count(self, bot_id: str | None, skipped: list[Skipped]) -> None:
+        """Skipped messages are counted per bot and logged, never dropped without a trace."""
+        for item in skipped:
+            self.skip_counts[(bot_id or "unknown", item.reason)] += 1
+            log.info("telegram bot %s skipped %s: %s", bot_id, item.where, item.reason)
 
     # -- API calls -------------------------------------------------------------------------------
 
@@ -146,17 +192,29 @@ class TelegramConnector(Connector):
         if not isinstance(result, list):
             raise RetriableError("telegram getUpdates: result is not a list", code="shape")
         username = account.settings.get("bot_username") or account.handle
+        group_messages = str(account.settings.get("group_messages") or ADDRESSED)
         mentions: list[Mention] = []
+        skipped: list[Skipped] = []
         next_offset = int(cursor) if cursor is not None else None
         for update in result:
             uid = update.get("update_id") if isinstance(update, dict) else None
             if isinstance(uid, int):
                 next_offset = max(next_offset or 0, uid + 1)
             try:
-                mentions.extend(parse_update(update, account.external_id, username, account.external_id))
+                mentions.extend(
+                    parse_update(
+                        update,
+                        account.external_id,
+                        username,
+                        account.external_id,
+                        group_messages=group_messages,
+                        skipped=skipped,
+                    )
+                )
             except BadInput as exc:
                 # One unreadable update must not wedge the cursor forever; it is logged, not hidden.
                 log.warning("telegram: skipping update %s: %s", uid, exc)
+        self._count(account.external_id, skipped)
         return PollPage(
             mentions=mentions,
             cursor=str(next_offset) if next_offset is not None else cursor,
@@ -189,9 +247,7 @@ class TelegramConnector(Connector):
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         target = reply.in_reply_to
         if not target or ":" not in target:
-            raise FatalError(
-                "telegram: a reply needs in_reply_to = '{chat_id}:{message_id}'", code="bad_target"
-            )
+            raise FatalError("telegram: a reply needs in_reply_to = '{chat_id}:{message_id}'", code="bad_target")
         chat_part, message_part = target.rsplit(":", 1)
         try:
             chat_id, message_id = int(chat_part), int(message_part)
@@ -204,9 +260,7 @@ class TelegramConnector(Connector):
         try:
             user_id = int(reply.recipient_id or "")
         except ValueError:
-            raise FatalError(
-                "telegram: send_private needs a numeric recipient_id", code="bad_target"
-            ) from None
+            raise FatalError("telegram: send_private needs a numeric recipient_id", code="bad_target") from None
         try:
             return self._send(account, user_id, reply.text, None)
         except FatalError as exc:
@@ -217,6 +271,37 @@ class TelegramConnector(Connector):
                     code="not_started",
                 ) from exc
             raise
+
+    def open_attachment(self, account: AccountContext, reference: str) -> Download:
+        """``getFile`` -> ``{base}/file/bot<token>/<file_path>`` (Bot API "getFile"; at most 20 MB).
+
+        The download URL holds the token, so it is built here, used once and never stored or logged
+        (the shared client masks ``/bot<token>/`` in every message)."""
+        found = obj(self._call(account, "getFile", {"file_id": reference}, mutating=False), "getFile result")
+        path = found.get("file_path")
+        if not isinstance(path, str) or not path:
+            raise FatalError("telegram getFile: no file_path (the file cannot be downloaded)", code="no_file_path")
+        token = account.credentials.get("bot_token") or ""
+        base = (account.api_base or API_BASE).rstrip("/")
+        response = self._http.send(
+            (account.external_id, base),
+            "GET",
+            f"{base}/file/bot{token}/{path}",
+            what="telegram file download",
+            mutating=False,
+            timeout=(5.0, float(account.settings.get("http_timeout", HTTP_TIMEOUT))),
+            secrets=(token,),
+            check=False,  # a file is not a JSON answer; only an error answer goes through the error hook
+        )
+        if response.status_code != 200:
+            self._http.check(response, "telegram file download", secrets=(token,))
+            raise RetriableError(f"telegram file download: HTTP {response.status_code}", code="http")
+        name = path.rsplit("/", 1)[-1]
+        guessed = mimetypes.guess_type(name)[0]
+        served = response.headers.get("Content-Type", "").split(";")[0].strip()
+        generic = served in ("", "application/octet-stream")
+        kind = guessed if generic and guessed else served or "application/octet-stream"
+        return Download(content_type=kind, body=response.content, filename=name)
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """``getChat`` on a user id: works for users who have talked to the bot."""
@@ -272,4 +357,3 @@ class TelegramConnector(Connector):
 @hookimpl
 def horseshoe_register_connectors() -> list[Connector]:
     return [TelegramConnector()]
-

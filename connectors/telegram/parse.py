@@ -8,8 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from plugin.connector import Skipped, file_reference
 from plugin.errors import BadInput
-from plugin.models import Author, Kind, Mention, Visibility
+from plugin.models import Attachment, Author, Kind, Mention, Visibility
+
+# Account setting ``group_messages``: which messages in groups become mentions.
+ADDRESSED = "addressed"  # @mentions of the bot, /commands to it, replies to its messages
+ALL = "all"  # every message a human writes in a group the bot is in
 
 
 def obj(value: Any, what: str) -> dict[str, Any]:
@@ -105,17 +110,31 @@ def _replies_to_bot(msg: dict[str, Any], bot_id: str | None) -> bool:
 
 
 def parse_update(
-    update: Any, bot_id: str | None, bot_username: str | None, account: str | None = None
+    update: Any,
+    bot_id: str | None,
+    bot_username: str | None,
+    account: str | None = None,
+    *,
+    group_messages: str = ADDRESSED,
+    skipped: list[Skipped] | None = None,
 ) -> list[Mention]:
-    """One Bot API Update -> zero or one Mention (see the module docstring for the rules)."""
+    """One Bot API Update -> zero or one Mention (see the package docstring for the rules).
+
+    ``group_messages``: ``addressed`` (default) keeps only group messages addressed to the bot, ``all``
+    keeps every group message. What is left out is appended to ``skipped`` with the reason.
+    """
+    notes: list[Skipped] = [] if skipped is None else skipped
     upd = obj(update, "update")
     update_id = integer(upd.get("update_id"), "update.update_id")
+    where = f"update {update_id}"
     if "message" in upd:
         msg, event = obj(upd["message"], "update.message"), "created"
     elif "edited_message" in upd:
         msg, event = obj(upd["edited_message"], "update.edited_message"), "edited"
     else:
-        return []  # channel posts, callback queries, member updates... are not mentions
+        kinds = ", ".join(sorted(k for k in upd if k != "update_id")) or "nothing"
+        notes.append(Skipped(where, f"carries {kinds}, not a message (channel posts, callbacks... are not mentions)"))
+        return []
     chat = obj(msg.get("chat"), "message.chat")
     chat_id = integer(chat.get("id"), "message.chat.id")
     chat_type = chat.get("type")
@@ -123,7 +142,8 @@ def parse_update(
     date = integer(msg.get("date"), "message.date")
     sender = msg.get("from")
     if isinstance(sender, dict) and sender.get("is_bot") is True:
-        return []  # our own echoes and other bots
+        notes.append(Skipped(where, "sent by a bot (our own echo or another bot)"))
+        return []
     text_value = msg.get("text", msg.get("caption", ""))
     text = text_value if isinstance(text_value, str) else ""
 
@@ -133,11 +153,17 @@ def parse_update(
     if isinstance(parent, dict) and isinstance(parent.get("message_id"), int):
         parent_id = f"{chat_id}:{parent['message_id']}"
 
+    addressed = True
     if chat_type == "private":
         kind, visibility, thread_id = Kind.DIRECT, Visibility.PRIVATE, str(chat_id)
     elif chat_type in ("group", "supergroup"):
         to_bot = _replies_to_bot(msg, bot_id)
-        if not (to_bot or _addressed(msg, text, bot_id, bot_username)):
+        addressed = to_bot or _addressed(msg, text, bot_id, bot_username)
+        if not addressed and group_messages != ALL:
+            reason = "group message not addressed to the bot (no @mention, /command or reply to it)"
+            if not bot_username:
+                reason += "; bot_username is not set, so @mentions cannot be recognised"
+            notes.append(Skipped(where, f"{reason}; account setting group_messages={ADDRESSED}"))
             return []
         kind = Kind.REPLY if to_bot else (Kind.COMMENT if parent_id else Kind.POST)
         visibility = Visibility.PUBLIC
@@ -147,11 +173,12 @@ def parse_update(
         else:
             thread_id = parent_id or external_id
     else:
+        notes.append(Skipped(where, f"chat type {chat_type!r} is not a private chat or a group"))
         return []
 
     username = opt_str(chat.get("username"))
     url = f"https://t.me/{username}/{message_id}" if chat_type == "supergroup" and username else None
-    files = []
+    files: list[dict[str, Any]] = []
     photo = msg.get("photo")
     if isinstance(photo, list) and photo and isinstance(photo[-1], dict):
         files.append({"type": "image", "file_id": photo[-1].get("file_id")})  # sizes ascend; last = largest
@@ -159,6 +186,13 @@ def parse_update(
         item = msg.get(key)
         if isinstance(item, dict):
             files.append({"type": key, "file_id": item.get("file_id")})
+    # The download URL would carry the bot token, so the file is stored as a reference to its file_id
+    # (stable for the bot) and fetched with getFile when someone opens it (``open_attachment``).
+    attachments = [
+        Attachment(url=file_reference(f["file_id"]), type=str(f["type"]))
+        for f in files
+        if isinstance(f["file_id"], str)
+    ]
     extra: dict[str, Any] = {
         "update_id": update_id,
         "chat_id": chat_id,
@@ -167,6 +201,8 @@ def parse_update(
     }
     if files:
         extra["files"] = files  # file_ids need getFile (and the token) to become URLs
+    if chat_type in ("group", "supergroup"):
+        extra["addressed"] = addressed  # group_messages=all: agents and triage can tell chatter apart
     if isinstance(msg.get("edit_date"), int):
         extra["edit_date"] = msg["edit_date"]
     try:
@@ -181,6 +217,7 @@ def parse_update(
             text=text,
             created_at=datetime.fromtimestamp(date, UTC),
             url=url,
+            attachments=attachments,
             account=account or bot_id or "unknown",
             event=event,  # type: ignore[arg-type]
             extra=extra,
@@ -200,4 +237,3 @@ def updates_of(payload: Any) -> list[Any]:
     if isinstance(payload, dict):
         return [payload]
     raise BadInput("telegram: payload must be an Update, a list of Updates or a getUpdates response")
-

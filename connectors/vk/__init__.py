@@ -38,7 +38,10 @@ What becomes a mention
   mentions the community (``[club123|...]``, ``@club123``); our own posts are not.
 - ``message_new`` / ``message_edit``: messages to the community, ``external_id =
   "{peer_id}_{conversation_message_id}"``, ``thread_id = "{peer_id}"``, kind ``direct``, private.
-  In multi-user chats (``peer_id >= 2000000000``) only messages that mention us or reply to us count.
+  In multi-user chats (``peer_id >= 2000000000``) the account setting ``group_messages`` decides:
+  ``addressed`` (default) = messages that mention us, reply to us or carry a keyboard-button
+  ``payload``; ``all`` = every message. Skips are explained by ``explain_payload`` and counted
+  (``skip_counts``).
 - Anything authored by our own community (``from_id == -group_id``) is an echo and is skipped.
 
 Replies: the reply's ``thread_id`` says where it goes. ``"{owner_id}_{post_id}"`` -> a wall comment

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 
 from plugin.connector import AccountSettings, ConnectorModel
@@ -33,6 +35,15 @@ class VKSettings(AccountSettings):
         default=None,
         title="Community id",
         description="The community's numeric id (positive). Defaults to the account id.",
+    )
+    group_messages: Literal["addressed", "all"] = Field(
+        default="addressed",
+        title="Community chat messages",
+        description=(
+            "Which messages in community chats become tickets: 'addressed' = mentions of the community, "
+            "replies to it and keyboard-button commands; 'all' = every message (the community needs access "
+            "to all chat messages: Manage > Messages > Bot settings)."
+        ),
     )
     api_version: str = Field(default="5.199", title="API version", description="The VK API version sent as v=.")
     requests_per_second: int = Field(

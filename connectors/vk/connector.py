@@ -12,19 +12,20 @@ import hmac
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, fingerprint, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import VKCredentials, VKSettings
 from .errors import vk_api_error, vk_error
-from .parse import events_of, parse_event
+from .parse import ADDRESSED, events_of, parse_event
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -53,6 +54,8 @@ class VKConnector(Connector):
     def __init__(self, *, clock: Callable[[], float] = time.monotonic):
         self.pacer = Pacer(clock, name="vk pacing")
         self._http = HttpClient("vk", error_hook=vk_error, user_agent="horseshoe-vk/0.1")
+        # (community id, reason) -> how many events were left out for it since this process started.
+        self.skip_counts: Counter[tuple[str, str]] = Counter()
 
     # -- webhook ---------------------------------------------------------------------------------
 
@@ -96,15 +99,29 @@ class VKConnector(Connector):
             return WebhookResult(handshake=(200, "text/plain", code))
         configured = secrets.get("group_id")
         group = str(configured) if configured else (str(body["group_id"]) if "group_id" in body else None)
-        mentions = parse_event(body, group.lstrip("-") if group else None)
+        skipped: list[Skipped] = []
+        mode = secrets.get("group_messages") or ADDRESSED
+        mentions = parse_event(body, group.lstrip("-") if group else None, group_messages=mode, skipped=skipped)
+        self._count(group, skipped)
         return WebhookResult(mentions=mentions, handshake=(200, "text/plain", "ok"))
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         """A Callback event, a list of events, or a Bots Long Poll answer ``{"ts", "updates"}``."""
-        out: list[Mention] = []
+        return self.explain_payload(payload, account).mentions
+
+    def explain_payload(
+        self, payload: Any, account: str | None = None, *, group_messages: str = ADDRESSED
+    ) -> ParseResult:
+        result = ParseResult()
         for event in events_of(payload):
-            out.extend(parse_event(event, account))
-        return out
+            result.mentions.extend(parse_event(event, account, group_messages=group_messages, skipped=result.skipped))
+        return result
+
+    def _count(self, group: str | None, skipped: list[Skipped]) -> None:
+        """Skipped events are counted per community and logged, never dropped without a trace."""
+        for item in skipped:
+            self.skip_counts[(group or "unknown", item.reason)] += 1
+            log.info("vk community %s skipped %s: %s", group, item.where, item.reason)
 
     # -- API calls -------------------------------------------------------------------------------
 
@@ -142,9 +159,7 @@ class VKConnector(Connector):
     # -- polling (Bots Long Poll) ----------------------------------------------------------------
 
     def _lp_server(self, account: AccountContext) -> dict[str, Any]:
-        info = self._call(
-            account, "groups.getLongPollServer", {"group_id": self._group_id(account)}, mutating=False
-        )
+        info = self._call(account, "groups.getLongPollServer", {"group_id": self._group_id(account)}, mutating=False)
         if not isinstance(info, dict) or not all(k in info for k in ("server", "key", "ts")):
             raise RetriableError("vk groups.getLongPollServer: unexpected answer", code="shape")
         return {"server": str(info["server"]), "key": str(info["key"]), "ts": str(info["ts"])}
@@ -198,11 +213,15 @@ class VKConnector(Connector):
         if failed is not None or not isinstance(answer.get("updates"), list):
             raise RetriableError(f"vk long poll: unexpected answer (failed={failed})", code="shape")
         mentions: list[Mention] = []
+        skipped: list[Skipped] = []
+        group = str(self._group_id(account))
+        mode = str(account.settings.get("group_messages") or ADDRESSED)
         for event in answer["updates"]:
             try:
-                mentions.extend(parse_event(event, str(self._group_id(account))))
+                mentions.extend(parse_event(event, group, group_messages=mode, skipped=skipped))
             except BadInput as exc:
                 log.warning("vk: skipping long poll event: %s", exc)
+        self._count(group, skipped)
         state["ts"] = str(answer.get("ts", state["ts"]))
         return PollPage(mentions=mentions, cursor=json.dumps(state), more=bool(answer["updates"]))
 
@@ -224,9 +243,7 @@ class VKConnector(Connector):
         self._check_text(reply.text)
         thread = reply.thread_id
         if not thread:
-            raise FatalError(
-                "vk: a reply needs thread_id ('{owner}_{post}' or '{peer_id}')", code="bad_target"
-            )
+            raise FatalError("vk: a reply needs thread_id ('{owner}_{post}' or '{peer_id}')", code="bad_target")
         if "_" in thread:
             return self._comment(account, reply, thread)
         try:
@@ -268,9 +285,7 @@ class VKConnector(Connector):
             url=f"https://vk.com/wall{owner_id}_{post_id}?reply={comment_id}",
         )
 
-    def _message(
-        self, account: AccountContext, peer_id: int, reply: Reply, reply_cmid: int | None
-    ) -> PostResult:
+    def _message(self, account: AccountContext, peer_id: int, reply: Reply, reply_cmid: int | None) -> PostResult:
         params: dict[str, Any] = {
             "peer_ids": str(peer_id),  # peer_ids makes VK return conversation_message_id
             "message": reply.text,
@@ -318,15 +333,11 @@ class VKConnector(Connector):
                 avatar_url=group.get("photo_100") if isinstance(group.get("photo_100"), str) else None,
                 profile_url=f"https://vk.com/{screen or f'club{-ident}'}",
             )
-        users = self._call(
-            account, "users.get", {"user_ids": ident, "fields": "screen_name,photo_100"}, mutating=False
-        )
+        users = self._call(account, "users.get", {"user_ids": ident, "fields": "screen_name,photo_100"}, mutating=False)
         if not isinstance(users, list) or not users or not isinstance(users[0], dict):
             return None
         user = users[0]
-        name = " ".join(
-            p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p
-        )
+        name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p)
         screen = user.get("screen_name") if isinstance(user.get("screen_name"), str) else None
         return SocialProfile(
             network="vk",
@@ -350,4 +361,3 @@ class VKConnector(Connector):
 @hookimpl
 def horseshoe_register_connectors() -> list[Connector]:
     return [VKConnector()]
-

@@ -9,10 +9,14 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from plugin.connector import Skipped
 from plugin.errors import BadInput
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
 CHAT_PEER_BASE = 2_000_000_000  # peer ids of multi-user chats start here
+# Account setting ``group_messages``: which messages in community chats become mentions.
+ADDRESSED = "addressed"  # mentions of the community, replies to it, keyboard-button commands
+ALL = "all"
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
@@ -73,13 +77,19 @@ def mentions_group(text: str, group_id: int) -> bool:
 
 
 class _Ctx:
-    """What one event is parsed against."""
+    """What one event is parsed against, and where its skips are noted."""
 
-    def __init__(self, group_id: int, account: str, event: dict[str, Any]):
+    def __init__(self, group_id: int, account: str, event: dict[str, Any], group_messages: str, skipped: list[Skipped]):
         self.group_id = group_id
         self.account = account
         self.event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         self.type = str(event.get("type"))
+        self.group_messages = group_messages
+        self.skipped = skipped
+
+    def skip(self, reason: str) -> list[Mention]:
+        self.skipped.append(Skipped(f"{self.type} {self.event_id or ''}".strip(), reason))
+        return []
 
     def extra(self, **values: Any) -> dict[str, Any]:
         return {"event_type": self.type, "event_id": self.event_id, **values}
@@ -91,7 +101,7 @@ def _wall_comment(obj: dict[str, Any], ctx: _Ctx, event: str) -> list[Mention]:
     owner_id = _int(obj.get("post_owner_id", obj.get("owner_id")), "comment.post_owner_id")
     from_id = _int(obj.get("from_id"), "comment.from_id")
     if from_id == -ctx.group_id:
-        return []  # our own comment coming back
+        return ctx.skip("our own comment coming back")
     reply_to = obj.get("reply_to_comment")
     parent_id = f"{owner_id}_{reply_to}" if isinstance(reply_to, int) and reply_to else None
     thread = f"{owner_id}_{post_id}"
@@ -150,10 +160,10 @@ def _wall_post(obj: dict[str, Any], ctx: _Ctx) -> list[Mention]:
     raw_text = obj.get("text")
     text = raw_text if isinstance(raw_text, str) else ""
     if from_id == -ctx.group_id:
-        return []  # the community's own post
+        return ctx.skip("the community's own post")
     on_our_wall = owner_id == -ctx.group_id
     if not (on_our_wall or mentions_group(text, ctx.group_id)):
-        return []
+        return ctx.skip("a post on another wall that does not mention the community")
     external_id = f"{owner_id}_{post_id}"
     return [
         Mention(
@@ -178,7 +188,7 @@ def _message(msg: dict[str, Any], ctx: _Ctx, event: str) -> list[Mention]:
     from_id = _int(msg.get("from_id"), "message.from_id")
     cmid = _int(msg.get("conversation_message_id"), "message.conversation_message_id")
     if from_id == -ctx.group_id or msg.get("out") == 1:
-        return []  # outgoing / echo
+        return ctx.skip("our own outgoing message (echo)")
     raw_text = msg.get("text")
     text = raw_text if isinstance(raw_text, str) else ""
     reply = msg.get("reply_message")
@@ -188,8 +198,13 @@ def _message(msg: dict[str, Any], ctx: _Ctx, event: str) -> list[Mention]:
         parent_id = f"{peer_id}_{reply['conversation_message_id']}"
         replies_to_us = reply.get("from_id") == -ctx.group_id
     in_chat = peer_id >= CHAT_PEER_BASE
-    if in_chat and not (replies_to_us or mentions_group(text, ctx.group_id)):
-        return []
+    # A keyboard button press carries a ``payload``: a command to the bot, addressed by definition.
+    addressed = replies_to_us or mentions_group(text, ctx.group_id) or bool(msg.get("payload"))
+    if in_chat and not addressed and ctx.group_messages != ALL:
+        return ctx.skip(
+            "community chat message not addressed to the community (no mention, reply or button command); "
+            f"account setting group_messages={ADDRESSED}"
+        )
     kind = Kind.DIRECT
     if in_chat:
         kind = Kind.REPLY if replies_to_us else Kind.COMMENT
@@ -208,25 +223,39 @@ def _message(msg: dict[str, Any], ctx: _Ctx, event: str) -> list[Mention]:
             attachments=_attachments(msg),
             account=ctx.account,
             event=event,  # type: ignore[arg-type]
-            extra=ctx.extra(peer_id=peer_id, conversation_message_id=cmid, message_id=msg.get("id")),
+            extra=ctx.extra(
+                peer_id=peer_id, conversation_message_id=cmid, message_id=msg.get("id"), addressed=addressed
+            ),
         )
     ]
 
 
-def parse_event(event: Any, account: str | None = None) -> list[Mention]:
-    """One Callback API / Bots Long Poll event -> mentions (0 or 1). Raises only BadInput."""
+def parse_event(
+    event: Any,
+    account: str | None = None,
+    *,
+    group_messages: str = ADDRESSED,
+    skipped: list[Skipped] | None = None,
+) -> list[Mention]:
+    """One Callback API / Bots Long Poll event -> mentions (0 or 1). Raises only BadInput.
+
+    ``group_messages``: ``addressed`` keeps only community-chat messages addressed to us, ``all`` every
+    one. What is left out is appended to ``skipped`` with the reason.
+    """
+    notes: list[Skipped] = [] if skipped is None else skipped
     ev = _obj(event, "event")
     ev_type = ev.get("type")
     if not isinstance(ev_type, str):
         raise BadInput("vk: event has no type")
     if ev_type == "confirmation":
+        notes.append(Skipped("confirmation", "a Callback API handshake, answered with the confirmation code"))
         return []
     group_id = _int(ev.get("group_id"), "event.group_id") if "group_id" in ev else None
     if group_id is None:
         if account is None or not account.lstrip("-").isdigit():
             raise BadInput("vk: event has no group_id and no account was given")
         group_id = abs(int(account))
-    ctx = _Ctx(abs(group_id), account or str(abs(group_id)), ev)
+    ctx = _Ctx(abs(group_id), account or str(abs(group_id)), ev, group_messages, notes)
     obj = ev.get("object")
     try:
         if ev_type in ("wall_reply_new", "wall_reply_edit", "wall_reply_restore"):
@@ -245,7 +274,7 @@ def parse_event(event: Any, account: str | None = None) -> list[Mention]:
             return _message(_obj(obj, "object"), ctx, "edited")
     except ValueError as exc:  # pydantic ValidationError: a value the models refuse
         raise BadInput(f"vk: cannot normalize {ev_type}: {exc}") from None
-    return []  # likes, joins, typing, message_reply (our own outgoing)...
+    return ctx.skip(f"event type {ev_type!r} is not something a customer wrote to us")
 
 
 def events_of(payload: Any) -> list[Any]:
@@ -258,4 +287,3 @@ def events_of(payload: Any) -> list[Any]:
     if isinstance(payload, dict):
         return [payload]
     raise BadInput("vk: payload must be an event, a list of events or a long poll answer")
-

@@ -23,7 +23,7 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, WebhookResult
 from plugin.errors import (
     AuthError,
     BadInput,
@@ -186,6 +186,11 @@ class XConnector(Connector):
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return x_parse.parse(payload, account)
+
+    def explain_payload(self, payload: Any, account: str | None = None) -> ParseResult:
+        result = ParseResult()
+        result.mentions.extend(x_parse.parse(payload, account, result.skipped))
+        return result
 
     # ------------------------------------------------------------ polling
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from plugin.connector import Skipped
 from plugin.errors import BadInput
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
@@ -193,21 +194,26 @@ def posts_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
 # ---------------------------------------------------------------- v2 DM events
 
 
-def dm_events_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
+def dm_events_response(
+    payload: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None
+) -> list[Mention]:
+    notes: list[Skipped] = [] if skipped is None else skipped
     users, media = _includes(payload)
     out: list[Mention] = []
     for n, item in enumerate(_items(payload.get("data"), "data")):
         where = f"data[{n}]"
         event = parse_model(DMEvent, item, where)
         if (event.event_type or "MessageCreate") != "MessageCreate":
-            continue  # ParticipantsJoin/Leave carry no message
+            notes.append(Skipped(where, f"event_type {event.event_type} carries no message"))
+            continue
         if not event.id:
             raise BadInput(f"{where} has no 'id'")
         sender = event.sender_id
         if not sender:
             raise BadInput(f"{where} has no sender_id (request dm_event.fields=sender_id)")
         if sender == account:
-            continue  # what we sent ourselves
+            notes.append(Skipped(where, "sent by the brand account itself"))
+            continue
         out.append(
             Mention(
                 network=NETWORK,
@@ -345,8 +351,8 @@ def _looks_like_dm_events(payload: Mapping[str, Any]) -> bool:
     return isinstance(data, list) and any(isinstance(d, Mapping) and "event_type" in d for d in data)
 
 
-def parse(payload: Any, account: str | None) -> list[Mention]:
-    """Recognize the payload by its documented shape and normalize it."""
+def parse(payload: Any, account: str | None, skipped: list[Skipped] | None = None) -> list[Mention]:
+    """Recognize the payload by its documented shape and normalize it; skips are noted in ``skipped``."""
     body = _obj(payload, "payload")
     try:
         if "for_user_id" in body:
@@ -357,12 +363,20 @@ def parse(payload: Any, account: str | None) -> list[Mention]:
             if "errors" in body:
                 raise BadInput(f"payload is an error response: {first_error(body)}")
             raise BadInput("payload is neither an X v2 response (data/meta) nor an Account Activity body")
-        if not account and not _looks_like_dm_events(body):
+        if not account and _looks_like_dm_events(body):
+            raise BadInput(
+                "X DM events name each message's sender, not which participant is the brand: pass --account "
+                "(the brand's numeric X user id) so its own messages are not taken for a customer's"
+            )
+        if not account:
             account = _mentioned_in_every_post(body)
         if not account:
-            raise BadInput("the brand account id is needed to parse this X v2 response (pass --account)")
+            raise BadInput(
+                "the brand account id is needed to parse this X v2 response (pass --account): no single "
+                "account is @mentioned by every post"
+            )
         if _looks_like_dm_events(body):
-            return dm_events_response(body, account)
+            return dm_events_response(body, account, skipped)
         return posts_response(body, account)
     except ValidationError as exc:
         raise BadInput(f"payload does not make a valid mention: {exc.errors()[0].get('msg')}") from exc

@@ -95,7 +95,9 @@ def connectors() -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--account", default=None, help="Our brand account id (when the payload does not say)")
 def parse(network: str, file: Any, account: str | None) -> None:
-    """Normalize a raw network payload (JSON) to mention JSON lines."""
+    """Normalize a raw network payload (JSON) to mention JSON lines; say on stderr what was skipped and why.
+
+    Accepts every shape the connector consumes: webhook bodies and the poll responses alike."""
     from plugin.plugins import Registry, get_plugin_manager
 
     registry = Registry(get_plugin_manager())
@@ -108,11 +110,16 @@ def parse(network: str, file: Any, account: str | None) -> None:
     except ValueError as exc:
         raise click.ClickException(f"{file.name}: not valid JSON: {exc}") from None
     try:
-        mentions = connector.parse_payload(payload, account)
+        result = connector.explain_payload(payload, account)
     except BadInput as exc:
         raise click.ClickException(f"{file.name}: {exc}") from None
-    for mention in mentions:
+    for mention in result.mentions:
         click.echo(json.dumps(mention.normal_form(), ensure_ascii=False))
+    # Why a valid payload gave less than it seemed to hold: on stderr, so stdout stays JSON lines.
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped.where}: {skipped.reason}", err=True)
+    if not result.mentions and not result.skipped:
+        click.echo(f"{file.name}: no mentions, and {network} gave no reason for skipping anything", err=True)
 
 
 @main.command()

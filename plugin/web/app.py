@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from plugin.errors import BadInput
 from plugin.runtime import Runtime, build_runtime
-from plugin.web import extension, health, webhooks
+from plugin.web import attachments, extension, health, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def create_app(rt: Runtime | None = None, **config: Any) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp, url_prefix="/webhooks")
+    app.register_blueprint(attachments.bp)
     for blueprint in rt.hooks.routes():
         app.register_blueprint(blueprint)
 

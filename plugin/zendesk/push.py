@@ -10,12 +10,16 @@ bad resource cannot block the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import requests
 
+from plugin.connector import FILE_REFERENCE
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.http import retry_after_seconds
+from plugin.models import Attachment
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
 from plugin.store.statuses import DeliveryStatus
 from plugin.zendesk.instances import Instance, instance_for, instances
@@ -98,7 +102,23 @@ class ZendeskSink(Sink):
     display_name = "Zendesk (Channel Framework)"
     max_batch = 100
 
+    # (tenant id, network, account, attachment URL) -> a URL Zendesk can import: a connector's
+    # ``horseshoe-file:`` reference becomes a signed host link (set at start-up by the plugin).
+    file_links: Callable[[int, str, str, str], str] | None = None
+
+    def _with_file_links(self, tenant_id: int, item: DeliveryItem) -> DeliveryItem:
+        mention = item.mention
+        if self.file_links is None or not any(a.url.startswith(FILE_REFERENCE) for a in mention.attachments):
+            return item
+        link = self.file_links
+        files = [
+            Attachment(url=link(tenant_id, mention.network, mention.account, a.url), type=a.type)
+            for a in mention.attachments
+        ]
+        return replace(item, mention=mention.model_copy(update={"attachments": files}))
+
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
+        items = [self._with_file_links(connection.tenant_id, item) for item in items]
         outcomes: dict[int, DeliveryOutcome] = {}
         by_instance: dict[str, tuple[Instance, list[DeliveryItem]]] = {}
         for item in items:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from mappings import load_mapping
+from plugin.connector import FILE_REFERENCE
 from plugin.mapping import context_of, evaluate
 from plugin.models import Labels, Mention
 from plugin.store.statuses import DeliveryStatus
@@ -36,8 +37,13 @@ def parent_known(mention: Mention, parent_state: str | None, arriving: Collectio
     return parent_state == DeliveryStatus.DELIVERED or namespaced(mention.network, mention.parent_id) in arriving
 
 
-def external_resource(mention: Mention, labels: Labels | None, *, use_parent: bool) -> dict[str, Any]:
-    """One external_resource. ``use_parent``: thread by parent_id (Zendesk knows it) or by thread_id."""
+def external_resource(
+    mention: Mention, labels: Labels | None, *, use_parent: bool, file_url: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """One external_resource. ``use_parent``: thread by parent_id (Zendesk knows it) or by thread_id.
+
+    ``file_url`` turns a connector's ``horseshoe-file:`` reference into a link Zendesk can import
+    (``plugin.web.attachments.file_url``); without it such references are left out of ``file_urls``."""
     mapping = load_mapping("zendesk")
     context = context_of(mention, labels)
     resource: dict[str, Any] = {k: v for k, v in evaluate(mapping["resource"], context).items() if v is not None}
@@ -56,7 +62,8 @@ def external_resource(mention: Mention, labels: Labels | None, *, use_parent: bo
     fields = [f for f in evaluate(mapping.get("fields", []), context) if f.get("value") not in (None, "", [])]
     if fields:
         resource["fields"] = fields
-    files = [a.url for a in mention.attachments][:10]  # Zendesk imports at most 10 file_urls
+    urls = [file_url(a.url) if file_url else a.url for a in mention.attachments]
+    files = [u for u in urls if not u.startswith(FILE_REFERENCE)][:10]  # Zendesk imports at most 10 file_urls
     if files:
         resource["file_urls"] = files
     return resource

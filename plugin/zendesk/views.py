@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -20,6 +21,7 @@ from plugin.models import Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.store.statuses import ReplyStatus
 from plugin.triage.basic import detect_pii
+from plugin.web.attachments import file_url
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field, json_body
 from plugin.zendesk.blueprint import bp
@@ -77,7 +79,8 @@ def pull() -> Any:
     for row, mention in zip(rows, mentions, strict=True):
         key = (mention.network, mention.parent_id or "")
         use_parent = parent_known(mention, parents.get(key), in_page)
-        resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent)
+        files = partial(file_url, rt.box, rt.settings.public_url, tenant_id, mention.network, mention.account)
+        resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent, file_url=files)
         if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
             resources.append(resource)
     new_cursor = rows[-1].id if rows else cursor

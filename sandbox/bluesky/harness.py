@@ -20,10 +20,7 @@ BSKY_PASSWORD = "abcd-efgh-ijkl-mnop"
 class BlueskyHarness(Harness):
     network = "bluesky"
     fixture_files = (("bluesky/list_notifications.json", None),)
-    skips = {
-        "webhook": "Bluesky has no webhooks (notifications are polled)",
-        "private": "the connector reads only notifications; Bluesky chat (DMs) is not polled (send-only, opt-in)",
-    }
+    skips = {"webhook": "Bluesky has no webhooks (notifications and chat are polled)"}
 
     def create_app(self) -> Any:
         return bluesky_app()
@@ -44,6 +41,7 @@ class BlueskyHarness(Harness):
             external_id=self.brand["did"],
             handle=BSKY_HANDLE,
             credentials={"identifier": BSKY_HANDLE, "app_password": "wrong" if bad_credentials else BSKY_PASSWORD},
+            settings={"chat_enabled": True},  # direct messages are opt-in (the app password needs DM access)
             api_base=self.url,
         )
 
@@ -55,9 +53,20 @@ class BlueskyHarness(Harness):
         view = self.app.state.inject_post(self.customer["did"], text, mentions=[self.brand["did"]], reply_to=reply_to)
         return str(view["uri"])
 
+    def inject_private(self, text: str) -> str | None:
+        message = self.app.state.inject_message(self.customer["did"], self.brand["did"], text)
+        convo = self.app.state.convo_for(sorted({self.customer["did"], self.brand["did"]}))
+        return f"{convo['id']}:{message['id']}"
+
     def posted(self) -> list[Posted]:
+        state = self.app.state
         found = []
-        for record in self.app.state.posts_by(self.brand["did"]):
+        for record in state.posts_by(self.brand["did"]):
             parent = record["value"].get("reply", {}).get("parent", {}).get("uri")
             found.append(Posted(record["uri"], record["value"]["text"], parent, False))
+        with state.lock:
+            for convo in state.convos.values():
+                for message in convo["messages"]:
+                    if message["sender"]["did"] == self.brand["did"]:
+                        found.append(Posted(f"{convo['id']}:{message['id']}", message["text"], None, True))
         return found

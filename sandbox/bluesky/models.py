@@ -21,6 +21,7 @@ from typing import Any
 
 from sandbox.base import FakeBackend, Window, current_window
 
+from .chat import ChatReads
 from .views import Views
 
 DEFAULT_ACCESS_TTL = 2 * 3600  # the PDS issues access tokens valid for about two hours
@@ -97,7 +98,7 @@ class Clock:
 
 
 @dataclass
-class BlueskyState(Views, FakeBackend):
+class BlueskyState(Views, ChatReads, FakeBackend):
     host: str = "bsky.sandbox"
     access_ttl: int = DEFAULT_ACCESS_TTL
     rate_limit: int = DEFAULT_RATE_LIMIT
@@ -143,8 +144,10 @@ class BlueskyState(Views, FakeBackend):
         display_name: str | None = None,
         password: str | None = None,
         accepts_messages: bool = True,
+        chat_access: bool = True,
     ) -> dict[str, Any]:
-        """Create an account; with ``password`` (an app password) it can log in."""
+        """Create an account; with ``password`` (an app password) it can log in. ``chat_access=False``:
+        the app password was created without "Allow access to your direct messages"."""
         with self.lock:
             did = did_for(handle)
             actor = {
@@ -156,6 +159,7 @@ class BlueskyState(Views, FakeBackend):
                 "createdAt": Clock.iso(self.clock.now()),
                 "indexedAt": Clock.iso(self.clock.now()),
                 "acceptsMessages": accepts_messages,
+                "chatAccess": chat_access,
             }
             self.actors[did] = actor
             if password:

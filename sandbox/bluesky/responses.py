@@ -199,6 +199,35 @@ def send_message(state: BlueskyState, request: Request, caller: str | None) -> A
         raise InvalidRequest("Convo not found") from exc
 
 
+def list_convos(state: BlueskyState, request: Request, caller: str | None) -> Any:
+    assert caller is not None
+    limit = _int(request, "limit", 50, 1, 100)
+    status = request.args.get("status")
+    if status not in (None, "request", "accepted"):
+        raise InvalidRequest("Invalid status")
+    convos, cursor = state.convo_page(caller, limit=limit, cursor=request.args.get("cursor"), status=status)
+    out: dict[str, Any] = {"convos": convos}
+    if cursor:
+        out["cursor"] = cursor
+    return out
+
+
+def get_messages(state: BlueskyState, request: Request, caller: str | None) -> Any:
+    assert caller is not None
+    convo_id = request.args.get("convoId")
+    if not convo_id:
+        raise InvalidRequest('Error: Params must have the property "convoId"')
+    limit = _int(request, "limit", 50, 1, 100)
+    try:
+        messages, cursor = state.message_page(caller, convo_id, limit=limit, cursor=request.args.get("cursor"))
+    except KeyError as exc:
+        raise InvalidRequest("Convo not found") from exc
+    out: dict[str, Any] = {"messages": messages}
+    if cursor:
+        out["cursor"] = cursor
+    return out
+
+
 # ---- /_sandbox ---------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,8 @@ XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
     "com.atproto.repo.listRecords": (responses.list_records, "GET", "none"),
     "chat.bsky.convo.getConvoForMembers": (responses.get_convo_for_members, "GET", "access"),
     "chat.bsky.convo.sendMessage": (responses.send_message, "POST", "access"),
+    "chat.bsky.convo.listConvos": (responses.list_convos, "GET", "access"),
+    "chat.bsky.convo.getMessages": (responses.get_messages, "GET", "access"),
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
@@ -82,6 +84,8 @@ class BlueskyApp(FakeApp[BlueskyState]):
             caller = self._authenticate(request, auth)
             if nsid.startswith("chat.bsky.") and request.headers.get("atproto-proxy") != CHAT_PROXY:
                 raise MethodNotImplemented()  # the PDS itself does not serve chat; the proxy does
+            if nsid.startswith("chat.bsky.") and caller and not self.state.actors[caller].get("chatAccess", True):
+                raise InvalidToken("Bad token scope")  # an app password without direct-message access
             allowed, headers = self.state.consume_rate(caller or f"ip:{request.remote_addr}")
             if not allowed:
                 raise RateLimitExceeded(headers)

@@ -20,6 +20,7 @@ import requests
 from sandbox.base import FakeBackend
 
 from .exceptions import GraphError
+from .mentions import IgMentions
 
 DEFAULT_APP_SECRET = "sandbox-app-secret"
 DEFAULT_TOKEN = "sandbox-page-token"
@@ -129,7 +130,7 @@ class Throttle:
     remaining: int  # how many more requests are refused
 
 
-class MetaState(FakeBackend):
+class MetaState(IgMentions, FakeBackend):
     """The fake's whole world. Thread-safe: the WSGI server is threaded."""
 
     def __init__(self, app_secret: str = DEFAULT_APP_SECRET, *, require_proof: bool = False) -> None:
@@ -153,6 +154,7 @@ class MetaState(FakeBackend):
             self.calls: dict[str, int] = {}
             self.throttle: Throttle | None = None
             self.scripted_errors: list[GraphError] = []
+            self.ig_mentions: dict[str, dict[str, dict[str, Any]]] = {}
             self._ids = itertools.count(1)
 
     # -- ids ----------------------------------------------------------------------------------

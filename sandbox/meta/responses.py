@@ -27,6 +27,7 @@ from .exceptions import (
     missing_object,
     outside_window,
 )
+from .mentions import MENTIONED_COMMENT_FIELDS, MENTIONED_MEDIA_FIELDS
 from .models import Comment, Conversation, IgComment, Media, MetaState, Page, Post, graph_time, now, sign
 
 FieldSpec = dict[str, tuple[dict[str, str], "FieldSpec | None"]]
@@ -371,6 +372,8 @@ class GraphApi:
     def get_node(self, request: Request, node: str) -> Any:
         spec = parse_fields(request.args.get("fields"))
         state = self.state
+        if spec and ("mentioned_comment" in spec or "mentioned_media" in spec):
+            return self.get_mentioned(node, spec)
         if node in state.posts:
             return select(self.render.post(state.posts[node]), POST_FIELDS, spec, ["created_time", "message", "id"])
         if node in state.comments and not state.comments[node].deleted:
@@ -399,6 +402,20 @@ class GraphApi:
             }
             return select(full, PERSON_FIELDS, spec, ["id", "name"])
         raise missing_object(node)
+
+    def get_mentioned(self, ig_id: str, spec: FieldSpec) -> Any:
+        """``/{ig-user-id}?fields=mentioned_comment.comment_id(X){...}`` / ``mentioned_media.media_id(X){...}``."""
+        out: dict[str, Any] = {"id": ig_id}
+        for name, (modifiers, nested) in spec.items():
+            comment = name == "mentioned_comment"
+            key, known = ("comment_id", MENTIONED_COMMENT_FIELDS) if comment else ("media_id", MENTIONED_MEDIA_FIELDS)
+            if name not in ("mentioned_comment", "mentioned_media") or key not in modifiers:
+                raise invalid_param(f"Tried accessing nonexisting field ({name})")
+            found = self.state.mentioned(ig_id, modifiers[key])
+            if found is None:
+                raise missing_object(modifiers[key])
+            out[name] = select(found, known, nested, ["id", "text", "timestamp"] if key == "comment_id" else ["id"])
+        return out
 
     def get_edge(self, request: Request, page: Page, node: str, edge: str) -> Any:
         spec = parse_fields(request.args.get("fields"))

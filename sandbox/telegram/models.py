@@ -26,6 +26,7 @@ import requests
 from sandbox.base import FakeBackend
 
 from .exceptions import WEBHOOK_ACTIVE, bad_request, forbidden, too_many_requests
+from .files import Files
 
 MAX_TEXT = 4096
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{3,32}")
@@ -49,7 +50,7 @@ def compute_entities(text: str) -> list[dict[str, Any]]:
     return entities
 
 
-class TelegramState(FakeBackend):
+class TelegramState(Files, FakeBackend):
     def __init__(
         self,
         bot_token: str = "123456789:AAEsandbox-telegram-token",
@@ -87,6 +88,7 @@ class TelegramState(FakeBackend):
             self.sent: list[dict[str, Any]] = []
             self._chat_last_send: dict[int, float] = {}
             self._group_sends: dict[int, deque[float]] = {}
+            self.files: dict[str, dict[str, Any]] = {}
 
     def bot_user(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Horseshoe", "username": self.bot_username}

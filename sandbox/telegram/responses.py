@@ -105,6 +105,10 @@ def get_webhook_info(state: TelegramState, params: dict[str, Any]) -> Response:
     return ok(state.webhook_info())
 
 
+def get_file(state: TelegramState, params: dict[str, Any]) -> Response:
+    return ok(state.get_file(params.get("file_id")))
+
+
 Handler = Callable[[TelegramState, dict[str, Any]], Response]
 METHODS: dict[str, Handler] = {
     "getme": get_me,
@@ -114,6 +118,7 @@ METHODS: dict[str, Handler] = {
     "setwebhook": set_webhook,
     "deletewebhook": delete_webhook,
     "getwebhookinfo": get_webhook_info,
+    "getfile": get_file,
 }
 
 

@@ -24,6 +24,16 @@ def build_flask_app(state: TelegramState) -> Flask:
             return UNAUTHORIZED.response()
         return responses.call_method(state, method, responses.params_of(request))
 
+    @app.get("/file/bot<token>/<path:file_path>")
+    def download(token: str, file_path: str) -> Response:
+        # The download URL carries the token in its path, exactly like the methods.
+        if not hmac.compare_digest(token.encode(), state.bot_token.encode()):
+            return UNAUTHORIZED.response()
+        content = state.file_content(file_path)
+        if content is None:
+            return NOT_FOUND.response()
+        return Response(content, content_type="application/octet-stream")
+
     @app.get("/_sandbox/sent")
     def sent() -> Response:
         return jsonify(state.sent)

@@ -111,3 +111,47 @@ def test_sandbox_starts_every_fake_and_each_answers() -> None:
     finally:
         for _app, server in started.values():
             server.stop()
+
+
+@pytest.fixture
+def run_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Like ``run`` but keeps stdout (JSON lines) and stderr (reasons) apart."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("HORSESHOE_DATABASE_URL", "HORSESHOE_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), *args], catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def test_parse_says_why_a_valid_payload_yields_no_mention(run_split) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run_split("parse", "telegram", str(FIXTURES / "telegram" / "group_unaddressed.json"))
+    assert code == 0 and out == ""
+    assert "not addressed to the bot" in err and "group_messages=addressed" in err
+    code, out, err = run_split("parse", "facebook", str(FIXTURES / "facebook" / "feed_reaction.json"))
+    assert code == 0 and out == "" and "skipped entry[0].changes[0].value" in err
+
+
+@pytest.mark.parametrize(
+    ("network", "fixture", "account", "expected"),
+    [
+        ("messenger", "messenger/conversation_messages.json", "1234567890", 1),
+        ("instagram", "instagram/mentioned_media.json", None, 1),
+        ("mastodon", "mastodon/conversations.json", None, 1),
+        ("x", "x/dm_events.json", None, None),
+        ("messenger", "messenger/conversation_messages.json", None, None),
+    ],
+)
+def test_parse_accepts_poll_answers_and_names_a_missing_account(  # type: ignore[no-untyped-def]
+    run_split, network: str, fixture: str, account: str | None, expected: int | None
+) -> None:
+    args = ["parse", network, str(FIXTURES / fixture), *(["--account", account] if account else [])]
+    code, out, err = run_split(*args)
+    if expected is None:
+        assert code != 0 and "--account" in err
+    else:
+        assert code == 0, err
+        assert len([json.loads(line) for line in out.splitlines()]) == expected

@@ -117,3 +117,22 @@ def test_fuzz_parse_payload_only_raises_bad_input(payload: Any) -> None:
         return
     for m in mentions:
         assert m.network == "bluesky" and m.external_id.startswith("at://")
+
+
+def test_image_embeds_and_record_with_media_become_cdn_attachments() -> None:
+    photo, quote = BlueskyConnector().parse_payload(load("notification_images.json"), account=BRAND)
+    base = "https://cdn.bsky.app/img/feed_fullsize/plain/did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+    assert [(a.url, a.type) for a in photo.attachments] == [
+        (f"{base}/bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa@jpeg", "image")
+    ]
+    assert quote.kind == Kind.QUOTE
+    media = f"{base}/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy@jpeg"
+    assert [a.url for a in quote.attachments] == [media]
+
+
+def test_hydrated_post_view_images_use_the_app_views_fullsize_url() -> None:
+    view = load("post_thread_quote.json")["thread"]["post"]
+    full = "https://cdn.bsky.app/img/feed_fullsize/plain/did:plc:x/bafkreiabc@jpeg"
+    view = {**view, "embed": {"$type": "app.bsky.embed.images#view", "images": [{"fullsize": full, "thumb": full}]}}
+    [m] = BlueskyConnector().parse_payload(view, account=BRAND)
+    assert [(a.url, a.type) for a in m.attachments] == [(full, "image")]

@@ -102,3 +102,16 @@ def test_fuzz_parse_payload_only_raises_bad_input(payload: Any) -> None:
         return
     for m in mentions:
         assert m.network == "mastodon" and m.external_id
+
+
+def test_conversations_response_parses_to_direct_messages_and_explains_the_empty_one() -> None:
+    result = MastodonConnector().explain_payload(load("conversations.json"), "1")
+    [dm] = result.mentions
+    assert dm.visibility == "private" and dm.external_id == "103254962155278888"
+    assert dm.extra["conversation_id"] == "418450"
+    assert result.skipped[0].where == "conversation 418451" and "no last_status" in result.skipped[0].reason
+
+
+def test_notifications_explain_what_carries_no_status() -> None:
+    result = MastodonConnector().explain_payload(load("notifications_mentions.json"))
+    assert len(result.mentions) == 1 and "'favourite'" in result.skipped[0].reason

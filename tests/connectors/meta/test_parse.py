@@ -115,3 +115,52 @@ def test_malformed_change_is_bad_input() -> None:
     del body["entry"][0]["changes"][0]["value"]["comment_id"]
     with pytest.raises(BadInput):
         FB.parse_payload(body)
+
+
+def test_facebook_older_feed_payload_with_sender_id_and_sender_name() -> None:
+    [m] = FB.parse_payload(fixture("facebook", "feed_comment_add_sender_id.json"))
+    assert m.external_id == "444444444_222222222" and m.kind == "comment"
+    assert m.author.external_id == "24242424242" and m.author.name == "Cinderella Hoover"
+    assert m.text.startswith("Still no refund")
+
+
+def test_facebook_explains_what_it_skipped() -> None:
+    own = FB.explain_payload(fixture("facebook", "feed_page_own_comment.json"))
+    assert own.mentions == [] and "Page itself" in own.skipped[0].reason
+    reaction = FB.explain_payload(fixture("facebook", "feed_reaction.json"))
+    assert reaction.mentions == [] and "reaction" in reaction.skipped[0].reason
+    assert reaction.skipped[0].where == "entry[0].changes[0].value"
+
+
+def test_messenger_parses_graph_conversation_messages_with_the_page_id() -> None:
+    result = MS.explain_payload(fixture("messenger", "conversation_messages.json"), "1234567890")
+    [m] = result.mentions
+    assert m.kind == "direct" and m.visibility == "private" and m.author.external_id == "6789012345678901"
+    assert m.text == "Is my order shipped yet?" and m.thread_id == "6789012345678901"
+    assert "sent by us" in result.skipped[0].reason
+    with pytest.raises(BadInput, match="--account"):
+        MS.parse_payload(fixture("messenger", "conversation_messages.json"))
+    # Instagram's conversations poll answers have the same shape (IGSIDs instead of PSIDs).
+    [ig] = IG.parse_payload(fixture("messenger", "conversation_messages.json"), "1234567890")
+    assert ig.network == "instagram"
+
+
+def test_messenger_explains_echoes_and_feed_changes() -> None:
+    echo = MS.explain_payload(fixture("messenger", "message_echo.json"))
+    assert echo.mentions == [] and "echo" in echo.skipped[0].reason
+    feed = MS.explain_payload(fixture("facebook", "feed_comment_add.json"))
+    assert feed.mentions == [] and "facebook connector" in feed.skipped[0].reason
+
+
+def test_facebook_parses_the_feed_poll_answer_and_refuses_a_comments_answer_plainly() -> None:
+    result = FB.explain_payload(fixture("facebook", "feed_answer.json"), "1234567890")
+    [post] = result.mentions
+    assert post.external_id == post.thread_id == "1234567890_555555556" and post.kind == "post"
+    assert "own post" in result.skipped[0].reason
+    with pytest.raises(BadInput, match="--account"):
+        FB.parse_payload(fixture("facebook", "feed_answer.json"))
+    comments = {"data": [{"id": "555_1", "message": "hi", "created_time": "2024-05-02T09:00:00+0000"}]}
+    with pytest.raises(BadInput, match="comments answer"):
+        FB.parse_payload(comments, "1234567890")
+    with pytest.raises(BadInput, match="comments webhook body"):
+        IG.parse_payload({"data": [{"id": "1", "text": "hi", "timestamp": "2024-05-02T09:00:00+0000"}]}, "1")

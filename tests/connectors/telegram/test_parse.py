@@ -177,3 +177,47 @@ def test_fuzz_parse_webhook_only_raises_bad_input(body: bytes) -> None:
         TelegramConnector().parse_webhook(webhook(body, {}), SECRETS)
     except BadInput:
         pass
+
+
+# -- group_messages: addressed (default) or all -----------------------------------------------------
+
+
+def test_unaddressed_group_message_is_skipped_with_a_reason() -> None:
+    result = TelegramConnector().explain_payload(load("group_unaddressed.json"), BOT_ID, bot_username="horseshoe_bot")
+    assert result.mentions == []
+    [skip] = result.skipped
+    assert skip.where.startswith("update ") and "not addressed to the bot" in skip.reason
+    assert "group_messages=addressed" in skip.reason
+
+
+def test_group_messages_all_keeps_every_group_message() -> None:
+    result = TelegramConnector().explain_payload(
+        load("group_unaddressed.json"), BOT_ID, bot_username="horseshoe_bot", group_messages="all"
+    )
+    [m] = result.mentions
+    assert m.visibility is Visibility.PUBLIC and m.extra["addressed"] is False
+    assert result.skipped == []
+
+
+def test_webhook_counts_what_the_setting_skipped() -> None:
+    conn = TelegramConnector()
+    body = json.dumps(load("group_unaddressed.json")).encode()
+    req = webhook(body, {"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert conn.parse_webhook(req, SECRETS).mentions == []
+    assert sum(conn.skip_counts.values()) == 1
+    everything = {**SECRETS, "group_messages": "all"}
+    assert len(conn.parse_webhook(req, everything).mentions) == 1
+
+
+def test_settings_model_accepts_only_the_two_group_modes() -> None:
+    from pydantic import ValidationError
+
+    model = TelegramConnector.settings_model
+    assert model.model_validate({"group_messages": "all"}).model_dump()["group_messages"] == "all"
+    with pytest.raises(ValidationError):
+        model.model_validate({"group_messages": "some"})
+
+
+def test_explain_names_why_a_channel_post_is_skipped() -> None:
+    result = TelegramConnector().explain_payload(load("channel_post.json"), BOT_ID)
+    assert result.mentions == [] and "channel_post" in result.skipped[0].reason

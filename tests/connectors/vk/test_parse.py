@@ -195,3 +195,33 @@ def test_fuzz_parse_webhook_only_raises_bad_input(body: bytes) -> None:
         conn.parse_webhook(request, SECRETS)
     except BadInput:
         pass
+
+
+# -- group_messages: addressed (default) or all -----------------------------------------------------
+
+
+def test_unaddressed_chat_message_is_skipped_with_a_reason() -> None:
+    result = VKConnector().explain_payload(load("message_new_chat_unaddressed.json"), ACCOUNT)
+    assert result.mentions == []
+    [skip] = result.skipped
+    assert skip.where.startswith("message_new") and "group_messages=addressed" in skip.reason
+
+
+def test_group_messages_all_keeps_every_chat_message() -> None:
+    result = VKConnector().explain_payload(load("message_new_chat_unaddressed.json"), ACCOUNT, group_messages="all")
+    [m] = result.mentions
+    assert m.extra["addressed"] is False and m.kind is Kind.COMMENT
+    assert result.skipped == []
+
+
+def test_webhook_counts_what_the_setting_skipped_and_honours_all() -> None:
+    conn = VKConnector()
+    body = {**load("message_new_chat_unaddressed.json"), "secret": SECRET}
+    assert conn.parse_webhook(req(body), SECRETS).mentions == []
+    assert sum(conn.skip_counts.values()) == 1
+    assert len(conn.parse_webhook(req(body), {**SECRETS, "group_messages": "all"}).mentions) == 1
+
+
+def test_explain_names_why_an_echo_is_skipped() -> None:
+    result = VKConnector().explain_payload(load("wall_reply_new_echo.json"), ACCOUNT)
+    assert result.mentions == [] and "our own comment" in result.skipped[0].reason
