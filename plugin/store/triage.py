@@ -1,0 +1,126 @@
+"""Triage's queries: what the store knows around a mention (open case, bot loop, echo of our reply,
+our own account), triage events (security escalations, praise routed) and the labelled mentions the
+Social Promoter Score is computed from. All of triage's SQL lives here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from plugin.models import Mention
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
+
+_NOISE = re.compile(r"@\w+|https?://\S+|\s+")
+ECHO_WINDOW = timedelta(days=1)
+RECENT_LIMIT = 20  # rows compared in Python per look-up: enough for a loop, bounded for a busy author
+
+
+def comparable(text: str) -> str:
+    """Text as compared for loops and echoes: no handles or links, case and spacing ignored."""
+    return _NOISE.sub(" ", unicodedata.normalize("NFKC", text)).casefold().strip()
+
+
+@dataclass(frozen=True)
+class AuthorHistory:
+    our_account: bool
+    has_open_case: bool
+    repeated_recently: bool
+    echo_of_our_reply: bool
+
+
+class TriageRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def history(
+        self, tenant_id: int, mention: Mention, *, open_days: float, loop_minutes: float, now: datetime | None = None
+    ) -> AuthorHistory:
+        now = now or utcnow()
+        m = t.mentions.c
+        text = comparable(mention.text)
+        with self.db.begin() as conn:
+            ours = conn.execute(
+                select(t.accounts.c.id).where(
+                    t.accounts.c.tenant_id == tenant_id,
+                    t.accounts.c.network == mention.network,
+                    t.accounts.c.external_id == mention.author.external_id,
+                )
+            ).first()
+            same_author = (
+                m.tenant_id == tenant_id,
+                m.network == mention.network,
+                m.author_external_id == mention.author.external_id,
+                m.external_id != mention.external_id,
+            )
+            open_case = conn.execute(
+                select(m.id)
+                .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
+                .limit(1)
+            ).first()
+            recent = conn.execute(
+                select(m.payload)
+                .where(*same_author, m.received_at >= now - timedelta(minutes=loop_minutes))
+                .order_by(m.id.desc())
+                .limit(RECENT_LIMIT)
+            ).all()
+            replies = conn.execute(
+                select(t.replies.c.payload)
+                .where(
+                    t.replies.c.tenant_id == tenant_id,
+                    t.replies.c.network == mention.network,
+                    t.replies.c.status == "sent",
+                    t.replies.c.updated_at >= now - ECHO_WINDOW,
+                )
+                .order_by(t.replies.c.id.desc())
+                .limit(RECENT_LIMIT)
+            ).all()
+        return AuthorHistory(
+            our_account=ours is not None,
+            has_open_case=open_case is not None,
+            repeated_recently=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in recent),
+            echo_of_our_reply=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in replies),
+        )
+
+    def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
+        with self.db.begin() as conn:
+            conn.execute(insert(t.events).values(tenant_id=tenant_id, kind=kind, data=data, created_at=utcnow()))
+
+    def event_counts(self, kinds: tuple[str, ...]) -> dict[str, int]:
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(t.events.c.kind, func.count()).where(t.events.c.kind.in_(kinds)).group_by(t.events.c.kind)
+            ).all()
+        return {kind: 0 for kind in kinds} | {str(row[0]): int(row[1]) for row in rows}
+
+    def events(self, kind: str, tenant_id: int | None = None) -> list[dict[str, Any]]:
+        query = select(t.events.c.data).where(t.events.c.kind == kind).order_by(t.events.c.id)
+        if tenant_id is not None:
+            query = query.where(t.events.c.tenant_id == tenant_id)
+        with self.db.begin() as conn:
+            return [dict(row.data) for row in conn.execute(query)]
+
+    def labelled(self, tenant_id: int | None, since: datetime) -> Iterator[tuple[datetime, dict[str, Any]]]:
+        """(written at, labels) of every triaged mention since ``since``; for the SPS and counts."""
+        m = t.mentions.c
+        query = select(m.created_at, m.labels).where(m.labels.is_not(None), m.created_at >= since).order_by(m.id)
+        if tenant_id is not None:
+            query = query.where(m.tenant_id == tenant_id)
+        with self.db.begin() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            created = as_utc(row.created_at)
+            assert created is not None
+            yield created, dict(row.labels or {})
+
+    def intent_counts(self, tenant_id: int | None = None) -> dict[str, int]:
+        since = datetime(1970, 1, 1, tzinfo=utcnow().tzinfo)
+        return dict(Counter(str(labels.get("intent") or "none") for _, labels in self.labelled(tenant_id, since)))

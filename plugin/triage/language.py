@@ -1,0 +1,55 @@
+"""Language of short, noisy posts: lingua (offline, ships its models), restricted to the tenant's languages.
+
+Restricting the candidates is what makes short posts work: "Danke!" is German among ten languages,
+anything among seventy-five. Posts with fewer words than the tenant's minimum are not guessed; the
+network's own tag is used when it is one of the tenant's languages (networks say ``und``, ``qme``,
+``zxx`` for "unknown", "emoji only" and "no linguistic content": those are never a language).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import cache
+
+from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+
+from plugin.triage.features import HANDLE, URL
+
+WORDS = re.compile(r"[^\W\d_]{2,}")
+NOT_A_LANGUAGE = frozenset({"und", "qme", "qht", "qam", "qct", "zxx", "mul", "art"})
+_lock = threading.Lock()
+
+
+def _iso(code: str) -> IsoCode639_1:
+    try:
+        return IsoCode639_1.from_str(code.lower())
+    except ValueError as exc:
+        raise ValueError(f"unknown language code {code!r} in the triage rules (use ISO 639-1, e.g. 'de')") from exc
+
+
+@cache
+def detector(languages: tuple[str, ...]) -> LanguageDetector:
+    """One detector per language set, built once (building loads nothing; models load on first use)."""
+    codes = sorted({_iso(code) for code in languages}, key=str)
+    if len(codes) < 2:
+        raise ValueError("language detection needs at least two configured languages")
+    with _lock:
+        return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).with_low_accuracy_mode().build()
+
+
+def word_count(text: str) -> int:
+    return len(WORDS.findall(HANDLE.sub(" ", URL.sub(" ", text))))
+
+
+def detect(text: str, languages: tuple[str, ...], min_words: int, network_lang: str | None = None) -> str | None:
+    """ISO 639-1 code of ``text`` among ``languages``, or None when it cannot be told."""
+    hint = (network_lang or "").split("-")[0].lower() or None
+    hint = hint if hint in languages and hint not in NOT_A_LANGUAGE else None
+    clean = HANDLE.sub(" ", URL.sub(" ", text))
+    if word_count(clean) < min_words or len(languages) < 2:
+        return hint
+    found = detector(languages).detect_language_of(clean)
+    if found is None:
+        return hint
+    return str(found.iso_code_639_1.name).lower()
