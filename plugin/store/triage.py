@@ -42,8 +42,18 @@ class TriageRepository:
         self.db = db
 
     def history(
-        self, tenant_id: int, mention: Mention, *, open_days: float, loop_minutes: float, now: datetime | None = None
+        self,
+        tenant_id: int,
+        mention: Mention,
+        *,
+        open_days: float,
+        loop_minutes: float,
+        loop_repeats: int,
+        now: datetime | None = None,
     ) -> AuthorHistory:
+        """``repeated_recently``: the author already sent this same text ``loop_repeats`` times in this
+        thread within ``loop_minutes`` (a bot answering our answers), not merely twice (people repeat
+        "any update?")."""
         now = now or utcnow()
         m = t.mentions.c
         text = comparable(mention.text)
@@ -68,7 +78,11 @@ class TriageRepository:
             ).first()
             recent = conn.execute(
                 select(m.payload)
-                .where(*same_author, m.received_at >= now - timedelta(minutes=loop_minutes))
+                .where(
+                    *same_author,
+                    m.thread_id == (mention.thread_id or mention.external_id),
+                    m.received_at >= now - timedelta(minutes=loop_minutes),
+                )
                 .order_by(m.id.desc())
                 .limit(RECENT_LIMIT)
             ).all()
@@ -86,7 +100,8 @@ class TriageRepository:
         return AuthorHistory(
             our_account=ours is not None,
             has_open_case=open_case is not None,
-            repeated_recently=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in recent),
+            repeated_recently=bool(text)
+            and sum(comparable(str(r.payload.get("text", ""))) == text for r in recent) >= loop_repeats,
             echo_of_our_reply=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in replies),
         )
 

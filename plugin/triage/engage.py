@@ -24,7 +24,11 @@ class History:
     our_account: bool = False
 
 
-def skip_reason(mention: Mention, rules: TenantRules, folded: str, intent: str | None, history: History) -> str | None:
+def skip_reason(
+    mention: Mention, rules: TenantRules, folded: str, intent: str | None, spam_sure: bool, history: History
+) -> str | None:
+    """``spam_sure``: the spam verdict came from a rule or a confident model. A model's hunch alone
+    never drops a mention: a customer's message lost as "spam" is worse than an agent closing one."""
     author = mention.author
     handle = (author.handle or "").lstrip("@").lower()
     if author.external_id == mention.account or history.our_account or (handle and handle in rules.brand_handles):
@@ -39,7 +43,7 @@ def skip_reason(mention: Mention, rules: TenantRules, folded: str, intent: str |
         return "ignored_author"
     if rules.ignore_matcher is not None and rules.ignore_matcher.search(folded):
         return "ignored_keyword"
-    if intent == "spam":
+    if intent == "spam" and spam_sure:
         return "spam"
     if history.repeated_recently:
         return "bot_loop"

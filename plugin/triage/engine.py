@@ -34,7 +34,9 @@ class Triager:
         if self.repository is None or tenant is None:
             return History()
         found = self.repository.history(
-            tenant.id, mention, open_days=OPEN_CASE_DAYS, loop_minutes=rules.bot_loop_minutes
+            tenant.id, mention, open_days=OPEN_CASE_DAYS,
+            loop_minutes=rules.bot_loop_minutes,
+            loop_repeats=rules.bot_loop_repeats,
         )
         return History(
             has_open_case=found.has_open_case,
@@ -54,7 +56,11 @@ class Triager:
         mood = sentiment(text, language, predicted.get("sentiment", {}))
         found = pii.scan(text, regions=rules.phone_regions or pii.DEFAULT_REGIONS, patterns=rules.pii_patterns)
         history = self.history(mention, tenant, rules)
-        reason = skip_reason(mention, rules, folded, intent, history)
+        spam_sure = verdict is not None and (
+            verdict.source == "rule"
+            or (mention.visibility == Visibility.PUBLIC and verdict.confidence >= rules.spam_skip_confidence)
+        )
+        reason = skip_reason(mention, rules, folded, intent, spam_sure, history)
         waited = ((now or datetime.now(UTC)) - mention.created_at).total_seconds() / 3600
         level = priority(rules.priority, PriorityInputs(intent, mood.score, max(0.0, waited), history.has_open_case))
         tags: list[str] = []

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|biz|info|top|xyz|shop|ru|pl|de|ly|me)(?:/\S*)?\b")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 HANDLE = re.compile(r"@\w+")
 DIGITS = re.compile(r"\d")
 SPACES = re.compile(r"\s+")
@@ -19,8 +20,10 @@ NGRAM_SIZES = (2, 3, 4)
 
 
 def normalize(text: str) -> str:
-    """NFKC, lower case, links and @handles reduced to a placeholder (their words are noise), digits to 0."""
+    """NFKC, lower case, emails, links and @handles reduced to a placeholder (their words are noise),
+    digits to 0."""
     text = unicodedata.normalize("NFKC", text).casefold()
+    text = EMAIL.sub(" ⟨email⟩ ", text)
     text = URL.sub(" ⟨url⟩ ", text)
     text = HANDLE.sub(" ⟨at⟩ ", text)
     text = DIGITS.sub("0", text)
@@ -40,7 +43,7 @@ def features(text: str) -> dict[str, float]:
                 for start in range(len(padded) - size + 1):
                     gram = "c:" + padded[start : start + size]
                     counts[gram] = counts.get(gram, 0.0) + 1.0
-    for marker in ("⟨url⟩", "⟨at⟩"):
+    for marker in ("⟨url⟩", "⟨at⟩", "⟨email⟩"):
         if marker in norm:
             counts["m:" + marker] = float(norm.count(marker))
     if not counts:

@@ -85,11 +85,13 @@ class TenantRules:
     languages: tuple[str, ...]
     min_words_for_language: int
     security_threshold: float
+    spam_skip_confidence: float
     intents: tuple[IntentRule, ...]
     ignore_authors: frozenset[str]
     ignore_matcher: re.Pattern[str] | None
     brand_handles: frozenset[str]
     bot_loop_minutes: float
+    bot_loop_repeats: int
     priority: PriorityPolicy
     security: SecurityRoute
     employees: tuple[Employee, ...]
@@ -199,12 +201,14 @@ def build(spec: dict[str, Any], where: str) -> TenantRules:
         return TenantRules(
             languages=tuple(str(x) for x in spec.get("languages") or ()),
             min_words_for_language=int(spec.get("min_words_for_language", 3)),
-            security_threshold=float(spec.get("security_threshold", 0.3)),
+            security_threshold=float(spec.get("security_threshold", 0.5)),
+            spam_skip_confidence=float(spec.get("spam_skip_confidence", 0.8)),
             intents=tuple(intents),
             ignore_authors=frozenset(str(a).lstrip("@").lower() for a in ignore.get("authors") or []),
             ignore_matcher=_compile([_phrase(k) for k in _keywords(ignore.get("keywords"), where)], where),
             brand_handles=frozenset(str(h).lstrip("@").lower() for h in spec.get("brand_handles") or []),
             bot_loop_minutes=float(spec.get("bot_loop_minutes", 10)),
+            bot_loop_repeats=int(spec.get("bot_loop_repeats", 3)),
             priority=PriorityPolicy(
                 by_intent=by_intent,
                 negative_below=float(pri.get("negative_sentiment_below", -0.5)),
