@@ -73,7 +73,8 @@ class World:
         from plugin.store import tables as t
 
         with self.runtime.db.begin() as conn:
-            row = conn.execute(select(t.mentions.c.labels, t.mentions.c.status).where(t.mentions.c.id == mention_id)).one()
+            query = select(t.mentions.c.labels, t.mentions.c.status).where(t.mentions.c.id == mention_id)
+            row = conn.execute(query).one()
         return dict(row.labels or {}) | {"_status": row.status}
 
 

@@ -25,7 +25,7 @@ class FlakyWebhook:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status = 500 if len(owner.statuses) < owner.failures else 204
                 owner.statuses.append(status)

@@ -40,14 +40,13 @@ def test_each_kind_is_found_however_it_is_written(text: str, kind: str) -> None:
         "DE89370400440532013001 bad checksum",
         "meet me at the store at noon",
         "it happened on 2024-05-01",
-        "see you at home dot com",  # "at ... dot" needs a real domain-like shape to be an email
     ],
 )
 def test_ordinary_text_and_invalid_numbers_are_not_flagged(text: str) -> None:
     found = scan(text).kinds
     assert "card_number" not in found and "iban" not in found
     if "Luhn" not in text and "checksum" not in text:
-        assert found == [] or found == ["email"] and "dot com" in text
+        assert found == []
 
 
 def test_spans_make_a_redacted_copy_and_cards_are_not_also_phones() -> None:
