@@ -51,9 +51,9 @@ class TriageRepository:
         loop_repeats: int,
         now: datetime | None = None,
     ) -> AuthorHistory:
-        """``repeated_recently``: the author already sent this same text ``loop_repeats`` times in this
-        thread within ``loop_minutes`` (a bot answering our answers), not merely twice (people repeat
-        "any update?")."""
+        """``repeated_recently``: this author's other mentions in this thread within ``loop_minutes``
+        include the same text at least ``loop_repeats`` times (a bot answering our answers); people
+        repeat "any update?" once or twice, not four times in minutes."""
         now = now or utcnow()
         m = t.mentions.c
         text = comparable(mention.text)
