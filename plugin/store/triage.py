@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, create_engine, func, insert, select
 
 from plugin.models import Mention
 from plugin.store import tables as t
@@ -40,6 +40,14 @@ class AuthorHistory:
 class TriageRepository:
     def __init__(self, db: Database):
         self.db = db
+        # Triage reads once per mention. The store's SQLite engine opens and closes a connection per
+        # transaction (and the last close checkpoints the WAL): ~2 ms a look-up. Reads need neither a
+        # write lock nor a fresh connection, so on SQLite they use a small pool of their own.
+        self.reader: Engine = (
+            create_engine(db.url, pool_size=2, max_overflow=4, connect_args={"check_same_thread": False, "timeout": 30})
+            if db.is_sqlite
+            else db.engine
+        )
 
     def history(
         self,
@@ -51,31 +59,34 @@ class TriageRepository:
         loop_repeats: int,
         now: datetime | None = None,
     ) -> AuthorHistory:
-        """``repeated_recently``: this author's other mentions in this thread within ``loop_minutes``
-        include the same text at least ``loop_repeats`` times (a bot answering our answers); people
-        repeat "any update?" once or twice, not four times in minutes."""
+        """``repeated_recently``: this author's other stored mentions in this thread within
+        ``loop_minutes`` include the same text at least ``loop_repeats`` times (a bot answering our
+        answers); people repeat "any update?" once or twice, not four times in minutes."""
         now = now or utcnow()
         m = t.mentions.c
         text = comparable(mention.text)
-        with self.db.begin() as conn:
-            ours = conn.execute(
-                select(t.accounts.c.id).where(
-                    t.accounts.c.tenant_id == tenant_id,
-                    t.accounts.c.network == mention.network,
-                    t.accounts.c.external_id == mention.author.external_id,
-                )
-            ).first()
-            same_author = (
-                m.tenant_id == tenant_id,
-                m.network == mention.network,
-                m.author_external_id == mention.author.external_id,
-                m.external_id != mention.external_id,
+        same_author = (
+            m.tenant_id == tenant_id,
+            m.network == mention.network,
+            m.author_external_id == mention.author.external_id,
+            m.external_id != mention.external_id,
+        )
+        ours = (
+            select(t.accounts.c.id)
+            .where(
+                t.accounts.c.tenant_id == tenant_id,
+                t.accounts.c.network == mention.network,
+                t.accounts.c.external_id == mention.author.external_id,
             )
-            open_case = conn.execute(
-                select(m.id)
-                .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
-                .limit(1)
-            ).first()
+            .exists()
+        )
+        open_case = (
+            select(m.id)
+            .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
+            .exists()
+        )
+        with self.reader.connect() as conn:
+            flags = conn.execute(select(ours.label("ours"), open_case.label("open_case"))).one()
             recent = conn.execute(
                 select(m.payload)
                 .where(
@@ -98,8 +109,8 @@ class TriageRepository:
                 .limit(RECENT_LIMIT)
             ).all()
         return AuthorHistory(
-            our_account=ours is not None,
-            has_open_case=open_case is not None,
+            our_account=bool(flags.ours),
+            has_open_case=bool(flags.open_case),
             repeated_recently=bool(text)
             and sum(comparable(str(r.payload.get("text", ""))) == text for r in recent) >= loop_repeats,
             echo_of_our_reply=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in replies),

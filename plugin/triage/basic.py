@@ -8,6 +8,9 @@ buys nothing.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from plugin.context import current_tenant
@@ -24,10 +27,17 @@ if TYPE_CHECKING:
 
 __all__ = ["TriagePlugin", "detect_pii"]  # detect_pii: the reply guard's import path
 
+# The observers (escalation, praise) triage a mention the moment it is stored, and ``route`` triages it
+# again moments later: the second call reuses the first answer instead of paying twice.
+CACHE_SIZE = 1024
+CACHE_SECONDS = 60.0
+
 
 class TriagePlugin:
     def __init__(self) -> None:
         self._triager: Triager | None = None
+        self._recent: OrderedDict[tuple[str, str, str, str], tuple[float, Labels]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def triager(self) -> Triager:
@@ -42,4 +52,16 @@ class TriagePlugin:
 
     @hookimpl
     def horseshoe_triage(self, mention: Mention) -> Labels:
-        return self.triager.label(mention, current_tenant())
+        tenant = current_tenant()
+        key = (tenant.key if tenant else "", mention.network, mention.external_id, mention.text)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._recent.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        labels = self.triager.label(mention, tenant)
+        with self._lock:
+            self._recent[key] = (now, labels)
+            while len(self._recent) > CACHE_SIZE:
+                self._recent.popitem(last=False)
+        return labels

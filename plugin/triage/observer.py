@@ -48,6 +48,7 @@ class ObserverBase:
         self.rules: RulesFile | None = None
         self.notifier: Notifier | None = None
         self.repository: TriageRepository | None = None
+        self._tenant_ids: dict[str, int] = {}  # tenant keys never change their id
 
     def start(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -65,9 +66,10 @@ class ObserverBase:
     def context(self, mention: Mention, tenant_key: str) -> tuple[Tenant, TenantRules, Labels] | None:
         if self.runtime is None or self.rules is None:
             return None
-        tenant_id = self.runtime.store.tenant_id(tenant_key)
+        tenant_id = self._tenant_ids.get(tenant_key) or self.runtime.store.tenant_id(tenant_key)
         if tenant_id is None:
             raise ValueError(f"mention stored for unknown tenant {tenant_key!r}")
+        self._tenant_ids[tenant_key] = tenant_id
         tenant = Tenant(id=tenant_id, key=tenant_key)
         return tenant, self.rules.for_tenant(tenant_key), stored_labels(self.runtime, mention, tenant)
 
