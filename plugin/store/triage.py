@@ -59,9 +59,10 @@ class TriageRepository:
         loop_repeats: int,
         now: datetime | None = None,
     ) -> AuthorHistory:
-        """``repeated_recently``: this author's other stored mentions in this thread within
-        ``loop_minutes`` include the same text at least ``loop_repeats`` times (a bot answering our
-        answers); people repeat "any update?" once or twice, not four times in minutes."""
+        """``repeated_recently``: this mention answers one of our recent replies, and the author's other
+        stored mentions in this thread within ``loop_minutes`` include the same text at least
+        ``loop_repeats`` times (a bot answering our answers); people repeat "any update?" once or
+        twice, not five times in minutes."""
         now = now or utcnow()
         m = t.mentions.c
         text = comparable(mention.text)
@@ -98,7 +99,7 @@ class TriageRepository:
                 .limit(RECENT_LIMIT)
             ).all()
             replies = conn.execute(
-                select(t.replies.c.payload)
+                select(t.replies.c.payload, t.replies.c.external_id)
                 .where(
                     t.replies.c.tenant_id == tenant_id,
                     t.replies.c.network == mention.network,
@@ -111,10 +112,20 @@ class TriageRepository:
         return AuthorHistory(
             our_account=bool(flags.ours),
             has_open_case=bool(flags.open_case),
+            # A loop answers us: only a reply to one of our own recent replies can be one.
             repeated_recently=bool(text)
+            and mention.parent_id is not None
+            and any(r.external_id == mention.parent_id for r in replies)
             and sum(comparable(str(r.payload.get("text", ""))) == text for r in recent) >= loop_repeats,
             echo_of_our_reply=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in replies),
         )
+
+    def sent_reply_ids(self, tenant_id: int) -> list[str]:
+        """Network ids of our replies that were posted (newest first)."""
+        r = t.replies.c
+        query = select(r.external_id).where(r.tenant_id == tenant_id, r.status == "sent").order_by(r.id.desc())
+        with self.db.begin() as conn:
+            return [str(v) for v in conn.execute(query).scalars() if v]
 
     def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
         with self.db.begin() as conn:

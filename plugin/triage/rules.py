@@ -218,7 +218,7 @@ def build(spec: dict[str, Any], where: str) -> TenantRules:
             ),
             brand_handles=frozenset(str(h).lstrip("@").lower() for h in spec.get("brand_handles") or []),
             bot_loop_minutes=float(spec.get("bot_loop_minutes", 10)),
-            bot_loop_repeats=int(spec.get("bot_loop_repeats", 3)),
+            bot_loop_repeats=int(spec.get("bot_loop_repeats", 4)),
             priority=PriorityPolicy(
                 by_intent=by_intent,
                 negative_below=float(pri.get("negative_sentiment_below", -0.5)),

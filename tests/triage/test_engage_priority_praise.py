@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from plugin.models import Author, Mention
+from plugin.models import Author, Mention, Reply
+from plugin.outbox import replies as outbox
 from plugin.store.triage import TriageRepository
 from plugin.triage.praise import social_promoter_score
 from plugin.triage.priority import PriorityInputs, priority
@@ -23,18 +24,29 @@ def test_what_does_not_become_a_ticket_is_stored_counted_and_visible(tmp_path: P
     spam = make_mention("sp", author="u9", text="🔥 FREE followers!!! 10k in 24h 👉 bit.ly/fr33f0ll0w")
     ignored = Mention(**make_mention("ig", text="ping").model_dump() | {
         "author": Author(external_id="55", handle="noisy_bot")})
-    loop = [make_mention(f"loop{n}", author="bot7", thread="t1", text="Thanks for your message!") for n in range(5)]
     real = make_mention("real", author="u3", text="my order never arrived, where is it?")
-    ids = world.ingest(ours, careers, repost, spam, ignored, *loop, real)
+    ids = world.ingest(ours, careers, repost, spam, ignored, real)
+    # We answer a customer whose auto-responder answers every answer of ours, identically.
+    reply = Reply(
+        network="testnet", account="brand", text="Hi! Could you DM us?", in_reply_to="x", idempotency_key="k1"
+    )
+    outbox.enqueue(world.runtime, world.tenant_id, world.account_id, reply, "salesforce")
+    world.run(rounds=3)
+    (posted,) = TriageRepository(world.runtime.db).sent_reply_ids(world.tenant_id)
+    loop = [
+        make_mention(f"loop{n}", author="bot7", parent=posted, thread="t1", text="Thanks for your message!")
+        for n in range(6)
+    ]
+    ids += world.ingest(*loop)
     world.run(rounds=8)
     reasons = {world.labels(i).get("skip_reason") for i in ids}
     assert {"own_post", "repost", "spam", "ignored_author", "bot_loop"} <= reasons
     delivered = sorted(i.mention.external_id for i in world.sink.items)
-    # Identical messages in one thread within minutes: the first three may be a person insisting, from
-    # the fourth on it is a loop (triage runs as each one is stored).
-    assert delivered == ["loop0", "loop1", "loop2", "real"]
+    # Identical answers to our reply within minutes: the first four may be a person insisting, from
+    # the fifth on it is a loop (triage runs as each one is stored).
+    assert delivered == ["loop0", "loop1", "loop2", "loop3", "real"]
     statuses = [world.labels(i)["_status"] for i in ids]
-    assert statuses.count("skipped") == len(ids) - 4
+    assert statuses.count("skipped") == len(ids) - 5
 
 
 def test_priority_from_words_wait_and_open_case_never_above_high_unless_security() -> None:
