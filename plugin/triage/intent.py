@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from plugin.triage.rules import TenantRules
 
-
 WORDS = re.compile(r"[^\W\d_]{2,}")
 # The classifier's security hunch is trusted from this many words on: "any news?" or "my order number
 # is 12345" carry too little to raise an alarm (a rule keyword still escalates a one-word "hacked!").
