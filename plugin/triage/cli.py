@@ -117,16 +117,18 @@ def evaluate(file: Any) -> None:
 @click.option("--tenant", default=None, help="Tenant key (Zendesk subdomain / Salesforce org id); default all")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--period", default="day", show_default=True, type=click.Choice(["day", "week", "month"]))
-def sps(tenant: str | None, days: int, period: str) -> None:
+@click.pass_context
+def sps(ctx: click.Context, tenant: str | None, days: int, period: str) -> None:
     """Social Promoter Score per period from the stored labels: one JSON line per period."""
     from plugin.config import load_settings
     from plugin.store.db import Database
     from plugin.store.triage import TriageRepository
     from plugin.triage.praise import social_promoter_score
 
-    settings = load_settings()
+    settings = load_settings(**(ctx.find_root().obj or {}))  # --data-dir / --database-url of `horseshoe`
     db = Database(settings.resolved_database_url)
     try:
+        db.upgrade()
         repository = TriageRepository(db)
         tenant_id = None
         if tenant is not None:

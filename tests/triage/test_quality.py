@@ -53,3 +53,15 @@ def test_model_file_is_plain_json_with_both_heads() -> None:
     assert model["trained_on"].endswith("train.jsonl")
     assert set(model["heads"]) == {"intent", "sentiment"}
     assert set(model["heads"]["intent"]["classes"]) == INTENTS
+
+
+def test_eval_refuses_unlabelled_lines_and_sps_runs_on_a_fresh_directory(tmp_path: Path) -> None:
+    source = tmp_path / "export.jsonl"
+    source.write_text(json.dumps({"text": "hello"}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["triage", "eval", str(source)])
+    assert result.exit_code != 0 and "needs a string 'intent'" in result.output
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "triage", "sps", "--period", "week"])
+    assert result.exit_code == 0 and result.output == ""
+    # A file named like a sub-command is still labelled through the explicit form.
+    result = CliRunner().invoke(main, ["triage", "label", str(source)])
+    assert result.exit_code == 0 and json.loads(result.output)["engage"] is True
