@@ -1,7 +1,7 @@
 """Triage cost: mentions/s through every triage hook, and the cost triage adds per mention to ingest.
 
 Two measurements in one run, on the project's labelled posts (tests/data/triage, cycled to N mentions
-from N/5 authors; ``--quick``: 400, else 2,000):
+from N/5 authors, one in three a reply in a thread; ``--quick``: 400, else 2,000):
 1. triage alone: the merged labels of every ``horseshoe_triage`` plugin (language, intent, sentiment,
    PII, priority, engage), as ``route`` computes them but without a store: mentions/s, mean, p95;
 2. ingest + route on a fresh SQLite store, once with the built-in triage plugins (triage, escalation and
@@ -45,11 +45,14 @@ def texts() -> list[str]:
 def mentions(total: int) -> list[Mention]:
     pool = texts()
     start = datetime.now(UTC) - timedelta(minutes=30)
+    # Every third mention follows up on an earlier one (a reply in a thread): those take the longer
+    # path through the store look-ups (loops and echoes are only possible in answers).
     return [
         Mention(
             network="x",
             external_id=f"b{n}",
-            thread_id=f"b{n}",
+            thread_id=f"b{n - n % 3}",
+            parent_id=f"b{n - 1}" if n % 3 else None,
             author=Author(external_id=f"a{n % max(1, total // 5)}", handle=f"user{n % max(1, total // 5)}"),
             text=pool[n % len(pool)],
             created_at=start + timedelta(milliseconds=n),

@@ -88,6 +88,9 @@ class TriageRepository:
         )
         with self.reader.connect() as conn:
             flags = conn.execute(select(ours.label("ours"), open_case.label("open_case"))).one()
+            if mention.parent_id is None:
+                # Echoes and loops answer something of ours: a post that answers nothing is neither.
+                return AuthorHistory(bool(flags.ours), bool(flags.open_case), False, False)
             recent = conn.execute(
                 select(m.payload)
                 .where(
