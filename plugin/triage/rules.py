@@ -20,9 +20,12 @@ from typing import Any
 
 import yaml
 
+import mappings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "mappings" / "triage.yaml"
+# The installed mappings package's copy; an admin points HORSESHOE_TRIAGE_RULES / triage_rules elsewhere.
+DEFAULT_PATH = Path(mappings.__file__).resolve().parent / "triage.yaml"
 ENV_PATH = "HORSESHOE_TRIAGE_RULES"
 INTENTS = ("question", "complaint", "praise", "security", "spam", "chatter")
 LEVELS = ("low", "normal", "high", "urgent")
