@@ -41,6 +41,5 @@ class EscalationPlugin(ObserverBase):
         webhook = rules.security.webhook_url
         notices = [Notice("webhook", webhook, subject, summary)] if webhook else []
         notices += [Notice("email", address, subject, summary) for address in rules.security.email]
-        assert self.repository is not None
-        self.repository.record(owner.id, EVENT, summary | {"notices": len(notices)})
+        self.record(owner, EVENT, summary | {"notices": len(notices)})
         self.send(owner, notices)

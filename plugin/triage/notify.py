@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Notice:
-    channel: str  # webhook | email
-    target: str  # URL or email address
+    channel: str  # webhook | email | record (an event row for the store, written off the hot path)
+    target: str  # URL, email address, or the event kind
     subject: str
     payload: dict[str, Any] = field(hash=False)
 
@@ -46,6 +46,7 @@ class Notifier:
         smtp_url: str = "",
         smtp_from: str = "horseshoe@localhost",
         on_result: Result | None = None,
+        recorder: Callable[[Notice], None] | None = None,
     ):
         self.attempts = attempts
         self.backoff_base = backoff_base
@@ -54,6 +55,7 @@ class Notifier:
         self.smtp_url = smtp_url
         self.smtp_from = smtp_from
         self.on_result = on_result
+        self.recorder = recorder
         self._heap: list[tuple[float, int, int, Notice]] = []
         self._order = itertools.count()
         self._busy = 0
@@ -123,8 +125,8 @@ class Notifier:
         self._report(notice, "sent", attempt, None)
 
     def _report(self, notice: Notice, status: str, attempts: int, error: str | None) -> None:
-        if self.on_result is None:
-            return
+        if self.on_result is None or notice.channel == "record":
+            return  # a record's own outcome is only logged: recording it would need a record
         try:
             self.on_result(notice, status, attempts, error)
         except Exception:  # recording must not kill the sender thread; the failure is logged
@@ -137,6 +139,8 @@ class Notifier:
                 raise RuntimeError(f"webhook answered {response.status_code}")
         elif notice.channel == "email":
             self._email(notice)
+        elif notice.channel == "record" and self.recorder is not None:
+            self.recorder(notice)
         else:
             raise ValueError(f"unknown notice channel {notice.channel!r}")
 

@@ -8,6 +8,8 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from plugin.context import Tenant, tenant_context
 from plugin.models import Labels, Mention
 from plugin.store.triage import TriageRepository
@@ -61,6 +63,7 @@ class ObserverBase:
             smtp_url=settings.smtp_url,
             smtp_from=settings.smtp_from,
             on_result=self._recorded,
+            recorder=self._record,
         )
 
     def context(self, mention: Mention, tenant_key: str) -> tuple[Tenant, TenantRules, Labels] | None:
@@ -77,6 +80,20 @@ class ObserverBase:
         assert self.notifier is not None
         for notice in notices:
             self.notifier.submit(notice)
+
+    def record(self, tenant: Tenant, kind: str, data: dict[str, Any]) -> None:
+        """Queue an event row: written by the sender thread, so a mention's ingest never waits for it
+        (the escalation itself is already on the mention's labels, committed with it)."""
+        assert self.notifier is not None
+        self.notifier.submit(Notice("record", kind, kind, data | {"tenant_id": tenant.id}))
+
+    def _record(self, notice: Notice) -> None:
+        if self.repository is None:
+            return
+        try:
+            self.repository.record(notice.payload.get("tenant_id"), notice.target, notice.payload)
+        except SQLAlchemyError as exc:  # retried with backoff by the notifier, like any notice
+            raise RuntimeError(f"recording {notice.target} failed: {exc}") from exc
 
     def _recorded(self, notice: Notice, status: str, attempts: int, error: str | None) -> None:
         if self.repository is None:

@@ -54,8 +54,7 @@ class PraisePlugin(ObserverBase):
             for address in (employee.email, employee.manager.get("email")):
                 if address:
                     notices.append(Notice("email", address, subject, body))
-        assert self.repository is not None
-        self.repository.record(owner.id, EVENT, summary | {"employees": sorted(named), "notices": len(notices)})
+        self.record(owner, EVENT, summary | {"employees": sorted(named), "notices": len(notices)})
         self.send(owner, notices)
 
 

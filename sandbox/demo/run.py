@@ -360,6 +360,10 @@ def summary(world: World, started: float) -> dict[str, Any]:
         networks[network.name]["replies"] = len(network.harness.posted())
     result["networks"] = dict(networks)
     # Triage: what the mentions were about, what was kept out of the queue and why, what was escalated.
+    for name in ("triage_escalation", "triage_praise"):  # their event rows are written in the background
+        notifier = getattr(world.runtime.pm.get_plugin(name), "notifier", None)
+        if notifier is not None:
+            notifier.drain(timeout=10)
     triage = TriageRepository(world.runtime.db)
     since = datetime(1970, 1, 1, tzinfo=UTC)
     labelled = [labels for _, labels in triage.labelled(None, since)]

@@ -84,6 +84,7 @@ def test_praise_naming_an_employee_is_tagged_routed_and_counted_in_the_sps(tmp_p
     ids = world.ingest(*mentions)
     world.run()
     assert "praise_sarah" in world.labels(ids[0])["tags"] and "praise_sarah" in world.labels(ids[2])["tags"]
+    assert world.runtime.pm.get_plugin("triage_praise").notifier.drain(timeout=10)
     repo = TriageRepository(world.runtime.db)
     routed = repo.events("praise_routed")
     assert len(routed) == 2 and all(r["employees"] == ["sarah"] for r in routed)
