@@ -24,7 +24,6 @@ from rich.console import Console
 from rich.table import Table
 
 from plugin.config import Settings
-from plugin.identity import store as st
 from plugin.identity.scoring import extract_contacts
 from plugin.models import Author, Kind, Mention, Visibility
 from plugin.pipeline import inbound as pipeline
@@ -160,12 +159,12 @@ def identity_calls(mentions_count: int, authors: int, seed: int = 0) -> dict[str
     try:
         with tempfile.TemporaryDirectory(prefix="horseshoe-bench-") as data_dir:
             ours, rt, tenant_id = horseshoe(fakes, batch, data_dir)
-            links = st.list_links(rt, tenant_id)
+            links = rt.store.identity.links(tenant_id)
             rt.db.dispose()
         baseline = naive(fakes, batch)
     finally:
         fakes.stop()
-    linked = [lk for lk in links if lk["status"] == "linked"]
+    linked = [lk for lk in links if lk.status == "linked"]
     return {
         "mentions": mentions_count,
         "authors": authors,
@@ -173,7 +172,7 @@ def identity_calls(mentions_count: int, authors: int, seed: int = 0) -> dict[str
         "crm_calls_per_mention": round(ours / mentions_count, 4),
         "baseline": baseline,
         "baseline_per_mention": round(baseline / mentions_count, 4),
-        "linked": {sink: sum(lk["sink"] == sink for lk in linked) for sink in ("zendesk", "salesforce")},
+        "linked": {sink: sum(lk.sink == sink for lk in linked) for sink in ("zendesk", "salesforce")},
         "expected_links_per_crm": sum(known(i) for i in range(authors)),
     }
 

@@ -4,7 +4,7 @@ Receive: Webhooks for Pages, object ``page``, field ``feed``: ``entry[].changes[
 ``item`` (comment/post/status/photo/video/share/reaction...), ``verb`` (add/edited/remove),
 ``comment_id``, ``post_id``, ``parent_id``, ``from{id,name}``, ``message``, ``created_time`` (unix s).
 
-Normalization (DESIGN.md):
+Normalization (docs/ARCHITECTURE.md):
 * comment: ``external_id`` = Graph comment id (``{post}_{comment}``), ``thread_id`` = post id (a whole
   post conversation is one ticket), ``parent_id`` = parent comment id, or the post id for a top-level
   comment; kind ``comment`` (top level) or ``reply`` (a reply to a comment).
@@ -31,7 +31,7 @@ with cursor pagination (``paging.cursors.after`` while ``paging.next`` exists). 
 ``lookback_days`` (default 7: how far back posts are still scanned for new comments),
 ``backfill_since`` / ``backfill_hours`` (where a fresh cursor starts; default now).
 
-Credentials: see ``connectors.meta_common`` (page_access_token, app_secret, verify_token, page_id).
+Credentials: see ``connectors.meta`` (page_access_token, app_secret, verify_token, page_id).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
-from . import meta_common as meta
+from . import meta
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -83,23 +83,19 @@ def parse_feed_change(page_id: str, value: dict[str, Any], where: str, entry_tim
         return None  # hide/unhide/block...: moderation, not something a customer said
     if item != "comment" and item not in POST_ITEMS:
         return None  # reaction, like, event, rating...: no text to answer
-    sender = value.get("from")
-    author_id = UNKNOWN_AUTHOR
-    name = None
-    if sender is not None:
-        sender = meta.as_dict(sender, f"{where}.from")
-        author_id = meta.id_str(sender.get("id"), f"{where}.from.id")
-        name = meta.opt_str(sender.get("name"), f"{where}.from.name")
+    change = meta.parse(meta.FeedChange, value, where)
+    author_id, name = UNKNOWN_AUTHOR, None
+    if change.sender is not None:
+        author_id, name = change.sender.id, change.sender.name
     elif event != "deleted":
         raise BadInput(f"{where}: feed change without from")
     if author_id == page_id:
         return None  # our own comment or post coming back
-    created_raw = value.get("created_time")
-    created = meta.to_datetime(created_raw, f"{where}.created_time") if created_raw is not None else entry_time
+    created = change.created_time or entry_time
     if created is None:
         raise BadInput(f"{where}: no created_time")
-    post_id = meta.id_str(value.get("post_id"), f"{where}.post_id")
-    text = meta.opt_str(value.get("message"), f"{where}.message") or ""
+    post_id = change.post_id
+    text = change.message or ""
     common: dict[str, Any] = {
         "network": NAME,
         "thread_id": post_id,
@@ -111,9 +107,10 @@ def parse_feed_change(page_id: str, value: dict[str, Any], where: str, entry_tim
         "attachments": _feed_attachments(value),
     }
     if item == "comment":
-        comment_id = meta.id_str(value.get("comment_id"), f"{where}.comment_id")
-        parent = value.get("parent_id")
-        parent_id = meta.id_str(parent, f"{where}.parent_id") if parent is not None else post_id
+        if change.comment_id is None:
+            raise BadInput(f"{where}.comment_id: missing id")
+        comment_id = change.comment_id
+        parent_id = change.parent_id or post_id
         return meta.build_mention(
             external_id=comment_id,
             parent_id=parent_id,
@@ -201,6 +198,8 @@ def post_from_graph(page_id: str, raw: dict[str, Any]) -> Mention | None:
 
 class FacebookConnector(meta.MetaWebhookConnector):
     name = NAME
+    credentials_model = meta.FacebookCredentials
+    settings_model = meta.FacebookSettings
     display_name = "Facebook Pages"
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:

@@ -35,7 +35,7 @@ from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
-from . import meta_common as meta
+from . import meta
 from .messenger import send_dm
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -49,30 +49,25 @@ def _ig_user(account: AccountContext) -> str:
 
 
 def parse_comment_change(ig_id: str, value: dict[str, Any], where: str, entry_time: datetime | None) -> Mention | None:
-    sender = meta.as_dict(value.get("from"), f"{where}.from")
-    author_id = meta.id_str(sender.get("id"), f"{where}.from.id")
+    change = meta.parse(meta.CommentChange, value, where)
+    author_id = change.sender.id
     if author_id == ig_id:
         return None  # our own reply coming back
-    comment_id = meta.id_str(value.get("id"), f"{where}.id")
-    media = meta.as_dict(value.get("media"), f"{where}.media")
-    media_id = meta.id_str(media.get("id"), f"{where}.media.id")
-    parent = value.get("parent_id")
-    parent_id = meta.id_str(parent, f"{where}.parent_id") if parent is not None else media_id
-    when = value.get("timestamp")
-    created = meta.to_datetime(when, f"{where}.timestamp") if when is not None else entry_time
+    media_id = change.media.id
+    created = change.timestamp or entry_time
     if created is None:
         raise BadInput(f"{where}: no time for the comment")
     return meta.build_mention(
         network=NAME,
-        external_id=comment_id,
+        external_id=change.id,
         thread_id=media_id,
-        parent_id=parent_id,
-        kind=Kind.REPLY if parent is not None else Kind.COMMENT,
-        author=Author(external_id=author_id, handle=meta.opt_str(sender.get("username"), f"{where}.from.username")),
-        text=meta.opt_str(value.get("text"), f"{where}.text") or "",
+        parent_id=change.parent_id or media_id,
+        kind=Kind.REPLY if change.parent_id is not None else Kind.COMMENT,
+        author=Author(external_id=author_id, handle=change.sender.username),
+        text=change.text or "",
         created_at=created,
         account=ig_id,
-        extra={"media_id": media_id, "media_product_type": media.get("media_product_type")},
+        extra={"media_id": media_id, "media_product_type": change.media.media_product_type},
     )
 
 
@@ -84,7 +79,7 @@ def parse_instagram_payload(payload: Any, account: str | None) -> list[Mention]:
             mention = parse_comment_change(entry.id, value, where, entry.time)
             if mention is not None:
                 mentions.append(mention)
-        for m_index, raw in enumerate(meta.as_list(entry.raw.get("messaging"), f"{entry.where}.messaging")):
+        for m_index, raw in enumerate(entry.messaging):
             dm = meta.parse_messaging_event(
                 NAME, entry.id, raw, f"{entry.where}.messaging[{m_index}]", entry_time=entry.time
             )
@@ -118,6 +113,8 @@ def comment_from_graph(ig_id: str, media_id: str, raw: dict[str, Any]) -> Mentio
 
 class InstagramConnector(meta.MetaWebhookConnector):
     name = NAME
+    credentials_model = meta.InstagramCredentials
+    settings_model = meta.InstagramSettings
     display_name = "Instagram"
     account_key = meta.IG_USER_ID
 

@@ -34,7 +34,7 @@ from plugin.connector import AccountContext, Connector, PollPage
 from plugin.errors import FatalError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile, Visibility
 
-from . import meta_common as meta
+from . import meta
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -129,6 +129,8 @@ def send_dm(network: str, platform: str, account: AccountContext, reply: Reply, 
 
 class MessengerConnector(meta.MetaWebhookConnector):
     name = NAME
+    credentials_model = meta.MessengerCredentials
+    settings_model = meta.MessengerSettings
     display_name = "Facebook Messenger"
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:

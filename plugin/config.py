@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "HORSESHOE_"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: str = "."
     database_url: str = ""  # empty = SQLite file horseshoe.db in data_dir
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
     secret_key: str = field(default="", repr=False)  # empty = generated once and kept in data_dir
     broker_url: str = ""  # empty = in-process worker
     log_level: str = "INFO"

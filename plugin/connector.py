@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -75,8 +75,19 @@ class NoCredentials(ConnectorModel):
     """For connectors that need no credentials (e.g. a public feed)."""
 
 
-class NoSettings(ConnectorModel):
-    """For connectors without per-account settings."""
+class AccountSettings(ConnectorModel):
+    """Base of every ``settings_model``: the per-account settings the host itself reads."""
+
+    poll_interval_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        title="Poll interval (s)",
+        description="Seconds between polls of this account; empty = the network's published default.",
+    )
+
+
+class NoSettings(AccountSettings):
+    """For connectors without settings of their own."""
 
 
 class Connector(ABC):
@@ -87,7 +98,7 @@ class Connector(ABC):
     # What an admin enters when connecting an account: the admin UI renders a form from each model
     # and validates it before anything is stored. Credentials are encrypted at rest; settings are not.
     credentials_model: ClassVar[type[ConnectorModel]] = NoCredentials
-    settings_model: ClassVar[type[ConnectorModel]] = NoSettings
+    settings_model: ClassVar[type[AccountSettings]] = NoSettings
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
         """True when the webhook request is authentic for the account whose ``secrets`` are given.

@@ -2,11 +2,20 @@
 
 Faults are drawn from a seeded RNG so a failing test replays exactly. A test (or the demo) sets rates
 through ``FaultPlan`` directly or over HTTP at ``POST /_sandbox/faults``.
+
+Besides HTTP statuses, ``scripted`` takes two named faults:
+
+- ``"timeout"``: hold the request past the client's read timeout, never calling the service;
+- ``"drop_after"``: let the service handle the request completely (a comment is created, a message
+  sent), then close the connection without answering. The client has sent everything and sees the
+  connection die while waiting for the answer: the case where it cannot know whether the write
+  happened, which is what makes a naive retry post twice.
 """
 
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,37 +35,45 @@ class FaultPlan:
     seed: int = 0
     # Only requests whose path starts with one of these are eligible (empty = all but /_sandbox).
     paths: tuple[str, ...] = ()
-    # Deterministic faults: the next N eligible requests fail with this status (e.g. [503, 429]).
-    scripted: list[int] = field(default_factory=list)
+    # Only requests with one of these methods are eligible (empty = any), e.g. ("POST",) for writes.
+    methods: tuple[str, ...] = ()
+    # Deterministic faults: the next N eligible requests fail with this status or named fault
+    # (e.g. [503, 429, "drop_after"]; see the module docstring).
+    scripted: list[int | str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
-        self.injected: dict[str, int] = {"429": 0, "5xx": 0, "timeout": 0}
+        self.injected: dict[str, int] = {"429": 0, "5xx": 0, "timeout": 0, DROP_AFTER: 0}
 
     def configure(self, **values: Any) -> None:
         with self._lock:
             for key, value in values.items():
                 if not hasattr(self, key) or key.startswith("_"):
                     raise ValueError(f"unknown fault setting {key!r}")
-                if key == "paths":
+                if key in ("paths", "methods"):
                     value = tuple(value)
                 setattr(self, key, value)
             if "seed" in values:
                 self._rng = random.Random(self.seed)
 
-    def eligible(self, path: str) -> bool:
+    def eligible(self, path: str, method: str | None = None) -> bool:
         if path.startswith("/_sandbox"):
+            return False
+        if method is not None and self.methods and method.upper() not in self.methods:
             return False
         return not self.paths or any(path.startswith(p) for p in self.paths)
 
-    def draw(self, path: str) -> str | int | None:
-        """Return None (no fault), 'timeout', or an HTTP status to answer with."""
-        if not self.eligible(path):
+    def draw(self, path: str, method: str | None = None) -> str | int | None:
+        """Return None (no fault), 'timeout', 'drop_after', or an HTTP status to answer with."""
+        if not self.eligible(path, method):
             return None
         with self._lock:
             if self.scripted:
-                return self.scripted.pop(0)
+                fault = self.scripted.pop(0)
+                if fault == DROP_AFTER:
+                    self.injected[DROP_AFTER] += 1
+                return fault
             roll = self._rng.random()
             if roll < self.rate_429:
                 self.injected["429"] += 1
@@ -71,6 +88,8 @@ class FaultPlan:
                 return "timeout"
         return None
 
+
+DROP_AFTER = "drop_after"
 
 ErrorBody = Callable[[int, int], Response]
 
@@ -100,7 +119,9 @@ class FaultMiddleware:
             except (ValueError, TypeError) as exc:
                 return Response(str(exc), status=400)(environ, start_response)
             return Response("{}", content_type="application/json")(environ, start_response)
-        fault = self.plan.draw(request.path)
+        fault = self.plan.draw(request.path, request.method)
+        if fault == DROP_AFTER:
+            return drop_after(self.app, environ, start_response)
         if fault == "timeout":
             # Hold the connection past the client's timeout, then answer nothing useful.
             time.sleep(self.plan.timeout_seconds)
@@ -108,3 +129,29 @@ class FaultMiddleware:
         if isinstance(fault, int):
             return self.error_body(fault, self.plan.retry_after)(environ, start_response)
         return self.app(environ, start_response)
+
+
+def drop_after(app: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """Run ``app`` to completion (its effects happen), then close the connection without an answer.
+
+    The answer is produced and thrown away, so the request body has been read in full and the
+    service's state changed before the client learns anything. Closing the socket (FIN) makes the
+    client's read of the status line fail: requests raises ``ConnectionError`` (RemoteDisconnected)
+    after sending, never ``ConnectTimeout``.
+    """
+    answer = app(environ, lambda *args, **kwargs: (lambda data: None))
+    try:
+        for _chunk in answer:
+            pass  # the answer is what the client must not get
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        raise RuntimeError("drop_after needs werkzeug's development server (environ['werkzeug.socket'])")
+    connection.shutdown(socket.SHUT_RDWR)
+    # The server then fails to write the (empty) answer to a closed socket: werkzeug treats that as a
+    # dropped connection and moves on.
+    start_response("500 DROPPED", [("Content-Length", "0")])
+    return []

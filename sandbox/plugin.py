@@ -39,8 +39,11 @@ def horseshoe_register_commands(cli: click.Group) -> None:
     @cli.command()
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8900, show_default=True, help="First port; each fake takes the next one")
-    def sandbox(host: str, port: int) -> None:
+    @click.option("--latency", default=0.0, show_default=True, help="Seconds each API call of every fake takes")
+    @click.option("--rate-limit", type=int, default=None, help="API calls each fake answers per window (then 429)")
+    @click.option("--rate-window", default=60.0, show_default=True, help="Seconds of the rate-limit window")
+    def sandbox(host: str, port: int, latency: float, rate_limit: int | None, rate_window: float) -> None:
         """Run every fake service (Zendesk, X, ...) on local ports until interrupted."""
         from sandbox.runner import run_all
 
-        run_all(host, port)
+        run_all(host, port, latency=latency, rate_limit=rate_limit, rate_window=rate_window)

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from plugin.config import Settings
 from plugin.runtime import Runtime, build_runtime
 from plugin.store.db import normalize_url
+from tests.support.requires import missing
 
 POSTGRES_URL = os.environ.get("HORSESHOE_TEST_POSTGRES_URL", "")
 
@@ -35,7 +36,7 @@ def fast_settings(data_dir: str, database_url: str = "", **overrides: object) ->
 def postgres_database() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test process (xdist workers each get their own)."""
     if not POSTGRES_URL:
-        pytest.skip("HORSESHOE_TEST_POSTGRES_URL is not set (CI sets it); ran on SQLite instead")
+        missing("HORSESHOE_TEST_POSTGRES_URL is not set (CI sets it); ran on SQLite instead")
     admin = create_engine(normalize_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     name = f"horseshoe_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from plugin.config import Settings
 from plugin.plugins import Registry, get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import SinkConnection
-from plugin.store import tables as t
 
 
 def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[str]:
@@ -31,9 +28,8 @@ def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[
         echo(f"  database: PROBLEM {exc.__class__.__name__}: {exc}")
         return [str(exc)]
     echo("  database: reachable, schema up to date")
-    with runtime.db.begin() as conn:
-        tenants = conn.execute(select(t.tenants)).all()
-        connections = conn.execute(select(t.sink_connections)).all()
+    tenants = runtime.store.tenants.all()
+    connections = runtime.store.tenants.connections(enabled_only=False)
     if not tenants:
         echo("tenants: none yet (install the Zendesk integration or add a Salesforce org)")
     for tenant in tenants:
@@ -48,7 +44,7 @@ def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[
                 problems.append(f"{tenant.key}/{row.sink}: no sink plugin installed")
                 echo(f"  {row.sink}: PROBLEM no plugin provides this sink")
                 continue
-            config = runtime.box.decrypt_json(row.config_enc)
+            config = runtime.store.tenants.config_of(row)
             found = sink.check(SinkConnection(tenant.id, tenant.key, row.sink, config))
             problems.extend(f"{tenant.key}/{p}" for p in found)
             echo(f"  {row.sink}: " + ("ok" if not found else "PROBLEM " + "; ".join(found)))

@@ -34,21 +34,26 @@ def main(ctx: click.Context, data_dir: str | None, database_url: str | None, ver
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Web server processes")
+@click.option("--threads", default=8, show_default=True, help="Request threads per process")
 @click.option("--with-worker/--no-worker", default=True, show_default=True, help="Run the in-process worker too")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, with_worker: bool) -> None:
-    """Serve the Zendesk Channel Framework endpoints and network webhooks."""
-    from werkzeug.serving import run_simple
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
+    """Serve the Zendesk Channel Framework endpoints and network webhooks (gunicorn)."""
+    from dataclasses import replace
 
-    from plugin.runtime import build_runtime
-    from plugin.web import create_app
-    from plugin.worker.loop import Worker
+    from plugin.config import DEFAULT_PUBLIC_URL
+    from plugin.web.server import serve as run_server
 
-    runtime = build_runtime(_settings(ctx))
-    if with_worker and not runtime.settings.broker_url:
-        Worker(runtime).start_thread()
-    click.echo(f"horseshoe on http://{host}:{port}  manifest: {runtime.settings.public_url}/zendesk/manifest.json")
-    run_simple(host, port, create_app(runtime), threaded=True)
+    settings = _settings(ctx)
+    if settings.public_url == DEFAULT_PUBLIC_URL:
+        # Not configured: the manifest's URLs point at where this server really listens.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        settings = replace(settings, public_url=f"http://{shown}:{port}")
+        if shown != host:
+            click.echo("warning: set HORSESHOE_PUBLIC_URL to the address Zendesk and the networks reach", err=True)
+    click.echo(f"horseshoe on http://{host}:{port}  manifest: {settings.public_url}/zendesk/manifest.json")
+    run_server(settings, host=host, port=port, workers=workers, threads=threads, with_worker=with_worker)
 
 
 @main.command()

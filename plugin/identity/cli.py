@@ -26,12 +26,7 @@ def _plugin(ctx: click.Context) -> Any:
 def _tenant_ids(plugin: Any, tenant: str | None) -> list[int]:
     store = plugin.runtime.store
     if tenant is None:
-        from sqlalchemy import select
-
-        from plugin.store import tables as t
-
-        with plugin.runtime.db.begin() as conn:
-            return [int(r.id) for r in conn.execute(select(t.tenants.c.id).order_by(t.tenants.c.id))]
+        return [row.id for row in store.tenants.all()]
     tenant_id = store.tenant_id(tenant)
     if tenant_id is None:
         raise click.ClickException(f"no tenant {tenant!r}")
@@ -55,7 +50,7 @@ def suggestions(ctx: click.Context, tenant: str | None) -> None:
     plugin = _plugin(ctx)
     rows = [row for tid in _tenant_ids(plugin, tenant) for row in plugin.suggestions(tid)]
     _echo([
-        {k: row[k] for k in ("id", "tenant_id", "sink", "network", "author_external_id", "record_id",
+        {k: getattr(row, k) for k in ("id", "tenant_id", "sink", "network", "author_external_id", "record_id",
                              "confidence", "evidence", "candidates")}
         for row in rows
     ])  # fmt: skip
@@ -67,7 +62,7 @@ def _decide(ctx: click.Context, link_id: int, accept: bool, by: str, record: str
         row = plugin.decide_suggestion(link_id, accept, by, record_id=record)
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    _echo({k: row.get(k) for k in ("id", "status", "record_id", "network", "author_external_id")})
+    _echo({k: getattr(row, k) for k in ("id", "status", "record_id", "network", "author_external_id")})
 
 
 @identity.command()

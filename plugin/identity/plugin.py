@@ -21,7 +21,6 @@ import pluggy
 
 from plugin.context import current_tenant
 from plugin.errors import FatalError
-from plugin.identity import store as st
 from plugin.identity.adapter import IdentityAdapter, LookupKeys, NotReversible
 from plugin.identity.salesforce import SalesforceIdentityAdapter
 from plugin.identity.scoring import Decision, Facts, Policy, decide, extract_contacts, normalize_email, normalize_phone
@@ -29,12 +28,16 @@ from plugin.identity.zendesk import ZendeskIdentityAdapter, has_rest_credentials
 from plugin.models import Match, Mention, SocialProfile
 from plugin.runtime import Runtime
 from plugin.sink import DeliveryOutcome
+from plugin.store.identity import IdentityLink, IdentityRepository
+from plugin.store.statuses import LinkStatus, Outcome
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
 SYSTEM = "horseshoe"
 # Verdicts an agent or the law made: never revisited automatically.
-SETTLED = ("linked", "rejected", "forgotten", "undone", "suggested")
+SETTLED = frozenset(
+    {LinkStatus.LINKED, LinkStatus.REJECTED, LinkStatus.FORGOTTEN, LinkStatus.UNDONE, LinkStatus.SUGGESTED}
+)
 
 # Zendesk callbacks this plugin acts on (after confirming with Zendesk: they are unsigned).
 ZENDESK_EVENTS = ("destroy_user_identity", "resources_created_from_external_ids")
@@ -78,6 +81,10 @@ class IdentityPlugin:
             raise RuntimeError("the identity plugin was used before horseshoe_startup")
         return self._runtime
 
+    @property
+    def _ids(self) -> IdentityRepository:
+        return self.runtime.store.identity
+
     # ------------------------------------------------------------------ hooks
     @hookimpl
     def horseshoe_startup(self, runtime: Runtime) -> None:
@@ -101,23 +108,24 @@ class IdentityPlugin:
         if tenant is None or sink not in self.factories:
             return None
         key = (profile.network, profile.external_id)
-        link = st.links_for(self.runtime, tenant.id, sink, [key]).get(key)
-        if link is None or (link["status"] == "new" and link["fingerprint"] != self._fingerprint(tenant.id, profile)):
+        link = self._ids.links_for(tenant.id, sink, [key]).get(key)
+        stale = link is not None and link.status == LinkStatus.NEW
+        if link is None or (stale and link.fingerprint != self._fingerprint(tenant.id, profile)):
             self.resolve_batch(tenant.id, sink, profile)
-            link = st.links_for(self.runtime, tenant.id, sink, [key]).get(key)
-        if link is None or link["status"] != "linked" or not link["record_id"]:
+            link = self._ids.links_for(tenant.id, sink, [key]).get(key)
+        if link is None or link.status != LinkStatus.LINKED or not link.record_id:
             return None
         return Match(
             sink=sink,
-            record_id=str(link["record_id"]),
-            record_type=str(link["record_type"] or ""),
-            confidence=float(link["confidence"] or 0.0),
-            evidence=list(link["evidence"] or []),
+            record_id=str(link.record_id),
+            record_type=str(link.record_type or ""),
+            confidence=float(link.confidence or 0.0),
+            evidence=list(link.evidence or []),
         )
 
     @hookimpl
     def horseshoe_delivered(self, mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:
-        if sink != "zendesk" or outcome.status != "delivered":
+        if sink != "zendesk" or outcome.status != Outcome.DELIVERED:
             return
         tenant_id = self.runtime.store.tenant_id(tenant)
         key = (tenant_id or 0, mention.network, mention.author.external_id)
@@ -126,8 +134,8 @@ class IdentityPlugin:
                 self._merge_checked.add(key)
 
     def _is_linked(self, tenant_id: int, key: tuple[str, str]) -> bool:
-        link = st.links_for(self.runtime, tenant_id, "zendesk", [key]).get(key)
-        return link is not None and link["status"] == "linked"
+        link = self._ids.links_for(tenant_id, "zendesk", [key]).get(key)
+        return link is not None and link.status == LinkStatus.LINKED
 
     # ------------------------------------------------------------------ resolution
     def _fingerprint(self, tenant_id: int, profile: SocialProfile) -> str:
@@ -137,7 +145,7 @@ class IdentityPlugin:
     def resolve_batch(self, tenant_id: int, sink: str, profile: SocialProfile) -> dict[tuple[str, str], Decision]:
         """Resolve ``profile`` together with every other author of the tenant's current batch."""
         profiles: dict[tuple[str, str], SocialProfile] = {(profile.network, profile.external_id): profile}
-        for payload in st.received_payloads(self.runtime, tenant_id):
+        for payload in self._ids.received_payloads(tenant_id):
             mention = Mention.model_validate(payload)
             profiles.setdefault((mention.network, mention.author.external_id), profile_of(mention))
         return self.resolve(tenant_id, sink, list(profiles.values()))
@@ -146,11 +154,11 @@ class IdentityPlugin:
         """Contacts each author wrote in their own messages (private ones count more)."""
         found: dict[tuple[str, str], dict[str, set[str]]] = {}
         wanted = set(keys)
-        for row in st.mention_payloads(self.runtime, tenant_id, [a for _, a in keys]):
-            key = (row["network"], row["author_external_id"])
+        for row in self._ids.mention_payloads(tenant_id, [a for _, a in keys]):
+            key = (row.network, row.author_external_id)
             if key not in wanted:
                 continue
-            payload = row["payload"]
+            payload = row.payload
             emails, phones = extract_contacts(str(payload.get("text") or ""))
             where = "private" if payload.get("visibility") == "private" else "public"
             bucket = found.setdefault(key, {})
@@ -163,7 +171,7 @@ class IdentityPlugin:
 
     def resolve(self, tenant_id: int, sink: str, profiles: list[SocialProfile]) -> dict[tuple[str, str], Decision]:
         """Decide for a batch of profiles with one batched CRM look-up, and store every verdict."""
-        config = st.sink_config(self.runtime, tenant_id, sink)
+        config = self.runtime.store.sink_connection(tenant_id, sink)
         factory = self.factories.get(sink)
         adapter = factory(config) if config is not None and factory is not None else None
         if adapter is None or config is None:
@@ -171,14 +179,14 @@ class IdentityPlugin:
         policy = Policy.from_sources(overrides=config)
         by_key = {(p.network, p.external_id): p for p in profiles}
         keys = sorted(by_key)
-        links = st.links_for(self.runtime, tenant_id, sink, keys)
+        links = self._ids.links_for(tenant_id, sink, keys)
         facts = self.facts_for(tenant_id, keys)
         to_look: list[tuple[str, str]] = []
         for key in keys:
             link = links.get(key)
-            if link is not None and link["status"] in SETTLED:
+            if link is not None and link.status in SETTLED:
                 continue
-            if link is not None and link["fingerprint"] == facts.get(key, Facts()).fingerprint(by_key[key]):
+            if link is not None and link.fingerprint == facts.get(key, Facts()).fingerprint(by_key[key]):
                 continue  # "new customer", and nothing new to search with
             to_look.append(key)
         emails: set[str] = set()
@@ -208,21 +216,21 @@ class IdentityPlugin:
         best = decision.best
         verdict = decision.verdict
         evidence = list(best.evidence) if best else []
-        status = {"link": "linked", "suggest": "suggested", "new": "new"}[verdict]
+        status = {"link": LinkStatus.LINKED, "suggest": LinkStatus.SUGGESTED, "new": LinkStatus.NEW}[verdict]
         # Linking first: if the CRM refuses (duplicate rules), the verdict becomes a suggestion.
         blocked = ""
-        if status == "linked" and best is not None:
+        if status == LinkStatus.LINKED and best is not None:
             try:
                 self._link(tenant_id, sink, profile, best.record_id, SYSTEM,
                            f"automatic: confidence {best.confidence} at or above the auto-link threshold",
                            evidence, adapter, record_type=best.record_type)  # fmt: skip
             except DuplicateBlocked as exc:
-                status, blocked = "suggested", str(exc)
+                status, blocked = LinkStatus.SUGGESTED, str(exc)
         notes = list(decision.notes) + ([blocked] if blocked else [])
-        st.upsert_link(
-            self.runtime, tenant_id, sink, profile.network, profile.external_id,
+        self._ids.upsert_link(
+            tenant_id, sink, profile.network, profile.external_id,
             status=status,
-            record_id=best.record_id if best and status != "new" else None,
+            record_id=best.record_id if best and status != LinkStatus.NEW else None,
             record_type=best.record_type if best else None,
             confidence=best.confidence if best else 0.0,
             evidence=evidence + notes,
@@ -234,9 +242,9 @@ class IdentityPlugin:
             profile=profile.model_dump(mode="json", exclude_none=True),
             fingerprint=fingerprint,
         )  # fmt: skip
-        if status == "suggested" and best is not None:
-            st.audit(
-                self.runtime, tenant_id, sink, "suggest", SYSTEM, profile.network, profile.external_id,
+        if status == LinkStatus.SUGGESTED and best is not None:
+            self._ids.audit(
+                tenant_id, sink, "suggest", SYSTEM, profile.network, profile.external_id,
                 record_id=best.record_id,
                 reason=f"confidence {best.confidence}: an agent decides"
                 + ("; " + "; ".join(notes) if notes else ""),
@@ -264,8 +272,8 @@ class IdentityPlugin:
             raise
         finally:
             self.calls += adapter.calls() - before
-        audit_id = st.audit(
-            self.runtime, tenant_id, sink, "link", actor, profile.network, profile.external_id,
+        audit_id = self._ids.audit(
+            tenant_id, sink, "link", actor, profile.network, profile.external_id,
             record_id=record_id, reason=reason, evidence=evidence,
             details={"actions": result.actions, "record_type": record_type}, reversible=bool(result.actions),
         )  # fmt: skip
@@ -275,116 +283,119 @@ class IdentityPlugin:
                       adapter: IdentityAdapter | None = None) -> int:  # fmt: skip
         """Merge the records the CRM created on its own for linked authors into their targets."""
         links = [
-            link for link in st.list_links(self.runtime, tenant_id, "linked")
-            if link["sink"] == sink and not link["merged"]
-            and (only is None or (link["network"], link["author_external_id"]) in only)
+            link for link in self._ids.links(tenant_id, LinkStatus.LINKED)
+            if link.sink == sink and not link.merged
+            and (only is None or (link.network, link.author_external_id) in only)
         ]  # fmt: skip
         if not links:
             return 0
         adapter = adapter or self.adapter_for(tenant_id, sink)
-        profiles = {f"{lk['network']}:{lk['author_external_id']}": lk for lk in links}
+        profiles = {f"{lk.network}:{lk.author_external_id}": lk for lk in links}
         duplicates = adapter.duplicates_of(
-            [SocialProfile(network=lk["network"], external_id=lk["author_external_id"]) for lk in links],
-            {key: str(lk["record_id"]) for key, lk in profiles.items()},
+            [SocialProfile(network=lk.network, external_id=lk.author_external_id) for lk in links],
+            {key: str(lk.record_id) for key, lk in profiles.items()},
         )
         merged = 0
         for key, sources in sorted(duplicates.items()):
             link = profiles[key]
             for source in sources:
                 try:
-                    result = adapter.merge(source, str(link["record_id"]))
+                    result = adapter.merge(source, str(link.record_id))
                 except ValueError as exc:
-                    st.audit(
-                        self.runtime, tenant_id, sink, "merge_refused", SYSTEM, link["network"],
-                        link["author_external_id"], record_id=str(link["record_id"]), reason=str(exc),
-                        evidence=list(link["evidence"] or []),
+                    self._ids.audit(
+                        tenant_id, sink, "merge_refused", SYSTEM, link.network,
+                        link.author_external_id, record_id=str(link.record_id), reason=str(exc),
+                        evidence=list(link.evidence or []),
                     )  # fmt: skip
                     continue
-                st.audit(
-                    self.runtime, tenant_id, sink, "merge", SYSTEM, link["network"], link["author_external_id"],
-                    record_id=str(link["record_id"]),
+                self._ids.audit(
+                    tenant_id, sink, "merge", SYSTEM, link.network, link.author_external_id,
+                    record_id=str(link.record_id),
                     reason=f"the CRM's own record {source} for this profile merged into the linked record",
-                    evidence=list(link["evidence"] or []),
+                    evidence=list(link.evidence or []),
                     details={"action": {"kind": "merge", "source": source}, "snapshots": result.snapshots},
                     reversible=result.reversible,
                 )  # fmt: skip
                 merged += 1
             if sources:
-                st.upsert_link(self.runtime, tenant_id, sink, link["network"], link["author_external_id"], merged=True)
+                self._ids.upsert_link(tenant_id, sink, link.network, link.author_external_id, merged=True)
         return merged
 
     # ------------------------------------------------------------------ agent decisions
-    def suggestions(self, tenant_id: int) -> list[dict[str, Any]]:
-        return st.list_links(self.runtime, tenant_id, "suggested")
+    def suggestions(self, tenant_id: int) -> list[IdentityLink]:
+        return self._ids.links(tenant_id, LinkStatus.SUGGESTED)
 
     def decide_suggestion(self, link_id: int, accept: bool, actor: str, record_id: str | None = None,
-                          tenant_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+                          tenant_id: int | None = None) -> IdentityLink:  # fmt: skip
         """Accept (link, and merge in Zendesk) or reject a suggestion; ``tenant_id`` confines the caller."""
-        link = st.link_row(self.runtime, link_id)
-        if link is None or link["status"] != "suggested" or (tenant_id is not None and link["tenant_id"] != tenant_id):
+        link = self._ids.link(link_id)
+        if link is None or link.status != LinkStatus.SUGGESTED or tenant_id not in (None, link.tenant_id):
             raise LookupError(f"no open suggestion {link_id}")
-        tenant, sink = int(link["tenant_id"]), str(link["sink"])
-        target = record_id or str(link["record_id"])
-        candidates = {str(c["record_id"]): c for c in link["candidates"] or []}
+        tenant, sink = int(link.tenant_id), str(link.sink)
+        target = record_id or str(link.record_id)
+        candidates = {str(c["record_id"]): c for c in link.candidates or []}
         if accept and target not in candidates:
             raise ValueError(f"record {target} was not among the candidates")
-        evidence = list(candidates.get(target, {}).get("evidence") or link["evidence"] or [])
+        evidence = list(candidates.get(target, {}).get("evidence") or link.evidence or [])
         if accept:
-            raw = link["profile"] or {"network": link["network"], "external_id": link["author_external_id"]}
-            record_type = str(candidates[target].get("record_type") or link["record_type"] or "")
+            raw = link.profile or {"network": link.network, "external_id": link.author_external_id}
+            record_type = str(candidates[target].get("record_type") or link.record_type or "")
             try:
                 self._link(tenant, sink, SocialProfile(**raw), target, actor, "accepted suggestion", evidence,
                            record_type=record_type)  # fmt: skip
             except DuplicateBlocked as exc:
                 raise ValueError(str(exc)) from exc
-            st.upsert_link(self.runtime, tenant, sink, link["network"], link["author_external_id"],
-                           status="linked", record_id=target, record_type=record_type)  # fmt: skip
+            self._ids.upsert_link(tenant, sink, link.network, link.author_external_id,
+                           status=LinkStatus.LINKED, record_id=target, record_type=record_type)  # fmt: skip
         else:
-            st.upsert_link(self.runtime, tenant, sink, link["network"], link["author_external_id"], status="rejected")
-        st.audit(
-            self.runtime, tenant, sink, "accept" if accept else "reject", actor, link["network"],
-            link["author_external_id"], record_id=target,
+            self._ids.upsert_link(tenant, sink, link.network, link.author_external_id, status=LinkStatus.REJECTED)
+        self._ids.audit(
+            tenant, sink, "accept" if accept else "reject", actor, link.network,
+            link.author_external_id, record_id=target,
             reason=f"agent {'accepted' if accept else 'rejected'} the suggestion", evidence=evidence,
         )  # fmt: skip
         if accept and sink == "zendesk":
-            self.merge_pending(tenant, sink, only=[(link["network"], link["author_external_id"])])
-        return st.link_row(self.runtime, link_id) or {}
+            self.merge_pending(tenant, sink, only=[(link.network, link.author_external_id)])
+        decided = self._ids.link(link_id)
+        if decided is None:  # forgotten meanwhile (right to be forgotten wins)
+            raise LookupError(f"suggestion {link_id} is gone")
+        return decided
 
     def undo(self, audit_id: int, actor: str, tenant_id: int | None = None) -> dict[str, Any]:
-        entry = st.audit_row(self.runtime, audit_id)
-        if entry is None or (tenant_id is not None and entry["tenant_id"] != tenant_id):
+        entry = self._ids.audit_entry(audit_id)
+        if entry is None or (tenant_id is not None and entry.tenant_id != tenant_id):
             raise LookupError(f"no audit entry {audit_id}")
-        if entry["undone_by"]:
-            raise ValueError(f"audit entry {audit_id} was already undone by {entry['undone_by']}")
-        tenant, sink = int(entry["tenant_id"]), str(entry["sink"])
-        details = entry["details"] or {}
-        if entry["action"] == "merge":
+        if entry.undone_by:
+            raise ValueError(f"audit entry {audit_id} was already undone by {entry.undone_by}")
+        tenant, sink = int(entry.tenant_id), str(entry.sink)
+        details = entry.details or {}
+        if entry.action == "merge":
             raise NotReversible(
                 f"{sink} merges cannot be undone (audit {audit_id}); the snapshot taken before it is in the audit"
             )
-        if entry["action"] != "link":
-            raise ValueError(f"only links can be undone, audit {audit_id} is a {entry['action']}")
+        if entry.action != "link":
+            raise ValueError(f"only links can be undone, audit {audit_id} is a {entry.action}")
         adapter = self.adapter_for(tenant, sink)
         done = [adapter.undo(action) for action in details.get("actions", [])]
-        st.upsert_link(self.runtime, tenant, sink, entry["network"], entry["author_external_id"], status="undone")
-        new_id = st.audit(
-            self.runtime, tenant, sink, "undo", actor, entry["network"], entry["author_external_id"],
-            record_id=entry["record_id"], reason=f"undo of audit {audit_id}", details={"undone": done},
+        self._ids.upsert_link(tenant, sink, entry.network, entry.author_external_id, status=LinkStatus.UNDONE)
+        new_id = self._ids.audit(
+            tenant, sink, "undo", actor, entry.network, entry.author_external_id,
+            record_id=entry.record_id, reason=f"undo of audit {audit_id}", details={"undone": done},
         )  # fmt: skip
-        st.mark_undone(self.runtime, audit_id, new_id)
+        self._ids.mark_undone(audit_id, new_id)
         return {"audit_id": new_id, "undone": done}
 
     # ------------------------------------------------------------------ privacy
     def forget(self, tenant_id: int, network: str, author: str, actor: str, why: str) -> dict[str, int]:
         """Right to be forgotten for one social profile: our profile data, evidence and links go."""
-        result = st.forget(self.runtime, tenant_id, network, author)
+        result = self._ids.forget(tenant_id, network, author)
         for sink in sorted(self.factories):
-            st.audit(self.runtime, tenant_id, sink, "forget", actor, network, author, record_id=None, reason=why)
+            self._ids.audit(tenant_id, sink, "forget", actor, network, author, record_id=None, reason=why)
         return result
 
     def forget_record(self, tenant_id: int, sink: str, record_id: str, actor: str, why: str) -> list[tuple[str, str]]:
         """A CRM record was destroyed (Zendesk ``destroy_user_identity``): forget every profile on it."""
-        profiles = st.forget_record(self.runtime, tenant_id, sink, record_id)
+        profiles = self._ids.profiles_linked_to(tenant_id, sink, record_id)
         for network, author in profiles:
             self.forget(tenant_id, network, author, actor, why)
         return profiles
@@ -416,8 +427,8 @@ class IdentityPlugin:
         if author and network in self.runtime.registry.connectors:
             # Event callbacks are unsigned: act only for the user this profile is linked to, and
             # only once Zendesk itself no longer shows that identity on that user (checked above).
-            linked = st.links_for(self.runtime, tenant_id, "zendesk", [(network, author)])
-            if not any(str(link.get("record_id")) == user_id for link in linked.values()):
+            linked = self._ids.links_for(tenant_id, "zendesk", [(network, author)])
+            if not any(str(link.record_id) == user_id for link in linked.values()):
                 return "ignored: that profile is not linked to that user"
             self.forget(tenant_id, network, author, "zendesk", why)
             return "forgot 1"

@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify, render_template, request
 from plugin.errors import BadInput, Unauthorized
 from plugin.identity.adapter import NotReversible
 from plugin.identity.plugin import IdentityPlugin
-from plugin.identity.store import list_audit
+from plugin.store.identity import AuditEntry, IdentityLink
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
 from plugin.zendesk.admin import _framed
@@ -70,16 +70,16 @@ def _text(data: dict[str, Any], name: str, required: bool = True) -> str | None:
     return value.strip()
 
 
-def _suggestion_json(row: dict[str, Any]) -> dict[str, Any]:
+def _suggestion_json(row: IdentityLink) -> dict[str, Any]:
     keys = ("id", "sink", "network", "author_external_id", "record_id", "record_type", "confidence", "evidence",
             "candidates", "profile", "created_at")  # fmt: skip
-    return {k: row.get(k) for k in keys}
+    return {k: getattr(row, k) for k in keys}
 
 
-def _audit_json(row: dict[str, Any]) -> dict[str, Any]:
+def _audit_json(row: AuditEntry) -> dict[str, Any]:
     keys = ("id", "sink", "action", "actor", "network", "author_external_id", "record_id", "reason", "evidence",
             "reversible", "undone_by", "created_at")  # fmt: skip
-    return {k: row.get(k) for k in keys}
+    return {k: getattr(row, k) for k in keys}
 
 
 @bp.get("/api/suggestions")
@@ -101,13 +101,13 @@ def decide(link_id: int, decision: str) -> Any:
         raise BadInput(str(exc), status=404) from None
     except ValueError as exc:
         raise BadInput(str(exc), status=409) from None
-    return jsonify(status=row.get("status"), record_id=row.get("record_id"))
+    return jsonify(status=row.status, record_id=row.record_id)
 
 
 @bp.get("/api/audit")
 def audit() -> Any:
     tenant_id, _ = _api_tenant()
-    return jsonify(audit=[_audit_json(r) for r in list_audit(runtime(), tenant_id)])
+    return jsonify(audit=[_audit_json(r) for r in runtime().store.identity.audit_log(tenant_id)])
 
 
 @bp.post("/api/audit/<int:audit_id>/undo")
@@ -144,6 +144,6 @@ def page() -> Any:
         tenant=key,
         token=token,
         suggestions=_plugin().suggestions(tenant_id),
-        audit=list_audit(runtime(), tenant_id),
+        audit=runtime().store.identity.audit_log(tenant_id),
     )
     return _framed(html, key)

@@ -10,15 +10,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
-
 from plugin import metrics
 from plugin.context import Tenant, tenant_context
 from plugin.models import Labels, Mention, SocialProfile
 from plugin.runtime import Runtime
-from plugin.store import tables as t
-from plugin.store.db import utcnow
-from plugin.store.repo import AccountRow
+from plugin.store.accounts import AccountRow
 from plugin.triage import merge_labels
 
 log = logging.getLogger(__name__)
@@ -37,11 +33,11 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
     for mention in mentions:
         if mention.event != "created":
             # Edits and deletions update the stored mention; one we never saw is stored as new.
-            if runtime.store.apply_mention_event(account.tenant_id, mention):
+            if runtime.store.inbox.apply_event(account.tenant_id, mention):
                 result.events += 1
                 metrics.MENTIONS.labels(mention.network, "event").inc()
                 continue
-        mention_id = runtime.store.insert_mention(account.tenant_id, account.id, mention)
+        mention_id = runtime.store.inbox.insert(account.tenant_id, account.id, mention)
         if mention_id is None:
             result.duplicates += 1
             metrics.MENTIONS.labels(mention.network, "duplicate").inc()
@@ -73,26 +69,15 @@ def profile_of(mention: Mention) -> SocialProfile:
 def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
     """Triage received mentions and create their deliveries. Returns how many were routed."""
     store = runtime.store
-    ids = store.claim(
-        t.mentions,
-        t.mentions.c.status == "received",
-        owner,
-        limit,
-        runtime.settings.lease_seconds,
-        order_by=[t.mentions.c.id],
-    )
+    ids = store.inbox.claim_received(owner, limit, runtime.settings.lease_seconds)
     tenants: dict[int, Tenant] = {}
     for mention_id in ids:
-        with runtime.db.begin() as conn:
-            row = conn.execute(select(t.mentions).where(t.mentions.c.id == mention_id)).one()
-            sinks = store.enabled_sinks(conn, row.tenant_id)
-        mention = Mention.model_validate(row.payload)
-        tenant_id = int(row.tenant_id)
-        if tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
-            tenants[tenant_id] = Tenant(id=tenant_id, key=store.tenant_key(tenant_id))
-        tenant = tenants[tenant_id]
+        row, sinks = store.inbox.for_routing(mention_id)
+        mention = row.mention()
+        if row.tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
+            tenants[row.tenant_id] = Tenant(id=row.tenant_id, key=store.tenant_key(row.tenant_id))
         # Hooks run outside any write transaction: a resolver may query its CRM and write its own rows.
-        with tenant_context(tenant):
+        with tenant_context(tenants[row.tenant_id]):
             labels = triage(runtime, mention)
             engage = labels.engage is not False and not row.deleted
             skipped = (labels.model_extra or {}).get("skip_reason") or ("deleted" if row.deleted else "none")
@@ -101,35 +86,10 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
                 sink: runtime.hooks.resolve_identity(profile=profile_of(mention), sink=sink)
                 for sink in (sinks if engage else [])
             }
-        now = utcnow()
-        with runtime.db.begin() as conn:
-            for sink, match in matches.items():
-                exists = conn.execute(
-                    select(t.deliveries.c.id).where(
-                        t.deliveries.c.mention_id == mention_id, t.deliveries.c.sink == sink
-                    )
-                ).first()
-                if exists is None:
-                    conn.execute(
-                        insert(t.deliveries).values(
-                            mention_id=mention_id,
-                            tenant_id=row.tenant_id,
-                            sink=sink,
-                            status="pending",
-                            attempts=0,
-                            next_attempt_at=now,
-                            match=match.model_dump(mode="json") if match else None,
-                            updated_at=now,
-                        )
-                    )
-            conn.execute(
-                update(t.mentions)
-                .where(t.mentions.c.id == mention_id)
-                .values(
-                    status="routed" if engage else "skipped",
-                    labels=labels.model_dump(mode="json", exclude_none=True),
-                    lease_owner=None,
-                    lease_until=None,
-                )
-            )
+        store.inbox.finish_routing(
+            row,
+            engaged=engage,
+            labels=labels.model_dump(mode="json", exclude_none=True),
+            matches={sink: match.model_dump(mode="json") if match else None for sink, match in matches.items()},
+        )
     return len(ids)

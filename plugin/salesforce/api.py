@@ -6,9 +6,14 @@
 * ``Sforce-Limit-Info: api-usage=used/limit`` comes back on every response (REST API Developer Guide,
   "Limit Info Header"); once usage passes ``max_api_share`` of the daily allocation we stop with
   ``RateLimited`` until the next UTC day (or ``limit_wait_seconds``), leaving the rest for the org.
-* ``INVALID_SESSION_ID`` (401): log in again once, then ``AuthError``. ``REQUEST_LIMIT_EXCEEDED``:
-  ``RateLimited``. 5xx / transport errors: ``RetriableError``. Other 4xx: ``FatalError`` with the
-  Salesforce ``errorCode``.
+* ``INVALID_SESSION_ID`` (401): log in again once, then ``AuthError``. 5xx / transport errors:
+  ``RetriableError``. Other 4xx: ``FatalError`` with the Salesforce ``errorCode``.
+* Rate limits come in two kinds that must not be confused. The org's rolling 24-hour allocation
+  exhausted (``REQUEST_LIMIT_EXCEEDED`` "TotalRequests Limit exceeded", REST API Developer Guide,
+  "API Request Limits and Allocations") pauses that org: ``RateLimited`` with code
+  ``DAILY_LIMIT_EXCEEDED`` and a long wait, reported by ``check`` for the admin. Anything momentary
+  (HTTP 429, concurrent-request limits) is retried after the server's ``Retry-After`` when it gives
+  one, else after the worker's exponential backoff — never parked for an hour on a guess.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
+from plugin.http import retry_after_seconds
 from plugin.salesforce.connect import ConnectConfig, open_client
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,9 @@ T = TypeVar("T")
 MAX_COLLECTION = 200  # sObject Collections: "up to 200 records" per request
 MAX_IN_CHARS = 6000  # keep each SOQL IN list well inside the GET URL length limit (~16 KB)
 DEFAULT_MAX_API_SHARE = 0.8
+# How long an org whose daily allocation is exhausted is left alone before one call looks again. The
+# allocation is a rolling 24-hour window, so capacity comes back gradually, not at midnight.
+DAILY_LIMIT_PAUSE_SECONDS = 3600.0
 # Per-record statusCodes worth another try (SOAP API Developer Guide, "StatusCode"): lock
 # contention and transient platform trouble.
 RETRIABLE_CODES = frozenset(
@@ -88,6 +98,8 @@ class SalesforceApi:
         self.calls = 0
         self.usage: tuple[int, int] | None = None
         self._blocked_until: float | None = None  # monotonic time the share guard lifts
+        # Headers of the last response (simple-salesforce's exceptions do not keep them).
+        self._last_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
 
     def __repr__(self) -> str:
         return f"SalesforceApi(auth={self.cfg.auth!r})"
@@ -96,7 +108,11 @@ class SalesforceApi:
     def client(self) -> Salesforce:
         if self._client is None:
             self._client = open_client(self.cfg)
+            self._client.session.hooks["response"].append(self._remember_headers)
         return self._client
+
+    def _remember_headers(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last_headers = response.headers
 
     # -- call plumbing ---------------------------------------------------------------------------
     def guard(self) -> None:
@@ -144,7 +160,7 @@ class SalesforceApi:
                     continue
                 raise AuthError(f"salesforce {code} during {what}: {message}", code=code) from None
             except SalesforceError as exc:
-                raise translate(exc, what) from None
+                raise translate(exc, what, self._last_headers) from None
             except requests.RequestException as exc:
                 raise RetriableError(f"salesforce unreachable during {what}: {exc.__class__.__name__}") from exc
             self._record_usage()
@@ -190,12 +206,25 @@ class SalesforceApi:
         return answer if isinstance(answer, dict) else {}
 
 
-def translate(exc: SalesforceError, what: str) -> Exception:
+def is_daily_limit(code: str, message: str) -> bool:
+    """The org's daily (rolling 24 h) allocation is spent, as opposed to a momentary limit."""
+    return code == "REQUEST_LIMIT_EXCEEDED" and "totalrequests" in message.replace(" ", "").lower()
+
+
+def translate(exc: SalesforceError, what: str, headers: Any = None) -> Exception:
     code, message = error_parts(exc.content)
     text = f"salesforce {code} during {what}: {message}"
     status = int(exc.status)
+    if is_daily_limit(code, message):
+        return RateLimited(
+            f"{text} (the org's daily API allocation is used up: paused, an admin may raise the limit)",
+            retry_after=DAILY_LIMIT_PAUSE_SECONDS,
+            code="DAILY_LIMIT_EXCEEDED",
+        )
     if code == "REQUEST_LIMIT_EXCEEDED" or status == 429:
-        return RateLimited(text, retry_after=3600.0, code=code)
+        response = requests.Response()
+        response.headers = CaseInsensitiveDict(headers or {})
+        return RateLimited(text, retry_after=retry_after_seconds(response), code=code)
     if status >= 500 or code in RETRIABLE_CODES:
         return RetriableError(text, code=code)
     if status in (401, 403) or code in ("INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED"):

@@ -27,6 +27,7 @@ from typing import Any
 from plugin.salesforce import records as rec
 from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error
 from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus
+from plugin.store.statuses import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class InboundBatch:
             m = item.mention
             provider = rec.provider_of(m.network)
             key = (provider, m.external_id)
-            if item.parent_state == "pending" and m.parent_id and m.parent_id not in in_batch:
+            if item.parent_state == DeliveryStatus.PENDING and m.parent_id and m.parent_id not in in_batch:
                 # Our copy of the parent is still on its way: wait, so the reply joins its Case.
                 self.outcomes[item.delivery_id] = DeliveryOutcome(
                     item.delivery_id, "wait_parent", error="parent not in Salesforce yet",

@@ -6,20 +6,19 @@ from rich.progress import Progress
 
 from plugin.config import Settings
 from plugin.pipeline import inbound as pipeline
-from plugin.runtime import build_runtime
-from plugin.store import tables as t
-from plugin.store.db import utcnow
+from plugin.runtime import Runtime, build_runtime
 
 
-def run_backfill(settings: Settings, account_id: int, max_pages: int) -> dict[str, int]:
-    runtime = build_runtime(settings)
+def run_backfill(
+    settings: Settings, account_id: int, max_pages: int, *, runtime: Runtime | None = None
+) -> dict[str, int]:
+    runtime = runtime or build_runtime(settings)
     found = runtime.store.account(account_id)
     if found is None:
         raise SystemExit(f"no account {account_id}")
     account, context = found
     connector = runtime.registry.connector(account.network)
-    with runtime.db.begin() as conn:
-        cursor = conn.execute(t.poll_cursors.select().where(t.poll_cursors.c.account_id == account_id)).one().cursor
+    cursor = runtime.store.brand_accounts.cursor(account_id).cursor
     totals = {"pages": 0, "new": 0, "duplicates": 0}
     with Progress() as progress:
         task = progress.add_task(f"{account.network}:{account.handle or account.external_id}", total=max_pages)
@@ -27,12 +26,7 @@ def run_backfill(settings: Settings, account_id: int, max_pages: int) -> dict[st
             page = connector.poll(context, cursor)
             result = pipeline.ingest(runtime, account, page.mentions)
             cursor = page.cursor
-            with runtime.db.begin() as conn:
-                conn.execute(
-                    t.poll_cursors.update()
-                    .where(t.poll_cursors.c.account_id == account_id)
-                    .values(cursor=cursor, updated_at=utcnow())
-                )
+            runtime.store.brand_accounts.save_cursor(account_id, cursor)
             totals["pages"] += 1
             totals["new"] += len(result.new)
             totals["duplicates"] += result.duplicates

@@ -12,9 +12,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import select, update
 
 from plugin import metrics
 from plugin.errors import AuthError, FatalError, RetriableError
@@ -22,11 +19,12 @@ from plugin.models import Labels, Match, Mention
 from plugin.outbox import crm as crm_replies
 from plugin.outbox import replies as outbox
 from plugin.pipeline import inbound as pipeline
-from plugin.retry import next_attempt_at
+from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, SinkConnection
-from plugin.store import tables as t
-from plugin.store.db import as_utc, utcnow
+from plugin.store.db import utcnow
+from plugin.store.deliveries import DeliveryUpdate, DueDelivery
+from plugin.store.statuses import DeliveryStatus, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -54,55 +52,48 @@ class Worker:
         self.owner = owner or f"worker-{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
 
+    @property
+    def policy(self) -> RetryPolicy:
+        # Read from the settings each time: they are the one source, and cheap to read.
+        return RetryPolicy.from_settings(self.runtime.settings)
+
     # -- polling -------------------------------------------------------------------------------
     def poll_due(self, limit: int = 20) -> Tick:
         tick = Tick()
-        store, settings = self.runtime.store, self.runtime.settings
-        now = utcnow()
-        ids = store.claim(
-            t.poll_cursors,
-            t.poll_cursors.c.next_poll_at <= now,
-            self.owner,
-            limit,
-            settings.lease_seconds,
-            order_by=[t.poll_cursors.c.next_poll_at],
-        )
+        ids = self.runtime.store.brand_accounts.claim_due_polls(self.owner, limit, self.runtime.settings.lease_seconds)
         for account_id in ids:
             self._poll_account(account_id, tick)
         return tick
 
     def wake_polls(self) -> None:
         """Make every account due for polling now (after an outage, or when a caller knows there is news)."""
-        with self.runtime.db.begin() as conn:
-            conn.execute(update(t.poll_cursors).values(next_poll_at=utcnow()))
+        self.runtime.store.brand_accounts.wake_polls()
 
     def _poll_account(self, account_id: int, tick: Tick) -> None:
-        runtime, settings = self.runtime, self.runtime.settings
-        found = runtime.store.account(account_id)
-        with runtime.db.begin() as conn:
-            cursor_row = conn.execute(select(t.poll_cursors).where(t.poll_cursors.c.account_id == account_id)).one()
+        runtime = self.runtime
+        accounts = runtime.store.brand_accounts
+        found = accounts.get(account_id)
+        cursor_row = accounts.cursor(account_id)
         if found is None or not found[0].enabled or found[0].network not in runtime.registry.connectors:
-            self._release_cursor(account_id, next_poll=utcnow() + timedelta(hours=1))
+            accounts.release_cursor(account_id, next_poll=utcnow() + timedelta(hours=1))
             return
         account, context = found
         connector = runtime.registry.connector(account.network)
         interval = float(account.settings.get("poll_interval_seconds", connector.limits().poll_interval_seconds))
-        cursor = cursor_row.cursor
         tick.polled += 1
         try:
-            page = connector.poll(context, cursor)
+            page = connector.poll(context, cursor_row.cursor)
         except (RetriableError, FatalError, Exception) as exc:  # a connector bug must not stop the others
-            failures = int(cursor_row.failures) + 1
+            failures = cursor_row.failures + 1
             retry_after = getattr(exc, "retry_after", None)
             if not isinstance(exc, RetriableError | FatalError):
                 log.exception("poll of %s account %s failed unexpectedly", account.network, account.id)
             if not isinstance(exc, RetriableError):
                 retry_after = max(retry_after or 0.0, 900.0)  # needs an admin; look again later
-            when = next_attempt_at(
-                failures, base=settings.backoff_base_seconds, cap=settings.backoff_cap_seconds, retry_after=retry_after
-            )
+            # Polling never gives up: the account stays connected and its last_error tells the admin.
+            when = self.policy.next_attempt(failures, retry_after)
             tick.errors.append(f"poll {account.network}/{account.external_id}: {exc}")
-            self._release_cursor(account_id, next_poll=when, failures=failures, last_error=str(exc))
+            accounts.release_cursor(account_id, next_poll=when, failures=failures, last_error=str(exc))
             return
         # Store mentions first, cursor second: a crash in between re-reads a page (deduplicated),
         # never skips one.
@@ -110,68 +101,46 @@ class Worker:
         tick.ingested += len(result.new)
         tick.duplicates += result.duplicates
         next_poll = utcnow() if page.more else utcnow() + timedelta(seconds=interval)
-        self._release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, last_error=None)
-
-    def _release_cursor(self, account_id: int, *, next_poll: object, **values: object) -> None:
-        with self.runtime.db.begin() as conn:
-            conn.execute(
-                update(t.poll_cursors)
-                .where(t.poll_cursors.c.account_id == account_id)
-                .values(next_poll_at=next_poll, lease_owner=None, lease_until=None, updated_at=utcnow(), **values)
-            )
+        accounts.release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, last_error=None)
 
     # -- delivery ------------------------------------------------------------------------------
     def deliver_due(self, limit: int | None = None) -> Tick:
         tick = Tick()
         runtime, settings = self.runtime, self.runtime.settings
         limit = limit or settings.delivery_batch_size * 4
-        ids = runtime.store.claim(
-            t.deliveries,
-            (t.deliveries.c.status == "pending") & (t.deliveries.c.next_attempt_at <= utcnow()),
-            self.owner,
-            limit,
-            settings.lease_seconds,
-            order_by=[t.deliveries.c.mention_id],
-        )
+        ids = runtime.store.deliveries.claim_due(self.owner, limit, settings.lease_seconds)
         if not ids:
             return tick
-        with runtime.db.begin() as conn:
-            rows = conn.execute(
-                select(t.deliveries, t.mentions.c.payload, t.mentions.c.labels, t.mentions.c.received_at)
-                .join(t.mentions, t.mentions.c.id == t.deliveries.c.mention_id)
-                .where(t.deliveries.c.id.in_(ids))
-                .order_by(t.deliveries.c.mention_id)
-            ).all()
-        groups: dict[tuple[int, str], list[object]] = defaultdict(list)
-        for row in rows:
-            groups[(int(row.tenant_id), row.sink)].append(row)
+        groups: dict[tuple[int, str], list[DueDelivery]] = defaultdict(list)
+        for row in runtime.store.deliveries.due_rows(ids):
+            groups[(row.tenant_id, row.sink)].append(row)
         for (tenant_id, sink_name), group in groups.items():
             self._deliver_group(tenant_id, sink_name, group, tick)
         return tick
 
-    def _deliver_group(self, tenant_id: int, sink_name: str, rows: list[object], tick: Tick) -> None:
+    def _deliver_group(self, tenant_id: int, sink_name: str, rows: list[DueDelivery], tick: Tick) -> None:
         runtime = self.runtime
         config = runtime.store.sink_connection(tenant_id, sink_name)
-        mentions = [Mention.model_validate(r.payload) for r in rows]  # type: ignore[attr-defined]
-        parents = runtime.store.parent_states(
+        mentions = [Mention.model_validate(r.payload) for r in rows]
+        parents = runtime.store.deliveries.parent_states(
             tenant_id, sink_name, {(m.network, m.parent_id) for m in mentions if m.parent_id}
         )
         items = [
             DeliveryItem(
-                delivery_id=int(r.id),  # type: ignore[attr-defined]
+                delivery_id=r.id,
                 mention=mention,
-                labels=Labels(**(r.labels or {})),  # type: ignore[attr-defined]
-                attempts=int(r.attempts),  # type: ignore[attr-defined]
+                labels=Labels(**(r.labels or {})),
+                attempts=r.attempts,
                 parent_state=parents.get((mention.network, mention.parent_id)) if mention.parent_id else None,
-                match=Match.model_validate(r.match) if r.match else None,  # type: ignore[attr-defined]
+                match=Match.model_validate(r.match) if r.match else None,
             )
             for r, mention in zip(rows, mentions, strict=True)
         ]
-        received = {int(r.id): r.received_at for r in rows}  # type: ignore[attr-defined]
+        claimed = {r.id: r for r in rows}
         if config is None or sink_name not in runtime.registry.sinks:
             reason = f"sink {sink_name!r} is not connected for this tenant"
             outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=reason, retry_after=3600) for i in items]
-            self._apply(outcomes, tick, received=received)
+            self._apply(outcomes, tick, claimed)
             return
         sink = runtime.registry.sink(sink_name)
         connection = SinkConnection(
@@ -201,81 +170,54 @@ class Worker:
             outcomes = list(outcomes) + [
                 DeliveryOutcome(i.delivery_id, "retry", error="sink returned no outcome") for i in missing
             ]
-            self._apply(
-                outcomes,
-                tick,
-                mentions={i.delivery_id: i.mention for i in batch},
-                connection=connection,
-                received=received,
-            )
+            in_batch = {i.delivery_id: i.mention for i in batch}
+            self._apply(outcomes, tick, claimed, mentions=in_batch, connection=connection)
             for outcome in outcomes:
                 metrics.DELIVERIES.labels(sink_name, outcome.status).inc()
-                when = as_utc(received.get(outcome.delivery_id))
-                if outcome.status == "delivered" and when is not None:
-                    metrics.TIME_TO_CRM.labels(sink_name).observe((utcnow() - when).total_seconds())
+                row = claimed.get(outcome.delivery_id)
+                if outcome.status == Outcome.DELIVERED and row is not None and row.received_at is not None:
+                    metrics.TIME_TO_CRM.labels(sink_name).observe((utcnow() - row.received_at).total_seconds())
+
+    def _decide(self, outcome: DeliveryOutcome, row: DueDelivery | None, policy: RetryPolicy) -> DeliveryUpdate:
+        """The delivery's next state. Retries go on for days (a CRM outage must lose nothing), then a
+        human is told."""
+        attempts = (row.attempts if row is not None else 0) + 1
+        status = _outcome(outcome)
+        if status == Outcome.DELIVERED:
+            return DeliveryUpdate(outcome.delivery_id, DeliveryStatus.DELIVERED, attempts, remote_id=outcome.remote_id)
+        if status == Outcome.FAILED:
+            return DeliveryUpdate(outcome.delivery_id, DeliveryStatus.FAILED, attempts, outcome.error or "failed")
+        if row is not None and policy.gives_up(first_seen=row.received_at):
+            reason = f"{policy.give_up_reason()}: {outcome.error}"
+            return DeliveryUpdate(outcome.delivery_id, DeliveryStatus.FAILED, attempts, reason)
+        when = policy.next_attempt(attempts, outcome.retry_after)
+        return DeliveryUpdate(
+            outcome.delivery_id, DeliveryStatus.PENDING, attempts, outcome.error, next_attempt_at=when
+        )
 
     def _apply(
         self,
         outcomes: list[DeliveryOutcome],
         tick: Tick,
+        claimed: dict[int, DueDelivery],
         mentions: dict[int, Mention] | None = None,
         connection: SinkConnection | None = None,
-        received: dict[int, Any] | None = None,
     ) -> None:
-        settings = self.runtime.settings
-        now = utcnow()
-        give_up_before = now - timedelta(hours=settings.give_up_after_hours)
-        with self.runtime.db.begin() as conn:
-            attempts_by_id = {
-                int(r.id): int(r.attempts)
-                for r in conn.execute(
-                    select(t.deliveries.c.id, t.deliveries.c.attempts).where(
-                        t.deliveries.c.id.in_([o.delivery_id for o in outcomes])
-                    )
-                )
-            }
-            for outcome in outcomes:
-                attempts = attempts_by_id.get(outcome.delivery_id, 0) + 1
-                values: dict[str, object] = {
-                    "attempts": attempts,
-                    "lease_owner": None,
-                    "lease_until": None,
-                    "updated_at": now,
-                }
-                status = outcome.status
-                # Retries go on for days (a CRM outage must lose nothing), then a human is told.
-                arrived = as_utc((received or {}).get(outcome.delivery_id))
-                if status in ("retry", "wait_parent") and arrived is not None and arrived < give_up_before:
-                    status = "failed"
-                if status == "delivered":
-                    values.update(status="delivered", remote_id=outcome.remote_id, last_error=None)
-                    tick.delivered += 1
-                elif status == "failed":
-                    values.update(status="failed", last_error=outcome.error or "failed")
-                    if outcome.status != "failed":
-                        values["last_error"] = f"gave up after {settings.give_up_after_hours:g} h: {outcome.error}"
-                    tick.failed += 1
-                else:
-                    values.update(
-                        status="pending",
-                        last_error=outcome.error,
-                        next_attempt_at=next_attempt_at(
-                            attempts,
-                            base=settings.backoff_base_seconds,
-                            cap=settings.backoff_cap_seconds,
-                            retry_after=outcome.retry_after,
-                        ),
-                    )
-                    tick.retried += 1
-                # Only while we still hold the lease: a slower worker never overwrites a newer result.
-                conn.execute(
-                    update(t.deliveries)
-                    .where(t.deliveries.c.id == outcome.delivery_id, t.deliveries.c.lease_owner == self.owner)
-                    .values(**values)
-                )
+        policy = self.policy
+        updates = [self._decide(o, claimed.get(o.delivery_id), policy) for o in outcomes]
+        for update in updates:
+            if update.status == DeliveryStatus.DELIVERED:
+                tick.delivered += 1
+            elif update.status == DeliveryStatus.FAILED:
+                tick.failed += 1
+            else:
+                tick.retried += 1
+        # Written only while we still hold the lease (see DeliveryRepository.finish).
+        self.runtime.store.deliveries.finish(self.owner, updates)
         if mentions and connection:
             for outcome in outcomes:
-                if outcome.status in ("delivered", "failed") and outcome.delivery_id in mentions:
+                final = outcome.status in (Outcome.DELIVERED, Outcome.FAILED)
+                if final and outcome.delivery_id in mentions:
                     self.runtime.hooks.delivered(
                         mention=mentions[outcome.delivery_id],
                         outcome=outcome,
@@ -313,3 +255,12 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _outcome(outcome: DeliveryOutcome) -> Outcome:
+    """A third-party sink may return a status it should not; like any unclear result, it is retried."""
+    try:
+        return Outcome(outcome.status)
+    except ValueError:
+        log.warning("sink returned unknown outcome %r for delivery %s; retrying", outcome.status, outcome.delivery_id)
+        return Outcome.RETRY

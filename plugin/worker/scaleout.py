@@ -1,6 +1,6 @@
 """Celery scale-out: ``horseshoe worker`` on Redis or RabbitMQ (``HORSESHOE_BROKER_URL``).
 
-The database is the source of truth and every step is claimed under a lease (see ``worker.py``), so
+The database is the source of truth and every step is claimed under a lease (see ``plugin.worker.loop``), so
 the broker carries no data at all: a message only says "there may be work, look now". That shapes
 every choice here:
 

@@ -6,7 +6,6 @@ interface"). It is shown inside Zendesk's iframe, so framing by Zendesk is allow
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from flask import make_response, render_template, request
 from plugin.errors import AuthError, BadInput, RetriableError
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
+from plugin.zendesk.admin_accounts import connect_account, network_forms
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.instances import instances, with_instance, with_selection
 from plugin.zendesk.push import ZendeskPushClient
@@ -123,9 +123,23 @@ def _zendesk_confirms(subdomain: str, push_id: str, token: str) -> bool:
 
 
 def _admin_page(
-    tenant_id: int, subdomain: str, name: str, flow: str, selected: set[int], error: str = "", *, trusted: bool
+    tenant_id: int,
+    subdomain: str,
+    name: str,
+    flow: str,
+    selected: set[int],
+    error: BadInput | None = None,
+    *,
+    trusted: bool,
+    refill: bool = False,
 ) -> str:
+    """The page; ``refill``: show again what the admin typed (after an error, or picking a network)."""
     rt = runtime()
+    refill = refill or error is not None
+    new = {
+        key: request.form.get(f"new_{key}", "") if refill else ""
+        for key in ("network", "external_id", "handle", "api_base")
+    }
     return render_template(
         "zendesk_admin.html",
         subdomain=subdomain,
@@ -135,14 +149,11 @@ def _admin_page(
         # An unconfirmed flow sees none of the tenant's accounts: it may only connect new ones.
         accounts=rt.store.accounts(tenant_id) if trusted else [],
         selected=selected,
-        networks=sorted(rt.registry.connectors.values(), key=lambda c: c.name),
+        # One credentials/settings form per network; the chosen one refilled (its secrets never are).
+        networks=network_forms(rt.registry.connectors.values(), new["network"], request.form if refill else {}, error),
         rest=_rest_status(rt.store.sink_connection(tenant_id, "zendesk")),
-        error=error,
-        # What the admin typed for a new account, shown again after an error (credentials never are).
-        new={
-            key: request.form.get(f"new_{key}", "") if error else ""
-            for key in ("network", "external_id", "handle", "api_base")
-        },
+        error=str(error) if error is not None else "",
+        new=new,
     )
 
 
@@ -155,21 +166,24 @@ def admin_save() -> Any:
     subdomain = str(flow["t"])
     tenant_id = rt.store.ensure_tenant(subdomain)
     name = form_field("name", required=False, max_length=255) or str(flow["n"])
+    picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
+    action = form_field("action", required=False, max_length=16) or "save"
+    if action not in ("save", "pick"):
+        raise BadInput("action must be 'save' or 'pick'")
+    if action == "pick":
+        # Without JavaScript, choosing a network reloads the page to show that network's fields.
+        html = _admin_page(
+            tenant_id, subdomain, name, str(request.form["flow"]), picked, trusted=flow.get("tr") is True, refill=True
+        )
+        return _framed(html, subdomain)
     try:
         return _save(flow, subdomain, tenant_id, name)
     except BadInput as exc:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
         # The admin sees the form again, with what they entered and the reason, not a JSON error.
-        picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
         html = _admin_page(
-            tenant_id,
-            subdomain,
-            name,
-            str(request.form["flow"]),
-            picked,
-            error=str(exc),
-            trusted=flow.get("tr") is True,
+            tenant_id, subdomain, name, str(request.form["flow"]), picked, error=exc, trusted=flow.get("tr") is True
         )
         response = _framed(html, subdomain)
         response.status_code = exc.status
@@ -191,7 +205,7 @@ def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> An
         chosen.append(account_id)
     new_network = form_field("new_network", required=False, max_length=64)
     if new_network:
-        chosen.append(_connect_account(tenant_id, new_network))
+        chosen.append(connect_account(tenant_id, new_network))
     if not chosen:
         raise BadInput("pick at least one social account")
     chosen = sorted(set(chosen))
@@ -256,23 +270,3 @@ def _store_instance(tenant_id: int, subdomain: str, push_id: str, token: str) ->
         if not valid:
             raise BadInput("Zendesk did not confirm the new zendesk_access_token for this instance", status=403)
     rt.store.set_sink_connection(tenant_id, "zendesk", with_instance(config, subdomain, push_id, token, api_base))
-
-
-def _connect_account(tenant_id: int, network: str) -> int:
-    rt = runtime()
-    if network not in rt.registry.connectors:
-        raise BadInput(f"unknown network {network!r}")
-    external_id = form_field("new_external_id", max_length=255)
-    assert external_id is not None
-    handle = form_field("new_handle", required=False, max_length=255)
-    api_base = form_field("new_api_base", required=False, max_length=512)
-    raw_credentials = form_field("new_credentials", max_length=20000)
-    try:
-        credentials = json.loads(raw_credentials or "")
-    except ValueError as exc:
-        raise BadInput("credentials must be a JSON object") from exc
-    if not isinstance(credentials, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in credentials.items()
-    ):
-        raise BadInput("credentials must be a JSON object of strings")
-    return rt.store.upsert_account(tenant_id, network, external_id, credentials, handle=handle, api_base=api_base)

@@ -17,8 +17,9 @@ import requests
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.http import retry_after_seconds
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
+from plugin.store.statuses import DeliveryStatus
 from plugin.zendesk.instances import Instance, instance_for, instances
-from plugin.zendesk.resources import external_resource, id_problem, namespaced
+from plugin.zendesk.resources import external_resource, id_problem, namespaced, parent_known
 
 log = logging.getLogger(__name__)
 PUSH_PATH = "/api/v2/any_channel/push.json"
@@ -121,7 +122,7 @@ class ZendeskSink(Sink):
         waves: list[list[DeliveryItem]] = [[], []]
         for item in items:
             parent = namespaced(item.mention.network, item.mention.parent_id) if item.mention.parent_id else None
-            if item.parent_state == "pending" and parent not in in_batch:
+            if item.parent_state == DeliveryStatus.PENDING and parent not in in_batch:
                 outcomes[item.delivery_id] = DeliveryOutcome(
                     item.delivery_id, "wait_parent", error="parent not in Zendesk yet", retry_after=PARENT_WAIT_SECONDS
                 )
@@ -130,7 +131,7 @@ class ZendeskSink(Sink):
                 waves[1 if parent in in_batch else 0].append(item)
         for wave in waves:
             if wave:
-                self._push(client, wave, outcomes, retry_unthreaded=True)
+                self._push(client, wave, outcomes, retry_unthreaded=True, arriving=in_batch)
 
     def _push(
         self,
@@ -139,14 +140,15 @@ class ZendeskSink(Sink):
         outcomes: dict[int, DeliveryOutcome],
         *,
         retry_unthreaded: bool,
+        arriving: frozenset[str] | set[str] = frozenset(),
         use_parent: bool = True,
     ) -> None:
         resources = []
         sendable = []
         for item in items:
-            resource = external_resource(
-                item.mention, item.labels, use_parent=use_parent and item.parent_state in ("delivered", "pending")
-            )
+            # A parent still pending went in an earlier wave of this batch or is waited for (see above).
+            threaded = parent_known(item.mention, item.parent_state, arriving)
+            resource = external_resource(item.mention, item.labels, use_parent=use_parent and threaded)
             problem = id_problem(resource)
             if problem is not None:
                 outcomes[item.delivery_id] = DeliveryOutcome(item.delivery_id, "failed", error=problem)
@@ -165,8 +167,10 @@ class ZendeskSink(Sink):
                 outcomes[items[0].delivery_id] = DeliveryOutcome(items[0].delivery_id, "failed", error=str(exc))
                 return
             middle = len(items) // 2  # bisect: isolate the resource Zendesk refuses
-            self._push(client, items[:middle], outcomes, retry_unthreaded=retry_unthreaded, use_parent=use_parent)
-            self._push(client, items[middle:], outcomes, retry_unthreaded=retry_unthreaded, use_parent=use_parent)
+            for half in (items[:middle], items[middle:]):
+                self._push(
+                    client, half, outcomes, retry_unthreaded=retry_unthreaded, arriving=arriving, use_parent=use_parent
+                )
             return
         by_id = {str(r.get("external_resource_id")): r.get("status") or {} for r in results if isinstance(r, dict)}
         orphans: list[DeliveryItem] = []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from mappings import load_mapping
 from plugin.mapping import context_of, evaluate
 from plugin.models import Labels, Mention
+from plugin.store.statuses import DeliveryStatus
 
 NAMESPACE_SEPARATOR = ":"
 
@@ -21,6 +23,17 @@ def split_namespaced(value: str) -> tuple[str, str]:
     if not sep or not network or not external_id:
         raise ValueError(f"not a horseshoe external id: {value!r}")
     return network, external_id
+
+
+def parent_known(mention: Mention, parent_state: str | None, arriving: Collection[str]) -> bool:
+    """The one parent-vs-thread rule, for push and pull alike (Channel framework, "Conversation
+    threads"): a resource names its ``parent_id`` only when Zendesk already has the parent (its
+    delivery is ``delivered``) or receives it earlier in the same request or pull page (``arriving``
+    holds namespaced external ids); otherwise it threads by ``thread_id``, so it is never refused
+    for naming a parent Zendesk does not know."""
+    if not mention.parent_id:
+        return False
+    return parent_state == DeliveryStatus.DELIVERED or namespaced(mention.network, mention.parent_id) in arriving
 
 
 def external_resource(mention: Mention, labels: Labels | None, *, use_parent: bool) -> dict[str, Any]:

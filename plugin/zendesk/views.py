@@ -14,19 +14,18 @@ from typing import Any
 from urllib.parse import urljoin
 
 from flask import jsonify, redirect, request
-from sqlalchemy import select
 
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
-from plugin.models import Labels, Mention, Reply, Visibility
+from plugin.models import Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
-from plugin.store import tables as t
+from plugin.store.statuses import ReplyStatus
 from plugin.triage.basic import detect_pii
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field, json_body
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.instances import instances
 from plugin.zendesk.push import ZendeskPushClient
-from plugin.zendesk.resources import external_resource, id_problem, namespaced, split_namespaced
+from plugin.zendesk.resources import external_resource, id_problem, namespaced, parent_known, split_namespaced
 from plugin.zendesk.tokens import issue_state, read_metadata, read_state
 
 log = logging.getLogger(__name__)
@@ -68,26 +67,16 @@ def pull() -> Any:
         raise BadInput("unknown integration instance", status=403)
     cursor = read_state(rt.box, form_field("state", required=False, max_length=5000), meta.tenant)
     page_size = min(200, rt.settings.pull_page_size)  # Zendesk accepts at most 200 per response
-    with rt.db.begin() as conn:
-        rows = conn.execute(
-            select(t.mentions.c.id, t.mentions.c.payload, t.mentions.c.labels)
-            .join(t.deliveries, (t.deliveries.c.mention_id == t.mentions.c.id) & (t.deliveries.c.sink == "zendesk"))
-            .where(
-                t.mentions.c.tenant_id == tenant_id,
-                t.mentions.c.account_id.in_(meta.account_ids),
-                t.mentions.c.id > cursor,
-                t.deliveries.c.status != "delivered",
-            )
-            .order_by(t.mentions.c.id)
-            .limit(page_size)
-        ).all()
-    mentions = [Mention.model_validate(r.payload) for r in rows]
-    parents = rt.store.parent_states(tenant_id, "zendesk", {(m.network, m.parent_id) for m in mentions if m.parent_id})
-    in_page = {(m.network, m.external_id) for m in mentions}
+    rows = rt.store.inbox.not_delivered(tenant_id, "zendesk", meta.account_ids, cursor, page_size)
+    mentions = [row.mention() for row in rows]
+    parents = rt.store.deliveries.parent_states(
+        tenant_id, "zendesk", {(m.network, m.parent_id) for m in mentions if m.parent_id}
+    )
+    in_page = {namespaced(m.network, m.external_id) for m in mentions}
     resources = []
     for row, mention in zip(rows, mentions, strict=True):
         key = (mention.network, mention.parent_id or "")
-        use_parent = bool(mention.parent_id) and (parents.get(key) == "delivered" or key in in_page)
+        use_parent = parent_known(mention, parents.get(key), in_page)
         resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent)
         if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
             resources.append(resource)
@@ -106,31 +95,18 @@ class ReplyTarget:
 
 
 def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
-    rt = runtime()
-    with rt.db.begin() as conn:
-        row = conn.execute(
-            select(t.mentions.c.account_id, t.mentions.c.payload).where(
-                t.mentions.c.tenant_id == tenant_id,
-                t.mentions.c.network == network,
-                t.mentions.c.external_id == external_id,
-            )
-        ).first()
-        if row is not None and row.account_id is not None:
-            mention = Mention.model_validate(row.payload)
-            private = mention.visibility == Visibility.PRIVATE
-            return ReplyTarget(int(row.account_id), private, mention.thread_id, mention.author.external_id)
-        sent = conn.execute(
-            select(t.replies.c.account_id, t.replies.c.payload).where(
-                t.replies.c.tenant_id == tenant_id,
-                t.replies.c.network == network,
-                t.replies.c.external_id == external_id,
-            )
-        ).first()
+    store = runtime().store
+    row = store.inbox.find(tenant_id, network, external_id)
+    if row is not None and row.account_id is not None:
+        mention = row.mention()
+        private = mention.visibility == Visibility.PRIVATE
+        return ReplyTarget(row.account_id, private, mention.thread_id, mention.author.external_id)
+    sent = store.outbox.find_posted(tenant_id, network, external_id)
     if sent is not None and sent.account_id is not None:
         # Answering our own earlier reply: stay in its conversation, private if it was private.
-        earlier = Reply.model_validate(sent.payload)
+        earlier = sent.reply()
         private = earlier.visibility == Visibility.PRIVATE
-        return ReplyTarget(int(sent.account_id), private, earlier.thread_id, earlier.recipient_id)
+        return ReplyTarget(sent.account_id, private, earlier.thread_id, earlier.recipient_id)
     raise BadInput(f"nothing known to reply to for parent_id {network}:{external_id}", status=404)
 
 
@@ -181,18 +157,18 @@ def channelback() -> Any:
         raise BadInput("the account of that thread is no longer connected", status=410)
     reply = reply.model_copy(update={"account": found[0].external_id})
     try:
-        state = outbox.enqueue(rt, tenant_id, account_id, reply, source="zendesk_channelback")
+        state = outbox.enqueue(rt, tenant_id, account_id, reply, source=outbox.CHANNELBACK)
     except FatalError as exc:
         raise BadInput(str(exc), status=409) from exc
-    if state.status == "pending":
+    if state.status == ReplyStatus.PENDING:
         state = outbox.attempt(rt, state.id, owner=f"channelback-{state.id}")
-    if state.status == "sent":
+    if state.status == ReplyStatus.SENT:
         assert state.external_id is not None
         return jsonify(external_id=namespaced(network, state.external_id), allow_channelback=True)
-    if state.status == "pending":
+    if state.status == ReplyStatus.PENDING:
         headers = {"Retry-After": str(int(state.retry_after or 30))}
         return jsonify(error="temporarily_unavailable", reason=state.error), 503, headers
-    if state.status == "sending":
+    if state.status == ReplyStatus.SENDING:
         return jsonify(error="in_progress", reason="this reply is being posted right now"), 409
     return jsonify(error=state.status, reason=state.error), 422
 
@@ -209,25 +185,12 @@ def clickthrough() -> Any:
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
     tenant_id = rt.store.tenant_id(meta.tenant)
-    with rt.db.begin() as conn:
-        row = conn.execute(
-            select(t.mentions.c.payload).where(
-                t.mentions.c.tenant_id == tenant_id,
-                t.mentions.c.network == network,
-                t.mentions.c.external_id == external_id,
-            )
-        ).first()
-        if row is None:
-            row = conn.execute(
-                select(t.replies.c.url.label("url")).where(
-                    t.replies.c.tenant_id == tenant_id,
-                    t.replies.c.network == network,
-                    t.replies.c.external_id == external_id,
-                )
-            ).first()
-            url = row.url if row else None
-        else:
-            url = row.payload.get("url")
+    mention = rt.store.inbox.find(tenant_id, network, external_id)
+    if mention is not None:
+        url = mention.payload.get("url")
+    else:
+        sent = rt.store.outbox.find_posted(tenant_id, network, external_id)
+        url = sent.url if sent else None
     if not url:
         raise BadInput("no link known for that external_id", status=404)
     return redirect(url, code=302)
@@ -247,7 +210,7 @@ def events() -> Any:
             raise BadInput("each event needs a string 'type_id'")
         subdomain = event.get("subdomain")
         tenant_id = rt.store.tenant_id(subdomain) if isinstance(subdomain, str) else None
-        rt.store.record_event(tenant_id, f"zendesk:{event['type_id']}", event)
+        rt.store.events.record(tenant_id, f"zendesk:{event['type_id']}", event)
         if event["type_id"] == "destroy_integration_instance" and tenant_id is not None:
             _confirm_uninstall(tenant_id)
         if tenant_id is not None:

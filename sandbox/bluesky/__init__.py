@@ -14,17 +14,18 @@ Start it for tests or the demo::
 HTTP control surface: POST /_sandbox/actors {handle, password?, displayName?, acceptsMessages?},
 POST /_sandbox/posts {author, text, mentions?, replyTo?, quote?}, GET /_sandbox/actors/<did>/posts,
 GET /_sandbox/actors/<did>/messages, POST /_sandbox/expire {refresh?}, POST /_sandbox/settings
-{access_ttl?, rate_limit?, rate_window?, reset_windows?}, POST /_sandbox/reset, POST /_sandbox/faults.
+{access_ttl?, rate_limit?, rate_window?, reset_windows?}, and the common ``/_sandbox`` controls of
+``sandbox.base`` (reset, state, faults, latency, rate_limit).
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 from werkzeug.wrappers import Response
 
-from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings, json_response
+from sandbox.faults import FaultPlan
 
 from .models import BlueskyState
 from .urls import BlueskyApp
@@ -33,7 +34,7 @@ __all__ = ["BlueskyApp", "BlueskyState", "create_app"]
 
 
 def _fault_body(status: int, retry_after: int) -> Response:
-    """Injected faults in XRPC's shape; a 429 carries the ratelimit-* headers the PDS sends."""
+    """Refusals and injected faults in XRPC's shape; a 429 carries the ratelimit-* headers the PDS sends."""
     headers: dict[str, str] = {}
     if status == 429:
         headers = {
@@ -48,17 +49,11 @@ def _fault_body(status: int, retry_after: int) -> Response:
         body = {"error": "UpstreamFailure", "message": "Service Unavailable"}
     else:
         body = {"error": "InternalServerError", "message": "Internal Server Error"}
-    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+    return json_response(body, status, headers)
 
 
-class _Wrapped(FaultMiddleware):
-    """FaultMiddleware that also exposes the state (``app.state``) for tests and the demo."""
-
-    state: BlueskyState
-
-
-def create_app(state: BlueskyState | None = None, plan: FaultPlan | None = None) -> _Wrapped:
+def create_app(
+    state: BlueskyState | None = None, plan: FaultPlan | None = None, settings: ServiceSettings | None = None
+) -> FakeService[BlueskyState]:
     state = state or BlueskyState()
-    app = _Wrapped(BlueskyApp(state), plan or FaultPlan(), error_body=_fault_body)
-    app.state = state
-    return app
+    return FakeService(BlueskyApp(state), state, plan, settings, error_body=_fault_body)

@@ -7,33 +7,26 @@ wrong credentials), ``ExpiredToken`` / ``InvalidToken`` (400, session tokens), `
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
-from werkzeug.wrappers import Response
+from sandbox.base import FakeError
+
+JSON_TYPE = "application/json; charset=utf-8"
 
 
-class XrpcError(Exception):
-    status = 400
+class XrpcError(FakeError):
     name = "InvalidRequest"
+    content_type = JSON_TYPE
 
     def __init__(
         self, message: str, *, name: str | None = None, status: int | None = None, headers: dict[str, str] | None = None
     ):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status=status, headers=headers)
         if name is not None:
             self.name = name
-        if status is not None:
-            self.status = status
-        self.headers = headers or {}
 
-    def response(self) -> Response:
-        return Response(
-            json.dumps({"error": self.name, "message": self.message}),
-            status=self.status,
-            headers=self.headers,
-            content_type="application/json; charset=utf-8",
-        )
+    def body(self) -> Any:
+        return {"error": self.name, "message": self.message}
 
 
 class AuthenticationRequired(XrpcError):

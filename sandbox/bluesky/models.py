@@ -13,12 +13,15 @@ import hashlib
 import itertools
 import json
 import secrets
-import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sandbox.base import FakeBackend, Window, current_window
+
+from .views import Views
 
 DEFAULT_ACCESS_TTL = 2 * 3600  # the PDS issues access tokens valid for about two hours
 DEFAULT_REFRESH_TTL = 60 * 24 * 3600
@@ -94,13 +97,7 @@ class Clock:
 
 
 @dataclass
-class Window:
-    started: float
-    count: int = 0
-
-
-@dataclass
-class BlueskyState:
+class BlueskyState(Views, FakeBackend):
     host: str = "bsky.sandbox"
     access_ttl: int = DEFAULT_ACCESS_TTL
     rate_limit: int = DEFAULT_RATE_LIMIT
@@ -117,7 +114,7 @@ class BlueskyState:
     calls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.lock = threading.RLock()
+        super().__init__()
         self.clock = Clock()
         self._tid_seq = itertools.count(1)
 
@@ -296,10 +293,8 @@ class BlueskyState:
 
     def consume_rate(self, key: str) -> tuple[bool, dict[str, str]]:
         with self.lock:
-            now = time.time()
-            window = self.windows.get(key)
-            if window is None or now - window.started >= self.rate_window:
-                window = self.windows[key] = Window(started=now)
+            # The PDS's window starts with the first request it counts.
+            window = current_window(self.windows, key, time.time(), self.rate_window, aligned=False)
             window.count += 1
             headers = {
                 "ratelimit-limit": str(self.rate_limit),
@@ -374,77 +369,6 @@ class BlueskyState:
                 "indexedAt": Clock.iso(self.clock.now()),
             }
         )
-
-    def profile_view(self, did: str, *, detailed: bool = False) -> dict[str, Any]:
-        actor = self.actors[did]
-        view: dict[str, Any] = {
-            "$type": "app.bsky.actor.defs#profileView" if not detailed else "app.bsky.actor.defs#profileViewDetailed",
-            "did": did,
-            "handle": actor["handle"],
-            "displayName": actor["displayName"],
-            "avatar": actor["avatar"],
-            "createdAt": actor["createdAt"],
-            "indexedAt": actor["indexedAt"],
-            "labels": [],
-        }
-        if detailed:
-            view.update(
-                {
-                    "description": actor["description"],
-                    "followersCount": 0,
-                    "followsCount": 0,
-                    "postsCount": sum(1 for r in self.records.values() if r["did"] == did),
-                }
-            )
-        else:
-            view["description"] = actor["description"]
-        return view
-
-    def basic_view(self, did: str) -> dict[str, Any]:
-        actor = self.actors[did]
-        return {
-            "did": did,
-            "handle": actor["handle"],
-            "displayName": actor["displayName"],
-            "avatar": actor["avatar"],
-            "labels": [],
-        }
-
-    def post_view(self, uri: str) -> dict[str, Any]:
-        with self.lock:
-            rec = self.records[uri]
-            replies = sum(
-                1 for r in self.records.values() if (r["value"].get("reply") or {}).get("parent", {}).get("uri") == uri
-            )
-            return {
-                "$type": "app.bsky.feed.defs#postView",
-                "uri": uri,
-                "cid": rec["cid"],
-                "author": self.basic_view(rec["did"]),
-                "record": rec["value"],
-                "replyCount": replies,
-                "repostCount": 0,
-                "likeCount": 0,
-                "quoteCount": 0,
-                "indexedAt": rec["indexedAt"],
-                "labels": [],
-            }
-
-    def thread_view(self, uri: str, parent_height: int) -> dict[str, Any]:
-        with self.lock:
-            view: dict[str, Any] = {
-                "$type": "app.bsky.feed.defs#threadViewPost",
-                "post": self.post_view(uri),
-                "replies": [],
-            }
-            parent_uri = (self.records[uri]["value"].get("reply") or {}).get("parent", {}).get("uri")
-            if parent_uri and parent_height > 0:
-                if parent_uri in self.records:
-                    view["parent"] = self.thread_view(parent_uri, parent_height - 1)
-                    view["parent"].pop("replies", None)
-                else:
-                    view["parent"] = {"$type": "app.bsky.feed.defs#notFoundPost", "uri": parent_uri, "notFound": True}
-            return view
 
     def list_notifications(
         self, did: str, *, limit: int, cursor: str | None, reasons: list[str]

@@ -6,19 +6,18 @@ Each XRPC handler takes (state, request, caller DID or None) and returns JSON-ab
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from .exceptions import AuthenticationRequired, InvalidRequest, NotFound
+from sandbox.base import json_response as base_json_response
+
+from .exceptions import JSON_TYPE, AuthenticationRequired, InvalidRequest, NotFound
 from .models import MAX_POST_GRAPHEMES, BlueskyState, grapheme_count
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(data), status=status, headers=headers or {}, content_type="application/json; charset=utf-8"
-    )
+    return base_json_response(data, status, headers, JSON_TYPE)
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -203,11 +202,6 @@ def send_message(state: BlueskyState, request: Request, caller: str | None) -> A
 # ---- /_sandbox ---------------------------------------------------------------------------------------
 
 
-def sandbox_reset(state: BlueskyState, request: Request) -> Response:
-    state.reset()
-    return json_response({})
-
-
 def sandbox_actors(state: BlueskyState, request: Request) -> Response:
     body = request.get_json(force=True, silent=True) or {}
     if not isinstance(body, dict) or not body.get("handle"):
@@ -254,12 +248,4 @@ def sandbox_expire(state: BlueskyState, request: Request) -> Response:
 
 def sandbox_settings(state: BlueskyState, request: Request) -> Response:
     body = request.get_json(force=True, silent=True) or {}
-    with state.lock:
-        for key in ("access_ttl", "rate_limit", "rate_window"):
-            if key in body:
-                setattr(state, key, int(body[key]))
-        if body.get("reset_windows"):
-            state.windows.clear()
-    return json_response(
-        {"access_ttl": state.access_ttl, "rate_limit": state.rate_limit, "rate_window": state.rate_window}
-    )
+    return json_response(state.update_settings(body, ("access_ttl", "rate_limit", "rate_window")))

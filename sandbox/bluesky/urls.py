@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from sandbox.base import FakeApp
 
 from . import responses
 from .exceptions import (
@@ -38,7 +40,6 @@ XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
-    "reset": responses.sandbox_reset,
     "actors": responses.sandbox_actors,
     "posts": responses.sandbox_posts,
     "posted": responses.sandbox_posted,
@@ -50,7 +51,6 @@ SANDBOX: dict[str, Callable[..., Response]] = {
 url_map = Map(
     [
         Rule("/xrpc/<nsid>", endpoint="xrpc", methods=["GET", "POST"]),
-        Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
         Rule("/_sandbox/actors", endpoint="actors", methods=["POST"]),
         Rule("/_sandbox/posts", endpoint="posts", methods=["POST"]),
         Rule("/_sandbox/actors/<did>/posts", endpoint="posted", methods=["GET"]),
@@ -61,14 +61,8 @@ url_map = Map(
 )
 
 
-class BlueskyApp:
+class BlueskyApp(FakeApp[BlueskyState]):
     """The WSGI app: session checks, chat proxy, rate-limit headers, XRPC error rendering."""
-
-    def __init__(self, state: BlueskyState):
-        self.state = state
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return self.dispatch(Request(environ))(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         try:

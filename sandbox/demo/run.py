@@ -28,6 +28,7 @@ from plugin.runtime import Runtime, build_runtime
 from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
+from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo import script as demo_script
 from sandbox.demo.networks import DemoNetwork, start_networks
 from sandbox.salesforce.org import RunningOrg, start_org
@@ -146,7 +147,8 @@ def build_world(
             "new_external_id": brand.id,
             "new_handle": BRAND,
             "new_api_base": x_server.url,
-            "new_credentials": json.dumps({"user_access_token": f"token-{BRAND}"}),
+            # The fields the admin form shows for X, generated from its connector's models.
+            **account_form(runtime.registry.connector("x"), {"user_access_token": f"token-{BRAND}"}, {}),
         }
     )
     tenant_id = runtime.store.tenant_id(SUBDOMAIN)

@@ -14,17 +14,18 @@ Start it for tests or the demo::
 HTTP control surface: POST /_sandbox/accounts {username, domain?, token?, display_name?},
 POST /_sandbox/mentions {to, from, text, visibility?, in_reply_to_id?}, POST /_sandbox/edits
 {status_id, text}, GET /_sandbox/accounts/<id>/statuses, POST /_sandbox/settings {max_characters?,
-rate_limit?, rate_window?, reset_windows?}, POST /_sandbox/reset, POST /_sandbox/faults (FaultPlan).
+rate_limit?, rate_window?, reset_windows?}, and the common ``/_sandbox`` controls of ``sandbox.base``
+(reset, state, faults, latency, rate_limit).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from werkzeug.wrappers import Response
 
-from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings, json_response
+from sandbox.faults import FaultPlan
 
 from .models import MastodonState
 from .urls import MastodonApp
@@ -33,7 +34,7 @@ __all__ = ["MastodonApp", "MastodonState", "create_app"]
 
 
 def _fault_body(status: int, retry_after: int) -> Response:
-    """Injected faults in Mastodon's shape: JSON ``error`` and, for 429, the X-RateLimit-* headers."""
+    """Refusals and injected faults in Mastodon's shape: JSON ``error`` and, for 429, X-RateLimit-*."""
     headers: dict[str, str] = {}
     if status == 429:
         reset = datetime.now(UTC) + timedelta(seconds=retry_after)
@@ -46,19 +47,11 @@ def _fault_body(status: int, retry_after: int) -> Response:
         message = "Too many requests"
     else:
         message = "Service Unavailable" if status == 503 else "Internal Server Error"
-    return Response(
-        json.dumps({"error": message}), status=status, headers=headers, content_type="application/json"
-    )
+    return json_response({"error": message}, status, headers)
 
 
-class _Wrapped(FaultMiddleware):
-    """FaultMiddleware that also exposes the state (``app.state``) for tests and the demo."""
-
-    state: MastodonState
-
-
-def create_app(state: MastodonState | None = None, plan: FaultPlan | None = None) -> _Wrapped:
+def create_app(
+    state: MastodonState | None = None, plan: FaultPlan | None = None, settings: ServiceSettings | None = None
+) -> FakeService[MastodonState]:
     state = state or MastodonState()
-    app = _Wrapped(MastodonApp(state), plan or FaultPlan(), error_body=_fault_body)
-    app.state = state
-    return app
+    return FakeService(MastodonApp(state), state, plan, settings, error_body=_fault_body)

@@ -6,30 +6,20 @@ found", 422 "Validation failed: ..."), docs.joinmastodon.org/api/rate-limits (42
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
-from werkzeug.wrappers import Response
+from sandbox.base import FakeError
+
+JSON_TYPE = "application/json; charset=utf-8"
 
 
-class MastodonError(Exception):
+class MastodonError(FakeError):
     """An error the fake answers with, in Mastodon's own shape."""
 
-    status = 400
+    content_type = JSON_TYPE
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-        self.headers = headers or {}
-
-    def response(self) -> Response:
-        return Response(
-            json.dumps({"error": self.message}),
-            status=self.status,
-            headers=self.headers,
-            content_type="application/json; charset=utf-8",
-        )
+    def body(self) -> Any:
+        return {"error": self.message}
 
 
 class Unauthorized(MastodonError):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import html
 import itertools
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from sandbox.base import FakeBackend, Window, current_window
 
 # Idempotency keys are stored for up to 1 hour (docs: methods/statuses, Idempotency-Key header).
 IDEMPOTENCY_TTL_SECONDS = 3600
@@ -50,13 +51,7 @@ def text_to_html(text: str, mentions: list[dict[str, Any]]) -> str:
 
 
 @dataclass
-class RateWindow:
-    started: float
-    count: int = 0
-
-
-@dataclass
-class MastodonState:
+class MastodonState(FakeBackend):
     """Everything the fake instance knows. All mutation goes through methods holding ``lock``."""
 
     domain: str = "mastodon.example"
@@ -69,11 +64,11 @@ class MastodonState:
     statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     idempotency: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
-    windows: dict[str, RateWindow] = field(default_factory=dict)
+    windows: dict[str, Window] = field(default_factory=dict)
     requests_seen: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.lock = threading.RLock()
+        super().__init__()
         self._ids = itertools.count(110_000_000_000_000_001)
         self._account_ids = itertools.count(1001)
         self._notification_ids = itertools.count(5_000_001)
@@ -199,13 +194,8 @@ class MastodonState:
     def consume_rate(self, key: str) -> tuple[bool, dict[str, str]]:
         """Count one request for ``key``; return (allowed, X-RateLimit-* headers)."""
         with self.lock:
-            now = time.time()
-            window = self.windows.get(key)
-            if window is None or now - window.started >= self.rate_window:
-                # Windows are aligned to the clock like Mastodon's (period boundaries), which
-                # makes the reset time predictable for clients.
-                start = now - (now % self.rate_window)
-                window = self.windows[key] = RateWindow(started=start)
+            # Windows are aligned to the clock like Mastodon's (period boundaries).
+            window = current_window(self.windows, key, time.time(), self.rate_window, aligned=True)
             window.count += 1
             remaining = max(self.rate_limit - window.count, 0)
             reset = datetime.fromtimestamp(window.started + self.rate_window, UTC)

@@ -6,20 +6,19 @@ Each handler takes the state, the request and the URL arguments and returns a Re
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from .exceptions import NotFound, Unprocessable
+from sandbox.base import json_response as base_json_response
+
+from .exceptions import JSON_TYPE, NotFound, Unprocessable
 from .models import VISIBILITIES, MastodonState
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(data), status=status, headers=headers or {}, content_type="application/json; charset=utf-8"
-    )
+    return base_json_response(data, status, headers, JSON_TYPE)
 
 
 def _params(request: Request) -> dict[str, Any]:
@@ -212,11 +211,6 @@ def status_context(state: MastodonState, request: Request, viewer: str | None, s
 # ---- /_sandbox control surface ------------------------------------------------------------------
 
 
-def sandbox_reset(state: MastodonState, request: Request) -> Response:
-    state.reset()
-    return json_response({})
-
-
 def sandbox_accounts(state: MastodonState, request: Request) -> Response:
     body = request.get_json(force=True, silent=True) or {}
     if not isinstance(body, dict) or not body.get("username"):
@@ -262,16 +256,4 @@ def sandbox_posted(state: MastodonState, request: Request, account_id: str) -> R
 
 def sandbox_settings(state: MastodonState, request: Request) -> Response:
     body = request.get_json(force=True, silent=True) or {}
-    with state.lock:
-        for key in ("max_characters", "rate_limit", "rate_window"):
-            if key in body:
-                setattr(state, key, int(body[key]))
-        if body.get("reset_windows"):
-            state.windows.clear()
-    return json_response(
-        {
-            "max_characters": state.max_characters,
-            "rate_limit": state.rate_limit,
-            "rate_window": state.rate_window,
-        }
-    )
+    return json_response(state.update_settings(body, ("max_characters", "rate_limit", "rate_window")))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
+
+from sandbox.base import FakeApp
 
 from . import responses
 from .exceptions import MastodonError, NotFound, TooManyRequests, Unauthorized
@@ -27,7 +28,6 @@ API: dict[str, tuple[Callable[..., Response], str]] = {
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
-    "sandbox_reset": responses.sandbox_reset,
     "sandbox_accounts": responses.sandbox_accounts,
     "sandbox_mentions": responses.sandbox_mentions,
     "sandbox_edit": responses.sandbox_edit,
@@ -46,7 +46,6 @@ url_map = Map(
         Rule("/api/v1/statuses", endpoint="post_status", methods=["POST"]),
         Rule("/api/v1/statuses/<status_id>", endpoint="get_status", methods=["GET"]),
         Rule("/api/v1/statuses/<status_id>/context", endpoint="status_context", methods=["GET"]),
-        Rule("/_sandbox/reset", endpoint="sandbox_reset", methods=["POST"]),
         Rule("/_sandbox/accounts", endpoint="sandbox_accounts", methods=["POST"]),
         Rule("/_sandbox/mentions", endpoint="sandbox_mentions", methods=["POST"]),
         Rule("/_sandbox/edits", endpoint="sandbox_edit", methods=["POST"]),
@@ -64,15 +63,8 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-class MastodonApp:
+class MastodonApp(FakeApp[MastodonState]):
     """The WSGI application: authenticate, rate-limit, dispatch, render errors the Mastodon way."""
-
-    def __init__(self, state: MastodonState):
-        self.state = state
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         adapter = url_map.bind_to_environ(request.environ)

@@ -9,9 +9,8 @@ state.deliver_webhooks("http://127.0.0.1:8000/webhooks/facebook/1000000001")
 
 from __future__ import annotations
 
-from typing import Any
-
-from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings
+from sandbox.faults import FaultPlan
 
 from .exceptions import GraphError, fault_error_body
 from .models import DEFAULT_APP_SECRET, DEFAULT_IG_ID, DEFAULT_PAGE_ID, DEFAULT_TOKEN, MetaState
@@ -28,10 +27,9 @@ __all__ = [
 ]
 
 
-def create_app(state: MetaState | None = None, plan: FaultPlan | None = None) -> Any:
+def create_app(
+    state: MetaState | None = None, plan: FaultPlan | None = None, settings: ServiceSettings | None = None
+) -> FakeService[MetaState]:
     """The Meta fake as a WSGI app. ``app.state`` / ``app.plan`` give tests the control objects."""
     state = state or MetaState()
-    plan = plan or FaultPlan()
-    app = FaultMiddleware(MetaApp(state), plan, error_body=fault_error_body)
-    app.state = state  # type: ignore[attr-defined]
-    return app
+    return FakeService(MetaApp(state), state, plan, settings, error_body=fault_error_body)

@@ -11,12 +11,14 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from sandbox.base import FakeError
+
 
 def fbtrace_id() -> str:
     return secrets.token_urlsafe(8)
 
 
-class GraphError(Exception):
+class GraphError(FakeError):
     def __init__(
         self,
         message: str,
@@ -28,14 +30,11 @@ class GraphError(Exception):
         is_transient: bool = False,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status=status, headers=headers)
         self.code = code
-        self.status = status
         self.type = type
         self.subcode = subcode
         self.is_transient = is_transient
-        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
@@ -48,11 +47,6 @@ class GraphError(Exception):
         if self.subcode is not None:
             error["error_subcode"] = self.subcode
         return {"error": error}
-
-    def response(self) -> Response:
-        return Response(
-            json.dumps(self.body()), status=self.status, headers=self.headers, content_type="application/json"
-        )
 
 
 def invalid_token() -> GraphError:

@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+
+from sandbox.base import FakeBackend
 
 from .exceptions import GraphError
 
@@ -128,11 +129,11 @@ class Throttle:
     remaining: int  # how many more requests are refused
 
 
-class MetaState:
+class MetaState(FakeBackend):
     """The fake's whole world. Thread-safe: the WSGI server is threaded."""
 
     def __init__(self, app_secret: str = DEFAULT_APP_SECRET, *, require_proof: bool = False) -> None:
-        self.lock = threading.RLock()
+        super().__init__()
         self.app_secret = app_secret
         self.require_proof = require_proof
         self.reset()

@@ -3,21 +3,19 @@ optional, as on graph.facebook.com) and ``/_sandbox/...`` for the control surfac
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.base import FakeApp
+from sandbox.base import json_response as _json
+
 from .models import MetaState
 from .responses import GraphApi
 
 VERSION = re.compile(r"^v\d+\.\d+$")
-
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
 
 
 def _when(value: Any) -> datetime | None:
@@ -28,9 +26,6 @@ def control(state: MetaState, request: Request, action: str) -> Response:
     """The fake's control surface (tests, demo). Every body/answer is JSON."""
     data = request.get_json(silent=True) or {}
     try:
-        if action == "reset" and request.method == "POST":
-            state.reset()
-            return _json({})
         if action == "pages" and request.method == "POST":
             page = state.add_page(
                 data.get("page_id", "1000000001"),
@@ -99,15 +94,14 @@ def control(state: MetaState, request: Request, action: str) -> Response:
     return _json({"error": f"no control action {request.method} {action}"}, status=404)
 
 
-class MetaApp:
-    """The WSGI app (wrapped in FaultMiddleware by ``create_app``)."""
+class MetaApp(FakeApp[MetaState]):
+    """The WSGI app (served by ``sandbox.base.FakeService``, see ``create_app``)."""
 
     def __init__(self, state: MetaState) -> None:
-        self.state = state
+        super().__init__(state)
         self.api = GraphApi(state)
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
+    def dispatch(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p]
         if parts[:1] == ["_sandbox"]:
             response = control(self.state, request, "/".join(parts[1:]))
@@ -121,4 +115,4 @@ class MetaApp:
                 )
             else:
                 response = self.api.handle(request, parts)
-        return response(environ, start_response)
+        return response

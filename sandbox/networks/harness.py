@@ -1,178 +1,30 @@
-"""What a test or the demo needs from a network: a running fake, our brand account on it, and knobs.
-
-A ``Harness`` adapts one connector's sandbox to the suite. The suite only speaks connector terms
-(external ids as the connector reports them); mapping those to the fake's native ids is the harness's
-job. A capability a network genuinely lacks is declared in ``skips`` (check name -> honest reason) and
-the matching check is skipped with that reason.
+"""The sandbox's harness base: the packaged ``plugin.testing.Harness`` plus the fault plan every
+sandbox fake carries (``sandbox.faults.FaultMiddleware``), so scripted statuses reach the connector as
+real HTTP answers. Used by the conformance suite (tests/connectors/conformance) and ``horseshoe demo``.
 """
 
 from __future__ import annotations
 
-import json
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
-
-from plugin.connector import AccountContext, Connector, InboundRequest
+from plugin.testing.harness import CHECKS, FailureKind, Posted, json_request, with_headers
+from plugin.testing.harness import Harness as _PackagedHarness
+from sandbox.base import clear_faults
 from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
 
-# Names of the checks a harness may opt out of (with a reason) in ``Harness.skips``.
-CHECKS = (
-    "parse",
-    "webhook",
-    "idempotent",
-    "cursor",
-    "threading",
-    "public",
-    "private",
-    "rate_limit_poll",
-    "rate_limit_reply",
-    "errors",
-)
-
-FailureKind = Literal["5xx", "fatal"]
+__all__ = ["CHECKS", "FailureKind", "Harness", "Posted", "json_request", "with_headers"]
 
 
-@dataclass(frozen=True)
-class Posted:
-    """One thing the brand published on the fake, in connector terms."""
-
-    external_id: str | None  # as the connector's PostResult names it, when the harness can tell
-    text: str
-    in_reply_to: str | None  # connector external id of what it answers (None = unknown / not threaded)
-    private: bool
-
-
-class Harness(ABC):
-    """One network's fake, adapted to the suite. Subclasses set ``network`` and implement the hooks."""
-
-    network: str = ""
-    # Customer-facing fixture files: (path under tests/fixtures, account id to parse them for); the
-    # conformance suite parses them.
-    fixture_files: tuple[tuple[str, str | None], ...] = ()
-    skips: Mapping[str, str] = {}
-    # How a customer's direct message reaches the connector: "poll" or "webhook" (networks whose API
-    # offers no way to list new DMs deliver them only by webhook, e.g. Instagram Messaging).
-    dm_delivery: Literal["poll", "webhook"] = "poll"
-    # Distribution plugins the host must load to know this connector (third-party ones); built-ins: empty.
-    extra_plugins: tuple[tuple[str, Any], ...] = ()
-
-    def __init__(self) -> None:
-        self._server: RunningServer | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------
-    @abstractmethod
-    def create_app(self) -> Any:
-        """The fake's WSGI app (wrapped in a FaultMiddleware)."""
-
+class Harness(_PackagedHarness):
     @property
     def plan(self) -> FaultPlan:
-        """The fake's fault plan (scripted statuses reach the connector as real HTTP answers).
-
-        Every fake is wrapped in ``sandbox.faults.FaultMiddleware``, which carries its plan."""
+        """The fake's fault plan (every sandbox fake is a ``sandbox.base.FakeService``, which carries it)."""
         plan: FaultPlan = self.app.plan
         return plan
 
-    def start(self) -> None:
-        self.app = self.create_app()
-        self._server = serve_in_thread(self.app)
+    def clear_faults(self) -> None:
+        clear_faults(self.plan, seed=0)
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "harness not started"
-        return self._server.url
-
-    def reset(self) -> None:
-        """Forget all traffic and faults; seed the brand and one customer."""
-        self.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1, seed=0)
-        self.reset_state()
-
-    @abstractmethod
-    def reset_state(self) -> None: ...
-
-    # -- the connector and our account ---------------------------------------------------------------
-    @abstractmethod
-    def connector(self) -> Connector:
-        """A NEW connector instance (a new process, as far as the connector can tell)."""
-
-    @abstractmethod
-    def account(self, *, bad_credentials: bool = False) -> AccountContext:
-        """Our brand account on the fake (``bad_credentials``: the same account with a wrong secret)."""
-
-    @property
-    @abstractmethod
-    def customer_id(self) -> str:
-        """The customer's stable author id as the connector should report it (never the handle)."""
-
-    def webhook_secrets(self) -> dict[str, str]:
-        """What the host hands verify_request / parse_webhook: settings (as strings) under credentials."""
-        account = self.account()
-        return {**{k: str(v) for k, v in account.settings.items()}, **account.credentials}
-
-    # -- the customer's side -------------------------------------------------------------------------
-    @abstractmethod
-    def inject_public(self, text: str, reply_to: str | None = None) -> str:
-        """A customer's public mention/comment (answering ``reply_to``, a connector external id).
-
-        Returns the connector external id the mention is expected to carry.
-        """
-
-    def inject_private(self, text: str) -> str | None:
-        """A customer's direct message; None when the network (for this connector) has none."""
-        return None
-
-    def inject_any(self, text: str) -> str:
-        """Something the connector must pick up: public when the network has it, else private."""
-        if "public" not in self.skips:
-            return self.inject_public(text)
-        found = self.inject_private(text)
-        assert found is not None, f"{self.network}: harness can inject neither public nor private items"
-        return found
-
-    def follow_up_parent(self, mention_id: str, reply_id: str) -> str:
-        """The parent_id a customer's answer to our reply must carry: our reply, unless the network
-        flattens threads (then the harness says which item the network attaches it to)."""
-        return reply_id
-
-    # -- webhooks --------------------------------------------------------------------------------------
-    def signed_webhook(self, external_id: str) -> InboundRequest | None:
-        """A genuine, signed webhook request delivering the injected item; None for poll-only networks."""
-        return None
-
-    def forged_webhooks(self, genuine: InboundRequest) -> list[InboundRequest]:
-        """Variants of ``genuine`` an attacker could send (wrong secret, no signature)."""
-        return []
-
-    # -- the brand's side ------------------------------------------------------------------------------
-    @abstractmethod
-    def posted(self) -> list[Posted]:
-        """What the brand published on the fake, oldest first."""
-
-    # -- faults ----------------------------------------------------------------------------------------
     def rate_limit_next(self, retry_after: int = 7) -> None:
-        """The next API call answers 429 with the network's own rate-limit headers."""
         self.plan.configure(scripted=[429], retry_after=retry_after)
 
     def fail_next(self, kind: FailureKind) -> None:
-        """The next API call fails: ``5xx`` (a server error) or ``fatal`` (a 4xx bad request)."""
         self.plan.configure(scripted=[503 if kind == "5xx" else 400])
-
-
-def json_request(body: Any, headers: Mapping[str, str], path: str = "/webhooks/conformance/x") -> InboundRequest:
-    raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
-    return InboundRequest(method="POST", path=path, headers={"Content-Type": "application/json", **headers}, body=raw)
-
-
-def with_headers(request: InboundRequest, change: Callable[[dict[str, str]], object]) -> InboundRequest:
-    headers = dict(request.headers)
-    change(headers)
-    return InboundRequest(
-        method=request.method, path=request.path, headers=headers, body=request.body, query=request.query
-    )

@@ -1,15 +1,15 @@
-"""``create_app``: the fake Salesforce as a WSGI app wrapped in the shared fault middleware."""
+"""``create_app``: the fake Salesforce as a WSGI app, served by ``sandbox.base.FakeService``."""
 
 from __future__ import annotations
 
-import json
-
 from werkzeug.wrappers import Response
 
-from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings
+from sandbox.faults import FaultPlan
 
 from .models import SalesforceState
-from .responses import JSON_TYPE, Handlers
+from .responses import Handlers
+from .wire import json_body
 
 # Demo/test defaults for the org ``create_app`` seeds when given no state. Not real credentials.
 DEFAULT_USERNAME = "agent@horseshoe.sandbox"
@@ -28,25 +28,24 @@ def seeded_state() -> SalesforceState:
 
 
 def salesforce_fault_body(status: int, retry_after: int) -> Response:
-    """Injected faults in Salesforce's error-array shape."""
+    """Refusals and injected faults in Salesforce's error-array shape."""
     if status == 429:
         body = [{"message": "Too many requests. Try again later.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-        return Response(json.dumps(body), status=429, content_type=JSON_TYPE, headers={"Retry-After": str(retry_after)})
+        return json_body(body, 429, {"Retry-After": str(retry_after)})
     if status == 503:
         body = [{"message": "Service Unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
     else:
         body = [{"message": "An unexpected error occurred. Please include this ErrorId if you contact support: "
                  "sandbox-injected-fault", "errorCode": "UNKNOWN_EXCEPTION"}]  # fmt: skip
-    return Response(json.dumps(body), status=status, content_type=JSON_TYPE)
+    return json_body(body, status)
 
 
-class SalesforceApp(FaultMiddleware):
-    """The WSGI app; ``.state`` is the org state and ``.plan`` the fault plan, both live."""
-
-    def __init__(self, state: SalesforceState, plan: FaultPlan):
-        super().__init__(Handlers(state), plan, error_body=salesforce_fault_body)
-        self.state = state
+# The WSGI app; ``.state`` is the org state and ``.plan`` the fault plan, both live.
+SalesforceApp = FakeService[SalesforceState]
 
 
-def create_app(state: SalesforceState | None = None, plan: FaultPlan | None = None) -> SalesforceApp:
-    return SalesforceApp(state if state is not None else seeded_state(), plan if plan is not None else FaultPlan())
+def create_app(
+    state: SalesforceState | None = None, plan: FaultPlan | None = None, settings: ServiceSettings | None = None
+) -> SalesforceApp:
+    state = state if state is not None else seeded_state()
+    return FakeService(Handlers(state), state, plan, settings, error_body=salesforce_fault_body)

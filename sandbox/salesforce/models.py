@@ -7,12 +7,13 @@ Everything a test or the demo needs to arrange or inspect is a method here; the 
 from __future__ import annotations
 
 import secrets
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sandbox.base import FakeBackend
 
 from . import ids
 from .exceptions import SalesforceError, entity_deleted, not_found
@@ -109,11 +110,11 @@ class WriteOptions:
     allow_save_duplicates: bool = False
 
 
-class SalesforceState:
+class SalesforceState(FakeBackend):
     """All fake orgs. Thread-safe: one lock guards every mutation (the WSGI server is threaded)."""
 
     def __init__(self, clock: Callable[[], datetime] | None = None):
-        self.lock = threading.RLock()
+        super().__init__()
         self._initial_clock = clock
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.orgs: dict[str, Org] = {}
@@ -433,7 +434,7 @@ class SalesforceState:
                 values["ClosedDate"] = None
 
     # -- transactions (allOrNone) ----------------------------------------------------------------
-    def snapshot(self, org: Org) -> tuple[dict[str, StoredRecord], Counter[str], int]:
+    def checkpoint(self, org: Org) -> tuple[dict[str, StoredRecord], Counter[str], int]:
         records = {k: StoredRecord(v.sobject, dict(v.values)) for k, v in org.records.items()}
         return records, Counter(org.id_counters), org.case_number
 

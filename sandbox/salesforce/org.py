@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..faults import FaultPlan
-from ..server import RunningServer, serve_in_thread
-from . import SalesforceApp, SalesforceState, create_app, localhost_cert, sandbox_session
+from ..runner import start_fake
+from ..server import RunningServer
+from . import SalesforceApp, SalesforceState, sandbox_session
 from .schema import CASE_ORIGINS
 
 USERNAME = "integration@brand.example"
@@ -63,10 +63,10 @@ class RunningOrg:
 
 
 def start_org(name: str = "Brand Org") -> RunningOrg:
-    cert, key = localhost_cert()
-    app = create_app(SalesforceState(), FaultPlan())
-    server = serve_in_thread(app, ssl_context=(cert, key))
+    fake = start_fake("salesforce", state=SalesforceState())
+    app = fake.app
     org = app.state.create_org(name)
     app.state.create_user(USERNAME, PASSWORD, TOKEN, org_id=org.id)
     app.state.set_picklist("Case", "Origin", CASE_ORIGINS + SOCIAL_ORIGINS, restricted=True, org_id=org.id)
-    return RunningOrg(app=app, server=server, cert=cert, org_id=org.id)
+    assert fake.cert is not None  # served over TLS, see sandbox.runner.TLS_FAKES
+    return RunningOrg(app=app, server=fake.server, cert=fake.cert, org_id=org.id)

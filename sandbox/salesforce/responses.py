@@ -1,4 +1,4 @@
-"""HTTP handlers: the REST data API subset, OAuth token endpoint, SOAP login and /_sandbox control.
+"""HTTP handlers: the REST data API subset (login and /_sandbox control come from login.py, control.py).
 
 Every REST response made in an org's context carries ``Sforce-Limit-Info: api-usage=used/limit``
 (REST API Developer Guide, "Limit Info Header"). Error bodies are Salesforce's JSON error arrays.
@@ -14,16 +14,20 @@ from typing import Any
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from . import auth, ids
+from sandbox.base import FakeApp
+
 from . import exceptions as exc
-from .exceptions import OAuthError, SalesforceError, SoapLoginFault
-from .models import DuplicateRule, Org, SalesforceState, WriteOptions
+from .control import ControlHandlers
+from .exceptions import SalesforceError
+from .login import LoginHandlers
+from .models import Org, SalesforceState, WriteOptions
 from .records import to_json
 from .schema import FieldDef, SObjectSchema
 from .soql import Evaluator, parse
 from .urls import url_map
+from .wire import errors_response as _errors
+from .wire import json_body as _json
 
-JSON_TYPE = "application/json;charset=UTF-8"
 MAX_COLLECTION = 200
 DEFAULT_BATCH = 2000
 _SEASONS = ("Winter", "Spring", "Summer")
@@ -49,14 +53,6 @@ class Ctx:
     def sobject_url(self, sobject: str, record_id: str | None = None) -> str:
         base = f"/services/data/v{self.version}/sobjects/{sobject}"
         return f"{base}/{record_id}" if record_id else base
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type=JSON_TYPE)
-
-
-def _errors(err: SalesforceError) -> Response:
-    return _json([err.rest_body()], err.status)
 
 
 def _body(request: Request) -> Any:
@@ -85,16 +81,11 @@ def _batch_size(request: Request) -> int:
     return DEFAULT_BATCH
 
 
-class Handlers:
-    def __init__(self, state: SalesforceState):
-        self.state = state
+class Handlers(LoginHandlers, ControlHandlers, FakeApp[SalesforceState]):
+    """The REST data API; OAuth/SOAP login and the /_sandbox control routes come from the mixins."""
 
     # -- dispatch --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        return self.handle(request)(environ, start_response)
-
-    def handle(self, request: Request) -> Response:
+    def dispatch(self, request: Request) -> Response:
         path = request.path
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]  # simple-salesforce sends e.g. ".../sobjects/Contact/" and ".../query/"
@@ -364,7 +355,7 @@ class Handlers:
     # -- sObject Collections ---------------------------------------------------------------------
     def _run_batch(self, ctx: Ctx, ops: list[Callable[[], tuple[str, bool | None]]], ids_hint: list[str | None],
                    all_or_none: bool) -> list[dict[str, Any]]:  # fmt: skip
-        snapshot = self.state.snapshot(ctx.org) if all_or_none else None
+        snapshot = self.state.checkpoint(ctx.org) if all_or_none else None
         outcomes: list[tuple[str, bool | None] | SalesforceError] = []
         for op in ops:
             try:
@@ -498,120 +489,3 @@ class Handlers:
         org = ctx.org
         # The request being answered already counts, as it does in the header.
         return _json({"DailyApiRequests": {"Max": org.api_limit, "Remaining": max(0, org.api_limit - org.api_used)}})
-
-    # -- login -----------------------------------------------------------------------------------
-    def do_oauth_token(self, request: Request) -> Response:
-        form = {k: v for k, v in request.form.items()}
-        grant = form.get("grant_type", "")
-        site = request.host_url.rstrip("/")
-        try:
-            if grant == "password":
-                session, secret = auth.password_grant(self.state, form)
-            elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
-                session, secret = auth.jwt_grant(self.state, form, site)
-            elif grant == "refresh_token":
-                session, secret = auth.refresh_grant(self.state, form)
-            else:
-                raise OAuthError("unsupported_grant_type", "grant type not supported")
-        except OAuthError as err:
-            return _json({"error": err.error, "error_description": err.description}, err.status)
-        return _json(auth.token_response(self.state, session, site, secret))
-
-    def do_oauth_revoke(self, request: Request) -> Response:
-        token = request.form.get("token", "")
-        with self.state.lock:
-            if self.state.sessions.pop(token, None) is None and self.state.refresh_tokens.pop(token, None) is None:
-                return _json({"error": "unsupported_token_type", "error_description": "this token type is not "
-                              "supported"}, 400)  # fmt: skip
-        return Response(status=200)
-
-    def do_soap_login(self, request: Request, version: str, org_id: str | None = None) -> Response:
-        try:
-            session, user = auth.soap_login(self.state, request.get_data())
-        except SoapLoginFault as fault:
-            return Response(auth.soap_fault(fault), status=500, content_type="text/xml;charset=UTF-8")
-        body = auth.soap_login_response(session, user, request.host_url, version)
-        return Response(body, status=200, content_type="text/xml;charset=UTF-8")
-
-    # -- /_sandbox control -----------------------------------------------------------------------
-    def _ctl_body(self, request: Request) -> dict[str, Any]:
-        body = request.get_json(force=True, silent=True)
-        return body if isinstance(body, dict) else {}
-
-    def do_ctl_reset(self, request: Request) -> Response:
-        self.state.reset()
-        return _json({})
-
-    def do_ctl_orgs(self, request: Request) -> Response:
-        if request.method == "GET":
-            return _json([
-                {"id": o.id, "name": o.name, "api_limit": o.api_limit, "api_used": o.api_used,
-                 "social_enabled": "social" in o.features}
-                for o in self.state.orgs.values()
-            ])  # fmt: skip
-        body = self._ctl_body(request)
-        org = self.state.create_org(
-            body.get("name", "Sandbox Org"),
-            api_limit=int(body.get("api_limit", 15000)),
-            social_enabled=bool(body.get("social_enabled", True)),
-        )
-        return _json({"id": org.id, "name": org.name}, 201)
-
-    def do_ctl_users(self, request: Request) -> Response:
-        body = self._ctl_body(request)
-        try:
-            user = self.state.create_user(
-                body["username"], body["password"], body.get("security_token", ""), org_id=body.get("org_id")
-            )
-        except KeyError as err:
-            return _json({"error": f"missing or unknown {err}"}, 400)
-        return _json({"id": user.id, "org_id": user.org_id, "username": user.username}, 201)
-
-    def do_ctl_apps(self, request: Request) -> Response:
-        body = self._ctl_body(request)
-        try:
-            pem = body.get("public_key_pem")
-            app = self.state.register_app(
-                body["consumer_key"], body.get("consumer_secret", ""),
-                public_key_pem=pem.encode() if pem else None, org_id=body.get("org_id"),
-            )  # fmt: skip
-        except KeyError as err:
-            return _json({"error": f"missing or unknown {err}"}, 400)
-        return _json({"consumer_key": app.consumer_key, "org_id": app.org_id}, 201)
-
-    def do_ctl_records(self, request: Request, sobject: str) -> Response:
-        org_id = request.args.get("org_id")
-        if request.method == "GET":
-            return _json(self.state.records(sobject, org_id=org_id))
-        body = self._ctl_body(request)
-        org = self.state.org(body.get("org_id", org_id))
-        user_id = next((u.id for u in self.state.users.values() if u.org_id == org.id), ids.make_id("005", 0))
-        try:
-            record_id = self.state.insert(org, sobject, body.get("fields", {}), user_id)
-        except SalesforceError as err:
-            return _errors(err)
-        return _json({"id": record_id}, 201)
-
-    def do_ctl_expire(self, request: Request) -> Response:
-        return _json({"expired": self.state.expire_sessions(org_id=self._ctl_body(request).get("org_id"))})
-
-    def do_ctl_limits(self, request: Request) -> Response:
-        body = self._ctl_body(request)
-        org = self.state.org(body.get("org_id"))
-        self.state.set_api_limit(int(body.get("api_limit", org.api_limit)), used=body.get("api_used"), org_id=org.id)
-        return _json({"api_limit": org.api_limit, "api_used": org.api_used})
-
-    def do_ctl_features(self, request: Request) -> Response:
-        body = self._ctl_body(request)
-        self.state.set_social_enabled(bool(body.get("social", True)), org_id=body.get("org_id"))
-        return _json({})
-
-    def do_ctl_duplicate_rules(self, request: Request) -> Response:
-        body = self._ctl_body(request)
-        rule = DuplicateRule(body["sobject"], list(body["fields"]), body.get("name", "Sandbox_Duplicate_Rule"),
-                             action=body.get("action", "alert"))  # fmt: skip
-        self.state.add_duplicate_rule(rule, org_id=body.get("org_id"))
-        return _json({}, 201)
-
-    def do_ctl_calls(self, request: Request) -> Response:
-        return _json(dict(self.state.calls))

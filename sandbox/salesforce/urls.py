@@ -31,8 +31,7 @@ url_map = Map(
         Rule("/services/oauth2/revoke", endpoint="oauth_revoke", methods=["POST"]),
         Rule("/services/Soap/u/<version>", endpoint="soap_login", methods=["POST"]),
         Rule("/services/Soap/u/<version>/<org_id>", endpoint="soap_login", methods=["POST"]),
-        # Control surface for tests and the demo.
-        Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
+        # Control surface for tests and the demo (reset, faults... are sandbox.base's).
         Rule("/_sandbox/orgs", endpoint="ctl_orgs", methods=["GET", "POST"]),
         Rule("/_sandbox/users", endpoint="ctl_users", methods=["POST"]),
         Rule("/_sandbox/apps", endpoint="ctl_apps", methods=["POST"]),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings
+from sandbox.faults import FaultPlan
 
 from .exceptions import fault_body
 from .models import TelegramState
@@ -22,17 +23,16 @@ from .urls import build_flask_app
 
 __all__ = ["TelegramSandbox", "TelegramState", "create_app"]
 
-
-class TelegramSandbox(FaultMiddleware):
-    """The WSGI app: fault injection around the Bot API fake; ``state`` is the control surface."""
-
-    def __init__(self, state: TelegramState, plan: FaultPlan):
-        super().__init__(build_flask_app(state), plan, error_body=fault_body)
-        self.state = state
+# The WSGI app: the Bot API fake served with the common controls; ``state`` is the control surface.
+TelegramSandbox = FakeService[TelegramState]
 
 
 def create_app(
-    state: TelegramState | None = None, plan: FaultPlan | None = None, **kwargs: Any
+    state: TelegramState | None = None,
+    plan: FaultPlan | None = None,
+    settings: ServiceSettings | None = None,
+    **kwargs: Any,
 ) -> TelegramSandbox:
     """``kwargs`` go to ``TelegramState`` when no state is given (bot_token, bot_username, clock...)."""
-    return TelegramSandbox(state or TelegramState(**kwargs), plan or FaultPlan())
+    state = state or TelegramState(**kwargs)
+    return FakeService(build_flask_app(state), state, plan, settings, error_body=fault_body)

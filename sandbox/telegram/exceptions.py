@@ -7,15 +7,16 @@ The HTTP status equals ``error_code``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from sandbox.base import FakeError
 
-class TelegramApiError(Exception):
+
+class TelegramApiError(FakeError):
     def __init__(self, error_code: int, description: str, *, retry_after: int | None = None):
-        super().__init__(description)
+        super().__init__(description, status=error_code)  # the HTTP status equals error_code
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
@@ -25,9 +26,6 @@ class TelegramApiError(Exception):
         if self.retry_after is not None:
             data["parameters"] = {"retry_after": self.retry_after}
         return data
-
-    def response(self) -> Response:
-        return Response(json.dumps(self.body()), status=self.error_code, content_type="application/json")
 
 
 def bad_request(what: str) -> TelegramApiError:
@@ -52,7 +50,7 @@ WEBHOOK_ACTIVE = TelegramApiError(
 
 
 def fault_body(status: int, retry_after: int) -> Response:
-    """FaultMiddleware hook: injected faults answer in the Bot API envelope."""
+    """The ``FakeService.error_response`` hook: refusals and injected faults in the Bot API envelope."""
     if status == 429:
         return too_many_requests(retry_after).response()
     names = {

@@ -16,13 +16,14 @@ from __future__ import annotations
 import copy
 import math
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import requests
+
+from sandbox.base import FakeBackend
 
 from .exceptions import WEBHOOK_ACTIVE, bad_request, forbidden, too_many_requests
 
@@ -48,7 +49,7 @@ def compute_entities(text: str) -> list[dict[str, Any]]:
     return entities
 
 
-class TelegramState:
+class TelegramState(FakeBackend):
     def __init__(
         self,
         bot_token: str = "123456789:AAEsandbox-telegram-token",
@@ -64,14 +65,13 @@ class TelegramState:
         self.clock = clock
         self.enforce_limits = enforce_limits
         self.max_long_poll = max_long_poll  # cap on getUpdates timeout so tests never hang
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
+        super().__init__()
         self.reset()
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
     def reset(self) -> None:
-        with self._lock:
+        with self.lock:
             self.users: dict[int, dict[str, Any]] = {}
             self.chats: dict[int, dict[str, Any]] = {}
             self.messages: dict[int, dict[int, dict[str, Any]]] = {}
@@ -106,7 +106,7 @@ class TelegramState:
             user["username"] = username
         if language_code:
             user["language_code"] = language_code
-        with self._lock:
+        with self.lock:
             self.users[user_id] = user
         return user
 
@@ -118,7 +118,7 @@ class TelegramState:
         chat: dict[str, Any] = {"id": chat_id, "title": title, "type": type}
         if username:
             chat["username"] = username
-        with self._lock:
+        with self.lock:
             self.chats[chat_id] = chat
         return chat
 
@@ -167,14 +167,14 @@ class TelegramState:
         self.next_update_id += 1
         if not self.allowed_updates or kind in self.allowed_updates:
             self.updates.append(update)
-            self._cond.notify_all()
+            self.changed.notify_all()
         return update
 
     # -- inject customer traffic -----------------------------------------------------------------
 
     def user_writes_private(self, user_id: int, text: str, reply_to: int | None = None) -> dict[str, Any]:
         """A user writes to the bot in their private chat (this implies they pressed Start)."""
-        with self._lock:
+        with self.lock:
             chat = self._private_chat(user_id)
             self.started.add(user_id)
             msg = self._new_message(chat, self._user(user_id), text, reply_to)
@@ -193,7 +193,7 @@ class TelegramState:
     ) -> dict[str, Any]:
         """A user writes in a group. ``@mentions`` and ``/commands`` in ``text`` become entities, as
         Telegram's servers do; ``text_mention`` marks that substring as a text_mention of the bot."""
-        with self._lock:
+        with self.lock:
             chat = self.chats.get(chat_id)
             if chat is None:
                 raise KeyError(f"unknown sandbox group {chat_id}; add_group() first")
@@ -215,7 +215,7 @@ class TelegramState:
             return self._enqueue("message", msg)
 
     def user_edits(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             msg = self.messages[chat_id][message_id]
             msg["text"] = text
             msg["edit_date"] = int(time.time())
@@ -226,7 +226,7 @@ class TelegramState:
             return self._enqueue("edited_message", msg)
 
     def user_blocks_bot(self, user_id: int) -> None:
-        with self._lock:
+        with self.lock:
             self.blocked.add(user_id)
 
     # -- Bot API methods -------------------------------------------------------------------------
@@ -237,7 +237,7 @@ class TelegramState:
     def get_updates(
         self, offset: int | None, limit: int, timeout: float, allowed_updates: list[str] | None
     ) -> list[dict[str, Any]]:
-        with self._cond:
+        with self.changed:
             if self.webhook is not None:
                 raise WEBHOOK_ACTIVE
             if allowed_updates is not None:
@@ -248,7 +248,7 @@ class TelegramState:
                 else:
                     self.updates = [u for u in self.updates if u["update_id"] >= offset]
             if not self.updates and timeout > 0:
-                self._cond.wait(min(timeout, self.max_long_poll))
+                self.changed.wait(min(timeout, self.max_long_poll))
             limit = max(1, min(100, limit))
             return copy.deepcopy(self.updates[:limit])
 
@@ -294,7 +294,7 @@ class TelegramState:
     def send_message(
         self, chat_ref: Any, text: Any, reply_parameters: dict[str, Any] | None
     ) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             if not isinstance(text, str) or not text.strip():
                 raise bad_request("message text is empty")
             if len(text) > MAX_TEXT:
@@ -317,7 +317,7 @@ class TelegramState:
             return copy.deepcopy(msg)
 
     def get_chat(self, chat_ref: Any) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             try:
                 chat_id = int(chat_ref)
             except (TypeError, ValueError):
@@ -338,7 +338,7 @@ class TelegramState:
         allowed_updates: list[str] | None,
         drop_pending_updates: bool,
     ) -> None:
-        with self._lock:
+        with self.lock:
             if not url:
                 self.delete_webhook(drop_pending_updates)
                 return
@@ -351,13 +351,13 @@ class TelegramState:
                 self.updates = []
 
     def delete_webhook(self, drop_pending_updates: bool) -> None:
-        with self._lock:
+        with self.lock:
             self.webhook = None
             if drop_pending_updates:
                 self.updates = []
 
     def webhook_info(self) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             info: dict[str, Any] = {
                 "url": self.webhook["url"] if self.webhook else "",
                 "has_custom_certificate": False,
@@ -375,7 +375,7 @@ class TelegramState:
         """POST pending updates to the webhook in order; returns how many were acknowledged (2xx)."""
         delivered = 0
         while limit is None or delivered < limit:
-            with self._lock:
+            with self.lock:
                 if self.webhook is None or not self.updates:
                     break
                 update = copy.deepcopy(self.updates[0])
@@ -388,7 +388,7 @@ class TelegramState:
                 status: int | None = resp.status_code
             except requests.RequestException as exc:
                 status, error = None, f"Connection failed: {type(exc).__name__}"
-            with self._lock:
+            with self.lock:
                 self.webhook_deliveries.append({"update_id": update["update_id"], "status": status})
                 if status is not None and 200 <= status < 300:
                     self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]

@@ -157,7 +157,4 @@ def control(state: TelegramState, action: str, body: dict[str, Any]) -> Any:
         return {}
     if action == "deliver":
         return {"delivered": state.deliver_webhook(body.get("limit"))}
-    if action == "reset":
-        state.reset()
-        return {}
     raise KeyError(action)

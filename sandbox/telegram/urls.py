@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from functools import partial
 
 from flask import Flask, jsonify, request
 from werkzeug.wrappers import Response
+
+from sandbox.base import action_response
 
 from . import responses
 from .exceptions import NOT_FOUND, UNAUTHORIZED
@@ -34,12 +37,8 @@ def build_flask_app(state: TelegramState) -> Flask:
         return jsonify({"webhook": state.webhook, "deliveries": state.webhook_deliveries})
 
     @app.post("/_sandbox/<action>")
-    def control(action: str) -> Response | tuple[Response, int]:
-        body = request.get_json(silent=True) or {}
-        try:
-            return jsonify(responses.control(state, action, body))
-        except KeyError as exc:
-            return jsonify({"error": f"unknown or missing: {exc}"}), 400
+    def control(action: str) -> Response:
+        return action_response(partial(responses.control, state), action, request)
 
     @app.errorhandler(404)
     def not_found(_exc: Exception) -> Response:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings
+from sandbox.faults import FaultPlan
 
 from .exceptions import fault_body
 from .models import VKState
@@ -23,15 +24,16 @@ from .urls import build_flask_app
 
 __all__ = ["VKSandbox", "VKState", "create_app"]
 
-
-class VKSandbox(FaultMiddleware):
-    """The WSGI app: fault injection around the VK fake; ``state`` is the control surface."""
-
-    def __init__(self, state: VKState, plan: FaultPlan):
-        super().__init__(build_flask_app(state), plan, error_body=fault_body)
-        self.state = state
+# The WSGI app: the VK fake served with the common controls; ``state`` is the control surface.
+VKSandbox = FakeService[VKState]
 
 
-def create_app(state: VKState | None = None, plan: FaultPlan | None = None, **kwargs: Any) -> VKSandbox:
+def create_app(
+    state: VKState | None = None,
+    plan: FaultPlan | None = None,
+    settings: ServiceSettings | None = None,
+    **kwargs: Any,
+) -> VKSandbox:
     """``kwargs`` go to ``VKState`` when no state is given (group_id, access_token, secret...)."""
-    return VKSandbox(state or VKState(**kwargs), plan or FaultPlan())
+    state = state or VKState(**kwargs)
+    return FakeService(build_flask_app(state), state, plan, settings, error_body=fault_body)

@@ -6,10 +6,11 @@ Codes and messages below are those of VK's published error list (VKCOM/vk-api-sc
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Response
+
+from sandbox.base import json_response
 
 
 class VKApiError(Exception):
@@ -60,9 +61,9 @@ def cant_send_without_permission() -> VKApiError:
 
 
 def fault_body(status: int, retry_after: int) -> Response:
-    """FaultMiddleware hook: VK signals overload in its envelope (HTTP 200, error 6), and a server
-    failure as a 5xx whose body still says ``Internal server error`` (code 10)."""
+    """The ``error_response`` hook (budget refusals, injected faults): VK signals overload in its
+    envelope (HTTP 200, error 6), and a server failure as a 5xx whose body still says ``Internal server
+    error`` (code 10)."""
     if status == 429:
-        return Response(json.dumps(too_many_requests().body()), status=200, content_type="application/json")
-    body = VKApiError(10, "Internal server error").body()
-    return Response(json.dumps(body), status=status, content_type="application/json")
+        return json_response(too_many_requests().body(), 200)
+    return json_response(VKApiError(10, "Internal server error").body(), status)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import requests
+from sandbox.base import FakeBackend
 
+from .callback import CallbackSender
 from .exceptions import (
     VKApiError,
     access_denied,
@@ -37,7 +37,7 @@ from .exceptions import (
 CHAT_PEER_BASE = 2_000_000_000
 
 
-class VKState:
+class VKState(CallbackSender, FakeBackend):
     def __init__(
         self,
         group_id: int = 229000001,
@@ -64,12 +64,11 @@ class VKState:
         self.rps_limit = rps_limit
         self.max_long_poll = max_long_poll
         self.callback_max_attempts = callback_max_attempts
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
+        super().__init__()
         self.reset()
 
     def reset(self) -> None:
-        with self._lock:
+        with self.lock:
             self.users: dict[int, dict[str, Any]] = {}
             self.posts: dict[tuple[int, int], dict[str, Any]] = {}
             self.comments: dict[tuple[int, int], dict[str, Any]] = {}
@@ -117,7 +116,7 @@ class VKState:
         }
         self.events.append(event)
         self.callback_queue.append({"event": event, "attempts": 0})
-        self._cond.notify_all()
+        self.changed.notify_all()
         return copy.deepcopy(event)
 
     def add_user(
@@ -132,7 +131,7 @@ class VKState:
             "screen_name": screen_name or f"id{user_id}",
             "photo_100": f"https://sun9-1.userapi.com/sandbox/{user_id}_100.jpg",
         }
-        with self._lock:
+        with self.lock:
             self.users[user_id] = user
         return user
 
@@ -144,7 +143,7 @@ class VKState:
 
     def community_posts(self, text: str) -> dict[str, Any]:
         """The community's own post (useful as a post customers then comment on)."""
-        with self._lock:
+        with self.lock:
             owner = -self.group_id
             post: dict[str, Any] = {
                 "id": self._wall_id(owner),
@@ -161,7 +160,7 @@ class VKState:
             return self._emit("wall_post_new", post)
 
     def user_posts_on_wall(self, user_id: int, text: str) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             self._known_user(user_id)
             owner = -self.group_id
             post: dict[str, Any] = {
@@ -209,18 +208,18 @@ class VKState:
     def user_comments(
         self, user_id: int, post_id: int, text: str, reply_to_comment: int | None = None
     ) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             self._known_user(user_id)
             return self._add_comment(user_id, post_id, text, reply_to_comment)[1]
 
     def user_edits_comment(self, comment_id: int, text: str) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             comment = self.comments[(-self.group_id, comment_id)]
             comment["text"] = text
             return self._emit("wall_reply_edit", comment)
 
     def user_deletes_comment(self, comment_id: int, deleter_id: int | None = None) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             owner = -self.group_id
             comment = self.comments.pop((owner, comment_id))
             return self._emit(
@@ -266,7 +265,7 @@ class VKState:
 
     def user_messages(self, user_id: int, text: str, reply_to_cmid: int | None = None) -> dict[str, Any]:
         """A user writes to the community (which also allows the community to answer them)."""
-        with self._lock:
+        with self.lock:
             self._known_user(user_id)
             self.allowed_peers.add(user_id)
             msg = self._store_message(user_id, user_id, text, out=0, reply_cmid=reply_to_cmid)
@@ -280,7 +279,7 @@ class VKState:
             return self._emit("message_new", {"message": msg, "client_info": client_info})
 
     def user_edits_message(self, user_id: int, cmid: int, text: str) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             msg = self.conversations[user_id][cmid]
             msg["text"] = text
             msg["update_time"] = int(time.time())
@@ -291,7 +290,7 @@ class VKState:
     def check_rate(self) -> None:
         if self.rps_limit is None:
             return
-        with self._lock:
+        with self.lock:
             now = self.clock()
             while self._calls and now - self._calls[0] >= 1.0:
                 self._calls.popleft()
@@ -300,7 +299,7 @@ class VKState:
             self._calls.append(now)
 
     def create_comment(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             owner_id = _int(params, "owner_id")
             post_id = _int(params, "post_id")
             if owner_id != -self.group_id:
@@ -329,7 +328,7 @@ class VKState:
             return {"comment_id": comment["id"], "parents_stack": comment["parents_stack"]}
 
     def send_message(self, params: dict[str, Any]) -> Any:
-        with self._lock:
+        with self.lock:
             if "random_id" not in params:
                 raise bad_param("random_id is a required parameter")
             random_id = _int(params, "random_id")
@@ -380,7 +379,7 @@ class VKState:
             return msg["id"]
 
     def users_get(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        with self._lock:
+        with self.lock:
             raw = str(params.get("user_ids") or params.get("user_id") or "")
             fields = set(str(params.get("fields") or "").split(","))
             out = []
@@ -415,7 +414,7 @@ class VKState:
         return {"groups": groups, "profiles": []}
 
     def get_long_poll_server(self, params: dict[str, Any], base_url: str) -> dict[str, Any]:
-        with self._lock:
+        with self.lock:
             if _int(params, "group_id") != self.group_id:
                 raise access_denied("group_id")
             if self._history_lost:
@@ -430,7 +429,7 @@ class VKState:
     # -- Bots Long Poll ----------------------------------------------------------------------------
 
     def a_check(self, key: str, ts: str, wait: float) -> dict[str, Any]:
-        with self._cond:
+        with self.changed:
             if self._history_lost:
                 return {"failed": 3}
             if key != self._lp_key:
@@ -443,68 +442,21 @@ class VKState:
             if start < self._history_base or start > now_ts:
                 return {"failed": 1, "ts": str(now_ts)}
             if start == now_ts and wait > 0:
-                self._cond.wait(min(wait, self.max_long_poll))
+                self.changed.wait(min(wait, self.max_long_poll))
             updates = [
                 {k: v for k, v in e.items() if k != "secret"} for e in self.events[start - 1 : start - 1 + 100]
             ]
             return {"ts": str(start + len(updates)), "updates": copy.deepcopy(updates)}
 
     def expire_key(self) -> None:
-        with self._lock:
+        with self.lock:
             self._lp_key = self._new_key()
 
     def lose_history(self) -> None:
         """Simulate VK losing the event history (clients get failed=3, then must start again)."""
-        with self._lock:
+        with self.lock:
             self._history_lost = True
             self._history_base = len(self.events) + 1
-
-    # -- Callback API sender ---------------------------------------------------------------------
-
-    def set_callback_server(self, url: str) -> None:
-        with self._lock:
-            self.callback_url = url
-            self.callback_confirmed = False
-
-    def confirm_callback(self, timeout: float = 10.0) -> bool:
-        """Send ``{"type": "confirmation"}`` and check the answer equals the confirmation code."""
-        if not self.callback_url:
-            raise ValueError("set_callback_server() first")
-        body = {"type": "confirmation", "group_id": self.group_id, "secret": self.secret}
-        resp = requests.post(self.callback_url, json=body, timeout=timeout)
-        ok = resp.status_code == 200 and resp.text.strip() == self.confirmation_code
-        with self._lock:
-            self.callback_confirmed = ok
-            self.callback_log.append({"type": "confirmation", "status": resp.status_code, "ok": ok})
-        return ok
-
-    def deliver_callbacks(self, limit: int | None = None, timeout: float = 10.0) -> int:
-        """POST queued events; returns how many were acknowledged with ``ok``."""
-        if not (self.callback_url and self.callback_confirmed):
-            return 0
-        delivered = 0
-        with self._lock:
-            batch = list(self.callback_queue if limit is None else self.callback_queue[:limit])
-        for item in batch:
-            payload = {**item["event"], "secret": self.secret}
-            try:
-                resp = requests.post(self.callback_url, json=payload, timeout=timeout)
-                status, text = resp.status_code, resp.text
-            except requests.RequestException as exc:
-                status, text = None, type(exc).__name__
-            acked = status == 200 and text == "ok"
-            with self._lock:
-                item["attempts"] += 1
-                self.callback_log.append(
-                    {"event_id": item["event"]["event_id"], "status": status, "ok": acked}
-                )
-                if acked:
-                    self.callback_queue.remove(item)
-                    delivered += 1
-                elif item["attempts"] >= self.callback_max_attempts:
-                    self.callback_queue.remove(item)
-                    self.callback_dropped.append(item["event"])
-        return delivered
 
 
 def _int(params: dict[str, Any], key: str) -> int:

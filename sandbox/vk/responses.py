@@ -95,7 +95,4 @@ def control(state: VKState, action: str, body: dict[str, Any]) -> Any:
     if action == "lose_history":
         state.lose_history()
         return {}
-    if action == "reset":
-        state.reset()
-        return {}
     raise KeyError(action)

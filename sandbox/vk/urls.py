@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask, jsonify, request
 from werkzeug.wrappers import Response
+
+from sandbox.base import action_response
 
 from . import responses
 from .models import VKState
@@ -31,11 +35,7 @@ def build_flask_app(state: VKState) -> Flask:
         return jsonify({"events": state.events, "callback_log": state.callback_log})
 
     @app.post("/_sandbox/<action>")
-    def control(action: str) -> Response | tuple[Response, int]:
-        body = request.get_json(silent=True) or {}
-        try:
-            return jsonify(responses.control(state, action, body))
-        except KeyError as exc:
-            return jsonify({"error": f"unknown or missing: {exc}"}), 400
+    def control(action: str) -> Response:
+        return action_response(partial(responses.control, state), action, request)
 
     return app

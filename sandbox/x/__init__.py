@@ -3,7 +3,7 @@
 from sandbox.x import create_app
 from sandbox.server import serve_in_thread
 
-app = create_app()                       # FaultMiddleware-wrapped WSGI app; app.state is the XState
+app = create_app()                       # a sandbox.base FakeService; app.state is the XState
 brand = app.state.add_user("acme")       # user-context token "token-acme"
 app.state.add_app_token("app-token")     # app-only bearer
 alice = app.state.add_user("alice")
@@ -13,17 +13,17 @@ server = serve_in_thread(app)            # server.url -> api_base for the connec
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from ..faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeApp, FakeService, ServiceSettings, json_response
+from sandbox.faults import FaultPlan
+
 from .auth import APP_ONLY, authenticate
 from .exceptions import (
-    RATE_LIMIT_BODY,
     XProblem,
     problem_response,
     rate_limited_response,
@@ -44,22 +44,14 @@ def _rate_headers(window: Window) -> dict[str, str]:
     }
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
-
-
-class XApi:
+class XApi(FakeApp[XState]):
     """The WSGI app proper: route, authenticate, spend rate limit, handle, answer in X's shapes."""
 
     def __init__(self, state: XState):
-        self.state = state
+        super().__init__(state)
         self.api = XResponses(state)
         self.control = ControlResponses(state)
         self.urls = url_map()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        return self.dispatch(request)(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         adapter = self.urls.bind_to_environ(request.environ)
@@ -94,26 +86,25 @@ class XApi:
             status, body = getattr(self.api, handler)(request, principal, **args)
         except XProblem as problem:
             return problem_response(problem, headers)
-        return _json(status, body, headers)
+        return json_response(body, status, headers)
 
     def _control(self, handler: str, request: Request) -> Response:
         try:
             status, body = getattr(self.control, handler)(request)
         except (KeyError, ValueError, TypeError) as exc:
             # Harness mistakes (unknown user, missing field) are answered, not crashed on.
-            return _json(400, {"error": f"{type(exc).__name__}: {exc}"})
-        return _json(status, body)
+            return json_response({"error": f"{type(exc).__name__}: {exc}"}, 400)
+        return json_response(body, status)
 
 
-class XSandboxApp(FaultMiddleware):
-    """FaultMiddleware around ``XApi`` that also exposes the state (``app.state``)."""
+class XSandboxApp(FakeService[XState]):
+    """``XApi`` served with the common controls; refusals and faults answer in X's own shapes."""
 
-    def __init__(self, state: XState, plan: FaultPlan):
-        self.state = state
-        super().__init__(XApi(state), plan, self._fault_body)
+    def __init__(self, state: XState, plan: FaultPlan | None = None, settings: ServiceSettings | None = None):
+        super().__init__(XApi(state), state, plan, settings)
 
-    def _fault_body(self, status: int, retry_after: int) -> Response:
-        """Injected faults in X's own shapes: the documented 429 with rate headers, problem JSON for 5xx."""
+    def error_response(self, status: int, retry_after: int) -> Response:
+        """The documented 429 with rate headers (reset on the fake's clock), problem JSON for 5xx."""
         if status == 429:
             reset = int(self.state.clock()) + retry_after
             headers = {
@@ -122,9 +113,7 @@ class XSandboxApp(FaultMiddleware):
                 "x-rate-limit-reset": str(reset),
                 "Retry-After": str(retry_after),
             }
-            return Response(
-                json.dumps(RATE_LIMIT_BODY), status=429, headers=headers, content_type="application/json"
-            )
+            return rate_limited_response(headers)
         titles = {
             500: "Internal Server Error",
             502: "Bad Gateway",
@@ -135,5 +124,7 @@ class XSandboxApp(FaultMiddleware):
         return problem_response(XProblem(status, title, title))
 
 
-def create_app(state: XState | None = None, plan: FaultPlan | None = None) -> XSandboxApp:
-    return XSandboxApp(state or XState(), plan or FaultPlan())
+def create_app(
+    state: XState | None = None, plan: FaultPlan | None = None, settings: ServiceSettings | None = None
+) -> XSandboxApp:
+    return XSandboxApp(state or XState(), plan, settings)

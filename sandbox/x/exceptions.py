@@ -7,16 +7,19 @@ one the rate-limits page documents.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from sandbox.base import FakeError, json_response
+
 PROBLEMS = "https://api.x.com/2/problems/"
 
 
-class XProblem(Exception):
+class XProblem(FakeError):
     """Raised inside handlers; turned into X's problem JSON by the app."""
+
+    content_type = "application/problem+json"
 
     def __init__(
         self,
@@ -27,11 +30,13 @@ class XProblem(Exception):
         *,
         extra: dict[str, Any] | None = None,
     ):
-        super().__init__(detail)
-        self.status = status
-        self.body: dict[str, Any] = {"title": title, "detail": detail, "type": type_, "status": status}
+        super().__init__(detail, status=status)
+        self.problem: dict[str, Any] = {"title": title, "detail": detail, "type": type_, "status": status}
         if extra:
-            self.body.update(extra)
+            self.problem.update(extra)
+
+    def body(self) -> dict[str, Any]:
+        return self.problem
 
 
 def unauthorized() -> XProblem:
@@ -76,16 +81,11 @@ def not_found(resource_type: str, parameter: str, value: str) -> dict[str, Any]:
 
 
 def problem_response(problem: XProblem, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(problem.body),
-        status=problem.status,
-        headers=headers or {},
-        content_type="application/problem+json",
-    )
+    return json_response(problem.body(), problem.status, headers, problem.content_type)
 
 
 RATE_LIMIT_BODY = {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}
 
 
 def rate_limited_response(headers: dict[str, str]) -> Response:
-    return Response(json.dumps(RATE_LIMIT_BODY), status=429, headers=headers, content_type="application/json")
+    return json_response(RATE_LIMIT_BODY, 429, headers)

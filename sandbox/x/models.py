@@ -7,13 +7,14 @@ creation time (so they sort like X's and ``since_id`` works), made strictly incr
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from sandbox.base import FakeBackend
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
 MAX_POST_LENGTH = 280
@@ -160,12 +161,12 @@ def conversation_of(a: str, b: str) -> str:
     return f"{lo}-{hi}"
 
 
-class XState:
+class XState(FakeBackend):
     """The fake's whole world. Public methods are the Python control surface."""
 
     def __init__(self, clock: Callable[[], float] = time.time):
+        super().__init__()
         self.clock = clock
-        self.lock = threading.RLock()
         self.users: dict[str, XUser] = {}
         self.bearer_tokens: dict[str, str | None] = {}  # token -> user id (None = app-only)
         self.oauth1_consumers: dict[str, str] = {}  # consumer key -> consumer secret

@@ -449,12 +449,6 @@ class ControlResponses:
         with self.state.lock:
             return 200, {"posted": [dict(p) for p in self.state.posted]}
 
-    def reset(self, request: Request) -> Result:
-        body = request.get_json(force=True, silent=True) or {}
-        keep = bool(body.get("keep_users", True)) if isinstance(body, dict) else True
-        self.state.reset(keep_users=keep)
-        return 200, {}
-
     def set_limit(self, request: Request) -> Result:
         body = self._body(request)
         self.state.set_limit(str(body["endpoint"]), int(body["limit"]))

@@ -31,7 +31,6 @@ CONTROL_RULES = [
     ("/_sandbox/mentions", "POST", "inject_mention"),
     ("/_sandbox/dms", "POST", "inject_dm"),
     ("/_sandbox/posted", "GET", "posted"),
-    ("/_sandbox/reset", "POST", "reset"),
     ("/_sandbox/limits", "POST", "set_limit"),
     ("/_sandbox/requests", "GET", "requests_seen"),
 ]

@@ -1,8 +1,8 @@
 """Fake Zendesk: the Channel Framework (any_channel) side plus the Users/Tickets/Search subset zenpy
 uses, and ``ZendeskDriver`` which behaves like Zendesk towards an integration.
 
-``create_app(state=None, plan=None, requests_per_minute=None)`` returns the WSGI app wrapped in
-``FaultMiddleware`` (faults answer in Zendesk's error shape).
+``create_app(state=None, plan=None, requests_per_minute=None, settings=None)`` returns the WSGI app
+served by ``sandbox.base.FakeService`` (refusals and faults answer in Zendesk's error shape).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ..faults import FaultMiddleware, FaultPlan
+from sandbox.base import FakeService, ServiceSettings
+from sandbox.faults import FaultPlan
+
 from .auth import RequestLimiter
 from .exceptions import InvalidEndpoint, ZendeskError, fault_body
 from .models import ZendeskState
@@ -50,9 +52,13 @@ def create_flask_app(state: ZendeskState, requests_per_minute: int | None = None
 
 
 def create_app(
-    state: ZendeskState | None = None, plan: FaultPlan | None = None, requests_per_minute: int | None = None
-) -> FaultMiddleware:
-    """The fake Zendesk as a WSGI app. ``requests_per_minute`` turns on a per-account limit (429 with
-    ``Retry-After``), independent of the random/scripted faults of ``plan``."""
+    state: ZendeskState | None = None,
+    plan: FaultPlan | None = None,
+    requests_per_minute: int | None = None,
+    settings: ServiceSettings | None = None,
+) -> FakeService[ZendeskState]:
+    """The fake Zendesk as a WSGI app. ``requests_per_minute`` turns on Zendesk's per-account limit (429
+    with ``Retry-After`` and ``X-Rate-Limit``), independent of the faults of ``plan`` and of the
+    service-wide budget in ``settings``."""
     state = state if state is not None else ZendeskState()
-    return FaultMiddleware(create_flask_app(state, requests_per_minute), plan or FaultPlan(), error_body=fault_body)
+    return FakeService(create_flask_app(state, requests_per_minute), state, plan, settings, error_body=fault_body)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import threading
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Request
+
+from sandbox.base import RequestBudget
 
 from .exceptions import CouldNotAuthenticate, Forbidden, InvalidToken, RateLimited
 from .models import Clock, IntegrationInstance, User, ZendeskAccount, ZendeskState
@@ -101,27 +102,17 @@ def channel_caller(state: ZendeskState, request: Request) -> Caller:
 
 
 class RequestLimiter:
-    """A fixed one-minute window per account ("Rate limits": requests per minute by plan)."""
+    """A fixed one-minute window per account ("Rate limits": requests per minute by plan), counted on
+    the state's clock so tests can move time."""
 
     def __init__(self, per_minute: int, clock: Clock):
         self.per_minute = per_minute
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[int, int]] = {}
+        self._budget = RequestBudget(per_minute, 60, clock=lambda: clock().timestamp(), aligned=True)
 
     def hit(self, key: str) -> None:
-        now = self.clock().timestamp()
-        window = int(now // 60)
-        with self._lock:
-            current, count = self._windows.get(key, (window, 0))
-            if current != window:
-                current, count = window, 0
-            if count >= self.per_minute:
-                retry_after = max(1, int(60 - (now % 60)))
-                raise RateLimited(retry_after, self.per_minute)
-            self._windows[key] = (current, count + 1)
+        verdict = self._budget.take(key)
+        if not verdict.allowed:
+            raise RateLimited(verdict.retry_after, self.per_minute)
 
     def remaining(self, key: str) -> int:
-        with self._lock:
-            _window, count = self._windows.get(key, (0, 0))
-            return max(0, self.per_minute - count)
+        return self._budget.remaining(key)

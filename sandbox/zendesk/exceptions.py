@@ -13,24 +13,18 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from sandbox.base import FakeError
 
-class ZendeskError(Exception):
-    status = 400
+
+class ZendeskError(FakeError):
+    content_type = "application/json; charset=utf-8"
 
     def __init__(self, body: dict[str, Any], status: int | None = None, headers: dict[str, str] | None = None):
-        super().__init__(json.dumps(body))
-        self.body = body
-        if status is not None:
-            self.status = status
-        self.headers = headers or {}
+        super().__init__(json.dumps(body), status=status, headers=headers)
+        self.error_body = body
 
-    def response(self) -> Response:
-        return Response(
-            json.dumps(self.body),
-            status=self.status,
-            headers=self.headers,
-            content_type="application/json; charset=utf-8",
-        )
+    def body(self) -> dict[str, Any]:
+        return self.error_body
 
 
 class CouldNotAuthenticate(ZendeskError):
@@ -125,7 +119,7 @@ class RateLimited(ZendeskError):
 
 
 def fault_body(status: int, retry_after: int) -> Response:
-    """Error body for faults injected by ``FaultMiddleware``, in Zendesk's shape."""
+    """Budget refusals and injected faults (the ``FakeService.error_response`` hook), in Zendesk's shape."""
     if status == 429:
         return RateLimited(retry_after).response()
     if status >= 500:

@@ -1,17 +1,18 @@
 """Request handlers of the fake Zendesk: the any_channel API, the Users/Tickets/Search subset that
-zenpy uses, the admin-UI return URL, and the ``/_sandbox`` control surface."""
+zenpy uses and the admin-UI return URL (the ``/_sandbox`` routes are in control.py)."""
 
 from __future__ import annotations
 
 import html
-import json
 import logging
 from typing import Any
 
-from flask import Response, request
+from flask import request
+from werkzeug.wrappers import Response
 
 from . import validation
 from .auth import Caller, RequestLimiter, channel_caller, rest_caller
+from .control import ControlResponses
 from .exceptions import (
     BadRequest,
     Forbidden,
@@ -24,24 +25,15 @@ from .models import IDENTITY_TYPES, ROLES, User, ZendeskAccount, ZendeskState
 from .pagination import paginate
 from .search import parse_query, search_type, ticket_matches, user_matches
 from .serializers import comment_json, identity_json, ticket_json, user_json
+from .wire import base_url as _base
+from .wire import empty as _empty
+from .wire import json_body as _json
 
 log = logging.getLogger(__name__)
 
 RETURN_PATH = "/zendesk/channels/integration_service_instances/editor_finalizer"
 SEARCH_RESULT_LIMIT = 1000  # Search API: offset pagination returns at most 1,000 results
 SHOW_MANY_LIMIT = 100
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
-
-
-def _empty(status: int = 200) -> Response:
-    return Response("", status=status, content_type="application/json; charset=utf-8")
-
-
-def _base() -> str:
-    return request.host_url.rstrip("/")
 
 
 def _endpoint_url() -> str:
@@ -59,7 +51,9 @@ def _includes() -> set[str]:
     return {part.strip() for part in request.args.get("include", "").split(",") if part.strip()}
 
 
-class ZendeskResponses:
+class ZendeskResponses(ControlResponses):
+    """The API handlers; the fake's own ``/_sandbox`` routes come from ``ControlResponses``."""
+
     def __init__(self, state: ZendeskState, limiter: RequestLimiter | None = None):
         self.state = state
         self.limiter = limiter
@@ -472,83 +466,3 @@ class ZendeskResponses:
             comments = [account.comments[c] for c in ticket.comment_ids]
             page, extra = paginate(comments, request.args, _endpoint_url())
             return _json({"comments": [comment_json(c) for c in page], **extra})
-
-    # ------------------------------------------------------------------ /_sandbox control surface
-    def sandbox_reset(self) -> Response:
-        self.state.reset()
-        return _json({})
-
-    def sandbox_create_account(self) -> Response:
-        body = request.get_json(silent=True) or {}
-        subdomain = body.get("subdomain")
-        if not isinstance(subdomain, str) or not subdomain:
-            raise BadRequest("subdomain is required")
-        try:
-            account = self.state.create_account(
-                subdomain, admin_name=body.get("admin_name", "Admin"), admin_email=body.get("admin_email")
-            )
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from exc
-        admin = next(iter(account.users.values()))
-        return _json(self._credentials(account, admin), status=201)
-
-    def _credentials(self, account: ZendeskAccount, user: User) -> dict[str, Any]:
-        return {
-            "subdomain": account.subdomain,
-            "user": user_json(_base(), user),
-            "api_token": self.state.issue_api_token(account.subdomain, user.id),
-            "oauth_token": self.state.issue_oauth_token(account.subdomain, user.id),
-        }
-
-    def sandbox_create_user(self, subdomain: str) -> Response:
-        body = request.get_json(silent=True) or {}
-        try:
-            account = self.state.account(subdomain)
-            user = self.state.add_user(
-                subdomain,
-                str(body.get("name") or "Agent"),
-                email=body.get("email"),
-                role=str(body.get("role") or "agent"),
-            )
-        except KeyError:
-            raise RecordNotFound("unknown account") from None
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from exc
-        return _json(self._credentials(account, user), status=201)
-
-    def sandbox_tickets(self, subdomain: str) -> Response:
-        try:
-            return _json({"tickets": self.state.tickets_with_comments(subdomain)})
-        except KeyError:
-            raise RecordNotFound("unknown account") from None
-
-    def sandbox_ticket_status(self, subdomain: str, ticket_id: int) -> Response:
-        body = request.get_json(silent=True) or {}
-        try:
-            ticket = self.state.set_ticket_status(subdomain, ticket_id, str(body.get("status")))
-        except KeyError:
-            raise RecordNotFound() from None
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from exc
-        return _json({"id": ticket.id, "status": ticket.status})
-
-    def sandbox_instances(self, subdomain: str) -> Response:
-        try:
-            account = self.state.account(subdomain)
-        except KeyError:
-            raise RecordNotFound("unknown account") from None
-        with self.state.lock:
-            items = [
-                {
-                    "id": i.id,
-                    "instance_push_id": i.instance_push_id,
-                    "name": i.name,
-                    "integration_id": i.integration_id,
-                    "integration_name": i.integration_name,
-                    "manifest_url": i.manifest_url,
-                    "active": i.active,
-                    "metadata_needs_update": i.metadata_needs_update,
-                }
-                for i in account.instances.values()
-            ]
-        return _json({"instances": items})

@@ -36,7 +36,6 @@ URL_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/api/v2/tickets/<int:ticket_id>.json", "show_ticket", ("GET",)),
     ("/api/v2/tickets/<int:ticket_id>/comments.json", "ticket_comments", ("GET",)),
     # Control surface
-    ("/_sandbox/reset", "sandbox_reset", ("POST",)),
     ("/_sandbox/accounts", "sandbox_create_account", ("POST",)),
     ("/_sandbox/accounts/<subdomain>/users", "sandbox_create_user", ("POST",)),
     ("/_sandbox/accounts/<subdomain>/tickets", "sandbox_tickets", ("GET",)),

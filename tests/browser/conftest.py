@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.requires import missing
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = os.environ.get("HORSESHOE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags that keep Chromium off the network of a closed machine and quiet when run as root.
@@ -30,8 +32,11 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM:
-        pytest.skip("no Chromium installed (CI installs Debian's chromium; `apt-get install chromium`)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extras")
+        missing("no Chromium installed (.ci/run installs Debian's chromium; `apt-get install chromium`)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("playwright is in the dev extras (pip install -e '.[dev]')")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from plugin.identity import store as st
 from plugin.identity.plugin import IdentityPlugin
 from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
 from sandbox.demo.run import BRAND, SUBDOMAIN, World
@@ -31,8 +30,8 @@ def test_agent_accepts_a_suggestion_on_the_page(world: tuple[World, IdentityPlug
     settle(w)
     tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    [suggestion] = st.list_links(w.runtime, tenant_id, "suggested")
-    assert suggestion["record_id"] == str(target.id)  # the lowest id of the equally good records
+    [suggestion] = w.runtime.store.identity.links(tenant_id, "suggested")
+    assert suggestion.record_id == str(target.id)  # the lowest id of the equally good records
     metadata = issue_metadata(w.runtime.box, InstanceMetadata(tenant=SUBDOMAIN, account_ids=(), name="Acme social"))
     html = (
         "<html><head><meta charset='utf-8'></head><body style='margin:0;font-family:sans-serif'>"
@@ -47,13 +46,13 @@ def test_agent_accepts_a_suggestion_on_the_page(world: tuple[World, IdentityPlug
     page.goto(f"{w.zd_server.url}/agent/identity")
     frame = page.frame_locator("iframe[name=cf]")
     frame.locator("text=Suggestions").wait_for()
-    row = frame.locator(f"#suggestions tr[data-id='{suggestion['id']}']")
+    row = frame.locator(f"#suggestions tr[data-id='{suggestion.id}']")
     assert "phone_private" in row.inner_text()
     frame.locator("#agent").fill("Lee")
     page.screenshot(path=str(screenshot_dir / "identity-suggestions.png"), full_page=True)
     row.locator("button.accept").click()
     frame.locator("#status", has_text="Linked to").wait_for()
-    assert frame.locator(f"#suggestions tr[data-id='{suggestion['id']}']").count() == 0
+    assert frame.locator(f"#suggestions tr[data-id='{suggestion.id}']").count() == 0
     assert requester_of(w, "call me on") == target.id  # merged into the existing customer
-    actions = {(a["action"], a["actor"]) for a in st.list_audit(w.runtime, tenant_id)}
+    actions = {(a.action, a.actor) for a in w.runtime.store.identity.audit_log(tenant_id)}
     assert ("accept", "agent:Lee") in actions and ("merge", "horseshoe") in actions

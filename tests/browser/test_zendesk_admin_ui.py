@@ -7,7 +7,6 @@ to Zendesk's return_url, which stores them on the integration instance.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 import pytest
 
 from plugin.zendesk.tokens import read_metadata
-from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
+from sandbox.demo.run import BRAND, World, build_world
+from tests.browser.zendesk_frame import fill_credentials, frame_page
 
 
 @pytest.fixture
@@ -26,43 +26,8 @@ def world() -> Iterator[World]:
     w.stop()
 
 
-def _frame_page(world: World, *, edit: bool = False) -> tuple[str, str]:
-    """HTML Zendesk would serve: a form POSTing the admin UI fields into an iframe.
-
-    ``edit``: the admin reopens the existing channel (Zendesk sends its metadata and push token);
-    otherwise a new channel instance is being added.
-    """
-    if edit:
-        instance = world.driver.instance
-        assert instance is not None
-        found = world.zd_state.find_instance(instance.instance_push_id)
-        assert found is not None
-        instance = found[1]
-        name, metadata, state = instance.name, instance.metadata, instance.state or ""
-    else:
-        instance = world.zd_state.begin_install(
-            SUBDOMAIN, f"{world.web.url}/zendesk/manifest.json", world.driver.fetch_manifest()
-        )
-        name, metadata, state = "", "", ""
-    fields = {
-        "name": name, "metadata": metadata, "state": state, "subdomain": SUBDOMAIN, "locale": "en-US",
-        "return_url": f"{world.zd_server.url}/zendesk/channels/integration_service_instances/editor_finalizer"
-                      f"?instance_push_id={instance.instance_push_id}",
-        "instance_push_id": instance.instance_push_id,
-        "zendesk_access_token": instance.zendesk_access_token or "",
-    }  # fmt: skip
-    inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
-    return (
-        "<html><head><meta charset='utf-8'></head><body style='margin:0;font-family:sans-serif'>"
-        "<div style='background:#03363d;color:#fff;padding:10px 16px'>Zendesk Admin Center — Channel integrations</div>"
-        f"<form id='f' method='post' target='cf' action='{world.web.url}/zendesk/admin'>{inputs}</form>"
-        "<iframe name='cf' style='width:100%;height:820px;border:0'></iframe>"
-        "<script>document.getElementById('f').submit()</script></body></html>"
-    ), instance.instance_push_id
-
-
 def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: Any, screenshot_dir: Path) -> None:
-    html, push_id = _frame_page(world, edit=True)
+    html, push_id = frame_page(world, edit=True)
     page = browser.new_page(viewport={"width": 900, "height": 900})
     # Serve the framing page from the fake Zendesk's origin, as Zendesk would.
     page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
@@ -77,7 +42,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
     frame.locator("input[name=new_external_id]").fill("109876")
     frame.locator("input[name=new_handle]").fill("acme@mastodon.example")
     frame.locator("input[name=new_api_base]").fill("https://mastodon.example")
-    frame.locator("textarea[name=new_credentials]").fill(json.dumps({"access_token": "secret-token"}))
+    fill_credentials(frame, world, "mastodon", {"access_token": "secret-token"})
     page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui.png"), full_page=True)
     frame.locator("button[type=submit]").click()
     page.wait_for_function(
@@ -100,7 +65,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
 
 
 def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: Any, screenshot_dir: Path) -> None:
-    html, push_id = _frame_page(world)
+    html, push_id = frame_page(world)
     page = browser.new_page(viewport={"width": 900, "height": 1000})
     page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
     page.goto(f"{world.zd_server.url}/admin-center")
@@ -109,16 +74,17 @@ def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: 
     frame.locator("text=Zendesk has not confirmed this channel yet").wait_for()
     assert frame.locator("input[name=account]").count() == 0 and frame.locator("input[name=api_token]").count() == 0
     frame.locator("select[name=new_network]").select_option("mastodon")
-    frame.locator("input[name=new_external_id]").fill("123")
-    frame.locator("textarea[name=new_credentials]").fill("{not json")
-    frame.locator("button[type=submit]").click()
-    frame.locator("[role=alert]", has_text="credentials must be a JSON object").wait_for()
+    frame.locator("input[name=new_handle]").fill("acme@mastodon.example")
+    fill_credentials(frame, world, "mastodon", {"access_token": "t-typed-once"})
+    frame.locator("button[type=submit]").click()  # the account id is missing
+    frame.locator("[role=alert]", has_text="field 'new_external_id' is required").wait_for()
     page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui-error.png"), full_page=True)
-    # What was typed is still there (but the credentials); the admin fixes the mistake and saves.
+    # What was typed is still there (but the secret); the admin fixes the mistake and saves.
     assert frame.locator("select[name=new_network]").input_value() == "mastodon"
-    assert frame.locator("input[name=new_external_id]").input_value() == "123"
-    assert frame.locator("textarea[name=new_credentials]").input_value() == ""
-    frame.locator("textarea[name=new_credentials]").fill(json.dumps({"access_token": "t"}))
+    assert frame.locator("input[name=new_handle]").input_value() == "acme@mastodon.example"
+    assert "t-typed-once" not in frame.locator("body").inner_html()
+    frame.locator("input[name=new_external_id]").fill("123")
+    fill_credentials(frame, world, "mastodon", {"access_token": "t"})
     frame.locator("button[type=submit]").click()
     found = None
     for _ in range(50):

@@ -17,6 +17,7 @@ import requests
 from zenpy import Zenpy
 
 from plugin.pipeline import inbound as pipeline
+from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 from tests.sandbox_zendesk.conftest import Schemas
 
@@ -229,7 +230,12 @@ def test_an_unconfirmed_admin_flow_reaches_no_tenant_data(world: World) -> None:
     assert stolen.status_code == 403
     own = requests.post(
         f"{web}/zendesk/admin/save",
-        data={"flow": flow, "new_network": "x", "new_external_id": "666", "new_credentials": "{}"},
+        data={
+            "flow": flow,
+            "new_network": "x",
+            "new_external_id": "666",
+            **account_form(world.runtime.registry.connector("x"), {}, {}),
+        },
         timeout=10,
     )
     assert own.status_code == 200

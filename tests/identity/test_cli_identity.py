@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from plugin.cli.main import main
-from plugin.identity import store as st
 from plugin.runtime import Runtime
 from tests.salesforce.conftest import SfEnv
 
@@ -44,8 +44,8 @@ def test_suggestion_accept_undo_and_forget_from_the_cli(
     assert code == 0 and json.loads(out)["status"] == "linked"
     [persona] = sfenv.records("SocialPersona")
     assert persona["ParentId"] == first
-    link = next(a for a in st.list_audit(rt, tenant[0]) if a["action"] == "link")
-    code, out = cli("undo", str(link["id"]), "--by", "admin:kim")
+    link = next(a for a in rt.store.identity.audit_log(tenant[0]) if a.action == "link")
+    code, out = cli("undo", str(link.id), "--by", "admin:kim")
     assert code == 0, out
     [persona] = sfenv.records("SocialPersona")
     assert persona["ParentId"] != first
@@ -53,8 +53,8 @@ def test_suggestion_accept_undo_and_forget_from_the_cli(
     assert code == 1 and "no open suggestion" in out
     code, out = cli("forget", "testnet", "u7", "--tenant", "acme", "--by", "dpo")
     assert code == 0 and json.loads(out)[str(tenant[0])]["links"] == 1
-    [row] = st.list_links(rt, tenant[0])
-    assert row["status"] == "forgotten" and row["profile"] is None and row["evidence"] is None
-    for entry in st.list_audit(rt, tenant[0]):
-        assert entry["evidence"] == [] and "+34600111222" not in json.dumps(entry, default=str)
-        assert entry["created_at"] is not None
+    [row] = rt.store.identity.links(tenant[0])
+    assert row.status == "forgotten" and row.profile is None and row.evidence is None
+    for entry in rt.store.identity.audit_log(tenant[0]):
+        assert entry.evidence == [] and "+34600111222" not in json.dumps(asdict(entry), default=str)
+        assert entry.created_at is not None

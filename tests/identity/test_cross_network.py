@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from plugin.identity import store as st
 from plugin.models import Author, Kind, Mention, Visibility
 from plugin.pipeline import inbound as pipeline
 from plugin.zendesk.instances import instances, with_selection
@@ -53,5 +52,5 @@ def test_one_zendesk_user_and_one_salesforce_contact_for_two_networks() -> None:
         personas = [p for p in w.salesforce.records("SocialPersona") if p["ParentId"] == contact]
         assert sorted(p["ExternalId"] for p in personas) == sorted([mira.id, "m-77"])
         assert len([c for c in w.salesforce.records("Contact") if c.get("Email") == "mira@example.org"]) == 1
-        links = {(lk["sink"], lk["network"]) for lk in st.list_links(rt, tenant_id, "linked")}
+        links = {(lk.sink, lk.network) for lk in rt.store.identity.links(tenant_id, "linked")}
         assert links == {("zendesk", "x"), ("zendesk", "mastodon"), ("salesforce", "x"), ("salesforce", "mastodon")}

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from plugin.identity import store as st
 from plugin.identity.plugin import IdentityPlugin
 from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
 from sandbox.demo.run import BRAND, SUBDOMAIN, World
@@ -81,20 +80,20 @@ def test_forget_request_and_destroy_user_identity_event(world: tuple[World, Iden
     settle(w)
     tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    [link] = st.list_links(w.runtime, tenant_id, "linked")
+    [link] = w.runtime.store.identity.links(tenant_id, "linked")
     event = {"type_id": "destroy_user_identity", "subdomain": SUBDOMAIN, "timestamp": "2026-11-25T10:00:00Z",
              "data": {"user_id": known.id, "identity": {"type": "any_channel", "value": f"x:{carla.id}"}}}  # fmt: skip
     # Unsigned callback: while Zendesk still has the identity, nothing is forgotten.
     assert requests.post(f"{w.web.url}/zendesk/events", json={"events": [event]}, timeout=10).status_code == 200
-    assert st.link_row(w.runtime, int(link["id"]))["status"] == "linked"  # type: ignore[index]
+    assert w.runtime.store.identity.link(link.id).status == "linked"  # type: ignore[union-attr]
     [identity] = [i for i in w.zd_state.identities_of(SUBDOMAIN, known.id) if i.value == f"x:{carla.id}"]
     w.zd_state.remove_identity(SUBDOMAIN, known.id, identity.id)
     assert requests.post(f"{w.web.url}/zendesk/events", json={"events": [event]}, timeout=10).status_code == 200
-    row = st.link_row(w.runtime, int(link["id"]))
-    assert row is not None and row["status"] == "forgotten" and row["profile"] is None and row["evidence"] is None
-    for entry in st.list_audit(w.runtime, tenant_id):
-        assert "carla@example.org" not in str(entry) and entry["created_at"] is not None
-    assert ("forget", "zendesk") in {(a["action"], a["actor"]) for a in st.list_audit(w.runtime, tenant_id)}
+    row = w.runtime.store.identity.link(int(link.id))
+    assert row is not None and row.status == "forgotten" and row.profile is None and row.evidence is None
+    for entry in w.runtime.store.identity.audit_log(tenant_id):
+        assert "carla@example.org" not in str(entry) and entry.created_at is not None
+    assert ("forget", "zendesk") in {(a.action, a.actor) for a in w.runtime.store.identity.audit_log(tenant_id)}
     # The API delete request does the same for a profile given by id.
     answer = api(w, "POST", "/forget", token(w, SUBDOMAIN),
                  json={"network": "x", "author_external_id": "999", "by": "dpo"})  # fmt: skip

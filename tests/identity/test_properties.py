@@ -10,14 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from plugin.config import Settings
-from plugin.identity import store as st
 from plugin.identity.plugin import IdentityPlugin, profile_of
 from plugin.models import Mention, SocialProfile
 from plugin.pipeline import inbound as pipeline
 from plugin.runtime import build_runtime
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.zendesk import create_app as create_zendesk
+from sandbox.server import RunningServer
 from sandbox.zendesk.models import ZendeskState
+from tests.support.fakes import fake_service
 from tests.support.netplugin import make_mention
 
 SUBDOMAIN = "prop"
@@ -52,9 +51,8 @@ def zendesk() -> Iterator[tuple[ZendeskState, RunningServer, str]]:
     state.add_user(SUBDOMAIN, "Lee", email="lee@acme.example", role="agent")
     state.add_user(SUBDOMAIN, "Dora", email="dora@example.org")
     token = state.issue_api_token(SUBDOMAIN, api.id)
-    server = serve_in_thread(create_zendesk(state=state))
-    yield state, server, token
-    server.stop()
+    with fake_service("zendesk", state=state) as fake:
+        yield state, fake.server, token
 
 
 def links_after(order: list[Mention], zendesk: tuple[ZendeskState, RunningServer, str], rounds: int) -> set[tuple]:
@@ -76,8 +74,8 @@ def links_after(order: list[Mention], zendesk: tuple[ZendeskState, RunningServer
             for mention in order:
                 plugin.resolve(tenant_id, "zendesk", [_profile(mention)])
         links = {
-            (lk["network"], lk["author_external_id"], lk["status"], lk["record_id"], lk["confidence"])
-            for lk in st.list_links(rt, tenant_id)
+            (lk.network, lk.author_external_id, lk.status, lk.record_id, lk.confidence)
+            for lk in rt.store.identity.links(tenant_id)
         }
         rt.db.dispose()
     return links

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.identity import store as st
 from plugin.runtime import Runtime
 from sandbox.salesforce import DuplicateRule
 from tests.salesforce.conftest import SfEnv
@@ -34,9 +33,9 @@ def test_email_in_a_private_message_lands_on_existing_contact(
     run(rt, tenant[1], post("u2", "hi, my email is Ana@Example.org", private=True))
     assert persona_of(sfenv, "u2")["ParentId"] == contact
     assert len(sfenv.records("Contact")) == 1
-    [entry] = [a for a in st.list_audit(rt, tenant[0]) if a["action"] == "link"]
-    assert entry["record_id"] == contact and entry["actor"] == "horseshoe"
-    assert any("email_private" in e for e in entry["evidence"])
+    [entry] = [a for a in rt.store.identity.audit_log(tenant[0]) if a.action == "link"]
+    assert entry.record_id == contact and entry.actor == "horseshoe"
+    assert any("email_private" in e for e in entry.evidence)
 
 
 def test_ambiguous_match_suggests_accept_reparents_and_undo_restores(
@@ -51,23 +50,23 @@ def test_ambiguous_match_suggests_accept_reparents_and_undo_restores(
     run(rt, tenant[1], post("u3", "call me on +34600111222", private=True))
     assert persona_of(sfenv, "u3")["ParentId"] == own  # ambiguous: nothing re-parented
     [suggestion] = plugin_of(rt).suggestions(tenant[0])
-    plugin_of(rt).decide_suggestion(int(suggestion["id"]), True, "agent:lee", record_id=first)
+    plugin_of(rt).decide_suggestion(int(suggestion.id), True, "agent:lee", record_id=first)
     assert persona_of(sfenv, "u3")["ParentId"] == first
-    link = next(a for a in st.list_audit(rt, tenant[0]) if a["action"] == "link")
-    assert link["actor"] == "agent:lee" and link["reversible"]
-    plugin_of(rt).undo(int(link["id"]), "admin:kim")
+    link = next(a for a in rt.store.identity.audit_log(tenant[0]) if a.action == "link")
+    assert link.actor == "agent:lee" and link.reversible
+    plugin_of(rt).undo(int(link.id), "admin:kim")
     assert persona_of(sfenv, "u3")["ParentId"] == own
-    actions = [(a["action"], a["actor"]) for a in st.list_audit(rt, tenant[0])]
+    actions = [(a.action, a.actor) for a in rt.store.identity.audit_log(tenant[0])]
     assert ("undo", "admin:kim") in actions and ("accept", "agent:lee") in actions
     assert ("suggest", "horseshoe") in actions
     with pytest.raises(ValueError, match="already undone"):
-        plugin_of(rt).undo(int(link["id"]), "admin:kim")
+        plugin_of(rt).undo(int(link.id), "admin:kim")
 
 
 def test_internal_user_email_is_never_a_target(rt: Runtime, sfenv: SfEnv, tenant: tuple[int, int]) -> None:
     sfenv.admin().Contact.create({"LastName": "Integration", "Email": "integration@brand.example"})
     run(rt, tenant[1], post("u4", "it's me integration@brand.example", private=True))
-    assert not st.list_links(rt, tenant[0], "linked")
+    assert not rt.store.identity.links(tenant[0], "linked")
     assert len(sfenv.records("Contact")) == 2  # the author got a Contact of their own
 
 
@@ -87,9 +86,9 @@ def test_duplicate_rule_turns_a_link_into_a_suggestion(rt: Runtime, sfenv: SfEnv
     known = _duplicate_setup(rt, sfenv, tenant)
     assert persona_of(sfenv, "u5")["ParentId"] != known  # never bypassed silently
     [suggestion] = plugin_of(rt).suggestions(tenant[0])
-    assert any("DUPLICATES_DETECTED" in e for e in suggestion["evidence"])
+    assert any("DUPLICATES_DETECTED" in e for e in suggestion.evidence)
     with pytest.raises(ValueError, match="DUPLICATES_DETECTED"):
-        plugin_of(rt).decide_suggestion(int(suggestion["id"]), True, "agent:lee")
+        plugin_of(rt).decide_suggestion(int(suggestion.id), True, "agent:lee")
 
 
 def test_duplicate_rule_header_only_when_configured(rt: Runtime, sfenv: SfEnv, tenant: tuple[int, int]) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin.identity import store as st
 from plugin.identity.adapter import NotReversible
 from plugin.identity.plugin import IdentityPlugin
 from sandbox.demo.run import BRAND, SUBDOMAIN, World
@@ -32,11 +31,11 @@ def test_email_in_dm_lands_on_existing_user(world: tuple[World, IdentityPlugin])
     assert requester_of(w, "still waiting") == known.id
     tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    actions = [a["action"] for a in st.list_audit(w.runtime, tenant_id)]
+    actions = [a.action for a in w.runtime.store.identity.audit_log(tenant_id)]
     assert "link" in actions and "merge" in actions
-    merge = next(a for a in st.list_audit(w.runtime, tenant_id) if a["action"] == "merge")
-    assert merge["details"]["snapshots"][0]["identities"], "snapshot taken before the merge"
-    assert any("email_private" in e for e in merge["evidence"])
+    merge = next(a for a in w.runtime.store.identity.audit_log(tenant_id) if a.action == "merge")
+    assert merge.details["snapshots"][0]["identities"], "snapshot taken before the merge"
+    assert any("email_private" in e for e in merge.evidence)
 
 
 def test_ambiguous_match_is_a_suggestion_and_accepting_merges(world: tuple[World, IdentityPlugin]) -> None:
@@ -50,11 +49,11 @@ def test_ambiguous_match_is_a_suggestion_and_accepting_merges(world: tuple[World
     assert requester != a.id  # no merge for an ambiguous match
     tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    suggestions = st.list_links(w.runtime, tenant_id, "suggested")
+    suggestions = w.runtime.store.identity.links(tenant_id, "suggested")
     assert len(suggestions) == 1
-    plugin.decide_suggestion(int(suggestions[0]["id"]), True, "agent:lee", record_id=str(a.id))
+    plugin.decide_suggestion(int(suggestions[0].id), True, "agent:lee", record_id=str(a.id))
     assert requester_of(w, "call me on") == a.id
-    actions = [(x["action"], x["actor"]) for x in st.list_audit(w.runtime, tenant_id)]
+    actions = [(x.action, x.actor) for x in w.runtime.store.identity.audit_log(tenant_id)]
     assert ("accept", "agent:lee") in actions and ("merge", "horseshoe") in actions
 
 
@@ -67,7 +66,7 @@ def test_agent_is_never_a_target(world: tuple[World, IdentityPlugin]) -> None:
     assert requester_of(w, "it's me") != agent.id
     tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    assert not st.list_links(w.runtime, tenant_id, "linked")
+    assert not w.runtime.store.identity.links(tenant_id, "linked")
 
 
 def test_link_undo_removes_the_identity_and_merges_are_not_reversible(world: tuple[World, IdentityPlugin]) -> None:
@@ -79,11 +78,11 @@ def test_link_undo_removes_the_identity_and_merges_are_not_reversible(world: tup
     assert ("twitter", "danar") in {(i.type, i.value) for i in w.zd_state.identities_of(SUBDOMAIN, known.id)}
     tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    audit = st.list_audit(w.runtime, tenant_id)
-    link = next(a for a in audit if a["action"] == "link")
-    merge = next(a for a in audit if a["action"] == "merge")
+    audit = w.runtime.store.identity.audit_log(tenant_id)
+    link = next(a for a in audit if a.action == "link")
+    merge = next(a for a in audit if a.action == "merge")
     with pytest.raises(NotReversible):
-        plugin.undo(int(merge["id"]), "admin:kim")
-    plugin.undo(int(link["id"]), "admin:kim")
+        plugin.undo(int(merge.id), "admin:kim")
+    plugin.undo(int(link.id), "admin:kim")
     assert ("twitter", "danar") not in {(i.type, i.value) for i in w.zd_state.identities_of(SUBDOMAIN, known.id)}
-    assert st.list_links(w.runtime, tenant_id, "undone")
+    assert w.runtime.store.identity.links(tenant_id, "undone")

@@ -17,38 +17,27 @@ from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.salesforce.sink import SalesforceSink
 from plugin.sink import DeliveryItem, SinkConnection
-from sandbox.faults import FaultPlan
-from sandbox.salesforce import SalesforceApp, SalesforceState, create_app, localhost_cert, sandbox_session
+from sandbox.runner import RunningFake
+from sandbox.salesforce import SalesforceState, sandbox_session
 from sandbox.salesforce.models import Org, User
 
 # What an org admin adds to Case.Origin so Origin = provider is a valid value (the default picklist
 # has only Phone, Email, Web): the same org the demo and the benchmarks use.
 from sandbox.salesforce.org import PASSWORD, SOCIAL_ORIGINS, TOKEN, USERNAME
 from sandbox.salesforce.schema import CASE_ORIGINS
-from sandbox.server import RunningServer, serve_in_thread
 from tests.conftest import fast_settings
+from tests.support.fakes import OnFake, fake_fixture, quiet
 from tests.support.netplugin import TestNetPlugin
 
 
 @dataclass
-class SfEnv:
-    app: SalesforceApp
-    server: RunningServer
-    cert: str
+class SfEnv(OnFake):
     org: Org
     user: User
 
     @property
-    def state(self) -> SalesforceState:
-        return self.app.state
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
-    @property
     def base(self) -> str:
-        return f"https://127.0.0.1:{self.server.port}"
+        return self.url
 
     def config(self, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -85,24 +74,17 @@ class SfEnv:
             self.admin().Case.update(case_id, {"Status": "Closed"})
 
 
-@pytest.fixture(scope="session")
-def running_sf() -> Iterator[tuple[SalesforceApp, RunningServer, str]]:
-    cert, key = localhost_cert()
-    app = create_app(SalesforceState(), FaultPlan())
-    server = serve_in_thread(app, ssl_context=(cert, key))
-    yield app, server, cert
-    server.stop()
+running_sf = fake_fixture("salesforce", scope="session", state=SalesforceState())
 
 
 @pytest.fixture
-def sfenv(running_sf: tuple[SalesforceApp, RunningServer, str]) -> SfEnv:
-    app, server, cert = running_sf
-    app.state.reset()
-    app.plan.configure(rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, scripted=[], paths=(), seed=0)
+def sfenv(running_sf: RunningFake) -> SfEnv:
+    quiet(running_sf, seed=0)
+    app = running_sf.app
     org = app.state.create_org("Brand Org")
     user = app.state.create_user(USERNAME, PASSWORD, TOKEN, org_id=org.id)
     app.state.set_picklist("Case", "Origin", CASE_ORIGINS + SOCIAL_ORIGINS, restricted=True, org_id=org.id)
-    return SfEnv(app, server, cert, org, user)
+    return SfEnv(running_sf, org, user)
 
 
 @pytest.fixture

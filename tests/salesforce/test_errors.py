@@ -63,8 +63,8 @@ def test_request_limit_exceeded_is_rate_limited(sink: SalesforceSink, sfenv: SfE
     sfenv.state.set_api_limit(50, used=50, org_id=sfenv.org.id)
     with pytest.raises(RateLimited) as info:
         sink.deliver(connection(sfenv), [item(make_mention("m1"))])
-    assert info.value.code == "REQUEST_LIMIT_EXCEEDED"
-    assert any("REQUEST_LIMIT_EXCEEDED" in p for p in sink.check(connection(sfenv)))
+    assert info.value.code == "DAILY_LIMIT_EXCEEDED"
+    assert any("daily API allocation is used up" in p for p in sink.check(connection(sfenv)))
 
 
 def test_stops_at_the_configured_share_of_the_daily_limit(sink: SalesforceSink, sfenv: SfEnv) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +11,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
 
-from sandbox.faults import FaultPlan
+from sandbox.runner import RunningFake
 from sandbox.salesforce import (
     DuplicateRule,
-    SalesforceApp,
     SalesforceState,
-    create_app,
-    localhost_cert,
     sandbox_session,
 )
 from sandbox.salesforce.models import Org, User
-from sandbox.server import RunningServer, serve_in_thread
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 # simple-salesforce resolves ``sf.Contact`` etc. dynamically (typed as a Union with the bulk handlers), so
 # tests hold the client as Any rather than fight its annotations.
@@ -36,25 +32,14 @@ CONSUMER_SECRET = "test-consumer-secret"
 
 
 @dataclass
-class Env:
-    app: SalesforceApp
-    server: RunningServer
-    cert: str
+class Env(OnFake):
     org: Org
     user: User
     private_key_pem: bytes
 
     @property
-    def state(self) -> SalesforceState:
-        return self.app.state
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
-
-    @property
     def base(self) -> str:
-        return f"https://127.0.0.1:{self.server.port}"
+        return self.url
 
     def session(self) -> requests.Session:
         return sandbox_session(self.base, self.cert)
@@ -82,20 +67,13 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture(scope="session")
-def running() -> Iterator[tuple[SalesforceApp, RunningServer, str]]:
-    cert, key = localhost_cert()
-    app = create_app(SalesforceState(), FaultPlan())
-    server = serve_in_thread(app, ssl_context=(cert, key))
-    yield app, server, cert
-    server.stop()
+running = fake_fixture("salesforce", scope="session", state=SalesforceState())
 
 
 @pytest.fixture
-def env(running: tuple[SalesforceApp, RunningServer, str], rsa_key: rsa.RSAPrivateKey) -> Env:
-    app, server, cert = running
-    app.state.reset()
-    app.plan.configure(rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, scripted=[], paths=(), seed=0)
+def env(running: RunningFake, rsa_key: rsa.RSAPrivateKey) -> Env:
+    quiet(running, seed=0)
+    app = running.app
     org = app.state.create_org("Brand Org")
     user = app.state.create_user(USERNAME, PASSWORD, TOKEN, org_id=org.id)
     public_pem = rsa_key.public_key().public_bytes(
@@ -105,7 +83,7 @@ def env(running: tuple[SalesforceApp, RunningServer, str], rsa_key: rsa.RSAPriva
     private_pem = rsa_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return Env(app, server, cert, org, user, private_pem)
+    return Env(running, org, user, private_pem)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ client pointed at it, and the saved Channel Framework schemas."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,10 @@ from referencing.jsonschema import DRAFT4
 from zenpy import Zenpy
 
 from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.zendesk import ZendeskState, create_app
+from sandbox.runner import RunningFake
+from sandbox.zendesk import ZendeskState
 from sandbox.zendesk.models import IntegrationInstance, User
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas" / "zendesk"
 SUBDOMAIN = "acme"
@@ -80,48 +80,33 @@ def schemas() -> Schemas:
 
 
 @dataclass
-class Env:
-    state: ZendeskState
-    server: RunningServer
-    plan: FaultPlan
+class Env(OnFake):
     admin: User
     api_token: str
     oauth_token: str
 
-    @property
-    def url(self) -> str:
-        return self.server.url
 
-
-def seed(state: ZendeskState, plan: FaultPlan, server: RunningServer) -> Env:
+def seed(fake: RunningFake) -> Env:
     """Reset the fake to one account with an admin holding an API token and an OAuth token."""
-    state.reset()
-    plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, retry_after=1, seed=7)
+    quiet(fake, seed=7)
+    state: ZendeskState = fake.state
     account = state.create_account(SUBDOMAIN, admin_email=ADMIN_EMAIL)
     admin = next(iter(account.users.values()))
     return Env(
-        state=state,
-        server=server,
-        plan=plan,
+        fake,
         admin=admin,
         api_token=state.issue_api_token(SUBDOMAIN, admin.id),
         oauth_token=state.issue_oauth_token(SUBDOMAIN, admin.id),
     )
 
 
-@pytest.fixture(scope="session")
-def _zendesk_server() -> Iterator[tuple[ZendeskState, FaultPlan, RunningServer]]:
-    # One server for the session (shutting a werkzeug server down costs ~0.5 s); state is reset per test.
-    state = ZendeskState()
-    plan = FaultPlan(seed=7)
-    server = serve_in_thread(create_app(state, plan))
-    yield state, plan, server
-    server.stop()
+# One server for the session (shutting a werkzeug server down costs ~0.5 s); state is reset per test.
+_zendesk_server = fake_fixture("zendesk", scope="session", plan=FaultPlan(seed=7))
 
 
 @pytest.fixture
-def zd(_zendesk_server: tuple[ZendeskState, FaultPlan, RunningServer]) -> Env:
-    return seed(*_zendesk_server)
+def zd(_zendesk_server: RunningFake) -> Env:
+    return seed(_zendesk_server)
 
 
 @pytest.fixture

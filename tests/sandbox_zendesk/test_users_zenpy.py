@@ -12,9 +12,8 @@ from zenpy.lib.api_objects import Identity, User
 from zenpy.lib.exception import APIException, RecordNotFoundException
 
 from sandbox.faults import FaultPlan
-from sandbox.server import serve_in_thread
-from sandbox.zendesk import ZendeskState, create_app
 from sandbox.zendesk.models import IntegrationInstance
+from tests.support.fakes import fake_service
 
 from .conftest import ADMIN_EMAIL, SUBDOMAIN, Env, resource, seed
 
@@ -152,10 +151,8 @@ def test_zenpy_honours_retry_after_on_injected_429(zd: Env, zenpy_client: Zenpy)
 
 @pytest.fixture
 def limited() -> Iterator[Env]:
-    state, plan = ZendeskState(), FaultPlan(seed=7)
-    server = serve_in_thread(create_app(state, plan, requests_per_minute=3))
-    yield seed(state, plan, server)
-    server.stop()
+    with fake_service("zendesk", plan=FaultPlan(seed=7), requests_per_minute=3) as fake:
+        yield seed(fake)
 
 
 def test_per_minute_request_limit(limited: Env) -> None:

@@ -1,7 +1,8 @@
 """The Celery scale-out path over REAL brokers: webhook -> wake -> Celery worker -> sink, exactly once.
 
-Brokers come from HORSESHOE_TEST_REDIS_URL and HORSESHOE_TEST_AMQP_URL (CI sets both). Where a URL is
-unset the same scenario runs on the in-process worker instead, so the assertions hold either way.
+Brokers come from HORSESHOE_TEST_REDIS_URL and HORSESHOE_TEST_AMQP_URL (CI sets both). Every scenario
+also runs on the in-process worker (``[in-process]``). A broker variant whose URL is unset is skipped
+with the reason on a laptop and fails in CI: it never passes on threads under a broker's name.
 Each test uses its own queue (parallel test processes and leftovers cannot interfere) and purges it.
 Databases: SQLite always, PostgreSQL too when HORSESHOE_TEST_POSTGRES_URL is set.
 """
@@ -32,6 +33,7 @@ from plugin.worker import scaleout
 from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
 from tests.support.netplugin import TestNetPlugin
+from tests.support.requires import missing
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 BROKERS = {
@@ -131,9 +133,14 @@ class Fleet:
             channel.exchange_delete(self.queue)
 
 
-@pytest.fixture(params=sorted(BROKERS))
+@pytest.fixture(params=["in-process", *sorted(BROKERS)])
 def broker_url(request: pytest.FixtureRequest) -> str:
-    return BROKERS[request.param]
+    if request.param == "in-process":
+        return ""
+    url = BROKERS[request.param]
+    if not url:
+        missing(f"HORSESHOE_TEST_{request.param.upper()}_URL is not set: no {request.param} broker to test against")
+    return url
 
 
 def _env(tmp_path: Any, database_url: str, broker_url: str, **overrides: Any) -> tuple[Runtime, SinkPlugin, Any]:

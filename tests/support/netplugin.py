@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pluggy
+from pydantic import Field, SecretStr
 
-from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.connector import AccountContext, Connector, ConnectorModel, InboundRequest, PollPage, WebhookResult
 from plugin.errors import BadInput, FatalError, OutcomeUnknown, RetriableError
 from plugin.models import Author, Limits, Mention, PostResult, Reply
 
@@ -46,15 +47,22 @@ def make_mention(
     )
 
 
+class TestNetCredentials(ConnectorModel):
+    secret: SecretStr | None = Field(default=None, title="Webhook secret", description="Sent as X-Test-Secret.")
+
+
 class TestNetConnector(Connector):
     __test__ = False
     name = "testnet"
     display_name = "Test network"
+    credentials_model = TestNetCredentials
 
     def __init__(self) -> None:
         self.posted: list[Reply] = []
         self.pages: list[PollPage] = []
         self.fail_next: list[Exception] = []
+        self.poll_fail_next: list[Exception] = []
+        self.polled_with: list[str | None] = []  # the cursor handed to each poll, in order
         self._lock = threading.Lock()
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
@@ -88,6 +96,9 @@ class TestNetConnector(Connector):
 
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         with self._lock:
+            self.polled_with.append(cursor)
+            if self.poll_fail_next:
+                raise self.poll_fail_next.pop(0)
             if self.pages:
                 return self.pages.pop(0)
         return PollPage(mentions=[], cursor=cursor)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,21 +7,16 @@ import pytest
 
 from connectors.bluesky import BlueskyConnector
 from plugin.connector import AccountContext
-from sandbox.bluesky import create_app
 from sandbox.bluesky.models import DEFAULT_ACCESS_TTL, BlueskyState
-from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
+from sandbox.runner import RunningFake
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 BRAND_HANDLE = "brand.bsky.sandbox"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 
 
 @dataclass
-class Pds:
-    app: Any
-    state: BlueskyState
-    plan: FaultPlan
-    server: RunningServer
+class Pds(OnFake):
     brand: dict[str, Any]
     customer: dict[str, Any]
 
@@ -37,25 +31,18 @@ class Pds:
         )
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[tuple[Any, RunningServer]]:
-    app = create_app()
-    server = serve_in_thread(app)
-    yield app, server
-    server.stop()
+_server = fake_fixture("bluesky", scope="module")
 
 
 @pytest.fixture
-def pds(_server: tuple[Any, RunningServer]) -> Pds:
-    app, server = _server
-    state: BlueskyState = app.state
-    state.reset()
+def pds(_server: RunningFake) -> Pds:
+    quiet(_server, seed=0)
+    state: BlueskyState = _server.state
     state.access_ttl = DEFAULT_ACCESS_TTL
     state.rate_limit = 3000
-    app.plan.configure(rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, scripted=[], paths=(), seed=0)
     brand = state.add_actor(BRAND_HANDLE, display_name="Brand", password=APP_PASSWORD)
     customer = state.add_actor("ann.bsky.sandbox", display_name="Ann Émile")
-    return Pds(app=app, state=state, plan=app.plan, server=server, brand=brand, customer=customer)
+    return Pds(_server, brand=brand, customer=customer)
 
 
 @pytest.fixture

@@ -1,29 +1,13 @@
-"""The conformance suite, run for every built-in connector against its sandbox."""
+"""The packaged conformance suite (plugin.testing), run for every built-in connector against its sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from plugin.testing import ConnectorConformance
+from sandbox.networks import BUILTIN
 
-import pytest
-
-from sandbox.networks import BUILTIN, Harness
-
-from .suite import ConnectorConformance
-
-
-@pytest.fixture(scope="module", params=sorted(BUILTIN))
-def _started(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    # One fake per network and module (starting/stopping a server costs time); reset per test.
-    harness = BUILTIN[request.param]()
-    harness.start()
-    try:
-        yield harness
-    finally:
-        harness.stop()
+from .fixtures import FIXTURES
 
 
 class TestBuiltinConnectors(ConnectorConformance):
-    @pytest.fixture
-    def harness(self, _started: Harness) -> Harness:
-        _started.reset()
-        return _started
+    harnesses = [BUILTIN[name] for name in sorted(BUILTIN)]
+    fixtures_dir = FIXTURES

@@ -1,46 +1,39 @@
-"""A third-party connector, installed as its own distribution, is listed by the host and passes the suite.
+"""A third-party connector, installed as its own distribution, is found through its entry point only.
 
-``tests/thirdparty/horseshoe_echo`` is laid out as pip would install it (module + ``.dist-info`` with
-its ``entry_points.txt``) in a temporary directory put on ``sys.path``; the host finds it only through
-its ``horseshoe.connectors`` entry point, exactly as it would find a package from an index.
+The example distribution ``examples/horseshoe-echo`` is laid out here as pip would install it (package
++ ``.dist-info`` with its ``entry_points.txt``) in a temporary directory put on ``sys.path``: the host
+must list it with its distribution's name and read its models, exactly as for a package from an index.
+Its own test suite (the packaged conformance suite among it) runs in a fresh venv in
+test_example_distribution.py; this is the quick in-process check of the discovery path.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import shutil
 import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from plugin.cli.main import main as cli
-from plugin.connector import AccountContext, Connector, InboundRequest
-from sandbox.faults import FaultPlan
-from sandbox.networks.harness import Harness, Posted, json_request, with_headers
+from plugin.plugins import Registry, get_plugin_manager
 
-from .suite import ConnectorConformance
-
-DIST = Path(__file__).resolve().parents[2] / "thirdparty" / "horseshoe_echo"
-TOKEN = "echo-token"
-WEBHOOK_SECRET = "echo-webhook-secret"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "horseshoe-echo"
 
 
 def install(target: Path) -> None:
-    """What pip puts in site-packages for this distribution: the module and a ``.dist-info``.
+    """What pip puts in site-packages for the example: its package and a ``.dist-info``.
 
     Written from the distribution's own pyproject.toml (name, version, entry points) because a wheel
-    build needs the ``wheel`` package, which the offline venv does not have.
+    build in-process would be slow; the fresh-venv test does the real pip install.
     """
-    project = tomllib.loads((DIST / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    for module in ("horseshoe_echo.py",):
-        shutil.copy(DIST / module, target / module)
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    shutil.copytree(EXAMPLE / "src" / "horseshoe_echo", target / "horseshoe_echo")
     info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
@@ -61,87 +54,20 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(target))  # also invalidates import caches, so metadata sees the new dist
         yield importlib.import_module("horseshoe_echo")
-        sys.modules.pop("horseshoe_echo", None)
+        for name in [m for m in sys.modules if m == "horseshoe_echo" or m.startswith("horseshoe_echo.")]:
+            sys.modules.pop(name)
 
 
 def test_cli_lists_the_entry_point_connector_with_its_distribution(installed: ModuleType) -> None:
     result = CliRunner().invoke(cli, ["connectors"])
     assert result.exit_code == 0, result.output
     [line] = [ln for ln in result.output.splitlines() if ln.split()[1:2] == ["echo"]]
-    assert line.split()[0] == "connector" and line.rstrip().endswith("horseshoe-echo-connector")
+    assert line.split()[0] == "connector" and line.rstrip().endswith("horseshoe-echo")
     assert installed.__file__ is not None
     assert str(Path(installed.__file__).resolve()).startswith(str(Path(sys.path[0]).resolve()))
 
 
-class EchoHarness(Harness):
-    network = "echo"
-    fixture_files = ((str(DIST / "fixtures" / "mentions.json"), "b1"),)
-
-    def __init__(self, module: ModuleType) -> None:
-        super().__init__()
-        self.module = module
-        self.extra_plugins = (("horseshoe-echo-connector", module),)
-
-    def create_app(self) -> Any:
-        return self.module.create_app(self.module.EchoState(token=TOKEN), FaultPlan(seed=3))
-
-    def reset_state(self) -> None:
-        self.app.state.reset()
-
-    def connector(self) -> Connector:
-        return self.module.EchoConnector()
-
-    def account(self, *, bad_credentials: bool = False) -> AccountContext:
-        return AccountContext(
-            network="echo",
-            external_id="b1",
-            handle="brand",
-            credentials={"token": "wrong" if bad_credentials else TOKEN, "webhook_secret": WEBHOOK_SECRET},
-            api_base=self.url,
-        )
-
-    @property
-    def customer_id(self) -> str:
-        return "u7"
-
-    def inject_public(self, text: str, reply_to: str | None = None) -> str:
-        return str(self.app.state.add("u7", "ann", text, parent=reply_to)["id"])
-
-    def inject_private(self, text: str) -> str | None:
-        return str(self.app.state.add("u7", "ann", text, private=True)["id"])
-
-    def signed_webhook(self, external_id: str) -> InboundRequest | None:
-        [item] = [i for i in self.app.state.items if i["id"] == external_id]
-        request = json_request({"items": [item]}, {})
-        signature = self.module.sign(WEBHOOK_SECRET, request.body)
-        return with_headers(request, lambda h: h.update({"X-Echo-Signature": signature}))
-
-    def forged_webhooks(self, genuine: InboundRequest) -> list[InboundRequest]:
-        forged = self.module.sign("wrong", genuine.body)
-        tampered = json.loads(genuine.body)
-        tampered["items"][0]["text"] = "tampered"
-        return [
-            with_headers(genuine, lambda h: h.update({"X-Echo-Signature": forged})),
-            with_headers(genuine, lambda h: h.pop("X-Echo-Signature")),
-            InboundRequest("POST", genuine.path, dict(genuine.headers), json.dumps(tampered).encode()),
-        ]
-
-    def posted(self) -> list[Posted]:
-        return [Posted(p["id"], p["text"], p["parent_id"], p["private"]) for p in self.app.state.posted()]
-
-
-@pytest.fixture(scope="module")
-def _echo(installed: ModuleType) -> Iterator[Harness]:
-    harness = EchoHarness(installed)
-    harness.start()
-    try:
-        yield harness
-    finally:
-        harness.stop()
-
-
-class TestEchoConnector(ConnectorConformance):
-    @pytest.fixture
-    def harness(self, _echo: Harness) -> Harness:
-        _echo.reset()
-        return _echo
+def test_registry_exposes_the_third_party_models(installed: ModuleType) -> None:
+    connector = Registry(get_plugin_manager()).connector("echo")
+    assert connector.credentials_model is installed.EchoCredentials
+    assert connector.settings_model is installed.EchoSettings

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,20 +7,15 @@ import pytest
 
 from connectors.mastodon import MastodonConnector
 from plugin.connector import AccountContext
-from sandbox.faults import FaultPlan
-from sandbox.mastodon import create_app
 from sandbox.mastodon.models import MastodonState
-from sandbox.server import RunningServer, serve_in_thread
+from sandbox.runner import RunningFake
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 BRAND_TOKEN = "brand-token-sandbox"
 
 
 @dataclass
-class Instance:
-    app: Any
-    state: MastodonState
-    plan: FaultPlan
-    server: RunningServer
+class Instance(OnFake):
     brand: dict[str, Any]
     customer: dict[str, Any]
 
@@ -36,25 +30,18 @@ class Instance:
         )
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[tuple[Any, RunningServer]]:
-    app = create_app()
-    server = serve_in_thread(app)
-    yield app, server
-    server.stop()
+_server = fake_fixture("mastodon", scope="module")
 
 
 @pytest.fixture
-def instance(_server: tuple[Any, RunningServer]) -> Instance:
-    app, server = _server
-    state: MastodonState = app.state
-    state.reset()
-    app.plan.configure(rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, scripted=[], paths=(), seed=0)
+def instance(_server: RunningFake) -> Instance:
+    quiet(_server, seed=0)
+    state: MastodonState = _server.state
     state.max_characters = 500
     state.rate_limit = 300
     brand = state.add_account("brand", display_name="Brand Support", token=BRAND_TOKEN)
     customer = state.add_account("ann", domain="remote.example", display_name="Ann")
-    return Instance(app=app, state=state, plan=app.plan, server=server, brand=brand, customer=customer)
+    return Instance(_server, brand=brand, customer=customer)
 
 
 @pytest.fixture

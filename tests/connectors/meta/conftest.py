@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ import pytest
 
 from plugin.connector import AccountContext, InboundRequest
 from sandbox.faults import FaultPlan
-from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_IG_ID, DEFAULT_PAGE_ID, DEFAULT_TOKEN, MetaState, create_app
-from sandbox.server import RunningServer, serve_in_thread
+from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_IG_ID, DEFAULT_PAGE_ID, DEFAULT_TOKEN, MetaState
+from sandbox.runner import RunningFake
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 VERIFY = "verify-me"
@@ -35,11 +35,7 @@ def post_request(body: bytes, signature: str | None) -> InboundRequest:
 
 
 @dataclass
-class Meta:
-    state: MetaState
-    plan: FaultPlan
-    server: RunningServer
-
+class Meta(OnFake):
     def account(self, network: str, **settings: Any) -> AccountContext:
         external = DEFAULT_IG_ID if network == "instagram" else DEFAULT_PAGE_ID
         return AccountContext(
@@ -57,22 +53,14 @@ class Meta:
         )
 
 
-@pytest.fixture(scope="session")
-def _meta_server() -> Iterator[tuple[MetaState, FaultPlan, RunningServer]]:
-    state = MetaState(require_proof=True)
-    plan = FaultPlan(seed=7, timeout_seconds=1.5)
-    server = serve_in_thread(create_app(state, plan))
-    try:
-        yield state, plan, server
-    finally:
-        server.stop()
+_meta_server = fake_fixture(
+    "meta", scope="session", state=MetaState(require_proof=True), plan=FaultPlan(seed=7, timeout_seconds=1.5)
+)
 
 
 @pytest.fixture()
-def meta(_meta_server: tuple[MetaState, FaultPlan, RunningServer]) -> Meta:
+def meta(_meta_server: RunningFake) -> Meta:
     """The shared fake, reset to one Page (with its IG account) and no faults for each test."""
-    state, plan, server = _meta_server
-    state.reset()
-    state.add_page()
-    plan.configure(rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, scripted=[], timeout_seconds=1.5, seed=7)
-    return Meta(state=state, plan=plan, server=server)
+    quiet(_meta_server, timeout_seconds=1.5, seed=7)
+    _meta_server.state.add_page()
+    return Meta(_meta_server)

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from connectors.facebook import FacebookConnector
-from connectors.meta_common import raise_for_graph_error, retry_after_from_headers
+from connectors.meta import raise_for_graph_error, retry_after_from_headers
 from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
 from plugin.models import Reply
 from sandbox.meta import DEFAULT_PAGE_ID, GraphError

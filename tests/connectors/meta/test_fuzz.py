@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
-from connectors.meta_common import sign_body
+from connectors.meta import sign_body
 from plugin.errors import BadInput
 from sandbox.meta import DEFAULT_APP_SECRET
 

@@ -1,4 +1,4 @@
-"""Every fixture (Meta documentation shapes) parses to the normalized mention DESIGN.md asks for."""
+"""Every fixture (Meta documentation shapes) parses to the normalized mention docs/ARCHITECTURE.md asks for."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
-from connectors.meta_common import sign_body
+from connectors.meta import sign_body
 from plugin.errors import BadInput
 from sandbox.meta import DEFAULT_APP_SECRET
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
-from connectors.meta_common import now_utc
+from connectors.meta import now_utc
 from plugin.connector import Connector, PollPage
 from plugin.models import Mention
 from sandbox.meta import DEFAULT_IG_ID, DEFAULT_PAGE_ID

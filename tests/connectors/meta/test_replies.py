@@ -10,7 +10,7 @@ import pytest
 from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
-from connectors.meta_common import now_utc
+from connectors.meta import now_utc
 from plugin.errors import FatalError
 from plugin.models import Reply, Visibility
 from sandbox.meta import DEFAULT_IG_ID, DEFAULT_PAGE_ID

@@ -7,7 +7,7 @@ import pytest
 from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
-from connectors.meta_common import sign_body
+from connectors.meta import sign_body
 from plugin.connector import Connector, InboundRequest
 from sandbox.meta import DEFAULT_APP_SECRET
 

@@ -10,8 +10,10 @@ import pytest
 from connectors.telegram import TelegramConnector
 from plugin.connector import AccountContext
 from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.telegram import TelegramSandbox, create_app
+from sandbox.runner import RunningFake
+from sandbox.server import RunningServer
+from sandbox.telegram import TelegramSandbox
+from tests.support.fakes import ManualClock, fake_service, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "telegram"
 BOT_TOKEN = "123456789:AAEsandbox-telegram-token"
@@ -23,42 +25,25 @@ def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class FakeClock:
-    """Monotonic time the test moves by hand (pacing is tested without sleeping)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(scope="module")
-def _running() -> Iterator[tuple[TelegramSandbox, RunningServer, FakeClock]]:
+def _running() -> Iterator[tuple[RunningFake, ManualClock]]:
     # One server per module (stopping a werkzeug server costs ~0.5 s); state is reset per test.
-    clock = FakeClock()
-    app = create_app(plan=FaultPlan(seed=7), bot_token=BOT_TOKEN, bot_username="horseshoe_bot", clock=clock)
-    server = serve_in_thread(app)
-    try:
-        yield app, server, clock
-    finally:
-        server.stop()
+    clock = ManualClock(1000.0)
+    options = {"bot_token": BOT_TOKEN, "bot_username": "horseshoe_bot", "clock": clock}
+    with fake_service("telegram", plan=FaultPlan(seed=7), **options) as fake:
+        yield fake, clock
 
 
 @pytest.fixture
-def sandbox(_running: tuple[TelegramSandbox, RunningServer, FakeClock]) -> tuple[TelegramSandbox, RunningServer]:
-    app, server, _clock = _running
-    app.state.reset()
-    app.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1)
-    return app, server
+def sandbox(_running: tuple[RunningFake, ManualClock]) -> tuple[TelegramSandbox, RunningServer]:
+    fake, _clock = _running
+    quiet(fake)
+    return fake.app, fake.server
 
 
 @pytest.fixture
-def clock(_running: tuple[TelegramSandbox, RunningServer, FakeClock]) -> FakeClock:
-    return _running[2]
+def clock(_running: tuple[RunningFake, ManualClock]) -> ManualClock:
+    return _running[1]
 
 
 @pytest.fixture
@@ -79,5 +64,5 @@ def account(sandbox: tuple[TelegramSandbox, RunningServer]) -> AccountContext:
 
 
 @pytest.fixture
-def connector(clock: FakeClock) -> TelegramConnector:
+def connector(clock: ManualClock) -> TelegramConnector:
     return TelegramConnector(clock=clock)

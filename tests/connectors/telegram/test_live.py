@@ -15,8 +15,9 @@ from plugin.models import Mention, Reply, Visibility
 from sandbox.faults import FaultPlan
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.telegram import TelegramSandbox
+from tests.support.fakes import ManualClock
 
-from .conftest import BOT_TOKEN, SECRET, FakeClock
+from .conftest import BOT_TOKEN, SECRET
 
 GROUP = -1001234567890
 
@@ -114,7 +115,7 @@ def test_send_private_to_user_who_never_started_the_bot(sandbox, account, connec
     assert err2.value.code == "not_started"  # unknown chat: never talked to the bot
 
 
-def test_send_private_after_start_and_blocked(sandbox, account, connector, clock: FakeClock) -> None:
+def test_send_private_after_start_and_blocked(sandbox, account, connector, clock: ManualClock) -> None:
     app, _ = sandbox
     seed(app)
     app.state.user_writes_private(1002, "/start")
@@ -127,7 +128,7 @@ def test_send_private_after_start_and_blocked(sandbox, account, connector, clock
     assert err.value.code == "blocked"
 
 
-def test_client_pacing_per_chat_and_per_group(sandbox, account, connector, clock: FakeClock) -> None:
+def test_client_pacing_per_chat_and_per_group(sandbox, account, connector, clock: ManualClock) -> None:
     app, _ = sandbox
     seed(app)
     app.state.user_writes_group(GROUP, 1002, "@horseshoe_bot hi")

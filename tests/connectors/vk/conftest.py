@@ -10,8 +10,10 @@ import pytest
 from connectors.vk import VKConnector
 from plugin.connector import AccountContext
 from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.vk import VKSandbox, create_app
+from sandbox.runner import RunningFake
+from sandbox.server import RunningServer
+from sandbox.vk import VKSandbox
+from tests.support.fakes import ManualClock, fake_service, quiet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vk"
 GROUP_ID = 229000001
@@ -24,40 +26,24 @@ def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture(scope="module")
-def _running() -> Iterator[tuple[VKSandbox, RunningServer, FakeClock]]:
-    clock = FakeClock()
-    app = create_app(plan=FaultPlan(seed=11), clock=clock, max_long_poll=1.0)
-    server = serve_in_thread(app)
-    try:
-        yield app, server, clock
-    finally:
-        server.stop()
+def _running() -> Iterator[tuple[RunningFake, ManualClock]]:
+    clock = ManualClock(5000.0)
+    with fake_service("vk", plan=FaultPlan(seed=11), clock=clock, max_long_poll=1.0) as fake:
+        yield fake, clock
 
 
 @pytest.fixture
-def sandbox(_running: tuple[VKSandbox, RunningServer, FakeClock]) -> tuple[VKSandbox, RunningServer]:
-    app, server, _clock = _running
-    app.state.reset()
-    app.state.rps_limit = 20
-    app.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1)
-    return app, server
+def sandbox(_running: tuple[RunningFake, ManualClock]) -> tuple[VKSandbox, RunningServer]:
+    fake, _clock = _running
+    quiet(fake)
+    fake.state.rps_limit = 20
+    return fake.app, fake.server
 
 
 @pytest.fixture
-def clock(_running: tuple[VKSandbox, RunningServer, FakeClock]) -> FakeClock:
-    return _running[2]
+def clock(_running: tuple[RunningFake, ManualClock]) -> ManualClock:
+    return _running[1]
 
 
 @pytest.fixture
@@ -78,5 +64,5 @@ def account(sandbox: tuple[VKSandbox, RunningServer]) -> AccountContext:
 
 
 @pytest.fixture
-def connector(clock: FakeClock) -> VKConnector:
+def connector(clock: ManualClock) -> VKConnector:
     return VKConnector(clock=clock)

@@ -16,8 +16,9 @@ from plugin.models import Mention, Reply
 from sandbox.faults import FaultPlan
 from sandbox.server import serve_in_thread
 from sandbox.vk import VKSandbox
+from tests.support.fakes import ManualClock
 
-from .conftest import GROUP_ID, TOKEN, FakeClock
+from .conftest import GROUP_ID, TOKEN
 
 OWNER = -GROUP_ID
 
@@ -150,7 +151,7 @@ def test_long_poll_failed_codes(sandbox, account, connector) -> None:
 # -- replies ---------------------------------------------------------------------------------------
 
 
-def test_comment_reply_threads_and_guid_dedup(sandbox, account, connector, clock: FakeClock) -> None:
+def test_comment_reply_threads_and_guid_dedup(sandbox, account, connector, clock: ManualClock) -> None:
     app, _ = sandbox
     post_id = seed(app)
     app.state.user_comments(501, post_id, "Open on Sunday?")
@@ -199,7 +200,7 @@ def test_send_private_needs_permission(sandbox, account, connector) -> None:
 # -- limits and errors -----------------------------------------------------------------------------
 
 
-def test_client_pacing(sandbox, account, connector, clock: FakeClock) -> None:
+def test_client_pacing(sandbox, account, connector, clock: ManualClock) -> None:
     app, _ = sandbox
     seed(app)
     slow = with_settings(account, requests_per_second=2)
@@ -212,7 +213,7 @@ def test_client_pacing(sandbox, account, connector, clock: FakeClock) -> None:
     assert connector.fetch_profile(slow, "501") is not None
 
 
-def test_server_too_many_requests_is_rate_limited(sandbox, account, clock: FakeClock) -> None:
+def test_server_too_many_requests_is_rate_limited(sandbox, account, clock: ManualClock) -> None:
     app, _ = sandbox
     seed(app)
     app.state.rps_limit = 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -10,8 +9,8 @@ import pytest
 from connectors.x import XConnector
 from plugin.connector import AccountContext
 from sandbox.faults import FaultPlan
-from sandbox.server import RunningServer, serve_in_thread
-from sandbox.x import XSandboxApp, XState, create_app
+from sandbox.runner import RunningFake
+from tests.support.fakes import OnFake, fake_fixture, quiet
 
 APP_TOKEN = "app-only-bearer"
 BRAND_TOKEN = "brand-user-token"
@@ -24,20 +23,10 @@ OAUTH1 = {
 
 
 @dataclass
-class XSandbox:
-    app: XSandboxApp
-    server: RunningServer
+class XSandbox(OnFake):
     brand_id: str
     alice_id: str
     bob_id: str
-
-    @property
-    def state(self) -> XState:
-        return self.app.state
-
-    @property
-    def plan(self) -> FaultPlan:
-        return self.app.plan
 
     def account(self, **overrides: object) -> AccountContext:
         credentials = overrides.pop("credentials", {"bearer_token": APP_TOKEN, "user_access_token": BRAND_TOKEN})
@@ -52,22 +41,14 @@ class XSandbox:
         )
 
 
-@pytest.fixture(scope="module")
-def _served() -> Iterator[tuple[XSandboxApp, RunningServer]]:
-    # One server per module (stopping one costs the serve_forever poll interval); state is reset per test.
-    app = create_app(plan=FaultPlan(seed=7))
-    server = serve_in_thread(app)
-    try:
-        yield app, server
-    finally:
-        server.stop()
+# One server per module (stopping one costs the serve_forever poll interval); state is reset per test.
+_served = fake_fixture("x", scope="module", plan=FaultPlan(seed=7))
 
 
 @pytest.fixture
-def sandbox(_served: tuple[XSandboxApp, RunningServer]) -> XSandbox:
-    app, server = _served
-    app.state.reset(keep_users=False)
-    app.plan.configure(scripted=[], rate_429=0.0, rate_5xx=0.0, rate_timeout=0.0, paths=(), retry_after=1, seed=7)
+def sandbox(_served: RunningFake) -> XSandbox:
+    app = _served.app
+    quiet(_served, state={"keep_users": False}, seed=7)
     brand = app.state.add_user("acme", name="Acme Support", token=BRAND_TOKEN)
     app.state.add_app_token(APP_TOKEN)
     app.state.add_oauth1(
@@ -75,7 +56,7 @@ def sandbox(_served: tuple[XSandboxApp, RunningServer]) -> XSandbox:
     )
     alice = app.state.add_user("alice", name="Alice A.")
     bob = app.state.add_user("bob", name="Bob B.")
-    return XSandbox(app=app, server=server, brand_id=brand.id, alice_id=alice.id, bob_id=bob.id)
+    return XSandbox(_served, brand_id=brand.id, alice_id=alice.id, bob_id=bob.id)
 
 
 @pytest.fixture

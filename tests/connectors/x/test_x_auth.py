@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from connectors.x_auth import (
+from connectors.x.auth import (
     BearerAuth,
     OAuth1Auth,
     hmac_sha1_signature,

@@ -62,7 +62,7 @@ def test_rate_limit_state_is_per_token(sandbox, connector):
 
 def test_remaining_zero_clears_after_reset():
     now = [1000.0]
-    from connectors.x_ratelimit import RateLimitState
+    from connectors.x.ratelimit import RateLimitState
 
     state = RateLimitState(clock=lambda: now[0])
     state.record("t", "e", {"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1060"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.x_length import MAX_WEIGHTED_LENGTH, weighted_length
+from connectors.x.length import MAX_WEIGHTED_LENGTH, weighted_length
 
 
 @pytest.mark.parametrize(

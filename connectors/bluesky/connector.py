@@ -1,0 +1,282 @@
+"""``BlueskyConnector``: see the package docstring."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pluggy
+from atproto import Client, Session, models
+from atproto_client import exceptions as at_exc
+from atproto_client.models.utils import get_model_as_dict
+from atproto_client.request import Request
+
+from plugin.connector import AccountContext, Connector, PollPage
+from plugin.errors import AuthError, FatalError
+from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+
+from .config import BlueskyCredentials, BlueskySettings
+from .cursor import decode_cursor, encode_cursor, is_new, merge_marks, top_mark
+from .errors import is_auth_failure, translate_error
+from .parse import DEFAULT_PDS, MAX_GRAPHEMES, NETWORK, REASONS, notification_to_mention, parse_bluesky_payload, ref
+from .text import grapheme_count, mention_facet, post_url
+
+hookimpl = pluggy.HookimplMarker("horseshoe")
+T = TypeVar("T")
+
+
+# ---- sessions ------------------------------------------------------------------------------------------
+
+
+class _Session:
+    """One logged-in SDK client per account, shared by threads; ``lock`` serialises (re)login."""
+
+    def __init__(self, client: Client):
+        self.client = client
+        self.lock = threading.Lock()
+        self.logged_in = False
+        # Bumped on every refresh, so threads failing on the same stale token refresh only once.
+        self.generation = 0
+
+
+# ---- the connector ------------------------------------------------------------------------------------
+
+
+class BlueskyConnector(Connector):
+    """Poll-only connector for a brand account on Bluesky (or any ATProto PDS with the app view)."""
+
+    name = NETWORK
+    display_name = "Bluesky"
+    credentials_model = BlueskyCredentials
+    settings_model = BlueskySettings
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, str], _Session] = {}
+
+    # -- sessions
+
+    def _session(self, account: AccountContext) -> _Session:
+        identifier = account.credentials.get("identifier") or account.handle or ""
+        if not identifier or not account.credentials.get("app_password"):
+            raise AuthError("Bluesky account needs identifier and app_password", code="missing_credentials")
+        base = (account.api_base or DEFAULT_PDS).rstrip("/")
+        key = (base, identifier)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                timeout = float(account.settings.get("timeout", 30))
+                session = self._sessions[key] = _Session(Client(base_url=base, request=Request(timeout=timeout)))
+        return session
+
+    def _login(self, session: _Session, account: AccountContext) -> None:
+        identifier = account.credentials.get("identifier") or account.handle or ""
+        try:
+            session.client.login(identifier, account.credentials["app_password"], fetch_bsky_profile=False)
+        except at_exc.AtProtocolError as exc:
+            raise translate_error(exc, posting=False) from exc
+        session.logged_in = True
+
+    def _refresh(self, session: _Session, account: AccountContext) -> None:
+        """Rotate tokens with the refresh JWT; when that is spent or expired, log in again."""
+        current = Session.decode(session.client.export_session_string())
+        try:
+            fresh = session.client.com.atproto.server.refresh_session(
+                headers={"Authorization": f"Bearer {current.refresh_jwt}"}
+            )
+        except (at_exc.BadRequestError, at_exc.UnauthorizedError) as exc:
+            if not is_auth_failure(exc):
+                raise translate_error(exc, posting=False) from exc
+            self._login(session, account)
+            return
+        except at_exc.AtProtocolError as exc:
+            raise translate_error(exc, posting=False) from exc
+        renewed = Session(fresh.handle, fresh.did, fresh.access_jwt, fresh.refresh_jwt, current.pds_endpoint)
+        session.client.login(session_string=renewed.encode(), fetch_bsky_profile=False)
+
+    def _run(self, account: AccountContext, action: Callable[[Client], T], *, posting: bool = False) -> T:
+        session = self._session(account)
+        with session.lock:
+            if not session.logged_in:
+                self._login(session, account)
+        for attempt in (1, 2):
+            generation = session.generation
+            try:
+                return action(session.client)
+            except at_exc.AtProtocolError as exc:
+                if attempt == 1 and is_auth_failure(exc):
+                    with session.lock:
+                        if session.generation == generation:
+                            self._refresh(session, account)
+                            session.generation += 1
+                    continue
+                raise translate_error(exc, posting=posting) from exc
+        raise AssertionError("unreachable")
+
+    def _did(self, account: AccountContext) -> str:
+        session = self._session(account)
+        return Session.decode(session.client.export_session_string()).did
+
+    # -- webhooks: none on Bluesky
+
+    def verify_request(self, request: Any, secrets: Mapping[str, str]) -> bool:
+        """Always False: Bluesky pushes no webhooks for account notifications; this connector polls."""
+        return False
+
+    def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
+        return parse_bluesky_payload(payload, account)
+
+    # -- receive
+
+    def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
+        """One page of new mentions/replies/quotes; see the module docstring for the cursor design."""
+        page_size = max(1, min(int(account.settings.get("page_size", 50)), 100))
+        max_pages = int(account.settings.get("max_walk_pages", 20))
+        state = decode_cursor(cursor)
+        walk = state.get("walk") if state else None
+        params: dict[str, Any] = {"limit": page_size, "reasons": list(REASONS)}
+        if walk:
+            params["cursor"] = walk["next"]
+        response = self._run(account, lambda c: c.app.bsky.notification.list_notifications(params=params))
+        raw = get_model_as_dict(response)
+        items = [dict(n) for n in raw.get("notifications") or []]
+        api_cursor = raw.get("cursor")
+        pages = int((walk or {}).get("pages", 0)) + 1
+        if state is None:
+            # Start now: take the newest page once and remember its top.
+            hwm: dict[str, Any] = top_mark(items) or {"at": "", "uris": []}
+            fresh, done = items, True
+        else:
+            hwm = state["hwm"]
+            fresh = [i for i in items if is_new(i, hwm)]
+            # Reaching an item we already handed over, or the end of the history, ends the catch-up.
+            done = len(fresh) < len(items) or not api_cursor or pages >= max_pages
+        top = (walk or {}).get("top") or top_mark(items)
+        next_state: dict[str, Any] = {"hwm": merge_marks(hwm, top) if done else dict(hwm)}
+        if not done:
+            next_state["walk"] = {"next": api_cursor, "top": top, "pages": pages}
+        if raw.get("seenAt"):
+            next_state["seenAt"] = raw["seenAt"]
+        mentions = []
+        for item in sorted(fresh, key=lambda i: (str(i.get("indexedAt") or ""), str(i.get("uri")))):
+            found = notification_to_mention(item, account.external_id)
+            if found is not None:
+                mentions.append(found)
+        return PollPage(mentions=mentions, cursor=encode_cursor(next_state), more=not done)
+
+    # -- send
+
+    def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        """A post in the thread of ``reply.in_reply_to`` (an at:// URI) with correct root/parent refs."""
+        if not reply.in_reply_to or not reply.in_reply_to.startswith("at://"):
+            raise FatalError("a Bluesky reply needs in_reply_to (the post's at:// URI)", code="missing_parent")
+        parent_uri = reply.in_reply_to
+        found = self._run(account, lambda c: c.app.bsky.feed.get_posts(params={"uris": [parent_uri]}))
+        posts = get_model_as_dict(found).get("posts") or []
+        if not posts:
+            raise FatalError(f"post {parent_uri} not found (deleted or blocked)", code="not_found")
+        parent = posts[0]
+        parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
+        record = parent.get("record") or {}
+        root_ref = ref((record.get("reply") or {}).get("root")) or parent_ref
+        author = parent.get("author") or {}
+        handle, author_did = author.get("handle"), author.get("did")
+        text = reply.text
+        if handle and f"@{handle}".lower() not in text.lower():
+            text = f"@{handle} {text}"
+        if grapheme_count(text) > MAX_GRAPHEMES:
+            raise FatalError(f"reply is {grapheme_count(text)} graphemes; Bluesky allows 300", code="too_long")
+        did = self._did(account)
+        earlier = self._find_earlier(account, did, parent_ref["uri"], text)
+        if earlier is not None:
+            return earlier
+        facet = mention_facet(text, handle, author_did) if handle and author_did else None
+        post = models.AppBskyFeedPost.Record(
+            text=text,
+            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            langs=list(account.settings.get("langs") or ["en"]),
+            reply=models.AppBskyFeedPost.ReplyRef(
+                root=models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"]),
+                parent=models.ComAtprotoRepoStrongRef.Main(uri=parent_ref["uri"], cid=parent_ref["cid"]),
+            ),
+            facets=[
+                models.AppBskyRichtextFacet.Main(
+                    index=models.AppBskyRichtextFacet.ByteSlice(
+                        byte_start=facet["index"]["byteStart"], byte_end=facet["index"]["byteEnd"]
+                    ),
+                    features=[models.AppBskyRichtextFacet.Mention(did=author_did)],
+                )
+            ]
+            if facet and author_did
+            else None,
+        )
+        created = self._run(account, lambda c: c.app.bsky.feed.post.create(did, post), posting=True)
+        return PostResult(external_id=created.uri, url=post_url(account.handle, did, created.uri))
+
+    def _find_earlier(self, account: AccountContext, did: str, parent_uri: str, text: str) -> PostResult | None:
+        """The brand's recent post answering the same parent with the same text: an earlier attempt."""
+        scan = int(account.settings.get("dedupe_scan", 25))
+        if scan <= 0:
+            return None
+        listed = self._run(
+            account,
+            lambda c: c.com.atproto.repo.list_records(
+                params={"repo": did, "collection": "app.bsky.feed.post", "limit": min(scan, 100)}
+            ),
+        )
+        for item in get_model_as_dict(listed).get("records") or []:
+            value = item.get("value") or {}
+            replied_to = ((value.get("reply") or {}).get("parent") or {}).get("uri")
+            if replied_to == parent_uri and value.get("text") == text:
+                return PostResult(external_id=item["uri"], url=post_url(account.handle, did, item["uri"]))
+        return None
+
+    def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        """A chat message to ``reply.recipient_id`` (a DID) through the bsky chat proxy, when enabled."""
+        if not account.settings.get("chat_enabled", False):
+            raise FatalError("Bluesky chat is not enabled for this account", code="unsupported")
+        recipient = reply.recipient_id
+        if not recipient or not recipient.startswith("did:"):
+            raise FatalError("a Bluesky message needs recipient_id (a DID)", code="missing_recipient")
+
+        def send(client: Client) -> tuple[str, str]:
+            chat = client.with_bsky_chat_proxy()
+            convo = chat.chat.bsky.convo.get_convo_for_members(params={"members": [recipient]}).convo
+            message = chat.chat.bsky.convo.send_message(data={"convo_id": convo.id, "message": {"text": reply.text}})
+            return convo.id, message.id
+
+        convo_id, message_id = self._run(account, send, posting=True)
+        return PostResult(external_id=f"{convo_id}:{message_id}")
+
+    def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
+        try:
+            found = self._run(account, lambda c: c.app.bsky.actor.get_profile(params={"actor": author_external_id}))
+        except FatalError as exc:
+            if exc.code in ("not_found", "rejected"):
+                return None
+            raise
+        return SocialProfile(
+            network=NETWORK,
+            external_id=found.did,
+            handle=found.handle,
+            name=found.display_name,
+            avatar_url=found.avatar,
+            profile_url=f"https://bsky.app/profile/{found.handle}",
+        )
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_text_length=MAX_GRAPHEMES,
+            requests_per_window=3000,
+            window_seconds=300,
+            poll_interval_seconds=30,
+            page_size=50,
+        )
+
+
+@hookimpl
+def horseshoe_register_connectors() -> list[Connector]:
+    return [BlueskyConnector()]
+

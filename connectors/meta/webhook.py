@@ -1,0 +1,124 @@
+"""Meta webhook authenticity and the entry walker Facebook, Messenger and Instagram share.
+
+* the ``hub.challenge`` subscription handshake and ``X-Hub-Signature-256`` (``sha256=`` + hex
+  HMAC-SHA256 of the raw body keyed with the app secret), per Meta's "Getting started with Webhooks";
+* ``entries`` / ``changes``: the entries of a body that belong to one account, validated against the
+  documented shapes (``models.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from plugin.connector import Connector, InboundRequest, WebhookResult
+from plugin.errors import BadInput
+from plugin.http import header
+
+from .credentials import APP_SECRET, PAGE_ID, VERIFY_TOKEN
+from .fields import as_dict
+from .models import WebhookBody, parse
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+def sign_body(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value Meta sends for ``body``."""
+    digest = hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def is_handshake(request: InboundRequest) -> bool:
+    return request.method.upper() == "GET"
+
+
+def verify_meta_request(request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+    """True for a subscription GET with the right verify token, or a POST with a valid signature."""
+    if is_handshake(request):
+        expected = secrets.get(VERIFY_TOKEN) or ""
+        given = request.query.get("hub.verify_token") or ""
+        return (
+            request.query.get("hub.mode") == "subscribe"
+            and bool(expected)
+            and "hub.challenge" in request.query
+            and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+        )
+    if request.method.upper() != "POST":
+        return False
+    secret = secrets.get(APP_SECRET) or ""
+    signature = header(request.headers, SIGNATURE_HEADER) or ""
+    if not secret or not signature.startswith("sha256="):
+        return False
+    return hmac.compare_digest(signature.encode("utf-8"), sign_body(secret, request.body).encode("utf-8"))
+
+
+def handshake_result(request: InboundRequest) -> WebhookResult:
+    """Answer a (verified) subscription GET: echo ``hub.challenge`` as plain text."""
+    challenge = request.query.get("hub.challenge")
+    if challenge is None:
+        raise BadInput("missing hub.challenge")
+    return WebhookResult(handshake=(200, "text/plain", challenge))
+
+
+def load_body(request: InboundRequest) -> Any:
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(f"webhook body is not JSON: {exc}") from exc
+
+
+class MetaWebhookConnector(Connector):
+    """What Facebook, Messenger and Instagram share: one app secret signs every webhook, one
+    ``hub.challenge`` handshake, and the account's own id (``account_key`` in the secrets) picks the
+    entries of a body that belong to it."""
+
+    account_key: str = PAGE_ID
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        return verify_meta_request(request, secrets)
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        if is_handshake(request):
+            return handshake_result(request)
+        return WebhookResult(mentions=self.parse_payload(load_body(request), secrets.get(self.account_key)))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ``entry`` of a webhook body that belongs to the account."""
+
+    id: str
+    changes: tuple[tuple[Any, Any], ...]  # (field, value) as sent
+    messaging: tuple[Any, ...]
+    where: str
+    time: datetime | None
+
+
+def entries(payload: Any, expected_object: str, account: str | None) -> Iterator[Entry]:
+    """The entries of a webhook body for ``account`` (all when None); BadInput names the path at fault."""
+    raw = as_dict(payload, "body")
+    if raw.get("object") != expected_object:
+        raise BadInput(f"body.object: expected {expected_object!r}")
+    body = parse(WebhookBody, raw, "body")
+    for index, entry in enumerate(body.entry or []):
+        if account is None or entry.id == account:
+            yield Entry(
+                id=entry.id,
+                changes=tuple((change.field, change.value) for change in entry.changes or []),
+                messaging=tuple(entry.messaging or []),
+                where=f"entry[{index}]",
+                time=entry.time,
+            )
+
+
+def changes(entry: Entry, fields: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str]]:
+    """(value, where) of the entry's ``changes`` whose field is one of ``fields``."""
+    for index, (field, value) in enumerate(entry.changes):
+        if field in fields:
+            where = f"{entry.where}.changes[{index}].value"
+            yield as_dict(value, where), where

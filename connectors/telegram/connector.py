@@ -1,0 +1,275 @@
+"""``TelegramConnector``: webhook or ``getUpdates`` in, ``sendMessage`` out (see the package docstring).
+
+Why ``requests`` and not python-telegram-bot: PTB (v20+) is async-first; every call needs a running
+event loop, which would force an asyncio loop into our synchronous worker for a handful of plain HTTPS
+calls. The Bot API is a small JSON-over-HTTPS interface (https://core.telegram.org/bots/api), so we
+speak it directly, through ``plugin.http.HttpClient`` (which also keeps the token, part of every URL
+path, out of error messages and urllib3's log lines).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pluggy
+
+from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.errors import AuthError, BadInput, FatalError, RetriableError
+from plugin.http import HttpClient, Pacer, Rate, json_body
+from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+
+from .config import TelegramCredentials, TelegramSettings
+from .errors import telegram_error
+from .parse import bot_id_from_token, integer, obj, opt_str, parse_update, updates_of
+
+log = logging.getLogger(__name__)
+hookimpl = pluggy.HookimplMarker("horseshoe")
+
+API_BASE = "https://api.telegram.org"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_TEXT = 4096
+PAGE_SIZE = 100  # getUpdates accepts 1-100
+ALLOWED_UPDATES = ("message", "edited_message")
+DEFAULT_POLL_TIMEOUT = 20
+HTTP_TIMEOUT = 15.0
+
+# Bot FAQ: ~30 messages/s per bot, 1 message/s per chat, 20 messages/min per group.
+GLOBAL_RATE = Rate(30, 1.0)
+CHAT_RATE = Rate.min_interval(1.0)
+GROUP_RATE = Rate(20, 60.0)
+
+
+class TelegramConnector(Connector):
+    name = "telegram"
+    display_name = "Telegram"
+
+    credentials_model = TelegramCredentials
+    settings_model = TelegramSettings
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic):
+        # Sends are paced client-side: a RateLimited with the exact wait beats a 429 plus a penalty.
+        self.pacer = Pacer(clock, name="telegram pacing")
+        self._http = HttpClient("telegram", error_hook=telegram_error, user_agent="horseshoe-telegram/0.1")
+
+    # -- webhook ---------------------------------------------------------------------------------
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        expected = secrets.get("webhook_secret")
+        if not expected:
+            return False
+        got = None
+        for key, value in request.headers.items():
+            if key.lower() == SECRET_HEADER.lower():
+                got = value
+                break
+        if got is None:
+            return False
+        return hmac.compare_digest(got.encode("utf-8"), expected.encode("utf-8"))
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        try:
+            body = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise BadInput("telegram: webhook body is not JSON") from None
+        configured = secrets.get("bot_id")
+        bot_id = str(configured) if configured else bot_id_from_token(secrets.get("bot_token"))
+        username = secrets.get("bot_username")
+        return WebhookResult(mentions=parse_update(body, bot_id, str(username) if username else None, bot_id))
+
+    def parse_payload(
+        self, payload: Any, account: str | None = None, *, bot_username: str | None = None
+    ) -> list[Mention]:
+        """Normalize an Update, a list of Updates or a getUpdates response.
+
+        ``account`` is the bot's id (needed to spot replies to the bot and ``text_mention``s);
+        ``bot_username`` is needed to spot ``@mentions`` in groups.
+        """
+        mentions: list[Mention] = []
+        for update in updates_of(payload):
+            mentions.extend(parse_update(update, account, bot_username, account))
+        return mentions
+
+    # -- API calls -------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        account: AccountContext,
+        method: str,
+        params: dict[str, Any],
+        *,
+        mutating: bool,
+        long_poll: float = 0.0,
+    ) -> Any:
+        token = account.credentials.get("bot_token")
+        if not token:
+            raise AuthError("telegram: account has no bot_token", code="no_token")
+        base = (account.api_base or API_BASE).rstrip("/")
+        read_timeout = float(account.settings.get("http_timeout", HTTP_TIMEOUT)) + long_poll
+        what = f"telegram {method}"
+        response = self._http.send(
+            (account.external_id, base),
+            "POST",  # every Bot API method accepts POST; only some are writes, hence ``mutating``
+            f"{base}/bot{token}/{method}",
+            what=what,
+            mutating=mutating,
+            json=params,
+            timeout=(5.0, read_timeout),
+            secrets=(token,),
+        )
+        return json_body(response, what, mutating=mutating).get("result")
+
+    # -- polling ---------------------------------------------------------------------------------
+
+    def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
+        """``getUpdates`` with ``offset = last update_id + 1`` (the cursor).
+
+        Asking with an offset confirms (and makes Telegram forget) every earlier update, so the cursor
+        must only be persisted after the returned mentions are stored: a crash in between replays the
+        page, and the inbox's unique external_id drops the repeats.
+        """
+        params: dict[str, Any] = {
+            "limit": PAGE_SIZE,
+            "timeout": int(account.settings.get("poll_timeout", DEFAULT_POLL_TIMEOUT)),
+            "allowed_updates": list(ALLOWED_UPDATES),
+        }
+        if cursor is not None:
+            try:
+                params["offset"] = int(cursor)
+            except ValueError:
+                raise BadInput(f"telegram: bad cursor {cursor!r}") from None
+        result = self._call(account, "getUpdates", params, mutating=False, long_poll=params["timeout"])
+        if not isinstance(result, list):
+            raise RetriableError("telegram getUpdates: result is not a list", code="shape")
+        username = account.settings.get("bot_username") or account.handle
+        mentions: list[Mention] = []
+        next_offset = int(cursor) if cursor is not None else None
+        for update in result:
+            uid = update.get("update_id") if isinstance(update, dict) else None
+            if isinstance(uid, int):
+                next_offset = max(next_offset or 0, uid + 1)
+            try:
+                mentions.extend(parse_update(update, account.external_id, username, account.external_id))
+            except BadInput as exc:
+                # One unreadable update must not wedge the cursor forever; it is logged, not hidden.
+                log.warning("telegram: skipping update %s: %s", uid, exc)
+        return PollPage(
+            mentions=mentions,
+            cursor=str(next_offset) if next_offset is not None else cursor,
+            more=len(result) >= PAGE_SIZE,
+        )
+
+    # -- replies ---------------------------------------------------------------------------------
+
+    def _send(self, account: AccountContext, chat_id: int, text: str, reply_to: int | None) -> PostResult:
+        if len(text) > MAX_TEXT:
+            raise FatalError(f"telegram: text is {len(text)} characters, limit {MAX_TEXT}", code="too_long")
+        if account.settings.get("pace", True):
+            bot = account.external_id
+            limits = [((bot,), GLOBAL_RATE), ((bot, chat_id), CHAT_RATE)]
+            if chat_id < 0:  # group and supergroup ids are negative
+                limits.append(((bot, chat_id, "group"), GROUP_RATE))
+            self.pacer.reserve(*limits, what=f"to chat {chat_id}")
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if reply_to is not None:
+            # allow_sending_without_reply: a deleted customer message must not lose the agent's answer.
+            params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+        result = obj(self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
+        chat = obj(result.get("chat"), "sendMessage result chat")
+        message_id = integer(result.get("message_id"), "sendMessage result message_id")
+        username = opt_str(chat.get("username"))
+        public = chat.get("type") == "supergroup" and username
+        url = f"https://t.me/{username}/{message_id}" if public else None
+        return PostResult(external_id=f"{chat.get('id')}:{message_id}", url=url)
+
+    def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        target = reply.in_reply_to
+        if not target or ":" not in target:
+            raise FatalError(
+                "telegram: a reply needs in_reply_to = '{chat_id}:{message_id}'", code="bad_target"
+            )
+        chat_part, message_part = target.rsplit(":", 1)
+        try:
+            chat_id, message_id = int(chat_part), int(message_part)
+        except ValueError:
+            raise FatalError(f"telegram: bad in_reply_to {target!r}", code="bad_target") from None
+        return self._send(account, chat_id, reply.text, message_id)
+
+    def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        """A private chat with a user's id works only after they pressed Start (else 403)."""
+        try:
+            user_id = int(reply.recipient_id or "")
+        except ValueError:
+            raise FatalError(
+                "telegram: send_private needs a numeric recipient_id", code="bad_target"
+            ) from None
+        try:
+            return self._send(account, user_id, reply.text, None)
+        except FatalError as exc:
+            if exc.code == "chat_not_found":  # never talked to the bot at all
+                raise FatalError(
+                    f"telegram: user {user_id} has never started the bot, so it cannot write to them "
+                    "first; ask them to open the bot and press Start",
+                    code="not_started",
+                ) from exc
+            raise
+
+    def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
+        """``getChat`` on a user id: works for users who have talked to the bot."""
+        try:
+            chat_id = int(author_external_id)
+        except ValueError:
+            return None
+        try:
+            chat = self._call(account, "getChat", {"chat_id": chat_id}, mutating=False)
+        except FatalError as exc:
+            if exc.code in ("chat_not_found", "400", "404", "forbidden"):
+                return None
+            raise
+        if not isinstance(chat, dict):
+            return None
+        username = opt_str(chat.get("username"))
+        name = " ".join(p for p in (opt_str(chat.get("first_name")), opt_str(chat.get("last_name"))) if p)
+        return SocialProfile(
+            network="telegram",
+            external_id=str(chat_id),
+            handle=username,
+            name=name or opt_str(chat.get("title")),
+            profile_url=f"https://t.me/{username}" if username else None,
+        )
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_text_length=MAX_TEXT,
+            requests_per_window=GLOBAL_RATE.count,
+            window_seconds=1,
+            poll_interval_seconds=5,
+            page_size=PAGE_SIZE,
+        )
+
+    # -- setup helpers (used by `horseshoe doctor`/admin tooling, not by the pipeline) ------------
+
+    def set_webhook(self, account: AccountContext, url: str) -> None:
+        """Register ``url`` with ``secret_token`` so every delivery carries the secret header."""
+        secret = account.credentials.get("webhook_secret")
+        if not secret:
+            raise AuthError("telegram: account has no webhook_secret", code="no_secret")
+        self._call(
+            account,
+            "setWebhook",
+            {"url": url, "secret_token": secret, "allowed_updates": list(ALLOWED_UPDATES)},
+            mutating=False,
+        )
+
+    def get_me(self, account: AccountContext) -> dict[str, Any]:
+        return obj(self._call(account, "getMe", {}, mutating=False), "getMe result")
+
+
+@hookimpl
+def horseshoe_register_connectors() -> list[Connector]:
+    return [TelegramConnector()]
+

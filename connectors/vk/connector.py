@@ -1,0 +1,353 @@
+"""``VKConnector``: Callback API or Bots Long Poll in, ``wall.createComment`` / ``messages.send`` out.
+
+See the package docstring for the handshake convention, the account model and what becomes a mention.
+Calls go through ``plugin.http.HttpClient`` (VK error envelopes mapped in ``errors.py``), paced per
+token by ``plugin.http.Pacer`` (VK answers error 6 beyond its per-second limit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pluggy
+
+from plugin.connector import AccountContext, Connector, InboundRequest, PollPage, WebhookResult
+from plugin.errors import AuthError, BadInput, FatalError, RetriableError
+from plugin.http import HttpClient, Pacer, Rate, fingerprint, json_body
+from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+
+from .config import VKCredentials, VKSettings
+from .errors import vk_api_error, vk_error
+from .parse import events_of, parse_event
+
+log = logging.getLogger(__name__)
+hookimpl = pluggy.HookimplMarker("horseshoe")
+
+API_BASE = "https://api.vk.com"
+API_VERSION = "5.199"
+MAX_TEXT = 4096
+DEFAULT_RPS = 20
+DEFAULT_WAIT = 20
+HTTP_TIMEOUT = 15.0
+
+
+def random_id_for(idempotency_key: str) -> int:
+    """A stable, non-zero 31-bit ``random_id`` (VK treats 0 as "no de-duplication")."""
+    value = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big") & 0x7FFFFFFF
+    return value or 1
+
+
+class VKConnector(Connector):
+    name = "vk"
+    display_name = "VK"
+
+    credentials_model = VKCredentials
+    settings_model = VKSettings
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic):
+        self.pacer = Pacer(clock, name="vk pacing")
+        self._http = HttpClient("vk", error_hook=vk_error, user_agent="horseshoe-vk/0.1")
+
+    # -- webhook ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _body(request: InboundRequest) -> dict[str, Any] | None:
+        try:
+            body = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
+        """The body's ``secret`` equals the account's secret (constant time) and ``group_id`` matches.
+
+        A ``confirmation`` request without a ``secret`` field is accepted only when the group id is
+        configured and matches: its answer (the confirmation code) only proves we own this URL.
+        """
+        body = self._body(request)
+        if body is None:
+            return False
+        expected_group = secrets.get("group_id")
+        group = body.get("group_id")
+        if expected_group is not None and str(group) != str(expected_group).lstrip("-"):
+            return False
+        got = body.get("secret")
+        expected = secrets.get("secret")
+        if got is None and body.get("type") == "confirmation":
+            return expected_group is not None
+        if not isinstance(got, str) or not expected:
+            return False
+        return hmac.compare_digest(got.encode("utf-8"), expected.encode("utf-8"))
+
+    def parse_webhook(self, request: InboundRequest, secrets: Mapping[str, str]) -> WebhookResult:
+        body = self._body(request)
+        if body is None:
+            raise BadInput("vk: callback body is not a JSON object")
+        if body.get("type") == "confirmation":
+            code = secrets.get("confirmation_code")
+            if not code:
+                raise BadInput("vk: confirmation requested but no confirmation_code is configured")
+            return WebhookResult(handshake=(200, "text/plain", code))
+        configured = secrets.get("group_id")
+        group = str(configured) if configured else (str(body["group_id"]) if "group_id" in body else None)
+        mentions = parse_event(body, group.lstrip("-") if group else None)
+        return WebhookResult(mentions=mentions, handshake=(200, "text/plain", "ok"))
+
+    def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
+        """A Callback event, a list of events, or a Bots Long Poll answer ``{"ts", "updates"}``."""
+        out: list[Mention] = []
+        for event in events_of(payload):
+            out.extend(parse_event(event, account))
+        return out
+
+    # -- API calls -------------------------------------------------------------------------------
+
+    def _group_id(self, account: AccountContext) -> int:
+        raw = account.settings.get("group_id", account.external_id)
+        try:
+            return abs(int(raw))
+        except (TypeError, ValueError):
+            raise FatalError(f"vk: bad group_id {raw!r}", code="config") from None
+
+    def _call(self, account: AccountContext, method: str, params: dict[str, Any], *, mutating: bool) -> Any:
+        token = account.credentials.get("access_token")
+        if not token:
+            raise AuthError("vk: account has no access_token", code="no_token")
+        # Keyed by the token's fingerprint: the limit is per token, and the pacer must not hold a secret.
+        rate = Rate.per_second(int(account.settings.get("requests_per_second", DEFAULT_RPS)))
+        self.pacer.reserve((fingerprint(token), rate), what=f"vk {method}")
+        base = (account.api_base or API_BASE).rstrip("/")
+        data = {k: v for k, v in params.items() if v is not None}
+        data["v"] = account.settings.get("api_version", API_VERSION)
+        data["access_token"] = token  # in the POST body, never in a URL that could be logged
+        what = f"vk {method}"
+        response = self._http.send(
+            (account.external_id, base),
+            "POST",
+            f"{base}/method/{method}",
+            what=what,
+            mutating=mutating,
+            data=data,
+            timeout=(5.0, float(account.settings.get("http_timeout", HTTP_TIMEOUT))),
+            secrets=(token,),
+        )
+        return json_body(response, what, mutating=mutating)["response"]
+
+    # -- polling (Bots Long Poll) ----------------------------------------------------------------
+
+    def _lp_server(self, account: AccountContext) -> dict[str, Any]:
+        info = self._call(
+            account, "groups.getLongPollServer", {"group_id": self._group_id(account)}, mutating=False
+        )
+        if not isinstance(info, dict) or not all(k in info for k in ("server", "key", "ts")):
+            raise RetriableError("vk groups.getLongPollServer: unexpected answer", code="shape")
+        return {"server": str(info["server"]), "key": str(info["key"]), "ts": str(info["ts"])}
+
+    def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
+        """One Bots Long Poll ``a_check``; the cursor is ``{"server", "key", "ts"}`` as JSON.
+
+        ``failed: 1`` -> continue from the new ``ts``; ``2`` -> new key, same ts; ``3`` -> new key and
+        ts (VK lost the history; logged). Persist the returned cursor only after storing the page:
+        replaying a ``ts`` returns the same events, deduplicated by external_id.
+        """
+        state: dict[str, Any]
+        if cursor is None:
+            state = self._lp_server(account)
+        else:
+            try:
+                loaded = json.loads(cursor)
+            except ValueError:
+                loaded = None
+            if not isinstance(loaded, dict) or not {"server", "key", "ts"} <= loaded.keys():
+                raise BadInput("vk: bad long poll cursor")
+            state = loaded
+        wait = int(account.settings.get("poll_wait", DEFAULT_WAIT))
+        try:
+            resp = self._http.send(
+                (account.external_id, "long poll"),
+                "GET",
+                state["server"],
+                what="vk long poll",
+                params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait},
+                timeout=(5.0, HTTP_TIMEOUT + wait),
+                secrets=(state["key"],),
+                check=False,  # the long-poll server speaks its own {"failed": n} protocol, read below
+            )
+            answer = resp.json()
+        except ValueError:
+            raise RetriableError(f"vk long poll: HTTP {resp.status_code} not JSON", code="http") from None
+        if not isinstance(answer, dict):
+            raise RetriableError("vk long poll: unexpected answer", code="shape")
+        failed = answer.get("failed")
+        if failed == 1:
+            state["ts"] = str(answer.get("ts"))
+            return PollPage(mentions=[], cursor=json.dumps(state), more=True)
+        if failed == 2:
+            fresh = self._lp_server(account)
+            state.update(server=fresh["server"], key=fresh["key"])
+            return PollPage(mentions=[], cursor=json.dumps(state), more=True)
+        if failed == 3:
+            log.warning("vk: long poll history lost (failed=3) after ts=%s", state["ts"])
+            return PollPage(mentions=[], cursor=json.dumps(self._lp_server(account)), more=True)
+        if failed is not None or not isinstance(answer.get("updates"), list):
+            raise RetriableError(f"vk long poll: unexpected answer (failed={failed})", code="shape")
+        mentions: list[Mention] = []
+        for event in answer["updates"]:
+            try:
+                mentions.extend(parse_event(event, str(self._group_id(account))))
+            except BadInput as exc:
+                log.warning("vk: skipping long poll event: %s", exc)
+        state["ts"] = str(answer.get("ts", state["ts"]))
+        return PollPage(mentions=mentions, cursor=json.dumps(state), more=bool(answer["updates"]))
+
+    # -- replies ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _split(value: str, what: str) -> tuple[int, int]:
+        try:
+            owner, item = value.rsplit("_", 1)
+            return int(owner), int(item)
+        except ValueError:
+            raise FatalError(f"vk: bad {what} {value!r}", code="bad_target") from None
+
+    def _check_text(self, text: str) -> None:
+        if len(text) > MAX_TEXT:
+            raise FatalError(f"vk: text is {len(text)} characters, limit {MAX_TEXT}", code="too_long")
+
+    def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        self._check_text(reply.text)
+        thread = reply.thread_id
+        if not thread:
+            raise FatalError(
+                "vk: a reply needs thread_id ('{owner}_{post}' or '{peer_id}')", code="bad_target"
+            )
+        if "_" in thread:
+            return self._comment(account, reply, thread)
+        try:
+            peer_id = int(thread)
+        except ValueError:
+            raise FatalError(f"vk: bad thread_id {thread!r}", code="bad_target") from None
+        reply_cmid = None
+        if reply.in_reply_to:
+            peer, reply_cmid = self._split(reply.in_reply_to, "in_reply_to")
+            if peer != peer_id:
+                raise FatalError("vk: in_reply_to is not in the thread's conversation", code="bad_target")
+        return self._message(account, peer_id, reply, reply_cmid)
+
+    def _comment(self, account: AccountContext, reply: Reply, thread: str) -> PostResult:
+        owner_id, post_id = self._split(thread, "thread_id")
+        reply_to = None
+        if reply.in_reply_to and reply.in_reply_to != thread:
+            owner, reply_to = self._split(reply.in_reply_to, "in_reply_to")
+            if owner != owner_id:
+                raise FatalError("vk: in_reply_to is on another wall than the thread", code="bad_target")
+        result = self._call(
+            account,
+            "wall.createComment",
+            {
+                "owner_id": owner_id,
+                "post_id": post_id,
+                "message": reply.text,
+                "reply_to_comment": reply_to,
+                "from_group": self._group_id(account),
+                "guid": reply.idempotency_key,  # VK refuses a second comment with the same guid
+            },
+            mutating=True,
+        )
+        if not isinstance(result, dict) or not isinstance(result.get("comment_id"), int):
+            raise FatalError("vk wall.createComment: unexpected answer", code="shape")
+        comment_id = result["comment_id"]
+        return PostResult(
+            external_id=f"{owner_id}_{comment_id}",
+            url=f"https://vk.com/wall{owner_id}_{post_id}?reply={comment_id}",
+        )
+
+    def _message(
+        self, account: AccountContext, peer_id: int, reply: Reply, reply_cmid: int | None
+    ) -> PostResult:
+        params: dict[str, Any] = {
+            "peer_ids": str(peer_id),  # peer_ids makes VK return conversation_message_id
+            "message": reply.text,
+            "random_id": random_id_for(reply.idempotency_key),
+        }
+        if reply_cmid is not None:
+            params["forward"] = json.dumps(
+                {"peer_id": peer_id, "conversation_message_ids": [reply_cmid], "is_reply": True}
+            )
+        result = self._call(account, "messages.send", params, mutating=True)
+        item = result[0] if isinstance(result, list) and result else None
+        if not isinstance(item, dict):
+            raise FatalError("vk messages.send: unexpected answer", code="shape")
+        if isinstance(item.get("error"), dict):  # per-peer failure inside a successful call
+            raise vk_api_error("vk messages.send", item["error"])
+        cmid = item.get("conversation_message_id")
+        return PostResult(external_id=f"{peer_id}_{cmid}")
+
+    def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        """``messages.send`` to the user; needs them to have written to / allowed the community."""
+        self._check_text(reply.text)
+        try:
+            peer_id = int(reply.recipient_id or "")
+        except ValueError:
+            raise FatalError("vk: send_private needs a numeric recipient_id", code="bad_target") from None
+        return self._message(account, peer_id, reply, None)
+
+    def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
+        try:
+            ident = int(author_external_id)
+        except ValueError:
+            return None
+        if ident < 0:
+            answer = self._call(account, "groups.getById", {"group_id": -ident}, mutating=False)
+            groups = answer.get("groups") if isinstance(answer, dict) else answer
+            if not isinstance(groups, list) or not groups or not isinstance(groups[0], dict):
+                return None
+            group = groups[0]
+            screen = group.get("screen_name")
+            return SocialProfile(
+                network="vk",
+                external_id=author_external_id,
+                handle=screen if isinstance(screen, str) else None,
+                name=group.get("name") if isinstance(group.get("name"), str) else None,
+                avatar_url=group.get("photo_100") if isinstance(group.get("photo_100"), str) else None,
+                profile_url=f"https://vk.com/{screen or f'club{-ident}'}",
+            )
+        users = self._call(
+            account, "users.get", {"user_ids": ident, "fields": "screen_name,photo_100"}, mutating=False
+        )
+        if not isinstance(users, list) or not users or not isinstance(users[0], dict):
+            return None
+        user = users[0]
+        name = " ".join(
+            p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p
+        )
+        screen = user.get("screen_name") if isinstance(user.get("screen_name"), str) else None
+        return SocialProfile(
+            network="vk",
+            external_id=author_external_id,
+            handle=screen,
+            name=name or None,
+            avatar_url=user.get("photo_100") if isinstance(user.get("photo_100"), str) else None,
+            profile_url=f"https://vk.com/{screen or f'id{ident}'}",
+        )
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_text_length=MAX_TEXT,
+            requests_per_window=DEFAULT_RPS,
+            window_seconds=1,
+            poll_interval_seconds=5,
+            page_size=100,
+        )
+
+
+@hookimpl
+def horseshoe_register_connectors() -> list[Connector]:
+    return [VKConnector()]
+

@@ -1,0 +1,55 @@
+"""The HTTP client every connector (and sink) uses; see ``client.HttpClient``.
+
+Import from here, not from the submodules: ``from plugin.http import HttpClient, Pacer, ...``.
+"""
+
+from __future__ import annotations
+
+from .client import DEFAULT_TIMEOUT, BearerAuth, ErrorHook, HttpClient, json_body, status_error
+from .headers import (
+    MAX_RETRY_AFTER,
+    generic_rate_limit_reset,
+    header,
+    json_header,
+    meta_regain_seconds,
+    meta_usage_items,
+    parse_reset,
+    parse_retry_after,
+    retry_after_from_headers,
+    retry_after_seconds,
+    x_rate_limit_reset,
+)
+from .outcome import never_sent, transport_error
+from .pacer import Pacer, Rate, fingerprint
+from .redact import RedactingFilter, describe, install_log_filters, redact
+
+install_log_filters()
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_RETRY_AFTER",
+    "BearerAuth",
+    "ErrorHook",
+    "HttpClient",
+    "Pacer",
+    "Rate",
+    "RedactingFilter",
+    "describe",
+    "fingerprint",
+    "generic_rate_limit_reset",
+    "header",
+    "install_log_filters",
+    "json_body",
+    "json_header",
+    "meta_regain_seconds",
+    "meta_usage_items",
+    "never_sent",
+    "parse_reset",
+    "parse_retry_after",
+    "redact",
+    "retry_after_from_headers",
+    "retry_after_seconds",
+    "status_error",
+    "transport_error",
+    "x_rate_limit_reset",
+]

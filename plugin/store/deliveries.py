@@ -1,0 +1,185 @@
+"""Deliveries: one row per (mention, sink), claimed when due, finished only under the lease."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, literal, select, update
+
+from plugin.store import leases
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
+from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
+
+BACKFILL_DAYS = 7  # how far back a newly connected CRM receives what it missed
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A claimed delivery with what the sink needs of its mention."""
+
+    id: int
+    mention_id: int
+    tenant_id: int
+    sink: str
+    attempts: int
+    match: dict[str, Any] | None
+    payload: dict[str, Any]  # the mention
+    labels: dict[str, Any] | None
+    received_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """The new state of one delivery after an attempt."""
+
+    id: int
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None = None
+    remote_id: str | None = None  # written when delivered
+    next_attempt_at: datetime | None = None  # written when still pending
+
+
+class DeliveryRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def claim_due(self, owner: str, limit: int, lease_seconds: float) -> list[int]:
+        d = t.deliveries
+        due = (d.c.status == DeliveryStatus.PENDING) & (d.c.next_attempt_at <= utcnow())
+        return leases.claim(self.db, d, due, owner, limit, lease_seconds, order_by=[d.c.mention_id])
+
+    def due_rows(self, ids: Sequence[int]) -> list[DueDelivery]:
+        d, m = t.deliveries.c, t.mentions.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(t.deliveries, m.payload, m.labels, m.received_at)
+                .join(t.mentions, m.id == d.mention_id)
+                .where(d.id.in_(list(ids)))
+                .order_by(d.mention_id)
+            ).all()
+        return [
+            DueDelivery(
+                id=int(r.id),
+                mention_id=int(r.mention_id),
+                tenant_id=int(r.tenant_id),
+                sink=r.sink,
+                attempts=int(r.attempts),
+                match=dict(r.match) if r.match else None,
+                payload=dict(r.payload),
+                labels=dict(r.labels) if r.labels is not None else None,
+                received_at=as_utc(r.received_at),
+            )
+            for r in rows
+        ]
+
+    def finish(self, owner: str, updates: Sequence[DeliveryUpdate]) -> int:
+        """Write each update and release its lease, but only where ``owner`` still holds the lease:
+        a slower worker never overwrites a newer result. Returns how many rows were written."""
+        written = 0
+        now = utcnow()
+        with self.db.begin() as conn:
+            for u in updates:
+                values: dict[str, Any] = {
+                    "status": u.status,
+                    "attempts": u.attempts,
+                    "last_error": u.last_error,
+                    "updated_at": now,
+                    **leases.released(),
+                }
+                if u.status == DeliveryStatus.DELIVERED:
+                    values["remote_id"] = u.remote_id
+                if u.next_attempt_at is not None:
+                    values["next_attempt_at"] = u.next_attempt_at
+                written += conn.execute(
+                    update(t.deliveries)
+                    .where(t.deliveries.c.id == u.id, leases.held_by(t.deliveries, owner))
+                    .values(**values)
+                ).rowcount
+        return written
+
+    def parent_states(
+        self, tenant_id: int, sink: str, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], DeliveryStatus]:
+        """Delivery state in ``sink`` of each (network, external_id) parent we know of.
+
+        A parent that is one of our own sent replies counts as delivered: the CRM created it.
+        """
+        states: dict[tuple[str, str], DeliveryStatus] = {}
+        if not keys:
+            return states
+        ids = sorted({external_id for _network, external_id in keys})
+        m, d, r = t.mentions.c, t.deliveries.c, t.replies.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(m.network, m.external_id, d.status)
+                .select_from(t.mentions)
+                .outerjoin(t.deliveries, (d.mention_id == m.id) & (d.sink == sink))
+                .where(m.tenant_id == tenant_id, m.external_id.in_(ids))
+            )
+            for row in rows:
+                if (row.network, row.external_id) in keys and row.status is not None:
+                    states[(row.network, row.external_id)] = DeliveryStatus(row.status)
+            replies = conn.execute(
+                select(r.network, r.external_id).where(
+                    r.tenant_id == tenant_id, r.status == ReplyStatus.SENT, r.external_id.in_(ids)
+                )
+            )
+            for reply in replies:
+                states[(reply.network, reply.external_id)] = DeliveryStatus.DELIVERED
+        return states
+
+
+def add_deliveries(
+    conn: Connection, mention_id: int, tenant_id: int, matches: Mapping[str, dict[str, Any] | None]
+) -> None:
+    """A pending delivery per sink of ``matches`` that the mention does not have yet (routing twice
+    after a crash adds nothing)."""
+    now = utcnow()
+    d = t.deliveries.c
+    for sink, match in matches.items():
+        exists = conn.execute(select(d.id).where(d.mention_id == mention_id, d.sink == sink)).first()
+        if exists is None:
+            conn.execute(
+                insert(t.deliveries).values(
+                    mention_id=mention_id,
+                    tenant_id=tenant_id,
+                    sink=sink,
+                    status=DeliveryStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    match=match,
+                    updated_at=now,
+                )
+            )
+
+
+def backfill_deliveries(conn: Connection, tenant_id: int, sink: str) -> None:
+    """Mentions routed while this CRM was not connected (not yet installed, or uninstalled for a
+    while) get their delivery now, back to ``BACKFILL_DAYS``: nothing is missed by the gap."""
+    now = utcnow()
+    m, d = t.mentions.c, t.deliveries.c
+    missing = select(
+        m.id,
+        m.tenant_id,
+        literal(sink),
+        literal(DeliveryStatus.PENDING.value),
+        literal(0),
+        literal(now, type_=d.next_attempt_at.type),
+        literal(now, type_=d.updated_at.type),
+    ).where(
+        m.tenant_id == tenant_id,
+        m.status == MentionStatus.ROUTED,
+        m.deleted.is_(False),
+        m.received_at >= now - timedelta(days=BACKFILL_DAYS),
+        ~select(d.id).where(d.mention_id == m.id, d.sink == sink).exists(),
+    )
+    conn.execute(
+        insert(t.deliveries).from_select(
+            ["mention_id", "tenant_id", "sink", "status", "attempts", "next_attempt_at", "updated_at"], missing
+        )
+    )

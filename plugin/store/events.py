@@ -1,0 +1,19 @@
+"""The event log: callbacks and notable happenings, kept for admins and audits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+
+from plugin.store import tables as t
+from plugin.store.db import Database, utcnow
+
+
+class EventRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
+        with self.db.begin() as conn:
+            conn.execute(insert(t.events).values(tenant_id=tenant_id, kind=kind, data=data, created_at=utcnow()))

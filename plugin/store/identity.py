@@ -1,0 +1,285 @@
+"""Identity resolution's rows: one link (verdict) per social profile and sink, and the audit log.
+
+The resolve hook runs outside any transaction (``pipeline.route``), so every method here opens its
+own short transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
+from plugin.store.rows import new_id
+from plugin.store.statuses import LinkStatus, MentionStatus
+
+# Fields of a link that hold personal data (removed when a person asks to be forgotten).
+PERSONAL = ("evidence", "candidates", "profile", "fingerprint")
+LINK_FIELDS = frozenset(
+    {"status", "record_id", "record_type", "confidence", "merged", *PERSONAL}
+)
+
+
+@dataclass(frozen=True)
+class IdentityLink:
+    id: int
+    tenant_id: int
+    sink: str
+    network: str
+    author_external_id: str
+    status: LinkStatus
+    record_id: str | None
+    record_type: str | None
+    confidence: float | None
+    evidence: list[str] | None
+    candidates: list[dict[str, Any]] | None
+    profile: dict[str, Any] | None
+    fingerprint: str | None
+    merged: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    tenant_id: int
+    sink: str
+    action: str
+    actor: str
+    network: str
+    author_external_id: str
+    record_id: str | None
+    reason: str
+    evidence: list[str] | None
+    details: dict[str, Any] | None
+    reversible: bool
+    undone_by: int | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuthoredPayload:
+    network: str
+    author_external_id: str
+    payload: dict[str, Any]
+
+
+def _link(row: Any) -> IdentityLink:
+    return IdentityLink(
+        id=int(row.id),
+        tenant_id=int(row.tenant_id),
+        sink=row.sink,
+        network=row.network,
+        author_external_id=row.author_external_id,
+        status=LinkStatus(row.status),
+        record_id=row.record_id,
+        record_type=row.record_type,
+        confidence=float(row.confidence) if row.confidence is not None else None,
+        evidence=list(row.evidence) if row.evidence is not None else None,
+        candidates=list(row.candidates) if row.candidates is not None else None,
+        profile=dict(row.profile) if row.profile is not None else None,
+        fingerprint=row.fingerprint,
+        merged=bool(row.merged),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        id=int(row.id),
+        tenant_id=int(row.tenant_id),
+        sink=row.sink,
+        action=row.action,
+        actor=row.actor,
+        network=row.network,
+        author_external_id=row.author_external_id,
+        record_id=row.record_id,
+        reason=row.reason,
+        evidence=list(row.evidence) if row.evidence is not None else None,
+        details=dict(row.details) if row.details is not None else None,
+        reversible=bool(row.reversible),
+        undone_by=int(row.undone_by) if row.undone_by is not None else None,
+        created_at=as_utc(row.created_at),
+    )
+
+
+class IdentityRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- reads -------------------------------------------------------------------------------
+    def links_for(
+        self, tenant_id: int, sink: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], IdentityLink]:
+        """Stored links of these (network, author) profiles, in one query."""
+        if not keys:
+            return {}
+        lk = t.identity_links.c
+        wanted = or_(*(and_(lk.network == n, lk.author_external_id == a) for n, a in sorted(set(keys))))
+        with self.db.begin() as conn:
+            rows = conn.execute(select(t.identity_links).where(lk.tenant_id == tenant_id, lk.sink == sink, wanted))
+            return {(r.network, r.author_external_id): _link(r) for r in rows}
+
+    def link(self, link_id: int) -> IdentityLink | None:
+        with self.db.begin() as conn:
+            row = conn.execute(select(t.identity_links).where(t.identity_links.c.id == link_id)).first()
+        return _link(row) if row else None
+
+    def links(self, tenant_id: int, status: LinkStatus | None = None) -> list[IdentityLink]:
+        lk = t.identity_links.c
+        query = select(t.identity_links).where(lk.tenant_id == tenant_id)
+        if status:
+            query = query.where(lk.status == status)
+        with self.db.begin() as conn:
+            return [_link(r) for r in conn.execute(query.order_by(lk.id))]
+
+    def profiles_linked_to(self, tenant_id: int, sink: str, record_id: str) -> list[tuple[str, str]]:
+        """(network, author) of the profiles linked to a CRM record."""
+        lk = t.identity_links.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(lk.network, lk.author_external_id).where(
+                    lk.tenant_id == tenant_id, lk.sink == sink, lk.record_id == record_id
+                )
+            ).all()
+        return [(str(r.network), str(r.author_external_id)) for r in rows]
+
+    def audit_entry(self, audit_id: int) -> AuditEntry | None:
+        with self.db.begin() as conn:
+            row = conn.execute(select(t.identity_audit).where(t.identity_audit.c.id == audit_id)).first()
+        return _entry(row) if row else None
+
+    def audit_log(self, tenant_id: int, limit: int = 200) -> list[AuditEntry]:
+        """Newest first."""
+        au = t.identity_audit.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(t.identity_audit).where(au.tenant_id == tenant_id).order_by(au.id.desc()).limit(limit)
+            )
+            return [_entry(r) for r in rows]
+
+    def mention_payloads(self, tenant_id: int, authors: Sequence[str]) -> list[AuthoredPayload]:
+        """Stored mentions of these authors (any network; callers filter), oldest first."""
+        if not authors:
+            return []
+        m = t.mentions.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(m.network, m.author_external_id, m.payload)
+                .where(m.tenant_id == tenant_id, m.author_external_id.in_(sorted(set(authors))))
+                .order_by(m.id)
+            )
+            return [AuthoredPayload(r.network, r.author_external_id, dict(r.payload)) for r in rows]
+
+    def received_payloads(self, tenant_id: int) -> list[dict[str, Any]]:
+        """The mentions the router is working through for this tenant (the current batch)."""
+        m = t.mentions.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(m.payload).where(m.tenant_id == tenant_id, m.status == MentionStatus.RECEIVED).order_by(m.id)
+            )
+            return [dict(r.payload) for r in rows]
+
+    # -- writes ------------------------------------------------------------------------------
+    def upsert_link(self, tenant_id: int, sink: str, network: str, author: str, **values: Any) -> int:
+        unknown = set(values) - LINK_FIELDS
+        if unknown:
+            raise TypeError(f"not an identity link field: {', '.join(sorted(unknown))}")
+        now = utcnow()
+        lk = t.identity_links.c
+        with self.db.begin() as conn:
+            row = conn.execute(
+                select(lk.id).where(
+                    lk.tenant_id == tenant_id, lk.sink == sink, lk.network == network, lk.author_external_id == author
+                )
+            ).first()
+            if row is not None:
+                conn.execute(update(t.identity_links).where(lk.id == row.id).values(updated_at=now, **values))
+                return int(row.id)
+            result = conn.execute(
+                insert(t.identity_links).values(
+                    tenant_id=tenant_id,
+                    sink=sink,
+                    network=network,
+                    author_external_id=author,
+                    created_at=now,
+                    updated_at=now,
+                    merged=values.pop("merged", False),
+                    **values,
+                )
+            )
+            return new_id(result)
+
+    def audit(
+        self,
+        tenant_id: int,
+        sink: str,
+        action: str,
+        actor: str,
+        network: str,
+        author: str,
+        *,
+        record_id: str | None,
+        reason: str,
+        evidence: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+        reversible: bool = False,
+    ) -> int:
+        with self.db.begin() as conn:
+            result = conn.execute(
+                insert(t.identity_audit).values(
+                    tenant_id=tenant_id,
+                    sink=sink,
+                    action=action,
+                    actor=actor,
+                    network=network,
+                    author_external_id=author,
+                    record_id=record_id,
+                    reason=reason,
+                    evidence=evidence or [],
+                    details=details or {},
+                    reversible=reversible,
+                    created_at=utcnow(),
+                )
+            )
+            return new_id(result)
+
+    def mark_undone(self, audit_id: int, by: int) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(t.identity_audit).where(t.identity_audit.c.id == audit_id).values(undone_by=by))
+
+    def forget(self, tenant_id: int, network: str, author: str) -> dict[str, int]:
+        """Right to be forgotten: drop the person's profile data, evidence and links; keep audit ids/timestamps.
+
+        Links become ``forgotten`` tombstones without personal data (so the person is never re-linked
+        automatically); audit rows keep action, actor, record id and time, but lose reason/evidence/details
+        (snapshots hold names, emails, identities).
+        """
+        lk, au = t.identity_links.c, t.identity_audit.c
+        now = utcnow()
+        with self.db.begin() as conn:
+            links = conn.execute(
+                update(t.identity_links)
+                .where(lk.tenant_id == tenant_id, lk.network == network, lk.author_external_id == author)
+                .values(
+                    status=LinkStatus.FORGOTTEN,
+                    record_id=None,
+                    record_type=None,
+                    confidence=None,
+                    updated_at=now,
+                    **{name: None for name in PERSONAL},
+                )
+            ).rowcount
+            audits = conn.execute(
+                update(t.identity_audit)
+                .where(au.tenant_id == tenant_id, au.network == network, au.author_external_id == author)
+                .values(reason="(erased on request)", evidence=[], details={})
+            ).rowcount
+        return {"links": int(links or 0), "audit_entries_redacted": int(audits or 0)}

@@ -1,0 +1,176 @@
+"""The inbox: every mention stored once, edits and deletions on the row, routing under a lease."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from plugin.models import Mention
+from plugin.store import leases
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
+from plugin.store.deliveries import add_deliveries
+from plugin.store.rows import new_id
+from plugin.store.statuses import DeliveryStatus, MentionStatus
+from plugin.store.tenants import enabled_sinks
+
+
+@dataclass(frozen=True)
+class MentionRow:
+    id: int
+    tenant_id: int
+    account_id: int | None
+    network: str
+    external_id: str
+    status: MentionStatus
+    payload: dict[str, Any]
+    labels: dict[str, Any] | None
+    deleted: bool
+    received_at: datetime | None
+
+    def mention(self) -> Mention:
+        return Mention.model_validate(self.payload)
+
+
+def mention_row(row: Any) -> MentionRow:
+    return MentionRow(
+        id=int(row.id),
+        tenant_id=int(row.tenant_id),
+        account_id=int(row.account_id) if row.account_id is not None else None,
+        network=row.network,
+        external_id=row.external_id,
+        status=MentionStatus(row.status),
+        payload=dict(row.payload),
+        labels=dict(row.labels) if row.labels is not None else None,
+        deleted=bool(row.deleted),
+        received_at=as_utc(row.received_at),
+    )
+
+
+class InboxRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def insert(self, tenant_id: int, account_id: int | None, mention: Mention) -> int | None:
+        """Commit a new mention; None when (tenant, network, external_id) is already stored."""
+        values = {
+            "tenant_id": tenant_id,
+            "account_id": account_id,
+            "network": mention.network,
+            "external_id": mention.external_id,
+            "thread_id": mention.thread_id,
+            "parent_id": mention.parent_id,
+            "author_external_id": mention.author.external_id,
+            "payload": mention.model_dump(mode="json"),
+            "status": MentionStatus.RECEIVED,
+            "deleted": mention.event == "deleted",
+            "edits": 0,
+            "created_at": mention.created_at,
+            "received_at": utcnow(),
+        }
+        try:
+            with self.db.begin() as conn:
+                return new_id(conn.execute(insert(t.mentions).values(**values)))
+        except IntegrityError:
+            # The unique key is how duplicates are detected: a webhook and a poll may race.
+            return None
+
+    def apply_event(self, tenant_id: int, mention: Mention) -> bool:
+        """An edit or delete of a stored mention: marked on the row, never losing the original."""
+        m = t.mentions.c
+        with self.db.begin() as conn:
+            row = conn.execute(
+                select(m.id, m.payload, m.edits).where(
+                    m.tenant_id == tenant_id, m.network == mention.network, m.external_id == mention.external_id
+                )
+            ).first()
+            if row is None:
+                return False
+            payload = dict(row.payload)
+            history = list(payload.get("extra", {}).get("history", []))
+            if mention.event == "edited":
+                history.append({"text": payload.get("text"), "replaced_at": utcnow().isoformat()})
+                payload["text"] = mention.text
+            extra = dict(payload.get("extra", {}))
+            extra["history"] = history
+            payload["extra"] = extra
+            conn.execute(
+                update(t.mentions)
+                .where(m.id == row.id)
+                .values(
+                    payload=payload,
+                    deleted=m.deleted | (mention.event == "deleted"),
+                    edits=row.edits + (1 if mention.event == "edited" else 0),
+                )
+            )
+            return True
+
+    # -- routing -----------------------------------------------------------------------------
+    def claim_received(self, owner: str, limit: int, lease_seconds: float) -> list[int]:
+        m = t.mentions
+        return leases.claim(
+            self.db, m, m.c.status == MentionStatus.RECEIVED, owner, limit, lease_seconds, order_by=[m.c.id]
+        )
+
+    def for_routing(self, mention_id: int) -> tuple[MentionRow, list[str]]:
+        """The mention and the sinks its tenant has connected, read together."""
+        with self.db.begin() as conn:
+            row = conn.execute(select(t.mentions).where(t.mentions.c.id == mention_id)).one()
+            return mention_row(row), enabled_sinks(conn, int(row.tenant_id))
+
+    def finish_routing(
+        self,
+        mention: MentionRow,
+        *,
+        engaged: bool,
+        labels: dict[str, Any],
+        matches: Mapping[str, dict[str, Any] | None],
+    ) -> None:
+        """One delivery per sink in ``matches`` (with identity's verdict) and the mention's new
+        status, in one transaction, releasing the routing lease."""
+        with self.db.begin() as conn:
+            add_deliveries(conn, mention.id, mention.tenant_id, matches)
+            conn.execute(
+                update(t.mentions)
+                .where(t.mentions.c.id == mention.id)
+                .values(
+                    status=MentionStatus.ROUTED if engaged else MentionStatus.SKIPPED,
+                    labels=labels,
+                    **leases.released(),
+                )
+            )
+
+    # -- reads for the CRM side --------------------------------------------------------------
+    def find(self, tenant_id: int | None, network: str, external_id: str) -> MentionRow | None:
+        m = t.mentions.c
+        with self.db.begin() as conn:
+            row = conn.execute(
+                select(t.mentions).where(m.tenant_id == tenant_id, m.network == network, m.external_id == external_id)
+            ).first()
+        return mention_row(row) if row is not None else None
+
+    def not_delivered(
+        self, tenant_id: int, sink: str, account_ids: Sequence[int], after_id: int, limit: int
+    ) -> list[MentionRow]:
+        """Mentions of these accounts, after ``after_id``, whose delivery to ``sink`` has not
+        succeeded (the Zendesk pull endpoint pages through them)."""
+        m, d = t.mentions.c, t.deliveries.c
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(t.mentions)
+                .join(t.deliveries, (d.mention_id == m.id) & (d.sink == sink))
+                .where(
+                    m.tenant_id == tenant_id,
+                    m.account_id.in_(account_ids),
+                    m.id > after_id,
+                    d.status != DeliveryStatus.DELIVERED,
+                )
+                .order_by(m.id)
+                .limit(limit)
+            ).all()
+        return [mention_row(r) for r in rows]

@@ -1,0 +1,57 @@
+"""Leases: how several workers share one table of work without a queue.
+
+A row is free when it has no lease or its lease expired. Claiming works the same on SQLite and
+PostgreSQL: pick candidates, then a conditional UPDATE that only succeeds for rows nobody claimed in
+between, then read back which rows are ours. A worker that dies simply lets its leases expire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, or_, select, update
+
+from plugin.store.db import Database, utcnow
+
+
+def free(table: Table, now: datetime) -> ColumnElement[bool]:
+    return or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+
+
+def held_by(table: Table, owner: str) -> ColumnElement[bool]:
+    """Guard for a write that must only land while ``owner`` still holds the lease: a slower worker
+    whose lease expired never overwrites the result of the one that took over."""
+    return table.c.lease_owner == owner
+
+
+def released() -> dict[str, Any]:
+    return {"lease_owner": None, "lease_until": None}
+
+
+def claim(
+    db: Database,
+    table: Table,
+    where: ColumnElement[bool],
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    order_by: Sequence[Any] = (),
+) -> list[int]:
+    """Claim up to ``limit`` free rows matching ``where`` for ``owner``; returns the ids won."""
+    now = utcnow()
+    pk = table.primary_key.columns.values()[0]
+    with db.begin() as conn:
+        ids = [
+            int(r[0])
+            for r in conn.execute(select(pk).where(and_(where, free(table, now))).order_by(*order_by).limit(limit))
+        ]
+        if not ids:
+            return []
+        conn.execute(
+            update(table)
+            .where(pk.in_(ids), free(table, now))
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        )
+        return [int(r[0]) for r in conn.execute(select(pk).where(pk.in_(ids), held_by(table, owner)))]

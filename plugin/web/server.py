@@ -1,0 +1,88 @@
+"""``horseshoe serve``: horseshoe behind a production WSGI server (gunicorn, threaded workers).
+
+Each gunicorn worker process builds its own runtime after the fork (database engines and threads
+must not cross a fork) and, without a broker, runs an in-process worker thread beside the web
+threads; several of those are safe together because all work is claimed under database leases.
+The access log never holds a query string's values: they carry verify tokens and signed metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from plugin.config import Settings
+from plugin.runtime import build_runtime
+from plugin.web.app import create_app
+from plugin.worker.loop import Worker
+
+# Remote address, request line (query values redacted), status, bytes, milliseconds.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+REDACTED = "[redacted]"
+
+
+def redact_query(query: str) -> str:
+    """``a=1&hub.verify_token=s3cret`` -> ``a=[redacted]&hub.verify_token=[redacted]``: names stay
+    readable for debugging, no value reaches the log."""
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not pairs:
+        return REDACTED
+    return "&".join(f"{name}={REDACTED}" for name, _ in pairs)
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with the query string's values removed from every access-log atom."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        query = redact_query(environ.get("QUERY_STRING", ""))
+        path = environ.get("PATH_INFO", "")
+        atoms["q"] = query
+        target = f"{path}?{query}" if query else path
+        atoms["r"] = f"{environ.get('REQUEST_METHOD')} {target} {environ.get('SERVER_PROTOCOL')}"
+        # Request headers (Authorization, signatures) are never formatted; drop them to be sure.
+        return {k: v for k, v in atoms.items() if not (k.startswith("{") and k.endswith("}i"))}
+
+
+class HorseshoeServer(BaseApplication):
+    def __init__(
+        self, settings: Settings, *, host: str, port: int, workers: int, threads: int, with_worker: bool
+    ) -> None:
+        self.settings = settings
+        self.bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.workers = workers
+        self.threads = threads
+        self.with_worker = with_worker
+        super().__init__()
+
+    def load_config(self) -> None:
+        self.cfg.set("bind", [self.bind])
+        self.cfg.set("workers", self.workers)
+        self.cfg.set("threads", self.threads)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("accesslog", "-")
+        self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+        self.cfg.set("logger_class", RedactingLogger)
+        self.cfg.set("timeout", 60)
+        self.cfg.set("graceful_timeout", 10)
+        self.cfg.set("proc_name", "horseshoe")
+        self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+
+    def load(self) -> Flask:
+        runtime = build_runtime(self.settings, upgrade=False)  # the master upgraded the schema once
+        if self.with_worker and not self.settings.broker_url:
+            Worker(runtime).start_thread()
+        return create_app(runtime)
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
+    """Upgrade the schema once, then run gunicorn in the foreground until stopped."""
+    build_runtime(settings).db.dispose()
+    HorseshoeServer(settings, host=host, port=port, workers=workers, threads=threads, with_worker=with_worker).run()

@@ -1,0 +1,139 @@
+"""Connecting a new social account from the Zendesk admin UI: the form per network, and the save.
+
+Each network's credential and setting inputs are generated from its connector's ``credentials_model``
+and ``settings_model`` (plugin.web.model_forms) and validated with them before anything is stored;
+secrets are stored encrypted and never rendered back. There is no free-form JSON: a connector that
+declares no models takes no credentials (``NoCredentials``) and only the host's own settings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from plugin.connector import Connector
+from plugin.errors import BadInput
+from plugin.web import model_forms
+from plugin.web.extension import runtime
+from plugin.web.forms import form_field
+
+CREDENTIALS = "credentials"
+SETTINGS = "settings"
+SHOWN = "shown"  # a hidden marker input in each network's fieldset
+
+
+def prefix(kind: str, network: str) -> str:
+    """Input names carry the network ("credentials.x.bearer_token"): every network's fields are in the
+    page at once, and a client that submits them all (no JavaScript, a script) still means one network."""
+    return f"{kind}.{network}"
+
+
+class AccountFormInvalid(BadInput):
+    """The new account's credentials or settings did not validate; the messages go next to the fields."""
+
+    def __init__(
+        self, credentials: model_forms.FormErrors, settings: model_forms.FormErrors, labels: Mapping[str, str]
+    ) -> None:
+        self.credentials, self.settings = credentials, settings
+        # The summary at the top names the fields, so an admin who scrolled past one still finds it.
+        marked = [labels.get(name, name) for name in [*credentials.fields, *settings.fields]]
+        parts = [f"fix the fields marked below: {', '.join(marked)}"] if marked else []
+        super().__init__("; ".join([*parts, *credentials.general, *settings.general]))
+
+
+@dataclass(frozen=True)
+class NetworkForm:
+    """What the admin page renders for one network."""
+
+    name: str
+    display_name: str
+    credentials: list[model_forms.FormField] = field(default_factory=list)
+    settings: list[model_forms.FormField] = field(default_factory=list)
+
+
+def network_forms(
+    connectors: Iterable[Connector], chosen: str, form: Mapping[str, Any], error: BadInput | None = None
+) -> list[NetworkForm]:
+    """A form per network; the chosen one is filled with what was submitted (never its secrets)."""
+    forms: list[NetworkForm] = []
+    for connector in sorted(connectors, key=lambda c: c.name):
+        values: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
+        errors: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
+        # The fieldset's marker is submitted only when its fields were on the page and enabled: then an
+        # absent checkbox was unchecked by the admin; otherwise the network shows its defaults.
+        from_form = connector.name == chosen and prefix(SHOWN, chosen) in form
+        if connector.name == chosen:
+            values = {kind: model_forms.submitted(form, prefix(kind, chosen)) for kind in (CREDENTIALS, SETTINGS)}
+            if isinstance(error, AccountFormInvalid):
+                errors = {CREDENTIALS: error.credentials.fields, SETTINGS: error.settings.fields}
+        forms.append(
+            NetworkForm(
+                name=connector.name,
+                display_name=connector.display_name or connector.name,
+                credentials=model_forms.form_fields(
+                    connector.credentials_model,
+                    prefix(CREDENTIALS, connector.name),
+                    values[CREDENTIALS],
+                    errors[CREDENTIALS],
+                    from_form=from_form,
+                ),
+                settings=model_forms.form_fields(
+                    connector.settings_model,
+                    prefix(SETTINGS, connector.name),
+                    values[SETTINGS],
+                    errors[SETTINGS],
+                    from_form=from_form,
+                ),
+            )
+        )
+    return forms
+
+
+def _validated(connector: Connector) -> tuple[dict[str, str], dict[str, Any]]:
+    """Credentials (as strings, what AccountContext carries) and settings from the submitted form."""
+    found: dict[str, dict[str, Any]] = {}
+    problems: dict[str, model_forms.FormErrors] = {}
+    for kind, model in ((CREDENTIALS, connector.credentials_model), (SETTINGS, connector.settings_model)):
+        try:
+            parsed = model_forms.parse(model, request.form, prefix(kind, connector.name))
+            found[kind] = model_forms.secret_values(parsed)
+        except model_forms.FormErrors as exc:
+            problems[kind] = exc
+    if problems:
+        empty = model_forms.FormErrors()
+        labels = {
+            name: info.title or name
+            for model in (connector.credentials_model, connector.settings_model)
+            for name, info in model.model_fields.items()
+        }
+        raise AccountFormInvalid(problems.get(CREDENTIALS, empty), problems.get(SETTINGS, empty), labels)
+    credentials = {k: v if isinstance(v, str) else json.dumps(v) for k, v in found[CREDENTIALS].items()}
+    return credentials, found[SETTINGS]
+
+
+def connect_account(tenant_id: int, network: str) -> int:
+    """Store the account the admin described in the "connect another account" part of the form."""
+    rt = runtime()
+    connector = rt.registry.connectors.get(network)
+    if connector is None:
+        raise BadInput(f"unknown network {network!r}")
+    external_id = form_field("new_external_id", max_length=255)
+    assert external_id is not None
+    handle = form_field("new_handle", required=False, max_length=255)
+    api_base = form_field("new_api_base", required=False, max_length=512)
+    credentials, settings = _validated(connector)
+    return rt.store.upsert_account(
+        tenant_id, network, external_id, credentials, handle=handle, settings=settings or None, api_base=api_base
+    )
+
+
+def account_form(connector: Connector, credentials: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
+    """The form fields a browser would submit for a new account on ``connector`` (scripts, the demo)."""
+    return {
+        **model_forms.encode(prefix(CREDENTIALS, connector.name), credentials),
+        **model_forms.encode(prefix(SETTINGS, connector.name), settings),
+    }

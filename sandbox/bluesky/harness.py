@@ -1,0 +1,63 @@
+"""The Bluesky fake adapted to the connector conformance suite (and the demo).
+
+The harness drives its fake only through the fake's own Python control API (inject, posted, fault
+plan), never by reaching into the connector. Imported on demand by ``sandbox.networks.BUILTIN``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.bluesky import BlueskyConnector
+from plugin.connector import AccountContext, Connector
+from sandbox.bluesky import create_app as bluesky_app
+from sandbox.networks.harness import Harness, Posted
+
+BSKY_HANDLE = "brand.bsky.sandbox"
+BSKY_PASSWORD = "abcd-efgh-ijkl-mnop"
+
+
+class BlueskyHarness(Harness):
+    network = "bluesky"
+    fixture_files = (("bluesky/list_notifications.json", None),)
+    skips = {
+        "webhook": "Bluesky has no webhooks (notifications are polled)",
+        "private": "the connector reads only notifications; Bluesky chat (DMs) is not polled (send-only, opt-in)",
+    }
+
+    def create_app(self) -> Any:
+        return bluesky_app()
+
+    def reset_state(self) -> None:
+        state = self.app.state
+        state.reset()
+        state.rate_limit = 3000
+        self.brand = state.add_actor(BSKY_HANDLE, display_name="Brand", password=BSKY_PASSWORD)
+        self.customer = state.add_actor("ann.bsky.sandbox", display_name="Ann Émile")
+
+    def connector(self) -> Connector:
+        return BlueskyConnector()
+
+    def account(self, *, bad_credentials: bool = False) -> AccountContext:
+        return AccountContext(
+            network="bluesky",
+            external_id=self.brand["did"],
+            handle=BSKY_HANDLE,
+            credentials={"identifier": BSKY_HANDLE, "app_password": "wrong" if bad_credentials else BSKY_PASSWORD},
+            api_base=self.url,
+        )
+
+    @property
+    def customer_id(self) -> str:
+        return str(self.customer["did"])
+
+    def inject_public(self, text: str, reply_to: str | None = None) -> str:
+        view = self.app.state.inject_post(self.customer["did"], text, mentions=[self.brand["did"]], reply_to=reply_to)
+        return str(view["uri"])
+
+    def posted(self) -> list[Posted]:
+        found = []
+        for record in self.app.state.posts_by(self.brand["did"]):
+            parent = record["value"].get("reply", {}).get("parent", {}).get("uri")
+            found.append(Posted(record["uri"], record["value"]["text"], parent, False))
+        return found

@@ -1,0 +1,169 @@
+"""The Meta Graph fake adapted to the conformance suite, once per connector it serves: Facebook,
+Messenger and Instagram.
+
+The harness drives its fake only through the fake's own Python control API (inject, posted, fault
+plan), never by reaching into the connector. Imported on demand by ``sandbox.networks.BUILTIN``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from connectors.facebook import FacebookConnector
+from connectors.instagram import InstagramConnector
+from connectors.messenger import MessengerConnector
+from plugin.connector import AccountContext, Connector, InboundRequest
+from sandbox.faults import FaultPlan
+from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_IG_ID, DEFAULT_PAGE_ID, DEFAULT_TOKEN, MetaState
+from sandbox.meta import create_app as meta_app
+from sandbox.meta.exceptions import invalid_param
+from sandbox.meta.models import sign as meta_sign
+from sandbox.networks.harness import FailureKind, Harness, Posted, json_request, with_headers
+
+META_VERIFY = "verify-me"
+META_CUSTOMER = "2001"
+
+
+class _MetaHarness(Harness):
+    """Facebook, Messenger and Instagram share one Graph fake; each harness runs its own copy."""
+
+    connector_class: type[Connector]
+
+    def create_app(self) -> Any:
+        self.state = MetaState(require_proof=True)
+        return meta_app(self.state, FaultPlan(seed=7))
+
+    def reset_state(self) -> None:
+        self.state.reset()
+        self.state.add_page()
+        self.state.add_person(META_CUSTOMER, "Ann Customer", username="ann.customer")
+        self.state.pending_webhooks(clear=True)
+
+    def connector(self) -> Connector:
+        return self.connector_class()
+
+    def account(self, *, bad_credentials: bool = False) -> AccountContext:
+        return AccountContext(
+            network=self.network,
+            external_id=DEFAULT_IG_ID if self.network == "instagram" else DEFAULT_PAGE_ID,
+            credentials={
+                "page_access_token": "bad-token" if bad_credentials else DEFAULT_TOKEN,
+                "app_secret": DEFAULT_APP_SECRET,
+                "verify_token": META_VERIFY,
+                "page_id": DEFAULT_PAGE_ID,
+                "ig_user_id": DEFAULT_IG_ID,
+            },
+            settings={"timeout_seconds": 2.0},
+            api_base=self.url,
+        )
+
+    @property
+    def customer_id(self) -> str:
+        return META_CUSTOMER
+
+    def signed_webhook(self, external_id: str) -> InboundRequest | None:
+        bodies = [b for b in self.state.pending_webhooks(clear=True) if external_id in json.dumps(b)]
+        assert bodies, "the Graph fake queued no webhook for the injected item"
+        request = json_request(bodies[-1], {})
+        signature = meta_sign(DEFAULT_APP_SECRET, request.body)
+        return with_headers(request, lambda h: h.update({"X-Hub-Signature-256": signature}))
+
+    def forged_webhooks(self, genuine: InboundRequest) -> list[InboundRequest]:
+        return [
+            with_headers(genuine, lambda h: h.update({"X-Hub-Signature-256": meta_sign("wrong", genuine.body)})),
+            with_headers(genuine, lambda h: h.pop("X-Hub-Signature-256")),
+        ]
+
+    def fail_next(self, kind: FailureKind) -> None:
+        if kind == "5xx":
+            super().fail_next(kind)
+        else:  # Graph answers a bad request with its documented (#100) invalid-parameter error
+            self.state.fail_next(invalid_param("Invalid parameter"))
+
+    def follow_up_parent(self, mention_id: str, reply_id: str) -> str:
+        # Graph comments nest two levels deep: an answer to our reply (itself a reply) is attached to
+        # the top-level comment, so that is its parent on the network.
+        return mention_id
+
+    def posted(self) -> list[Posted]:
+        found = []
+        for item in self.state.posted_by_page():
+            private = item["kind"] not in ("comment", "ig_reply", "ig_comment")
+            text = item.get("text") or item.get("message") or ""
+            parent = item.get("parent_id") or item.get("in_reply_to")
+            found.append(Posted(item.get("id"), text, parent, private))
+        return found
+
+
+class FacebookHarness(_MetaHarness):
+    network = "facebook"
+    connector_class = FacebookConnector
+    fixture_files = (
+        ("facebook/feed_comment_add.json", None),
+        ("facebook/feed_comment_reply.json", None),
+        ("facebook/feed_visitor_post.json", None),
+    )
+    skips = {"private": "Page direct messages are the messenger connector's (Facebook only has comments)"}
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self.post_id = self.state.inject_post(DEFAULT_PAGE_ID, DEFAULT_PAGE_ID, "Our launch!")
+        self.state.pending_webhooks(clear=True)
+
+    def inject_public(self, text: str, reply_to: str | None = None) -> str:
+        return self.state.inject_comment(self.post_id, META_CUSTOMER, text, parent_id=self._top(reply_to))
+
+    def _top(self, comment_id: str | None) -> str | None:
+        """Replying to a reply attaches to its top-level comment (Graph comments nest two levels)."""
+        while comment_id is not None and self.state.comments[comment_id].parent_id:
+            comment_id = self.state.comments[comment_id].parent_id
+        return comment_id
+
+
+class MessengerHarness(_MetaHarness):
+    network = "messenger"
+    connector_class = MessengerConnector
+    fixture_files = (
+        ("messenger/message_text.json", None),
+        ("messenger/message_attachment.json", None),
+        ("messenger/message_reply_to.json", None),
+    )
+    skips = {
+        "public": "Messenger carries only private conversations",
+        "threading": "Messenger carries only private conversations (no public thread to reply into)",
+    }
+
+    def inject_public(self, text: str, reply_to: str | None = None) -> str:
+        raise AssertionError("Messenger has no public mentions")
+
+    def inject_private(self, text: str) -> str | None:
+        return self.state.inject_message(DEFAULT_PAGE_ID, META_CUSTOMER, text)
+
+
+class InstagramHarness(_MetaHarness):
+    network = "instagram"
+    connector_class = InstagramConnector
+    fixture_files = (
+        ("instagram/comment.json", None),
+        ("instagram/comment_reply.json", None),
+        ("instagram/message.json", None),
+    )
+    # GET /{ig-user-id}/conversations is not part of this connector's poll: IG DMs arrive by webhook.
+    dm_delivery = "webhook"
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self.media_id = self.state.inject_ig_media(DEFAULT_IG_ID, "Our launch!")
+
+    def inject_public(self, text: str, reply_to: str | None = None) -> str:
+        return self.state.inject_ig_comment(self.media_id, META_CUSTOMER, text, parent_id=self._top(reply_to))
+
+    def _top(self, comment_id: str | None) -> str | None:
+        """Replying to a reply attaches to its top-level comment (IG comments nest two levels)."""
+        while comment_id is not None and self.state.ig_comments[comment_id].parent_id:
+            comment_id = self.state.ig_comments[comment_id].parent_id
+        return comment_id
+
+    def inject_private(self, text: str) -> str | None:
+        return self.state.inject_message(DEFAULT_PAGE_ID, META_CUSTOMER, text, platform="instagram")

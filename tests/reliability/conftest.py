@@ -1,0 +1,3 @@
+from tests.core.conftest import rt, tenant, testnet
+
+__all__ = ["rt", "tenant", "testnet"]
