@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.models import Mention
 from plugin.store import tables as t
@@ -27,6 +28,10 @@ RECENT_LIMIT = 20  # rows compared in Python per look-up: enough for a loop, bou
 def comparable(text: str) -> str:
     """Text as compared for loops and echoes: no handles or links, case and spacing ignored."""
     return _NOISE.sub(" ", unicodedata.normalize("NFKC", text)).casefold().strip()
+
+
+class RecordFailed(RuntimeError):
+    """An event row could not be written (the caller may retry)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +136,11 @@ class TriageRepository:
             return [str(v) for v in conn.execute(query).scalars() if v]
 
     def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
-        with self.db.begin() as conn:
-            conn.execute(insert(t.events).values(tenant_id=tenant_id, kind=kind, data=data, created_at=utcnow()))
+        try:
+            with self.db.begin() as conn:
+                conn.execute(insert(t.events).values(tenant_id=tenant_id, kind=kind, data=data, created_at=utcnow()))
+        except SQLAlchemyError as exc:
+            raise RecordFailed(f"recording a {kind} event failed: {exc}") from exc
 
     def event_counts(self, kinds: tuple[str, ...]) -> dict[str, int]:
         with self.db.begin() as conn:

@@ -8,8 +8,6 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from plugin.context import Tenant, tenant_context
 from plugin.models import Labels, Mention
 from plugin.store.triage import TriageRepository
@@ -90,10 +88,8 @@ class ObserverBase:
     def _record(self, notice: Notice) -> None:
         if self.repository is None:
             return
-        try:
-            self.repository.record(notice.payload.get("tenant_id"), notice.target, notice.payload)
-        except SQLAlchemyError as exc:  # retried with backoff by the notifier, like any notice
-            raise RuntimeError(f"recording {notice.target} failed: {exc}") from exc
+        # A store failure raises RecordFailed (a RuntimeError): the notifier retries it with backoff.
+        self.repository.record(notice.payload.get("tenant_id"), notice.target, notice.payload)
 
     def _recorded(self, notice: Notice, status: str, attempts: int, error: str | None) -> None:
         if self.repository is None:
