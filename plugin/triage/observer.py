@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from plugin.context import Tenant, tenant_context
 from plugin.models import Labels, Mention
 from plugin.store.triage import TriageRepository
-from plugin.triage import merge_labels
+from plugin.triage import merge_labels, pii
 from plugin.triage.notify import Notice, Notifier
 from plugin.triage.rules import RulesFile, TenantRules
 
@@ -81,7 +81,7 @@ class ObserverBase:
 
     def record(self, tenant: Tenant, kind: str, data: dict[str, Any]) -> None:
         """Queue an event row: written by the sender thread, so a mention's ingest never waits for it
-        (the escalation itself is already on the mention's labels, committed with it)."""
+        (the escalation is also on the mention's labels and tags once it is routed)."""
         assert self.notifier is not None
         self.notifier.submit(Notice("record", kind, kind, data | {"tenant_id": tenant.id}))
 
@@ -107,8 +107,7 @@ class ObserverBase:
 
 
 def mention_summary(mention: Mention, labels: Labels, tenant: Tenant) -> dict[str, Any]:
-    """What a notice says: where to look, never the raw text of a public post that holds personal data."""
-    extra = labels.model_extra or {}
+    """What a notice says: where to look, and the text without its personal data."""
     return {
         "tenant": tenant.key,
         "tenant_id": tenant.id,
@@ -117,7 +116,8 @@ def mention_summary(mention: Mention, labels: Labels, tenant: Tenant) -> dict[st
         "account": mention.account,
         "url": mention.url,
         "author": mention.author.handle or mention.author.external_id,
-        "text": extra.get("redacted_text") or mention.text,
+        # Notices leave horseshoe: personal data is redacted even from a private message.
+        "text": pii.scan(mention.text).redacted() if labels.pii else mention.text,
         "language": labels.language,
         "intent": labels.intent,
         "priority": labels.priority,

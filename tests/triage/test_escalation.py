@@ -92,3 +92,14 @@ def test_a_webhook_that_never_answers_is_given_up_and_recorded(tmp_path: Path) -
     assert notifier.drain(timeout=15) and time.monotonic() - started < 15
     (outcome,) = TriageRepository(world.runtime.db).events("triage_notification")
     assert outcome["status"] == "failed" and outcome["attempts"] == 2 and outcome["error"]
+
+
+def test_notices_never_carry_personal_data_even_from_a_private_message() -> None:
+    from plugin.context import Tenant
+    from plugin.models import Labels
+    from plugin.triage.observer import mention_summary
+
+    dm = make_mention("d1", visibility="private", text="hacked! my card 4111 1111 1111 1111 was used, jane@example.com")
+    summary = mention_summary(dm, Labels(intent="security", pii=["card_number", "email"]), Tenant(id=1, key="acme"))
+    assert "4111" not in summary["text"] and "jane@" not in summary["text"]
+    assert "[card_number]" in summary["text"] and "[email]" in summary["text"]
