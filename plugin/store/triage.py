@@ -6,6 +6,7 @@ Social Promoter Score is computed from. All of triage's SQL lives here.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from plugin.store.db import Database, as_utc, utcnow
 
 _NOISE = re.compile(r"@\w+|https?://\S+|\s+")
 ECHO_WINDOW = timedelta(days=1)
+ACCOUNTS_TTL = 60.0  # seconds a tenant's list of brand accounts is reused
 RECENT_LIMIT = 20  # rows compared in Python per look-up: enough for a loop, bounded for a busy author
 
 
@@ -53,6 +55,25 @@ class TriageRepository:
             if db.is_sqlite
             else db.engine
         )
+        self._accounts: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
+
+    def our_account_ids(self, tenant_id: int, network: str) -> frozenset[str]:
+        """The tenant's brand account ids on a network, cached for a minute (they rarely change, and
+        every mention asks)."""
+        key = (tenant_id, network)
+        cached = self._accounts.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ACCOUNTS_TTL:
+            return cached[1]
+        a = t.accounts.c
+        with self.reader.connect() as conn:
+            ids = frozenset(
+                str(v)
+                for v in conn.execute(
+                    select(a.external_id).where(a.tenant_id == tenant_id, a.network == network)
+                ).scalars()
+            )
+        self._accounts[key] = (time.monotonic(), ids)
+        return ids
 
     def history(
         self,
@@ -62,6 +83,7 @@ class TriageRepository:
         open_days: float,
         loop_minutes: float,
         loop_repeats: int,
+        want_open_case: bool = True,
         now: datetime | None = None,
     ) -> AuthorHistory:
         """``repeated_recently``: this mention answers one of our recent replies, and the author's other
@@ -77,25 +99,19 @@ class TriageRepository:
             m.author_external_id == mention.author.external_id,
             m.external_id != mention.external_id,
         )
-        ours = (
-            select(t.accounts.c.id)
-            .where(
-                t.accounts.c.tenant_id == tenant_id,
-                t.accounts.c.network == mention.network,
-                t.accounts.c.external_id == mention.author.external_id,
-            )
-            .exists()
-        )
+        our_account = mention.author.external_id in self.our_account_ids(tenant_id, mention.network)
+        if not want_open_case and mention.parent_id is None:
+            return AuthorHistory(our_account, False, False, False)  # nothing else can matter: no query
         open_case = (
             select(m.id)
             .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
             .exists()
         )
         with self.reader.connect() as conn:
-            flags = conn.execute(select(ours.label("ours"), open_case.label("open_case"))).one()
+            has_open = bool(conn.execute(select(open_case)).scalar()) if want_open_case else False
             if mention.parent_id is None:
                 # Echoes and loops answer something of ours: a post that answers nothing is neither.
-                return AuthorHistory(bool(flags.ours), bool(flags.open_case), False, False)
+                return AuthorHistory(our_account, has_open, False, False)
             recent = conn.execute(
                 select(m.payload)
                 .where(
@@ -118,8 +134,8 @@ class TriageRepository:
                 .limit(RECENT_LIMIT)
             ).all()
         return AuthorHistory(
-            our_account=bool(flags.ours),
-            has_open_case=bool(flags.open_case),
+            our_account=our_account,
+            has_open_case=has_open,
             # A loop answers us: only a reply to one of our own recent replies can be one.
             repeated_recently=bool(text)
             and mention.parent_id is not None

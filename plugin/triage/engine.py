@@ -30,13 +30,19 @@ class Triager:
         self.model = model
         self.repository = repository
 
-    def history(self, mention: Mention, tenant: Tenant | None, rules: TenantRules) -> History:
+    def history(self, mention: Mention, tenant: Tenant | None, rules: TenantRules, intent: str | None) -> History:
         if self.repository is None or tenant is None:
             return History()
+        # An open case only raises the priority of what can be raised (not security: already urgent;
+        # not noise): skip that look-up when it cannot change the answer.
+        level = rules.priority.by_intent.get(intent or "", "normal")
         found = self.repository.history(
-            tenant.id, mention, open_days=OPEN_CASE_DAYS,
+            tenant.id,
+            mention,
+            open_days=OPEN_CASE_DAYS,
             loop_minutes=rules.bot_loop_minutes,
             loop_repeats=rules.bot_loop_repeats,
+            want_open_case=rules.priority.open_ticket_bump and level != "urgent" and intent not in ("spam", "chatter"),
         )
         return History(
             has_open_case=found.has_open_case,
@@ -55,7 +61,7 @@ class Triager:
         intent = verdict.intent if verdict else None
         mood = sentiment(text, language, predicted.get("sentiment", {}))
         found = pii.scan(text, regions=rules.phone_regions or pii.DEFAULT_REGIONS, patterns=rules.pii_patterns)
-        history = self.history(mention, tenant, rules)
+        history = self.history(mention, tenant, rules, intent)
         spam_sure = verdict is not None and (
             verdict.source == "rule"
             or (mention.visibility == Visibility.PUBLIC and verdict.confidence >= rules.spam_skip_confidence)
