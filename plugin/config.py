@@ -35,6 +35,9 @@ class Settings:
     lease_seconds: float = 120.0
     zendesk_api_base: str = ""  # empty = https://{subdomain}.zendesk.com; the sandbox sets it
     pull_page_size: int = 200
+    triage_rules: str = ""  # empty = mappings/triage.yaml as installed (see that file's header)
+    smtp_url: str = field(default="", repr=False)  # smtp://user:password@host:port; empty = no email
+    smtp_from: str = "horseshoe@localhost"
 
     @property
     def resolved_database_url(self) -> str:

@@ -16,6 +16,8 @@ def context_of(mention: Mention, labels: Labels | None = None) -> dict[str, Any]
     data = mention.model_dump(mode="json")
     data["created_at"] = iso_utc(mention.created_at)
     data["labels"] = (labels or Labels()).model_dump(mode="json")
+    # What agents may see: triage's redacted copy when a public post holds personal data.
+    data["display_text"] = data["labels"].get("redacted_text") or mention.text
     data["network_title"] = mention.network.capitalize() if len(mention.network) > 2 else mention.network.upper()
     data["author_label"] = (
         f"@{mention.author.handle}" if mention.author.handle else (mention.author.name or mention.author.external_id)
@@ -76,6 +78,9 @@ def evaluate(spec: Any, context: dict[str, Any]) -> Any:
                 break
     else:
         return {key: evaluate(item, context) for key, item in spec.items()}
+    if "map" in spec:
+        # A closed table: only values it lists get through (e.g. language -> Zendesk locale).
+        value = spec["map"].get(str(value)) if value not in (None, "", []) else None
     if value in (None, "", []):
         value = spec.get("default")
     return _cut(value, spec.get("max_length"))

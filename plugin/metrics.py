@@ -30,6 +30,10 @@ REPLIES = Counter(
     "horseshoe_replies_total", "Agent replies by network and final state (sent, pending, failed, uncertain)",
     ["network", "status"], registry=REGISTRY,
 )  # fmt: skip
+TRIAGED = Counter(
+    "horseshoe_mentions_triaged_total", "Mentions routed, by intent and why not ticketed (skip reason or none)",
+    ["intent", "skipped"], registry=REGISTRY,
+)  # fmt: skip
 TIME_TO_CRM = Histogram(
     "horseshoe_seconds_to_crm", "From receiving a mention to its delivery in a CRM", ["sink"], registry=REGISTRY,
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600),

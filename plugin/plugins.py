@@ -49,7 +49,9 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "bluesky": "connectors.bluesky",
     "zendesk": "plugin.zendesk.plugin",
     "salesforce": "plugin.salesforce.sink",
-    "triage": "plugin.triage.basic",
+    "triage": "plugin.triage.basic:TriagePlugin",
+    "triage_escalation": "plugin.triage.escalation:EscalationPlugin",
+    "triage_praise": "plugin.triage.praise:PraisePlugin",
     "identity": "plugin.identity.plugin:IdentityPlugin",
     "identity_ui": "plugin.identity.ui",
 }

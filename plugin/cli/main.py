@@ -11,6 +11,7 @@ import click
 
 from plugin.config import load_settings
 from plugin.errors import BadInput
+from plugin.triage.cli import triage as triage_group
 
 
 def _settings(ctx: click.Context) -> Any:
@@ -122,14 +123,7 @@ def parse(network: str, file: Any, account: str | None) -> None:
         click.echo(f"{file.name}: no mentions, and {network} gave no reason for skipping anything", err=True)
 
 
-@main.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-def triage(file: Any) -> None:
-    """Label JSON lines {text, lang?, author?, network?, to_handle?}: one JSON line of labels each."""
-    from plugin.triage.cli import triage_lines
-
-    for line in triage_lines(file):
-        click.echo(line)
+main.add_command(triage_group, name="triage")
 
 
 @main.group()

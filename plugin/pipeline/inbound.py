@@ -80,6 +80,8 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
         with tenant_context(tenants[row.tenant_id]):
             labels = triage(runtime, mention)
             engage = labels.engage is not False and not row.deleted
+            skipped = (labels.model_extra or {}).get("skip_reason") or ("deleted" if row.deleted else "none")
+            metrics.TRIAGED.labels(labels.intent or "none", str(skipped)).inc()
             matches = {
                 sink: runtime.hooks.resolve_identity(profile=profile_of(mention), sink=sink)
                 for sink in (sinks if engage else [])

@@ -113,6 +113,8 @@ mentions = Table(
 )
 Index("ix_mentions_status", mentions.c.status, mentions.c.id)
 Index("ix_mentions_thread", mentions.c.tenant_id, mentions.c.network, mentions.c.thread_id)
+# Triage's look-ups of an author's recent mentions (migration 0004).
+Index("ix_mentions_author", mentions.c.tenant_id, mentions.c.network, mentions.c.author_external_id, mentions.c.id)
 
 deliveries = Table(
     "deliveries",

@@ -1,73 +1,67 @@
-"""Built-in triage: cheap, deterministic signals every deployment needs.
+"""The built-in ``horseshoe_triage`` plugin: language, intent, sentiment, PII, priority and engage.
 
-- PII: emails, phone numbers and card-like numbers in public text (never echo them in public).
-- Engage: our own posts, reposts and empty echoes are stored but not turned into tickets.
-- Security: vulnerability / breach / fraud words raise priority to urgent.
-Follower counts are never read here: influence buys nothing.
+Registered as a default plugin like any third party's. Pluggy calls it last, and results merge with
+earlier plugins winning, so a third-party triage plugin replaces any field it fills (its own intent
+model, its own priority) while this one fills the rest. Follower counts are never read here: influence
+buys nothing.
 """
 
 from __future__ import annotations
 
-import re
+import threading
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-import pluggy
+from plugin.context import current_tenant
+from plugin.models import Labels, Mention
+from plugin.plugins import hookimpl
+from plugin.store.triage import TriageRepository
+from plugin.triage.classifier import shipped_model
+from plugin.triage.engine import Triager
+from plugin.triage.pii import detect_pii
+from plugin.triage.rules import RulesFile
 
-from plugin.models import Kind, Labels, Mention
+if TYPE_CHECKING:
+    from plugin.runtime import Runtime
 
-hookimpl = pluggy.HookimplMarker("horseshoe")
+__all__ = ["TriagePlugin", "detect_pii"]  # detect_pii: the reply guard's import path
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-PHONE = re.compile(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)")
-CARD = re.compile(r"(?<!\d)(?:\d[ -]?){13,19}(?!\d)")
-SECURITY = re.compile(
-    r"\b(vulnerab\w*|exploit\w*|breach\w*|hack(?:ed|ing)?|phishing|fraud\w*|scam\w*|"
-    r"stolen|leak(?:ed)?|уязвим\w*|взлом\w*|мошенни\w*|oszust\w*|wyciek\w*)\b",
-    re.IGNORECASE,
-)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
+# The observers (escalation, praise) triage a mention the moment it is stored, and ``route`` triages it
+# again moments later: the second call reuses the first answer instead of paying twice.
+CACHE_SIZE = 1024
+CACHE_SECONDS = 60.0
 
 
-def detect_pii(text: str) -> list[str]:
-    found: list[str] = []
-    if EMAIL.search(text):
-        found.append("email")
-    if any(_luhn(re.sub(r"\D", "", m.group())) for m in CARD.finditer(text)):
-        found.append("card_number")
-    elif PHONE.search(text):
-        found.append("phone")
-    return found
+class TriagePlugin:
+    def __init__(self) -> None:
+        self._triager: Triager | None = None
+        self._recent: OrderedDict[tuple[str, str, str, str], tuple[float, Labels]] = OrderedDict()
+        self._lock = threading.Lock()
 
+    @property
+    def triager(self) -> Triager:
+        if self._triager is None:  # no runtime (``horseshoe triage FILE``): no store look-ups
+            self._triager = Triager(RulesFile(), shipped_model())
+        return self._triager
 
-@hookimpl
-def horseshoe_triage(mention: Mention) -> Labels:
-    engage = True
-    tags: list[str] = []
-    if mention.author.external_id == mention.account:
-        engage, tags = False, ["own_post"]
-    elif mention.kind == Kind.REPOST:
-        engage, tags = False, ["repost"]
-    elif not mention.text.strip() and not mention.attachments:
-        engage, tags = False, ["empty"]
-    # Built-ins are called last (pluggy is LIFO), so a plugin's own priority wins over "normal".
-    priority = "normal"
-    if SECURITY.search(mention.text):
-        priority = "urgent"
-        tags.append("security")
-    return Labels(
-        language=mention.lang,
-        pii=detect_pii(mention.text),
-        priority=priority,
-        engage=engage,
-        tags=tags or None,
-    )
+    @hookimpl
+    def horseshoe_startup(self, runtime: Runtime) -> None:
+        rules = RulesFile(runtime.settings.triage_rules or None)
+        self._triager = Triager(rules, shipped_model(), TriageRepository(runtime.db))
+
+    @hookimpl
+    def horseshoe_triage(self, mention: Mention) -> Labels:
+        tenant = current_tenant()
+        key = (tenant.key if tenant else "", mention.network, mention.external_id, mention.text)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._recent.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        labels = self.triager.label(mention, tenant)
+        with self._lock:
+            self._recent[key] = (now, labels)
+            while len(self._recent) > CACHE_SIZE:
+                self._recent.popitem(last=False)
+        return labels

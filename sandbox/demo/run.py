@@ -16,14 +16,16 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 
 from plugin.config import Settings
 from plugin.runtime import Runtime, build_runtime
+from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
 from plugin.zendesk.admin_accounts import account_form
@@ -359,6 +361,17 @@ def summary(world: World, started: float) -> dict[str, Any]:
     for network in world.networks:
         networks[network.name]["replies"] = len(network.harness.posted())
     result["networks"] = dict(networks)
+    # Triage: what the mentions were about, what was kept out of the queue and why, what was escalated.
+    for name in ("triage_escalation", "triage_praise"):  # their event rows are written in the background
+        notifier = getattr(world.runtime.pm.get_plugin(name), "notifier", None)
+        if notifier is not None:
+            notifier.drain(timeout=10)
+    triage = TriageRepository(world.runtime.db)
+    since = datetime(1970, 1, 1, tzinfo=UTC)
+    labelled = [labels for _, labels in triage.labelled(None, since)]
+    result["intents"] = dict(sorted(Counter(str(lb.get("intent") or "none") for lb in labelled).items()))
+    result["skipped"] = dict(Counter(str(lb["skip_reason"]) for lb in labelled if lb.get("skip_reason")))
+    result["security_escalations"] = len(triage.events("security_escalation"))
     result.update(
         replies_failed=counts["replies_failed"],
         deliveries_failed=counts["deliveries_failed"],

@@ -12,6 +12,9 @@ def test_demo_reaches_every_network_and_both_crms() -> None:
     assert summary["tickets"] > 0 and summary["replies_sent"] > 0
     assert summary["sf_posts"] == 40 and summary["sf_cases"] > 0 and summary["sf_contacts"] > 0
     assert summary["sf_replies_sent"] > 0  # an agent's reply written in Salesforce was published
+    # Triage labelled every mention; security reports were escalated, nothing was skipped by mistake.
+    assert sum(summary["intents"].values()) == 40 and summary["skipped"] == {}
+    assert summary["security_escalations"] == summary["intents"].get("security", 0)
     networks = summary["networks"]
     assert set(networks) == {"x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "telegram", "vk"}
     for name, figures in networks.items():

@@ -1,0 +1,190 @@
+"""Triage's queries: what the store knows around a mention (open case, bot loop, echo of our reply,
+our own account), triage events (security escalations, praise routed) and the labelled mentions the
+Social Promoter Score is computed from. All of triage's SQL lives here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from plugin.models import Mention
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
+
+_NOISE = re.compile(r"@\w+|https?://\S+|\s+")
+ECHO_WINDOW = timedelta(days=1)
+ACCOUNTS_TTL = 60.0  # seconds a tenant's list of brand accounts is reused
+RECENT_LIMIT = 20  # rows compared in Python per look-up: enough for a loop, bounded for a busy author
+
+
+def comparable(text: str) -> str:
+    """Text as compared for loops and echoes: no handles or links, case and spacing ignored."""
+    return _NOISE.sub(" ", unicodedata.normalize("NFKC", text)).casefold().strip()
+
+
+class RecordFailed(RuntimeError):
+    """An event row could not be written (the caller may retry)."""
+
+
+@dataclass(frozen=True)
+class AuthorHistory:
+    our_account: bool
+    has_open_case: bool
+    repeated_recently: bool
+    echo_of_our_reply: bool
+
+
+class TriageRepository:
+    def __init__(self, db: Database):
+        self.db = db
+        # Triage reads once per mention. The store's SQLite engine opens and closes a connection per
+        # transaction (and the last close checkpoints the WAL): ~2 ms a look-up. Reads need neither a
+        # write lock nor a fresh connection, so on SQLite they use a small pool of their own.
+        self.reader: Engine = (
+            create_engine(db.url, pool_size=2, max_overflow=4, connect_args={"check_same_thread": False, "timeout": 30})
+            if db.is_sqlite
+            else db.engine
+        )
+        self._accounts: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
+
+    def our_account_ids(self, tenant_id: int, network: str) -> frozenset[str]:
+        """The tenant's brand account ids on a network, cached for a minute (they rarely change, and
+        every mention asks)."""
+        key = (tenant_id, network)
+        cached = self._accounts.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ACCOUNTS_TTL:
+            return cached[1]
+        a = t.accounts.c
+        with self.reader.connect() as conn:
+            ids = frozenset(
+                str(v)
+                for v in conn.execute(
+                    select(a.external_id).where(a.tenant_id == tenant_id, a.network == network)
+                ).scalars()
+            )
+        self._accounts[key] = (time.monotonic(), ids)
+        return ids
+
+    def history(
+        self,
+        tenant_id: int,
+        mention: Mention,
+        *,
+        open_days: float,
+        loop_minutes: float,
+        loop_repeats: int,
+        want_open_case: bool = True,
+        now: datetime | None = None,
+    ) -> AuthorHistory:
+        """``repeated_recently``: this mention answers one of our recent replies, and the author's other
+        stored mentions in this thread within ``loop_minutes`` include the same text at least
+        ``loop_repeats`` times (a bot answering our answers); people repeat "any update?" once or
+        twice, not five times in minutes."""
+        now = now or utcnow()
+        m = t.mentions.c
+        text = comparable(mention.text)
+        same_author = (
+            m.tenant_id == tenant_id,
+            m.network == mention.network,
+            m.author_external_id == mention.author.external_id,
+            m.external_id != mention.external_id,
+        )
+        our_account = mention.author.external_id in self.our_account_ids(tenant_id, mention.network)
+        if not want_open_case and mention.parent_id is None:
+            return AuthorHistory(our_account, False, False, False)  # nothing else can matter: no query
+        open_case = (
+            select(m.id)
+            .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
+            .exists()
+        )
+        with self.reader.connect() as conn:
+            has_open = bool(conn.execute(select(open_case)).scalar()) if want_open_case else False
+            if mention.parent_id is None:
+                # Echoes and loops answer something of ours: a post that answers nothing is neither.
+                return AuthorHistory(our_account, has_open, False, False)
+            recent = conn.execute(
+                select(m.payload)
+                .where(
+                    *same_author,
+                    m.thread_id == (mention.thread_id or mention.external_id),
+                    m.received_at >= now - timedelta(minutes=loop_minutes),
+                )
+                .order_by(m.id.desc())
+                .limit(RECENT_LIMIT)
+            ).all()
+            replies = conn.execute(
+                select(t.replies.c.payload, t.replies.c.external_id)
+                .where(
+                    t.replies.c.tenant_id == tenant_id,
+                    t.replies.c.network == mention.network,
+                    t.replies.c.status == "sent",
+                    t.replies.c.updated_at >= now - ECHO_WINDOW,
+                )
+                .order_by(t.replies.c.id.desc())
+                .limit(RECENT_LIMIT)
+            ).all()
+        return AuthorHistory(
+            our_account=our_account,
+            has_open_case=has_open,
+            # A loop answers us: only a reply to one of our own recent replies can be one.
+            repeated_recently=bool(text)
+            and mention.parent_id is not None
+            and any(r.external_id == mention.parent_id for r in replies)
+            and sum(comparable(str(r.payload.get("text", ""))) == text for r in recent) >= loop_repeats,
+            echo_of_our_reply=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in replies),
+        )
+
+    def sent_reply_ids(self, tenant_id: int) -> list[str]:
+        """Network ids of our replies that were posted (newest first)."""
+        r = t.replies.c
+        query = select(r.external_id).where(r.tenant_id == tenant_id, r.status == "sent").order_by(r.id.desc())
+        with self.db.begin() as conn:
+            return [str(v) for v in conn.execute(query).scalars() if v]
+
+    def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
+        try:
+            with self.db.begin() as conn:
+                conn.execute(insert(t.events).values(tenant_id=tenant_id, kind=kind, data=data, created_at=utcnow()))
+        except SQLAlchemyError as exc:
+            raise RecordFailed(f"recording a {kind} event failed: {exc}") from exc
+
+    def event_counts(self, kinds: tuple[str, ...]) -> dict[str, int]:
+        with self.db.begin() as conn:
+            rows = conn.execute(
+                select(t.events.c.kind, func.count()).where(t.events.c.kind.in_(kinds)).group_by(t.events.c.kind)
+            ).all()
+        return {kind: 0 for kind in kinds} | {str(row[0]): int(row[1]) for row in rows}
+
+    def events(self, kind: str, tenant_id: int | None = None) -> list[dict[str, Any]]:
+        query = select(t.events.c.data).where(t.events.c.kind == kind).order_by(t.events.c.id)
+        if tenant_id is not None:
+            query = query.where(t.events.c.tenant_id == tenant_id)
+        with self.db.begin() as conn:
+            return [dict(row.data) for row in conn.execute(query)]
+
+    def labelled(self, tenant_id: int | None, since: datetime) -> Iterator[tuple[datetime, dict[str, Any]]]:
+        """(written at, labels) of every triaged mention since ``since``; for the SPS and counts."""
+        m = t.mentions.c
+        query = select(m.created_at, m.labels).where(m.labels.is_not(None), m.created_at >= since).order_by(m.id)
+        if tenant_id is not None:
+            query = query.where(m.tenant_id == tenant_id)
+        with self.db.begin() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            created = as_utc(row.created_at)
+            assert created is not None
+            yield created, dict(row.labels or {})
+
+    def intent_counts(self, tenant_id: int | None = None) -> dict[str, int]:
+        since = datetime(1970, 1, 1, tzinfo=utcnow().tzinfo)
+        return dict(Counter(str(labels.get("intent") or "none") for _, labels in self.labelled(tenant_id, since)))
