@@ -39,4 +39,5 @@ def parse_shape(network: str, model: type[Model], value: Any, where: str) -> Mod
         return model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise BadInput(f"{network}: {error_path(where, tuple(first['loc']))}: {first['msg']}") from exc
+        why = first["msg"].removeprefix("Value error, ")  # our own validators' reasons read as sentences
+        raise BadInput(f"{network}: {error_path(where, tuple(first['loc']))}: {why}") from exc
