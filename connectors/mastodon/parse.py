@@ -141,28 +141,34 @@ def _status_mention(status: Status, account: str, *, event: str, reason: str) ->
         raise BadInput(f"mastodon: status {status.id} does not normalize: {exc.errors()[0].get('msg')}") from exc
 
 
-def notification_to_mention(notification: Any, account: str, skipped: list[Skipped] | None = None) -> Mention | None:
-    """A Notification entity; None for types that carry no customer status (follow, favourite...)."""
-    found = parse(Notification, notification, "notification")
+def notification_to_mention(
+    notification: Any, account: str, skipped: list[Skipped] | None = None, where: str = "notification"
+) -> Mention | None:
+    """A Notification entity; None for types that carry no customer status (follow, favourite...).
+
+    ``where`` names it in a refusal (``[3]`` in a notifications array)."""
+    found = parse(Notification, notification, where)
     if found.type not in _STATUS_TYPES or not found.status:
         if skipped is not None:
             wanted = ", ".join(_STATUS_TYPES)
             reason = f"type {found.type!r} carries no status to answer ({wanted} do)"
             skipped.append(Skipped(f"notification {found.id}", reason))
         return None
-    status = parse(Status, found.status, "notification.status")
+    status = parse(Status, found.status, f"{where}.status")
     mention = _status_mention(status, account, event=_STATUS_TYPES[found.type], reason=found.type)
     extra = {**mention.extra, "notification_id": found.id, "notification_type": found.type}
     return mention.model_copy(update={"extra": extra})
 
 
-def conversation_to_mention(conversation: Any, account: str, skipped: list[Skipped]) -> Mention | None:
+def conversation_to_mention(
+    conversation: Any, account: str, skipped: list[Skipped], where: str = "conversation"
+) -> Mention | None:
     """A Conversation entity (``GET /api/v1/conversations``): its ``last_status``, a direct message."""
-    found = parse(Conversation, conversation, "conversation")
+    found = parse(Conversation, conversation, where)
     if found.last_status is None:
         skipped.append(Skipped(f"conversation {found.id}", "no last_status (nothing said yet)"))
         return None
-    last = parse(Status, found.last_status, "conversation.last_status")
+    last = parse(Status, found.last_status, f"{where}.last_status")
     if account != "unknown" and last.account.id == account:
         skipped.append(Skipped(f"conversation {found.id}", "the last status is our own"))
         return None
@@ -179,11 +185,13 @@ def explain_mastodon_payload(payload: Any, account: str | None = None) -> ParseR
     # Which entity a payload is, is told by its keys: the entities share no discriminator field.
     items = payload if isinstance(payload, list) else [payload] if _is_conversation(payload) else None
     if items is not None:
-        for item in items:
+        listed = isinstance(payload, list)
+        for index, item in enumerate(items):
             if _is_conversation(item):
-                found = conversation_to_mention(item, brand, result.skipped)
+                where = f"conversations[{index}]" if listed else "conversation"
+                found = conversation_to_mention(item, brand, result.skipped, where)
             else:
-                found = notification_to_mention(item, brand, result.skipped)
+                found = notification_to_mention(item, brand, result.skipped, f"notifications[{index}]")
             if found is not None:
                 result.mentions.append(found)
         return result
