@@ -37,7 +37,7 @@ from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import TelegramCredentials, TelegramSettings
 from .errors import telegram_error
-from .models import Chat, FileAnswer, Message, UpdateId, User, parse
+from .models import Chat, FileAnswer, SentMessage, UpdateId, User, parse
 from .parse import ADDRESSED, bot_id_from_token, opt_str, parse_update, updates_of
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ class TelegramConnector(Connector):
         if reply_to is not None:
             # allow_sending_without_reply: a deleted customer message must not lose the agent's answer.
             params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-        sent = parse(Message, self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
+        sent = parse(SentMessage, self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
         username = opt_str(sent.chat.username)
         public = sent.chat.type == "supergroup" and username
         url = f"https://t.me/{username}/{sent.message_id}" if public else None

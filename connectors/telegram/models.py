@@ -86,6 +86,16 @@ class Update(Shape):
     edited_message: Message | None = None
 
 
+class SentMessage(Shape):
+    """The Message sendMessage answers with: only what the reply's id and link need.
+
+    Kept smaller than ``Message`` on purpose: the text is already sent when this is read, so nothing
+    we do not need may make it fail."""
+
+    message_id: StrictInt
+    chat: Chat
+
+
 class UpdateId(Shape):
     """Just the ``update_id`` of an Update: enough to move the getUpdates cursor past it."""
 
