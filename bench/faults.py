@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mentions", type=int, default=None, help="default 5,000 (--quick: 1,000)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="keep the data directory and process logs")
+    parser.add_argument(
+        "--spare", action="append", default=[], metavar="FAKE", help="leave this fake without faults (repeatable)"
+    )
 
 
 def plan(rate: float) -> dict[str, Any]:
@@ -44,11 +47,18 @@ def plan(rate: float) -> dict[str, Any]:
 
 
 def run(
-    quick: bool = False, rate: float = 0.3, mentions: int | None = None, seed: int = 11, keep: bool = False
+    quick: bool = False,
+    rate: float = 0.3,
+    mentions: int | None = None,
+    seed: int = 11,
+    keep: bool = False,
+    spare: list[str] | None = None,
 ) -> dict[str, Any]:
     mentions = mentions if mentions is not None else (1_000 if quick else 5_000)
-    figures = run_pipeline(Run(mentions=mentions, seed=seed, faults=plan(rate), keep=keep))
+    spared = tuple(spare or ())
+    figures = run_pipeline(Run(mentions=mentions, seed=seed, faults=plan(rate), keep=keep, spare=spared))
     figures["rate"] = rate
+    figures["spared"] = list(spared)
     show(figures)
     result = {key: figures[key] for key in KEYS}
     result.update({k: v for k, v in figures.items() if k not in KEYS})
