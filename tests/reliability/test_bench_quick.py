@@ -47,7 +47,9 @@ def test_faults_quick_completes_all_work_with_bounded_attempts() -> None:
     assert figures["lost"] == 0 and figures["duplicates"] == 0 and figures["double_replies"] == 0, figures
     assert figures["still_pending"] == 0, figures
     assert sum(figures["faults_injected"].values()) > 0, figures
-    assert 1 <= figures["max_attempts"] <= 12, figures  # the configured max_attempts bounds every item
+    # Replies stop at max_attempts (12); deliveries retry by age (a CRM down for a day loses nothing), so
+    # their bound is the back-off: a retry storm would show as attempts in the hundreds.
+    assert 1 <= figures["max_attempts"] <= 40, figures
 
 
 def test_fuzz_quick_finds_no_server_error_and_no_crash() -> None:
