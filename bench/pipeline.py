@@ -12,6 +12,7 @@ fakes (sandbox/demo/audit.py); only ``uncertain`` replies come from horseshoe's 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import shutil
 import signal
@@ -48,7 +49,11 @@ from sandbox.demo.run import (
 from sandbox.zendesk.driver import DriverError
 
 log = logging.getLogger(__name__)
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Where --store postgres creates (and drops) its throwaway database: the test suite's server by default.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HORSESHOE_BENCH_POSTGRES_URL",
+    os.environ.get("HORSESHOE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test",
+)
 LEASE_SECONDS = 10.0  # a killed worker's claims come free this soon
 OTHER_SHARE = 0.25  # share of the mentions written on the networks other than X
 AGENT_PATIENCE = 40  # channelback attempts an agent makes, one per round at most
