@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.pipeline import Run, run_pipeline
+from bench.pipeline import LEASE_SECONDS, Run, run_pipeline
 
 KEYS = ("mentions", "replies", "kills", "lost", "duplicates", "double_replies", "uncertain")
 
@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=None, help="horseshoe worker processes (default 1; postgres 3)")
     parser.add_argument("--kill-gap", type=float, default=None, help="mean seconds between kills")
+    parser.add_argument("--lease", type=float, default=None, help="seconds a claim holds (default 10)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the data directory and process logs")
 
@@ -40,6 +41,7 @@ def run(
     store: str = "sqlite",
     workers: int | None = None,
     kill_gap: float | None = None,
+    lease: float | None = None,
     seed: int = 7,
     keep: bool = False,
 ) -> dict[str, Any]:
@@ -48,9 +50,11 @@ def run(
     workers = workers if workers is not None else (3 if store == "postgres" else 1)
     # Spread the kills over roughly the time the customers take to write (about 150 mentions a second).
     gap = kill_gap if kill_gap is not None else max(2.0, mentions / 150 / max(1, kills))
+    options: dict[str, Any] = {"lease_seconds": lease} if lease is not None else {}
     figures = run_pipeline(
-        Run(mentions=mentions, workers=workers, store=store, kills=kills, kill_gap=gap, seed=seed, keep=keep)
+        Run(mentions=mentions, workers=workers, store=store, kills=kills, kill_gap=gap, seed=seed, keep=keep, **options)
     )
+    figures["lease_seconds"] = lease if lease is not None else LEASE_SECONDS
     show(figures)
     result = {key: figures[key] for key in KEYS}
     result.update({k: v for k, v in figures.items() if k not in KEYS})

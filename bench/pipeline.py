@@ -54,7 +54,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "HORSESHOE_BENCH_POSTGRES_URL",
     os.environ.get("HORSESHOE_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test",
 )
-LEASE_SECONDS = 10.0  # a killed worker's claims come free this soon
+LEASE_SECONDS = 10.0  # default: a killed worker's claims come free this soon (see Run.lease_seconds)
 OTHER_SHARE = 0.25  # share of the mentions written on the networks other than X
 AGENT_PATIENCE = 40  # channelback attempts an agent makes, one per round at most
 QUIET_ROUNDS = 12  # rounds of 0.25 s with nothing in flight before the run counts as settled
@@ -70,6 +70,9 @@ class Run:
     seed: int = 7
     faults: dict[str, Any] | None = None  # FaultPlan settings for every fake
     spare: tuple[str, ...] = ()  # fakes left without faults (a known issue being fixed elsewhere)
+    # How long a claim holds. Work that outlasts its lease may be claimed and done again by another
+    # worker: with several workers on a loaded machine, 10 s is short enough to show that.
+    lease_seconds: float = LEASE_SECONDS
     keep: bool = False  # keep the data directory (logs, database) even when all is well
 
 
@@ -121,7 +124,7 @@ def run_pipeline(run: Run) -> dict[str, Any]:
     ok = False
     with database(run.store) as url:
         world = build_world(
-            str(data_dir), free_port(), run.seed, url, every_network=True, salesforce=True, lease_seconds=LEASE_SECONDS
+            str(data_dir), free_port(), run.seed, url, every_network=True, salesforce=True, lease_seconds=run.lease_seconds
         )
         fleet = Fleet(horseshoe_env(world), hand_over(world), run.workers, data_dir)
         supervisor = Supervisor(fleet, run.kills, run.kill_gap, run.seed)
