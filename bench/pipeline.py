@@ -123,8 +123,9 @@ def run_pipeline(run: Run) -> dict[str, Any]:
     started = time.monotonic()
     ok = False
     with database(run.store) as url:
+        port = free_port()
         world = build_world(
-            str(data_dir), free_port(), run.seed, url, every_network=True, salesforce=True, lease_seconds=run.lease_seconds
+            str(data_dir), port, run.seed, url, every_network=True, salesforce=True, lease_seconds=run.lease_seconds
         )
         fleet = Fleet(horseshoe_env(world), hand_over(world), run.workers, data_dir)
         supervisor = Supervisor(fleet, run.kills, run.kill_gap, run.seed)
