@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import signal
 import tempfile
 import traceback
 from collections import Counter
@@ -192,9 +193,15 @@ def fuzz_parser(data: st.DataObject, world: FuzzWorld, network: str, tally: Tall
         tally.found(f"{name}: {type(exc).__name__}", traceback.format_exc())
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run(quick: bool = False, inputs: int | None = None, seed: int = 12) -> dict[str, Any]:
     total = inputs if inputs is not None else (5_000 if quick else 100_000)
     logging.getLogger("plugin").setLevel(logging.CRITICAL)  # the findings are counted, not logged
+    # SIGTERM (a timeout, CI cancelling) unwinds, so the fakes stop and the data directory goes.
+    signal.signal(signal.SIGTERM, _terminate)
     data_dir = tempfile.mkdtemp(prefix="horseshoe-fuzz-")
     world = build(data_dir)
     tally = Tally()
