@@ -1,11 +1,14 @@
 """Configurable fault injection shared by every fake service.
 
 Faults are drawn from a seeded RNG so a failing test replays exactly. A test (or the demo) sets rates
-through ``FaultPlan`` directly or over HTTP at ``POST /_sandbox/faults``.
+through ``FaultPlan`` directly or over HTTP at ``POST /_sandbox/faults``. Drawn at random: 429 with
+``Retry-After`` (``rate_429``) and without (``rate_429_bare``), 503 (``rate_5xx``), a held connection
+(``rate_timeout``), a reset connection (``rate_reset``) and a slow but correct answer (``rate_slow``).
 
 Besides HTTP statuses, ``scripted`` takes two named faults:
 
 - ``"timeout"``: hold the request past the client's read timeout, never calling the service;
+- ``"reset"``: close the connection at once (TCP RST), never calling the service;
 - ``"drop_after"``: let the service handle the request completely (a comment is created, a message
   sent), then close the connection without answering. The client has sent everything and sees the
   connection die while waiting for the answer: the case where it cannot know whether the write
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import random
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,8 +34,12 @@ class FaultPlan:
     rate_429: float = 0.0
     rate_5xx: float = 0.0
     rate_timeout: float = 0.0
+    rate_429_bare: float = 0.0  # a 429 without Retry-After: the client must pick its own back-off
+    rate_reset: float = 0.0  # the connection is reset before the service sees the request
+    rate_slow: float = 0.0  # the service answers, after slow_seconds
     retry_after: int = 1
     timeout_seconds: float = 2.0
+    slow_seconds: float = 0.5
     seed: int = 0
     # Only requests whose path starts with one of these are eligible (empty = all but /_sandbox).
     paths: tuple[str, ...] = ()
@@ -44,7 +52,15 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
-        self.injected: dict[str, int] = {"429": 0, "5xx": 0, "timeout": 0, DROP_AFTER: 0}
+        self.injected: dict[str, int] = {
+            "429": 0,
+            "5xx": 0,
+            "timeout": 0,
+            DROP_AFTER: 0,
+            BARE_429: 0,
+            RESET: 0,
+            SLOW: 0,
+        }
 
     def configure(self, **values: Any) -> None:
         with self._lock:
@@ -65,7 +81,8 @@ class FaultPlan:
         return not self.paths or any(path.startswith(p) for p in self.paths)
 
     def draw(self, path: str, method: str | None = None) -> str | int | None:
-        """Return None (no fault), 'timeout', 'drop_after', or an HTTP status to answer with."""
+        """Return None (no fault), a named fault ('timeout', 'drop_after', '429_bare', 'reset', 'slow'),
+        or an HTTP status to answer with."""
         if not self.eligible(path, method):
             return None
         with self._lock:
@@ -86,10 +103,19 @@ class FaultPlan:
             if roll < self.rate_timeout:
                 self.injected["timeout"] += 1
                 return "timeout"
+            roll -= self.rate_timeout
+            for name, rate in ((BARE_429, self.rate_429_bare), (RESET, self.rate_reset), (SLOW, self.rate_slow)):
+                if roll < rate:
+                    self.injected[name] += 1
+                    return name
+                roll -= rate
         return None
 
 
 DROP_AFTER = "drop_after"
+BARE_429 = "429_bare"
+RESET = "reset"
+SLOW = "slow"
 
 ErrorBody = Callable[[int, int], Response]
 
@@ -126,9 +152,30 @@ class FaultMiddleware:
             # Hold the connection past the client's timeout, then answer nothing useful.
             time.sleep(self.plan.timeout_seconds)
             return Response("", status=504)(environ, start_response)
+        if fault == RESET:
+            return reset(environ, start_response)
+        if fault == BARE_429:
+            refused = self.error_body(429, self.plan.retry_after)
+            refused.headers.pop("Retry-After", None)
+            return refused(environ, start_response)
+        if fault == SLOW:
+            time.sleep(self.plan.slow_seconds)
         if isinstance(fault, int):
             return self.error_body(fault, self.plan.retry_after)(environ, start_response)
         return self.app(environ, start_response)
+
+
+def reset(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """Drop the connection without an answer, the service never seeing the request."""
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        raise RuntimeError("reset needs werkzeug's development server (environ['werkzeug.socket'])")
+    # SO_LINGER 0: whatever the server later tries to write is discarded with a RST on close; the
+    # client sees its connection die before any status line (requests' ConnectionError).
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.shutdown(socket.SHUT_RDWR)
+    start_response("500 RESET", [("Content-Length", "0")])
+    return []
 
 
 def drop_after(app: Any, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -139,7 +186,7 @@ def drop_after(app: Any, environ: dict[str, Any], start_response: Any) -> Iterab
     client's read of the status line fail: requests raises ``ConnectionError`` (RemoteDisconnected)
     after sending, never ``ConnectTimeout``.
     """
-    answer = app(environ, lambda *args, **kwargs: (lambda data: None))
+    answer = app(environ, lambda *args, **kwargs: lambda data: None)
     try:
         for _chunk in answer:
             pass  # the answer is what the client must not get

@@ -28,7 +28,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
-from plugin.errors import AuthError, FatalError, RetriableError
+from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 
 DEFAULT_API_VERSION = "59.0"
 AUTH_MODES = ("password", "jwt", "session")
@@ -129,6 +129,10 @@ def http_session(cfg: ConnectConfig) -> requests.Session:
 
 def _auth_failed(exc: SalesforceAuthenticationFailed) -> AuthError | RetriableError:
     code = str(getattr(exc, "code", "") or "AUTH")
+    if code == "429":
+        # A throttled login host says nothing about the credentials: back off and log in again
+        # (simple-salesforce keeps no Retry-After here, so the worker's exponential back-off applies).
+        return RateLimited(f"salesforce login rate limited ({code})", code=code)
     if code.isdigit() and int(code) >= 500:
         # The login host itself failed (simple-salesforce reports the HTTP status as the code).
         return RetriableError(f"salesforce login unavailable ({code})", code=code)

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from plugin.connector import InboundRequest
 from plugin.runtime import Runtime
 from sandbox.networks import BUILTIN, Harness
 
@@ -32,11 +33,14 @@ class DemoNetwork:
     account_id: int = 0
     public_key: str = ""
     injected: list[str] = field(default_factory=list)
+    # Webhooks horseshoe did not accept yet; the network sends them again later, as Meta does.
+    undelivered: list[InboundRequest] = field(default_factory=list)
 
-    def inject(self, index: int, web_url: str) -> tuple[str, bool]:
+    def inject(self, index: int, web_url: str, *, retry_later: bool = False) -> tuple[str, bool]:
         """One customer item: public where the network has it, every third one private.
 
-        Returns the connector external id and whether it was private.
+        Returns the connector external id and whether it was private. ``retry_later``: a webhook
+        horseshoe does not accept (down, 5xx) is kept for ``redeliver`` instead of raising.
         """
         text = TEXTS[index % len(TEXTS)]
         external_id: str | None = None
@@ -48,13 +52,30 @@ class DemoNetwork:
             external_id = self.harness.inject_any(text)
         self.injected.append(external_id)
         if self.name in WEBHOOK_NETWORKS or (private and self.harness.dm_delivery == "webhook"):
-            self._deliver_webhook(external_id, web_url)
+            # The fake hands each webhook out once: a refused one is kept as sent, and sent again.
+            request = self.harness.signed_webhook(external_id)
+            if request is not None and not retry_later:
+                self._post(request, web_url)
+            elif request is not None and not self._try_post(request, web_url):
+                self.undelivered.append(request)
         return external_id, private
 
-    def _deliver_webhook(self, external_id: str, web_url: str) -> None:
-        request = self.harness.signed_webhook(external_id)
-        if request is None:
-            return
+    def redeliver(self, web_url: str) -> int:
+        """Send the webhooks horseshoe refused again; returns how many are still undelivered."""
+        waiting, self.undelivered = self.undelivered, []
+        for request in waiting:
+            if not self._try_post(request, web_url):
+                self.undelivered.append(request)
+        return len(self.undelivered)
+
+    def _try_post(self, request: InboundRequest, web_url: str) -> bool:
+        try:
+            self._post(request, web_url)
+        except requests.RequestException:
+            return False  # refused or unreachable: the caller keeps it for the next round
+        return True
+
+    def _post(self, request: InboundRequest, web_url: str) -> None:
         response = requests.post(
             f"{web_url}/webhooks/{self.name}/{self.public_key}",
             data=request.body,

@@ -30,6 +30,7 @@ from plugin.web import create_app
 from plugin.worker.loop import Worker
 from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo import script as demo_script
+from sandbox.demo.audit import audit, reply_ref
 from sandbox.demo.networks import DemoNetwork, start_networks
 from sandbox.salesforce.org import RunningOrg, start_org
 from sandbox.server import RunningServer, serve_in_thread
@@ -96,6 +97,7 @@ def build_world(
     *,
     every_network: bool = False,
     salesforce: bool = False,
+    lease_seconds: float = 30.0,
 ) -> World:
     x_app = create_x()
     x_state = x_app.state
@@ -129,7 +131,7 @@ def build_world(
         backoff_base_seconds=0.2,
         backoff_cap_seconds=2.0,
         worker_idle_seconds=0.05,
-        lease_seconds=30.0,
+        lease_seconds=lease_seconds,
         secret_key=secrets.token_urlsafe(48),  # the demo's data lives only as long as its directory
     )
     runtime = build_runtime(settings)
@@ -213,10 +215,10 @@ def _remember_post(world: World, username: str, post_id: str, kind: str) -> None
     world.posts_by[username].add(post_id)
 
 
-def inject_other(world: World, index: int) -> None:
-    """The next item on the other networks, round robin."""
+def inject_other(world: World, index: int, *, retry_later: bool = False) -> None:
+    """The next item on the other networks, round robin (``retry_later``: see ``DemoNetwork.inject``)."""
     network = world.networks[index % len(world.networks)]
-    external_id, private = network.inject(index // len(world.networks), world.web.url)
+    external_id, private = network.inject(index // len(world.networks), world.web.url, retry_later=retry_later)
     world.injected[f"{network.name}:{external_id}"] = "dm" if private else "new"
 
 
@@ -237,15 +239,18 @@ def _inbound_ids(ticket: dict[str, Any]) -> list[str]:
     return [c["external_id"] for c in ticket["comments"] if c.get("external_id") and not c.get("channelback")]
 
 
-def agents_work(world: World) -> None:
+def agents_work(world: World, *, retry_unreachable: bool = False, patience: int = 6) -> None:
     """Simulated Zendesk agents: answer a share of new tickets and at least one per network, and
-    retry a failed channelback the way an agent presses "retry"."""
+    retry a failed channelback the way an agent presses "retry", up to ``patience`` attempts
+    (``retry_unreachable``: also when horseshoe could not be reached at all, as in the chaos
+    benchmark where it is killed at random)."""
     answered_networks = {n for n in world.answered_networks}
+    retry_on = {503, None} if retry_unreachable else {503}
     for ticket in world.zd_state.tickets_with_comments(SUBDOMAIN):
         for comment in ticket["comments"]:
             channelback = comment.get("channelback")
-            if channelback and channelback.get("status") == "failed" and channelback.get("http_status") == 503:
-                if int(channelback.get("attempts", 1)) < 6:
+            if channelback and channelback.get("status") == "failed" and channelback.get("http_status") in retry_on:
+                if int(channelback.get("attempts", 1)) < patience:
                     world.driver.retry_channelback(comment["id"])
         inbound = _inbound_ids(ticket)
         if ticket["id"] in world.answered or not inbound:
@@ -287,7 +292,9 @@ def salesforce_agents_work(world: World, wanted: int = 3) -> None:
         sf.SocialPost.create(
             {
                 "Name": "Reply from Salesforce",
-                "Content": f"Thanks {row.get('Handle') or ''}! Our team has it in case {row['ParentId']}.",
+                # The reference makes each answer unique, so the audit can tell a reply posted twice.
+                "Content": f"Thanks {row.get('Handle') or ''}! Our team has it in case {row['ParentId']}. "
+                + reply_ref(f"sf-{row['Id']}"),
                 "IsOutbound": True,
                 "Status": "Pending",
                 "ReplyToId": row["Id"],
@@ -322,38 +329,34 @@ def pending_work(world: World) -> int:
     return waiting
 
 
-def summary(world: World, started: float) -> dict[str, Any]:
+def zendesk_inbound(world: World) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every ticket and the external ids of every inbound comment on them (repeats kept)."""
     tickets = world.zd_state.tickets_with_comments(SUBDOMAIN)
+    return tickets, [i for t in tickets for i in _inbound_ids(t)]
+
+
+def summary(world: World, started: float) -> dict[str, Any]:
+    tickets, inbound = zendesk_inbound(world)
     comments = [c for t in tickets for c in t["comments"]]
-    inbound = [i for t in tickets for i in _inbound_ids(t)]
-    imported = set(inbound)
     counts = world.runtime.store.counts()
-    brand_posts = len(world.x_app.state.posted_by(world.brand_id)) + sum(
-        len(n.harness.posted()) for n in world.networks
-    )
-    lost = {key for key in world.injected if key not in imported}
+    found = audit(world, inbound)
     result: dict[str, Any] = {
         "mentions": counts["mentions"],
         "tickets": len(tickets),
         "comments": len(comments),
         "replies_sent": counts["replies_sent"],
-        "duplicates": (len(inbound) - len(imported)) + max(0, brand_posts - counts["replies_sent"]),
-        "lost": 0,
+        # Counted from the fakes: an item imported twice, or one agent reply posted twice.
+        "duplicates": found.duplicates + found.double_replies,
+        "lost": len(found.lost),
     }
     if world.salesforce is not None:
         posts = world.salesforce.records("SocialPost")
-        inbound_posts = [p for p in posts if not p.get("IsOutbound")]
-        in_salesforce = {p.get("R6PostId") for p in inbound_posts}
-        lost |= {key for key in world.injected if key not in in_salesforce}
-        keys = [p.get("R6PostId") for p in inbound_posts]
-        result["duplicates"] += len(keys) - len(set(keys))
         result.update(
-            sf_posts=len(inbound_posts),
+            sf_posts=sum(1 for p in posts if not p.get("IsOutbound")),
             sf_cases=len(world.salesforce.records("Case")),
             sf_contacts=len(world.salesforce.records("Contact")),
             sf_replies_sent=sum(1 for p in posts if p.get("IsOutbound") and p.get("Status") == "Sent"),
         )
-    result["lost"] = len(lost)
     networks: dict[str, dict[str, int]] = defaultdict(lambda: {"mentions": 0, "replies": 0})
     for key in world.injected:
         networks[key.split(":", 1)[0]]["mentions"] += 1

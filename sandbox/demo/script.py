@@ -109,4 +109,6 @@ def agent_text(lang: str | None, private: bool, name: str, ticket_id: int) -> st
     """Agents address the customer and cite the case: X refuses a brand's identical posts."""
     first = name.split()[0] if name else ""
     body = PRIVATE_REPLY if private else AGENT_REPLIES.get(lang or "en", AGENT_REPLIES["en"])
-    return f"{first}, {body} (ref {ticket_id})" if first else f"{body} (ref {ticket_id})"
+    # The reference also lets the audit (sandbox/demo/audit.py) spot a reply posted twice.
+    ref = f"(ref {ticket_id})"
+    return f"{first}, {body} {ref}" if first else f"{body} {ref}"
