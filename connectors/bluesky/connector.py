@@ -20,7 +20,7 @@ from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 from .chat import read_chat
 from .config import BlueskyCredentials, BlueskySettings
 from .cursor import decode_cursor, encode_cursor, is_new, merge_marks, top_mark
-from .errors import is_auth_failure, translate_error
+from .errors import SDK_ERRORS, is_auth_failure, translate_error
 from .parse import (
     DEFAULT_PDS,
     MAX_GRAPHEMES,
@@ -84,7 +84,7 @@ class BlueskyConnector(Connector):
         identifier = account.credentials.get("identifier") or account.handle or ""
         try:
             session.client.login(identifier, account.credentials["app_password"], fetch_bsky_profile=False)
-        except at_exc.AtProtocolError as exc:
+        except SDK_ERRORS as exc:
             raise translate_error(exc, posting=False) from exc
         session.logged_in = True
 
@@ -100,7 +100,7 @@ class BlueskyConnector(Connector):
                 raise translate_error(exc, posting=False) from exc
             self._login(session, account)
             return
-        except at_exc.AtProtocolError as exc:
+        except SDK_ERRORS as exc:
             raise translate_error(exc, posting=False) from exc
         renewed = Session(fresh.handle, fresh.did, fresh.access_jwt, fresh.refresh_jwt, current.pds_endpoint)
         session.client.login(session_string=renewed.encode(), fetch_bsky_profile=False)
@@ -114,8 +114,8 @@ class BlueskyConnector(Connector):
             generation = session.generation
             try:
                 return action(session.client)
-            except at_exc.AtProtocolError as exc:
-                if attempt == 1 and is_auth_failure(exc):
+            except SDK_ERRORS as exc:
+                if attempt == 1 and isinstance(exc, at_exc.AtProtocolError) and is_auth_failure(exc):
                     with session.lock:
                         if session.generation == generation:
                             self._refresh(session, account)

@@ -12,6 +12,9 @@ from plugin.http import transport_error
 
 # httpx failures that happen before the request is written: connecting, or waiting for a pooled connection.
 HTTPX_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# What a call through the SDK can raise: its own errors, and httpx's transport errors that it lets
+# escape unwrapped (e.g. RemoteProtocolError, "Server disconnected without sending a response").
+SDK_ERRORS = (at_exc.AtProtocolError, httpx.TransportError)
 
 
 _AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired"}
@@ -41,7 +44,7 @@ def translate_error(exc: Exception, *, posting: bool) -> Exception:
         return RateLimited(
             f"Bluesky rate limit ({exc.policy or 'unknown policy'})", retry_after=retry_after, code="rate_limited"
         )
-    if isinstance(exc, at_exc.NetworkError) and exc.response is None:
+    if isinstance(exc, httpx.TransportError) or (isinstance(exc, at_exc.NetworkError) and exc.response is None):
         # The SDK speaks httpx, so its before-sending failures are named here; the rule is the shared one.
         return transport_error(exc, mutating=posting, what="Bluesky", never_sent_types=HTTPX_NEVER_SENT)
     if isinstance(exc, at_exc.RequestErrorBase) and exc.response is not None:

@@ -40,9 +40,7 @@ def test_chaos_quick_loses_and_doubles_nothing() -> None:
 
 
 def test_faults_quick_completes_all_work_with_bounded_attempts() -> None:
-    # Bluesky's fake is spared until a dropped connection is retriable there (the strict xfail in
-    # tests/connectors/bluesky/test_dropped_connection.py): today one pauses its polling for 15 minutes.
-    figures = bench("faults", "--quick", "--spare", "bluesky")
+    figures = bench("faults", "--quick")
     assert figures["mentions"] == 1000 and figures["rate"] == 0.3
     assert figures["lost"] == 0 and figures["duplicates"] == 0 and figures["double_replies"] == 0, figures
     assert figures["still_pending"] == 0, figures

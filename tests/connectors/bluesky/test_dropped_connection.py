@@ -2,7 +2,8 @@
 
 Found by ``bench faults``: the atproto SDK lets httpx's ``RemoteProtocolError`` ("Server disconnected
 without sending a response") escape untranslated, so the worker took it for a connector bug and paused
-the account's polling for 15 minutes (plugin/worker/loop.py: non-retriable poll errors wait 900 s)."""
+the account's polling for 15 minutes. The connector now routes httpx's transport errors through the
+shared sent/not-sent rule too."""
 
 from __future__ import annotations
 
@@ -12,11 +13,6 @@ from plugin.errors import RetriableError
 from sandbox.networks import BUILTIN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connectors/bluesky/errors.py translates only atproto's NetworkError; httpx.RemoteProtocolError "
-    "escapes (connectors/ is another engineer's area: reported, not fixed here)",
-)
 @pytest.mark.parametrize("when", ["login", "poll"])
 def test_a_dropped_connection_during_a_poll_is_retriable(when: str) -> None:
     harness = BUILTIN["bluesky"]()
