@@ -216,6 +216,7 @@ class InboundBatch:
                 other,
             ):
                 personas.setdefault(("Other", str(row.get("R6SourceId"))), row)
+            self._adopt_unscoped([w for w in fresh if w.persona_key[0] == "Other"], personas)
         missing: dict[Key, list[_Item]] = {}
         for w in fresh:
             persona = personas.get(w.persona_key)
@@ -225,6 +226,44 @@ class InboundBatch:
                 missing.setdefault(w.persona_key, []).append(w)
         if missing:
             self._create_personas(missing)
+
+    def _adopt_unscoped(self, others: list[_Item], personas: dict[Key, dict[str, Any]]) -> None:
+        """Personas with Provider "Other" made before R6SourceId was written (or by an admin by hand)
+        carry only the raw ExternalId. One is taken when it can only be this author's (its
+        MediaProvider, if set, names the author's network) and gets R6SourceId + MediaProvider, so the
+        next look-up is exact and the customer keeps one Contact."""
+        missing = [w for w in others if w.persona_key not in personas]
+        if not missing:
+            return
+        by_raw: dict[str, list[_Item]] = {}
+        for w in missing:
+            by_raw.setdefault(w.item.mention.author.external_id, []).append(w)
+        rows = self.api.query_in(
+            "SELECT Id, ParentId, ExternalId, MediaProvider FROM SocialPersona WHERE Provider = 'Other' "
+            "AND R6SourceId = null AND ExternalId IN ({values}) ORDER BY CreatedDate ASC",
+            list(by_raw),
+        )
+        adopted: dict[str, tuple[Key, str]] = {}  # persona Id -> (scoped key, network)
+        for row in rows:
+            networks = {w.item.mention.network for w in by_raw.get(str(row.get("ExternalId")), [])}
+            media = row.get("MediaProvider")
+            fitting = [n for n in networks if not media or media == rec.media_provider_of(n)]
+            if len(fitting) != 1:
+                continue  # two networks could own this raw id: leave it, a new persona is made
+            key = rec.persona_key(fitting[0], str(row["ExternalId"]))
+            if key not in personas:
+                personas[key] = row
+                adopted[str(row["Id"])] = (key, fitting[0])
+        if adopted:
+            bodies = [
+                {"attributes": {"type": "SocialPersona"}, "Id": pid, "R6SourceId": key[1],
+                 "MediaProvider": rec.media_provider_of(network)}
+                for pid, (key, network) in adopted.items()
+            ]  # fmt: skip
+            for result in self.api.collection("PATCH", bodies):
+                if not _ok(result):
+                    # Still the right persona for this batch; the next batch simply adopts it again.
+                    log.warning("salesforce could not scope SocialPersona: %s", record_error(result))
 
     def _matched_parent(self, work: _Item) -> str | None:
         match = work.item.match
