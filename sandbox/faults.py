@@ -3,7 +3,8 @@
 Faults are drawn from a seeded RNG so a failing test replays exactly. A test (or the demo) sets rates
 through ``FaultPlan`` directly or over HTTP at ``POST /_sandbox/faults``.
 
-Besides HTTP statuses, ``scripted`` takes two named faults:
+Besides HTTP statuses, ``scripted`` takes ``"pass"`` (let this request through untouched, so a test can
+fail the second of several calls) and two named faults:
 
 - ``"timeout"``: hold the request past the client's read timeout, never calling the service;
 - ``"drop_after"``: let the service handle the request completely (a comment is created, a message
@@ -71,6 +72,8 @@ class FaultPlan:
         with self._lock:
             if self.scripted:
                 fault = self.scripted.pop(0)
+                if fault == PASS:
+                    return None
                 if fault == DROP_AFTER:
                     self.injected[DROP_AFTER] += 1
                 return fault
@@ -90,6 +93,7 @@ class FaultPlan:
 
 
 DROP_AFTER = "drop_after"
+PASS = "pass"
 
 ErrorBody = Callable[[int, int], Response]
 

@@ -34,6 +34,7 @@ from plugin.errors import (
     Unauthorized,
 )
 from plugin.http import HttpClient, json_body
+from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import parse as x_parse
@@ -319,16 +320,22 @@ class XConnector(Connector):
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         if not reply.in_reply_to:
             raise FatalError("an X reply needs in_reply_to (the post answered)", code="no_target")
-        if (length := weighted_length(reply.text)) > MAX_POST_LENGTH:
-            raise FatalError(
-                f"reply weighs {length} as X counts it (CJK and emoji 2, links 23); X allows {MAX_POST_LENGTH}",
-                code="text_too_long",
-            )
+        # Too long for one post: a numbered thread, each part answering the previous one. X takes the
+        # same text twice, so a thread stopped half-way is never resumed automatically (OutcomeUnknown).
+        parts = split_numbered(
+            reply.text, MAX_POST_LENGTH, weighted_length, what="weighted characters (CJK and emoji 2, links 23)"
+        )
         cred = self._need(write_credential(account.credentials), "post")
-        body = {"text": reply.text, "reply": {"in_reply_to_tweet_id": reply.in_reply_to}}
-        data = self._call(account, cred, "POST", EP_POST, "/2/tweets", body=body)
-        post_id = _created_id(data, "id", EP_POST)
-        return PostResult(external_id=post_id, url=x_parse.status_url(post_id, account.handle))
+
+        def post(part: ThreadPart) -> PostResult:
+            body: dict[str, Any] = {"text": part.text, "reply": {"in_reply_to_tweet_id": part.in_reply_to}}
+            data = self._call(account, cred, "POST", EP_POST, "/2/tweets", body=body)
+            post_id = _created_id(data, "id", EP_POST)
+            return PostResult(external_id=post_id, url=x_parse.status_url(post_id, account.handle))
+
+        if len(parts) == 1:
+            return post(ThreadPart(1, 1, parts[0], reply.in_reply_to))
+        return post_thread(parts, reply.in_reply_to, post, resumable=False)
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         if not reply.recipient_id:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.errors import AuthError, FatalError
+from connectors.x.length import weighted_length
+from plugin.errors import AuthError, FatalError, OutcomeUnknown
 from plugin.models import Reply, Visibility
 
 from .conftest import OAUTH1
@@ -52,13 +53,45 @@ def test_send_private(sandbox, connector):
     assert result.url is None
 
 
-def test_text_over_280_is_refused_before_sending(sandbox, connector):
+def test_text_over_280_becomes_a_numbered_thread(sandbox, connector):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    text = " ".join(f"step{i}" for i in range(100))  # 589 characters
+    result = connector.post_reply(account, reply(text, in_reply_to=mention["id"]))
+    posted = sandbox.state.posted_by("acme")
+    assert [p["id"] for p in posted] == result.parts and result.external_id == result.parts[0]
+    assert [p["in_reply_to_tweet_id"] for p in posted] == [mention["id"], *result.parts[:-1]]
+    assert [p["sent_text"].split(" ", 1)[0] for p in posted] == ["1/3", "2/3", "3/3"]
+    assert all(weighted_length(p["sent_text"]) <= 280 for p in posted)
+    assert " ".join(p["sent_text"].split(" ", 1)[1] for p in posted) == text
+
+
+def test_thread_parts_are_measured_by_xs_weighted_count(sandbox, connector):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    text = "配送" * 200  # 400 characters that weigh 800
+    connector.post_reply(account, reply(text, in_reply_to=mention["id"]))
+    posted = sandbox.state.posted_by("acme")
+    assert len(posted) == 3 and all(weighted_length(p["sent_text"]) <= 280 for p in posted)
+
+
+def test_a_thread_stopped_after_part_one_is_not_reposted(sandbox, connector):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    sandbox.plan.configure(methods=("POST",), scripted=["pass", 503])
+    with pytest.raises(OutcomeUnknown, match="after part 1 of 3") as stopped:
+        connector.post_reply(account, reply(" ".join(["later"] * 120), in_reply_to=mention["id"]))
+    [published] = sandbox.state.posted_by("acme")
+    assert published["id"] in str(stopped.value)
+
+
+def test_text_too_long_even_for_a_thread_is_refused_naming_280(sandbox, connector):
     account = sandbox.account()
     mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
     with pytest.raises(FatalError, match="280") as err:
-        connector.post_reply(account, reply("x" * 281, in_reply_to=mention["id"]))
-    assert err.value.code == "text_too_long"
-    assert sandbox.state.requests["POST /2/tweets"] == 0
+        connector.post_reply(account, reply("word " * 1000, in_reply_to=mention["id"]))
+    assert err.value.code == "too_long"
+    assert sandbox.state.posted_by("acme") == []
 
 
 def test_reply_needs_a_target_and_dm_a_recipient(sandbox, connector):
