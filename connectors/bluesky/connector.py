@@ -15,6 +15,7 @@ from atproto_client.request import Request
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
+from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .chat import read_chat
@@ -209,17 +210,39 @@ class BlueskyConnector(Connector):
         root_ref = ref((record.get("reply") or {}).get("root")) or parent_ref
         author = parent.get("author") or {}
         handle, author_did = author.get("handle"), author.get("did")
-        text = reply.text
-        if handle and f"@{handle}".lower() not in text.lower():
-            text = f"@{handle} {text}"
-        if grapheme_count(text) > MAX_GRAPHEMES:
-            raise FatalError(f"reply is {grapheme_count(text)} graphemes; Bluesky allows 300", code="too_long")
+        address = f"@{handle} " if handle and f"@{handle}".lower() not in reply.text.lower() else ""
+        if grapheme_count(address + reply.text) <= MAX_GRAPHEMES:
+            parts = [address + reply.text]
+        else:
+            # A numbered thread, every part addressed to the customer (the mention facet notifies them).
+            room = MAX_GRAPHEMES - grapheme_count(f"@{handle} " if handle else "")
+            parts = [
+                (f"@{handle} " if handle else "") + part
+                for part in split_numbered(reply.text, room, grapheme_count, what="graphemes (Bluesky allows 300)")
+            ]
         did = self._did(account)
-        earlier = self._find_earlier(account, did, parent_ref["uri"], text)
-        if earlier is not None:
-            return earlier
+        cids = {parent_ref["uri"]: parent_ref["cid"]}
+
+        def post(part: ThreadPart) -> PostResult:
+            target = {"uri": part.in_reply_to, "cid": cids[part.in_reply_to]}
+            # Resumable: an earlier attempt's part (same parent, same text) is found and reused.
+            earlier = self._find_earlier(account, did, target["uri"], part.text)
+            if earlier is None:
+                record = self._post_record(account, part.text, root_ref, target, handle, author_did)
+                earlier = self._run(account, lambda c: c.app.bsky.feed.post.create(did, record), posting=True)
+                earlier = {"uri": earlier.uri, "cid": earlier.cid}
+            cids[earlier["uri"]] = earlier["cid"]
+            return PostResult(external_id=earlier["uri"], url=post_url(account.handle, did, earlier["uri"]))
+
+        if len(parts) == 1:
+            return post(ThreadPart(1, 1, parts[0], parent_ref["uri"]))
+        return post_thread(parts, parent_ref["uri"], post, resumable=True)
+
+    @staticmethod
+    def _post_record(account: AccountContext, text: str, root_ref: dict[str, str], parent_ref: dict[str, str],
+                     handle: str | None, author_did: str | None) -> models.AppBskyFeedPost.Record:  # fmt: skip
         facet = mention_facet(text, handle, author_did) if handle and author_did else None
-        post = models.AppBskyFeedPost.Record(
+        return models.AppBskyFeedPost.Record(
             text=text,
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             langs=list(account.settings.get("langs") or ["en"]),
@@ -238,10 +261,8 @@ class BlueskyConnector(Connector):
             if facet and author_did
             else None,
         )
-        created = self._run(account, lambda c: c.app.bsky.feed.post.create(did, post), posting=True)
-        return PostResult(external_id=created.uri, url=post_url(account.handle, did, created.uri))
 
-    def _find_earlier(self, account: AccountContext, did: str, parent_uri: str, text: str) -> PostResult | None:
+    def _find_earlier(self, account: AccountContext, did: str, parent_uri: str, text: str) -> dict[str, str] | None:
         """The brand's recent post answering the same parent with the same text: an earlier attempt."""
         scan = int(account.settings.get("dedupe_scan", 25))
         if scan <= 0:
@@ -256,7 +277,7 @@ class BlueskyConnector(Connector):
             value = item.get("value") or {}
             replied_to = ((value.get("reply") or {}).get("parent") or {}).get("uri")
             if replied_to == parent_uri and value.get("text") == text:
-                return PostResult(external_id=item["uri"], url=post_url(account.handle, did, item["uri"]))
+                return {"uri": str(item["uri"]), "cid": str(item["cid"])}
         return None
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:

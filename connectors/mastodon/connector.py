@@ -17,6 +17,7 @@ from mastodon import (
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
+from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import (
     Limits,
     Mention,
@@ -204,15 +205,30 @@ class MastodonConnector(Connector):
         author = original.get("account") or {}
         # The reply goes from our instance, so the author's acct as our instance sees it addresses them.
         acct = opt_text(author.get("acct"))
+        return self._post_parts(api, account, reply, acct, str(original["id"]), visibility=visibility)
+
+    def _post_parts(self, api: Mastodon, account: AccountContext, reply: Reply, acct: str | None,
+                    in_reply_to: str | None, **kwargs: Any) -> PostResult:  # fmt: skip
+        """One status, or a numbered thread when the text is over the instance's limit. Every part
+        addresses the customer (a ``direct`` part without the mention would reach nobody) and carries
+        its own Idempotency-Key; Mastodon forgets keys after an hour, so a thread stopped half-way is
+        not resumed automatically (see plugin.longreply)."""
+        limit = self._max_characters(api, account)
         text = self._addressed(reply.text, acct)
-        return self._publish(
-            api,
-            account,
-            text,
-            in_reply_to_id=str(original["id"]),
-            visibility=visibility,
-            idempotency_key=reply.idempotency_key,
-        )
+        if len(text) <= limit:
+            if in_reply_to:
+                kwargs["in_reply_to_id"] = in_reply_to
+            return self._publish(api, account, text, idempotency_key=reply.idempotency_key, **kwargs)
+        room = limit - (len(f"@{acct} ") if acct else 0)
+        parts = split_numbered(reply.text, room, what=f"characters (this instance allows {limit})")
+
+        def post(part: ThreadPart) -> PostResult:
+            key = reply.idempotency_key if part.index == 1 else f"{reply.idempotency_key}:{part.index}/{part.total}"
+            target = {"in_reply_to_id": part.in_reply_to} if part.in_reply_to else {}
+            return self._publish(api, account, self._addressed(part.text, acct), idempotency_key=key[:255],
+                                 **target, **kwargs)  # fmt: skip
+
+        return post_thread(parts, in_reply_to or "", post, resumable=False)
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """A direct status to ``reply.recipient_id`` (an account id), in the thread when given."""
@@ -220,11 +236,8 @@ class MastodonConnector(Connector):
             raise FatalError("a private Mastodon message needs recipient_id", code="missing_recipient")
         api = self._api(account)
         recipient = self._call(api, api.account, reply.recipient_id)
-        text = self._addressed(reply.text, opt_text(recipient.get("acct")))
-        kwargs: dict[str, Any] = {"visibility": "direct", "idempotency_key": reply.idempotency_key}
-        if reply.in_reply_to:
-            kwargs["in_reply_to_id"] = reply.in_reply_to
-        return self._publish(api, account, text, **kwargs)
+        acct = opt_text(recipient.get("acct"))
+        return self._post_parts(api, account, reply, acct, reply.in_reply_to, visibility="direct")
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         api = self._api(account)

@@ -1,0 +1,50 @@
+"""Bluesky: a reply over 300 graphemes becomes a numbered thread (each part a reply to the previous one,
+all under the same root); parts are resumable, so a retry after a failed part posts nothing twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.bluesky import BlueskyConnector
+from connectors.bluesky.text import grapheme_count
+from plugin.errors import FatalError, RetriableError
+
+from .conftest import Pds
+from .test_connector import reply, strong
+
+TEXT = " ".join(f"naïve{i} 👍🏽" for i in range(60))  # 596 graphemes, more code points
+
+
+def test_over_300_graphemes_becomes_a_thread_under_one_root(pds: Pds) -> None:
+    root = pds.state.inject_mention(pds.brand["did"], pds.customer["did"], "hello")
+    result = BlueskyConnector().post_reply(pds.account(), reply(pds, root["uri"], TEXT))
+    posts = pds.state.posts_by(pds.brand["did"])
+    assert [p["uri"] for p in posts] == result.parts and len(posts) == 3
+    expected_root = strong(root)
+    parents = [root["uri"], *result.parts[:-1]]
+    for post, parent in zip(posts, parents, strict=True):
+        value = post["value"]
+        assert strong(value["reply"]["root"]) == expected_root
+        assert value["reply"]["parent"]["uri"] == parent
+        assert grapheme_count(value["text"]) <= 300
+        assert value["text"].startswith(f"@{pds.customer['handle']} ")
+    assert [p["value"]["text"].split(" ")[1] for p in posts] == ["1/3", "2/3", "3/3"]
+
+
+def test_a_failed_part_is_retried_without_reposting_the_earlier_ones(pds: Pds) -> None:
+    root = pds.state.inject_mention(pds.brand["did"], pds.customer["did"], "hello")
+    pds.plan.configure(paths=("/xrpc/com.atproto.repo.createRecord",), scripted=["pass", 503])
+    with pytest.raises(RetriableError):
+        BlueskyConnector().post_reply(pds.account(), reply(pds, root["uri"], TEXT))
+    assert len(pds.state.posts_by(pds.brand["did"])) == 1
+    # The outbox's retry: a new process, the same reply. Part 1 is found, not posted again.
+    result = BlueskyConnector().post_reply(pds.account(), reply(pds, root["uri"], TEXT))
+    posts = pds.state.posts_by(pds.brand["did"])
+    assert len(posts) == 3 and [p["uri"] for p in posts] == result.parts
+
+
+def test_too_long_for_a_thread_is_refused_naming_300(pds: Pds) -> None:
+    root = pds.state.inject_mention(pds.brand["did"], pds.customer["did"], "hello")
+    with pytest.raises(FatalError, match="300") as refused:
+        BlueskyConnector().post_reply(pds.account(), reply(pds, root["uri"], "word " * 1000))
+    assert refused.value.code == "too_long"
