@@ -7,6 +7,7 @@ import pytest
 from connectors.x.length import weighted_length
 from plugin.errors import AuthError, FatalError, OutcomeUnknown
 from plugin.models import Reply, Visibility
+from tests.support.media import PNG
 
 from .conftest import OAUTH1
 
@@ -120,3 +121,48 @@ def test_concurrent_replies_share_one_connector(sandbox, connector):
     assert len({r.external_id for r in results}) == 40
     posted = sandbox.state.posted_by("acme")
     assert sorted(p["in_reply_to_tweet_id"] for p in posted) == sorted(targets)
+
+
+def test_an_image_attachment_is_uploaded_and_attached(sandbox, connector, image_host):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    result = connector.post_reply(
+        account, reply("Here is the label", in_reply_to=mention["id"], attachments=[{"url": image_host("photo.png")}])
+    )
+    [posted] = sandbox.state.posted_by("acme")
+    [media_id] = posted["media_ids"]
+    upload = sandbox.state.uploads[media_id]
+    assert upload["bytes"] == PNG and upload["mime"] == "image/png" and upload["category"] == "tweet_image"
+    assert posted["id"] == result.external_id
+
+
+def test_a_thread_carries_the_image_on_its_first_part(sandbox, connector, image_host):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    text = " ".join(["more"] * 120)
+    photo = [{"url": image_host("photo.png")}]
+    connector.post_reply(account, reply(text, in_reply_to=mention["id"], attachments=photo))
+    posted = sandbox.state.posted_by("acme")
+    assert len(posted[0]["media_ids"]) == 1 and all(p["media_ids"] == [] for p in posted[1:])
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("big.png", "attachment_too_large"), ("notes.pdf", "bad_attachment"), ("missing.png", None)],
+)
+def test_a_bad_attachment_publishes_nothing(sandbox, connector, image_host, name, code):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    with pytest.raises(FatalError) as refused:
+        connector.post_reply(account, reply("see", in_reply_to=mention["id"], attachments=[{"url": image_host(name)}]))
+    if code:
+        assert refused.value.code == code
+    assert sandbox.state.posted_by("acme") == []
+
+
+def test_a_non_http_attachment_is_refused_before_any_fetch(sandbox, connector):
+    account = sandbox.account()
+    mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
+    with pytest.raises(FatalError, match="not an http") as refused:
+        connector.post_reply(account, reply("x", in_reply_to=mention["id"], attachments=[{"url": "file:///etc/passwd"}]))
+    assert refused.value.code == "bad_attachment"
