@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -17,8 +18,10 @@ from mastodon import (
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
+from plugin.http import fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import (
+    Attachment,
     Limits,
     Mention,
     PostResult,
@@ -44,6 +47,9 @@ from .parse import (
 )
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
+# An image a status can carry: 16 MB on current Mastodon (configuration.media_attachments.image_size_limit);
+# smaller instances refuse larger ones themselves and the agent sees their reason.
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
 # ---- the connector -------------------------------------------------------------------------------------
 
 
@@ -215,6 +221,10 @@ class MastodonConnector(Connector):
         not resumed automatically (see plugin.longreply)."""
         limit = self._max_characters(api, account)
         text = self._addressed(reply.text, acct)
+        # Images first (a failed upload publishes nothing); they ride on the first status.
+        media_ids = [self._upload(api, a) for a in reply.attachments]
+        if media_ids:
+            kwargs["media_ids"] = media_ids
         if len(text) <= limit:
             if in_reply_to:
                 kwargs["in_reply_to_id"] = in_reply_to
@@ -224,11 +234,22 @@ class MastodonConnector(Connector):
 
         def post(part: ThreadPart) -> PostResult:
             key = reply.idempotency_key if part.index == 1 else f"{reply.idempotency_key}:{part.index}/{part.total}"
-            target = {"in_reply_to_id": part.in_reply_to} if part.in_reply_to else {}
+            extra = {"in_reply_to_id": part.in_reply_to} if part.in_reply_to else {}
+            if part.index > 1:
+                extra["media_ids"] = None
             return self._publish(api, account, self._addressed(part.text, acct), idempotency_key=key[:255],
-                                 **target, **kwargs)  # fmt: skip
+                                 **{**kwargs, **extra})  # fmt: skip
 
         return post_thread(parts, in_reply_to or "", post, resumable=False)
+
+    def _upload(self, api: Mastodon, attachment: Attachment) -> str:
+        """``POST /api/v2/media`` with the fetched image; the status then names it in ``media_ids``."""
+        media = fetch_media(attachment, max_bytes=MAX_IMAGE_BYTES, network="Mastodon")
+        uploaded = self._call(
+            api, api.media_post, io.BytesIO(media.content), mime_type=media.mime_type, file_name=media.filename,
+            posting=True,
+        )  # fmt: skip
+        return str(uploaded["id"])
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """A direct status to ``reply.recipient_id`` (an account id), in the thread when given."""

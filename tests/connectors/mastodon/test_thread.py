@@ -9,6 +9,7 @@ from connectors.mastodon import MastodonConnector
 from connectors.mastodon.parse import html_to_text
 from plugin.errors import FatalError, OutcomeUnknown
 from plugin.models import Reply, Visibility
+from tests.support.media import PNG, ImageHost
 
 from .conftest import Instance
 
@@ -59,3 +60,35 @@ def test_too_long_for_ten_parts_is_refused_naming_the_instance_limit(instance: I
         MastodonConnector().post_reply(instance.account(), _reply("word " * 400, n["status"]["id"]))
     assert refused.value.code == "too_long"
     assert instance.state.posted_by(instance.brand["id"]) == []
+
+
+def test_an_image_attachment_is_uploaded_and_attached(instance: Instance, image_host: ImageHost) -> None:
+    n = instance.state.inject_mention(instance.brand["id"], instance.customer["id"], "hello")
+    result = MastodonConnector().post_reply(
+        instance.account(),
+        _reply("Here is the label", n["status"]["id"], attachments=[{"url": image_host("photo.png")}]),
+    )
+    [status] = instance.state.posted_by(instance.brand["id"])
+    [attached] = status["media_attachments"]
+    stored = instance.state.media[attached["id"]]
+    assert stored["bytes"] == PNG and stored["mime"] == "image/png" and stored["status"] == result.external_id
+
+
+def test_a_threaded_reply_carries_the_image_on_its_first_part(instance: Instance, image_host: ImageHost) -> None:
+    instance.state.max_characters = 150
+    n = instance.state.inject_mention(instance.brand["id"], instance.customer["id"], "hello")
+    MastodonConnector().post_reply(
+        instance.account(), _reply(TEXT, n["status"]["id"], attachments=[{"url": image_host("photo.png")}])
+    )
+    posted = instance.state.posted_by(instance.brand["id"])
+    assert [len(s["media_attachments"]) for s in posted] == [1, 0, 0]
+
+
+def test_a_non_image_attachment_publishes_nothing(instance: Instance, image_host: ImageHost) -> None:
+    n = instance.state.inject_mention(instance.brand["id"], instance.customer["id"], "hello")
+    with pytest.raises(FatalError) as refused:
+        MastodonConnector().post_reply(
+            instance.account(), _reply("x", n["status"]["id"], attachments=[{"url": image_host("notes.pdf")}])
+        )
+    assert refused.value.code == "bad_attachment"
+    assert instance.state.posted_by(instance.brand["id"]) == [] and instance.state.media == {}
