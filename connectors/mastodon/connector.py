@@ -234,7 +234,7 @@ class MastodonConnector(Connector):
 
         def post(part: ThreadPart) -> PostResult:
             key = reply.idempotency_key if part.index == 1 else f"{reply.idempotency_key}:{part.index}/{part.total}"
-            extra = {"in_reply_to_id": part.in_reply_to} if part.in_reply_to else {}
+            extra: dict[str, Any] = {"in_reply_to_id": part.in_reply_to} if part.in_reply_to else {}
             if part.index > 1:
                 extra["media_ids"] = None
             return self._publish(api, account, self._addressed(part.text, acct), idempotency_key=key[:255],

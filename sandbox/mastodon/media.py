@@ -35,7 +35,7 @@ def upload_media(state: Any, request: Request, viewer: str | None) -> Response:
         raise Unprocessable(f"Validation failed: File file size must be less than {MAX_IMAGE_BYTES} Bytes")
     media_id = str(next(_ids))
     url = f"https://{state.domain}/system/media_attachments/{media_id}/original.{mime.split('/')[-1]}"
-    entity = {
+    entity: dict[str, Any] = {
         "id": media_id, "type": "image", "url": url, "preview_url": url, "remote_url": None,
         "description": request.form.get("description") or None, "blurhash": None, "meta": {},
     }  # fmt: skip
