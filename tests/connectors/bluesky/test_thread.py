@@ -8,6 +8,8 @@ import pytest
 from connectors.bluesky import BlueskyConnector
 from connectors.bluesky.text import grapheme_count
 from plugin.errors import FatalError, RetriableError
+from plugin.models import Attachment
+from tests.support.media import PNG, ImageHost
 
 from .conftest import Pds
 from .test_connector import reply, strong
@@ -48,3 +50,34 @@ def test_too_long_for_a_thread_is_refused_naming_300(pds: Pds) -> None:
     with pytest.raises(FatalError, match="300") as refused:
         BlueskyConnector().post_reply(pds.account(), reply(pds, root["uri"], "word " * 1000))
     assert refused.value.code == "too_long"
+
+
+def test_an_image_attachment_is_uploaded_and_embedded(pds: Pds, image_host: ImageHost) -> None:
+    root = pds.state.inject_mention(pds.brand["did"], pds.customer["did"], "hello")
+    answer = reply(pds, root["uri"], "Here is the label").model_copy(
+        update={"attachments": [Attachment(url=image_host("photo.png"))]}
+    )
+    BlueskyConnector().post_reply(pds.account(), answer)
+    [post] = pds.state.posts_by(pds.brand["did"])
+    embed = post["value"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.images"
+    [image] = embed["images"]
+    stored = pds.state.blobs[image["image"]["ref"]["$link"]]
+    assert stored["bytes"] == PNG and stored["mimeType"] == "image/png"
+
+
+def test_a_thread_embeds_the_image_in_its_first_part_only(pds: Pds, image_host: ImageHost) -> None:
+    root = pds.state.inject_mention(pds.brand["did"], pds.customer["did"], "hello")
+    answer = reply(pds, root["uri"], TEXT).model_copy(update={"attachments": [Attachment(url=image_host("photo.png"))]})
+    BlueskyConnector().post_reply(pds.account(), answer)
+    posts = pds.state.posts_by(pds.brand["did"])
+    assert ["embed" in p["value"] for p in posts] == [True, False, False]
+
+
+def test_an_image_over_bluesky_s_limit_publishes_nothing(pds: Pds, image_host: ImageHost) -> None:
+    root = pds.state.inject_mention(pds.brand["did"], pds.customer["did"], "hello")
+    answer = reply(pds, root["uri"], "x").model_copy(update={"attachments": [Attachment(url=image_host("big.png"))]})
+    with pytest.raises(FatalError, match="1000000") as refused:
+        BlueskyConnector().post_reply(pds.account(), answer)
+    assert refused.value.code == "attachment_too_large"
+    assert pds.state.posts_by(pds.brand["did"]) == []
