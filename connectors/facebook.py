@@ -43,10 +43,13 @@ import pluggy
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
+from plugin.longreply import refuse_if_too_long
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import meta
 from .meta.outbound import comment_photo, send_conversation
+
+MAX_COMMENT = 8000  # Facebook comment text
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -313,6 +316,7 @@ class FacebookConnector(meta.MetaWebhookConnector):
         target = reply.in_reply_to or reply.thread_id
         if not target:
             raise FatalError("a Facebook reply needs in_reply_to (a comment or post id)", code="no_target")
+        refuse_if_too_long(reply.text, MAX_COMMENT, network="Facebook")
         body = {"message": reply.text, **comment_photo(reply.attachments, "facebook")}
         result = meta.GraphClient(account).post(f"{target}/comments", body)
         comment_id = result.get("id") if isinstance(result, dict) else None

@@ -34,12 +34,15 @@ import pluggy
 
 from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
+from plugin.longreply import refuse_if_too_long
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import meta
 from .messenger import explain_graph_messages, send_dm
 from .meta import igmentions
 from .meta.outbound import comment_photo, send_conversation
+
+MAX_COMMENT = 2200  # Instagram comment text
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -201,6 +204,7 @@ class InstagramConnector(meta.MetaWebhookConnector):
         target = reply.in_reply_to or reply.thread_id
         if not target:
             raise FatalError("an Instagram reply needs in_reply_to (a comment id)", code="no_target")
+        refuse_if_too_long(reply.text, MAX_COMMENT, network="Instagram")
         comment_photo(reply.attachments, "instagram")  # refuses: Instagram comments carry text only
         client = meta.GraphClient(account)
         if reply.thread_id is not None and target == reply.thread_id:
@@ -230,7 +234,7 @@ class InstagramConnector(meta.MetaWebhookConnector):
             )
         return send_conversation(
             client, page_id, {"comment_id": reply.in_reply_to}, reply.text, {"messaging_type": "RESPONSE"},
-            reply.attachments,
+            reply.attachments, "instagram",
         )  # fmt: skip
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:

@@ -18,13 +18,15 @@ from typing import Any
 
 from plugin.errors import FatalError
 from plugin.http import check_url
-from plugin.longreply import ThreadPart, post_thread
+from plugin.longreply import ThreadPart, post_thread, refuse_if_too_long
 from plugin.models import Attachment, PostResult
 
 from .graph import GraphClient
 from .messaging import send_message
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
+# Message text limits: Messenger Send API 2000 characters; Instagram messaging 1000.
+MAX_DM_TEXT = {"messenger": 2000, "instagram": 1000}
 
 
 def _kind(attachment: Attachment) -> str:
@@ -34,9 +36,11 @@ def _kind(attachment: Attachment) -> str:
 
 def send_conversation(
     client: GraphClient, page_id: str, recipient: dict[str, str], text: str, kind: dict[str, str],
-    attachments: list[Attachment],
+    attachments: list[Attachment], platform: str = "messenger",
 ) -> PostResult:  # fmt: skip
     """The text, then each attachment, as messages to a conversation recipient ``{"id": PSID/IGSID}``."""
+    limit = MAX_DM_TEXT.get(platform, 2000)
+    refuse_if_too_long(text, limit, network=platform.title())
     if not attachments:
         return PostResult(external_id=send_message(client, page_id, recipient, text, kind))
     if "id" not in recipient:

@@ -239,8 +239,16 @@ class VKConnector(Connector):
         if len(text) > MAX_TEXT:
             raise FatalError(f"vk: text is {len(text)} characters, limit {MAX_TEXT}", code="too_long")
 
+    @staticmethod
+    def _no_attachments(reply: Reply) -> None:
+        # VK can carry photos (photos.getWallUploadServer / getMessagesUploadServer, upload, save, then
+        # ``attachments``), but horseshoe does not run that flow yet: tell the agent, never drop the image.
+        if reply.attachments:
+            raise FatalError("vk: replies with images are not supported by horseshoe yet", code="unsupported")
+
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         self._check_text(reply.text)
+        self._no_attachments(reply)
         thread = reply.thread_id
         if not thread:
             raise FatalError("vk: a reply needs thread_id ('{owner}_{post}' or '{peer_id}')", code="bad_target")
@@ -307,6 +315,7 @@ class VKConnector(Connector):
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """``messages.send`` to the user; needs them to have written to / allowed the community."""
         self._check_text(reply.text)
+        self._no_attachments(reply)
         try:
             peer_id = int(reply.recipient_id or "")
         except ValueError:
