@@ -221,16 +221,18 @@ class MastodonConnector(Connector):
         not resumed automatically (see plugin.longreply)."""
         limit = self._max_characters(api, account)
         text = self._addressed(reply.text, acct)
-        # Images first (a failed upload publishes nothing); they ride on the first status.
+        room = limit - (len(f"@{acct} ") if acct else 0)
+        # Split (or refuse) before uploading anything, so a refused reply leaves no orphan media.
+        what = f"characters (this instance allows {limit})"
+        parts = [] if len(text) <= limit else split_numbered(reply.text, room, what=what)
+        # Images before any status (a failed upload publishes nothing); they ride on the first status.
         media_ids = [self._upload(api, a) for a in reply.attachments]
         if media_ids:
             kwargs["media_ids"] = media_ids
-        if len(text) <= limit:
+        if not parts:
             if in_reply_to:
                 kwargs["in_reply_to_id"] = in_reply_to
             return self._publish(api, account, text, idempotency_key=reply.idempotency_key, **kwargs)
-        room = limit - (len(f"@{acct} ") if acct else 0)
-        parts = split_numbered(reply.text, room, what=f"characters (this instance allows {limit})")
 
         def post(part: ThreadPart) -> PostResult:
             key = reply.idempotency_key if part.index == 1 else f"{reply.idempotency_key}:{part.index}/{part.total}"
