@@ -26,6 +26,7 @@ from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 from .config import VKCredentials, VKSettings
 from .errors import vk_api_error, vk_error
 from .parse import ADDRESSED, events_of, parse_event
+from .photos import photo_attachments
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -239,16 +240,8 @@ class VKConnector(Connector):
         if len(text) > MAX_TEXT:
             raise FatalError(f"vk: text is {len(text)} characters, limit {MAX_TEXT}", code="too_long")
 
-    @staticmethod
-    def _no_attachments(reply: Reply) -> None:
-        # VK can carry photos (photos.getWallUploadServer / getMessagesUploadServer, upload, save, then
-        # ``attachments``), but horseshoe does not run that flow yet: tell the agent, never drop the image.
-        if reply.attachments:
-            raise FatalError("vk: replies with images are not supported by horseshoe yet", code="unsupported")
-
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         self._check_text(reply.text)
-        self._no_attachments(reply)
         thread = reply.thread_id
         if not thread:
             raise FatalError("vk: a reply needs thread_id ('{owner}_{post}' or '{peer_id}')", code="bad_target")
@@ -272,6 +265,8 @@ class VKConnector(Connector):
             owner, reply_to = self._split(reply.in_reply_to, "in_reply_to")
             if owner != owner_id:
                 raise FatalError("vk: in_reply_to is on another wall than the thread", code="bad_target")
+        photos = photo_attachments(self._call, account, reply.attachments,
+                                   group_id=self._group_id(account), peer_id=None)  # fmt: skip
         result = self._call(
             account,
             "wall.createComment",
@@ -282,6 +277,7 @@ class VKConnector(Connector):
                 "reply_to_comment": reply_to,
                 "from_group": self._group_id(account),
                 "guid": reply.idempotency_key,  # VK refuses a second comment with the same guid
+                "attachments": photos,
             },
             mutating=True,
         )
@@ -298,6 +294,9 @@ class VKConnector(Connector):
             "peer_ids": str(peer_id),  # peer_ids makes VK return conversation_message_id
             "message": reply.text,
             "random_id": random_id_for(reply.idempotency_key),
+            "attachments": photo_attachments(
+                self._call, account, reply.attachments, group_id=None, peer_id=peer_id
+            ),
         }
         if reply_cmid is not None:
             params["forward"] = json.dumps(
@@ -315,7 +314,6 @@ class VKConnector(Connector):
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """``messages.send`` to the user; needs them to have written to / allowed the community."""
         self._check_text(reply.text)
-        self._no_attachments(reply)
         try:
             peer_id = int(reply.recipient_id or "")
         except ValueError:

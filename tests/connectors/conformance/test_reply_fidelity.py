@@ -49,7 +49,8 @@ MEDIA: dict[str, Callable[[Any], bool] | None] = {
     "x": _x, "mastodon": _mastodon, "bluesky": _bluesky, "telegram": _telegram,
     "facebook": _meta("attachment_url"), "messenger": _meta("attachment"),
     "instagram": None,  # Instagram comments carry text only
-    "vk": None,  # photo upload flow not implemented yet: refused, not dropped
+    "vk": lambda h: [p["bytes"] for p in h.app.state.photos.values()] == [PNG]
+    and any(c.get("attachments") for c in h.app.state.sent_comments + h.app.state.sent_messages),
 }  # fmt: skip
 
 
