@@ -43,9 +43,13 @@ import pluggy
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
+from plugin.longreply import refuse_if_too_long
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import meta
+from .meta.outbound import comment_photo, send_conversation
+
+MAX_COMMENT = 8000  # Facebook comment text
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -312,7 +316,9 @@ class FacebookConnector(meta.MetaWebhookConnector):
         target = reply.in_reply_to or reply.thread_id
         if not target:
             raise FatalError("a Facebook reply needs in_reply_to (a comment or post id)", code="no_target")
-        result = meta.GraphClient(account).post(f"{target}/comments", {"message": reply.text})
+        refuse_if_too_long(reply.text, MAX_COMMENT, network="Facebook")
+        body = {"message": reply.text, **comment_photo(reply.attachments, "facebook")}
+        result = meta.GraphClient(account).post(f"{target}/comments", body)
         comment_id = result.get("id") if isinstance(result, dict) else None
         if not isinstance(comment_id, str):
             raise OutcomeUnknown("Graph answered a comment without an id")
@@ -346,10 +352,8 @@ class FacebookConnector(meta.MetaWebhookConnector):
                 code="already_replied",
             )
         recipient = {"comment_id": target} if is_comment else {"post_id": target}
-        mid = meta.send_message(
-            client, page_id, recipient, reply.text, {"messaging_type": "RESPONSE"}, reply.attachments
-        )
-        return PostResult(external_id=mid)
+        return send_conversation(client, page_id, recipient, reply.text, {"messaging_type": "RESPONSE"},
+                                 reply.attachments)  # fmt: skip
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         if author_external_id == UNKNOWN_AUTHOR:

@@ -34,11 +34,15 @@ import pluggy
 
 from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
+from plugin.longreply import refuse_if_too_long
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import meta
 from .messenger import explain_graph_messages, send_dm
 from .meta import igmentions
+from .meta.outbound import comment_photo, send_conversation
+
+MAX_COMMENT = 2200  # Instagram comment text
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -200,6 +204,8 @@ class InstagramConnector(meta.MetaWebhookConnector):
         target = reply.in_reply_to or reply.thread_id
         if not target:
             raise FatalError("an Instagram reply needs in_reply_to (a comment id)", code="no_target")
+        refuse_if_too_long(reply.text, MAX_COMMENT, network="Instagram")
+        comment_photo(reply.attachments, "instagram")  # refuses: Instagram comments carry text only
         client = meta.GraphClient(account)
         if reply.thread_id is not None and target == reply.thread_id:
             result = client.post(f"{target}/comments", {"message": reply.text})
@@ -226,15 +232,10 @@ class InstagramConnector(meta.MetaWebhookConnector):
                 f"Instagram private replies are allowed within 7 days; the comment is {age.days} days old",
                 code="window_closed",
             )
-        mid = meta.send_message(
-            client,
-            page_id,
-            {"comment_id": reply.in_reply_to},
-            reply.text,
-            {"messaging_type": "RESPONSE"},
-            reply.attachments,
-        )
-        return PostResult(external_id=mid)
+        return send_conversation(
+            client, page_id, {"comment_id": reply.in_reply_to}, reply.text, {"messaging_type": "RESPONSE"},
+            reply.attachments, "instagram",
+        )  # fmt: skip
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """Instagram user profile (messaging): ``GET /{IGSID}?fields=name,username,profile_pic``."""

@@ -35,6 +35,7 @@ from plugin.errors import BadInput, FatalError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile, Visibility
 
 from . import meta
+from .meta.outbound import send_conversation
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
@@ -146,8 +147,7 @@ def send_dm(network: str, platform: str, account: AccountContext, reply: Reply, 
     human_agent = bool(account.settings.get("human_agent", True))
     last = meta.last_inbound_time(client, page_id, platform, recipient)
     kind = meta.messaging_type_for(last, meta.now_utc(), human_agent=human_agent)
-    mid = meta.send_message(client, page_id, {"id": recipient}, reply.text, kind, reply.attachments)
-    return PostResult(external_id=mid)
+    return send_conversation(client, page_id, {"id": recipient}, reply.text, kind, reply.attachments, platform)
 
 
 class MessengerConnector(meta.MetaWebhookConnector):

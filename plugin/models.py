@@ -128,6 +128,8 @@ class PostResult(_Model):
 
     external_id: str
     url: str | None = None
+    # A reply published as a numbered thread: every part's id, in order (external_id is the first).
+    parts: list[str] = Field(default_factory=list)
 
 
 class Labels(BaseModel):

@@ -5,7 +5,8 @@ through ``FaultPlan`` directly or over HTTP at ``POST /_sandbox/faults``. Drawn 
 ``Retry-After`` (``rate_429``) and without (``rate_429_bare``), 503 (``rate_5xx``), a held connection
 (``rate_timeout``), a reset connection (``rate_reset``) and a slow but correct answer (``rate_slow``).
 
-Besides HTTP statuses, ``scripted`` takes two named faults:
+Besides HTTP statuses, ``scripted`` takes ``"pass"`` (let this request through untouched, so a test can
+fail the second of several calls) and two named faults:
 
 - ``"timeout"``: hold the request past the client's read timeout, never calling the service;
 - ``"reset"``: close the connection at once (TCP RST), never calling the service;
@@ -88,6 +89,8 @@ class FaultPlan:
         with self._lock:
             if self.scripted:
                 fault = self.scripted.pop(0)
+                if fault == PASS:
+                    return None
                 if fault == DROP_AFTER:
                     self.injected[DROP_AFTER] += 1
                 return fault
@@ -116,6 +119,7 @@ DROP_AFTER = "drop_after"
 BARE_429 = "429_bare"
 RESET = "reset"
 SLOW = "slow"
+PASS = "pass"
 
 ErrorBody = Callable[[int, int], Response]
 

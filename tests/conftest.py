@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from plugin.config import Settings
 from plugin.runtime import Runtime, build_runtime
 from plugin.store.db import normalize_url
+from tests.support.media import image_host  # noqa: F401  (a shared fixture: attachment URLs)
 from tests.support.requires import missing
 
 POSTGRES_URL = os.environ.get("HORSESHOE_TEST_POSTGRES_URL", "")

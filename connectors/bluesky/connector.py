@@ -15,7 +15,9 @@ from atproto_client.request import Request
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
-from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+from plugin.http import Media, fetch_media
+from plugin.longreply import ThreadPart, post_thread, split_numbered
+from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
 from .chat import read_chat
 from .config import BlueskyCredentials, BlueskySettings
@@ -33,6 +35,8 @@ from .parse import (
 from .text import grapheme_count, mention_facet, post_url
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
+MAX_IMAGES = 4  # app.bsky.embed.images: images maxLength 4
+MAX_IMAGE_BYTES = 1_000_000  # app.bsky.embed.images#image: image blob maxSize
 T = TypeVar("T")
 
 
@@ -199,32 +203,78 @@ class BlueskyConnector(Connector):
             raise FatalError("a Bluesky reply needs in_reply_to (the post's at:// URI)", code="missing_parent")
         parent_uri = reply.in_reply_to
         found = self._run(account, lambda c: c.app.bsky.feed.get_posts(params={"uris": [parent_uri]}))
-        if not found.posts:
+        posts = get_model_as_dict(found).get("posts") or []
+        if not posts:
             raise FatalError(f"post {parent_uri} not found (deleted or blocked)", code="not_found")
-        # The SDK's own models of the answer (app.bsky.feed.defs#postView): already validated by atproto.
-        parent = found.posts[0]
-        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent.uri, cid=parent.cid)
-        record = parent.record  # a post Record when atproto could read it as one, else a plain dict
-        replied = record.reply if isinstance(record, models.AppBskyFeedPost.Record) else None
-        root_ref = replied.root if replied is not None else parent_ref
-        handle, author_did = parent.author.handle, parent.author.did
-        text = reply.text
-        if handle and f"@{handle}".lower() not in text.lower():
-            text = f"@{handle} {text}"
-        if grapheme_count(text) > MAX_GRAPHEMES:
-            raise FatalError(f"reply is {grapheme_count(text)} graphemes; Bluesky allows 300", code="too_long")
+        parent = posts[0]
+        parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
+        record = parent.get("record") or {}
+        root = (record.get("reply") or {}).get("root") or {}
+        root_ref = {"uri": str(root["uri"]), "cid": str(root.get("cid") or "")} if root.get("uri") else parent_ref
+        author = parent.get("author") or {}
+        handle, author_did = author.get("handle"), author.get("did")
+        address = f"@{handle} " if handle and f"@{handle}".lower() not in reply.text.lower() else ""
+        if grapheme_count(address + reply.text) <= MAX_GRAPHEMES:
+            parts = [address + reply.text]
+        else:
+            # A numbered thread, every part addressed to the customer (the mention facet notifies them).
+            room = MAX_GRAPHEMES - grapheme_count(f"@{handle} " if handle else "")
+            parts = [
+                (f"@{handle} " if handle else "") + part
+                for part in split_numbered(reply.text, room, grapheme_count, what="graphemes (Bluesky allows 300)")
+            ]
         did = self._did(account)
-        earlier = self._find_earlier(account, did, parent_ref.uri, text)
-        if earlier is not None:
-            return earlier
+        cids = {parent_ref["uri"]: parent_ref["cid"]}
+        # Images are uploaded before anything is posted (a failed upload publishes nothing) and are
+        # embedded in the first part, the reply proper.
+        embed = self._images(account, reply.attachments)
+
+        def post(part: ThreadPart) -> PostResult:
+            target = {"uri": part.in_reply_to, "cid": cids[part.in_reply_to]}
+            # Resumable: an earlier attempt's part (same parent, same text) is found and reused.
+            earlier = self._find_earlier(account, did, target["uri"], part.text)
+            if earlier is None:
+                record = self._post_record(account, part.text, root_ref, target, handle, author_did)
+                if part.index == 1 and embed is not None:
+                    record.embed = embed
+                earlier = self._run(account, lambda c: c.app.bsky.feed.post.create(did, record), posting=True)
+                earlier = {"uri": earlier.uri, "cid": earlier.cid}
+            cids[earlier["uri"]] = earlier["cid"]
+            return PostResult(external_id=earlier["uri"], url=post_url(account.handle, did, earlier["uri"]))
+
+        if len(parts) == 1:
+            return post(ThreadPart(1, 1, parts[0], parent_ref["uri"]))
+        return post_thread(parts, parent_ref["uri"], post, resumable=True)
+
+    def _images(self, account: AccountContext, attachments: list[Attachment]) -> models.AppBskyEmbedImages.Main | None:
+        """``uploadBlob`` per image -> one ``app.bsky.embed.images`` (at most 4, each at most 1,000,000 bytes)."""
+        if not attachments:
+            return None
+        if len(attachments) > MAX_IMAGES:
+            raise FatalError(f"{len(attachments)} attachments; a Bluesky post carries at most {MAX_IMAGES} images",
+                             code="bad_attachment")  # fmt: skip
+        images = []
+        for attachment in attachments:
+            media = fetch_media(attachment, max_bytes=MAX_IMAGE_BYTES, network="Bluesky")
+
+            def upload(client: Client, media: Media = media) -> models.ComAtprotoRepoUploadBlob.Response:
+                # The real type, not the SDK's "*/*": the PDS then need not sniff it.
+                return client.com.atproto.repo.upload_blob(media.content, headers={"Content-Type": media.mime_type})
+
+            images.append(models.AppBskyEmbedImages.Image(alt="", image=self._run(account, upload).blob))
+        return models.AppBskyEmbedImages.Main(images=images)
+
+    @staticmethod
+    def _post_record(account: AccountContext, text: str, root_ref: dict[str, str], parent_ref: dict[str, str],
+                     handle: str | None, author_did: str | None) -> models.AppBskyFeedPost.Record:  # fmt: skip
         facet = mention_facet(text, handle, author_did) if handle and author_did else None
-        post = models.AppBskyFeedPost.Record(
+        return models.AppBskyFeedPost.Record(
             text=text,
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             langs=list(account.settings.get("langs") or ["en"]),
             reply=models.AppBskyFeedPost.ReplyRef(
-                root=models.ComAtprotoRepoStrongRef.Main(uri=root_ref.uri, cid=root_ref.cid),
-                parent=parent_ref,
+                root=models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"]),
+                parent=models.ComAtprotoRepoStrongRef.Main(uri=parent_ref["uri"], cid=parent_ref["cid"]),
             ),
             facets=[
                 models.AppBskyRichtextFacet.Main(
@@ -237,10 +287,8 @@ class BlueskyConnector(Connector):
             if facet and author_did
             else None,
         )
-        created = self._run(account, lambda c: c.app.bsky.feed.post.create(did, post), posting=True)
-        return PostResult(external_id=created.uri, url=post_url(account.handle, did, created.uri))
 
-    def _find_earlier(self, account: AccountContext, did: str, parent_uri: str, text: str) -> PostResult | None:
+    def _find_earlier(self, account: AccountContext, did: str, parent_uri: str, text: str) -> dict[str, str] | None:
         """The brand's recent post answering the same parent with the same text: an earlier attempt."""
         scan = int(account.settings.get("dedupe_scan", 25))
         if scan <= 0:
@@ -251,12 +299,11 @@ class BlueskyConnector(Connector):
                 params={"repo": did, "collection": "app.bsky.feed.post", "limit": min(scan, 100)}
             ),
         )
-        for item in listed.records:
-            value = item.value  # a post Record when atproto could read it as one, else a plain dict
-            if not isinstance(value, models.AppBskyFeedPost.Record) or value.reply is None:
-                continue
-            if value.reply.parent.uri == parent_uri and value.text == text:
-                return PostResult(external_id=item.uri, url=post_url(account.handle, did, item.uri))
+        for item in get_model_as_dict(listed).get("records") or []:
+            value = item.get("value") or {}
+            replied_to = ((value.get("reply") or {}).get("parent") or {}).get("uri")
+            if replied_to == parent_uri and value.get("text") == text:
+                return {"uri": str(item["uri"]), "cid": str(item["cid"])}
         return None
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:

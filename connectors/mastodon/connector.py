@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import pluggy
 from mastodon import (
@@ -14,11 +15,13 @@ from mastodon import (
     MastodonNetworkError,
     MastodonRatelimitError,
 )
-from pydantic import BaseModel
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
-from plugin.errors import AuthError, BadInput, FatalError
+from plugin.errors import AuthError, FatalError
+from plugin.http import fetch_media
+from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import (
+    Attachment,
     Limits,
     Mention,
     PostResult,
@@ -29,14 +32,13 @@ from plugin.models import (
 
 from .config import MastodonCredentials, MastodonSettings
 from .errors import translate_error
-from .models import Account, Status, parse
 from .parse import (
     DEFAULT_MAX_CHARACTERS,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     NETWORK,
-    author_of,
     explain_mastodon_payload,
+    full_acct,
     html_to_text,
     id_key,
     notification_to_mention,
@@ -45,6 +47,9 @@ from .parse import (
 )
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
+# An image a status can carry: 16 MB on current Mastodon (configuration.media_attachments.image_size_limit);
+# smaller instances refuse larger ones themselves and the agent sees their reason.
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
 # ---- the connector -------------------------------------------------------------------------------------
 
 
@@ -199,56 +204,85 @@ class MastodonConnector(Connector):
         if not reply.in_reply_to:
             raise FatalError("a Mastodon reply needs in_reply_to (the status id)", code="missing_parent")
         api = self._api(account)
-        original = _answer(Status, self._call(api, api.status, reply.in_reply_to), "status")
-        visibility = original.visibility or "public"
+        original = self._call(api, api.status, reply.in_reply_to)
+        visibility = str(original.get("visibility") or "public")
         if reply.visibility == Visibility.PRIVATE:
             visibility = "direct"
+        author = original.get("account") or {}
         # The reply goes from our instance, so the author's acct as our instance sees it addresses them.
-        text = self._addressed(reply.text, original.account.acct)
-        return self._publish(
-            api,
-            account,
-            text,
-            in_reply_to_id=original.id,
-            visibility=visibility,
-            idempotency_key=reply.idempotency_key,
-        )
+        acct = opt_text(author.get("acct"))
+        return self._post_parts(api, account, reply, acct, str(original["id"]), visibility=visibility)
+
+    def _post_parts(self, api: Mastodon, account: AccountContext, reply: Reply, acct: str | None,
+                    in_reply_to: str | None, **kwargs: Any) -> PostResult:  # fmt: skip
+        """One status, or a numbered thread when the text is over the instance's limit. Every part
+        addresses the customer (a ``direct`` part without the mention would reach nobody) and carries
+        its own Idempotency-Key; Mastodon forgets keys after an hour, so a thread stopped half-way is
+        not resumed automatically (see plugin.longreply)."""
+        limit = self._max_characters(api, account)
+        text = self._addressed(reply.text, acct)
+        room = limit - (len(f"@{acct} ") if acct else 0)
+        # Split (or refuse) before uploading anything, so a refused reply leaves no orphan media.
+        what = f"characters (this instance allows {limit})"
+        parts = [] if len(text) <= limit else split_numbered(reply.text, room, what=what)
+        # Images before any status (a failed upload publishes nothing); they ride on the first status.
+        media_ids = [self._upload(api, a) for a in reply.attachments]
+        if media_ids:
+            kwargs["media_ids"] = media_ids
+        if not parts:
+            if in_reply_to:
+                kwargs["in_reply_to_id"] = in_reply_to
+            return self._publish(api, account, text, idempotency_key=reply.idempotency_key, **kwargs)
+
+        def post(part: ThreadPart) -> PostResult:
+            key = reply.idempotency_key if part.index == 1 else f"{reply.idempotency_key}:{part.index}/{part.total}"
+            extra: dict[str, Any] = {"in_reply_to_id": part.in_reply_to} if part.in_reply_to else {}
+            if part.index > 1:
+                extra["media_ids"] = None
+            return self._publish(api, account, self._addressed(part.text, acct), idempotency_key=key[:255],
+                                 **{**kwargs, **extra})  # fmt: skip
+
+        return post_thread(parts, in_reply_to or "", post, resumable=False)
+
+    def _upload(self, api: Mastodon, attachment: Attachment) -> str:
+        """``POST /api/v2/media`` with the fetched image; the status then names it in ``media_ids``."""
+        media = fetch_media(attachment, max_bytes=MAX_IMAGE_BYTES, network="Mastodon")
+        uploaded = self._call(
+            api, api.media_post, io.BytesIO(media.content), mime_type=media.mime_type, file_name=media.filename,
+            posting=True,
+        )  # fmt: skip
+        return str(uploaded["id"])
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """A direct status to ``reply.recipient_id`` (an account id), in the thread when given."""
         if not reply.recipient_id:
             raise FatalError("a private Mastodon message needs recipient_id", code="missing_recipient")
         api = self._api(account)
-        recipient = _answer(Account, self._call(api, api.account, reply.recipient_id), "account")
-        text = self._addressed(reply.text, recipient.acct)
-        kwargs: dict[str, Any] = {"visibility": "direct", "idempotency_key": reply.idempotency_key}
-        if reply.in_reply_to:
-            kwargs["in_reply_to_id"] = reply.in_reply_to
-        return self._publish(api, account, text, **kwargs)
+        recipient = self._call(api, api.account, reply.recipient_id)
+        acct = opt_text(recipient.get("acct"))
+        return self._post_parts(api, account, reply, acct, reply.in_reply_to, visibility="direct")
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         api = self._api(account)
         try:
-            answer = self._call(api, api.account, author_external_id)
+            found = self._call(api, api.account, author_external_id)
         except FatalError as exc:
             if exc.code == "not_found":
                 return None
             raise
-        found = _answer(Account, answer, "account")
         website = None
-        for item in found.fields or ():
-            value = html_to_text(item.value or "")
+        for item in found.get("fields") or []:
+            value = html_to_text(str(item.get("value") or ""))
             if value.startswith(("http://", "https://")):
                 website = value
                 break
-        author = author_of(found)
         return SocialProfile(
             network=NETWORK,
-            external_id=author.external_id,
-            handle=author.handle,
-            name=author.name,
-            avatar_url=author.avatar_url,
-            profile_url=author.profile_url,
+            external_id=str(found["id"]),
+            handle=full_acct(found),
+            name=opt_text(found.get("display_name")) or opt_text(found.get("username")),
+            avatar_url=opt_text(found.get("avatar")),
+            profile_url=opt_text(found.get("url")),
             website=website,
         )
 
@@ -266,13 +300,3 @@ class MastodonConnector(Connector):
 def horseshoe_register_connectors() -> list[Connector]:
     return [MastodonConnector()]
 
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _answer(model: type[M], value: Any, what: str) -> M:
-    """An entity the instance answered with, read through its model before anything is sent."""
-    try:
-        return parse(model, value, what)
-    except BadInput as exc:  # the instance's answer, not input from outside: no 400 to give
-        raise FatalError(f"{exc} (in the instance's answer)", code="shape") from exc

@@ -33,12 +33,13 @@ from plugin.connector import (
 )
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, json_body
-from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import TelegramCredentials, TelegramSettings
 from .errors import telegram_error
 from .models import Chat, FileAnswer, SentMessage, UpdateId, User, parse
 from .parse import ADDRESSED, bot_id_from_token, opt_str, parse_update, updates_of
+from .photo import send_photo
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -225,7 +226,9 @@ class TelegramConnector(Connector):
 
     # -- replies ---------------------------------------------------------------------------------
 
-    def _send(self, account: AccountContext, chat_id: int, text: str, reply_to: int | None) -> PostResult:
+    def _send(
+        self, account: AccountContext, chat_id: int, text: str, reply_to: int | None, attachments: list[Attachment]
+    ) -> PostResult:
         if len(text) > MAX_TEXT:
             raise FatalError(f"telegram: text is {len(text)} characters, limit {MAX_TEXT}", code="too_long")
         if account.settings.get("pace", True):
@@ -238,7 +241,11 @@ class TelegramConnector(Connector):
         if reply_to is not None:
             # allow_sending_without_reply: a deleted customer message must not lose the agent's answer.
             params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-        sent = parse(SentMessage, self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
+        if attachments:
+            base = (account.api_base or API_BASE).rstrip("/")
+            sent = parse(SentMessage, send_photo(self._http, account, base, params, attachments), "sendPhoto result")
+        else:
+            sent = parse(SentMessage, self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
         username = opt_str(sent.chat.username)
         public = sent.chat.type == "supergroup" and username
         url = f"https://t.me/{username}/{sent.message_id}" if public else None
@@ -253,7 +260,7 @@ class TelegramConnector(Connector):
             chat_id, message_id = int(chat_part), int(message_part)
         except ValueError:
             raise FatalError(f"telegram: bad in_reply_to {target!r}", code="bad_target") from None
-        return self._send(account, chat_id, reply.text, message_id)
+        return self._send(account, chat_id, reply.text, message_id, reply.attachments)
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """A private chat with a user's id works only after they pressed Start (else 403)."""
@@ -262,7 +269,7 @@ class TelegramConnector(Connector):
         except ValueError:
             raise FatalError("telegram: send_private needs a numeric recipient_id", code="bad_target") from None
         try:
-            return self._send(account, user_id, reply.text, None)
+            return self._send(account, user_id, reply.text, None, reply.attachments)
         except FatalError as exc:
             if exc.code == "chat_not_found":  # never talked to the bot at all
                 raise FatalError(

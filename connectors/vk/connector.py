@@ -37,6 +37,7 @@ from .models import (
     parse,
 )
 from .parse import ADDRESSED, events_of, parse_event
+from .photos import photo_attachments
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -278,6 +279,8 @@ class VKConnector(Connector):
             owner, reply_to = self._split(reply.in_reply_to, "in_reply_to")
             if owner != owner_id:
                 raise FatalError("vk: in_reply_to is on another wall than the thread", code="bad_target")
+        photos = photo_attachments(self._call, account, reply.attachments,
+                                   group_id=self._group_id(account), peer_id=None)  # fmt: skip
         result = self._call(
             account,
             "wall.createComment",
@@ -288,6 +291,7 @@ class VKConnector(Connector):
                 "reply_to_comment": reply_to,
                 "from_group": self._group_id(account),
                 "guid": reply.idempotency_key,  # VK refuses a second comment with the same guid
+                "attachments": photos,
             },
             mutating=True,
         )
@@ -305,6 +309,9 @@ class VKConnector(Connector):
             "peer_ids": str(peer_id),  # peer_ids makes VK return conversation_message_id
             "message": reply.text,
             "random_id": random_id_for(reply.idempotency_key),
+            "attachments": photo_attachments(
+                self._call, account, reply.attachments, group_id=None, peer_id=peer_id
+            ),
         }
         if reply_cmid is not None:
             params["forward"] = json.dumps(

@@ -33,8 +33,9 @@ from plugin.errors import (
     RetriableError,
     Unauthorized,
 )
-from plugin.http import HttpClient, json_body
-from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+from plugin.http import HttpClient, fetch_media, json_body
+from plugin.longreply import ThreadPart, post_thread, split_numbered
+from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
 from . import parse as x_parse
 from . import webhook as x_webhook
@@ -74,6 +75,9 @@ EP_MENTIONS = "GET /2/users/:id/mentions"
 EP_DM_EVENTS = "GET /2/dm_events"
 EP_USER = "GET /2/users/:id"
 EP_POST = "POST /2/tweets"
+EP_UPLOAD = "POST /2/media/upload"
+MAX_MEDIA = 4  # images per post
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # "Images: 5 MB" (Upload media guide)
 EP_DM_SEND = "POST /2/dm_conversations/with/:participant_id/messages"
 
 
@@ -149,6 +153,8 @@ class XConnector(Connector):
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         self._limits.check(cred.token_id, endpoint)
         base = self._base(account)
@@ -159,6 +165,8 @@ class XConnector(Connector):
             what=f"X {endpoint}",
             params=params,
             json=body,
+            files=files,
+            data=form,
             auth=cred.auth,
             timeout=self._timeout(account),
             check=False,  # the rate-limit memory reads the headers of error answers too
@@ -319,20 +327,46 @@ class XConnector(Connector):
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         if not reply.in_reply_to:
             raise FatalError("an X reply needs in_reply_to (the post answered)", code="no_target")
-        if (length := weighted_length(reply.text)) > MAX_POST_LENGTH:
-            raise FatalError(
-                f"reply weighs {length} as X counts it (CJK and emoji 2, links 23); X allows {MAX_POST_LENGTH}",
-                code="text_too_long",
-            )
+        # Too long for one post: a numbered thread, each part answering the previous one. X takes the
+        # same text twice, so a thread stopped half-way is never resumed automatically (OutcomeUnknown).
+        parts = split_numbered(
+            reply.text, MAX_POST_LENGTH, weighted_length, what="weighted characters (CJK and emoji 2, links 23)"
+        )
         cred = self._need(write_credential(account.credentials), "post")
-        body = {"text": reply.text, "reply": {"in_reply_to_tweet_id": reply.in_reply_to}}
-        data = self._call(account, cred, "POST", EP_POST, "/2/tweets", body=body)
-        post_id = _created_id(data, "id", EP_POST)
-        return PostResult(external_id=post_id, url=x_parse.status_url(post_id, account.handle))
+        # Images are uploaded before anything is posted (a failed upload publishes nothing) and ride
+        # on the first part, the reply proper.
+        if len(reply.attachments) > MAX_MEDIA:
+            raise FatalError(f"{len(reply.attachments)} attachments; an X post carries at most {MAX_MEDIA} images",
+                             code="bad_attachment")  # fmt: skip
+        media_ids = [self._upload(account, cred, a) for a in reply.attachments]
+
+        def post(part: ThreadPart) -> PostResult:
+            body: dict[str, Any] = {"text": part.text, "reply": {"in_reply_to_tweet_id": part.in_reply_to}}
+            if media_ids and part.index == 1:
+                body["media"] = {"media_ids": media_ids}
+            data = self._call(account, cred, "POST", EP_POST, "/2/tweets", body=body)
+            post_id = _created_id(data, "id", EP_POST)
+            return PostResult(external_id=post_id, url=x_parse.status_url(post_id, account.handle))
+
+        if len(parts) == 1:
+            return post(ThreadPart(1, 1, parts[0], reply.in_reply_to))
+        return post_thread(parts, reply.in_reply_to, post, resumable=False)
+
+    def _upload(self, account: AccountContext, cred: Credential, attachment: Attachment) -> str:
+        """``POST /2/media/upload`` (one request, multipart ``media`` + ``media_category``) -> media id."""
+        media = fetch_media(attachment, max_bytes=MAX_IMAGE_BYTES, network="X")
+        files = {"media": (media.filename, media.content, media.mime_type)}
+        data = self._call(account, cred, "POST", EP_UPLOAD, "/2/media/upload", files=files,
+                          form={"media_category": "tweet_image"})  # fmt: skip
+        return _created_id(data, "id", EP_UPLOAD)
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         if not reply.recipient_id:
             raise FatalError("an X DM needs recipient_id (the author's user id)", code="no_recipient")
+        if reply.attachments:
+            # Never dropped silently: X DMs can carry an image (dm_image upload) but horseshoe does not
+            # send one yet, so the agent is told instead.
+            raise FatalError("X direct messages with an image are not supported by horseshoe yet", code="unsupported")
         if len(reply.text) > MAX_DM_LENGTH:
             raise FatalError(f"DM is {len(reply.text)} characters; X allows {MAX_DM_LENGTH}", code="text_too_long")
         cred = self._need(user_credential(account.credentials), "send DMs")

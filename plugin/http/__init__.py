@@ -19,6 +19,7 @@ from .headers import (
     retry_after_seconds,
     x_rate_limit_reset,
 )
+from .media import Media, check_url, fetch_media
 from .outcome import never_sent, transport_error
 from .pacer import Pacer, Rate, fingerprint
 from .redact import RedactingFilter, describe, install_log_filters, redact
@@ -31,10 +32,13 @@ __all__ = [
     "BearerAuth",
     "ErrorHook",
     "HttpClient",
+    "Media",
     "Pacer",
     "Rate",
     "RedactingFilter",
+    "check_url",
     "describe",
+    "fetch_media",
     "fingerprint",
     "generic_rate_limit_reset",
     "header",

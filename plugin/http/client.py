@@ -130,6 +130,8 @@ class HttpClient:
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         check: bool = True,
+        files: Mapping[str, Any] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """One request; returns a successful response or raises a taxonomy error.
 
@@ -148,9 +150,11 @@ class HttpClient:
                 params=params,
                 json=json,
                 data=data,
+                files=files,
                 headers=dict(headers) if headers else None,
                 auth=auth,
                 timeout=timeout or self.timeout,
+                stream=stream,
             )
         except requests.RequestException as exc:
             # The original's text holds the URL (so maybe a token): its redacted text travels in ours

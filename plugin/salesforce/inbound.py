@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from plugin.salesforce import casestatus
 from plugin.salesforce import records as rec
 from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error
 from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 PARENT_WAIT_SECONDS = 5.0
 DEFAULT_REOPEN_DAYS = 5
-DEFAULT_REOPEN_STATUS = "New"
 PARENT_TYPES = {"contact": "Contact", "lead": "Lead", "account": "Account"}
 # Standard key prefixes (first three characters of a record id): Account 001, Contact 003, Lead 00Q.
 CONTACT_PREFIX, ACCOUNT_PREFIX = "003", "001"
@@ -84,7 +84,6 @@ class InboundBatch:
         self.config = config
         self.now = now or datetime.now(UTC)
         self.reopen_days = float(config.get("reopen_days", DEFAULT_REOPEN_DAYS))
-        self.reopen_status = str(config.get("reopen_status") or DEFAULT_REOPEN_STATUS)
         self.default_account_id = config.get("default_account_id") or None
         self.outcomes: dict[int, DeliveryOutcome] = {}
 
@@ -110,8 +109,7 @@ class InboundBatch:
         aliases: list[tuple[DeliveryItem, Key]] = []
         for item in ordered:
             m = item.mention
-            provider = rec.provider_of(m.network)
-            key = (provider, m.external_id)
+            key = rec.post_key(m.network, m.external_id)
             if item.parent_state == DeliveryStatus.PENDING and m.parent_id and m.parent_id not in in_batch:
                 # Our copy of the parent is still on its way: wait, so the reply joins its Case.
                 self.outcomes[item.delivery_id] = DeliveryOutcome(
@@ -121,7 +119,9 @@ class InboundBatch:
             elif key in primaries:
                 aliases.append((item, key))  # the same post twice in one batch: one record
             else:
-                primaries[key] = _Item(item, key, (provider, m.author.external_id), rec.post_fields(m, item.labels))
+                primaries[key] = _Item(
+                    item, key, rec.persona_key(m.network, m.author.external_id), rec.post_fields(m, item.labels)
+                )
         work = list(primaries.values())
         known_posts = self._existing_posts(work)
         for w in work:
@@ -143,27 +143,80 @@ class InboundBatch:
 
     # -- look-ups ------------------------------------------------------------------------------
     def _existing_posts(self, work: list[_Item]) -> dict[Key, dict[str, Any]]:
-        """The batch's posts and the posts they reply to, in one IN query."""
-        wanted = [w.key[1] for w in work] + [w.item.mention.parent_id for w in work if w.item.mention.parent_id]
-        rows = self.api.query_in(
-            "SELECT Id, ExternalPostId, Provider, ParentId, PersonaId, IsOutbound, Recipient FROM SocialPost "
-            "WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC",
-            [v for v in wanted if v],
-        )
+        """The batch's posts and the posts they reply to: one IN query on ExternalPostId, plus one on
+        R6PostId only when the batch has networks sharing Provider "Other" (their raw ids can collide)."""
+        wanted = [w.key for w in work]
+        wanted += [rec.post_key(w.item.mention.network, w.item.mention.parent_id)
+                   for w in work if w.item.mention.parent_id]  # fmt: skip
         found: dict[Key, dict[str, Any]] = {}
-        for row in rows:
-            found.setdefault((str(row.get("Provider") or ""), str(row["ExternalPostId"])), row)
+        select = (
+            "SELECT Id, ExternalPostId, R6PostId, Provider, ParentId, PersonaId, IsOutbound, Recipient FROM SocialPost"
+        )
+        own = [v for p, v in wanted if p != "Other" and v]
+        if own:
+            for row in self.api.query_in(
+                select + " WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC", own
+            ):
+                if row.get("Provider") != "Other":
+                    found.setdefault((str(row.get("Provider") or ""), str(row["ExternalPostId"])), row)
+        other = [v for p, v in wanted if p == "Other" and v]
+        if other:
+            for row in self.api.query_in(
+                select + " WHERE Provider = 'Other' AND R6PostId IN ({values}) ORDER BY CreatedDate ASC",
+                other,
+            ):
+                found.setdefault(("Other", str(row["R6PostId"])), row)
+        self._our_other_posts(work, found)
         return found
 
+    def _our_other_posts(self, work: list[_Item], found: dict[Key, dict[str, Any]]) -> None:
+        """Our own published replies on "Other" networks carry only the network's ExternalPostId (the
+        publisher learns no more); the post they answer (ReplyTo.R6PostId) names their network."""
+        parents = {
+            (w.item.mention.network, w.item.mention.parent_id) for w in work
+            if w.item.mention.parent_id and w.key[0] == "Other"
+            and rec.post_key(w.item.mention.network, w.item.mention.parent_id) not in found
+        }  # fmt: skip
+        if not parents:
+            return
+        for row in self.api.query_in(
+            "SELECT Id, ExternalPostId, Provider, ParentId, PersonaId, IsOutbound, Recipient, ReplyTo.R6PostId "
+            "FROM SocialPost WHERE Provider = 'Other' AND IsOutbound = true AND ExternalPostId IN ({values})",
+            sorted({parent for _, parent in parents}),
+        ):
+            external_id = str(row["ExternalPostId"])
+            reply_to = row.get("ReplyTo") or {}
+            network = str(reply_to.get("R6PostId") or "").partition(":")[0]
+            if not network:
+                # An outbound post that answers nothing (a campaign post made in Salesforce): its
+                # network is known only when a single network in this batch answers that id.
+                named = [n for n, parent in parents if parent == external_id]
+                network = named[0] if len(named) == 1 else ""
+            if (network, external_id) in parents:
+                found.setdefault(rec.post_key(network, external_id), row)
+
     def _personas(self, fresh: list[_Item]) -> None:
-        rows = self.api.query_in(
-            "SELECT Id, ParentId, Provider, ExternalId FROM SocialPersona WHERE ExternalId IN ({values}) "
-            "ORDER BY CreatedDate ASC",
-            [w.persona_key[1] for w in fresh],
-        )
         personas: dict[Key, dict[str, Any]] = {}
-        for row in rows:
-            personas.setdefault((str(row.get("Provider") or ""), str(row.get("ExternalId"))), row)
+        own = [w.persona_key[1] for w in fresh if w.persona_key[0] != "Other"]
+        if own:
+            for row in self.api.query_in(
+                "SELECT Id, ParentId, Provider, ExternalId FROM SocialPersona WHERE ExternalId IN ({values}) "
+                "ORDER BY CreatedDate ASC",
+                own,
+            ):
+                if row.get("Provider") != "Other":
+                    personas.setdefault((str(row.get("Provider") or ""), str(row.get("ExternalId"))), row)
+        other = [w.persona_key[1] for w in fresh if w.persona_key[0] == "Other"]
+        if other:
+            # "Other" personas are told apart by R6SourceId ("network:id"): the raw ExternalId of a
+            # Mastodon account and of a Bluesky account could be the same string.
+            for row in self.api.query_in(
+                "SELECT Id, ParentId, Provider, R6SourceId FROM SocialPersona WHERE Provider = 'Other' "
+                "AND R6SourceId IN ({values}) ORDER BY CreatedDate ASC",
+                other,
+            ):
+                personas.setdefault(("Other", str(row.get("R6SourceId"))), row)
+            self._adopt_unscoped([w for w in fresh if w.persona_key[0] == "Other"], personas)
         missing: dict[Key, list[_Item]] = {}
         for w in fresh:
             persona = personas.get(w.persona_key)
@@ -173,6 +226,44 @@ class InboundBatch:
                 missing.setdefault(w.persona_key, []).append(w)
         if missing:
             self._create_personas(missing)
+
+    def _adopt_unscoped(self, others: list[_Item], personas: dict[Key, dict[str, Any]]) -> None:
+        """Personas with Provider "Other" made before R6SourceId was written (or by an admin by hand)
+        carry only the raw ExternalId. One is taken when it can only be this author's (its
+        MediaProvider, if set, names the author's network) and gets R6SourceId + MediaProvider, so the
+        next look-up is exact and the customer keeps one Contact."""
+        missing = [w for w in others if w.persona_key not in personas]
+        if not missing:
+            return
+        by_raw: dict[str, list[_Item]] = {}
+        for w in missing:
+            by_raw.setdefault(w.item.mention.author.external_id, []).append(w)
+        rows = self.api.query_in(
+            "SELECT Id, ParentId, ExternalId, MediaProvider FROM SocialPersona WHERE Provider = 'Other' "
+            "AND R6SourceId = null AND ExternalId IN ({values}) ORDER BY CreatedDate ASC",
+            list(by_raw),
+        )
+        adopted: dict[str, tuple[Key, str]] = {}  # persona Id -> (scoped key, network)
+        for row in rows:
+            networks = {w.item.mention.network for w in by_raw.get(str(row.get("ExternalId")), [])}
+            media = row.get("MediaProvider")
+            fitting = [n for n in networks if not media or media == rec.media_provider_of(n)]
+            if len(fitting) != 1:
+                continue  # two networks could own this raw id: leave it, a new persona is made
+            key = rec.persona_key(fitting[0], str(row["ExternalId"]))
+            if key not in personas:
+                personas[key] = row
+                adopted[str(row["Id"])] = (key, fitting[0])
+        if adopted:
+            bodies = [
+                {"attributes": {"type": "SocialPersona"}, "Id": pid, "R6SourceId": key[1],
+                 "MediaProvider": rec.media_provider_of(network)}
+                for pid, (key, network) in adopted.items()
+            ]  # fmt: skip
+            for result in self.api.collection("PATCH", bodies):
+                if not _ok(result):
+                    # Still the right persona for this batch; the next batch simply adopts it again.
+                    log.warning("salesforce could not scope SocialPersona: %s", record_error(result))
 
     def _matched_parent(self, work: _Item) -> str | None:
         match = work.item.match
@@ -235,7 +326,7 @@ class InboundBatch:
         candidates: dict[int, str] = {}
         for w in fresh:
             m = w.item.mention
-            parent = known_posts.get((w.key[0], m.parent_id)) if m.parent_id else None
+            parent = known_posts.get(rec.post_key(m.network, m.parent_id)) if m.parent_id else None
             ours_or_own = parent is not None and (parent.get("IsOutbound") or parent.get("PersonaId") == w.persona_id)
             if parent and parent.get("ParentId") and ours_or_own:
                 candidates[w.item.delivery_id] = str(parent["ParentId"])
@@ -299,7 +390,8 @@ class InboundBatch:
                         self._fail(w, result, "could not create the Case")
         if reopen:
             ids = list(reopen)
-            bodies = [{"attributes": {"type": "Case"}, "Id": cid, "Status": self.reopen_status} for cid in ids]
+            status = casestatus.reopen_status(self.api, self.config)
+            bodies = [{"attributes": {"type": "Case"}, "Id": cid, "Status": status} for cid in ids]
             for case_id, result in zip(ids, self.api.collection("PATCH", bodies), strict=True):
                 if not _ok(result):
                     for w in reopen[case_id]:

@@ -24,6 +24,44 @@ def provider_of(network: str) -> str:
     return str(spec["providers"].get(network, spec.get("default_provider", "Other")))
 
 
+def media_provider_of(network: str) -> str | None:
+    """MediaProvider of a network whose Provider is "Other" (None for networks with their own Provider)."""
+    if provider_of(network) != "Other":
+        return None
+    return str(mapping().get("media_providers", {}).get(network) or network.title())
+
+
+def scoped_id(network: str, external_id: str) -> str:
+    """The "network:id" key: horseshoe's R6PostId / R6SourceId, which names the network exactly."""
+    return f"{network}:{external_id}"
+
+
+def post_key(network: str, external_id: str) -> tuple[str, str]:
+    """How a SocialPost is found again: (Provider, ExternalPostId), or for Provider "Other" (shared by
+    several networks whose raw ids can collide) ("Other", R6PostId)."""
+    provider = provider_of(network)
+    return (provider, scoped_id(network, external_id) if provider == "Other" else external_id)
+
+
+def persona_key(network: str, author_id: str) -> tuple[str, str]:
+    """How a SocialPersona is found again: (Provider, ExternalId), or ("Other", R6SourceId)."""
+    provider = provider_of(network)
+    return (provider, scoped_id(network, author_id) if provider == "Other" else author_id)
+
+
+def drop_long_urls(sobject: str, fields: dict[str, Any]) -> list[str]:
+    """Remove URL values longer than their Salesforce field (cutting a URL makes a broken link) and
+    return one note per removed value, so the caller can keep it somewhere readable."""
+    limits = mapping().get("url_limits", {}).get(sobject, {})
+    notes = []
+    for name, limit in limits.items():
+        value = fields.get(name)
+        if isinstance(value, str) and len(value) > int(limit):
+            del fields[name]
+            notes.append(f"{name} left out: {len(value)} characters, Salesforce allows {limit}: {value}")
+    return notes
+
+
 def networks_of(provider: str) -> list[str]:
     """Networks whose Provider is ``provider`` (several share "Other")."""
     return [n for n, p in mapping()["providers"].items() if p == provider]
@@ -55,17 +93,32 @@ def post_fields(mention: Mention, labels: Labels) -> dict[str, Any]:
     context = context_of(mention, labels)
     fields = _clean(evaluate(spec["post"], context))
     fields["Provider"] = provider_of(mention.network)
+    media = media_provider_of(mention.network)
+    if media:
+        fields["MediaProvider"] = media
     fields["MessageType"] = message_type_of(mention)
     sentiment = spec["sentiments"].get((labels.sentiment or "").lower())
     if sentiment:
         fields["Sentiment"] = sentiment
     fields["IsOutbound"] = False
+    notes = drop_long_urls("SocialPost", fields)
+    if notes:
+        # The agent still sees the link, in the post's body (Content is a 32,000-character textarea).
+        fields["Content"] = "\n\n".join([str(fields.get("Content") or ""), *notes]).strip()
     return fields
 
 
 def persona_fields(mention: Mention) -> dict[str, Any]:
     fields = _clean(evaluate(mapping()["persona"], context_of(mention)))
     fields["Provider"] = provider_of(mention.network)
+    media = media_provider_of(mention.network)
+    if media:
+        fields["MediaProvider"] = media
+        fields["R6SourceId"] = scoped_id(mention.network, mention.author.external_id)
+    notes = drop_long_urls("SocialPersona", fields)
+    if notes:
+        # Kept in the persona's Bio (a 32,000-character textarea) rather than failing the record.
+        fields["Bio"] = "\n".join(notes)
     return fields
 
 

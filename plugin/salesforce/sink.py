@@ -5,7 +5,8 @@ Connection config (the sink connection's ``config``, stored encrypted by the hos
 * auth: ``auth`` = "password" | "jwt" | "session" and its keys (see plugin/salesforce_connect.py);
   ``domain`` / ``login_url`` / ``ca_bundle`` / ``api_version`` / ``timeout``;
 * inbound: ``default_account_id`` (Account of new Contacts), ``reopen_days`` (default 5),
-  ``reopen_status`` (default "New"), ``case_origin`` (one Origin for all) or ``case_origins``
+  ``reopen_status`` (default: the org's default open CaseStatus), ``case_origin`` (one Origin for all)
+  or ``case_origins``
   ({network or Provider: Origin}; default: the Provider, which the org's Case.Origin picklist must
   contain);
 * budget: ``max_api_share`` (default 0.8 of the daily API allocation), ``limit_wait_seconds`` (wait
@@ -41,7 +42,10 @@ REQUIRED_FIELDS: dict[str, list[str]] = {
         "R6PostId", "ResponseContextExternalId", "Recipient", "PersonaId", "WhoId", "ParentId", "Sentiment",
         "Language", "IsOutbound", "Status", "StatusMessage", "ReplyToId",
     ],
-    "SocialPersona": ["Name", "ParentId", "Provider", "ExternalId", "RealName", "ProfileUrl", "ExternalPictureURL"],
+    "SocialPersona": [
+        "Name", "ParentId", "Provider", "ExternalId", "RealName", "ProfileUrl", "ExternalPictureURL", "MediaProvider",
+        "R6SourceId", "Bio",
+    ],
     "Case": ["Subject", "Description", "Status", "Origin", "ContactId", "AccountId", "IsClosed", "ClosedDate"],
     "Contact": ["FirstName", "LastName", "AccountId"],
 }  # fmt: skip

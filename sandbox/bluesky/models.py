@@ -113,6 +113,7 @@ class BlueskyState(Views, ChatReads, FakeBackend):
     convos: dict[frozenset[str], dict[str, Any]] = field(default_factory=dict)
     windows: dict[str, Window] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # uploadBlob, see blobs.py
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -131,6 +132,7 @@ class BlueskyState(Views, ChatReads, FakeBackend):
                 self.records,
                 self.convos,
                 self.windows,
+                self.blobs,
             ):
                 table.clear()
             self.expired_tokens.clear()

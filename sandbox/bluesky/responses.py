@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.base import json_response as base_json_response
 
+from . import blobs
 from .exceptions import JSON_TYPE, AuthenticationRequired, InvalidRequest, NotFound
 from .models import MAX_POST_GRAPHEMES, BlueskyState, grapheme_count
 
@@ -133,6 +134,7 @@ def create_record(state: BlueskyState, request: Request, caller: str | None) -> 
         raise InvalidRequest("Custom rkeys for post records are not currently supported")
     if collection == "app.bsky.feed.post":
         _validate_post(record)
+        blobs.validate_embed(state, record, caller, "Invalid app.bsky.feed.post record: ")
     uri, cid = state.create_record(caller, collection, record)
     return {"uri": uri, "cid": cid, "commit": {"cid": cid, "rev": state.next_tid()}, "validationStatus": "valid"}
 

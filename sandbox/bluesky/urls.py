@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.base import FakeApp
 
-from . import responses
+from . import blobs, responses
 from .exceptions import (
     AuthenticationRequired,
     ExpiredToken,
@@ -35,6 +35,7 @@ XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
     "app.bsky.feed.getPosts": (responses.get_posts, "GET", "optional"),
     "com.atproto.repo.createRecord": (responses.create_record, "POST", "access"),
     "com.atproto.repo.listRecords": (responses.list_records, "GET", "none"),
+    "com.atproto.repo.uploadBlob": (blobs.upload_blob, "POST", "access"),
     "chat.bsky.convo.getConvoForMembers": (responses.get_convo_for_members, "GET", "access"),
     "chat.bsky.convo.sendMessage": (responses.send_message, "POST", "access"),
     "chat.bsky.convo.listConvos": (responses.list_convos, "GET", "access"),

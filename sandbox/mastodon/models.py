@@ -66,6 +66,7 @@ class MastodonState(FakeBackend):
     idempotency: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
     windows: dict[str, Window] = field(default_factory=dict)
     requests_seen: list[tuple[str, str]] = field(default_factory=list)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)  # POST /api/v2/media, see media.py
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -84,6 +85,7 @@ class MastodonState(FakeBackend):
             self.idempotency.clear()
             self.windows.clear()
             self.requests_seen.clear()
+            self.media.clear()
 
     def add_account(
         self,

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.base import json_response as base_json_response
 
+from . import media
 from .exceptions import JSON_TYPE, NotFound, Unprocessable
 from .models import VISIBILITIES, MastodonState
 
@@ -175,6 +176,8 @@ def post_status(state: MastodonState, request: Request, viewer: str | None) -> R
     visibility = params.get("visibility") or "public"
     if visibility not in VISIBILITIES:
         raise Unprocessable("Validation failed: Visibility is not included in the list")
+    media_ids = media.requested_ids(request, params)
+    media.claim(state, media_ids, viewer)
     in_reply_to_id = params.get("in_reply_to_id") or None
     if in_reply_to_id is not None:
         in_reply_to_id = str(in_reply_to_id)
@@ -188,6 +191,9 @@ def post_status(state: MastodonState, request: Request, viewer: str | None) -> R
         language=params.get("language") or None,
         idempotency_key=request.headers.get("Idempotency-Key"),
     )
+    if _created and media_ids:
+        media.attach(state, status["id"], media_ids)
+        status = state.render_status(status["id"])
     return json_response(status)
 
 

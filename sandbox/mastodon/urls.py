@@ -10,7 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.base import FakeApp
 
-from . import responses
+from . import media, responses
 from .exceptions import MastodonError, NotFound, TooManyRequests, Unauthorized
 from .models import MastodonState
 
@@ -23,6 +23,7 @@ API: dict[str, tuple[Callable[..., Response], str]] = {
     "list_notifications": (responses.list_notifications, "required"),
     "get_notification": (responses.get_notification, "required"),
     "post_status": (responses.post_status, "required"),
+    "upload_media": (media.upload_media, "required"),
     "get_status": (responses.get_status, "optional"),
     "status_context": (responses.status_context, "optional"),
 }
@@ -44,6 +45,7 @@ url_map = Map(
         Rule("/api/v1/notifications", endpoint="list_notifications", methods=["GET"]),
         Rule("/api/v1/notifications/<notification_id>", endpoint="get_notification", methods=["GET"]),
         Rule("/api/v1/statuses", endpoint="post_status", methods=["POST"]),
+        Rule("/api/v2/media", endpoint="upload_media", methods=["POST"]),
         Rule("/api/v1/statuses/<status_id>", endpoint="get_status", methods=["GET"]),
         Rule("/api/v1/statuses/<status_id>/context", endpoint="status_context", methods=["GET"]),
         Rule("/_sandbox/accounts", endpoint="sandbox_accounts", methods=["POST"]),

@@ -498,15 +498,23 @@ class GraphApi:
 
     def post_comment(self, page: Page, node: str, edge: str, body: dict[str, Any]) -> Any:
         text = body.get("message")
-        if not isinstance(text, str) or not text:
+        # Facebook comments take a photo by URL (``attachment_url``, Graph "Comments" reference) with or
+        # without text; Instagram comments and replies take text only.
+        photo = body.get("attachment_url")
+        if photo is not None and not (isinstance(photo, str) and photo.startswith(("http://", "https://"))):
+            raise invalid_param("param attachment_url must be a URL")
+        if (not isinstance(text, str) or not text) and not photo:
             raise invalid_param("param message must be a non-empty string")
+        text = text if isinstance(text, str) else ""
         state = self.state
+        if photo and not (edge == "comments" and (node in state.posts or node in state.comments)):
+            raise invalid_param("param attachment_url is not supported on this edge")
         if edge == "comments" and node in state.posts:
-            return {"id": self._page_comment(page, node, None, text)}
+            return {"id": self._page_comment(page, node, None, text, photo)}
         if edge == "comments" and node in state.comments and not state.comments[node].deleted:
             parent = state.comments[node]
             top = parent.parent_id or parent.id  # Facebook threads are one level deep
-            return {"id": self._page_comment(page, parent.post_id, top, text)}
+            return {"id": self._page_comment(page, parent.post_id, top, text, photo)}
         if edge == "comments" and node in state.media:
             comment_id = state.inject_ig_comment(node, str(page.ig_id), text)
             state.record("ig_comment", page.id, id=comment_id, media_id=node, text=text)
@@ -519,11 +527,12 @@ class GraphApi:
             return {"id": comment_id}
         raise missing_object(node, "post")
 
-    def _page_comment(self, page: Page, post_id: str, parent_id: str | None, text: str) -> str:
+    def _page_comment(self, page: Page, post_id: str, parent_id: str | None, text: str, photo: Any = None) -> str:
         if len(text) > 8000:
             raise invalid_param("Comment text too long")
         comment_id = self.state.inject_comment(post_id, page.id, text, parent_id=parent_id)
-        self.state.record("comment", page.id, id=comment_id, post_id=post_id, parent_id=parent_id, text=text)
+        self.state.record("comment", page.id, id=comment_id, post_id=post_id, parent_id=parent_id, text=text,
+                          attachment_url=photo)  # fmt: skip
         return comment_id
 
     def send_message(self, page: Page, node: str, body: dict[str, Any]) -> Any:
@@ -537,6 +546,16 @@ class GraphApi:
         attachment = message.get("attachment")
         if not (isinstance(text, str) and text) and not isinstance(attachment, dict):
             raise invalid_param("message must have text or attachment")
+        if isinstance(text, str) and text and attachment is not None:
+            # Send API: a message is either text or one attachment (Send API reference, "message").
+            raise invalid_param("param message must have only one of text or attachment")
+        if isinstance(attachment, dict):
+            payload = attachment.get("payload") or {}
+            url = payload.get("url") if isinstance(payload, dict) else None
+            if attachment.get("type") not in ("image", "audio", "video", "file") or not (
+                isinstance(url, str) and url.startswith(("http://", "https://"))
+            ):
+                raise invalid_param("param message[attachment] needs a type and payload.url")
         if isinstance(text, str) and len(text) > 2000:
             raise invalid_param("Length of param message[text] must be less than or equal to 2000")
         state = self.state
@@ -569,6 +588,7 @@ class GraphApi:
             messaging_type=messaging_type,
             tag=body.get("tag"),
             text=sent.text,
+            attachment=attachment,
         )
         state._queue_messaging(
             platform,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.base import FakeBackend
 
-from . import ids
+from . import casestatus, ids
 from .exceptions import SalesforceError, entity_deleted, not_found
 from .records import check_field_value, check_reference_shape, resolve_fields, to_json
 from .schema import FieldDef, SObjectSchema, standard_schemas
@@ -142,6 +142,7 @@ class SalesforceState(FakeBackend):
             org = Org(ids.make_id("00D", self._org_seq), name, standard_schemas(), api_limit=api_limit)
             if not social_enabled:
                 org.features.discard("social")
+            casestatus.seed(org)
             self.orgs[org.id] = org
             return org
 
@@ -426,7 +427,7 @@ class SalesforceState(FakeBackend):
             if creating:
                 org.case_number += 1
                 values["CaseNumber"] = f"{org.case_number:08d}"
-            closed = values.get("Status") == "Closed"
+            closed = values.get("Status") in casestatus.closed_labels(org)
             if closed and not values.get("IsClosed"):
                 values["ClosedDate"] = self.clock()
             values["IsClosed"] = closed

@@ -29,6 +29,11 @@ SOCIAL_POST_STATUSES = [
 ]  # fmt: skip
 ATTACHMENT_TYPES = ["APPLICATION", "AUDIO", "IMAGE", "LINK", "TEXT", "UNKNOWN", "VIDEO"]
 CASE_STATUSES = ["New", "Working", "Escalated", "Closed"]
+# The org's CaseStatus records behind Case.Status (Object Reference "CaseStatus": MasterLabel, IsClosed,
+# IsDefault, SortOrder; query-only over the API). A standard org: New is the default, Closed closes.
+DEFAULT_CASE_STATUSES: list[tuple[str, bool, bool]] = [  # (MasterLabel, IsDefault, IsClosed)
+    ("New", True, False), ("Working", False, False), ("Escalated", False, False), ("Closed", False, True),
+]
 CASE_ORIGINS = ["Phone", "Email", "Web"]
 CASE_PRIORITIES = ["High", "Medium", "Low"]
 LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
@@ -211,8 +216,13 @@ def standard_schemas() -> dict[str, SObjectSchema]:
         _ref("ParentId", ["Account", "Contact", "Lead", "SocialPost"], "Parent", nillable=False),
         _pick("Provider", PROVIDERS, nillable=False),
         _s("ExternalId", 255),
+        # Field Reference "SocialPersona": ExternalPictureURL and ProfileUrl are url(255).
         FieldDef("ExternalPictureURL", "url", length=255),
-        FieldDef("ProfileUrl", "url", length=1024),
+        FieldDef("ProfileUrl", "url", length=255),
+        # Where Provider is Other: the actual network (MediaProvider) and Social Studio's source id
+        # (R6SourceId), which is what tells two "Other" personas with the same ExternalId apart.
+        _pick("MediaProvider", []),
+        _s("R6SourceId", 255),
         _s("RealName", 255),
         FieldDef("Bio", "textarea", length=32000),
         FieldDef("Followers", "int"),
@@ -228,6 +238,8 @@ def standard_schemas() -> dict[str, SObjectSchema]:
         _s("Handle", 255),
         _s("ExternalPostId", 255),
         _s("R6PostId", 255),
+        _s("R6SourceId", 255),
+        _pick("MediaProvider", []),
         _s("ResponseContextExternalId", 255),
         _pick("Provider", PROVIDERS),
         _pick("MessageType", MESSAGE_TYPES),
@@ -253,5 +265,13 @@ def standard_schemas() -> dict[str, SObjectSchema]:
         FieldDef("Email", "email", length=128, nillable=False),
         FieldDef("IsActive", "boolean", nillable=False, defaulted=True, default=True),
     ])  # fmt: skip
-    schemas = [account, contact, lead, case, persona, post, user]
+    ro: dict[str, Any] = {"createable": False, "updateable": False}
+    case_status = _obj("CaseStatus", "Case Status Value", "Case Status Values", "01J", [
+        _s("MasterLabel", 255, **ro),
+        _s("ApiName", 255, **ro),
+        FieldDef("SortOrder", "int", **ro),
+        FieldDef("IsClosed", "boolean", nillable=False, defaulted=True, default=False, **ro),
+        FieldDef("IsDefault", "boolean", nillable=False, defaulted=True, default=False, **ro),
+    ])  # fmt: skip
+    schemas = [account, contact, lead, case, persona, post, user, case_status]
     return {s.name: copy.deepcopy(s) for s in schemas}

@@ -92,7 +92,7 @@ class TelegramHarness(Harness):
             found.append(
                 Posted(
                     f"{chat}:{sent['message_id']}",
-                    sent.get("text", ""),
+                    sent.get("text", sent.get("caption", "")),  # a photo carries its text as caption
                     f"{chat}:{parent['message_id']}" if parent else None,
                     sent["chat"]["type"] == "private",
                 )

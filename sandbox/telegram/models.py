@@ -89,6 +89,7 @@ class TelegramState(Files, FakeBackend):
             self._chat_last_send: dict[int, float] = {}
             self._group_sends: dict[int, deque[float]] = {}
             self.files: dict[str, dict[str, Any]] = {}
+            self.photos: dict[str, bytes] = {}  # sendPhoto uploads by file_id, see photos.py
 
     def bot_user(self) -> dict[str, Any]:
         return {"id": self.bot_id, "is_bot": True, "first_name": "Horseshoe", "username": self.bot_username}

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Request, jsonify
 from werkzeug.wrappers import Response
 
+from . import photos
 from .exceptions import TelegramApiError, bad_request
 from .models import TelegramState
 
@@ -25,6 +26,7 @@ def params_of(request: Request) -> dict[str, Any]:
             params.update(body)
     else:
         params.update(request.form.items())
+        params.update(request.files.items())  # multipart uploads (sendPhoto's ``photo``)
     return params
 
 
@@ -119,6 +121,7 @@ METHODS: dict[str, Handler] = {
     "deletewebhook": delete_webhook,
     "getwebhookinfo": get_webhook_info,
     "getfile": get_file,
+    "sendphoto": lambda state, params: ok(photos.send_photo(state, params)),
 }
 
 

@@ -89,6 +89,8 @@ class VKState(CallbackSender, FakeBackend):
             self.callback_dropped: list[dict[str, Any]] = []
             self.sent_comments: list[dict[str, Any]] = []
             self.sent_messages: list[dict[str, Any]] = []
+            self.photo_uploads: dict[str, bytes] = {}  # photos.py: uploaded, not yet saved
+            self.photos: dict[str, dict[str, Any]] = {}  # "photo{owner}_{id}" -> saved photo
             self._calls: deque[float] = deque()
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Request
 
+from . import photos
 from .exceptions import VKApiError, auth_failed, invalid_request, unknown_method
 from .models import VKState
 
@@ -30,9 +31,23 @@ def _token(request: Request, params: dict[str, Any]) -> str:
 
 
 Method = Callable[[VKState, dict[str, Any], Request], Any]
+def _with_attachments(send: Callable[[dict[str, Any]], Any], sent: list[dict[str, Any]], state: VKState,
+                      params: dict[str, Any]) -> Any:  # fmt: skip
+    names = photos.attachments(state, params)
+    before = len(sent)
+    result = send(params)
+    for item in sent[before:]:
+        item["attachments"] = names
+    return result
+
+
 METHODS: dict[str, Method] = {
-    "wall.createcomment": lambda s, p, r: s.create_comment(p),
-    "messages.send": lambda s, p, r: s.send_message(p),
+    "wall.createcomment": lambda s, p, r: _with_attachments(s.create_comment, s.sent_comments, s, p),
+    "messages.send": lambda s, p, r: _with_attachments(s.send_message, s.sent_messages, s, p),
+    "photos.getwalluploadserver": lambda s, p, r: photos.upload_server(s, "wall", r.host_url),
+    "photos.getmessagesuploadserver": lambda s, p, r: photos.upload_server(s, "messages", r.host_url),
+    "photos.savewallphoto": lambda s, p, r: photos.save(s, p, "wall"),
+    "photos.savemessagesphoto": lambda s, p, r: photos.save(s, p, "messages"),
     "users.get": lambda s, p, r: s.users_get(p),
     "groups.getbyid": lambda s, p, r: s.groups_get_by_id(p),
     "groups.getlongpollserver": lambda s, p, r: s.get_long_poll_server(p, r.host_url),

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from sandbox.base import action_response
 
-from . import responses
+from . import photos, responses
 from .models import VKState
 
 
@@ -25,6 +25,11 @@ def build_flask_app(state: VKState) -> Flask:
         if group_id != state.group_id:
             return jsonify({"failed": 2})
         return jsonify(responses.long_poll(state, request))
+
+    @app.post("/upload/photo")
+    def upload_photo() -> Response:
+        # The upload server answers JSON without the {"response": ...} envelope, as VK's does.
+        return jsonify(photos.receive_upload(state, request))
 
     @app.get("/_sandbox/sent")
     def sent() -> Response:

@@ -174,6 +174,7 @@ class XState(FakeBackend):
         self.posts: dict[str, Post] = {}
         self.dms: list[DMEvent] = []
         self.media: dict[str, Media] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}  # POST /2/media/upload, see uploads.py
         self.posted: list[dict[str, Any]] = []
         self.requests: Counter[str] = Counter()
         self.limit_overrides: dict[str, int] = {}
@@ -418,6 +419,7 @@ class XState(FakeBackend):
             self.posts.clear()
             self.dms.clear()
             self.media.clear()
+            self.uploads.clear()
             self.posted.clear()
             self.requests.clear()
             self.windows.clear()

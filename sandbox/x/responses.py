@@ -13,6 +13,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from . import uploads
 from .auth import APP_ONLY
 from .exceptions import XProblem, forbidden, invalid_request, not_found, unsupported_authentication
 from .models import (
@@ -263,6 +264,7 @@ class XResponses:
             in_reply_to = reply["in_reply_to_tweet_id"]
             if in_reply_to not in self.state.posts:
                 raise forbidden("You attempted to reply to a Tweet that is deleted or not visible to you.")
+        media_ids = uploads.attached(self.state, body, user_id)
         with self.state.lock:
             if any(
                 p["kind"] == "post" and p["user_id"] == user_id and p["sent_text"] == text
@@ -273,9 +275,13 @@ class XResponses:
             self.state.record_posted(
                 user_id,
                 "post",
-                {"id": post.id, "text": post.text, "sent_text": text, "in_reply_to_tweet_id": in_reply_to},
+                {"id": post.id, "text": post.text, "sent_text": text, "in_reply_to_tweet_id": in_reply_to,
+                 "media_ids": media_ids},
             )
         return 201, {"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}}
+
+    def upload_media(self, request: Request, principal: Principal) -> Result:
+        return uploads.upload(self.state, request, _require_user(principal))
 
     # ------------------------------------------------------------ users
 
