@@ -162,8 +162,13 @@ def test_finding_4_api_base_must_be_public_https_on_a_self_hosted_network(stack:
 
     code = stack.rt.store.trust.invite("acme")
     flow = flow_of(_admin(stack, "acme", install_code=code).get_data(as_text=True))
-    for network, api_base in (("x", "https://x-proxy.example"), ("mastodon", "http://10.0.0.5"),
-                              ("mastodon", "https://169.254.169.254"), ("mastodon", "https://localhost:6379")):  # fmt: skip
+    refused = [
+        ("x", "https://x-proxy.example"),  # X runs on its own servers only
+        ("mastodon", "http://10.0.0.5"),
+        ("mastodon", "https://169.254.169.254"),
+        ("mastodon", "https://localhost:6379"),
+    ]
+    for network, api_base in refused:
         answer = stack.client.post(
             "/zendesk/admin/save",
             data={"flow": flow, "new_network": network, "new_external_id": "9", "new_api_base": api_base},
@@ -194,7 +199,7 @@ def test_finding_4_clickthrough_only_to_the_mentions_network(stack: Stack, url: 
 
 OBFUSCATED = [
     "write to jane.doe at example dot com",
-    "write to jane.doe＠example.com",
+    "write to jane.doe\uff20example.com",  # full-width at sign
     "call 555.123.4567",
     "call 030/1234567",
     "call 555\u00a0123\u00a04567",
