@@ -12,7 +12,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from plugin.secrets import SecretBox
 from plugin.store import trust_tables as tt
@@ -75,13 +75,17 @@ class TrustRepository:
         return [SigningKey(r.kid, bytes.fromhex(self.box.decrypt_json(r.key_enc)), as_utc(r.retires_at)) for r in rows]
 
     def rotate_keys(self, grace: timedelta, legacy_kid: str) -> str:
-        """A new signing key; the keys in use (and the key derived from the secret, ``legacy_kid``)
-        keep verifying for ``grace`` only."""
+        """A new signing key; every older key (and the key derived from the secret, ``legacy_kid``)
+        verifies for ``grace`` more at most: a grace of 0 is the emergency rotation after a leak."""
         kid = pysecrets.token_hex(4)
         now = utcnow()
         k = tt.signing_keys.c
         with self.db.begin() as conn:
-            conn.execute(update(tt.signing_keys).where(k.retires_at.is_(None)).values(retires_at=now + grace))
+            conn.execute(
+                update(tt.signing_keys)
+                .where(or_(k.retires_at.is_(None), k.retires_at > now + grace))
+                .values(retires_at=now + grace)
+            )
             if conn.execute(select(k.kid).where(k.kid == legacy_kid)).first() is None:
                 # The derived key has no material stored; the row only records when it retires.
                 conn.execute(
