@@ -18,7 +18,7 @@ DID with the handle from the conversation's members. Our own messages and delete
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from atproto import Client
@@ -29,6 +29,7 @@ from plugin.connector import Skipped
 from plugin.errors import AuthError, BadInput
 from plugin.models import Author, Kind, Mention, Visibility
 
+from .models import ChatMessage, Convo, ConvoMember, Convos, parse
 from .values import NETWORK, as_datetime
 
 log = logging.getLogger(__name__)
@@ -38,52 +39,43 @@ Run = Callable[[Callable[[Client], Any]], Any]
 
 
 def message_to_mention(
-    message: Mapping[str, Any], convo: Mapping[str, Any], account: str, skipped: list[Skipped]
+    message: Any, view: Convo, account: str, skipped: list[Skipped], path: str = "message"
 ) -> Mention | None:
-    """A ``#messageView`` in ``convo`` (a ``#convoView``) -> a private mention; None (noted) otherwise."""
-    convo_id = convo.get("id")
-    message_id = message.get("id")
-    if not isinstance(convo_id, str) or not isinstance(message_id, str):
-        raise BadInput("chat message without a convo id or message id")
-    where = f"convo {convo_id} message {message_id}"
-    sender = message.get("sender")
-    did = sender.get("did") if isinstance(sender, Mapping) else None
-    if not isinstance(did, str) or not did.startswith("did:"):
-        raise BadInput(f"{where}: sender.did is missing")
-    if message.get("$type") == DELETED_VIEW or "text" not in message:
+    """A ``#messageView`` in ``view`` (a ``#convoView``) -> a private mention; None (noted) otherwise.
+
+    ``path`` names the message in a refusal (``listConvos.convos[0].lastMessage``)."""
+    found = parse(ChatMessage, message, path)
+    where = f"convo {view.id} message {found.id}"
+    did = found.sender.did
+    if found.type == DELETED_VIEW or found.text is None:
         skipped.append(Skipped(where, "the message was deleted"))
         return None
     if did == account:
         skipped.append(Skipped(where, "our own message"))
         return None
-    text = message.get("text")
-    if not isinstance(text, str):
-        raise BadInput(f"{where}: text is not a string")
-    members = convo.get("members")
-    listed = members if isinstance(members, list) else []
-    member = next((m for m in listed if isinstance(m, Mapping) and m.get("did") == did), {})
-    handle = member.get("handle") if isinstance(member.get("handle"), str) else None
+    member = next((m for m in view.members or () if m.did == did), ConvoMember())
+    handle = member.handle
     try:
         return Mention(
             network=NETWORK,
-            external_id=f"{convo_id}:{message_id}",
-            thread_id=convo_id,
+            external_id=f"{view.id}:{found.id}",
+            thread_id=view.id,
             kind=Kind.DIRECT,
             visibility=Visibility.PRIVATE,
             author=Author(
                 external_id=did,
                 handle=handle,
-                name=member.get("displayName") if isinstance(member.get("displayName"), str) else None,
-                avatar_url=member.get("avatar") if isinstance(member.get("avatar"), str) else None,
+                name=member.display_name,
+                avatar_url=member.avatar,
                 profile_url=f"https://bsky.app/profile/{handle or did}",
             ),
-            text=text,
-            created_at=as_datetime(message.get("sentAt")),
+            text=found.text,
+            created_at=as_datetime(found.sent_at),
             account=account,
-            extra={"convo_id": convo_id, "message_id": message_id, "rev": message.get("rev")},
+            extra={"convo_id": view.id, "message_id": found.id, "rev": found.rev},
         )
     except ValidationError as exc:
-        raise BadInput(f"{where} does not normalize: {exc.errors()[0].get('msg')}") from exc
+        raise BadInput(f"bluesky: {where} does not normalize: {exc.errors()[0].get('msg')}") from exc
 
 
 def _call(method: str, params: dict[str, Any]) -> Callable[[Client], Any]:
@@ -149,17 +141,18 @@ def read_chat(
 def _new_messages(
     run: Run, account: str, convo: dict[str, Any], mark: str, page_size: int, max_pages: int, skipped: list[Skipped]
 ) -> list[Mention]:
+    view = parse(Convo, convo, "listConvos convo")
     found: list[Mention] = []
     cursor: str | None = None
     for _ in range(max_pages):
-        params: dict[str, Any] = {"convo_id": convo["id"], "limit": page_size}
+        params: dict[str, Any] = {"convo_id": view.id, "limit": page_size}
         if cursor:
             params["cursor"] = cursor
         page = _read(run, "get_messages", params)
         for message in page.get("messages") or []:
             if str(message.get("rev") or "") <= mark:
                 return found  # newest first: the rest was handed over by an earlier poll
-            mention = message_to_mention(message, convo, account, skipped)
+            mention = message_to_mention(message, view, account, skipped, f"convo {view.id} message")
             if mention is not None:
                 found.append(mention)
         cursor = page.get("cursor")
@@ -169,20 +162,16 @@ def _new_messages(
     return found
 
 
-def parse_convos(payload: Mapping[str, Any], account: str, skipped: list[Skipped]) -> list[Mention]:
+def parse_convos(payload: Any, account: str, skipped: list[Skipped]) -> list[Mention]:
     """``listConvos`` output (for ``horseshoe parse``): each conversation's ``lastMessage``."""
-    convos = payload.get("convos")
-    if not isinstance(convos, list):
-        raise BadInput("convos must be an array")
     mentions: list[Mention] = []
-    for convo in convos:
-        if not isinstance(convo, Mapping):
-            raise BadInput("each convo must be an object")
-        last = convo.get("lastMessage")
-        if not isinstance(last, Mapping):
-            skipped.append(Skipped(f"convo {convo.get('id')}", "no lastMessage (empty conversation)"))
+    for index, convo in enumerate(parse(Convos, payload, "listConvos").convos):
+        view = parse(Convo, convo, f"listConvos.convos[{index}]")
+        if view.last_message is None:
+            skipped.append(Skipped(f"convo {view.id}", "no lastMessage (empty conversation)"))
             continue
-        found = message_to_mention(last, convo, account, skipped)
+        where = f"listConvos.convos[{index}].lastMessage"
+        found = message_to_mention(view.last_message, view, account, skipped, where)
         if found is not None:
             mentions.append(found)
     return mentions

@@ -29,7 +29,6 @@ from .parse import (
     explain_bluesky_payload,
     notification_to_mention,
     parse_bluesky_payload,
-    ref,
 )
 from .text import grapheme_count, mention_facet, post_url
 
@@ -202,22 +201,22 @@ class BlueskyConnector(Connector):
             raise FatalError("a Bluesky reply needs in_reply_to (the post's at:// URI)", code="missing_parent")
         parent_uri = reply.in_reply_to
         found = self._run(account, lambda c: c.app.bsky.feed.get_posts(params={"uris": [parent_uri]}))
-        posts = get_model_as_dict(found).get("posts") or []
-        if not posts:
+        if not found.posts:
             raise FatalError(f"post {parent_uri} not found (deleted or blocked)", code="not_found")
-        parent = posts[0]
-        parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
-        record = parent.get("record") or {}
-        root_ref = ref((record.get("reply") or {}).get("root")) or parent_ref
-        author = parent.get("author") or {}
-        handle, author_did = author.get("handle"), author.get("did")
+        # The SDK's own models of the answer (app.bsky.feed.defs#postView): already validated by atproto.
+        parent = found.posts[0]
+        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent.uri, cid=parent.cid)
+        record = parent.record  # a post Record when atproto could read it as one, else a plain dict
+        replied = record.reply if isinstance(record, models.AppBskyFeedPost.Record) else None
+        root_ref = replied.root if replied is not None else parent_ref
+        handle, author_did = parent.author.handle, parent.author.did
         text = reply.text
         if handle and f"@{handle}".lower() not in text.lower():
             text = f"@{handle} {text}"
         if grapheme_count(text) > MAX_GRAPHEMES:
             raise FatalError(f"reply is {grapheme_count(text)} graphemes; Bluesky allows 300", code="too_long")
         did = self._did(account)
-        earlier = self._find_earlier(account, did, parent_ref["uri"], text)
+        earlier = self._find_earlier(account, did, parent_ref.uri, text)
         if earlier is not None:
             return earlier
         facet = mention_facet(text, handle, author_did) if handle and author_did else None
@@ -226,8 +225,8 @@ class BlueskyConnector(Connector):
             created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             langs=list(account.settings.get("langs") or ["en"]),
             reply=models.AppBskyFeedPost.ReplyRef(
-                root=models.ComAtprotoRepoStrongRef.Main(uri=root_ref["uri"], cid=root_ref["cid"]),
-                parent=models.ComAtprotoRepoStrongRef.Main(uri=parent_ref["uri"], cid=parent_ref["cid"]),
+                root=models.ComAtprotoRepoStrongRef.Main(uri=root_ref.uri, cid=root_ref.cid),
+                parent=parent_ref,
             ),
             facets=[
                 models.AppBskyRichtextFacet.Main(
@@ -254,11 +253,12 @@ class BlueskyConnector(Connector):
                 params={"repo": did, "collection": "app.bsky.feed.post", "limit": min(scan, 100)}
             ),
         )
-        for item in get_model_as_dict(listed).get("records") or []:
-            value = item.get("value") or {}
-            replied_to = ((value.get("reply") or {}).get("parent") or {}).get("uri")
-            if replied_to == parent_uri and value.get("text") == text:
-                return PostResult(external_id=item["uri"], url=post_url(account.handle, did, item["uri"]))
+        for item in listed.records:
+            value = item.value  # a post Record when atproto could read it as one, else a plain dict
+            if not isinstance(value, models.AppBskyFeedPost.Record) or value.reply is None:
+                continue
+            if value.reply.parent.uri == parent_uri and value.text == text:
+                return PostResult(external_id=item.uri, url=post_url(account.handle, did, item.uri))
         return None
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:

@@ -14,10 +14,9 @@ quoted records alone) is not an attachment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from plugin.models import Attachment
+
+from .models import Blob, Embed
 
 CDN = "https://cdn.bsky.app"
 IMAGES = "app.bsky.embed.images"
@@ -30,38 +29,35 @@ def image_url(did: str, cid: str) -> str:
     return f"{CDN}/img/feed_fullsize/plain/{did}/{cid}@jpeg"
 
 
-def _blob_cid(blob: Any) -> str | None:
-    if not isinstance(blob, Mapping):
+def _blob_cid(blob: Blob | None) -> str | None:
+    if blob is None:
         return None
-    ref = blob.get("ref")
-    if isinstance(ref, Mapping) and isinstance(ref.get("$link"), str):
-        return str(ref["$link"])
-    legacy = blob.get("cid")  # pre-2023 "legacy blob" records
-    return legacy if isinstance(legacy, str) and legacy else None
+    if blob.ref is not None:
+        return blob.ref.link
+    return blob.cid or None  # pre-2023 "legacy blob" records
 
 
-def _from_embed(embed: Any, did: str) -> list[Attachment]:
-    if not isinstance(embed, Mapping):
+def _from_embed(embed: Embed | None, did: str) -> list[Attachment]:
+    if embed is None:
         return []
-    kind = embed.get("$type")
+    kind = embed.type
     if kind == RECORD_WITH_MEDIA or kind == f"{RECORD_WITH_MEDIA}#view":
-        return _from_embed(embed.get("media"), did)
+        return _from_embed(embed.media, did)
     found: list[Attachment] = []
     if kind == IMAGES:
-        for image in embed.get("images") or []:
-            cid = _blob_cid(image.get("image")) if isinstance(image, Mapping) else None
+        for image in embed.images or ():
+            cid = _blob_cid(image.image)
             if cid:
                 found.append(Attachment(url=image_url(did, cid), type="image"))
     elif kind == f"{IMAGES}#view":
-        for image in embed.get("images") or []:
-            url = image.get("fullsize") if isinstance(image, Mapping) else None
-            if isinstance(url, str) and url.startswith("https://"):
-                found.append(Attachment(url=url, type="image"))
-    elif kind == VIDEO_VIEW and isinstance(embed.get("playlist"), str):
-        found.append(Attachment(url=str(embed["playlist"]), type="video"))
+        for image in embed.images or ():
+            if image.fullsize and image.fullsize.startswith("https://"):
+                found.append(Attachment(url=image.fullsize, type="image"))
+    elif kind == VIDEO_VIEW and embed.playlist:
+        found.append(Attachment(url=embed.playlist, type="video"))
     return found
 
 
-def attachments(item: Mapping[str, Any], record: Mapping[str, Any], did: str) -> list[Attachment]:
+def attachments(view: Embed | None, record: Embed | None, did: str) -> list[Attachment]:
     """The hydrated view's media when the item has one (postView), else the record's blobs."""
-    return _from_embed(item.get("embed"), did) or _from_embed(record.get("embed"), did)
+    return _from_embed(view, did) or _from_embed(record, did)

@@ -13,6 +13,7 @@ from plugin.models import Author, Kind, Mention, Visibility
 
 from .chat import parse_convos
 from .embeds import attachments
+from .models import NotificationReason, NotificationsPage, Post, StrongRef, Thread, parse
 from .text import post_url
 from .values import NETWORK, as_datetime
 
@@ -22,92 +23,72 @@ REASONS = ("mention", "reply", "quote")
 # ---- payload normalization -----------------------------------------------------------------------------
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def ref(value: StrongRef | None) -> dict[str, str] | None:
+    return {"uri": value.uri, "cid": value.cid or ""} if value is not None and value.uri else None
 
 
-def ref(value: Any) -> dict[str, str] | None:
-    if isinstance(value, Mapping) and _str(value.get("uri")):
-        return {"uri": str(value["uri"]), "cid": str(value.get("cid") or "")}
-    return None
-
-
-def _item_to_mention(item: Mapping[str, Any], account: str, reason: str) -> Mention:
+def _item_to_mention(raw: Any, account: str, reason: str, where: str) -> Mention:
     """A notification or a postView (both carry uri, cid, author, record, indexedAt)."""
-    uri = _str(item.get("uri"))
-    if not uri or not uri.startswith("at://"):
-        raise BadInput("item.uri must be an at:// URI")
-    author = item.get("author")
-    if not isinstance(author, Mapping) or not _str(author.get("did")):
-        raise BadInput("item.author.did is missing")
-    record = item.get("record")
-    if not isinstance(record, Mapping):
-        raise BadInput("item.record is missing")
-    text = record.get("text", "")
-    if not isinstance(text, str):
-        raise BadInput("record.text is not a string")
-    reply = record.get("reply") if isinstance(record.get("reply"), Mapping) else None
-    root = ref(reply.get("root")) if reply else None
-    parent = ref(reply.get("parent")) if reply else None
+    item = parse(Post, raw, where)
+    record = item.record
+    reply = record.reply
+    root = ref(reply.root) if reply else None
+    parent = ref(reply.parent) if reply else None
     if reason == "quote":
         kind = Kind.QUOTE
     elif parent:
         kind = Kind.REPLY
     else:
         kind = Kind.POST
-    did = str(author["did"])
-    handle = _str(author.get("handle"))
-    langs = record.get("langs")
-    lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
+    did = item.author.did
+    handle = item.author.handle or None
     try:
         return Mention(
             network=NETWORK,
-            external_id=uri,
-            thread_id=root["uri"] if root else uri,
+            external_id=item.uri,
+            thread_id=root["uri"] if root else item.uri,
             parent_id=parent["uri"] if parent else None,
             kind=kind,
             visibility=Visibility.PUBLIC,
             author=Author(
                 external_id=did,
                 handle=handle,
-                name=_str(author.get("displayName")),
-                avatar_url=_str(author.get("avatar")),
+                name=item.author.display_name or None,
+                avatar_url=item.author.avatar or None,
                 profile_url=f"https://bsky.app/profile/{handle or did}",
             ),
-            text=text,
-            created_at=as_datetime(record.get("createdAt"), item.get("indexedAt")),
-            url=post_url(handle, did, uri),
-            lang=lang,
-            attachments=attachments(item, record, did),
+            text=record.text,
+            created_at=as_datetime(record.created_at, item.indexed_at),
+            url=post_url(handle, did, item.uri),
+            lang=record.langs[0] if record.langs else None,
+            attachments=attachments(item.embed, record.embed, did),
             account=account,
             extra={
-                "cid": str(item.get("cid") or ""),
+                "cid": item.cid or "",
                 "root": root,
                 "parent": parent,
                 "reason": reason,
-                "indexed_at": _str(item.get("indexedAt")),
+                "indexed_at": item.indexed_at or None,
             },
         )
     except ValidationError as exc:
-        raise BadInput(f"item does not normalize: {exc.errors()[0].get('msg')}") from exc
+        raise BadInput(f"bluesky: {where} does not normalize: {exc.errors()[0].get('msg')}") from exc
 
 
 def notification_to_mention(
-    notification: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None
+    notification: Any, account: str, skipped: list[Skipped] | None = None, where: str = "notification"
 ) -> Mention | None:
-    """A listNotifications item; None for reasons that are not a customer writing (like, follow...)."""
-    if not isinstance(notification, Mapping):
-        raise BadInput("notification must be an object")
-    reason = notification.get("reason")
-    if not isinstance(reason, str):
-        raise BadInput("notification.reason is missing")
-    if reason not in REASONS:
+    """A listNotifications item; None for reasons that are not a customer writing (like, follow...).
+
+    ``where`` names it in a refusal (``notifications[3]``)."""
+    found = parse(NotificationReason, notification, where)
+    if found.reason not in REASONS:
         if skipped is not None:
-            where = f"notification {notification.get('uri')}"
             wanted = ", ".join(REASONS)
-            skipped.append(Skipped(where, f"reason {reason!r} is not someone writing to us (only {wanted})"))
+            reason = f"reason {found.reason!r} is not someone writing to us (only {wanted})"
+            skipped.append(Skipped(f"notification {found.uri}", reason))
         return None
-    return _item_to_mention(notification, account, reason)
+    return _item_to_mention(notification, account, found.reason, where)
 
 
 def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseResult:
@@ -116,43 +97,42 @@ def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseRe
     brand = account or "unknown"
     result = ParseResult()
     if isinstance(payload, list):
-        for item in payload:
-            found = notification_to_mention(item, brand, result.skipped)
+        for index, item in enumerate(payload):
+            found = notification_to_mention(item, brand, result.skipped, f"notifications[{index}]")
             if found is not None:
                 result.mentions.append(found)
         return result
     if not isinstance(payload, Mapping):
-        raise BadInput("expected a JSON object or array")
+        raise BadInput("bluesky: expected a JSON object or array")
+    # Which output a payload is, is told by its keys: the lexicons' outputs carry no $type.
     if "notifications" in payload:
-        items = payload["notifications"]
-        if not isinstance(items, list):
-            raise BadInput("notifications must be an array")
-        return explain_bluesky_payload(items, account)
+        return explain_bluesky_payload(parse(NotificationsPage, payload, "listNotifications").notifications, account)
     if "convos" in payload:
         if account is None:
-            raise BadInput("chat conversations need --account (the brand's DID) to tell its own messages apart")
+            raise BadInput(
+                "bluesky: chat conversations need --account (the brand's DID) to tell its own messages apart"
+            )
         result.mentions.extend(parse_convos(payload, account, result.skipped))
         return result
     if "messages" in payload:
         raise BadInput(
-            "chat.bsky.convo.getMessages output names no conversation, so its messages cannot get their "
+            "bluesky: chat.bsky.convo.getMessages output names no conversation, so its messages cannot get their "
             "'{convoId}:{messageId}' ids; parse the listConvos output instead"
         )
     if "thread" in payload:
-        thread = payload["thread"]
-        post = thread.get("post") if isinstance(thread, Mapping) else None
-        if not isinstance(post, Mapping):
-            raise BadInput("thread.post is missing (not found or blocked)")
-        result.mentions.append(_item_to_mention(post, brand, "mention"))
+        post = parse(Thread, payload, "getPostThread").thread.post
+        if post is None:
+            raise BadInput("bluesky: getPostThread.thread.post is missing (not found or blocked)")
+        result.mentions.append(_item_to_mention(post, brand, "mention", "getPostThread.thread.post"))
         return result
     if "reason" in payload:
         single = notification_to_mention(payload, brand, result.skipped)
         result.mentions.extend([single] if single else [])
         return result
     if "uri" in payload and "record" in payload:
-        result.mentions.append(_item_to_mention(payload, brand, "mention"))
+        result.mentions.append(_item_to_mention(payload, brand, "mention", "post"))
         return result
-    raise BadInput("not a Bluesky notification, post, thread or conversation list")
+    raise BadInput("bluesky: not a Bluesky notification, post, thread or conversation list")
 
 
 def parse_bluesky_payload(payload: Any, account: str | None = None) -> list[Mention]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 from mastodon import (
@@ -14,9 +14,10 @@ from mastodon import (
     MastodonNetworkError,
     MastodonRatelimitError,
 )
+from pydantic import BaseModel
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
-from plugin.errors import AuthError, FatalError
+from plugin.errors import AuthError, BadInput, FatalError
 from plugin.models import (
     Limits,
     Mention,
@@ -28,13 +29,14 @@ from plugin.models import (
 
 from .config import MastodonCredentials, MastodonSettings
 from .errors import translate_error
+from .models import Account, Status, parse
 from .parse import (
     DEFAULT_MAX_CHARACTERS,
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     NETWORK,
+    author_of,
     explain_mastodon_payload,
-    full_acct,
     html_to_text,
     id_key,
     notification_to_mention,
@@ -199,19 +201,17 @@ class MastodonConnector(Connector):
         if not reply.in_reply_to:
             raise FatalError("a Mastodon reply needs in_reply_to (the status id)", code="missing_parent")
         api = self._api(account)
-        original = self._call(api, api.status, reply.in_reply_to)
-        visibility = str(original.get("visibility") or "public")
+        original = _answer(Status, self._call(api, api.status, reply.in_reply_to), "status")
+        visibility = original.visibility or "public"
         if reply.visibility == Visibility.PRIVATE:
             visibility = "direct"
-        author = original.get("account") or {}
         # The reply goes from our instance, so the author's acct as our instance sees it addresses them.
-        acct = opt_text(author.get("acct"))
-        text = self._addressed(reply.text, acct)
+        text = self._addressed(reply.text, original.account.acct)
         return self._publish(
             api,
             account,
             text,
-            in_reply_to_id=str(original["id"]),
+            in_reply_to_id=original.id,
             visibility=visibility,
             idempotency_key=reply.idempotency_key,
         )
@@ -221,8 +221,8 @@ class MastodonConnector(Connector):
         if not reply.recipient_id:
             raise FatalError("a private Mastodon message needs recipient_id", code="missing_recipient")
         api = self._api(account)
-        recipient = self._call(api, api.account, reply.recipient_id)
-        text = self._addressed(reply.text, opt_text(recipient.get("acct")))
+        recipient = _answer(Account, self._call(api, api.account, reply.recipient_id), "account")
+        text = self._addressed(reply.text, recipient.acct)
         kwargs: dict[str, Any] = {"visibility": "direct", "idempotency_key": reply.idempotency_key}
         if reply.in_reply_to:
             kwargs["in_reply_to_id"] = reply.in_reply_to
@@ -231,24 +231,26 @@ class MastodonConnector(Connector):
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         api = self._api(account)
         try:
-            found = self._call(api, api.account, author_external_id)
+            answer = self._call(api, api.account, author_external_id)
         except FatalError as exc:
             if exc.code == "not_found":
                 return None
             raise
+        found = _answer(Account, answer, "account")
         website = None
-        for item in found.get("fields") or []:
-            value = html_to_text(str(item.get("value") or ""))
+        for item in found.fields or ():
+            value = html_to_text(item.value or "")
             if value.startswith(("http://", "https://")):
                 website = value
                 break
+        author = author_of(found)
         return SocialProfile(
             network=NETWORK,
-            external_id=str(found["id"]),
-            handle=full_acct(found),
-            name=opt_text(found.get("display_name")) or opt_text(found.get("username")),
-            avatar_url=opt_text(found.get("avatar")),
-            profile_url=opt_text(found.get("url")),
+            external_id=author.external_id,
+            handle=author.handle,
+            name=author.name,
+            avatar_url=author.avatar_url,
+            profile_url=author.profile_url,
             website=website,
         )
 
@@ -266,3 +268,13 @@ class MastodonConnector(Connector):
 def horseshoe_register_connectors() -> list[Connector]:
     return [MastodonConnector()]
 
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _answer(model: type[M], value: Any, what: str) -> M:
+    """An entity the instance answered with, read through its model before anything is sent."""
+    try:
+        return parse(model, value, what)
+    except BadInput as exc:  # the instance's answer, not input from outside: no 400 to give
+        raise FatalError(f"{exc} (in the instance's answer)", code="shape") from exc

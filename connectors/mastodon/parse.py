@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
@@ -19,6 +18,8 @@ from plugin.models import (
     Mention,
     Visibility,
 )
+
+from .models import Account, Conversation, Notification, Status, StreamEvent, parse
 
 NETWORK = "mastodon"
 DEFAULT_MAX_CHARACTERS = 500  # docs: Instance configuration.statuses.max_characters default
@@ -64,164 +65,115 @@ def opt_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _created_at(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise BadInput(f"created_at is not a datetime: {value!r}") from exc
-    raise BadInput("created_at is missing")
+def _host(url: str | None) -> str | None:
+    return (urlparse(url).hostname or None) if url else None
 
 
-def _host(url: Any) -> str | None:
-    if not isinstance(url, str):
-        return None
-    host = urlparse(url).hostname
-    return host or None
-
-
-def full_acct(account: Mapping[str, Any]) -> str | None:
+def full_acct(account: Account) -> str | None:
     """``user@domain`` for any account: local accounts' ``acct`` lacks the domain (docs: Account)."""
-    acct = opt_text(account.get("acct"))
+    acct = account.acct
     if not acct:
         return None
     if "@" in acct:
         return acct
-    host = _host(account.get("url"))
+    host = _host(account.url)
     return f"{acct}@{host}" if host else acct
 
 
-def _author(account: Any) -> Author:
-    if not isinstance(account, Mapping) or not account.get("id"):
-        raise BadInput("status.account.id is missing")
-    try:
-        return _build_author(account)
-    except ValidationError as exc:
-        raise BadInput("status.account does not normalize") from exc
-
-
-def _build_author(account: Mapping[str, Any]) -> Author:
+def author_of(account: Account) -> Author:
     return Author(
-        external_id=str(account["id"]),
+        external_id=account.id,
         handle=full_acct(account),
-        name=opt_text(account.get("display_name")) or opt_text(account.get("username")),
-        avatar_url=opt_text(account.get("avatar")),
-        profile_url=opt_text(account.get("url")),
+        name=account.display_name or account.username,
+        avatar_url=account.avatar,
+        profile_url=account.url,
     )
 
 
-def status_to_mention(
-    status: Mapping[str, Any], account: str, *, event: str = "created", reason: str = "mention"
-) -> Mention:
+def status_to_mention(status: Any, account: str, *, event: str = "created", reason: str = "mention") -> Mention:
     """One Status entity (docs: entities/Status) as a normalized mention."""
-    if not isinstance(status, Mapping) or not status.get("id"):
-        raise BadInput("status.id is missing")
-    status_id = str(status["id"])
-    parent = opt_text(status.get("in_reply_to_id"))
-    visibility = opt_text(status.get("visibility")) or "public"
+    return _status_mention(parse(Status, status, "status"), account, event=event, reason=reason)
+
+
+def _status_mention(status: Status, account: str, *, event: str, reason: str) -> Mention:
+    parent = status.in_reply_to_id
+    visibility = status.visibility or "public"
     if visibility == "direct":
         kind = Kind.DIRECT
-    elif reason == "quote" or status.get("quote"):
+    elif reason == "quote" or status.quote:
         kind = Kind.QUOTE
     elif parent:
         kind = Kind.REPLY
     else:
         kind = Kind.POST
-    content = status.get("content")
-    if content is not None and not isinstance(content, str):
-        raise BadInput("status.content is not a string")
-    media = status.get("media_attachments") or []
-    if not isinstance(media, list):
-        raise BadInput("status.media_attachments is not a list")
     attachments = [
-        Attachment(url=str(m.get("url") or m.get("remote_url")), type=str(m.get("type") or "file"))
-        for m in media
-        if isinstance(m, Mapping) and (m.get("url") or m.get("remote_url"))
+        Attachment(url=str(m.url or m.remote_url), type=m.type or "file")
+        for m in status.media_attachments or ()
+        if m.url or m.remote_url
     ]
-    author = _author(status.get("account"))
+    author = author_of(status.account)
     try:
-        return _build_mention(
-            status, status_id, parent, kind, visibility, content, attachments, author, account, event
+        return Mention(
+            network=NETWORK,
+            external_id=status.id,
+            # Without a lookup the thread root is unknown; the parent is the best cheap guess and
+            # ``MastodonConnector.poll`` replaces it with the real root when resolving is enabled.
+            thread_id=parent or status.id,
+            parent_id=parent,
+            kind=kind,
+            visibility=Visibility.PRIVATE if visibility == "direct" else Visibility.PUBLIC,
+            author=author,
+            text=html_to_text(status.content or ""),
+            created_at=status.created_at,
+            url=status.url or status.uri,
+            lang=status.language,
+            attachments=attachments,
+            account=account,
+            event="edited" if event == "edited" else "created",
+            extra={
+                "visibility": visibility,
+                "acct": author.handle,
+                "in_reply_to_account_id": status.in_reply_to_account_id,
+                "thread_root_resolved": parent is None,
+            },
         )
     except ValidationError as exc:
-        raise BadInput(f"status does not normalize: {exc.errors()[0].get('msg')}") from exc
-
-
-def _build_mention(
-    status: Mapping[str, Any],
-    status_id: str,
-    parent: str | None,
-    kind: Kind,
-    visibility: str,
-    content: str | None,
-    attachments: list[Attachment],
-    author: Author,
-    account: str,
-    event: str,
-) -> Mention:
-    return Mention(
-        network=NETWORK,
-        external_id=status_id,
-        # Without a lookup the thread root is unknown; the parent is the best cheap guess and
-        # ``MastodonConnector.poll`` replaces it with the real root when resolving is enabled.
-        thread_id=parent or status_id,
-        parent_id=parent,
-        kind=kind,
-        visibility=Visibility.PRIVATE if visibility == "direct" else Visibility.PUBLIC,
-        author=author,
-        text=html_to_text(content or ""),
-        created_at=_created_at(status.get("created_at")),
-        url=opt_text(status.get("url")) or opt_text(status.get("uri")),
-        lang=opt_text(status.get("language")),
-        attachments=attachments,
-        account=account,
-        event="edited" if event == "edited" else "created",
-        extra={
-            "visibility": visibility,
-            "acct": author.handle,
-            "in_reply_to_account_id": opt_text(status.get("in_reply_to_account_id")),
-            "thread_root_resolved": parent is None,
-        },
-    )
+        raise BadInput(f"mastodon: status {status.id} does not normalize: {exc.errors()[0].get('msg')}") from exc
 
 
 def notification_to_mention(
-    notification: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None
+    notification: Any, account: str, skipped: list[Skipped] | None = None, where: str = "notification"
 ) -> Mention | None:
-    """A Notification entity; None for types that carry no customer status (follow, favourite...)."""
-    if not isinstance(notification, Mapping) or not notification.get("id") or not notification.get("type"):
-        raise BadInput("notification needs id and type")
-    kind = str(notification["type"])
-    if kind not in _STATUS_TYPES or not notification.get("status"):
+    """A Notification entity; None for types that carry no customer status (follow, favourite...).
+
+    ``where`` names it in a refusal (``[3]`` in a notifications array)."""
+    found = parse(Notification, notification, where)
+    if found.type not in _STATUS_TYPES or not found.status:
         if skipped is not None:
             wanted = ", ".join(_STATUS_TYPES)
-            reason = f"type {kind!r} carries no status to answer ({wanted} do)"
-            skipped.append(Skipped(f"notification {notification['id']}", reason))
+            reason = f"type {found.type!r} carries no status to answer ({wanted} do)"
+            skipped.append(Skipped(f"notification {found.id}", reason))
         return None
-    status = notification["status"]
-    if not isinstance(status, Mapping):
-        raise BadInput("notification.status is not an object")
-    mention = status_to_mention(status, account, event=_STATUS_TYPES[kind], reason=kind)
-    extra = {**mention.extra, "notification_id": str(notification["id"]), "notification_type": kind}
+    status = parse(Status, found.status, f"{where}.status")
+    mention = _status_mention(status, account, event=_STATUS_TYPES[found.type], reason=found.type)
+    extra = {**mention.extra, "notification_id": found.id, "notification_type": found.type}
     return mention.model_copy(update={"extra": extra})
 
 
-def conversation_to_mention(conversation: Mapping[str, Any], account: str, skipped: list[Skipped]) -> Mention | None:
+def conversation_to_mention(
+    conversation: Any, account: str, skipped: list[Skipped], where: str = "conversation"
+) -> Mention | None:
     """A Conversation entity (``GET /api/v1/conversations``): its ``last_status``, a direct message."""
-    last = conversation.get("last_status")
-    if last is None:
-        skipped.append(Skipped(f"conversation {conversation.get('id')}", "no last_status (nothing said yet)"))
+    found = parse(Conversation, conversation, where)
+    if found.last_status is None:
+        skipped.append(Skipped(f"conversation {found.id}", "no last_status (nothing said yet)"))
         return None
-    if not isinstance(last, Mapping):
-        raise BadInput("conversation.last_status is not an object")
-    author = last.get("account")
-    if account != "unknown" and isinstance(author, Mapping) and str(author.get("id")) == account:
-        skipped.append(Skipped(f"conversation {conversation.get('id')}", "the last status is our own"))
+    last = parse(Status, found.last_status, f"{where}.last_status")
+    if account != "unknown" and last.account.id == account:
+        skipped.append(Skipped(f"conversation {found.id}", "the last status is our own"))
         return None
-    mention = status_to_mention(last, account)
-    extra = {**mention.extra, "conversation_id": str(conversation.get("id"))}
+    mention = _status_mention(last, account, event="created", reason="mention")
+    extra = {**mention.extra, "conversation_id": str(found.id)}
     return mention.model_copy(update={"extra": extra})
 
 
@@ -230,20 +182,21 @@ def explain_mastodon_payload(payload: Any, account: str | None = None) -> ParseR
     Conversation or Status, or a streaming event envelope."""
     brand = account or "unknown"
     result = ParseResult()
+    # Which entity a payload is, is told by its keys: the entities share no discriminator field.
     items = payload if isinstance(payload, list) else [payload] if _is_conversation(payload) else None
     if items is not None:
-        for item in items:
-            if not isinstance(item, Mapping):
-                raise BadInput("list items must be objects (notifications or conversations)")
+        listed = isinstance(payload, list)
+        for index, item in enumerate(items):
             if _is_conversation(item):
-                found = conversation_to_mention(item, brand, result.skipped)
+                where = f"conversations[{index}]" if listed else "conversation"
+                found = conversation_to_mention(item, brand, result.skipped, where)
             else:
-                found = notification_to_mention(item, brand, result.skipped)
+                found = notification_to_mention(item, brand, result.skipped, f"notifications[{index}]")
             if found is not None:
                 result.mentions.append(found)
         return result
     if not isinstance(payload, Mapping):
-        raise BadInput("expected a JSON object or array")
+        raise BadInput("mastodon: expected a JSON object or array")
     if "event" in payload and "payload" in payload:
         result.mentions.extend(_parse_stream_event(payload, brand, result.skipped))
         return result
@@ -254,7 +207,7 @@ def explain_mastodon_payload(payload: Any, account: str | None = None) -> ParseR
     if "content" in payload:
         result.mentions.append(status_to_mention(payload, brand))
         return result
-    raise BadInput("not a Mastodon notification, conversation or status")
+    raise BadInput("mastodon: not a Mastodon notification, conversation or status")
 
 
 def _is_conversation(item: Any) -> bool:
@@ -265,25 +218,23 @@ def parse_mastodon_payload(payload: Any, account: str | None = None) -> list[Men
     return explain_mastodon_payload(payload, account).mentions
 
 
-def _parse_stream_event(envelope: Mapping[str, Any], account: str, skipped: list[Skipped]) -> list[Mention]:
+def _parse_stream_event(envelope: Any, account: str, skipped: list[Skipped]) -> list[Mention]:
     """Streaming API events (methods/streaming): ``notification`` and ``status.update`` carry JSON."""
     import json
 
-    event = str(envelope["event"])
-    raw = envelope["payload"]
-    if event not in ("notification", "status.update", "update"):
-        skipped.append(Skipped(f"stream event {event}", "carries no status we can turn into a mention"))
+    found = parse(StreamEvent, envelope, "stream event")
+    if found.event not in ("notification", "status.update", "update"):
+        skipped.append(Skipped(f"stream event {found.event}", "carries no status we can turn into a mention"))
         return []
+    raw = found.payload
     try:
-        body = json.loads(raw) if isinstance(raw, str) else raw
+        body = json.loads(raw) if isinstance(raw, str) else raw  # a JSON text on the wire, an object once read
     except ValueError as exc:
-        raise BadInput("streaming payload is not JSON") from exc
-    if not isinstance(body, Mapping):
-        raise BadInput("streaming payload is not an object")
-    if event == "notification":
-        found = notification_to_mention(body, account, skipped)
-        return [found] if found else []
-    return [status_to_mention(body, account, event="edited" if event == "status.update" else "created")]
+        raise BadInput("mastodon: stream event.payload is not JSON") from exc
+    if found.event == "notification":
+        notified = notification_to_mention(body, account, skipped)
+        return [notified] if notified else []
+    return [status_to_mention(body, account, event="edited" if found.event == "status.update" else "created")]
 
 
 # ---- id ordering ------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Telegram connector (Bot API): webhook or ``getUpdates`` in, ``sendMessage`` out.
 
 The entry point ``telegram = "connectors.telegram"`` names this package: ``connector`` (the connector
-and its hookimpl), ``parse`` (Updates -> Mention), ``errors`` (Bot API errors -> taxonomy), ``config``
-(credential and settings models).
+and its hookimpl), ``parse`` (Updates -> Mention), ``models`` (pydantic models of the Bot API shapes it
+reads), ``errors`` (Bot API errors -> taxonomy), ``config`` (credential and settings models).
 
 Account model
 -------------

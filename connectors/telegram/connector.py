@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pluggy
+from pydantic import ValidationError
 
 from plugin.connector import (
     AccountContext,
@@ -36,7 +37,8 @@ from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import TelegramCredentials, TelegramSettings
 from .errors import telegram_error
-from .parse import ADDRESSED, bot_id_from_token, integer, obj, opt_str, parse_update, updates_of
+from .models import Chat, FileAnswer, SentMessage, UpdateId, User, parse
+from .parse import ADDRESSED, bot_id_from_token, opt_str, parse_update, updates_of
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -198,8 +200,8 @@ class TelegramConnector(Connector):
         skipped: list[Skipped] = []
         next_offset = int(cursor) if cursor is not None else None
         for update in result:
-            uid = update.get("update_id") if isinstance(update, dict) else None
-            if isinstance(uid, int):
+            uid = _update_id(update)
+            if uid is not None:
                 next_offset = max(next_offset or 0, uid + 1)
             try:
                 mentions.extend(
@@ -237,13 +239,11 @@ class TelegramConnector(Connector):
         if reply_to is not None:
             # allow_sending_without_reply: a deleted customer message must not lose the agent's answer.
             params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-        result = obj(self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
-        chat = obj(result.get("chat"), "sendMessage result chat")
-        message_id = integer(result.get("message_id"), "sendMessage result message_id")
-        username = opt_str(chat.get("username"))
-        public = chat.get("type") == "supergroup" and username
-        url = f"https://t.me/{username}/{message_id}" if public else None
-        return PostResult(external_id=f"{chat.get('id')}:{message_id}", url=url)
+        sent = parse(SentMessage, self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
+        username = opt_str(sent.chat.username)
+        public = sent.chat.type == "supergroup" and username
+        url = f"https://t.me/{username}/{sent.message_id}" if public else None
+        return PostResult(external_id=f"{sent.chat.id}:{sent.message_id}", url=url)
 
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         target = reply.in_reply_to
@@ -278,9 +278,9 @@ class TelegramConnector(Connector):
 
         The download URL holds the token, so it is built here, used once and never stored or logged
         (the shared client masks ``/bot<token>/`` in every message)."""
-        found = obj(self._call(account, "getFile", {"file_id": reference}, mutating=False), "getFile result")
-        path = found.get("file_path")
-        if not isinstance(path, str) or not path:
+        found = self._call(account, "getFile", {"file_id": reference}, mutating=False)
+        path = parse(FileAnswer, found, "getFile result").file_path
+        if not path:
             raise FatalError("telegram getFile: no file_path (the file cannot be downloaded)", code="no_file_path")
         token = account.credentials.get("bot_token") or ""
         base = (account.api_base or API_BASE).rstrip("/")
@@ -311,20 +311,21 @@ class TelegramConnector(Connector):
         except ValueError:
             return None
         try:
-            chat = self._call(account, "getChat", {"chat_id": chat_id}, mutating=False)
+            answer = self._call(account, "getChat", {"chat_id": chat_id}, mutating=False)
         except FatalError as exc:
             if exc.code in ("chat_not_found", "400", "404", "forbidden"):
                 return None
             raise
-        if not isinstance(chat, dict):
+        if not isinstance(answer, dict):  # no Chat in the answer: the network does not say
             return None
-        username = opt_str(chat.get("username"))
-        name = " ".join(p for p in (opt_str(chat.get("first_name")), opt_str(chat.get("last_name"))) if p)
+        chat = parse(Chat, answer, "getChat result")
+        username = opt_str(chat.username)
+        name = " ".join(p for p in (chat.first_name, chat.last_name) if p)
         return SocialProfile(
             network="telegram",
             external_id=str(chat_id),
             handle=username,
-            name=name or opt_str(chat.get("title")),
+            name=name or opt_str(chat.title),
             profile_url=f"https://t.me/{username}" if username else None,
         )
 
@@ -352,9 +353,19 @@ class TelegramConnector(Connector):
         )
 
     def get_me(self, account: AccountContext) -> dict[str, Any]:
-        return obj(self._call(account, "getMe", {}, mutating=False), "getMe result")
+        me = self._call(account, "getMe", {}, mutating=False)
+        parse(User, me, "getMe result")  # the answer is handed on as-is, once it is known to be a User
+        return dict(me)
 
 
 @hookimpl
 def horseshoe_register_connectors() -> list[Connector]:
     return [TelegramConnector()]
+
+
+def _update_id(update: Any) -> int | None:
+    """The id of an Update in a getUpdates answer, even when the rest of it cannot be read."""
+    try:
+        return UpdateId.model_validate(update).update_id
+    except ValidationError:  # no integer update_id: it cannot move the cursor; parse_update says why
+        return None

@@ -12,25 +12,15 @@ from plugin.connector import Skipped, file_reference
 from plugin.errors import BadInput
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
+from .models import Message, Update, UpdatesAnswer, parse
+
 # Account setting ``group_messages``: which messages in groups become mentions.
 ADDRESSED = "addressed"  # @mentions of the bot, /commands to it, replies to its messages
 ALL = "all"  # every message a human writes in a group the bot is in
 
 
-def obj(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise BadInput(f"telegram: {what} must be an object")
-    return value
-
-
-def integer(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"telegram: {what} must be an integer")
-    return value
-
-
-def opt_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def opt_str(value: str | None) -> str | None:
+    return value or None
 
 
 def _utf16_slice(text: str, offset: int, length: int) -> str:
@@ -50,63 +40,62 @@ def bot_id_from_token(token: str | None) -> str | None:
 # Parsing
 
 
-def _author(msg: dict[str, Any]) -> Author:
-    user = msg.get("from")
-    if isinstance(user, dict):
-        uid = integer(user.get("id"), "message.from.id")
-        username = opt_str(user.get("username"))
-        name = " ".join(p for p in (opt_str(user.get("first_name")), opt_str(user.get("last_name"))) if p)
+def _author(msg: Message) -> Author:
+    if msg.sender is not None:
+        user = msg.sender
+        name = " ".join(p for p in (user.first_name, user.last_name) if p)
         return Author(
-            external_id=str(uid),
-            handle=username,
+            external_id=str(user.id),
+            handle=opt_str(user.username),
             name=name or None,
-            profile_url=f"https://t.me/{username}" if username else None,
+            profile_url=f"https://t.me/{user.username}" if user.username else None,
         )
-    sender = msg.get("sender_chat")  # anonymous admins and channels speak as a chat
-    if isinstance(sender, dict):
-        cid = integer(sender.get("id"), "message.sender_chat.id")
-        username = opt_str(sender.get("username"))
+    if msg.sender_chat is not None:  # anonymous admins and channels speak as a chat
+        chat = msg.sender_chat
         return Author(
-            external_id=str(cid),
-            handle=username,
-            name=opt_str(sender.get("title")),
-            profile_url=f"https://t.me/{username}" if username else None,
+            external_id=str(chat.id),
+            handle=opt_str(chat.username),
+            name=opt_str(chat.title),
+            profile_url=f"https://t.me/{chat.username}" if chat.username else None,
         )
     raise BadInput("telegram: message has neither from nor sender_chat")
 
 
-def _addressed(msg: dict[str, Any], text: str, bot_id: str | None, username: str | None) -> bool:
-    entities = msg.get("entities") if "text" in msg else msg.get("caption_entities")
+def _addressed(msg: Message, text: str, bot_id: str | None, username: str | None) -> bool:
+    entities = msg.entities if msg.text is not None else msg.caption_entities
     wanted = f"@{username.lower()}" if username else None
-    if isinstance(entities, list):
-        for ent in entities:
-            if not isinstance(ent, dict):
-                continue
-            kind = ent.get("type")
-            offset, length = ent.get("offset"), ent.get("length")
-            if kind == "text_mention":
-                user = ent.get("user")
-                if bot_id and isinstance(user, dict) and str(user.get("id")) == bot_id:
-                    return True
-                continue
-            if kind not in ("mention", "bot_command") or wanted is None:
-                continue
-            if not (isinstance(offset, int) and isinstance(length, int)) or offset < 0 or length < 0:
-                continue
-            piece = _utf16_slice(text, offset, length).lower()
-            if kind == "mention" and piece == wanted:
+    for ent in entities or ():
+        if ent.type == "text_mention":
+            if bot_id and ent.user is not None and str(ent.user.id) == bot_id:
                 return True
-            if kind == "bot_command" and piece.endswith(wanted):
-                return True
+            continue
+        if ent.type not in ("mention", "bot_command") or wanted is None:
+            continue
+        if ent.offset < 0 or ent.length < 0:
+            continue
+        piece = _utf16_slice(text, ent.offset, ent.length).lower()
+        if ent.type == "mention" and piece == wanted:
+            return True
+        if ent.type == "bot_command" and piece.endswith(wanted):
+            return True
     return False
 
 
-def _replies_to_bot(msg: dict[str, Any], bot_id: str | None) -> bool:
-    parent = msg.get("reply_to_message")
-    if not (bot_id and isinstance(parent, dict)):
+def _replies_to_bot(msg: Message, bot_id: str | None) -> bool:
+    parent = msg.reply_to_message
+    if not (bot_id and parent is not None and parent.sender is not None):
         return False
-    user = parent.get("from")
-    return isinstance(user, dict) and str(user.get("id")) == bot_id
+    return str(parent.sender.id) == bot_id
+
+
+def _files(msg: Message) -> list[dict[str, str]]:
+    files: list[dict[str, str]] = []
+    if msg.photo:
+        files.append({"type": "image", "file_id": msg.photo[-1].file_id})  # sizes ascend; last = largest
+    for key, item in (("document", msg.document), ("video", msg.video), ("voice", msg.voice), ("audio", msg.audio)):
+        if item is not None:
+            files.append({"type": key, "file_id": item.file_id})
+    return files
 
 
 def parse_update(
@@ -124,39 +113,29 @@ def parse_update(
     keeps every group message. What is left out is appended to ``skipped`` with the reason.
     """
     notes: list[Skipped] = [] if skipped is None else skipped
-    upd = obj(update, "update")
-    update_id = integer(upd.get("update_id"), "update.update_id")
-    where = f"update {update_id}"
-    if "message" in upd:
-        msg, event = obj(upd["message"], "update.message"), "created"
-    elif "edited_message" in upd:
-        msg, event = obj(upd["edited_message"], "update.edited_message"), "edited"
+    upd = parse(Update, update, "update")
+    where = f"update {upd.update_id}"
+    if upd.message is not None:
+        msg, event = upd.message, "created"
+    elif upd.edited_message is not None:
+        msg, event = upd.edited_message, "edited"
     else:
-        kinds = ", ".join(sorted(k for k in upd if k != "update_id")) or "nothing"
+        kinds = ", ".join(sorted(k for k in update if k != "update_id")) or "nothing"  # a dict: it parsed
         notes.append(Skipped(where, f"carries {kinds}, not a message (channel posts, callbacks... are not mentions)"))
         return []
-    chat = obj(msg.get("chat"), "message.chat")
-    chat_id = integer(chat.get("id"), "message.chat.id")
-    chat_type = chat.get("type")
-    message_id = integer(msg.get("message_id"), "message.message_id")
-    date = integer(msg.get("date"), "message.date")
-    sender = msg.get("from")
-    if isinstance(sender, dict) and sender.get("is_bot") is True:
+    chat = msg.chat
+    if msg.sender is not None and msg.sender.is_bot is True:
         notes.append(Skipped(where, "sent by a bot (our own echo or another bot)"))
         return []
-    text_value = msg.get("text", msg.get("caption", ""))
-    text = text_value if isinstance(text_value, str) else ""
+    text = (msg.text if msg.text is not None else msg.caption) or ""
 
-    external_id = f"{chat_id}:{message_id}"
-    parent = msg.get("reply_to_message")
-    parent_id = None
-    if isinstance(parent, dict) and isinstance(parent.get("message_id"), int):
-        parent_id = f"{chat_id}:{parent['message_id']}"
+    external_id = f"{chat.id}:{msg.message_id}"
+    parent_id = f"{chat.id}:{msg.reply_to_message.message_id}" if msg.reply_to_message is not None else None
 
     addressed = True
-    if chat_type == "private":
-        kind, visibility, thread_id = Kind.DIRECT, Visibility.PRIVATE, str(chat_id)
-    elif chat_type in ("group", "supergroup"):
+    if chat.type == "private":
+        kind, visibility, thread_id = Kind.DIRECT, Visibility.PRIVATE, str(chat.id)
+    elif chat.type in ("group", "supergroup"):
         to_bot = _replies_to_bot(msg, bot_id)
         addressed = to_bot or _addressed(msg, text, bot_id, bot_username)
         if not addressed and group_messages != ALL:
@@ -167,44 +146,30 @@ def parse_update(
             return []
         kind = Kind.REPLY if to_bot else (Kind.COMMENT if parent_id else Kind.POST)
         visibility = Visibility.PUBLIC
-        root = msg.get("message_thread_id")
-        if isinstance(root, int) and not isinstance(root, bool):
-            thread_id = f"{chat_id}:{root}"
-        else:
-            thread_id = parent_id or external_id
+        root = msg.message_thread_id
+        thread_id = f"{chat.id}:{root}" if root is not None else parent_id or external_id
     else:
-        notes.append(Skipped(where, f"chat type {chat_type!r} is not a private chat or a group"))
+        notes.append(Skipped(where, f"chat type {chat.type!r} is not a private chat or a group"))
         return []
 
-    username = opt_str(chat.get("username"))
-    url = f"https://t.me/{username}/{message_id}" if chat_type == "supergroup" and username else None
-    files: list[dict[str, Any]] = []
-    photo = msg.get("photo")
-    if isinstance(photo, list) and photo and isinstance(photo[-1], dict):
-        files.append({"type": "image", "file_id": photo[-1].get("file_id")})  # sizes ascend; last = largest
-    for key in ("document", "video", "voice", "audio"):
-        item = msg.get(key)
-        if isinstance(item, dict):
-            files.append({"type": key, "file_id": item.get("file_id")})
+    username = opt_str(chat.username)
+    url = f"https://t.me/{username}/{msg.message_id}" if chat.type == "supergroup" and username else None
+    files = _files(msg)
     # The download URL would carry the bot token, so the file is stored as a reference to its file_id
     # (stable for the bot) and fetched with getFile when someone opens it (``open_attachment``).
-    attachments = [
-        Attachment(url=file_reference(f["file_id"]), type=str(f["type"]))
-        for f in files
-        if isinstance(f["file_id"], str)
-    ]
+    attachments = [Attachment(url=file_reference(f["file_id"]), type=f["type"]) for f in files]
     extra: dict[str, Any] = {
-        "update_id": update_id,
-        "chat_id": chat_id,
-        "chat_type": chat_type,
-        "message_id": message_id,
+        "update_id": upd.update_id,
+        "chat_id": chat.id,
+        "chat_type": chat.type,
+        "message_id": msg.message_id,
     }
     if files:
         extra["files"] = files  # file_ids need getFile (and the token) to become URLs
-    if chat_type in ("group", "supergroup"):
+    if chat.type in ("group", "supergroup"):
         extra["addressed"] = addressed  # group_messages=all: agents and triage can tell chatter apart
-    if isinstance(msg.get("edit_date"), int):
-        extra["edit_date"] = msg["edit_date"]
+    if msg.edit_date is not None:
+        extra["edit_date"] = msg.edit_date
     try:
         mention = Mention(
             network="telegram",
@@ -215,7 +180,7 @@ def parse_update(
             visibility=visibility,
             author=_author(msg),
             text=text,
-            created_at=datetime.fromtimestamp(date, UTC),
+            created_at=datetime.fromtimestamp(msg.date, UTC),
             url=url,
             attachments=attachments,
             account=account or bot_id or "unknown",
@@ -228,12 +193,11 @@ def parse_update(
 
 
 def updates_of(payload: Any) -> list[Any]:
+    """The Updates of a payload: one Update, a list of them, or a getUpdates answer."""
     if isinstance(payload, list):
         return payload
     if isinstance(payload, dict) and "result" in payload:  # a getUpdates response envelope
-        if payload.get("ok") is not True or not isinstance(payload["result"], list):
-            raise BadInput("telegram: getUpdates envelope without ok=true and a result list")
-        return list(payload["result"])
+        return parse(UpdatesAnswer, payload, "getUpdates").result
     if isinstance(payload, dict):
         return [payload]
     raise BadInput("telegram: payload must be an Update, a list of Updates or a getUpdates response")

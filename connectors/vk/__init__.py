@@ -1,8 +1,8 @@
 """VK connector: Callback API (or Bots Long Poll) in, ``wall.createComment`` / ``messages.send`` out.
 
 The entry point ``vk = "connectors.vk"`` names this package: ``connector`` (the connector and its
-hookimpl), ``parse`` (events -> Mention), ``errors`` (VK error envelopes -> taxonomy), ``config``
-(credential and settings models).
+hookimpl), ``parse`` (events -> Mention), ``models`` (pydantic models of the event objects and method
+answers it reads), ``errors`` (VK error envelopes -> taxonomy), ``config`` (credential and settings models).
 
 Handshake + mentions convention (read this first)
 -------------------------------------------------

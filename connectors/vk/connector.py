@@ -15,9 +15,10 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
+from pydantic import BaseModel
 
 from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
@@ -26,9 +27,20 @@ from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import VKCredentials, VKSettings
 from .errors import vk_api_error, vk_error
+from .models import (
+    CreatedComment,
+    Groups,
+    GroupsById,
+    LongPollCheck,
+    LongPollServer,
+    SentMessages,
+    Users,
+    parse,
+)
 from .parse import ADDRESSED, events_of, parse_event
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
 API_BASE = "https://api.vk.com"
@@ -169,9 +181,11 @@ class VKConnector(Connector):
 
     def _lp_server(self, account: AccountContext) -> dict[str, Any]:
         info = self._call(account, "groups.getLongPollServer", {"group_id": self._group_id(account)}, mutating=False)
-        if not isinstance(info, dict) or not all(k in info for k in ("server", "key", "ts")):
-            raise RetriableError("vk groups.getLongPollServer: unexpected answer", code="shape")
-        return {"server": str(info["server"]), "key": str(info["key"]), "ts": str(info["ts"])}
+        try:
+            server = parse(LongPollServer, info, "groups.getLongPollServer")
+        except BadInput as exc:  # VK's answer, not ours to refuse: a later call may be whole again
+            raise RetriableError(f"{exc} (in VK's answer)", code="shape") from exc
+        return server.model_dump()
 
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         """One Bots Long Poll ``a_check``; the cursor is ``{"server", "key", "ts"}`` as JSON.
@@ -187,10 +201,8 @@ class VKConnector(Connector):
             try:
                 loaded = json.loads(cursor)
             except ValueError:
-                loaded = None
-            if not isinstance(loaded, dict) or not {"server", "key", "ts"} <= loaded.keys():
-                raise BadInput("vk: bad long poll cursor")
-            state = loaded
+                raise BadInput("vk: bad long poll cursor (not JSON)") from None
+            state = parse(LongPollServer, loaded, "long poll cursor").model_dump()
         wait = int(account.settings.get("poll_wait", DEFAULT_WAIT))
         try:
             resp = self._http.send(
@@ -203,14 +215,16 @@ class VKConnector(Connector):
                 secrets=(state["key"],),
                 check=False,  # the long-poll server speaks its own {"failed": n} protocol, read below
             )
-            answer = resp.json()
+            raw = resp.json()
         except ValueError:
             raise RetriableError(f"vk long poll: HTTP {resp.status_code} not JSON", code="http") from None
-        if not isinstance(answer, dict):
-            raise RetriableError("vk long poll: unexpected answer", code="shape")
-        failed = answer.get("failed")
+        try:
+            answer = parse(LongPollCheck, raw, "long poll answer")
+        except BadInput as exc:
+            raise RetriableError(f"{exc} (in VK's answer)", code="shape") from exc
+        failed = answer.failed
         if failed == 1:
-            state["ts"] = str(answer.get("ts"))
+            state["ts"] = str(answer.ts)
             return PollPage(mentions=[], cursor=json.dumps(state), more=True)
         if failed == 2:
             fresh = self._lp_server(account)
@@ -219,20 +233,20 @@ class VKConnector(Connector):
         if failed == 3:
             log.warning("vk: long poll history lost (failed=3) after ts=%s", state["ts"])
             return PollPage(mentions=[], cursor=json.dumps(self._lp_server(account)), more=True)
-        if failed is not None or not isinstance(answer.get("updates"), list):
+        if failed is not None or answer.updates is None:
             raise RetriableError(f"vk long poll: unexpected answer (failed={failed})", code="shape")
         mentions: list[Mention] = []
         skipped: list[Skipped] = []
         group = str(self._group_id(account))
         mode = str(account.settings.get("group_messages") or ADDRESSED)
-        for event in answer["updates"]:
+        for event in answer.updates:
             try:
                 mentions.extend(parse_event(event, group, group_messages=mode, skipped=skipped))
             except BadInput as exc:
                 log.warning("vk: skipping long poll event: %s", exc)
         self._count(group, skipped)
-        state["ts"] = str(answer.get("ts", state["ts"]))
-        return PollPage(mentions=mentions, cursor=json.dumps(state), more=bool(answer["updates"]))
+        state["ts"] = answer.ts if answer.ts is not None else state["ts"]
+        return PollPage(mentions=mentions, cursor=json.dumps(state), more=bool(answer.updates))
 
     # -- replies ---------------------------------------------------------------------------------
 
@@ -286,9 +300,10 @@ class VKConnector(Connector):
             },
             mutating=True,
         )
-        if not isinstance(result, dict) or not isinstance(result.get("comment_id"), int):
-            raise FatalError("vk wall.createComment: unexpected answer", code="shape")
-        comment_id = result["comment_id"]
+        try:
+            comment_id = parse(CreatedComment, result, "wall.createComment").comment_id
+        except BadInput as exc:  # the comment may exist; the worker reports it rather than posting again
+            raise FatalError(f"{exc} (in VK's answer)", code="shape") from exc
         return PostResult(
             external_id=f"{owner_id}_{comment_id}",
             url=f"https://vk.com/wall{owner_id}_{post_id}?reply={comment_id}",
@@ -305,13 +320,15 @@ class VKConnector(Connector):
                 {"peer_id": peer_id, "conversation_message_ids": [reply_cmid], "is_reply": True}
             )
         result = self._call(account, "messages.send", params, mutating=True)
-        item = result[0] if isinstance(result, list) and result else None
-        if not isinstance(item, dict):
-            raise FatalError("vk messages.send: unexpected answer", code="shape")
-        if isinstance(item.get("error"), dict):  # per-peer failure inside a successful call
-            raise vk_api_error("vk messages.send", item["error"])
-        cmid = item.get("conversation_message_id")
-        return PostResult(external_id=f"{peer_id}_{cmid}")
+        try:
+            items = parse(SentMessages, result, "messages.send").root
+        except BadInput as exc:  # the message may be sent; the worker reports it rather than sending again
+            raise FatalError(f"{exc} (in VK's answer)", code="shape") from exc
+        if not items:
+            raise FatalError("vk messages.send: unexpected answer (no item)", code="shape")
+        if items[0].error is not None:  # per-peer failure inside a successful call
+            raise vk_api_error("vk messages.send", items[0].error)
+        return PostResult(external_id=f"{peer_id}_{items[0].conversation_message_id}")
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
         """``messages.send`` to the user; needs them to have written to / allowed the community."""
@@ -329,33 +346,41 @@ class VKConnector(Connector):
             return None
         if ident < 0:
             answer = self._call(account, "groups.getById", {"group_id": -ident}, mutating=False)
-            groups = answer.get("groups") if isinstance(answer, dict) else answer
-            if not isinstance(groups, list) or not groups or not isinstance(groups[0], dict):
+            found = self._profile_answer(Groups, answer, "groups.getById").root
+            groups = found.groups if isinstance(found, GroupsById) else found
+            if not groups:
                 return None
             group = groups[0]
-            screen = group.get("screen_name")
             return SocialProfile(
                 network="vk",
                 external_id=author_external_id,
-                handle=screen if isinstance(screen, str) else None,
-                name=group.get("name") if isinstance(group.get("name"), str) else None,
-                avatar_url=group.get("photo_100") if isinstance(group.get("photo_100"), str) else None,
-                profile_url=f"https://vk.com/{screen or f'club{-ident}'}",
+                handle=group.screen_name,
+                name=group.name,
+                avatar_url=group.photo_100,
+                profile_url=f"https://vk.com/{group.screen_name or f'club{-ident}'}",
             )
-        users = self._call(account, "users.get", {"user_ids": ident, "fields": "screen_name,photo_100"}, mutating=False)
-        if not isinstance(users, list) or not users or not isinstance(users[0], dict):
+        fields = "screen_name,photo_100"
+        answer = self._call(account, "users.get", {"user_ids": ident, "fields": fields}, mutating=False)
+        users = self._profile_answer(Users, answer, "users.get").root
+        if not users:
             return None
         user = users[0]
-        name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if isinstance(p, str) and p)
-        screen = user.get("screen_name") if isinstance(user.get("screen_name"), str) else None
+        name = " ".join(p for p in (user.first_name, user.last_name) if p)
         return SocialProfile(
             network="vk",
             external_id=author_external_id,
-            handle=screen,
+            handle=user.screen_name,
             name=name or None,
-            avatar_url=user.get("photo_100") if isinstance(user.get("photo_100"), str) else None,
-            profile_url=f"https://vk.com/{screen or f'id{ident}'}",
+            avatar_url=user.photo_100,
+            profile_url=f"https://vk.com/{user.screen_name or f'id{ident}'}",
         )
+
+    @staticmethod
+    def _profile_answer(model: type[M], answer: Any, what: str) -> M:
+        try:
+            return parse(model, answer, what)
+        except BadInput as exc:  # VK's answer, not input from outside: tell an admin, do not answer 400
+            raise FatalError(f"{exc} (in VK's answer)", code="shape") from exc
 
     def limits(self) -> Limits:
         return Limits(

@@ -25,6 +25,7 @@ from celery.contrib.testing.worker import start_worker
 
 from plugin.models import Reply
 from plugin.outbox import replies as outbox
+from plugin.pipeline import inbound as pipeline
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
@@ -233,6 +234,11 @@ def test_worker_killed_midway_and_restarted_resumes_without_loss_or_duplicates(
     sinks.sink.crash_at_batch = 3  # two batches land, then the pass dies holding leases on the rest
     ids = [f"m{n}" for n in range(60)]
     _post_mentions(rt, key, ids)
+    # Route everything first, so the first delivery pass claims all 60 at once: the crash then
+    # happens with work left whichever of the worker's tasks runs first (routing is slow enough,
+    # with triage, that concurrent tasks would otherwise share the deliveries as they appear).
+    while pipeline.route(rt, "router"):
+        pass
     fleet.start()
     assert sinks.sink.crashed.wait(WAIT_SECONDS), "the worker never reached the crash point"
     fleet.stop()
