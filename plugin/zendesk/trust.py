@@ -49,11 +49,13 @@ def _installed(rt: Runtime, tenant_id: int | None) -> bool:
 def from_metadata(rt: Runtime, token: str | None, *, level: Level = Level.INSTANCE) -> Trust:
     """The trust a Zendesk call carrying our signed metadata has (pull, channelback, clickthrough,
     identity page). Refused when revoked, when its instance is gone, or when not vouched for."""
-    meta = read_metadata(rt.box, token)
-    return _from_meta(rt, meta, level)
+    granted = _from_meta(rt, read_metadata(rt.box, token))
+    if level is Level.TENANT and granted.level is not Level.TENANT:
+        raise Unauthorized("this needs the tenant's admin; reopen the integration in Zendesk", status=403)
+    return granted
 
 
-def _from_meta(rt: Runtime, meta: InstanceMetadata, level: Level) -> Trust:
+def _from_meta(rt: Runtime, meta: InstanceMetadata) -> Trust:
     if not meta.trusted:
         # Issued before install codes existed by a flow nobody vouched for (finding 3): never again.
         raise Unauthorized("this channel was connected without authorization; reinstall it with a code", status=403)
