@@ -246,6 +246,7 @@ class FacebookConnector(meta.MetaWebhookConnector):
     credentials_model = meta.FacebookCredentials
     settings_model = meta.FacebookSettings
     display_name = "Facebook Pages"
+    link_hosts = ("facebook.com", "fb.com")
     # One Meta app has one callback URL for the ``page`` object: feed changes and messages arrive in
     # the same body, and the host hands it to the Page's messenger account too.
     webhook_siblings = ("messenger",)

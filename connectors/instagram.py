@@ -139,6 +139,7 @@ class InstagramConnector(meta.MetaWebhookConnector):
     credentials_model = meta.InstagramCredentials
     settings_model = meta.InstagramSettings
     display_name = "Instagram"
+    link_hosts = ("instagram.com",)
     account_key = meta.IG_USER_ID
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:

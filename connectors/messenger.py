@@ -155,6 +155,7 @@ class MessengerConnector(meta.MetaWebhookConnector):
     credentials_model = meta.MessengerCredentials
     settings_model = meta.MessengerSettings
     display_name = "Facebook Messenger"
+    link_hosts = ("facebook.com", "messenger.com", "m.me")
     # One Meta app has one callback URL for the ``page`` object: feed changes and messages arrive in
     # the same body, and the host hands it to the Page's facebook account too.
     webhook_siblings = ("facebook",)

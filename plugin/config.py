@@ -34,6 +34,14 @@ class Settings:
     backoff_cap_seconds: float = 3600.0
     lease_seconds: float = 120.0
     zendesk_api_base: str = ""  # empty = https://{subdomain}.zendesk.com; the sandbox sets it
+    # Hosts exempt from the private-address rule (plugin/egress.py), comma-separated: the sandbox's
+    # 127.0.0.1, an on-premises Mastodon. Empty = none.
+    allowed_private_hosts: str = ""
+    metrics_token: str = field(default="", repr=False)  # set = /metrics and /healthz counts need it
+    key_grace_hours: float = 48.0  # a rotated signing key keeps verifying this long
+    install_code_hours: float = 72.0  # an install code from `horseshoe tenants invite` lives this long
+    events_max_per_request: int = 100  # /zendesk/events: Zendesk batches far fewer
+    events_max_bytes_per_tenant: int = 1_000_000  # /zendesk/events bytes per tenant per minute
     pull_page_size: int = 200
     triage_rules: str = ""  # empty = mappings/triage.yaml as installed (see that file's header)
     smtp_url: str = field(default="", repr=False)  # smtp://user:password@host:port; empty = no email

@@ -144,6 +144,12 @@ class Connector(ABC):
     # and validates it before anything is stored. Credentials are encrypted at rest; settings are not.
     credentials_model: ClassVar[type[ConnectorModel]] = NoCredentials
     settings_model: ClassVar[type[AccountSettings]] = NoSettings
+    # True for networks whose servers a customer may run themselves (Mastodon, a Bluesky PDS): only
+    # then does the admin UI accept an ``api_base`` (https, public address; plugin/egress.py).
+    self_hosted: ClassVar[bool] = False
+    # The hosts (and their subdomains) of the network's own web pages: clickthrough redirects an agent
+    # only to an http(s) URL on one of these (for a self-hosted network, also the account's api_base host).
+    link_hosts: ClassVar[tuple[str, ...]] = ()
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
         """True when the webhook request is authentic for the account whose ``secrets`` are given.

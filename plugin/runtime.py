@@ -43,6 +43,9 @@ def build_runtime(
         db.upgrade()
     box = SecretBox(settings.secret_key)
     pm = pm or get_plugin_manager()
-    rt = Runtime(settings=settings, db=db, box=box, store=Store(db, box), pm=pm, registry=Registry(pm))
+    store = Store(db, box)
+    if upgrade:  # the keys table exists only once migrated
+        box.use_keys(store.trust.signing_keys)
+    rt = Runtime(settings=settings, db=db, box=box, store=store, pm=pm, registry=Registry(pm))
     rt.hooks.startup(rt)
     return rt

@@ -28,6 +28,7 @@ def fast_settings(data_dir: str, database_url: str = "", **overrides: object) ->
         "backoff_cap_seconds": 0.05,
         "worker_idle_seconds": 0.05,
         "public_url": "http://127.0.0.1:9",
+        "allowed_private_hosts": "127.0.0.1,localhost",  # the fakes run here (plugin/egress.py)
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -62,6 +62,8 @@ class BlueskyConnector(Connector):
 
     name = NETWORK
     display_name = "Bluesky"
+    link_hosts = ("bsky.app",)
+    self_hosted = True  # a PDS of one's own
     credentials_model = BlueskyCredentials
     settings_model = BlueskySettings
 

@@ -58,6 +58,8 @@ class MastodonConnector(Connector):
 
     name = NETWORK
     display_name = "Mastodon"
+    link_hosts = ("mastodon.social",)  # plus the account's own instance (self_hosted)
+    self_hosted = True
     credentials_model = MastodonCredentials
     settings_model = MastodonSettings
 

@@ -61,6 +61,7 @@ GROUP_RATE = Rate(20, 60.0)
 class TelegramConnector(Connector):
     name = "telegram"
     display_name = "Telegram"
+    link_hosts = ("t.me", "telegram.org")
 
     credentials_model = TelegramCredentials
     settings_model = TelegramSettings

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -57,9 +58,13 @@ def random_id_for(idempotency_key: str) -> int:
     return value or 1
 
 
+# The shared secret as it appears in the raw body (VK sends it as a plain JSON string).
+_RAW_SECRET = re.compile(rb'"secret"\s*:\s*"([^"\\]{0,256})"')
+
 class VKConnector(Connector):
     name = "vk"
     display_name = "VK"
+    link_hosts = ("vk.com", "vk.ru")
 
     credentials_model = VKCredentials
     settings_model = VKSettings
@@ -76,7 +81,7 @@ class VKConnector(Connector):
     def _body(request: InboundRequest) -> dict[str, Any] | None:
         try:
             body = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting: not a VK callback
             return None
         return body if isinstance(body, dict) else None
 
@@ -86,6 +91,11 @@ class VKConnector(Connector):
         A ``confirmation`` request without a ``secret`` field is accepted only when the group id is
         configured and matches: its answer (the confirmation code) only proves we own this URL.
         """
+        expected = secrets.get("secret")
+        raw = _RAW_SECRET.search(request.body)
+        if raw is not None and (not expected or not hmac.compare_digest(raw.group(1), expected.encode("utf-8"))):
+            # Verify before parse: a body with the wrong secret is refused without parsing it at all.
+            return False
         body = self._body(request)
         if body is None:
             return False
@@ -94,7 +104,6 @@ class VKConnector(Connector):
         if expected_group is not None and str(group) != str(expected_group).lstrip("-"):
             return False
         got = body.get("secret")
-        expected = secrets.get("secret")
         if got is None and body.get("type") == "confirmation":
             return expected_group is not None
         if not isinstance(got, str) or not expected:

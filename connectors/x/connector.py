@@ -120,6 +120,7 @@ class _Cursor:
 class XConnector(Connector):
     name = "x"
     display_name = "X"
+    link_hosts = ("x.com", "twitter.com")
 
     credentials_model = XCredentials
     settings_model = XSettings

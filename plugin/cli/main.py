@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from plugin.cli import trust as trust_cli
 from plugin.config import load_settings
 from plugin.errors import BadInput
 from plugin.triage.cli import triage as triage_group
@@ -124,6 +125,9 @@ def parse(network: str, file: Any, account: str | None) -> None:
 
 
 main.add_command(triage_group, name="triage")
+main.add_command(trust_cli.tenants)
+main.add_command(trust_cli.keys)
+main.add_command(trust_cli.accounts)
 
 
 @main.group()

@@ -18,8 +18,8 @@ from plugin.identity.plugin import IdentityPlugin
 from plugin.store.identity import AuditEntry, IdentityLink
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
+from plugin.zendesk import trust
 from plugin.zendesk.admin import _framed
-from plugin.zendesk.tokens import read_metadata
 
 bp = Blueprint("identity", __name__, template_folder="templates", url_prefix="/identity")
 MAX_NAME = 255
@@ -28,17 +28,9 @@ MAX_NAME = 255
 def _tenant(token: str | None) -> tuple[int, str]:
     if not token:
         raise Unauthorized("the tenant's signed metadata is required", status=401)
-    rt = runtime()
-    meta = read_metadata(rt.box, token)
-    if not meta.trusted:
-        raise Unauthorized(
-            "this channel was connected without Zendesk confirming the admin; reopen the integration in Zendesk",
-            status=403,
-        )
-    tenant_id = rt.store.tenant_id(meta.tenant)
-    if tenant_id is None:
-        raise Unauthorized("unknown tenant", status=403)
-    return tenant_id, meta.tenant
+    # Identity data is tenant-wide: only metadata of a trusted, unrevoked instance opens it.
+    granted = trust.from_metadata(runtime(), token, level=trust.Level.TENANT)
+    return granted.tenant_id, granted.tenant
 
 
 def _api_tenant() -> tuple[int, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from plugin import metrics
 from plugin.errors import AuthError, FatalError, OutcomeUnknown, RetriableError
 from plugin.models import PostResult, Reply, Visibility
+from plugin.outbox import guard
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.store.outbox import ReplyRow
@@ -75,6 +76,12 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         error = f"no connector installed for {reply.network!r}"
         _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
+    if reply.visibility != Visibility.PRIVATE:
+        # The one PII guard, before any network call, whichever CRM the reply came from.
+        refused = guard.refusal(reply.text, runtime.store.tenant_key(account.tenant_id), runtime.settings.triage_rules)
+        if refused is not None:
+            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=refused)
+            return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=refused)
     try:
         if reply.visibility == Visibility.PRIVATE:
             result: PostResult = connector.send_private(context, reply)

@@ -114,6 +114,18 @@ class AccountRepository:
             )
             return account_id
 
+    def owners(self, network: str, external_id: str) -> list[int]:
+        """The tenants that connected this network account (an account belongs to exactly one)."""
+        a = t.accounts.c
+        with self.db.begin() as conn:
+            rows = conn.execute(select(a.tenant_id).where(a.network == network, a.external_id == external_id))
+            return sorted(int(r.tenant_id) for r in rows)
+
+    def move(self, account_id: int, tenant_id: int) -> None:
+        """Give the account to another tenant (an operator's audited action, ``horseshoe accounts move``)."""
+        with self.db.begin() as conn:
+            conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(tenant_id=tenant_id))
+
     def update_settings(self, account_id: int, settings: dict[str, Any]) -> None:
         """Merge ``settings`` into the account's (non-secret) settings."""
         with self.db.begin() as conn:

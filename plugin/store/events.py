@@ -17,3 +17,13 @@ class EventRepository:
     def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
         with self.db.begin() as conn:
             conn.execute(insert(t.events).values(tenant_id=tenant_id, kind=kind, data=data, created_at=utcnow()))
+
+    def record_many(self, rows: list[tuple[int | None, str, dict[str, Any]]]) -> None:
+        """Several events in one transaction (one unauthenticated request costs one commit)."""
+        if not rows:
+            return
+        with self.db.begin() as conn:
+            conn.execute(
+                insert(t.events),
+                [{"tenant_id": tid, "kind": kind, "data": data, "created_at": utcnow()} for tid, kind, data in rows],
+            )

@@ -23,6 +23,7 @@ from plugin.store.inbox import InboxRepository
 from plugin.store.outbox import OutboxRepository
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
 from plugin.store.tenants import TenantRepository
+from plugin.store.trust import TrustRepository
 
 # AccountRow and BACKFILL_DAYS lived here before the split; their old import path keeps working.
 __all__ = ["BACKFILL_DAYS", "AccountRow", "Store"]
@@ -40,6 +41,8 @@ class Store:
         self.outbox = OutboxRepository(db)
         self.identity = IdentityRepository(db)
         self.events = EventRepository(db)
+        # Install codes, signing keys and revocation (the trust model, plugin/zendesk/trust.py).
+        self.trust = TrustRepository(db, box)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

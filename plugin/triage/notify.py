@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from plugin import egress
+
 log = logging.getLogger(__name__)
 
 
@@ -47,6 +49,7 @@ class Notifier:
         smtp_from: str = "horseshoe@localhost",
         on_result: Result | None = None,
         recorder: Callable[[Notice], None] | None = None,
+        allowed_hosts: frozenset[str] | None = None,
     ):
         self.attempts = attempts
         self.backoff_base = backoff_base
@@ -56,6 +59,9 @@ class Notifier:
         self.smtp_from = smtp_from
         self.on_result = on_result
         self.recorder = recorder
+        # The host passes the operator's allowed_private_hosts: then a webhook URL an admin configured
+        # must be https on a public address (plugin/egress.py). None: no check (unit tests' receivers).
+        self.allowed_hosts = allowed_hosts
         self._heap: list[tuple[float, int, int, Notice]] = []
         self._order = itertools.count()
         self._busy = 0
@@ -134,6 +140,8 @@ class Notifier:
 
     def send(self, notice: Notice) -> None:
         if notice.channel == "webhook":
+            if self.allowed_hosts is not None:
+                egress.check_url(notice.target, self.allowed_hosts, what="notification webhook")
             response = requests.post(notice.target, json=notice.payload, timeout=self.timeout)
             if response.status_code >= 300:
                 raise RuntimeError(f"webhook answered {response.status_code}")

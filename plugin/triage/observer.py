@@ -8,6 +8,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+from plugin import egress
 from plugin.context import Tenant, tenant_context
 from plugin.models import Labels, Mention
 from plugin.store.triage import TriageRepository
@@ -62,6 +63,7 @@ class ObserverBase:
             smtp_from=settings.smtp_from,
             on_result=self._recorded,
             recorder=self._record,
+            allowed_hosts=egress.allowed_hosts(settings.allowed_private_hosts),
         )
 
     def context(self, mention: Mention, tenant_key: str) -> tuple[Tenant, TenantRules, Labels] | None:

@@ -103,6 +103,12 @@ def _phones(text: str, regions: tuple[str, ...]) -> Iterable[Finding]:
         return  # the parser is the slow part: most posts have no run of 7+ digits
     for region in regions:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+            # Digits glued to letters are an id ("500000000000001AAA", a Salesforce Case), not a phone.
+            glued = (match.start > 0 and text[match.start - 1].isalpha()) or (
+                match.end < len(text) and text[match.end].isalpha()
+            )
+            if glued:
+                continue
             if len(re.sub(r"\D", "", match.raw_string)) >= 7 and not DATE.match(match.raw_string.strip()):
                 yield Finding("phone", match.start, match.end)
 

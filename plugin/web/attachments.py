@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from plugin import trust
 from plugin.connector import FILE_REFERENCE
 from plugin.errors import BadInput, FatalError, RetriableError, Unauthorized
 from plugin.secrets import SecretBox
@@ -63,6 +64,8 @@ def open_file(token: str) -> Any:
     found = rt.store.find_account(tenant, network, account)
     if found is None:
         raise BadInput("the account of this attachment is no longer connected", status=404)
+    granted = trust.for_file_link(rt, tenant, found[0].id)
+    granted.require_account(found[0].id)
     try:
         download = rt.registry.connector(network).open_attachment(found[1], reference)
     except RetriableError as exc:

@@ -86,6 +86,11 @@ def _receive(connector: Connector, inbound: InboundRequest, context: AccountCont
     except FatalError as exc:
         log.error("%s webhook for account %s needs an admin: %s", connector.name, context.external_id, exc)
         raise BadInput(f"{connector.name}: cannot complete this webhook: {exc}", status=502) from exc
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        # A verified body the connector cannot read: the sender gets a 400 with the reason, and the
+        # operator a log line, instead of a 500 (every parser failure is the sender's to see).
+        log.warning("%s webhook for account %s not understood", connector.name, context.external_id, exc_info=True)
+        raise BadInput(f"{connector.name}: payload not understood: {type(exc).__name__}: {exc}"[:500]) from exc
 
 
 def _ingest(rt: Runtime, account: AccountRow, mentions: list[Mention]) -> tuple[int, int, int]:

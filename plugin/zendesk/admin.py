@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import make_response, render_template, request
 
 from plugin.errors import AuthError, BadInput, RetriableError
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
+from plugin.zendesk import trust
 from plugin.zendesk.admin_accounts import connect_account, network_forms
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.instances import instances, with_instance, with_selection
 from plugin.zendesk.push import ZendeskPushClient
-from plugin.zendesk.tokens import InstanceMetadata, issue_metadata, read_metadata
+from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
 
 FLOW_SECONDS = 3600
 
@@ -41,24 +41,13 @@ def _rest_from_form(config: dict[str, Any]) -> dict[str, Any]:
     return updated
 
 
-def _zendesk_base(subdomain: str) -> str:
-    base = runtime().settings.zendesk_api_base
-    return base.rstrip("/") if base else f"https://{subdomain}.zendesk.com"
-
-
-def _check_return_url(return_url: str, subdomain: str) -> None:
-    """Only ever post metadata back to the tenant's own Zendesk (no open redirect)."""
-    expected = urlsplit(_zendesk_base(subdomain))
-    given = urlsplit(return_url)
-    if (given.scheme, given.netloc) != (expected.scheme, expected.netloc):
-        raise BadInput("return_url is not on this Zendesk account's domain", status=403)
-
-
 def _framed(html: str, subdomain: str) -> Any:
+    """Only this tenant's own Zendesk (or the operator's configured one) may frame the page."""
     response = make_response(html)
-    origin = urlsplit(_zendesk_base(subdomain))
     response.headers["Content-Security-Policy"] = (
-        f"frame-ancestors 'self' https://*.zendesk.com {origin.scheme}://{origin.netloc}"
+        f"frame-ancestors 'self' {trust.zendesk_origin(runtime(), subdomain)}; "
+        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        f"form-action 'self' {trust.zendesk_origin(runtime(), subdomain)}; base-uri 'none'"
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -67,49 +56,60 @@ def _framed(html: str, subdomain: str) -> Any:
 @bp.post("/admin")
 def admin_start() -> Any:
     rt = runtime()
-    subdomain = form_field("subdomain", max_length=255)
+    subdomain = trust.check_subdomain(form_field("subdomain", max_length=63))
     return_url = form_field("return_url", max_length=2048)
-    assert subdomain is not None and return_url is not None
-    _check_return_url(return_url, subdomain)
+    assert return_url is not None
+    trust.check_return_url(rt, return_url, subdomain)
     name = form_field("name", required=False, max_length=255) or f"horseshoe ({subdomain})"
     locale = form_field("locale", required=False, max_length=32) or "en"
     push_id = form_field("instance_push_id", required=False, max_length=255)
     token = form_field("zendesk_access_token", required=False, max_length=1024)
     existing = form_field("metadata", required=False, max_length=5000)
-    selected: tuple[int, ...] = ()
-    known_tenant = rt.store.tenant_id(subdomain)
-    # The first Zendesk install of a tenant cannot be confirmed (Zendesk honours a new instance's
-    # token only after the admin UI returns), so it is trusted; every later flow must be vouched for.
-    first_install = known_tenant is None or rt.store.sink_connection(known_tenant, "zendesk") is None
-    # The admin UI is reached by a browser POST that Zendesk does not sign. A tenant's existing
-    # accounts, REST credentials and tenant-wide pages are only for a flow Zendesk vouches for: the
-    # very first install, metadata we signed for a trusted flow, or a push token Zendesk confirms.
-    trusted = first_install
-    if existing:
-        meta = read_metadata(rt.box, existing)
-        if meta.tenant != subdomain:
-            raise BadInput("metadata belongs to another Zendesk account", status=403)
-        selected = meta.account_ids
-        trusted = trusted or meta.trusted
-    if not trusted and push_id and token:
-        trusted = _zendesk_confirms(subdomain, push_id, token)
-    tenant_id = rt.store.ensure_tenant(subdomain)
+    code = form_field("install_code", required=False, max_length=128)
+    # Zendesk is asked only for a tenant that is installed already (it cannot vouch for a first one).
+    known = rt.store.tenant_id(subdomain)
+    confirms = bool(
+        push_id and token and known is not None and rt.store.sink_connection(known, "zendesk") is not None
+        and _zendesk_confirms(subdomain, push_id, token)
+    )
+    granted = trust.for_admin(rt, subdomain, metadata=existing, zendesk_confirms=confirms, install_code=code)
+    flow = _flow_token(subdomain, push_id, token, granted, return_url, name, locale)
+    if granted is None:
+        # Untrusted: the page only asks for the operator's install code; nothing is read or stored.
+        return _framed(render_template("zendesk_install_code.html", subdomain=subdomain, flow=flow), subdomain)
     if push_id and token:
-        _store_instance(tenant_id, subdomain, push_id, token)
-    flow = rt.box.sign(
+        _store_instance(granted.tenant_id, subdomain, push_id, token)
+    selected = set(granted.account_ids) if existing else set()
+    html = _admin_page(granted.tenant_id, subdomain, name, flow, selected or _unassigned(granted.tenant_id))
+    return _framed(html, subdomain)
+
+
+def _flow_token(
+    subdomain: str,
+    push_id: str | None,
+    token: str | None,
+    granted: trust.Trust | None,
+    return_url: str,
+    name: str,
+    locale: str,
+) -> str:
+    """The admin session, signed; the push token inside is encrypted (the page holds the session)."""
+    rt = runtime()
+    return rt.box.sign(
         {
             "kind": "zd-admin",
             "t": subdomain,
             "p": push_id,
-            "tr": trusted,
+            "zt": rt.box.encrypt_json(token) if token else None,
+            "tr": granted is not None,
+            "via": granted.via if granted is not None else None,
+            "g": rt.store.trust.generation(subdomain),
             "r": return_url,
             "n": name,
             "l": locale,
             "exp": int(time.time()) + FLOW_SECONDS,
         }
     )
-    html = _admin_page(tenant_id, subdomain, name, flow, set(selected) or _unassigned(tenant_id), trusted=trusted)
-    return _framed(html, subdomain)
 
 
 def _zendesk_confirms(subdomain: str, push_id: str, token: str) -> bool:
@@ -130,7 +130,6 @@ def _admin_page(
     selected: set[int],
     error: BadInput | None = None,
     *,
-    trusted: bool,
     refill: bool = False,
 ) -> str:
     """The page; ``refill``: show again what the admin typed (after an error, or picking a network)."""
@@ -145,9 +144,8 @@ def _admin_page(
         subdomain=subdomain,
         name=name,
         flow=flow,
-        trusted=trusted,
-        # An unconfirmed flow sees none of the tenant's accounts: it may only connect new ones.
-        accounts=rt.store.accounts(tenant_id) if trusted else [],
+        trusted=True,  # an untrusted flow never gets this page (zendesk_install_code.html)
+        accounts=rt.store.accounts(tenant_id),
         selected=selected,
         # One credentials/settings form per network; the chosen one refilled (its secrets never are).
         networks=network_forms(rt.registry.connectors.values(), new["network"], request.form if refill else {}, error),
@@ -163,18 +161,22 @@ def admin_save() -> Any:
     flow = rt.box.verify(form_field("flow", max_length=5000), "admin session")
     if flow.get("kind") != "zd-admin" or int(flow.get("exp", 0)) < time.time():
         raise BadInput("the admin session expired; open the integration again from Zendesk", status=403)
-    subdomain = str(flow["t"])
-    tenant_id = rt.store.ensure_tenant(subdomain)
+    subdomain = trust.check_subdomain(str(flow["t"]))
+    if flow.get("g") != rt.store.trust.generation(subdomain):
+        raise BadInput("this admin session was revoked; open the integration again from Zendesk", status=403)
     name = form_field("name", required=False, max_length=255) or str(flow["n"])
-    picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
     action = form_field("action", required=False, max_length=16) or "save"
-    if action not in ("save", "pick"):
-        raise BadInput("action must be 'save' or 'pick'")
+    if action not in ("save", "pick", "unlock"):
+        raise BadInput("action must be 'save', 'pick' or 'unlock'")
+    if action == "unlock" or flow.get("tr") is not True:
+        return _unlock(flow, subdomain, name)
+    tenant_id = rt.store.tenant_id(subdomain)
+    if tenant_id is None:
+        raise BadInput("this Zendesk account is not installed here", status=403)
+    picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
     if action == "pick":
         # Without JavaScript, choosing a network reloads the page to show that network's fields.
-        html = _admin_page(
-            tenant_id, subdomain, name, str(request.form["flow"]), picked, trusted=flow.get("tr") is True, refill=True
-        )
+        html = _admin_page(tenant_id, subdomain, name, str(request.form["flow"]), picked, refill=True)
         return _framed(html, subdomain)
     try:
         return _save(flow, subdomain, tenant_id, name)
@@ -182,18 +184,43 @@ def admin_save() -> Any:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
         # The admin sees the form again, with what they entered and the reason, not a JSON error.
-        html = _admin_page(
-            tenant_id, subdomain, name, str(request.form["flow"]), picked, error=exc, trusted=flow.get("tr") is True
-        )
+        html = _admin_page(tenant_id, subdomain, name, str(request.form["flow"]), picked, error=exc)
         response = _framed(html, subdomain)
         response.status_code = exc.status
         return response
 
 
+def _unlock(flow: dict[str, Any], subdomain: str, name: str) -> Any:
+    """The install code page's answer: redeem the code, then show the real page in a trusted session."""
+    rt = runtime()
+    code = form_field("install_code", required=False, max_length=128)
+    if not code:
+        raise BadInput(
+            "this Zendesk account is not authorized here yet: enter the install code your horseshoe operator "
+            "created with `horseshoe tenants invite`",
+            status=403,
+        )
+    granted = trust.redeem(rt, subdomain, code)
+    push_id = flow.get("p")
+    token = rt.box.decrypt_json(str(flow["zt"])) if flow.get("zt") else None
+    if isinstance(push_id, str) and isinstance(token, str):
+        _store_instance(granted.tenant_id, subdomain, push_id, token)
+    session = _flow_token(
+        subdomain,
+        push_id if isinstance(push_id, str) else None,
+        token if isinstance(token, str) else None,
+        granted,
+        str(flow["r"]),
+        name,
+        str(flow.get("l") or "en"),
+    )
+    html = _admin_page(granted.tenant_id, subdomain, name, session, _unassigned(granted.tenant_id))
+    return _framed(html, subdomain)
+
+
 def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> Any:
     rt = runtime()
-    trusted = flow.get("tr") is True
-    known = {a.id for a in rt.store.accounts(tenant_id)} if trusted else set()
+    known = {a.id for a in rt.store.accounts(tenant_id)}
     chosen: list[int] = []
     for raw in request.form.getlist("account"):
         try:
@@ -218,11 +245,19 @@ def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> An
             selected = with_selection(config, str(push_id), keys)
         except KeyError:
             raise BadInput("this channel instance is not known here; open the integration again from Zendesk") from None
-        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(selected) if trusted else selected)
-    elif config is not None and trusted:
+        rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(selected))
+    elif config is not None:
         rt.store.set_sink_connection(tenant_id, "zendesk", _rest_from_form(config))
     metadata = issue_metadata(
-        rt.box, InstanceMetadata(tenant=subdomain, account_ids=tuple(chosen), name=name, trusted=trusted)
+        rt.box,
+        InstanceMetadata(
+            tenant=subdomain,
+            account_ids=tuple(chosen),
+            name=name,
+            trusted=True,
+            instance=str(push_id) if push_id else None,
+            generation=rt.store.trust.generation(subdomain),
+        ),
     )
     html = render_template("zendesk_return.html", return_url=flow["r"], name=name, metadata=metadata)
     return _framed(html, subdomain)

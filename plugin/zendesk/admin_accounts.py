@@ -12,9 +12,11 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import request
 
+from plugin import egress
 from plugin.connector import Connector
 from plugin.errors import BadInput
 from plugin.web import model_forms
@@ -116,7 +118,12 @@ def _validated(connector: Connector) -> tuple[dict[str, str], dict[str, Any]]:
 
 
 def connect_account(tenant_id: int, network: str) -> int:
-    """Store the account the admin described in the "connect another account" part of the form."""
+    """Store the account the admin described in the "connect another account" part of the form.
+
+    Only a trusted flow gets here (plugin/zendesk/trust.py). Even so, nothing is overwritten
+    silently: an account of another tenant is refused (an operator moves it, audited), and replacing
+    the credentials of one of this tenant's accounts needs the explicit "replace" box, and is audited.
+    """
     rt = runtime()
     connector = rt.registry.connectors.get(network)
     if connector is None:
@@ -125,10 +132,40 @@ def connect_account(tenant_id: int, network: str) -> int:
     assert external_id is not None
     handle = form_field("new_handle", required=False, max_length=255)
     api_base = form_field("new_api_base", required=False, max_length=512)
+    if api_base:
+        api_base = _check_api_base(connector, api_base)
     credentials, settings = _validated(connector)
+    owners = rt.store.brand_accounts.owners(network, external_id)
+    if any(owner != tenant_id for owner in owners):
+        raise BadInput(
+            f"this {network} account is connected to another Zendesk account; only the horseshoe operator "
+            "can move it (`horseshoe accounts move`)",
+            status=409,
+        )
+    if owners:
+        if form_field("new_replace", required=False, max_length=8) != "on":
+            raise BadInput(
+                f"this {network} account is already connected; tick 'replace its credentials' to replace them",
+                status=409,
+            )
+        rt.store.events.record(
+            tenant_id,
+            "account:replaced",
+            {"network": network, "external_id": external_id, "api_base": api_base, "via": "zendesk_admin"},
+        )
     return rt.store.upsert_account(
         tenant_id, network, external_id, credentials, handle=handle, settings=settings or None, api_base=api_base
     )
+
+
+def _check_api_base(connector: Connector, api_base: str) -> str:
+    """Only self-hosted networks take an API base, https on a public address; hosts the operator
+    allowed (``allowed_private_hosts``: the sandbox) are exempt from both rules."""
+    allowed = egress.allowed_hosts(runtime().settings.allowed_private_hosts)
+    host = (urlsplit(api_base).hostname or "").lower()
+    if not connector.self_hosted and host not in allowed:
+        raise BadInput(f"{connector.name} runs on its own servers only; it takes no API base URL")
+    return egress.check_url(api_base, allowed, what="API base URL")
 
 
 def account_form(connector: Connector, credentials: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:

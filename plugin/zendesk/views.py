@@ -20,15 +20,15 @@ from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.models import Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.store.statuses import ReplyStatus
-from plugin.triage.basic import detect_pii
 from plugin.web.attachments import file_url
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field, json_body
+from plugin.zendesk import budget, links, trust
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.instances import instances
 from plugin.zendesk.push import ZendeskPushClient
 from plugin.zendesk.resources import external_resource, id_problem, namespaced, parent_known, split_namespaced
-from plugin.zendesk.tokens import issue_state, read_metadata, read_state
+from plugin.zendesk.tokens import issue_state, read_state
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,11 @@ def about() -> Any:
 @bp.post("/pull")
 def pull() -> Any:
     rt = runtime()
-    meta = read_metadata(rt.box, form_field("metadata", max_length=5000))
-    tenant_id = rt.store.tenant_id(meta.tenant)
-    if tenant_id is None:
-        raise BadInput("unknown integration instance", status=403)
-    cursor = read_state(rt.box, form_field("state", required=False, max_length=5000), meta.tenant)
+    granted = trust.from_metadata(rt, form_field("metadata", max_length=5000))
+    tenant_id = granted.tenant_id
+    cursor = read_state(rt.box, form_field("state", required=False, max_length=5000), granted.tenant)
     page_size = min(200, rt.settings.pull_page_size)  # Zendesk accepts at most 200 per response
-    rows = rt.store.inbox.not_delivered(tenant_id, "zendesk", meta.account_ids, cursor, page_size)
+    rows = rt.store.inbox.not_delivered(tenant_id, "zendesk", granted.account_ids, cursor, page_size)
     mentions = [row.mention() for row in rows]
     parents = rt.store.deliveries.parent_states(
         tenant_id, "zendesk", {(m.network, m.parent_id) for m in mentions if m.parent_id}
@@ -84,7 +82,7 @@ def pull() -> Any:
         if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
             resources.append(resource)
     new_cursor = rows[-1].id if rows else cursor
-    return jsonify(external_resources=resources, state=issue_state(rt.box, meta.tenant, int(new_cursor)))
+    return jsonify(external_resources=resources, state=issue_state(rt.box, granted.tenant, int(new_cursor)))
 
 
 @dataclass(frozen=True)
@@ -116,10 +114,8 @@ def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
 @bp.post("/channelback")
 def channelback() -> Any:
     rt = runtime()
-    meta = read_metadata(rt.box, form_field("metadata", max_length=5000))
-    tenant_id = rt.store.tenant_id(meta.tenant)
-    if tenant_id is None:
-        raise BadInput("unknown integration instance", status=403)
+    granted = trust.from_metadata(rt, form_field("metadata", max_length=5000))
+    tenant_id = granted.tenant_id
     message = form_field("message", max_length=65535)
     assert message is not None
     parent = form_field("parent_id", max_length=511)
@@ -132,13 +128,7 @@ def channelback() -> Any:
         raise BadInput(str(exc)) from exc
     target = _find_target(tenant_id, network, parent_external)
     account_id, private = target.account_id, target.private
-    if account_id not in meta.account_ids:
-        raise BadInput("this integration instance does not manage the account of that thread", status=403)
-    if not private and (pii := detect_pii(message)):
-        # Rule of the field: never ask for or echo emails, phones, card numbers in public.
-        raise BadInput(
-            f"public reply contains {', '.join(pii)}; ask the customer to continue in a private message", status=422
-        )
+    granted.require_account(account_id)
     recipient_id = None
     if recipient:
         try:
@@ -153,7 +143,7 @@ def channelback() -> Any:
         thread_id=target.thread_id,
         recipient_id=recipient_id or target.customer_id,
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
-        idempotency_key=f"zendesk:{meta.tenant}:{unique}",
+        idempotency_key=f"zendesk:{granted.tenant}:{unique}",
     )
     found = rt.store.account(account_id)
     if found is None:
@@ -179,7 +169,7 @@ def channelback() -> Any:
 @bp.get("/clickthrough")
 def clickthrough() -> Any:
     rt = runtime()
-    meta = read_metadata(rt.box, request.args.get("metadata"))
+    granted = trust.from_metadata(rt, request.args.get("metadata"))
     external = request.args.get("external_id")
     if not external:
         raise BadInput("external_id is required")
@@ -187,40 +177,62 @@ def clickthrough() -> Any:
         network, external_id = split_namespaced(external)
     except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    tenant_id = rt.store.tenant_id(meta.tenant)
+    tenant_id = granted.tenant_id
     mention = rt.store.inbox.find(tenant_id, network, external_id)
-    if mention is not None:
-        url = mention.payload.get("url")
+    url: object = None
+    account_id: int | None = None
+    if mention is not None and mention.account_id in granted.account_ids:
+        url, account_id = mention.payload.get("url"), mention.account_id
     else:
         sent = rt.store.outbox.find_posted(tenant_id, network, external_id)
-        url = sent.url if sent else None
-    if not url:
+        found = sent is not None and sent.account_id in granted.account_ids
+        url, account_id = (sent.url, sent.account_id) if found and sent is not None else (None, None)
+    if not url or account_id is None:
         raise BadInput("no link known for that external_id", status=404)
-    return redirect(url, code=302)
+    return redirect(links.checked_link(rt, network, account_id, str(url)), code=302)
 
 
 @bp.post("/events")
 def events() -> Any:
     """Event callbacks. Zendesk does not sign them, so they are recorded and only acted on after
-    checking with Zendesk itself (e.g. an uninstall is confirmed by the push token no longer working)."""
+    checking with Zendesk itself (e.g. an uninstall is confirmed by the push token no longer working).
+
+    Anyone can call this, so it is bounded: at most ``events_max_per_request`` events, a byte budget
+    per tenant per minute, one transaction for the whole request, nothing recorded for a subdomain
+    that is not a tenant (no tenant row is ever created here)."""
     rt = runtime()
     body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise BadInput("body must be an object with an 'events' list")
-    handled = 0
+    if len(body["events"]) > rt.settings.events_max_per_request:
+        raise BadInput(f"at most {rt.settings.events_max_per_request} events per request", status=413)
+    tenants: dict[str, int | None] = {}
+    rows: list[tuple[int | None, str, dict[str, Any]]] = []
+    known: list[tuple[int, str, dict[str, Any]]] = []
     for event in body["events"]:
         if not isinstance(event, dict) or not isinstance(event.get("type_id"), str):
             raise BadInput("each event needs a string 'type_id'")
         subdomain = event.get("subdomain")
-        tenant_id = rt.store.tenant_id(subdomain) if isinstance(subdomain, str) else None
-        rt.store.events.record(tenant_id, f"zendesk:{event['type_id']}", event)
-        if event["type_id"] == "destroy_integration_instance" and tenant_id is not None:
+        if not isinstance(subdomain, str) or not trust.SUBDOMAIN.fullmatch(subdomain):
+            continue
+        if subdomain not in tenants:
+            tenants[subdomain] = rt.store.tenant_id(subdomain)
+        tenant_id = tenants[subdomain]
+        if tenant_id is None:
+            continue
+        rows.append((tenant_id, f"zendesk:{event['type_id']}", event))
+        known.append((tenant_id, subdomain, event))
+    size = len(request.get_data(cache=True))
+    for subdomain in {s for _, s, _ in known}:
+        if not budget.spend(subdomain, size, rt.settings.events_max_bytes_per_tenant):
+            reason = f"event budget for {subdomain} used up"
+            return jsonify(error="rate_limited", reason=reason), 429, {"Retry-After": "60"}
+    rt.store.events.record_many(rows)
+    for tenant_id, subdomain, event in known:
+        if event["type_id"] == "destroy_integration_instance":
             _confirm_uninstall(tenant_id)
-        if tenant_id is not None:
-            assert isinstance(subdomain, str)  # the tenant was found by it
-            _plugin_event(subdomain, event)
-        handled += 1
-    return jsonify(received=handled)
+        _plugin_event(subdomain, event)
+    return jsonify(received=len(rows), ignored=len(body["events"]) - len(rows))
 
 
 def _plugin_event(tenant_key: str, event: dict[str, Any]) -> None:
@@ -248,6 +260,8 @@ def _confirm_uninstall(tenant_id: int) -> None:
             alive.append(instance)
     if not alive:
         rt.store.disable_sink_connection(tenant_id, "zendesk", "integration instance removed in Zendesk")
+        # Uninstall revokes: every metadata, state and admin session issued for the tenant dies.
+        trust.revoke(rt, rt.store.tenant_key(tenant_id), "zendesk integration uninstalled")
         return
     kept = {i.push_id for i in alive}
     if kept != {i.push_id for i in instances(config)} and "instances" in config:

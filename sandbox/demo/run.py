@@ -128,6 +128,8 @@ def build_world(
         database_url=database_url,
         public_url=web.url,
         zendesk_api_base=zd_server.url,
+        # Every fake runs on this machine: the operator allows its address (plugin/egress.py).
+        allowed_private_hosts="127.0.0.1,localhost",
         backoff_base_seconds=0.2,
         backoff_cap_seconds=2.0,
         worker_idle_seconds=0.05,
@@ -142,8 +144,12 @@ def build_world(
         # Accounts on the other networks exist before the Zendesk install, so its admin UI offers them.
         networks = start_networks(runtime, runtime.store.ensure_tenant(SUBDOMAIN))
     driver = ZendeskDriver(zd_state, zd_server.url, f"{web.url}/zendesk/manifest.json", SUBDOMAIN)
+    # The documented way to authorize a first install: the operator creates a one-time code
+    # (`horseshoe tenants invite acme`) and the Zendesk admin enters it in the admin UI.
+    install_code = runtime.store.trust.invite(SUBDOMAIN)
     driver.install(
         admin_choices={
+            "install_code": install_code,
             "name": "Acme social",
             "new_network": "x",
             "new_external_id": brand.id,

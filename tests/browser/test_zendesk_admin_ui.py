@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from plugin.zendesk.tokens import read_metadata
-from sandbox.demo.run import BRAND, World, build_world
+from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 from tests.browser.zendesk_frame import fill_credentials, frame_page
 
 
@@ -41,7 +41,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
     frame.locator("select[name=new_network]").select_option("mastodon")
     frame.locator("input[name=new_external_id]").fill("109876")
     frame.locator("input[name=new_handle]").fill("acme@mastodon.example")
-    frame.locator("input[name=new_api_base]").fill("https://mastodon.example")
+    frame.locator("input[name=new_api_base]").fill("http://127.0.0.1:9")  # a host the operator allowed
     fill_credentials(frame, world, "mastodon", {"access_token": "secret-token"})
     page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui.png"), full_page=True)
     frame.locator("button[type=submit]").click()
@@ -65,14 +65,17 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
 
 
 def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: Any, screenshot_dir: Path) -> None:
-    html, push_id = frame_page(world)
+    html, push_id = frame_page(world, code=False)
     page = browser.new_page(viewport={"width": 900, "height": 1000})
     page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
     page.goto(f"{world.zd_server.url}/admin-center")
     frame = page.frame_locator("iframe[name=cf]")
-    # A new channel on a tenant that already has one: until Zendesk confirms it, only new accounts.
-    frame.locator("text=Zendesk has not confirmed this channel yet").wait_for()
+    # A new channel Zendesk cannot vouch for yet: nothing of the tenant is shown until the install code.
+    frame.locator("input[name=install_code]").wait_for()
     assert frame.locator("input[name=account]").count() == 0 and frame.locator("input[name=api_token]").count() == 0
+    frame.locator("input[name=install_code]").fill(world.runtime.store.trust.invite(SUBDOMAIN))
+    frame.locator("button[type=submit]").click()
+    frame.locator("select[name=new_network]").wait_for()
     frame.locator("select[name=new_network]").select_option("mastodon")
     frame.locator("input[name=new_handle]").fill("acme@mastodon.example")
     fill_credentials(frame, world, "mastodon", {"access_token": "t-typed-once"})

@@ -7,11 +7,12 @@ from typing import Any
 from sandbox.demo.run import SUBDOMAIN, World
 
 
-def frame_page(world: World, *, edit: bool = False) -> tuple[str, str]:
+def frame_page(world: World, *, edit: bool = False, code: bool = True) -> tuple[str, str]:
     """HTML Zendesk would serve: a form POSTing the admin UI fields into an iframe.
 
     ``edit``: the admin reopens the existing channel (Zendesk sends its metadata and push token);
-    otherwise a new channel instance is being added.
+    otherwise a new channel instance is being added. Zendesk cannot vouch for a new instance, so
+    (``code``) its admin brings the operator's install code (README, Security model).
     """
     if edit:
         instance = world.driver.instance
@@ -32,6 +33,8 @@ def frame_page(world: World, *, edit: bool = False) -> tuple[str, str]:
         "instance_push_id": instance.instance_push_id,
         "zendesk_access_token": instance.zendesk_access_token or "",
     }  # fmt: skip
+    if not edit and code:
+        fields["install_code"] = world.runtime.store.trust.invite(SUBDOMAIN)
     inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in fields.items())
     return (
         "<html><head><meta charset='utf-8'></head><body style='margin:0;font-family:sans-serif'>"

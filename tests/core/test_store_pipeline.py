@@ -76,7 +76,10 @@ def test_signed_tokens_round_trip_and_reject_tampering(rt: Runtime) -> None:
 
     for payload in ({"a": 1}, {"t": "acme", "a": [1, 2, 3], "n": "x" * 7}, {}):
         token = rt.box.sign(payload)
-        assert rt.box.verify(token) == payload
+        verified = rt.box.verify(token)
+        # Every token also names its signing key and issue time (issue 10: keys rotate).
+        assert {k: v for k, v in verified.items() if k not in ("kid", "iat")} == payload
+        assert verified["kid"] and isinstance(verified["iat"], int)
         body, mac = token.split(".")
         with pytest.raises(Unauthorized):
             rt.box.verify(body + "x." + mac)

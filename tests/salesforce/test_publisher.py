@@ -174,3 +174,15 @@ def test_agent_retrying_a_failed_reply_publishes_it_once(rt: Runtime, tenant: tu
     _settle(rt)
     assert len(testnet.connector.posted) == 1
     assert _status(sfenv, reply_id)["Status"] == "Sent"
+
+
+def test_public_reply_with_personal_data_fails_with_reason_and_is_not_posted(
+    rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv, testnet: TestNetPlugin
+) -> None:
+    """Issue 10, finding 5: a Salesforce outbound reply with an email and a phone was published."""
+    reply_id = _agent_reply(sfenv, _inbound(rt, tenant, sfenv), text="Mail jane.doe@example.com or call 555.123.4567")
+    _settle(rt)
+    record = _status(sfenv, reply_id)
+    assert testnet.connector.posted == []
+    assert record["Status"] == "Failed" and "private message" in record["StatusMessage"]
+    assert "email" in record["StatusMessage"] and "phone" in record["StatusMessage"]

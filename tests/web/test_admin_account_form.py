@@ -32,7 +32,9 @@ def client(rt: Runtime) -> FlaskClient:
 
 
 def _flow(client: FlaskClient) -> tuple[str, str]:
-    page = client.post("/zendesk/admin", data={"subdomain": "acme", "return_url": RETURN_URL})
+    # A first install is authorized by the operator's one-time code (README, Security model).
+    code = client.application.extensions["horseshoe"].store.trust.invite("acme")
+    page = client.post("/zendesk/admin", data={"subdomain": "acme", "return_url": RETURN_URL, "install_code": code})
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     match = re.search(r'name="flow" value="([^"]+)"', html)

@@ -1,0 +1,159 @@
+"""Cross-tenant and unauthenticated attempts on every route of the app.
+
+The routes are enumerated from Flask's URL map: a new route without an entry in ``ATTACKS`` (or in
+``PUBLIC``, with the reason it needs no trust) fails ``test_every_route_is_attacked``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from plugin.secrets import SecretBox
+from plugin.web import create_app
+from plugin.web.attachments import file_url
+from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
+from tests.security.conftest import RETURN_URL, Stack
+from tests.security.support import store_mention
+
+FOREIGN_BOX = SecretBox("another-servers-key")
+
+
+def _foreign_metadata(tenant: str) -> str:
+    return issue_metadata(FOREIGN_BOX, InstanceMetadata(tenant=tenant, account_ids=(1, 2), name="x"))
+
+
+def _pull(stack: Stack) -> None:
+    store_mention(stack, stack.globex, "5001", "https://x.com/g/5001")
+    for metadata in (None, _foreign_metadata("globex")):
+        assert stack.client.post("/zendesk/pull", data={"metadata": metadata or ""}).status_code in (400, 401, 403)
+    # acme's own metadata never returns globex's mention.
+    page = stack.client.post("/zendesk/pull", data={"metadata": stack.acme.metadata})
+    assert page.status_code == 200 and "5001" not in page.get_data(as_text=True)
+
+
+def _channelback(stack: Stack) -> None:
+    store_mention(stack, stack.globex, "5002", "https://x.com/g/5002")
+    form = {"message": "hello", "parent_id": "x:5002", "request_unique_identifier": "cb-1"}
+    assert stack.client.post("/zendesk/channelback", data={**form, "metadata": stack.acme.metadata}).status_code in (
+        403,
+        404,
+    )
+    assert stack.client.post("/zendesk/channelback", data=form).status_code in (400, 401)
+    assert stack.rt.store.outbox.find_posted(stack.globex.id, "x", "5002") is None
+
+
+def _clickthrough(stack: Stack) -> None:
+    store_mention(stack, stack.globex, "5003", "https://x.com/g/5003")
+    query = {"metadata": stack.acme.metadata, "external_id": "x:5003"}
+    assert stack.client.get("/zendesk/clickthrough", query_string=query).status_code == 404
+    assert stack.client.get("/zendesk/clickthrough", query_string={"external_id": "x:5003"}).status_code == 401
+
+
+def _admin_start(stack: Stack) -> None:
+    # acme's metadata presented for globex; globex with no vouching at all.
+    answer = stack.client.post(
+        "/zendesk/admin", data={"subdomain": "globex", "return_url": RETURN_URL, "metadata": stack.acme.metadata}
+    )
+    assert answer.status_code == 403
+    page = stack.client.post("/zendesk/admin", data={"subdomain": "globex", "return_url": RETURN_URL})
+    assert "2002" not in page.get_data(as_text=True)
+
+
+def _admin_save(stack: Stack) -> None:
+    forged = FOREIGN_BOX.sign({"kind": "zd-admin", "t": "globex", "tr": True, "exp": 2**40, "g": 0, "r": RETURN_URL})
+    assert stack.client.post("/zendesk/admin/save", data={"flow": forged}).status_code == 403
+    assert stack.client.post("/zendesk/admin/save", data={}).status_code == 400
+
+
+def _events(stack: Stack) -> None:
+    # Unsigned by Zendesk's design: an uninstall claim for globex is only acted on once Zendesk confirms.
+    body = {"events": [{"type_id": "destroy_integration_instance", "subdomain": "globex"}]}
+    assert stack.client.post("/zendesk/events", json=body).status_code == 200
+    assert stack.rt.store.sink_connection(stack.globex.id, "zendesk") is not None
+
+
+def _identity(path: str, method: str) -> Callable[[Stack], None]:
+    def attack(stack: Stack) -> None:
+        for headers in ({}, {"Authorization": f"Bearer {_foreign_metadata('globex')}"}):
+            answer = stack.client.open(path, method=method, headers=headers, json={"by": "x"})
+            assert answer.status_code in (401, 403), (path, answer.status_code)
+        from plugin import trust
+
+        trust.revoke(stack.rt, "acme", "test")
+        revoked = {"Authorization": f"Bearer {stack.acme.metadata}"}
+        assert stack.client.open(path, method=method, headers=revoked, json={"by": "x"}).status_code == 403
+
+    return attack
+
+
+def _identity_page(stack: Stack) -> None:
+    assert stack.client.post("/identity/", data={"metadata": _foreign_metadata("globex")}).status_code == 403
+    assert stack.client.post("/identity/", data={}).status_code in (400, 401)
+
+
+def _attachments(stack: Stack) -> None:
+    link = file_url(FOREIGN_BOX, "http://h", stack.globex.id, "x", "2002", "horseshoe-file:abc")
+    token = link.rsplit("/", 1)[1]
+    assert stack.client.get(f"/attachments/{token}").status_code == 403
+    # A genuine link names its tenant and account: it cannot be pointed at another tenant's account.
+    own = file_url(stack.rt.box, "http://h", stack.acme.id, "x", "2002", "horseshoe-file:abc").rsplit("/", 1)[1]
+    assert stack.client.get(f"/attachments/{own}").status_code == 404
+
+
+def _webhooks(stack: Stack) -> None:
+    found = stack.rt.store.account(stack.globex.account_id)
+    assert found is not None
+    answer = stack.client.post(f"/webhooks/x/{found[0].public_key}", data=b'{"for_user_id": "2002"}')
+    assert answer.status_code == 401
+    assert stack.client.post("/webhooks/x/not-a-key", data=b"{}").status_code == 404
+
+
+def _metrics(stack: Stack) -> None:
+    # Open unless metrics_token is set (tested in test_findings); it names no tenant.
+    assert b"globex" not in stack.client.get("/metrics").data
+
+
+def _public(path: str) -> Callable[[Stack], None]:
+    def check(stack: Stack) -> None:
+        answer = stack.client.get(path)
+        assert answer.status_code < 500 and b"globex" not in answer.data and b"acme" not in answer.data
+
+    return check
+
+
+ATTACKS: dict[str, Callable[[Stack], None]] = {
+    "zendesk.pull": _pull,
+    "zendesk.channelback": _channelback,
+    "zendesk.clickthrough": _clickthrough,
+    "zendesk.admin_start": _admin_start,
+    "zendesk.admin_save": _admin_save,
+    "zendesk.events": _events,
+    "identity.page": _identity_page,
+    "identity.suggestions": _identity("/identity/api/suggestions", "GET"),
+    "identity.audit": _identity("/identity/api/audit", "GET"),
+    "identity.decide": _identity("/identity/api/suggestions/1/accept", "POST"),
+    "identity.undo": _identity("/identity/api/audit/1/undo", "POST"),
+    "identity.forget": _identity("/identity/api/forget", "POST"),
+    "attachments.open_file": _attachments,
+    "webhooks.receive": _webhooks,
+    "health.metrics": _metrics,
+    # Public by design, checked to reveal no tenant: Zendesk fetches these before any install.
+    "zendesk.manifest": _public("/zendesk/manifest.json"),
+    "zendesk.about": _public("/zendesk/about"),
+    "zendesk.healthcheck": _public("/zendesk/healthcheck"),
+    "health.healthz": _public("/healthz"),
+    "static": _public("/static/nothing.css"),
+}
+
+
+def test_every_route_is_attacked(stack: Stack) -> None:
+    endpoints = {rule.endpoint for rule in create_app(stack.rt).url_map.iter_rules()}
+    missing = endpoints - set(ATTACKS)
+    assert not missing, f"routes without a cross-tenant/unauthenticated test: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("endpoint", sorted(ATTACKS))
+def test_route_refuses_other_tenants_and_strangers(stack: Stack, endpoint: str) -> None:
+    ATTACKS[endpoint](stack)
