@@ -298,9 +298,15 @@ class IdentityPlugin:
     def merge_pending(self, tenant_id: int, sink: str, only: list[tuple[str, str]] | None = None,
                       adapter: IdentityAdapter | None = None) -> int:  # fmt: skip
         """Merge the records the CRM created on its own for linked authors into their targets."""
+        # With ``only`` (after each delivery), read just those profiles' links: reading every linked
+        # profile of the tenant per delivered mention made delivery cost grow with the customer base.
+        found = (
+            self._ids.links(tenant_id, LinkStatus.LINKED) if only is None
+            else list(self._ids.links_for(tenant_id, sink, only).values())
+        )  # fmt: skip
         links = [
-            link for link in self._ids.links(tenant_id, LinkStatus.LINKED)
-            if link.sink == sink and not link.merged
+            link for link in found
+            if link.sink == sink and link.status == LinkStatus.LINKED and not link.merged
             and (only is None or (link.network, link.author_external_id) in only)
         ]  # fmt: skip
         if not links:
