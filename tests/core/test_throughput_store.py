@@ -15,6 +15,7 @@ from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
 from plugin.store import Database
 from plugin.store import tables as t
+from plugin.store.inbox import RoutedMention
 from tests.support.netplugin import make_mention
 
 
@@ -103,3 +104,19 @@ def test_the_resolution_window_is_bounded_and_skips_decided_authors(rt: Runtime,
     assert len(ids.unresolved_payloads(tenant_id, "salesforce", WINDOW)) == WINDOW  # per sink
     with rt.db.read() as conn:
         assert conn.execute(select(t.identity_links.c.id)).all() != []
+
+
+def test_group_commit_leaves_a_mention_whose_routing_lease_was_lost(rt: Runtime, tenant: tuple[int, int]) -> None:
+    _tenant_id, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention("1"), make_mention("2", author="u2")])
+    ids = rt.store.inbox.claim_received("slow", 10, lease_seconds=0.0)  # expires at once
+    taken = rt.store.inbox.claim_received("fast", 1, lease_seconds=60.0)  # another worker takes one
+    assert len(ids) == 2 and len(taken) == 1
+    routed = [RoutedMention(row, True, {}, {"zendesk": None}) for row, _ in rt.store.inbox.for_routing_many(ids)]
+    assert rt.store.inbox.finish_routing_many(routed, "slow") == 1  # only the one nobody took
+    with rt.db.read() as conn:
+        statuses = dict(conn.execute(select(t.mentions.c.external_id, t.mentions.c.status)).all())
+        deliveries = conn.execute(select(t.deliveries.c.mention_id)).all()
+    assert sorted(statuses.values()) == ["received", "routed"]
+    assert len(deliveries) == 1
