@@ -112,15 +112,14 @@ class IdentityPlugin:
         tenant = current_tenant()
         if tenant is None or sink not in self.factories:
             return None
-        if self._adapter(tenant.id, sink) is None:
-            # Not connected, or connected without what look-ups need (Zendesk without REST
-            # credentials): nothing to decide, so no batch to build. Checked per mention (one
-            # read) rather than stored as a verdict, so credentials added later apply at once.
-            return None
         key = (profile.network, profile.external_id)
         link = self._ids.links_for(tenant.id, sink, [key]).get(key)
         stale = link is not None and link.status == LinkStatus.NEW
-        if link is None or (stale and link.fingerprint != self._fingerprint(tenant.id, profile)):
+        needs_decision = link is None or (stale and link.fingerprint != self._fingerprint(tenant.id, profile))
+        # Without an adapter (not connected, or Zendesk without REST credentials) there is nothing to
+        # decide with, so no batch is built: it used to load the whole received backlog per mention.
+        # Checked only when a decision is due, and never stored, so credentials added later apply.
+        if needs_decision and self._adapter(tenant.id, sink) is not None:
             self.resolve_batch(tenant.id, sink, profile)
             link = self._ids.links_for(tenant.id, sink, [key]).get(key)
         if link is None or link.status != LinkStatus.LINKED or not link.record_id:
