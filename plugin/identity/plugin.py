@@ -1,9 +1,10 @@
 """The built-in ``horseshoe_resolve_identity`` (registered ``trylast``) and the actions around it.
 
 The hook gets ``(profile, sink)``; the tenant is ``plugin.context.current_tenant()``. On the first
-author of a routing batch that has no stored verdict, the plugin resolves every author of the batch
-(the tenant's mentions still ``received``) at once through the CRM adapter, stores each verdict, and
-the other mentions of the batch are answered from the store: a batch costs a handful of CRM calls.
+author of a routing batch that has no stored verdict, the plugin resolves the authors of the next
+``WINDOW`` received mentions that have no verdict either, at once through the CRM adapter, stores each
+verdict, and the other mentions are answered from the store: a batch costs a handful of CRM calls and
+no mention is looked at twice, so routing stays linear however long the backlog.
 
 Hooks run outside any DB transaction, so verdicts, links, suggestions and audit entries are written
 right away. Zendesk merges of the user the Channel Framework created happen after the first delivery
@@ -41,6 +42,10 @@ SETTLED = frozenset(
 
 # Zendesk callbacks this plugin acts on (after confirming with Zendesk: they are unsigned).
 ZENDESK_EVENTS = ("destroy_user_identity", "resources_created_from_external_ids")
+
+# Received mentions whose authors are resolved together: big enough that a backlog costs one CRM
+# look-up per ~hundred authors, small enough that a batch's cost does not grow with the backlog.
+WINDOW = 200
 
 AdapterFactory = Callable[[dict[str, Any]], IdentityAdapter | None]
 
@@ -110,7 +115,11 @@ class IdentityPlugin:
         key = (profile.network, profile.external_id)
         link = self._ids.links_for(tenant.id, sink, [key]).get(key)
         stale = link is not None and link.status == LinkStatus.NEW
-        if link is None or (stale and link.fingerprint != self._fingerprint(tenant.id, profile)):
+        needs_decision = link is None or (stale and link.fingerprint != self._fingerprint(tenant.id, profile))
+        # Without an adapter (not connected, or Zendesk without REST credentials) there is nothing to
+        # decide with, so no batch is built: it used to load the whole received backlog per mention.
+        # Checked only when a decision is due, and never stored, so credentials added later apply.
+        if needs_decision and self._adapter(tenant.id, sink) is not None:
             self.resolve_batch(tenant.id, sink, profile)
             link = self._ids.links_for(tenant.id, sink, [key]).get(key)
         if link is None or link.status != LinkStatus.LINKED or not link.record_id:
@@ -142,10 +151,16 @@ class IdentityPlugin:
         key = (profile.network, profile.external_id)
         return self.facts_for(tenant_id, [key]).get(key, Facts()).fingerprint(profile)
 
+    def _adapter(self, tenant_id: int, sink: str) -> IdentityAdapter | None:
+        config = self.runtime.store.sink_connection(tenant_id, sink)
+        factory = self.factories.get(sink)
+        return factory(config) if config is not None and factory is not None else None
+
     def resolve_batch(self, tenant_id: int, sink: str, profile: SocialProfile) -> dict[tuple[str, str], Decision]:
-        """Resolve ``profile`` together with every other author of the tenant's current batch."""
+        """Resolve ``profile`` together with the authors of the next ``WINDOW`` received mentions that
+        have no verdict yet: one CRM look-up for many authors, and a bounded amount of work."""
         profiles: dict[tuple[str, str], SocialProfile] = {(profile.network, profile.external_id): profile}
-        for payload in self._ids.received_payloads(tenant_id):
+        for payload in self._ids.unresolved_payloads(tenant_id, sink, WINDOW):
             mention = Mention.model_validate(payload)
             profiles.setdefault((mention.network, mention.author.external_id), profile_of(mention))
         return self.resolve(tenant_id, sink, list(profiles.values()))
@@ -282,9 +297,15 @@ class IdentityPlugin:
     def merge_pending(self, tenant_id: int, sink: str, only: list[tuple[str, str]] | None = None,
                       adapter: IdentityAdapter | None = None) -> int:  # fmt: skip
         """Merge the records the CRM created on its own for linked authors into their targets."""
+        # With ``only`` (after each delivery), read just those profiles' links: reading every linked
+        # profile of the tenant per delivered mention made delivery cost grow with the customer base.
+        found = (
+            self._ids.links(tenant_id, LinkStatus.LINKED) if only is None
+            else list(self._ids.links_for(tenant_id, sink, only).values())
+        )  # fmt: skip
         links = [
-            link for link in self._ids.links(tenant_id, LinkStatus.LINKED)
-            if link.sink == sink and not link.merged
+            link for link in found
+            if link.sink == sink and link.status == LinkStatus.LINKED and not link.merged
             and (only is None or (link.network, link.author_external_id) in only)
         ]  # fmt: skip
         if not links:

@@ -7,6 +7,7 @@ nothing; ``route`` is resumable because it only picks mentions still in status `
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from plugin.context import Tenant, tenant_context
 from plugin.models import Labels, Mention, SocialProfile
 from plugin.runtime import Runtime
 from plugin.store.accounts import AccountRow
+from plugin.store.inbox import RoutedMention
 from plugin.triage import merge_labels
 
 log = logging.getLogger(__name__)
@@ -66,13 +68,21 @@ def profile_of(mention: Mention) -> SocialProfile:
     )
 
 
+# Routed mentions committed together (see ``InboxRepository.finish_routing_many``): enough to share
+# one write transaction between many mentions, few enough that a slow hook (a CRM look-up) delays
+# only a handful of deliveries, and a crash re-routes at most this many.
+GROUP_COMMIT = 50
+GROUP_COMMIT_SECONDS = 0.25
+
+
 def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
     """Triage received mentions and create their deliveries. Returns how many were routed."""
     store = runtime.store
     ids = store.inbox.claim_received(owner, limit, runtime.settings.lease_seconds)
     tenants: dict[int, Tenant] = {}
-    for mention_id in ids:
-        row, sinks = store.inbox.for_routing(mention_id)
+    pending: list[RoutedMention] = []
+    since = time.monotonic()
+    for row, sinks in store.inbox.for_routing_many(ids):
         mention = row.mention()
         if row.tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
             tenants[row.tenant_id] = Tenant(id=row.tenant_id, key=store.tenant_key(row.tenant_id))
@@ -86,10 +96,16 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
                 sink: runtime.hooks.resolve_identity(profile=profile_of(mention), sink=sink)
                 for sink in (sinks if engage else [])
             }
-        store.inbox.finish_routing(
-            row,
-            engaged=engage,
-            labels=labels.model_dump(mode="json", exclude_none=True),
-            matches={sink: match.model_dump(mode="json") if match else None for sink, match in matches.items()},
+        pending.append(
+            RoutedMention(
+                row,
+                engage,
+                labels.model_dump(mode="json", exclude_none=True),
+                {sink: match.model_dump(mode="json") if match else None for sink, match in matches.items()},
+            )
         )
+        if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
+            store.inbox.finish_routing_many(pending, owner)
+            pending, since = [], time.monotonic()
+    store.inbox.finish_routing_many(pending, owner)
     return len(ids)

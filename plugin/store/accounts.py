@@ -138,11 +138,11 @@ class AccountRepository:
         query = select(t.accounts).order_by(t.accounts.c.id)
         if tenant_id is not None:
             query = query.where(t.accounts.c.tenant_id == tenant_id)
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return [_account_row(r) for r in conn.execute(query)]
 
     def _with_context(self, *where: Any) -> tuple[AccountRow, AccountContext] | None:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(t.accounts).where(*where)).first()
         if row is None:
             return None
@@ -168,7 +168,7 @@ class AccountRepository:
         )
 
     def cursor(self, account_id: int) -> PollCursorRow:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(t.poll_cursors).where(t.poll_cursors.c.account_id == account_id)).one()
         return PollCursorRow(
             account_id=int(row.account_id),

@@ -55,7 +55,7 @@ class DeliveryRepository:
 
     def due_rows(self, ids: Sequence[int]) -> list[DueDelivery]:
         d, m = t.deliveries.c, t.mentions.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(t.deliveries, m.payload, m.labels, m.received_at)
                 .join(t.mentions, m.id == d.mention_id)
@@ -114,7 +114,7 @@ class DeliveryRepository:
             return states
         ids = sorted({external_id for _network, external_id in keys})
         m, d, r = t.mentions.c, t.deliveries.c, t.replies.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(m.network, m.external_id, d.status)
                 .select_from(t.mentions)

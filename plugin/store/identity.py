@@ -123,12 +123,12 @@ class IdentityRepository:
             return {}
         lk = t.identity_links.c
         wanted = or_(*(and_(lk.network == n, lk.author_external_id == a) for n, a in sorted(set(keys))))
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(select(t.identity_links).where(lk.tenant_id == tenant_id, lk.sink == sink, wanted))
             return {(r.network, r.author_external_id): _link(r) for r in rows}
 
     def link(self, link_id: int) -> IdentityLink | None:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(t.identity_links).where(t.identity_links.c.id == link_id)).first()
         return _link(row) if row else None
 
@@ -137,13 +137,13 @@ class IdentityRepository:
         query = select(t.identity_links).where(lk.tenant_id == tenant_id)
         if status:
             query = query.where(lk.status == status)
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return [_link(r) for r in conn.execute(query.order_by(lk.id))]
 
     def profiles_linked_to(self, tenant_id: int, sink: str, record_id: str) -> list[tuple[str, str]]:
         """(network, author) of the profiles linked to a CRM record."""
         lk = t.identity_links.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(lk.network, lk.author_external_id).where(
                     lk.tenant_id == tenant_id, lk.sink == sink, lk.record_id == record_id
@@ -152,14 +152,14 @@ class IdentityRepository:
         return [(str(r.network), str(r.author_external_id)) for r in rows]
 
     def audit_entry(self, audit_id: int) -> AuditEntry | None:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(t.identity_audit).where(t.identity_audit.c.id == audit_id)).first()
         return _entry(row) if row else None
 
     def audit_log(self, tenant_id: int, limit: int = 200) -> list[AuditEntry]:
         """Newest first."""
         au = t.identity_audit.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(t.identity_audit).where(au.tenant_id == tenant_id).order_by(au.id.desc()).limit(limit)
             )
@@ -170,7 +170,7 @@ class IdentityRepository:
         if not authors:
             return []
         m = t.mentions.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(m.network, m.author_external_id, m.payload)
                 .where(m.tenant_id == tenant_id, m.author_external_id.in_(sorted(set(authors))))
@@ -178,12 +178,27 @@ class IdentityRepository:
             )
             return [AuthoredPayload(r.network, r.author_external_id, dict(r.payload)) for r in rows]
 
-    def received_payloads(self, tenant_id: int) -> list[dict[str, Any]]:
-        """The mentions the router is working through for this tenant (the current batch)."""
-        m = t.mentions.c
-        with self.db.begin() as conn:
+    def unresolved_payloads(self, tenant_id: int, sink: str, limit: int) -> list[dict[str, Any]]:
+        """The oldest ``limit`` mentions still ``received`` whose author has no verdict yet for ``sink``:
+        the window the resolver decides in one batch. Authors with a verdict are left out in SQL, so
+        each mention is looked at once however long the backlog (it used to load every received one)."""
+        m, lk = t.mentions.c, t.identity_links.c
+        has_verdict = (
+            select(lk.id)
+            .where(
+                lk.tenant_id == m.tenant_id,
+                lk.sink == sink,
+                lk.network == m.network,
+                lk.author_external_id == m.author_external_id,
+            )
+            .exists()
+        )
+        with self.db.read() as conn:
             rows = conn.execute(
-                select(m.payload).where(m.tenant_id == tenant_id, m.status == MentionStatus.RECEIVED).order_by(m.id)
+                select(m.payload)
+                .where(m.tenant_id == tenant_id, m.status == MentionStatus.RECEIVED, ~has_verdict)
+                .order_by(m.id)
+                .limit(limit)
             )
             return [dict(r.payload) for r in rows]
 

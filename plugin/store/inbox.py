@@ -37,6 +37,16 @@ class MentionRow:
         return Mention.model_validate(self.payload)
 
 
+@dataclass(frozen=True)
+class RoutedMention:
+    """What routing decided for one mention, waiting for its group commit."""
+
+    mention: MentionRow
+    engaged: bool
+    labels: dict[str, Any]
+    matches: Mapping[str, dict[str, Any] | None]
+
+
 def mention_row(row: Any) -> MentionRow:
     return MentionRow(
         id=int(row.id),
@@ -119,9 +129,21 @@ class InboxRepository:
 
     def for_routing(self, mention_id: int) -> tuple[MentionRow, list[str]]:
         """The mention and the sinks its tenant has connected, read together."""
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(t.mentions).where(t.mentions.c.id == mention_id)).one()
             return mention_row(row), enabled_sinks(conn, int(row.tenant_id))
+
+    def for_routing_many(self, mention_ids: Sequence[int]) -> list[tuple[MentionRow, list[str]]]:
+        """``for_routing`` for a claimed batch, in one read transaction (ids order kept)."""
+        if not mention_ids:
+            return []
+        with self.db.read() as conn:
+            rows = {int(r.id): r for r in conn.execute(select(t.mentions).where(t.mentions.c.id.in_(mention_ids)))}
+            sinks: dict[int, list[str]] = {}
+            for row in rows.values():
+                if int(row.tenant_id) not in sinks:
+                    sinks[int(row.tenant_id)] = enabled_sinks(conn, int(row.tenant_id))
+        return [(mention_row(rows[i]), sinks[int(rows[i].tenant_id)]) for i in mention_ids if i in rows]
 
     def finish_routing(
         self,
@@ -133,22 +155,34 @@ class InboxRepository:
     ) -> None:
         """One delivery per sink in ``matches`` (with identity's verdict) and the mention's new
         status, in one transaction, releasing the routing lease."""
+        self.finish_routing_many([RoutedMention(mention, engaged, labels, matches)])
+
+    def finish_routing_many(self, routed: Sequence[RoutedMention], owner: str | None = None) -> int:
+        """Group commit: the verdicts of several mentions in one write transaction (one fsync and one
+        write lock instead of one per mention). With ``owner``, a mention is only finished while that
+        routing lease is still held: one whose lease expired belongs to whoever claimed it since.
+        Returns how many were finished."""
+        m = t.mentions
+        finished = 0
         with self.db.begin() as conn:
-            add_deliveries(conn, mention.id, mention.tenant_id, matches)
-            conn.execute(
-                update(t.mentions)
-                .where(t.mentions.c.id == mention.id)
-                .values(
-                    status=MentionStatus.ROUTED if engaged else MentionStatus.SKIPPED,
-                    labels=labels,
-                    **leases.released(),
-                )
-            )
+            for r in routed:
+                where = [m.c.id == r.mention.id, m.c.status == MentionStatus.RECEIVED]
+                if owner is not None:
+                    where.append(leases.held_by(m, owner))
+                status = MentionStatus.ROUTED if r.engaged else MentionStatus.SKIPPED
+                values = {"status": status, "labels": r.labels, **leases.released()}
+                if owner is not None and not conn.execute(update(m).where(*where).values(**values)).rowcount:
+                    continue  # lease lost: the mention is someone else's now
+                add_deliveries(conn, r.mention.id, r.mention.tenant_id, r.matches)
+                if owner is None:
+                    conn.execute(update(m).where(m.c.id == r.mention.id).values(**values))
+                finished += 1
+        return finished
 
     # -- reads for the CRM side --------------------------------------------------------------
     def find(self, tenant_id: int | None, network: str, external_id: str) -> MentionRow | None:
         m = t.mentions.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(t.mentions).where(m.tenant_id == tenant_id, m.network == network, m.external_id == external_id)
             ).first()
@@ -160,7 +194,7 @@ class InboxRepository:
         """Mentions of these accounts, after ``after_id``, whose delivery to ``sink`` has not
         succeeded (the Zendesk pull endpoint pages through them)."""
         m, d = t.mentions.c, t.deliveries.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(t.mentions)
                 .join(t.deliveries, (d.mention_id == m.id) & (d.sink == sink))

@@ -1,8 +1,9 @@
 """Leases: how several workers share one table of work without a queue.
 
 A row is free when it has no lease or its lease expired. Claiming works the same on SQLite and
-PostgreSQL: pick candidates, then a conditional UPDATE that only succeeds for rows nobody claimed in
-between, then read back which rows are ours. A worker that dies simply lets its leases expire.
+PostgreSQL: pick candidates (``SKIP LOCKED`` on PostgreSQL), then a conditional UPDATE that only
+succeeds for rows nobody claimed in between, then read back which rows are ours.
+A worker that dies simply lets its leases expire.
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ def claim(
     """Claim up to ``limit`` free rows matching ``where`` for ``owner``; returns the ids won."""
     now = utcnow()
     pk = table.primary_key.columns.values()[0]
+    candidates = select(pk).where(and_(where, free(table, now))).order_by(*order_by).limit(limit)
+    if not db.is_sqlite:
+        # PostgreSQL: rows another worker is claiming right now are skipped, not waited for, so
+        # concurrent workers claim disjoint batches instead of queueing on each other's row locks
+        # (and losing the conditional UPDATE below). SQLite serialises writers with BEGIN IMMEDIATE.
+        candidates = candidates.with_for_update(skip_locked=True)
     with db.begin() as conn:
-        ids = [
-            int(r[0])
-            for r in conn.execute(select(pk).where(and_(where, free(table, now))).order_by(*order_by).limit(limit))
-        ]
+        ids = [int(r[0]) for r in conn.execute(candidates)]
         if not ids:
             return []
         conn.execute(

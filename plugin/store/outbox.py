@@ -110,18 +110,18 @@ class OutboxRepository:
         )
 
     def get(self, reply_id: int) -> ReplyRow:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return reply_row(conn.execute(select(t.replies).where(t.replies.c.id == reply_id)).one())
 
     def by_key(self, idempotency_key: str) -> ReplyRow:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(t.replies).where(t.replies.c.idempotency_key == idempotency_key)).one()
         return reply_row(row)
 
     def find_posted(self, tenant_id: int | None, network: str, external_id: str) -> ReplyRow | None:
         """Our reply known on the network as ``external_id`` (an agent may answer it in turn)."""
         r = t.replies.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(t.replies).where(r.tenant_id == tenant_id, r.network == network, r.external_id == external_id)
             ).first()
@@ -180,7 +180,7 @@ class OutboxRepository:
     def due_ids(self, limit: int, *, except_source: str) -> list[int]:
         """Pending replies whose next attempt is due, oldest first."""
         r = t.replies.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(r.id)
                 .where(r.status == ReplyStatus.PENDING, r.next_attempt_at <= utcnow(), r.source != except_source)
@@ -193,7 +193,7 @@ class OutboxRepository:
     def unreported(self, tenant_id: int, source: str, limit: int) -> list[ReplyRow]:
         """Replies from ``source`` in a final state not yet written back to their CRM record."""
         r = t.replies.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(t.replies)
                 .where(

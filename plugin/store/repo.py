@@ -15,6 +15,7 @@ from plugin.connector import AccountContext
 from plugin.secrets import SecretBox
 from plugin.store import tables as t
 from plugin.store.accounts import AccountRepository, AccountRow
+from plugin.store.budgets import RatePauseRepository
 from plugin.store.db import Database
 from plugin.store.deliveries import BACKFILL_DAYS, DeliveryRepository
 from plugin.store.events import EventRepository
@@ -43,6 +44,7 @@ class Store:
         self.events = EventRepository(db)
         # Install codes, signing keys and revocation (the trust model, plugin/zendesk/trust.py).
         self.trust = TrustRepository(db, box)
+        self.rate_pauses = RatePauseRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:
@@ -98,7 +100,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Queue sizes for ``doctor``, the health endpoint and metrics."""
         m, d, r = t.mentions.c, t.deliveries.c, t.replies.c
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
 
             def count(table: Any, *where: Any) -> int:
                 return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())

@@ -217,3 +217,14 @@ identity_audit = Table(
     _ts("created_at", nullable=False),
 )
 Index("ix_identity_audit_tenant", identity_audit.c.tenant_id, identity_audit.c.id)
+
+# One row per rate-limited target (a Zendesk instance, a Salesforce org, a network account), shared
+# by every worker: a 429 pauses all of that target's work, not just the batch that got it (0006).
+rate_pauses = Table(
+    "rate_pauses",
+    metadata,
+    Column("target", String(255), primary_key=True),  # "<sink or network>:<tenant or account key>"
+    _ts("paused_until", nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    _ts("updated_at", nullable=False),
+)

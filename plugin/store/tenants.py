@@ -58,16 +58,16 @@ class TenantRepository:
                 return int(row.id)
 
     def key_of(self, tenant_id: int) -> str:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return str(conn.execute(select(t.tenants.c.key).where(t.tenants.c.id == tenant_id)).scalar_one())
 
     def id_of(self, key: str) -> int | None:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             value = conn.execute(select(t.tenants.c.id).where(t.tenants.c.key == key)).scalar()
             return int(value) if value is not None else None
 
     def all(self) -> list[TenantRow]:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(select(t.tenants).order_by(t.tenants.c.id))
             return [TenantRow(int(r.id), r.key, r.name) for r in rows]
 
@@ -99,7 +99,7 @@ class TenantRepository:
 
     def connection_config(self, tenant_id: int, sink: str) -> dict[str, Any] | None:
         """The decrypted config of an enabled connection; None when absent or disabled."""
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(t.sink_connections.c.config_enc, t.sink_connections.c.enabled).where(
                     t.sink_connections.c.tenant_id == tenant_id, t.sink_connections.c.sink == sink
@@ -118,7 +118,7 @@ class TenantRepository:
         )
         if enabled_only:
             query = query.where(t.sink_connections.c.enabled.is_(True))
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(query).all()
         return [
             ConnectionRow(
@@ -139,7 +139,7 @@ class TenantRepository:
         return config
 
     def enabled_sinks(self, tenant_id: int) -> list[str]:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return enabled_sinks(conn, tenant_id)
 
     def schedule_reply_poll(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.models import Mention
@@ -47,14 +47,6 @@ class AuthorHistory:
 class TriageRepository:
     def __init__(self, db: Database):
         self.db = db
-        # Triage reads once per mention. The store's SQLite engine opens and closes a connection per
-        # transaction (and the last close checkpoints the WAL): ~2 ms a look-up. Reads need neither a
-        # write lock nor a fresh connection, so on SQLite they use a small pool of their own.
-        self.reader: Engine = (
-            create_engine(db.url, pool_size=2, max_overflow=4, connect_args={"check_same_thread": False, "timeout": 30})
-            if db.is_sqlite
-            else db.engine
-        )
         self._accounts: dict[tuple[int, str], tuple[float, frozenset[str]]] = {}
 
     def our_account_ids(self, tenant_id: int, network: str) -> frozenset[str]:
@@ -65,7 +57,7 @@ class TriageRepository:
         if cached is not None and time.monotonic() - cached[0] < ACCOUNTS_TTL:
             return cached[1]
         a = t.accounts.c
-        with self.reader.connect() as conn:
+        with self.db.read() as conn:
             ids = frozenset(
                 str(v)
                 for v in conn.execute(
@@ -107,7 +99,7 @@ class TriageRepository:
             .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
             .exists()
         )
-        with self.reader.connect() as conn:
+        with self.db.read() as conn:
             has_open = bool(conn.execute(select(open_case)).scalar()) if want_open_case else False
             if mention.parent_id is None:
                 # Echoes and loops answer something of ours: a post that answers nothing is neither.
@@ -148,7 +140,7 @@ class TriageRepository:
         """Network ids of our replies that were posted (newest first)."""
         r = t.replies.c
         query = select(r.external_id).where(r.tenant_id == tenant_id, r.status == "sent").order_by(r.id.desc())
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return [str(v) for v in conn.execute(query).scalars() if v]
 
     def record(self, tenant_id: int | None, kind: str, data: dict[str, Any]) -> None:
@@ -159,7 +151,7 @@ class TriageRepository:
             raise RecordFailed(f"recording a {kind} event failed: {exc}") from exc
 
     def event_counts(self, kinds: tuple[str, ...]) -> dict[str, int]:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(t.events.c.kind, func.count()).where(t.events.c.kind.in_(kinds)).group_by(t.events.c.kind)
             ).all()
@@ -169,7 +161,7 @@ class TriageRepository:
         query = select(t.events.c.data).where(t.events.c.kind == kind).order_by(t.events.c.id)
         if tenant_id is not None:
             query = query.where(t.events.c.tenant_id == tenant_id)
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return [dict(row.data) for row in conn.execute(query)]
 
     def labelled(self, tenant_id: int | None, since: datetime) -> Iterator[tuple[datetime, dict[str, Any]]]:
@@ -178,7 +170,7 @@ class TriageRepository:
         query = select(m.created_at, m.labels).where(m.labels.is_not(None), m.created_at >= since).order_by(m.id)
         if tenant_id is not None:
             query = query.where(m.tenant_id == tenant_id)
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(query).all()
         for row in rows:
             created = as_utc(row.created_at)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from plugin import metrics
-from plugin.errors import AuthError, FatalError, RetriableError
+from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.models import Labels, Match, Mention
 from plugin.outbox import crm as crm_replies
 from plugin.outbox import replies as outbox
@@ -44,6 +44,11 @@ class Tick:
     @property
     def busy(self) -> bool:
         return bool(self.ingested or self.routed or self.delivered or self.replies or self.retried)
+
+    @property
+    def progressed(self) -> bool:
+        """Something moved forward (a retry alone only rescheduled work)."""
+        return bool(self.ingested or self.routed or self.delivered or self.replies or self.failed)
 
 
 class Worker:
@@ -146,10 +151,24 @@ class Worker:
         connection = SinkConnection(
             tenant_id=tenant_id, tenant_key=runtime.store.tenant_key(tenant_id), sink=sink_name, config=config
         )
+        # One pause per target for every worker: a 429 stops all of this target's batches (here and
+        # in other workers) until its Retry-After, rather than each batch earning its own 429.
+        target = f"{sink_name}:{connection.tenant_key}"
+        paused = runtime.store.rate_pauses.paused_until(target)
         for start in range(0, len(items), sink.max_batch):
             batch = items[start : start + sink.max_batch]
             try:
+                if paused is not None:
+                    wait = max(0.0, (paused - utcnow()).total_seconds())
+                    raise RateLimited(f"{target} is paused after a 429", retry_after=wait)
                 outcomes = sink.deliver(connection, batch)
+            except RateLimited as exc:
+                if paused is None:
+                    paused = utcnow() + timedelta(seconds=exc.retry_after or 60.0)
+                    runtime.store.rate_pauses.pause(target, paused, str(exc))
+                outcomes = [
+                    DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=exc.retry_after) for i in batch
+                ]
             except RetriableError as exc:
                 outcomes = [
                     DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=exc.retry_after) for i in batch
@@ -245,7 +264,9 @@ class Worker:
                 log.exception("worker tick failed; retrying after a pause")
                 self._stop.wait(idle * 5)
                 continue
-            if not tick.busy:
+            if not tick.progressed:
+                # Retries alone are not progress: work that waits on a Retry-After or a rate
+                # pause must not keep the loop spinning.
                 self._stop.wait(idle)
 
     def start_thread(self) -> threading.Thread:

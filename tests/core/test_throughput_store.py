@@ -1,0 +1,122 @@
+"""The store built for throughput (issue 11): pooled connections with their PRAGMAs set once, reads
+in deferred transactions that never wait for a writer, and identity resolution that looks at each
+received mention once, however long the backlog."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select, text
+
+from plugin.identity.plugin import WINDOW
+from plugin.pipeline import inbound as pipeline
+from plugin.runtime import Runtime
+from plugin.store import Database
+from plugin.store import tables as t
+from plugin.store.inbox import RoutedMention
+from tests.support.netplugin import make_mention
+
+
+def test_sqlite_connections_are_pooled_and_set_up_once(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'pool.db'}")
+    connects: list[object] = []
+    event.listen(db.engine, "connect", lambda conn, _r: connects.append(conn))
+    try:
+        db.upgrade()
+        for _ in range(20):
+            with db.read() as conn:
+                conn.execute(select(t.tenants.c.id)).all()
+            with db.write() as conn:
+                conn.execute(text("UPDATE tenants SET name = name"))
+        assert len(connects) <= 1, "a transaction opened a new connection"
+        with db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        db.dispose()
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'rw.db'}")
+    db.upgrade()
+    writing, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO tenants (key, name, created_at) VALUES ('w', 'w', '2026-01-01')"))
+            writing.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert writing.wait(10)
+        # BEGIN IMMEDIATE here would block until the writer commits (busy_timeout 30 s).
+        reader_done = threading.Event()
+        seen: list[int] = []
+
+        def reader() -> None:
+            with db.read() as conn:
+                seen.append(len(conn.execute(select(t.tenants.c.id)).all()))
+            reader_done.set()
+
+        threading.Thread(target=reader, daemon=True).start()
+        assert reader_done.wait(5), "a read transaction waited for the write lock"
+        assert seen == [0]  # the writer's row is not committed yet
+    finally:
+        done.set()
+        thread.join(10)
+        db.dispose()
+
+
+def test_routing_without_an_identity_adapter_builds_no_batch(
+    rt: Runtime, tenant: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Zendesk connected without REST credentials: nothing to resolve, so no window is loaded (it used
+    to load every received mention for every mention: quadratic)."""
+    tenant_id, account_id = tenant
+    rt.store.set_sink_connection(
+        tenant_id, "zendesk", {"subdomain": "acme", "instance_push_id": "p", "zendesk_access_token": "t"}
+    )
+    calls: list[int] = []
+    ids = rt.store.identity
+    original = ids.unresolved_payloads
+    monkeypatch.setattr(ids, "unresolved_payloads", lambda *a, **k: calls.append(1) or original(*a, **k))
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention(str(i), author=f"u{i % 7}") for i in range(30)])
+    assert pipeline.route(rt, "w1") == 30
+    assert calls == []
+
+
+def test_the_resolution_window_is_bounded_and_skips_decided_authors(rt: Runtime, tenant: tuple[int, int]) -> None:
+    tenant_id, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention(str(i), author=f"u{i}") for i in range(WINDOW + 50)])
+    ids = rt.store.identity
+    window = ids.unresolved_payloads(tenant_id, "zendesk", WINDOW)
+    assert len(window) == WINDOW
+    assert [p["external_id"] for p in window[:3]] == ["0", "1", "2"]  # oldest first
+    ids.upsert_link(tenant_id, "zendesk", "testnet", "u0", status="new")
+    after = ids.unresolved_payloads(tenant_id, "zendesk", WINDOW)
+    assert after[0]["external_id"] == "1"  # an author with a verdict is not looked at again
+    assert len(ids.unresolved_payloads(tenant_id, "salesforce", WINDOW)) == WINDOW  # per sink
+    with rt.db.read() as conn:
+        assert conn.execute(select(t.identity_links.c.id)).all() != []
+
+
+def test_group_commit_leaves_a_mention_whose_routing_lease_was_lost(rt: Runtime, tenant: tuple[int, int]) -> None:
+    _tenant_id, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention("1"), make_mention("2", author="u2")])
+    ids = rt.store.inbox.claim_received("slow", 10, lease_seconds=0.0)  # expires at once
+    taken = rt.store.inbox.claim_received("fast", 1, lease_seconds=60.0)  # another worker takes one
+    assert len(ids) == 2 and len(taken) == 1
+    routed = [RoutedMention(row, True, {}, {"zendesk": None}) for row, _ in rt.store.inbox.for_routing_many(ids)]
+    assert rt.store.inbox.finish_routing_many(routed, "slow") == 1  # only the one nobody took
+    with rt.db.read() as conn:
+        statuses = dict(conn.execute(select(t.mentions.c.external_id, t.mentions.c.status)).all())
+        deliveries = conn.execute(select(t.deliveries.c.mention_id)).all()
+    assert sorted(statuses.values()) == ["received", "routed"]
+    assert len(deliveries) == 1
