@@ -9,9 +9,9 @@ wrong value deep inside is a 400 with a reason, never a KeyError or a 500.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from plugin.errors import BadInput
 
@@ -23,6 +23,28 @@ class Shape(BaseModel):
 
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+def text_or_none(value: Any) -> str | None:
+    """An id or text the network sends as a string, or as a number once an SDK has read it; never a
+    bool, list or object."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def required_text(value: Any) -> str:
+    text = text_or_none(value)
+    if not text:
+        raise ValueError("is missing or empty")
+    return text
+
+
+# Field types for the models: optional text, and an id that must be present.
+Text = Annotated[str | None, BeforeValidator(text_or_none)]
+Id = Annotated[str, BeforeValidator(required_text)]
 
 
 def error_path(where: str, loc: tuple[int | str, ...]) -> str:

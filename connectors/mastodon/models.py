@@ -14,23 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, StrictStr
 
-from connectors.shapes import Shape, parse_shape
-
-
-def _text(value: Any) -> str | None:
-    # Ids are strings in the API ("cast from an integer") and ints once Mastodon.py has read them.
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"must be a string, got {type(value).__name__}")
-    return str(value)
-
-
-def _id(value: Any) -> str:
-    text = _text(value)
-    if not text:
-        raise ValueError("is missing or empty")
-    return text
+from connectors.shapes import Id, Shape, Text, parse_shape
 
 
 def _when(value: Any) -> datetime:
@@ -48,8 +32,6 @@ def _when(value: Any) -> datetime:
     raise ValueError(f"must be an ISO 8601 datetime, got {type(value).__name__}")
 
 
-Text = Annotated[str | None, BeforeValidator(_text)]
-Id = Annotated[str, BeforeValidator(_id)]
 When = Annotated[datetime, BeforeValidator(_when)]
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from connectors.shapes import error_path
 from plugin.errors import BadInput
 
 from .fields import id_str, to_datetime
@@ -135,17 +136,10 @@ class MessagingEvent(_Shape):
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def _path(where: str, loc: tuple[int | str, ...]) -> str:
-    path = where
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def parse(model: type[Model], value: Any, where: str) -> Model:
     """``model`` validated from ``value``, or BadInput naming the first path at fault."""
     try:
         return model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise BadInput(f"{_path(where, tuple(first['loc']))}: {first['msg']}") from exc
+        raise BadInput(f"{error_path(where, tuple(first['loc']))}: {first['msg']}") from exc

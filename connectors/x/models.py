@@ -11,30 +11,12 @@ type is refused with its path (``data[0].referenced_tweets[1].id``) and becomes 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
+from connectors.shapes import Id, Text, error_path
 from plugin.errors import BadInput
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"must be a string, got {type(value).__name__}")
-    return str(value)
-
-
-def _required_text(value: Any) -> str:
-    text = _text(value)
-    if not text:
-        raise ValueError("is missing or empty")
-    return text
-
-
-Text = Annotated[str | None, BeforeValidator(_text)]
-Id = Annotated[str, BeforeValidator(_required_text)]
 
 
 class _Shape(BaseModel):
@@ -189,17 +171,10 @@ class AccountActivity(_Shape):
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def _path(where: str, loc: tuple[int | str, ...]) -> str:
-    path = where
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def parse_model(model: type[Model], value: Any, where: str) -> Model:
     """``model`` validated from ``value``, or BadInput naming the first path at fault."""
     try:
         return model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise BadInput(f"{_path(where, tuple(first['loc']))}: {first['msg']}") from exc
+        raise BadInput(f"{error_path(where, tuple(first['loc']))}: {first['msg']}") from exc
