@@ -290,3 +290,6 @@ def test_finding_7_access_log_never_writes_query_values() -> None:
 
     line = server.redact_query("hub.verify_token=s3cret&metadata=signed.token")
     assert "s3cret" not in line and "signed.token" not in line and "hub.verify_token" in line
+    # An attachment link's path is its credential: the access log names the route, not the token.
+    assert server.redact_path("/attachments/eyJwIjoiZmlsZSJ9.c2ln") == "/attachments/[redacted]"
+    assert server.redact_path("/zendesk/pull") == "/zendesk/pull"
