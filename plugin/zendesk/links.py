@@ -15,7 +15,6 @@ from plugin.egress import allowed_hosts
 from plugin.errors import BadInput
 from plugin.runtime import Runtime
 
-
 # A host name as a browser would read it the same way: letters, digits, dots and dashes only. A
 # backslash (a browser's "/"), a percent escape or a control character would make Python and the
 # browser disagree on the host, which is how an allowed-looking URL becomes an open redirect.

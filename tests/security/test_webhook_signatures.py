@@ -10,7 +10,6 @@ import json
 import pytest
 
 from plugin.connector import Connector
-
 from tests.web.test_webhook_fuzz import ACCOUNTS, VK_GROUP, stack  # noqa: F401  (shared fixture)
 
 SIGNED_NETWORKS = ["x", "facebook", "messenger", "instagram", "telegram", "vk"]
