@@ -41,8 +41,7 @@ def _open(policy: egress.Policy, host: str, port: int, timeout: Any, **options: 
     """A socket to a vetted address of ``host`` (the first that accepts), or the last error."""
     addresses = egress.vetted_addresses(host, port, policy, what=f"connection to {host}")
     last: OSError | None = None
-    for family, kind, proto, _name, address in addresses:
-        del family, kind, proto  # the connect function picks them from the address literal
+    for *_, address in addresses:  # family and type follow from the address literal
         try:
             return policy.connect((address[0], port), timeout, **options)
         except OSError as exc:

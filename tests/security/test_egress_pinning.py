@@ -172,6 +172,19 @@ def test_notification_webhook_rebinding_to_loopback_reaches_nothing() -> None:
     assert opener.connected == []
 
 
+def test_notification_webhook_to_a_private_address_fails_once_with_the_reason() -> None:
+    """Refused when checked (before any connection): reported failed at once, the sender thread lives on."""
+    egress.configure(egress.Policy())
+    results: list[tuple[str, int, str | None]] = []
+    notifier = Notifier(attempts=3, backoff_base=0.01, on_result=lambda n, s, a, e: results.append((s, a, e)))
+    for target in ("https://169.254.169.254/latest/meta-data", "https://10.0.0.1/hook"):
+        notifier.submit(Notice("webhook", target, "security", {"text": "breach"}))
+    assert notifier.drain(10)
+    notifier.stop()
+    assert [(s, a) for s, a, _ in results] == [("failed", 1), ("failed", 1)]
+    assert all(e is not None and "private" in e for _, _, e in results)
+
+
 def test_salesforce_login_url_is_checked_when_read_and_pinned_when_used() -> None:
     egress.configure(egress.Policy())
     base = {"auth": "password", "username": "u", "password": "p"}
