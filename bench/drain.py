@@ -82,7 +82,13 @@ class Fakes:
 
 def drain(fakes: Fakes, total: int, data_dir: str, deadline_s: float) -> dict[str, Any]:
     """Store ``total`` mentions, then time the worker until every delivery is done."""
-    rt = build_runtime(Settings(data_dir=data_dir, secret_key="bench-secret-key-not-for-production"))
+    rt = build_runtime(
+        Settings(
+            data_dir=data_dir,
+            secret_key="bench-secret-key-not-for-production",
+            allowed_private_hosts="127.0.0.1,localhost",  # the fakes run here (plugin/egress.py)
+        )
+    )
     try:
         tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
         rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")

@@ -71,6 +71,7 @@ def build(data_dir: str) -> FuzzWorld:
         secret_key=secrets.token_urlsafe(48),
         public_url="http://127.0.0.1:8000",
         zendesk_api_base=UNREACHABLE,
+        allowed_private_hosts="127.0.0.1,localhost",  # the fakes run here (plugin/egress.py)
     )
     runtime = build_runtime(settings)
     tenant_id = runtime.store.ensure_tenant(TENANT)

@@ -113,7 +113,13 @@ class Fakes:
 
 
 def horseshoe(fakes: Fakes, batch: list[Mention], data_dir: str) -> tuple[int, Runtime, int]:
-    rt = build_runtime(Settings(data_dir=data_dir, secret_key="bench-secret-key-not-for-production"))
+    rt = build_runtime(
+        Settings(
+            data_dir=data_dir,
+            secret_key="bench-secret-key-not-for-production",
+            allowed_private_hosts="127.0.0.1,localhost",  # the fakes run here (plugin/egress.py)
+        )
+    )
     tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
     rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
     rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())

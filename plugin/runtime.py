@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pluggy
 
+from plugin import egress
 from plugin.config import Settings, load_settings
 from plugin.plugins import Hooks, Registry, get_plugin_manager
 from plugin.secrets import SecretBox
@@ -38,6 +39,8 @@ def build_runtime(
     pm: pluggy.PluginManager | None = None,
 ) -> Runtime:
     settings = settings or load_settings()
+    # Where this process may connect (plugin/egress.py): the operator's exemptions, for every client.
+    egress.configure(egress.Policy(egress.allowed_hosts(settings.allowed_private_hosts)))
     db = Database(settings.resolved_database_url)
     if upgrade:
         db.upgrade()

@@ -63,12 +63,16 @@ def redeem(rt: Runtime, subdomain: str, code: str) -> Trust:
     return Trust(subdomain, tenant_id, None, Level.TENANT, Via.INSTALL_CODE)
 
 
-def for_file_link(rt: Runtime, tenant_id: int, account_id: int | None) -> Trust:
-    """A signed attachment link reaches one file of one account of the tenant it names; it expires by
-    itself (``LINK_DAYS``: links are handed to CRMs that import the file at once, so no revocation)."""
+def for_file_link(rt: Runtime, tenant_id: int, account_id: int | None, generation: int) -> Trust:
+    """A signed attachment link reaches one file of one account of the tenant it names. It expires by
+    itself (``LINK_DAYS``) and dies with everything else issued for the tenant when the tenant's
+    generation moves on (confirmed uninstall, ``horseshoe tenants revoke``); a link signed with a key
+    retired by ``horseshoe keys rotate --revoke`` no longer verifies at all."""
     tenant = next((row.key for row in rt.store.tenants.all() if row.id == tenant_id), None)
     if tenant is None or account_id is None:
         raise Unauthorized("this attachment link names no tenant or account here", status=404)
+    if generation != rt.store.trust.generation(tenant):
+        raise Unauthorized("this attachment link was revoked (the integration was uninstalled or revoked)", status=403)
     return Trust(tenant, tenant_id, None, Level.INSTANCE, Via.FILE_LINK, (account_id,))
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from plugin import egress
 from plugin.config import Settings
 from plugin.runtime import Runtime, build_runtime
 from plugin.store.db import normalize_url
@@ -32,6 +33,18 @@ def fast_settings(data_dir: str, database_url: str = "", **overrides: object) ->
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+SANDBOX_EGRESS = egress.Policy(egress.allowed_hosts("127.0.0.1,localhost"))
+
+
+@pytest.fixture(autouse=True)
+def sandbox_egress() -> Iterator[None]:
+    """The fakes run on this machine: every test starts with the rule the sandbox documents (its hosts
+    in ``allowed_private_hosts``), whatever rule an earlier test's runtime configured."""
+    egress.configure(SANDBOX_EGRESS)
+    yield
+    egress.configure(SANDBOX_EGRESS)
 
 
 @pytest.fixture(scope="session")

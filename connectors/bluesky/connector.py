@@ -15,7 +15,7 @@ from atproto_client.request import Request
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
 from plugin.errors import AuthError, FatalError
-from plugin.http import Media, fetch_media
+from plugin.http import Media, PinnedTransport, fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -83,7 +83,10 @@ class BlueskyConnector(Connector):
             session = self._sessions.get(key)
             if session is None:
                 timeout = float(account.settings.get("timeout", 30))
-                session = self._sessions[key] = _Session(Client(base_url=base, request=Request(timeout=timeout)))
+                # The PDS URL is an admin's: connections go only where the egress rule allows, to the
+                # address it checked (DNS rebinding reaches nothing private).
+                request = Request(timeout=timeout, transport=PinnedTransport())
+                session = self._sessions[key] = _Session(Client(base_url=base, request=request))
         return session
 
     def _login(self, session: _Session, account: AccountContext) -> None:

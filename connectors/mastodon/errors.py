@@ -34,7 +34,10 @@ def translate_error(exc: Exception, api: Mastodon, *, posting: bool) -> Exceptio
         # Mastodon.py wraps the requests exception; the shared rule reads the chain. For a post, the
         # status may exist (read timeout, connection dropped after sending): the Idempotency-Key makes
         # a retry within the hour safe, but that is the worker's call, so it is OutcomeUnknown.
-        return transport_error(_cause(exc) or exc, mutating=posting, what="Mastodon")
+        cause = _cause(exc)
+        if isinstance(cause, FatalError):  # refused before connecting (the egress rule): nothing was sent
+            return cause
+        return transport_error(cause or exc, mutating=posting, what="Mastodon")
     if posting and _status(exc) == 504:
         return OutcomeUnknown("Mastodon's gateway timed out while the status was being posted")
     if isinstance(exc, MastodonServerError):

@@ -61,14 +61,25 @@ def keys() -> None:
 
 @keys.command("rotate")
 @click.option("--grace-hours", type=float, default=None, help="How long old keys still verify (default: setting)")
+@click.option(
+    "--revoke",
+    is_flag=True,
+    help="Retire every older key now (after a leak): metadata, admin sessions and attachment links they "
+    "signed stop verifying (running servers notice within 30 seconds)",
+)
 @click.pass_context
-def rotate(ctx: click.Context, grace_hours: float | None) -> None:
+def rotate(ctx: click.Context, grace_hours: float | None, revoke: bool) -> None:
     """Sign with a new key from now on; tokens signed with older keys verify for the grace period."""
+    if revoke and grace_hours not in (None, 0):
+        raise click.UsageError("--revoke retires the old keys now; it takes no --grace-hours")
     rt = _runtime(ctx)
-    hours = grace_hours if grace_hours is not None else rt.settings.key_grace_hours
+    hours = 0.0 if revoke else grace_hours if grace_hours is not None else rt.settings.key_grace_hours
     kid = rt.store.trust.rotate_keys(timedelta(hours=hours), LEGACY_KID)
     rt.store.events.record(None, "trust:keys_rotated", {"kid": kid, "grace_hours": hours})
-    click.echo(f"signing with key {kid}; older keys verify for {hours:g} more hours")
+    if revoke:
+        click.echo(f"signing with key {kid}; every older key is retired and its tokens no longer verify")
+    else:
+        click.echo(f"signing with key {kid}; older keys verify for {hours:g} more hours")
 
 
 @click.group()

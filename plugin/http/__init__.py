@@ -22,6 +22,7 @@ from .headers import (
 from .media import Media, check_url, fetch_media
 from .outcome import never_sent, transport_error
 from .pacer import Pacer, Rate, fingerprint
+from .pinned import PinnedAdapter, PinnedTransport, mount_pinned, pinned_session
 from .redact import RedactingFilter, describe, install_log_filters, redact
 
 install_log_filters()
@@ -34,6 +35,8 @@ __all__ = [
     "HttpClient",
     "Media",
     "Pacer",
+    "PinnedAdapter",
+    "PinnedTransport",
     "Rate",
     "RedactingFilter",
     "check_url",
@@ -47,9 +50,11 @@ __all__ = [
     "json_header",
     "meta_regain_seconds",
     "meta_usage_items",
+    "mount_pinned",
     "never_sent",
     "parse_reset",
     "parse_retry_after",
+    "pinned_session",
     "redact",
     "retry_after_from_headers",
     "retry_after_seconds",

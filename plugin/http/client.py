@@ -3,7 +3,8 @@
 One client per connector instance. For each call it:
 
 1. takes the account's cached ``requests.Session`` (connection reuse; one per account so one
-   account's broken pool or headers never leak into another's);
+   account's broken pool or headers never leak into another's), which connects only where the egress
+   rule allows and only to the address it checked (``pinned.py``: an ``api_base`` is an admin's URL);
 2. sends with default (connect, read) timeouts, so no call can hang a worker;
 3. turns a missing answer into RetriableError or OutcomeUnknown by the one sent/not-sent rule
    (``outcome.transport_error``); a 504 gateway timeout on a write is OutcomeUnknown too;
@@ -27,6 +28,7 @@ from plugin.errors import AuthError, FatalError, HorseshoeError, OutcomeUnknown,
 
 from .headers import retry_after_from_headers
 from .outcome import transport_error
+from .pinned import pinned_session
 from .redact import redact
 
 DEFAULT_TIMEOUT = (5.0, 20.0)  # (connect, read) seconds
@@ -84,7 +86,7 @@ class HttpClient:
         error_hook: ErrorHook | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         user_agent: str = "horseshoe/0.1",
-        session_factory: Callable[[], requests.Session] = requests.Session,
+        session_factory: Callable[[], requests.Session] = pinned_session,
     ):
         self.name = name
         self.error_hook = error_hook

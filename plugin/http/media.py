@@ -2,7 +2,9 @@
 
 The URL comes from a CRM (a Zendesk ``file_urls`` entry, a Salesforce attachment link), so it is checked
 before anything is fetched: http(s) only (a ``file://`` or ``ftp://`` URL would read the host's own
-files or reach odd services), a size limit the connector sets from its network's rule, enforced while
+files or reach odd services), and the download connects only under the egress rule, to the address
+it checked (``pinned.py``: https on a public address, each redirect hop too; ``EgressRefused``
+otherwise), a size limit the connector sets from its network's rule, enforced while
 reading (a server that lies about Content-Length, or sends none, cannot make us hold more), and an image
 type when the network's path only takes images.
 

@@ -10,7 +10,11 @@ Three ways to authenticate, as an org admin sets them up (``config["auth"]``):
 
 ``domain`` ("login", "test" or a My Domain prefix) picks the login host; ``login_url`` sends the login
 hosts somewhere else entirely (a proxy, or the sandbox fake in tests) and ``ca_bundle`` names the
-certificate authorities to trust (TLS-inspecting proxies; the fake's test certificate). We log in with
+certificate authorities to trust (TLS-inspecting proxies; the fake's test certificate). The login URL,
+a configured ``instance_url`` and the instance a login answers with are an admin's (or Salesforce's)
+URLs, so they follow the egress rule of every such URL (``plugin/egress.py``): https on a public
+address unless the operator allowed the host, checked when read and again on every connection, which
+goes to the checked address (``plugin.http.PinnedAdapter``). We log in with
 ``SalesforceLogin`` ourselves and hand simple-salesforce only the session, so an expired session is
 re-established exactly once by our code (see plugin/salesforce/api.py), not silently in a loop.
 """
@@ -23,12 +27,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
-from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
+from plugin import egress
+from plugin.errors import AuthError, BadInput, FatalError, RateLimited, RetriableError
+from plugin.http import PinnedAdapter
 
 DEFAULT_API_VERSION = "59.0"
 AUTH_MODES = ("password", "jwt", "session")
@@ -92,11 +97,24 @@ def parse_config(config: Mapping[str, Any]) -> ConnectConfig:
     missing = [name for name in needed if getattr(parsed, name) is None]
     if missing:
         raise FatalError(f"salesforce {auth} auth needs: {', '.join(missing)}", code="CONFIG")
+    for name in ("login_url", "instance_url"):
+        url = getattr(parsed, name)
+        if url is not None:
+            _egress_checked(url, f"salesforce {name}")
     return parsed
 
 
-class _Redirect(HTTPAdapter):
-    """Sends requests to ``base_url`` (path kept) and pins ``verify`` so REQUESTS_CA_BUNDLE cannot override it."""
+def _egress_checked(url: str, what: str) -> str:
+    """``url`` under the egress rule; refused: FatalError (an admin must change the setting)."""
+    try:
+        return egress.check_url(url, what=what)
+    except BadInput as exc:
+        raise FatalError(str(exc), code="CONFIG") from None
+
+
+class _Redirect(PinnedAdapter):
+    """Sends requests to ``base_url`` (path kept) and pins ``verify`` so REQUESTS_CA_BUNDLE cannot override
+    it; every connection under the egress rule, to the address it checked."""
 
     def __init__(self, base_url: str | None, verify: str | bool, timeout: float):
         super().__init__()
@@ -118,8 +136,11 @@ class _Redirect(HTTPAdapter):
 
 def http_session(cfg: ConnectConfig) -> requests.Session:
     session = requests.Session()
+    session.trust_env = False  # a proxy from the environment would resolve the names itself
     verify: str | bool = cfg.ca_bundle or True
-    session.mount("https://", _Redirect(None, verify, cfg.timeout))
+    direct = _Redirect(None, verify, cfg.timeout)
+    session.mount("https://", direct)
+    session.mount("http://", direct)  # refused unless the host is allowed (the sandbox)
     if cfg.login_url:
         redirect = _Redirect(cfg.login_url, verify, cfg.timeout)
         for host in {cfg.domain, "login", "test"}:
@@ -185,4 +206,7 @@ def open_client(cfg: ConnectConfig) -> Salesforce:
             instance_url=cfg.instance_url, session_id=cfg.session_id, version=cfg.api_version, session=session
         )
     session_id, instance = login(cfg, session)
+    # The instance comes from the login answer (SOAP serverUrl, OAuth ``instance_url``): a login host
+    # we do not control could name any host, so it is held to the same rule before it is used.
+    _egress_checked(f"https://{instance}", "salesforce instance_url from the login answer")
     return Salesforce(instance=instance, session_id=session_id, version=cfg.api_version, session=session)

@@ -1,12 +1,13 @@
-"""Rate pauses shared by every worker: when a target (a Zendesk instance, a Salesforce org, a network
-account) answers 429, every worker leaves it alone until its Retry-After, instead of each batch
-finding out with a 429 of its own."""
+"""Limits shared by every process. Rate pauses: when a target (a Zendesk instance, a Salesforce org, a
+network account) answers 429, every worker leaves it alone until its Retry-After, instead of each batch
+finding out with a 429 of its own. Callback budgets: the bytes an unauthenticated caller may make us
+store per tenant and minute, however many server processes answer."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.store import tables as t
@@ -44,3 +45,42 @@ class RatePauseRepository:
             # Another worker stored a pause for the same target meanwhile (PostgreSQL): keep the later.
             with self.db.begin() as conn:
                 conn.execute(later)
+
+
+class CallbackBudgetRepository:
+    """Bytes an unauthenticated caller may make us store per key and window, shared by all processes.
+
+    The spend is one conditional UPDATE (``used + size <= limit``), so two processes racing for the
+    last bytes cannot both win; the first request of a window INSERTs its row, and a concurrent
+    INSERT of the same row falls back to the UPDATE. Windows before the previous one are deleted
+    when a new window starts, so the table holds about two rows per active key.
+    """
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def spend(self, key: str, window_start: int, size: int, limit: int) -> bool:
+        """Add ``size`` to ``key``'s window; False (nothing added) when that would pass ``limit``."""
+        if size > limit:
+            return False
+        b = t.callback_budgets.c
+        within = (
+            update(t.callback_budgets)
+            .where(b.budget_key == key, b.window_start == window_start, b.used + size <= limit)
+            .values(used=b.used + size)
+        )
+        with self.db.begin() as conn:
+            if conn.execute(within).rowcount:
+                return True
+            exists = select(b.used).where(b.budget_key == key, b.window_start == window_start)
+            if conn.execute(exists).first() is not None:
+                return False  # the window's row is there and this would pass the limit
+        try:
+            with self.db.begin() as conn:
+                conn.execute(delete(t.callback_budgets).where(b.budget_key == key, b.window_start < window_start - 1))
+                conn.execute(insert(t.callback_budgets).values(budget_key=key, window_start=window_start, used=size))
+            return True
+        except IntegrityError:
+            # Another process opened the window meanwhile: spend from its row like any later request.
+            with self.db.begin() as conn:
+                return bool(conn.execute(within).rowcount)

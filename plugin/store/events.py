@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from plugin.store import tables as t
 from plugin.store.db import Database, utcnow
@@ -27,3 +27,10 @@ class EventRepository:
                 insert(t.events),
                 [{"tenant_id": tid, "kind": kind, "data": data, "created_at": utcnow()} for tid, kind, data in rows],
             )
+
+    def count(self, tenant_id: int | None, kind: str) -> int:
+        """How many events of ``kind`` the tenant has (audits; tests of the callback bounds)."""
+        e = t.events.c
+        with self.db.read() as conn:
+            query = select(func.count()).select_from(t.events).where(e.tenant_id == tenant_id, e.kind == kind)
+            return int(conn.execute(query).scalar() or 0)

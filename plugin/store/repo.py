@@ -15,7 +15,7 @@ from plugin.connector import AccountContext
 from plugin.secrets import SecretBox
 from plugin.store import tables as t
 from plugin.store.accounts import AccountRepository, AccountRow
-from plugin.store.budgets import RatePauseRepository
+from plugin.store.budgets import CallbackBudgetRepository, RatePauseRepository
 from plugin.store.db import Database
 from plugin.store.deliveries import BACKFILL_DAYS, DeliveryRepository
 from plugin.store.events import EventRepository
@@ -45,6 +45,7 @@ class Store:
         # Install codes, signing keys and revocation (the trust model, plugin/zendesk/trust.py).
         self.trust = TrustRepository(db, box)
         self.rate_pauses = RatePauseRepository(db)
+        self.callback_budgets = CallbackBudgetRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

@@ -228,3 +228,13 @@ rate_pauses = Table(
     Column("reason", Text, nullable=False, default=""),
     _ts("updated_at", nullable=False),
 )
+
+# /zendesk/events byte budgets per tenant and one-minute window (``window_start``: Unix minute), in
+# the store so every server process (gunicorn workers, several hosts) spends from the same budget.
+callback_budgets = Table(
+    "callback_budgets",
+    metadata,
+    Column("budget_key", String(255), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("used", BigInteger, nullable=False),
+)

@@ -107,6 +107,8 @@ def host_settings(data_dir: Path) -> Settings:
         backoff_cap_seconds=0.05,
         worker_idle_seconds=0.05,
         public_url="http://127.0.0.1:9",
+        # The connector's fake runs on this machine: exempt from the egress rule the documented way.
+        allowed_private_hosts="127.0.0.1,localhost",
     )
 
 

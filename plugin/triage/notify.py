@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from plugin import egress
+from plugin.errors import BadInput
+from plugin.http import pinned_session
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,12 @@ class Notifier:
         self.smtp_from = smtp_from
         self.on_result = on_result
         self.recorder = recorder
-        # The host passes the operator's allowed_private_hosts: then a webhook URL an admin configured
-        # must be https on a public address (plugin/egress.py). None: no check (unit tests' receivers).
+        # A webhook URL is an admin's: it must be https on a public address (plugin/egress.py), checked
+        # again on every connection and pinned to the checked address (DNS rebinding). The host passes
+        # the operator's allowed_private_hosts; None: the process's configured rule.
         self.allowed_hosts = allowed_hosts
+        policy = None if allowed_hosts is None else egress.Policy(allowed_hosts)
+        self._http = pinned_session(policy)
         self._heap: list[tuple[float, int, int, Notice]] = []
         self._order = itertools.count()
         self._busy = 0
@@ -116,6 +121,10 @@ class Notifier:
     def _attempt(self, notice: Notice, attempt: int) -> None:
         try:
             self.send(notice)
+        except (egress.EgressRefused, BadInput) as exc:  # the rule forbids this target: no retry helps
+            log.error("notice to %s refused: %s", notice.target, exc)
+            self._report(notice, "failed", attempt, f"{type(exc).__name__}: {exc}")
+            return
         except (requests.RequestException, OSError, smtplib.SMTPException, RuntimeError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             if attempt >= self.attempts:
@@ -140,9 +149,8 @@ class Notifier:
 
     def send(self, notice: Notice) -> None:
         if notice.channel == "webhook":
-            if self.allowed_hosts is not None:
-                egress.check_url(notice.target, self.allowed_hosts, what="notification webhook")
-            response = requests.post(notice.target, json=notice.payload, timeout=self.timeout)
+            egress.check_url(notice.target, self.allowed_hosts, what="notification webhook")
+            response = self._http.post(notice.target, json=notice.payload, timeout=self.timeout)
             if response.status_code >= 300:
                 raise RuntimeError(f"webhook answered {response.status_code}")
         elif notice.channel == "email":

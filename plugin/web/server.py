@@ -3,7 +3,8 @@
 Each gunicorn worker process builds its own runtime after the fork (database engines and threads
 must not cross a fork) and, without a broker, runs an in-process worker thread beside the web
 threads; several of those are safe together because all work is claimed under database leases.
-The access log never holds a query string's values: they carry verify tokens and signed metadata.
+The access log never holds a query string's values (they carry verify tokens and signed metadata),
+nor the token of an attachment link (the path is the credential there).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from plugin.worker.loop import Worker
 # Remote address, request line (query values redacted), status, bytes, milliseconds.
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 REDACTED = "[redacted]"
+# Paths whose last part is a bearer credential: whoever has an attachment link can open the file.
+SECRET_PATH_PREFIXES = ("/attachments/",)
 
 
 def redact_query(query: str) -> str:
@@ -37,14 +40,23 @@ def redact_query(query: str) -> str:
     return "&".join(f"{name}={REDACTED}" for name, _ in pairs)
 
 
+def redact_path(path: str) -> str:
+    """``/attachments/<signed token>`` -> ``/attachments/[redacted]``; other paths unchanged."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + REDACTED
+    return path
+
+
 class RedactingLogger(Logger):
     """gunicorn's logger with the query string's values removed from every access-log atom."""
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         query = redact_query(environ.get("QUERY_STRING", ""))
-        path = environ.get("PATH_INFO", "")
+        path = redact_path(environ.get("PATH_INFO", ""))
         atoms["q"] = query
+        atoms["U"] = path
         target = f"{path}?{query}" if query else path
         atoms["r"] = f"{environ.get('REQUEST_METHOD')} {target} {environ.get('SERVER_PROTOCOL')}"
         # Request headers (Authorization, signatures) are never formatted; drop them to be sure.

@@ -1,27 +1,20 @@
-"""A per-process byte budget per tenant for unauthenticated callbacks (``/zendesk/events``).
+"""The byte budget per tenant for unauthenticated callbacks (``/zendesk/events``).
 
-A fixed one-minute window per tenant key: cheap, no shared state, and enough to stop one caller
-from filling the event log. With several processes the budget is per process (documented).
+A fixed one-minute window (wall-clock minutes, so every process agrees which window it is) per
+tenant key, kept in the store (``callback_budgets``): ``horseshoe serve`` runs several gunicorn
+workers, and a budget per process would multiply the limit by their number.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 
-WINDOW_SECONDS = 60.0
-_lock = threading.Lock()
-_spent: dict[str, tuple[float, int]] = {}
+from plugin.store.budgets import CallbackBudgetRepository
+
+WINDOW_SECONDS = 60
 
 
-def spend(key: str, size: int, limit: int, *, now: float | None = None) -> bool:
+def spend(budgets: CallbackBudgetRepository, key: str, size: int, limit: int, *, now: float | None = None) -> bool:
     """Add ``size`` bytes to ``key``'s window; False (nothing added) when it would pass ``limit``."""
-    moment = time.monotonic() if now is None else now
-    with _lock:
-        start, used = _spent.get(key, (moment, 0))
-        if moment - start >= WINDOW_SECONDS:
-            start, used = moment, 0
-        if used + size > limit:
-            return False
-        _spent[key] = (start, used + size)
-        return True
+    moment = time.time() if now is None else now
+    return budgets.spend(key, int(moment // WINDOW_SECONDS), size, limit)

@@ -3,14 +3,13 @@ exactly as a third-party CRM would be."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 import pluggy
 from flask import Blueprint
 
 from plugin.sink import Sink
-from plugin.web.attachments import file_url
+from plugin.web.attachments import file_links
 from plugin.zendesk import admin, views  # noqa: F401  (each adds its routes to the one blueprint)
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.push import ZendeskSink
@@ -36,4 +35,4 @@ def horseshoe_startup(runtime: Runtime) -> None:
     """Files stored as ``horseshoe-file:`` references reach Zendesk as signed links to this host."""
     sink = runtime.registry.sinks.get("zendesk")
     if isinstance(sink, ZendeskSink):
-        sink.file_links = partial(file_url, runtime.box, runtime.settings.public_url)
+        sink.file_links = file_links(runtime)

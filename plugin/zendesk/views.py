@@ -20,7 +20,7 @@ from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.models import Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.store.statuses import ReplyStatus
-from plugin.web.attachments import file_url
+from plugin.web.attachments import file_links
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field, json_body
 from plugin.zendesk import budget, links, trust
@@ -74,10 +74,11 @@ def pull() -> Any:
     )
     in_page = {namespaced(m.network, m.external_id) for m in mentions}
     resources = []
+    links = file_links(rt)
     for row, mention in zip(rows, mentions, strict=True):
         key = (mention.network, mention.parent_id or "")
         use_parent = parent_known(mention, parents.get(key), in_page)
-        files = partial(file_url, rt.box, rt.settings.public_url, tenant_id, mention.network, mention.account)
+        files = partial(links, tenant_id, mention.network, mention.account)
         resource = external_resource(mention, Labels(**(row.labels or {})), use_parent=use_parent, file_url=files)
         if id_problem(resource) is None:  # the push path records why; Zendesk would refuse it
             resources.append(resource)
@@ -224,7 +225,7 @@ def events() -> Any:
         known.append((tenant_id, subdomain, event))
     size = len(request.get_data(cache=True))
     for subdomain in {s for _, s, _ in known}:
-        if not budget.spend(subdomain, size, rt.settings.events_max_bytes_per_tenant):
+        if not budget.spend(rt.store.callback_budgets, subdomain, size, rt.settings.events_max_bytes_per_tenant):
             reason = f"event budget for {subdomain} used up"
             return jsonify(error="rate_limited", reason=reason), 429, {"Retry-After": "60"}
     rt.store.events.record_many(rows)

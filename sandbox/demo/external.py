@@ -22,6 +22,7 @@ def horseshoe_env(world: World, **overrides: str) -> dict[str, str]:
         "HORSESHOE_SECRET_KEY": settings.secret_key,
         "HORSESHOE_PUBLIC_URL": settings.public_url,
         "HORSESHOE_ZENDESK_API_BASE": settings.zendesk_api_base,
+        "HORSESHOE_ALLOWED_PRIVATE_HOSTS": settings.allowed_private_hosts,  # the fakes (plugin/egress.py)
         "HORSESHOE_BACKOFF_BASE_SECONDS": str(settings.backoff_base_seconds),
         "HORSESHOE_BACKOFF_CAP_SECONDS": str(settings.backoff_cap_seconds),
         "HORSESHOE_WORKER_IDLE_SECONDS": str(settings.worker_idle_seconds),

@@ -20,6 +20,7 @@ from .sfsupport import post, run
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HORSESHOE_SECRET_KEY", "test-secret-key-not-for-production")
     monkeypatch.delenv("HORSESHOE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("HORSESHOE_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost")  # the fake org runs here
     runner = CliRunner()
 
     def invoke(*args: str) -> tuple[int, str]:

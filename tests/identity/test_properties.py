@@ -59,7 +59,9 @@ def links_after(order: list[Mention], zendesk: tuple[ZendeskState, RunningServer
     """Resolve the mentions (in this order, ``rounds`` times) on a fresh database; the links stored."""
     _, server, token = zendesk
     with tempfile.TemporaryDirectory() as data_dir:
-        rt = build_runtime(Settings(data_dir=data_dir, secret_key="property-test-key"))
+        rt = build_runtime(
+            Settings(data_dir=data_dir, secret_key="property-test-key", allowed_private_hosts="127.0.0.1,localhost")
+        )
         plugin = rt.pm.get_plugin("identity")
         assert isinstance(plugin, IdentityPlugin)
         plugin.factories = {"zendesk": plugin.factories["zendesk"]}

@@ -64,7 +64,11 @@ def org() -> Iterator[RunningOrg]:
 @pytest.fixture
 def rt(tmp_path: Any, org: RunningOrg) -> Iterator[Runtime]:
     # Production pacing on purpose (defaults): the point is hours of simulated time, not fast retries.
-    settings = Settings(data_dir=str(tmp_path), secret_key="test-secret-key-not-for-production")
+    settings = Settings(
+        data_dir=str(tmp_path),
+        secret_key="test-secret-key-not-for-production",
+        allowed_private_hosts="127.0.0.1,localhost",  # the fake org runs here (plugin/egress.py)
+    )
     runtime = build_runtime(settings, pm=get_plugin_manager(extra_plugins=[("testnet", TestNetPlugin())]))
     yield runtime
     runtime.db.dispose()

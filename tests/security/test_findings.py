@@ -181,7 +181,21 @@ def test_finding_4_api_base_must_be_public_https_on_a_self_hosted_network(stack:
     assert egress.check_url("http://127.0.0.1:9/x", {"127.0.0.1"}) == "http://127.0.0.1:9/x"
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "https://evil.example/x", "//evil.example", "data:text/html,x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "https://evil.example/x",
+        "//evil.example",
+        "data:text/html,x",
+        "https://x.com.evil.example/x",
+        "https://x.com@evil.example/x",
+        # Browsers read a backslash as a slash: the host is evil.example, though urlsplit sees "...x.com".
+        "https://evil.example\\.x.com/x",
+        "https://evil.example%2f.x.com/x",
+        "https://x.com\t.evil.example/x",
+    ],
+)
 def test_finding_4_clickthrough_only_to_the_mentions_network(stack: Stack, url: str) -> None:
     from tests.security.support import store_mention
 
@@ -290,3 +304,6 @@ def test_finding_7_access_log_never_writes_query_values() -> None:
 
     line = server.redact_query("hub.verify_token=s3cret&metadata=signed.token")
     assert "s3cret" not in line and "signed.token" not in line and "hub.verify_token" in line
+    # An attachment link's path is its credential: the access log names the route, not the token.
+    assert server.redact_path("/attachments/eyJwIjoiZmlsZSJ9.c2ln") == "/attachments/[redacted]"
+    assert server.redact_path("/zendesk/pull") == "/zendesk/pull"

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from plugin.connector import Connector
 from tests.web.test_webhook_fuzz import ACCOUNTS, VK_GROUP, stack  # noqa: F401  (shared fixture)
 
 SIGNED_NETWORKS = ["x", "facebook", "messenger", "instagram", "telegram", "vk"]
@@ -30,8 +31,34 @@ FORGERIES = {
 }
 
 
-def test_every_network_with_webhooks_is_covered() -> None:
+def test_every_network_with_webhooks_is_covered(stack) -> None:  # noqa: F811
+    """A connector that receives webhooks (overrides ``parse_webhook``) and is missing here fails."""
+    rt, _client, _keys = stack
+    receiving = {
+        name for name, connector in rt.registry.connectors.items()
+        if type(connector).parse_webhook is not Connector.parse_webhook
+    }  # fmt: skip
+    assert receiving == set(SIGNED_NETWORKS)
     assert set(SIGNED_NETWORKS) <= set(ACCOUNTS)
+
+
+HOSTILE = {
+    "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+    "lone surrogate": b'{"update_id": 1, "type": "\\ud800", "object": "\\ud800"}',
+    "not JSON": b"\xff\xfe<xml/>",
+}
+
+
+@pytest.mark.parametrize("network", SIGNED_NETWORKS)
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_unsigned_hostile_bodies_are_refused_before_parsing(stack, network: str, kind: str) -> None:  # noqa: F811
+    """Verify before parse: an unsigned body the parser would choke on is a 401/403, never a 400/500."""
+    rt, client, keys = stack
+    before = rt.store.counts()["mentions"]
+    response = client.post(f"/webhooks/{network}/{keys[network]}", data=HOSTILE[kind], headers=FORGERIES[network])
+    assert response.status_code in (401, 403), (network, kind, response.status_code, response.data[:200])
+    assert response.get_json()["reason"]
+    assert rt.store.counts()["mentions"] == before
 
 
 @pytest.mark.parametrize("network", SIGNED_NETWORKS)

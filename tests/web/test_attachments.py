@@ -8,14 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from plugin import trust
+from plugin.cli.main import main
 from plugin.models import Attachment, Author, Labels, Mention
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
+from plugin.secrets import LEGACY_KID
 from plugin.sink import DeliveryItem
 from plugin.web import create_app
-from plugin.web.attachments import file_url
+from plugin.web.attachments import file_links, file_url
 from plugin.zendesk.push import ZendeskSink
 from plugin.zendesk.resources import external_resource
 from sandbox.runner import RunningFake
@@ -101,3 +105,47 @@ def test_the_zendesk_push_sink_hands_zendesk_the_signed_link(rt: Runtime, telegr
     assert link.startswith(f"{rt.settings.public_url}/attachments/")
     assert client.get(link.removeprefix(rt.settings.public_url)).data == b"\xff\xd8jpeg bytes"
     assert mention.attachments[0].url.startswith("horseshoe-file:")  # what is stored stays a reference
+
+
+def _signed_link(rt: Runtime, file_id: str) -> str:
+    tenant = rt.store.tenant_id("acme")
+    assert tenant is not None
+    return file_links(rt)(tenant, "telegram", "123456789", f"horseshoe-file:{file_id}").removeprefix(
+        rt.settings.public_url
+    )
+
+
+def test_a_link_dies_with_the_tenants_revocation(rt: Runtime, telegram: RunningFake) -> None:
+    """What a confirmed uninstall and ``horseshoe tenants revoke`` do (``trust.revoke``) kills every
+    link issued before; a link issued afterwards works again (a reinstall)."""
+    client, _, file_id = _link(rt, telegram)
+    link = _signed_link(rt, file_id)
+    assert client.get(link).status_code == 200
+    trust.revoke(rt, "acme", "zendesk integration uninstalled")
+    refused = client.get(link)
+    assert refused.status_code == 403 and "revoked" in refused.get_json()["reason"]
+    assert client.get(_signed_link(rt, file_id)).status_code == 200
+
+
+def test_keys_rotate_revoke_kills_links_signed_with_older_keys(
+    rt: Runtime, telegram: RunningFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, file_id = _link(rt, telegram)
+    link = _signed_link(rt, file_id)
+    assert rt.box.verify(link.rsplit("/", 1)[1])["kid"] == LEGACY_KID  # the link names its key
+    monkeypatch.setenv("HORSESHOE_SECRET_KEY", rt.settings.secret_key)
+    monkeypatch.setenv("HORSESHOE_ALLOWED_PRIVATE_HOSTS", rt.settings.allowed_private_hosts)  # in-process CLI
+    graceful = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "keys", "rotate", "--grace-hours", "1"])
+    assert graceful.exit_code == 0, graceful.output
+    rt.box.use_keys(rt.store.trust.signing_keys)  # what a running server does within KEY_CACHE_SECONDS
+    assert client.get(link).status_code == 200  # an ordinary rotation leaves old links their grace period
+    newer = _signed_link(rt, file_id)
+    revoked = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "keys", "rotate", "--revoke"])
+    assert revoked.exit_code == 0, revoked.output
+    rt.box.use_keys(rt.store.trust.signing_keys)
+    for old in (link, newer):
+        answer = client.get(old)
+        assert answer.status_code == 403 and "retired" in answer.get_json()["reason"]
+    assert client.get(_signed_link(rt, file_id)).status_code == 200
+    both = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "keys", "rotate", "--revoke", "--grace-hours", "5"])
+    assert both.exit_code != 0

@@ -57,6 +57,7 @@ def test_serve_is_gunicorn_with_the_real_manifest_url_headers_and_a_clean_access
         assert manifest["urls"]["pull_url"].startswith(f"{base}/")
         requests.get(f"{base}/webhooks/x/nokey", params={"hub.verify_token": "TOPSECRET-1"}, timeout=5)
         requests.get(f"{base}/zendesk/clickthrough", params={"metadata": "TOPSECRET-2"}, timeout=5)
+        requests.get(f"{base}/attachments/TOPSECRET-3.link", timeout=5)  # a link's path is its credential
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -65,4 +66,5 @@ def test_serve_is_gunicorn_with_the_real_manifest_url_headers_and_a_clean_access
     assert "gunicorn" in output.lower() or "Booting worker" in output, output
     assert "/webhooks/x/nokey?hub.verify_token=[redacted]" in output, output
     assert "TOPSECRET" not in output
+    assert '"GET /attachments/[redacted] HTTP/1.1" 401' in output, output
     assert f"manifest: http://127.0.0.1:{port}/zendesk/manifest.json" in output
