@@ -1,0 +1,85 @@
+"""Connecting one account of each network through its guided flow, in real headless Chromium.
+
+The admin starts on the Zendesk admin page (inside Zendesk's iframe), opens the guided flow in a new
+tab, types only what the network cannot tell (a bot token, a handle and app password), signs in at
+the network where it has OAuth, picks the accounts found, and sees the webhook registered or what is
+left to paste. The fakes are the sandbox's, reached through ``connect_api_bases``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.connect_world import ConnectWorld, choose, fill, open_connect, shoot, start_world, submit
+
+
+@pytest.fixture
+def cw() -> Iterator[ConnectWorld]:
+    yield from start_world()
+
+
+def _account(cw: ConnectWorld, network: str) -> Any:
+    found = [a for a in cw.world.runtime.store.accounts() if a.network == network]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_telegram_bot_token_is_checked_and_the_webhook_registered(
+    cw: ConnectWorld, browser: Any, screenshot_dir: Path
+) -> None:
+    state = cw.fakes["telegram"].state
+    page = open_connect(cw, browser)
+    shoot(page, screenshot_dir, "networks")
+    choose(page, "telegram")
+    fill(page, {"bot_token": "123456789:wrong"})
+    submit(page)
+    error = page.locator(".field.invalid .field-error")
+    assert "Telegram does not know this token" in error.inner_text()
+    shoot(page, screenshot_dir, "telegram-bad-token")
+    assert "123456789:wrong" not in page.content()  # a secret is never filled back in
+    fill(page, {"bot_token": state.bot_token})
+    submit(page)
+    page.locator("label.account", has_text="@horseshoe_bot").wait_for()
+    shoot(page, screenshot_dir, "telegram-pick")
+    page.locator("button[type=submit]").click()
+    page.locator("[role=status]", has_text="setWebhook").wait_for()
+    shoot(page, screenshot_dir, "telegram-done")
+    account = _account(cw, "telegram")
+    assert (account.external_id, account.handle) == (str(state.bot_id), "horseshoe_bot")
+    # Telegram now knows horseshoe's URL and the secret it will echo; the page shows the URL.
+    webhook_url = f"{cw.world.web.url}/webhooks/telegram/{account.public_key}"
+    assert state.webhook["url"] == webhook_url
+    assert page.locator("[data-copy=webhook_url]").inner_text() == webhook_url
+    _row, context = cw.world.runtime.store.account(account.id) or (None, None)
+    assert context is not None and state.webhook["secret_token"] == context.credentials["webhook_secret"]
+    assert context.settings["bot_username"] == "horseshoe_bot"
+    page.context.close()
+
+
+def test_bluesky_handle_resolves_to_its_did(cw: ConnectWorld, browser: Any, screenshot_dir: Path) -> None:
+    state = cw.fakes["bluesky"].state
+    actor = state.add_actor("acme.bsky.social", display_name="Acme Support", password="app-pass-1234")
+    page = open_connect(cw, browser)
+    choose(page, "bluesky")
+    shoot(page, screenshot_dir, "bluesky-start")
+    fill(page, {"handle": "nobody.bsky.social", "app_password": "x"})
+    submit(page)
+    assert "no Bluesky account has the handle" in page.locator(".field.invalid .field-error").inner_text()
+    fill(page, {"handle": "@acme.bsky.social", "app_password": "wrong"})
+    submit(page)
+    assert "refused this app password" in page.locator(".field.invalid .field-error").inner_text()
+    shoot(page, screenshot_dir, "bluesky-bad-password")
+    fill(page, {"handle": "acme.bsky.social", "app_password": "app-pass-1234"})
+    submit(page)
+    page.locator("label.account", has_text="Acme Support").wait_for()
+    page.locator("button[type=submit]").click()
+    page.locator("[role=status]", has_text="polling").wait_for()
+    shoot(page, screenshot_dir, "bluesky-done")
+    account = _account(cw, "bluesky")
+    assert (account.external_id, account.handle) == (actor["did"], "acme.bsky.social")
+    assert page.locator("[data-copy=webhook_url]").count() == 0  # Bluesky has no webhooks to paste
+    page.context.close()
