@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.testing import RunningServer, serve_in_thread
-from sandbox import bluesky, telegram
+from sandbox import bluesky, mastodon, telegram
 from sandbox.demo.run import World, build_world
 from tests.browser.zendesk_frame import frame_page
 
@@ -32,9 +32,14 @@ class ConnectWorld:
 def start_world() -> Iterator[ConnectWorld]:
     world = build_world(tempfile.mkdtemp(prefix="horseshoe-connect-"), 0, 1)
     found = ConnectWorld(world)
-    found.fakes = {"telegram": telegram.create_app(), "bluesky": bluesky.create_app()}
+    found.fakes = {
+        "telegram": telegram.create_app(),
+        "bluesky": bluesky.create_app(),
+        "mastodon": mastodon.create_app(),
+    }
     found.servers = {name: serve_in_thread(app) for name, app in found.fakes.items()}
-    bases = ",".join(f"{name}={server.url}" for name, server in found.servers.items())
+    # Self-hosted networks (Mastodon) are reached at the server the admin types, not through this.
+    bases = ",".join(f"{name}={server.url}" for name, server in found.servers.items() if name != "mastodon")
     world.runtime.settings = replace(world.runtime.settings, connect_api_bases=bases)
     yield found
     found.stop()

@@ -83,3 +83,36 @@ def test_bluesky_handle_resolves_to_its_did(cw: ConnectWorld, browser: Any, scre
     assert (account.external_id, account.handle) == (actor["did"], "acme.bsky.social")
     assert page.locator("[data-copy=webhook_url]").count() == 0  # Bluesky has no webhooks to paste
     page.context.close()
+
+
+def test_mastodon_app_registered_and_oauth_on_the_admins_server(
+    cw: ConnectWorld, browser: Any, screenshot_dir: Path
+) -> None:
+    state = cw.fakes["mastodon"].state
+    brand = state.add_account("acme", display_name="Acme Support")
+    state.add_account("someone")
+    server = cw.servers["mastodon"].url
+    page = open_connect(cw, browser)
+    choose(page, "mastodon")
+    fill(page, {"api_base": "ftp://nowhere"})
+    submit(page)
+    assert "must use https" in page.locator(".field.invalid .field-error").inner_text()
+    fill(page, {"api_base": server})
+    submit(page)
+    shoot(page, screenshot_dir, "mastodon-continue")
+    page.locator("#authorize").click()
+    page.locator("#approve").wait_for()  # the server's own consent page
+    shoot(page, screenshot_dir, "mastodon-consent")
+    app = next(iter(state.oauth_apps.values()))
+    assert app["redirect_uris"] == [f"{cw.world.web.url}/connect/callback"]  # only our own callback
+    page.locator("select[name=sandbox_user]").select_option(brand["id"])
+    page.locator("#approve").click()
+    page.locator("label.account", has_text="Acme Support").wait_for()
+    shoot(page, screenshot_dir, "mastodon-pick")
+    page.locator("button[type=submit]").click()
+    page.locator("[role=status]", has_text="polling").wait_for()
+    account = _account(cw, "mastodon")
+    assert (account.external_id, account.api_base) == (brand["id"], server)
+    _row, context = cw.world.runtime.store.account(account.id) or (None, None)
+    assert context is not None and state.account_for_token(context.credentials["access_token"]) == brand["id"]
+    page.context.close()
