@@ -63,7 +63,7 @@ def open_connect(cw: ConnectWorld, browser: Any) -> Any:
 
 
 def shoot(page: Any, shots: Path, name: str) -> None:
-    """Full-page screenshots at 1280 wide and 800×600, then back to 1280."""
+    """Full-page screenshots at 1280 wide and 800x600, then back to 1280."""
     for label, size in reversed(SIZES.items()):
         page.set_viewport_size(size)
         page.screenshot(path=str(shots / f"connect-{name}-{label}.png"), full_page=True)
