@@ -40,7 +40,7 @@ def create_app(state: MastodonState, request: Request, viewer: str | None) -> Re
     if not uris or any(u != OOB and not (urlsplit(u).scheme and urlsplit(u).netloc) for u in uris):
         raise Unprocessable("Validation failed: Redirect URI must be an absolute URI.")
     scopes = str(params.get("scopes") or "read")
-    app = {
+    app: dict[str, Any] = {
         "id": str(len(state.oauth_apps) + 1),
         "name": name,
         "website": params.get("website"),
