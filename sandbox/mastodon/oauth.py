@@ -81,7 +81,7 @@ def authorize(state: MastodonState, request: Request, viewer: str | None) -> Res
         return redirect_back(redirect_uri, {"error": "invalid_scope", **back})
     if request.method == "GET":
         users = [(a["id"], f"@{a['acct']}") for a in state.accounts.values() if "@" not in a["acct"]]
-        hidden = {
+        hidden: dict[str, str] = {
             k: str(params[k]) for k in ("response_type", "client_id", "redirect_uri", "scope", "state") if k in params
         }
         return consent_page(network=state.domain, app_name=app["name"], scopes=scopes, users=users, hidden=hidden)
