@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.testing import RunningServer, serve_in_thread
-from sandbox import bluesky, mastodon, telegram
+from sandbox import bluesky, mastodon, meta, telegram
 from sandbox.demo.run import World, build_world
 from tests.browser.zendesk_frame import frame_page
 
@@ -36,10 +36,13 @@ def start_world() -> Iterator[ConnectWorld]:
         "telegram": telegram.create_app(),
         "bluesky": bluesky.create_app(),
         "mastodon": mastodon.create_app(),
+        "meta": meta.create_app(),
     }
     found.servers = {name: serve_in_thread(app) for name, app in found.fakes.items()}
     # Self-hosted networks (Mastodon) are reached at the server the admin types, not through this.
     bases = ",".join(f"{name}={server.url}" for name, server in found.servers.items() if name != "mastodon")
+    # One Meta fake stands for graph.facebook.com and www.facebook.com, for its three connectors.
+    bases += "".join(f",{name}={found.servers['meta'].url}" for name in ("facebook", "messenger", "instagram"))
     world.runtime.settings = replace(world.runtime.settings, connect_api_bases=bases)
     yield found
     found.stop()

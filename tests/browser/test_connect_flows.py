@@ -116,3 +116,41 @@ def test_mastodon_app_registered_and_oauth_on_the_admins_server(
     _row, context = cw.world.runtime.store.account(account.id) or (None, None)
     assert context is not None and state.account_for_token(context.credentials["access_token"]) == brand["id"]
     page.context.close()
+
+
+def test_meta_login_lists_pages_and_instagram_and_subscribes_the_page(
+    cw: ConnectWorld, browser: Any, screenshot_dir: Path
+) -> None:
+    fake = cw.fakes["meta"]
+    page_row = fake.state.add_page()  # a Page with its linked Instagram professional account
+    login = fake.state.login
+    login.redirect_uris.add(f"{cw.world.web.url}/connect/callback")  # the app's Valid OAuth Redirect URIs
+    login.add_admin("5550001", "Ada Admin", [page_row.id])
+    page = open_connect(cw, browser)
+    choose(page, "facebook")
+    fill(page, {"app_id": login.app_id, "app_secret": "not-the-secret"})
+    submit(page)
+    assert "refused this app secret" in page.locator(".field.invalid .field-error").inner_text()
+    shoot(page, screenshot_dir, "facebook-bad-secret")
+    fill(page, {"app_id": login.app_id, "app_secret": fake.state.app_secret})
+    submit(page)
+    page.locator("#authorize").click()
+    page.locator("#approve").click()
+    page.locator("label.account", has_text="on Instagram").wait_for()
+    shoot(page, screenshot_dir, "facebook-pick")
+    boxes = page.locator("input[name=pick]")
+    assert boxes.count() == 3  # the Page's Facebook and Messenger accounts, and its Instagram account
+    for index in range(3):
+        boxes.nth(index).check()
+    page.locator("button[type=submit]").click()
+    page.locator("section[data-network=instagram]").wait_for()
+    shoot(page, screenshot_dir, "facebook-done")
+    accounts = {a.network: a for a in cw.world.runtime.store.accounts()}
+    assert accounts["facebook"].external_id == accounts["messenger"].external_id == page_row.id
+    assert accounts["instagram"].external_id == page_row.ig_id and accounts["instagram"].handle == page_row.ig_username
+    assert set(login.subscriptions[page_row.id]) == {"feed", "messages", "messaging_postbacks"}
+    _row, context = cw.world.runtime.store.account(accounts["facebook"].id) or (None, None)
+    assert context is not None and context.credentials["page_access_token"] == page_row.token
+    verify = page.locator("section[data-network=facebook] [data-copy='Verify token']").inner_text()
+    assert verify == context.credentials["verify_token"]
+    page.context.close()
