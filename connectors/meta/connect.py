@@ -42,8 +42,14 @@ SCOPES = (
 )  # fmt: skip
 # The Page webhook fields each connector reads; Instagram's come through the app's "instagram" object.
 PAGE_FIELDS = {"facebook": ("feed",), "messenger": ("messages", "messaging_postbacks"), "instagram": ()}
-DASHBOARD_FIELDS = {"facebook": "Page: feed", "messenger": "Page: messages, messaging_postbacks",
-                    "instagram": "Instagram: comments, mentions, messages"}  # fmt: skip
+DASHBOARD_FIELDS = {
+    "facebook": "Page: feed",
+    # Meta has one callback URL per app and object: a Page's Facebook URL also feeds its Messenger account
+    # (connectors' webhook_siblings), so the second of the two keeps the first one's URL.
+    "messenger": "Page: messages, messaging_postbacks (if this Page's Facebook account is connected, keep "
+    "its callback URL: horseshoe hands the Page's messages on to this account)",
+    "instagram": "Instagram: comments, mentions, messages",
+}
 
 
 class MetaStart(ConnectorModel):

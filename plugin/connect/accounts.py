@@ -76,10 +76,10 @@ def save(rt: Runtime, grant: ConnectGrant, default_network: str, found: FoundAcc
         "account:reconnected" if owners else "account:connected",
         {"network": network, "external_id": found.external_id, "actor": grant.actor, "via": "connect_flow"},
     )
-    return activate(rt, grant, account_id)
+    return activate(rt, grant, account_id, found.name)
 
 
-def activate(rt: Runtime, grant: ConnectGrant, account_id: int) -> Connected:
+def activate(rt: Runtime, grant: ConnectGrant, account_id: int, name: str | None = None) -> Connected:
     """Register the stored account's webhook with its network (again, when the admin retries)."""
     loaded = rt.store.account(account_id)
     if loaded is None or loaded[0].tenant_id != grant.tenant_id:
@@ -87,7 +87,7 @@ def activate(rt: Runtime, grant: ConnectGrant, account_id: int) -> Connected:
     row, context = loaded
     connector = rt.registry.connector(row.network)
     webhook_url = f"{rt.settings.public_url.rstrip('/')}/webhooks/{row.network}/{row.public_key}"
-    name = row.handle or row.external_id
+    name = name or row.handle or row.external_id
     try:
         activation = flow_of(connector).activate(context, webhook_url)
     except (FatalError, RetriableError) as exc:

@@ -151,6 +151,12 @@ def test_meta_login_lists_pages_and_instagram_and_subscribes_the_page(
     assert set(login.subscriptions[page_row.id]) == {"feed", "messages", "messaging_postbacks"}
     _row, context = cw.world.runtime.store.account(accounts["facebook"].id) or (None, None)
     assert context is not None and context.credentials["page_access_token"] == page_row.token
-    verify = page.locator("section[data-network=facebook] [data-copy='Verify token']").inner_text()
+    section = page.locator("section[data-network=facebook]")
+    assert (
+        section.locator("[data-copy=webhook_url]")
+        .inner_text()
+        .endswith(f"/webhooks/facebook/{accounts['facebook'].public_key}")
+    )
+    verify = section.locator("[data-copy='Verify token']").inner_text()
     assert verify == context.credentials["verify_token"]
     page.context.close()
