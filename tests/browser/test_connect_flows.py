@@ -160,3 +160,30 @@ def test_meta_login_lists_pages_and_instagram_and_subscribes_the_page(
     verify = section.locator("[data-copy='Verify token']").inner_text()
     assert verify == context.credentials["verify_token"]
     page.context.close()
+
+
+def test_vk_community_token_finds_the_community_and_sets_its_callback_server(
+    cw: ConnectWorld, browser: Any, screenshot_dir: Path
+) -> None:
+    state = cw.fakes["vk"].state
+    page = open_connect(cw, browser)
+    choose(page, "vk")
+    fill(page, {"access_token": "vk1.a.not-it"})
+    submit(page)
+    assert "VK refused this token" in page.locator(".field.invalid .field-error").inner_text()
+    shoot(page, screenshot_dir, "vk-bad-token")
+    fill(page, {"access_token": state.access_token})
+    submit(page)
+    page.locator("label.account", has_text=state.group_name).wait_for()
+    page.locator("button[type=submit]").click()
+    page.locator("[role=status]", has_text="VK confirmed").wait_for()
+    shoot(page, screenshot_dir, "vk-done")
+    account = _account(cw, "vk")
+    assert (account.external_id, account.handle) == (str(state.group_id), state.screen_name)
+    (server,) = state.callback_servers.values()
+    # VK asked horseshoe's URL for the confirmation code and got it: the server is confirmed.
+    assert server["url"] == f"{cw.world.web.url}/webhooks/vk/{account.public_key}" and server["status"] == "ok"
+    assert state.callback_settings[server["id"]]["events"]["wall_reply_new"] == 1
+    _row, context = cw.world.runtime.store.account(account.id) or (None, None)
+    assert context is not None and server["secret_key"] == context.credentials["secret"]
+    page.context.close()
