@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plugin.testing import RunningServer, serve_in_thread
-from sandbox import bluesky, mastodon, meta, telegram, vk
+from sandbox import bluesky, mastodon, meta, telegram, vk, x
 from sandbox.demo.run import World, build_world
 from tests.browser.zendesk_frame import frame_page
 
@@ -38,6 +38,7 @@ def start_world() -> Iterator[ConnectWorld]:
         "mastodon": mastodon.create_app(),
         "meta": meta.create_app(),
         "vk": vk.create_app(),
+        "x": x.create_app(),
     }
     found.servers = {name: serve_in_thread(app) for name, app in found.fakes.items()}
     # Self-hosted networks (Mastodon) are reached at the server the admin types, not through this.

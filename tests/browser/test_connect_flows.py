@@ -187,3 +187,37 @@ def test_vk_community_token_finds_the_community_and_sets_its_callback_server(
     _row, context = cw.world.runtime.store.account(account.id) or (None, None)
     assert context is not None and server["secret_key"] == context.credentials["secret"]
     page.context.close()
+
+
+def test_x_oauth2_pkce_and_account_activity_webhook_with_crc(
+    cw: ConnectWorld, browser: Any, screenshot_dir: Path
+) -> None:
+    state = cw.fakes["x"].state
+    brand = state.add_user("acme_support", name="Acme Support")
+    state.add_user("someone_else")
+    app = state.developer
+    app.callback_urls.add(f"{cw.world.web.url}/connect/callback")  # the app's Callback URI in the portal
+    page = open_connect(cw, browser)
+    choose(page, "x")
+    keys = {"consumer_key": app.consumer_key, "client_id": app.client_id, "client_secret": app.client_secret}
+    fill(page, {**keys, "consumer_secret": "wrong"})
+    submit(page)
+    assert "X refused this API key and secret" in page.locator(".field.invalid .field-error").inner_text()
+    shoot(page, screenshot_dir, "x-bad-key")
+    fill(page, {**keys, "consumer_secret": app.consumer_secret})
+    submit(page)
+    page.locator("#authorize").click()
+    page.locator("select[name=sandbox_user]").select_option(brand.id)
+    shoot(page, screenshot_dir, "x-consent")
+    page.locator("#approve").click()
+    page.locator("label.account", has_text="@acme_support").wait_for()
+    page.locator("button[type=submit]").click()
+    page.locator("[role=status]", has_text="CRC").wait_for()
+    shoot(page, screenshot_dir, "x-done")
+    # (the demo's own X account is connected already; the new one is beside it)
+    (account,) = [a for a in cw.world.runtime.store.accounts() if a.network == "x" and a.external_id == brand.id]
+    assert account.handle == "acme_support"
+    (hook,) = app.webhooks.values()
+    assert hook["url"] == f"{cw.world.web.url}/webhooks/x/{account.public_key}"  # it answered the CRC
+    assert app.subscriptions[hook["id"]] == {brand.id}
+    page.context.close()
