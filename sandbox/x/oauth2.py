@@ -191,7 +191,7 @@ def _webhooks(state: XState, request: Request) -> Response:
         token = None
     if token != crc_token_answer(app.consumer_secret, crc):
         raise XProblem(400, "Invalid Request", "CRC check failed: the webhook URL did not answer the challenge.")
-    hook = {"id": str(1460000000000000000 + len(app.webhooks)), "url": url, "valid": True,
+    hook: dict[str, Any] = {"id": str(1460000000000000000 + len(app.webhooks)), "url": url, "valid": True,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}  # fmt: skip
     app.webhooks[hook["id"]] = hook
     return _json({"data": hook})
