@@ -41,6 +41,7 @@ class ConnectContext:
     callback_url: str = ""  # the host's one OAuth redirect URI (register it in the network's app settings)
     state: str = ""  # the signed, single-use OAuth state: pass it as the network asks (``state=``)
     api_base: str | None = None  # the operator's override of the network's hosts (the sandbox), else None
+    ca_bundle: str | None = None  # certificate authorities the operator trusts besides the system's (a proxy)
 
 
 @dataclass(frozen=True)

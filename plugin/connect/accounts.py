@@ -16,6 +16,7 @@ from plugin.connect.grant import ConnectGrant
 from plugin.connectflow import Activation, FoundAccount, Instruction
 from plugin.errors import BadInput, FatalError, RetriableError
 from plugin.runtime import Runtime
+from plugin.sink import SinkConnection
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def _api_base(rt: Runtime, network: str, found: FoundAccount, self_hosted: bool)
 def save(rt: Runtime, grant: ConnectGrant, default_network: str, found: FoundAccount) -> Connected:
     """Store one found account and activate it; a refusal is reported on the account, not raised."""
     network = found.network or default_network
+    if network in rt.registry.sinks:
+        return _save_crm(rt, grant, network, found)
     connector = rt.registry.connectors.get(network)
     if connector is None:
         return Connected(network, found.name, found.handle, None, error=f"the {network} connector is not installed")
@@ -77,6 +80,24 @@ def save(rt: Runtime, grant: ConnectGrant, default_network: str, found: FoundAcc
         {"network": network, "external_id": found.external_id, "actor": grant.actor, "via": "connect_flow"},
     )
     return activate(rt, grant, account_id, found.name)
+
+
+def _save_crm(rt: Runtime, grant: ConnectGrant, sink_name: str, found: FoundAccount) -> Connected:
+    """A CRM's flow finds one connection: its URL passes the egress rule, then it replaces the tenant's
+    connection to that CRM (audited), and the sink's own check says whether it works."""
+    sink = rt.registry.sinks[sink_name]
+    try:
+        egress.check_url(found.api_base or "", egress.allowed_hosts(rt.settings.allowed_private_hosts), what="CRM URL")
+    except BadInput as exc:
+        return Connected(sink_name, found.name, None, None, error=f"not stored: {exc}")
+    config = dict(found.credentials)
+    rt.store.set_sink_connection(grant.tenant_id, sink_name, config)
+    audit = {"sink": sink_name, "actor": grant.actor, "url": found.api_base, "via": "connect_flow"}
+    rt.store.events.record(grant.tenant_id, "crm:connected", audit)
+    problems = sink.check(SinkConnection(grant.tenant_id, grant.tenant, sink_name, config))
+    summary = "Connected; horseshoe checked the objects it writes." if not problems else ""
+    activation = Activation(registered=not problems, summary=summary, uses_webhook=False)
+    return Connected(sink_name, found.name, None, 0, None, activation, "; ".join(problems))
 
 
 def activate(rt: Runtime, grant: ConnectGrant, account_id: int, name: str | None = None) -> Connected:

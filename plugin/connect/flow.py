@@ -23,6 +23,7 @@ from plugin.connectflow import Authorize, ConnectContext, ConnectFlow, FieldProb
 from plugin.connector import Connector
 from plugin.errors import BadInput, FatalError
 from plugin.runtime import Runtime
+from plugin.sink import Sink
 from plugin.web import model_forms
 
 STATE_SECONDS = 900  # signing in at the network and approving takes minutes, not hours
@@ -45,7 +46,10 @@ class Redirect:
     binding: str  # the browser binding cookie's value
 
 
-def flow_of(connector: Connector) -> ConnectFlow:
+Owner = Connector | Sink  # what offers a flow: a network's connector, or a CRM's sink
+
+
+def flow_of(connector: Owner) -> ConnectFlow:
     flow = connector.connect_flow()
     if flow is None:
         raise BadInput(f"{connector.name} offers no guided connection; connect it by hand", status=404)
@@ -66,7 +70,7 @@ def callback_url(rt: Runtime) -> str:
 
 
 def start(
-    rt: Runtime, grant: ConnectGrant, connector: Connector, form: Mapping[str, Any]
+    rt: Runtime, grant: ConnectGrant, connector: Owner, form: Mapping[str, Any]
 ) -> Redirect | list[FoundAccount]:
     """Validate the start form, then ask the flow: the accounts found, or where to send the browser."""
     flow = flow_of(connector)
@@ -76,12 +80,12 @@ def start(
         raise StartInvalid(exc.fields, exc.general) from None
     values = {k: str(v) for k, v in model_forms.secret_values(parsed).items()}
     api_base = operator_api_base(rt, connector.name)
-    if connector.self_hosted and values.get(API_BASE):
+    if getattr(connector, "self_hosted", False) and values.get(API_BASE):
         api_base = _check_self_hosted(rt, values[API_BASE])
         values[API_BASE] = api_base
     nonce = pysecrets.token_urlsafe(24)
     state = rt.box.sign({"kind": "connect-state", "n": nonce, "exp": int(time.time()) + STATE_SECONDS})
-    ctx = ConnectContext(values=values, callback_url=callback_url(rt), state=state, api_base=api_base)
+    ctx = ConnectContext(values, callback_url(rt), state, api_base, rt.settings.connect_ca_bundle or None)
     try:
         outcome = flow.begin(ctx)
     except FieldProblem as exc:
@@ -112,7 +116,7 @@ def _check_authorize_url(url: str, state: str) -> None:
 
 
 def finish(
-    rt: Runtime, connectors: Mapping[str, Connector], params: Mapping[str, str], binding: str | None
+    rt: Runtime, connectors: Mapping[str, Owner], params: Mapping[str, str], binding: str | None
 ) -> tuple[ConnectGrant, str, list[FoundAccount]]:
     """The network redirected back: claim the state (once, same browser), then let the flow finish."""
     claims = rt.box.verify(params.get("state"), "state")
@@ -125,12 +129,12 @@ def finish(
             status=403,
         )
     connector = connectors.get(found.network)
-    if connector is None:
+    if connector is None or connector.connect_flow() is None:
         raise BadInput(f"the network {found.network!r} is no longer installed", status=404)
     carry = found.carry
     ctx = ConnectContext(
         values=dict(carry.get("values") or {}), callback_url=callback_url(rt), state=str(params["state"]),
-        api_base=carry.get("api_base"),
+        api_base=carry.get("api_base"), ca_bundle=rt.settings.connect_ca_bundle or None,
     )  # fmt: skip
     accounts = flow_of(connector).complete(params, dict(carry.get("carry") or {}), ctx)
     grant = ConnectGrant(found.tenant_id, rt.store.tenant_key(found.tenant_id), found.actor, int(time.time()) + 600)
@@ -158,3 +162,10 @@ def unseal(rt: Runtime, grant: ConnectGrant, sealed: str | None) -> tuple[str, l
     if claims.get("tid") != grant.tenant_id or claims.get("a") != grant.actor:
         raise BadInput("these accounts were found for someone else", status=403)
     return str(claims["net"]), [FoundAccount(**item) for item in rt.box.decrypt_json(str(claims["f"]))]
+
+
+def owners(rt: Runtime) -> dict[str, Owner]:
+    """Every connector and sink offering a guided flow, by name."""
+    found: dict[str, Owner] = {name: sink for name, sink in rt.registry.sinks.items() if sink.connect_flow()}
+    found.update({name: c for name, c in rt.registry.connectors.items() if c.connect_flow()})
+    return found

@@ -16,7 +16,6 @@ from flask import Blueprint, make_response, render_template, request
 from plugin.connect import accounts, flow
 from plugin.connect.grant import ConnectGrant, mint_connect_grant, read_connect_grant
 from plugin.connectflow import FoundAccount
-from plugin.connector import Connector
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.web import model_forms
 from plugin.web.extension import runtime
@@ -43,9 +42,9 @@ def _grant() -> tuple[ConnectGrant, str]:
     return read_connect_grant(runtime(), token), str(token)
 
 
-def _connector(network: str) -> Connector:
-    connector = runtime().registry.connectors.get(network)
-    if connector is None or connector.connect_flow() is None:
+def _connector(network: str) -> flow.Owner:
+    connector = flow.owners(runtime()).get(network)
+    if connector is None:
         raise BadInput(f"no guided connection for {network!r}", status=404)
     return connector
 
@@ -62,10 +61,11 @@ def networks() -> Any:
     connectors = sorted(runtime().registry.connectors.values(), key=lambda c: c.display_name or c.name)
     guided = [c for c in connectors if c.connect_flow() is not None]
     manual = [c for c in connectors if c.connect_flow() is None]
-    return _page("connect_networks.html", grant=token, tenant=grant.tenant, guided=guided, manual=manual)
+    crms = [s for s in runtime().registry.sinks.values() if s.connect_flow() is not None]
+    return _page("connect_networks.html", grant=token, tenant=grant.tenant, guided=guided, manual=manual, crms=crms)
 
 
-def _start_page(connector: Connector, token: str, status: int = 200, error: BadInput | None = None) -> Any:
+def _start_page(connector: flow.Owner, token: str, status: int = 200, error: BadInput | None = None) -> Any:
     guided = flow.flow_of(connector)
     errors = error.fields if isinstance(error, flow.StartInvalid) else {}
     general = (error.general if isinstance(error, flow.StartInvalid) else [str(error)]) if error else []
@@ -106,7 +106,7 @@ def _pick_page(grant: ConnectGrant, token: str, network: str, found: list[FoundA
     if not found:
         raise BadInput(f"{network} found no account this sign-in may manage", status=404)
     rt = runtime()
-    display = {c.name: c.display_name or c.name for c in rt.registry.connectors.values()}
+    display = {c.name: c.display_name or c.name for c in flow.owners(rt).values()}
     return _page(
         "connect_pick.html", grant=token, sealed=flow.seal(rt, grant, network, found), found=found,
         network=network, display=display,
@@ -118,7 +118,7 @@ def callback() -> Any:
     rt = runtime()
     params = {k: v for k, v in request.args.items() if len(v) <= 4096}
     try:
-        grant, network, found = flow.finish(rt, rt.registry.connectors, params, request.cookies.get(BINDING_COOKIE))
+        grant, network, found = flow.finish(rt, flow.owners(rt), params, request.cookies.get(BINDING_COOKIE))
     except AuthError as exc:
         raise BadInput(f"the network refused the sign-in: {exc}", status=403) from None
     except (FatalError, RetriableError) as exc:

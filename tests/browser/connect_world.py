@@ -12,6 +12,7 @@ from typing import Any
 from plugin.testing import RunningServer, serve_in_thread
 from sandbox import bluesky, mastodon, meta, telegram, vk, x
 from sandbox.demo.run import World, build_world
+from sandbox.salesforce.org import RunningOrg, start_org
 from tests.browser.zendesk_frame import frame_page
 
 SIZES = {"1280": {"width": 1280, "height": 900}, "800x600": {"width": 800, "height": 600}}
@@ -22,10 +23,13 @@ class ConnectWorld:
     world: World
     fakes: dict[str, Any] = field(default_factory=dict)  # network -> the fake's app (its ``state``)
     servers: dict[str, RunningServer] = field(default_factory=dict)
+    org: RunningOrg | None = None
 
     def stop(self) -> None:
         for server in self.servers.values():
             server.stop()
+        if self.org is not None:
+            self.org.stop()
         self.world.stop()
 
 
@@ -45,7 +49,9 @@ def start_world() -> Iterator[ConnectWorld]:
     bases = ",".join(f"{name}={server.url}" for name, server in found.servers.items() if name != "mastodon")
     # One Meta fake stands for graph.facebook.com and www.facebook.com, for its three connectors.
     bases += "".join(f",{name}={found.servers['meta'].url}" for name in ("facebook", "messenger", "instagram"))
-    world.runtime.settings = replace(world.runtime.settings, connect_api_bases=bases)
+    found.org = start_org()  # a Salesforce org on the fake, served over TLS with its own certificate
+    bases += f",salesforce={found.org.base}"
+    world.runtime.settings = replace(world.runtime.settings, connect_api_bases=bases, connect_ca_bundle=found.org.cert)
     yield found
     found.stop()
 
@@ -53,7 +59,8 @@ def start_world() -> Iterator[ConnectWorld]:
 def open_connect(cw: ConnectWorld, browser: Any) -> Any:
     """The admin opens the Zendesk admin page (in Zendesk's iframe) and the guided flow from it."""
     html, _push_id = frame_page(cw.world, edit=True)
-    context = browser.new_context(viewport=SIZES["1280"])
+    # The Salesforce fake's certificate is its own; the browser accepts it as the flows' requests do.
+    context = browser.new_context(viewport=SIZES["1280"], ignore_https_errors=True)
     page = context.new_page()
     url = f"{cw.world.zd_server.url}/admin-center"
     page.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))

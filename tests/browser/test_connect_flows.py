@@ -221,3 +221,30 @@ def test_x_oauth2_pkce_and_account_activity_webhook_with_crc(
     assert hook["url"] == f"{cw.world.web.url}/webhooks/x/{account.public_key}"  # it answered the CRC
     assert app.subscriptions[hook["id"]] == {brand.id}
     page.context.close()
+
+
+def test_salesforce_web_server_flow_connects_the_org(cw: ConnectWorld, browser: Any, screenshot_dir: Path) -> None:
+    assert cw.org is not None
+    state = cw.org.state
+    app = state.register_app("3MVG9sandboxConsumerKey", "sandbox-consumer-secret", org_id=cw.org.org_id)
+    app.callback_urls.add(f"{cw.world.web.url}/connect/callback")  # the connected app's Callback URL
+    page = open_connect(cw, browser)
+    choose(page, "salesforce")
+    fill(page, {"consumer_key": app.consumer_key, "consumer_secret": app.consumer_secret, "domain": "Not a domain"})
+    submit(page)
+    assert "should match pattern" in page.locator(".field.invalid .field-error").inner_text()
+    shoot(page, screenshot_dir, "salesforce-start")
+    fill(page, {"consumer_key": app.consumer_key, "consumer_secret": app.consumer_secret, "domain": "login"})
+    submit(page)
+    page.locator("#authorize").click()
+    page.locator("#approve").click()
+    page.locator("label.account", has_text="Salesforce org").wait_for()
+    page.locator("button[type=submit]").click()
+    page.locator("[role=status]", has_text="Connected").wait_for()
+    shoot(page, screenshot_dir, "salesforce-done")
+    tenant_id = cw.world.runtime.store.tenant_id("acme")
+    assert tenant_id is not None
+    config = cw.world.runtime.store.sink_connection(tenant_id, "salesforce")
+    assert config is not None and config["auth"] == "oauth" and config["instance_url"] == cw.org.base
+    assert config["refresh_token"] in state.refresh_tokens  # the refresh token Salesforce issued, stored
+    page.context.close()
