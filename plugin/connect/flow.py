@@ -69,9 +69,7 @@ def callback_url(rt: Runtime) -> str:
     return f"{rt.settings.public_url.rstrip('/')}/connect/callback"
 
 
-def start(
-    rt: Runtime, grant: ConnectGrant, connector: Owner, form: Mapping[str, Any]
-) -> Redirect | list[FoundAccount]:
+def start(rt: Runtime, grant: ConnectGrant, connector: Owner, form: Mapping[str, Any]) -> Redirect | list[FoundAccount]:
     """Validate the start form, then ask the flow: the accounts found, or where to send the browser."""
     flow = flow_of(connector)
     try:

@@ -102,14 +102,14 @@ def start(network: str) -> Any:
     return _pick_page(grant, token, connector.name, outcome)
 
 
-def _pick_page(grant: ConnectGrant, token: str, network: str, found: list[FoundAccount]) -> Any:
+def _pick_page(grant: ConnectGrant, token: str, network: str, found: list[FoundAccount], error: str = "") -> Any:
     if not found:
         raise BadInput(f"{network} found no account this sign-in may manage", status=404)
     rt = runtime()
     display = {c.name: c.display_name or c.name for c in flow.owners(rt).values()}
     return _page(
         "connect_pick.html", grant=token, sealed=flow.seal(rt, grant, network, found), found=found,
-        network=network, display=display,
+        network=network, display=display, error=error,
     )  # fmt: skip
 
 
@@ -138,7 +138,9 @@ def save() -> Any:
     if len(picked) > MAX_PICKED or not all(p.isdigit() and int(p) < len(found) for p in picked):
         raise BadInput("pick accounts from the list")
     if not picked:
-        return _pick_page(grant, token, network, found)
+        response = _pick_page(grant, token, network, found, "tick at least one account to connect")
+        response.status_code = 400
+        return response
     done = [accounts.save(runtime(), grant, network, found[int(i)]) for i in sorted(set(picked), key=int)]
     return _page("connect_done.html", grant=token, done=done)
 

@@ -56,7 +56,7 @@ def start_world() -> Iterator[ConnectWorld]:
     found.stop()
 
 
-def open_connect(cw: ConnectWorld, browser: Any) -> Any:
+def open_connect(cw: ConnectWorld, browser: Any, shots: Path | None = None) -> Any:
     """The admin opens the Zendesk admin page (in Zendesk's iframe) and the guided flow from it."""
     html, _push_id = frame_page(cw.world, edit=True)
     # The Salesforce fake's certificate is its own; the browser accepts it as the flows' requests do.
@@ -66,6 +66,9 @@ def open_connect(cw: ConnectWorld, browser: Any) -> Any:
     page.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
     page.goto(url)
     frame = page.frame_locator("iframe[name=cf]")
+    frame.locator("#connect-guided-open").wait_for()
+    if shots is not None:
+        shoot(page, shots, "zendesk-admin-page")
     with context.expect_page() as opened:
         frame.locator("#connect-guided-open").click()
     flow = opened.value

@@ -32,7 +32,7 @@ def test_telegram_bot_token_is_checked_and_the_webhook_registered(
     cw: ConnectWorld, browser: Any, screenshot_dir: Path
 ) -> None:
     state = cw.fakes["telegram"].state
-    page = open_connect(cw, browser)
+    page = open_connect(cw, browser, screenshot_dir)
     shoot(page, screenshot_dir, "networks")
     choose(page, "telegram")
     fill(page, {"bot_token": "123456789:wrong"})

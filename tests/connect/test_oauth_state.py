@@ -127,3 +127,16 @@ def test_a_bad_server_is_reported_next_to_its_field(setup: Setup) -> None:
         )
         assert page.status_code == 400 and message in page.data, (value, page.data[-600:])
         assert b'class="field invalid"' in page.data
+
+
+def test_picking_nothing_is_refused_with_a_reason(setup: Setup) -> None:
+    back = _approve(setup, _authorize_url(setup))
+    page = setup.client.get("/connect/callback", query_string=back).get_data(as_text=True)
+    sealed = re.search(r'name="sealed" value="([^"]+)"', page)
+    grant = re.search(r'name="grant" value="([^"]+)"', page)
+    assert sealed and grant
+    answer = setup.client.post("/connect/save", data={"grant": grant.group(1), "sealed": sealed.group(1)})
+    assert answer.status_code == 400 and b"tick at least one account" in answer.data
+    assert setup.rt.store.accounts() == []
+    bad = setup.client.post("/connect/save", data={"grant": grant.group(1), "sealed": sealed.group(1), "pick": "7"})
+    assert bad.status_code == 400 and setup.rt.store.accounts() == []
