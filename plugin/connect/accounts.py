@@ -31,6 +31,11 @@ class Connected:
     activation: Activation | None = None
     error: str = ""
     instructions: tuple[Instruction, ...] = field(default=())
+    crm: bool = False  # a CRM connection (no account id, no webhook)
+
+    @property
+    def stored(self) -> bool:
+        return self.account_id is not None or (self.crm and self.activation is not None)
 
 
 def _api_base(rt: Runtime, network: str, found: FoundAccount, self_hosted: bool) -> str | None:
@@ -97,7 +102,7 @@ def _save_crm(rt: Runtime, grant: ConnectGrant, sink_name: str, found: FoundAcco
     problems = sink.check(SinkConnection(grant.tenant_id, grant.tenant, sink_name, config))
     summary = "Connected; horseshoe checked the objects it writes." if not problems else ""
     activation = Activation(registered=not problems, summary=summary, uses_webhook=False)
-    return Connected(sink_name, found.name, None, 0, None, activation, "; ".join(problems))
+    return Connected(sink_name, found.name, None, None, None, activation, "; ".join(problems), crm=True)
 
 
 def activate(rt: Runtime, grant: ConnectGrant, account_id: int, name: str | None = None) -> Connected:
