@@ -82,7 +82,9 @@ def start(rt: Runtime, grant: ConnectGrant, connector: Owner, form: Mapping[str,
         api_base = _check_self_hosted(rt, values[API_BASE])
         values[API_BASE] = api_base
     nonce = pysecrets.token_urlsafe(24)
-    state = rt.box.sign({"kind": "connect-state", "n": nonce, "exp": int(time.time()) + STATE_SECONDS})
+    # The tenant's trust generation rides along: revoking the tenant also ends a sign-in under way.
+    generation = rt.store.trust.generation(grant.tenant)
+    state = rt.box.sign({"kind": "connect-state", "n": nonce, "g": generation, "exp": int(time.time()) + STATE_SECONDS})
     ctx = ConnectContext(values, callback_url(rt), state, api_base, rt.settings.connect_ca_bundle or None)
     try:
         outcome = flow.begin(ctx)
@@ -126,6 +128,9 @@ def finish(
             "this sign-in was already used, has expired, or was started in another browser; start again",
             status=403,
         )
+    tenant = rt.store.tenant_key(found.tenant_id)
+    if claims.get("g") != rt.store.trust.generation(tenant):
+        raise BadInput("access to this horseshoe tenant was revoked meanwhile; nothing was connected", status=403)
     connector = connectors.get(found.network)
     if connector is None or connector.connect_flow() is None:
         raise BadInput(f"the network {found.network!r} is no longer installed", status=404)
@@ -135,7 +140,7 @@ def finish(
         api_base=carry.get("api_base"), ca_bundle=rt.settings.connect_ca_bundle or None,
     )  # fmt: skip
     accounts = flow_of(connector).complete(params, dict(carry.get("carry") or {}), ctx)
-    grant = ConnectGrant(found.tenant_id, rt.store.tenant_key(found.tenant_id), found.actor, int(time.time()) + 600)
+    grant = ConnectGrant(found.tenant_id, tenant, found.actor, int(time.time()) + 600)
     return grant, found.network, accounts
 
 

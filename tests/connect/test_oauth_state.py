@@ -140,3 +140,13 @@ def test_picking_nothing_is_refused_with_a_reason(setup: Setup) -> None:
     assert setup.rt.store.accounts() == []
     bad = setup.client.post("/connect/save", data={"grant": grant.group(1), "sealed": sealed.group(1), "pick": "7"})
     assert bad.status_code == 400 and setup.rt.store.accounts() == []
+
+
+def test_revoking_the_tenant_ends_a_sign_in_under_way(setup: Setup) -> None:
+    from plugin import trust
+
+    back = _approve(setup, _authorize_url(setup))
+    trust.revoke(setup.rt, "acme", "uninstalled while the admin was signing in")
+    answer = setup.client.get("/connect/callback", query_string=back)
+    assert answer.status_code == 403 and b"revoked" in answer.data
+    assert setup.rt.store.accounts() == []
