@@ -166,23 +166,9 @@ def _mutations() -> st.SearchStrategy[object]:
             obj[key] = value
         return doc
 
-    keys = [
-        "id",
-        "from_id",
-        "post_id",
-        "owner_id",
-        "post_owner_id",
-        "date",
-        "text",
-        "peer_id",
-        "conversation_message_id",
-        "reply_to_comment",
-        "parents_stack",
-        "attachments",
-        "reply_message",
-        "group_id",
-        "object",
-    ]
+    keys = ["id", "from_id", "post_id", "owner_id", "post_owner_id", "date", "text", "peer_id",
+            "conversation_message_id", "reply_to_comment", "parents_stack", "attachments", "reply_message",
+            "group_id", "object"]
     return st.tuples(st.sampled_from(sorted(docs)), st.sampled_from(TYPES), st.sampled_from(keys), json_values).map(
         mutate
     )
@@ -198,11 +184,9 @@ def test_fuzz_parse_payload_only_raises_bad_input(payload: object) -> None:
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(
-    st.binary(max_size=200)
-    | json_values.map(lambda v: json.dumps(v).encode())
-    | _mutations().map(lambda d: json.dumps(d).encode())
-)
+@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()) | _mutations().map(
+    lambda d: json.dumps(d).encode()
+))
 def test_fuzz_parse_webhook_only_raises_bad_input(body: bytes) -> None:
     conn = VKConnector()
     request = req(body)
