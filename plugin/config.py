@@ -37,6 +37,10 @@ class Settings:
     # Hosts exempt from the private-address rule (plugin/egress.py), comma-separated: the sandbox's
     # 127.0.0.1, an on-premises Mastodon. Empty = none.
     allowed_private_hosts: str = ""
+    # Where the guided connect flows reach each network instead of its real hosts, comma-separated
+    # "network=url" (the sandbox's fakes); empty = the networks' own hosts.
+    connect_api_bases: str = ""
+    connect_ca_bundle: str = ""  # a CA file the connect flows trust besides the system's (the sandbox's TLS)
     metrics_token: str = field(default="", repr=False)  # set = /metrics and /healthz counts need it
     key_grace_hours: float = 48.0  # a rotated signing key keeps verifying this long
     install_code_hours: float = 72.0  # an install code from `horseshoe tenants invite` lives this long

@@ -9,11 +9,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
+
+if TYPE_CHECKING:
+    from plugin.connectflow import ConnectFlow
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,11 @@ class Connector(ABC):
         from plugin.errors import FatalError
 
         raise FatalError(f"{self.name} stores no file references", code="unsupported")
+
+    def connect_flow(self) -> ConnectFlow | None:
+        """The guided way an admin connects an account (``plugin.connectflow``), or None: then the admin
+        types what ``credentials_model`` asks. A flow looks ids and tokens up and registers webhooks."""
+        return None
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """Look up an author's public profile; None when the network does not say."""

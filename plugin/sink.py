@@ -5,9 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from plugin.models import Labels, Match, Mention, Visibility
+
+if TYPE_CHECKING:
+    from plugin.connectflow import ConnectFlow
 
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
 
@@ -110,3 +113,9 @@ class Sink(ABC):
     def check(self, connection: SinkConnection) -> list[str]:
         """Problems an admin must fix (for ``horseshoe doctor``); empty when all is well."""
         return []
+
+    def connect_flow(self) -> ConnectFlow | None:
+        """The guided way an admin connects the CRM (``plugin.connectflow``); its one ``FoundAccount`` is the
+        connection config (``credentials``) and the CRM's URL (``api_base``, checked by the host). None:
+        the connection is configured otherwise."""
+        return None

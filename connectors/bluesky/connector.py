@@ -21,6 +21,7 @@ from plugin.models import Attachment, Limits, Mention, PostResult, Reply, Social
 
 from .chat import read_chat
 from .config import BlueskyCredentials, BlueskySettings
+from .connect import BlueskyConnect
 from .cursor import decode_cursor, encode_cursor, is_new, merge_marks, top_mark
 from .errors import SDK_ERRORS, is_auth_failure, translate_error
 from .parse import (
@@ -136,6 +137,9 @@ class BlueskyConnector(Connector):
     def _did(self, account: AccountContext) -> str:
         session = self._session(account)
         return Session.decode(session.client.export_session_string()).did
+
+    def connect_flow(self) -> BlueskyConnect:
+        return BlueskyConnect()
 
     # -- webhooks: none on Bluesky
 

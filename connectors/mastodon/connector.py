@@ -31,6 +31,7 @@ from plugin.models import (
 )
 
 from .config import MastodonCredentials, MastodonSettings
+from .connect import MastodonConnect
 from .errors import translate_error
 from .parse import (
     DEFAULT_MAX_CHARACTERS,
@@ -94,6 +95,9 @@ class MastodonConnector(Connector):
             return func(*args, **kwargs)
         except (MastodonAPIError, MastodonNetworkError, MastodonRatelimitError) as exc:
             raise translate_error(exc, api, posting=posting) from exc
+
+    def connect_flow(self) -> MastodonConnect:
+        return MastodonConnect()
 
     # -- webhooks: none on Mastodon
 

@@ -20,6 +20,7 @@ from plugin.connector import AccountContext, Connector, InboundRequest, WebhookR
 from plugin.errors import BadInput
 from plugin.http import header
 
+from .connect import MetaConnect
 from .credentials import APP_SECRET, PAGE_ID, VERIFY_TOKEN
 from .fields import as_dict
 from .models import WebhookBody, parse
@@ -78,6 +79,9 @@ class MetaWebhookConnector(Connector):
     entries of a body that belong to it."""
 
     account_key: str = PAGE_ID
+
+    def connect_flow(self) -> MetaConnect:
+        return MetaConnect()
 
     def webhook_key(self, account: AccountContext) -> str | None:
         """The Page a ``page`` webhook body is about: ``page_id``, else the account id."""

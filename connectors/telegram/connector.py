@@ -36,6 +36,7 @@ from plugin.http import HttpClient, Pacer, Rate, json_body
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import TelegramCredentials, TelegramSettings
+from .connect import TelegramConnect
 from .errors import telegram_error
 from .models import Chat, FileAnswer, SentMessage, UpdateId, User, parse
 from .parse import ADDRESSED, bot_id_from_token, opt_str, parse_update, updates_of
@@ -346,6 +347,9 @@ class TelegramConnector(Connector):
         )
 
     # -- setup helpers (used by `horseshoe doctor`/admin tooling, not by the pipeline) ------------
+
+    def connect_flow(self) -> TelegramConnect:
+        return TelegramConnect(self)
 
     def set_webhook(self, account: AccountContext, url: str) -> None:
         """Register ``url`` with ``secret_token`` so every delivery carries the secret header."""

@@ -26,6 +26,7 @@ from plugin.http import HttpClient, Pacer, Rate, fingerprint, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 from .config import VKCredentials, VKSettings
+from .connect import VKConnect
 from .errors import vk_api_error, vk_error
 from .models import (
     CreatedComment,
@@ -146,6 +147,9 @@ class VKConnector(Connector):
             log.info("vk community %s skipped %s: %s", group, item.where, item.reason)
 
     # -- API calls -------------------------------------------------------------------------------
+
+    def connect_flow(self) -> VKConnect:
+        return VKConnect(self._call, API_VERSION)
 
     def _group_id(self, account: AccountContext) -> int:
         raw = account.settings.get("group_id", account.external_id)

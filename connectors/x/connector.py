@@ -41,6 +41,7 @@ from . import parse as x_parse
 from . import webhook as x_webhook
 from .auth import Credential, read_credential, user_credential, write_credential
 from .config import XCredentials, XSettings
+from .connect import XConnect
 from .errors import x_error
 from .length import MAX_WEIGHTED_LENGTH, weighted_length
 from .ratelimit import RateLimitState
@@ -192,6 +193,9 @@ class XConnector(Connector):
         return cred
 
     # ------------------------------------------------------------ parsing
+
+    def connect_flow(self) -> XConnect:
+        return XConnect()
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return x_parse.parse(payload, account)

@@ -6,7 +6,10 @@ Three ways to authenticate, as an org admin sets them up (``config["auth"]``):
   ``consumer_key`` + ``consumer_secret`` the OAuth username-password flow instead);
 * ``"jwt"``: ``username``, ``consumer_key``, ``private_key`` (PEM of the connected app's certificate key,
   OAuth 2.0 JWT bearer flow);
-* ``"session"``: ``instance_url`` + ``session_id`` (no login; an expired session needs an admin).
+* ``"session"``: ``instance_url`` + ``session_id`` (no login; an expired session needs an admin);
+* ``"oauth"``: ``consumer_key``, ``consumer_secret``, ``refresh_token`` and ``instance_url``, as the guided
+  web server flow leaves them (plugin/salesforce/webflow.py): each login is a ``refresh_token`` grant,
+  and an answer naming another instance than the one checked when connecting is refused.
 
 ``domain`` ("login", "test" or a My Domain prefix) picks the login host; ``login_url`` sends the login
 hosts somewhere else entirely (a proxy, or the sandbox fake in tests) and ``ca_bundle`` names the
@@ -36,7 +39,7 @@ from plugin.errors import AuthError, BadInput, FatalError, RateLimited, Retriabl
 from plugin.http import PinnedAdapter
 
 DEFAULT_API_VERSION = "59.0"
-AUTH_MODES = ("password", "jwt", "session")
+AUTH_MODES = ("password", "jwt", "session", "oauth")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class ConnectConfig:
     private_key: str | None = field(default=None, repr=False)
     instance_url: str | None = None
     session_id: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
     domain: str = "login"
     login_url: str | None = None
     ca_bundle: str | None = None
@@ -59,7 +63,7 @@ class ConnectConfig:
 
     @property
     def can_login(self) -> bool:
-        return self.auth in ("password", "jwt")
+        return self.auth in ("password", "jwt", "oauth")
 
 
 def _opt(config: Mapping[str, Any], key: str) -> str | None:
@@ -83,6 +87,7 @@ def parse_config(config: Mapping[str, Any]) -> ConnectConfig:
         private_key=_opt(config, "private_key"),
         instance_url=_opt(config, "instance_url"),
         session_id=_opt(config, "session_id"),
+        refresh_token=_opt(config, "refresh_token"),
         domain=_opt(config, "domain") or "login",
         login_url=_opt(config, "login_url"),
         ca_bundle=_opt(config, "ca_bundle"),
@@ -93,6 +98,7 @@ def parse_config(config: Mapping[str, Any]) -> ConnectConfig:
         "password": ["username", "password"],
         "jwt": ["username", "consumer_key", "private_key"],
         "session": ["instance_url", "session_id"],
+        "oauth": ["consumer_key", "consumer_secret", "refresh_token", "instance_url"],
     }[auth]
     missing = [name for name in needed if getattr(parsed, name) is None]
     if missing:
@@ -162,6 +168,8 @@ def _auth_failed(exc: SalesforceAuthenticationFailed) -> AuthError | RetriableEr
 
 def login(cfg: ConnectConfig, session: requests.Session) -> tuple[str, str]:
     """A fresh ``(session_id, instance host)``; raises AuthError / RetriableError."""
+    if cfg.auth == "oauth":
+        return _refresh(cfg, session)
     try:
         if cfg.auth == "jwt":
             return SalesforceLogin(
@@ -196,6 +204,30 @@ def login(cfg: ConnectConfig, session: requests.Session) -> tuple[str, str]:
         raise _auth_failed(exc) from None
     except requests.RequestException as exc:
         raise RetriableError(f"salesforce login unreachable: {exc.__class__.__name__}") from exc
+
+
+def _refresh(cfg: ConnectConfig, session: requests.Session) -> tuple[str, str]:
+    """A ``refresh_token`` grant at the login host: the connected app renews the session."""
+    data = {"grant_type": "refresh_token", "client_id": cfg.consumer_key, "client_secret": cfg.consumer_secret,
+            "refresh_token": cfg.refresh_token}  # fmt: skip
+    try:
+        answer = session.post(f"https://{cfg.domain}.salesforce.com/services/oauth2/token", data=data)
+    except requests.RequestException as exc:
+        raise RetriableError(f"salesforce login unreachable: {exc.__class__.__name__}") from exc
+    if answer.status_code == 429 or answer.status_code >= 500:
+        raise RetriableError(f"salesforce login unavailable ({answer.status_code})", code=str(answer.status_code))
+    try:
+        body = answer.json()
+    except ValueError:
+        raise RetriableError("salesforce login answered without JSON", code="bad_body") from None
+    if answer.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+        error = body.get("error_description") or body.get("error") if isinstance(body, dict) else answer.status_code
+        raise AuthError(f"salesforce refused the refresh token ({error}); connect the org again", code="oauth")
+    host = urlsplit(str(body.get("instance_url") or "")).netloc
+    if host != urlsplit(cfg.instance_url or "").netloc:
+        # The instance was checked against the egress rule when the org was connected; another is not.
+        raise AuthError(f"salesforce answered another instance ({host}); connect the org again", code="instance")
+    return str(body["access_token"]), host
 
 
 def open_client(cfg: ConnectConfig) -> Salesforce:

@@ -30,6 +30,7 @@ from plugin.salesforce import publisher
 from plugin.salesforce.api import DEFAULT_MAX_API_SHARE, MAX_COLLECTION, SalesforceApi
 from plugin.salesforce.connect import parse_config
 from plugin.salesforce.inbound import InboundBatch
+from plugin.salesforce.oauth import SalesforceConnect
 from plugin.sink import DeliveryItem, DeliveryOutcome, ReplyBatch, ReplyReport, Sink, SinkConnection
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class SalesforceSink(Sink):
     def __init__(self) -> None:
         self._apis: dict[tuple[int, str], SalesforceApi] = {}
         self._lock = threading.Lock()
+
+    def connect_flow(self) -> SalesforceConnect:
+        return SalesforceConnect()
 
     def api(self, connection: SinkConnection) -> SalesforceApi:
         """One logged-in client per tenant and config (a new config logs in again)."""

@@ -16,6 +16,7 @@ from plugin.secrets import SecretBox
 from plugin.store import tables as t
 from plugin.store.accounts import AccountRepository, AccountRow
 from plugin.store.budgets import CallbackBudgetRepository, RatePauseRepository
+from plugin.store.connect import ConnectStateRepository
 from plugin.store.db import Database
 from plugin.store.deliveries import BACKFILL_DAYS, DeliveryRepository
 from plugin.store.events import EventRepository
@@ -46,6 +47,8 @@ class Store:
         self.trust = TrustRepository(db, box)
         self.rate_pauses = RatePauseRepository(db)
         self.callback_budgets = CallbackBudgetRepository(db)
+        # OAuth states of the guided connect flows (plugin/connect/).
+        self.connect_states = ConnectStateRepository(db, box)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 import pytest
 
 from plugin.config import Settings
-from plugin.connector import AccountContext, Connector
+from plugin.connectflow import ConnectFlow
+from plugin.connector import AccountContext, Connector, ConnectorModel
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.models import Mention, Reply, Visibility
 from plugin.outbox import replies as outbox
@@ -370,3 +371,18 @@ class ConnectorConformance:
         send = connector.send_private if mention.visibility == Visibility.PRIVATE else connector.post_reply
         with pytest.raises(AuthError):
             send(harness.account(bad_credentials=True), reply_to(mention, "with a wrong token", mention.visibility))
+
+    def test_connect_flow_is_well_formed(self, harness: Harness) -> None:
+        """A guided connect flow (``Connector.connect_flow``), when the connector offers one, is what the
+        host's pages can run: a ``ConnectFlow`` whose start form is a ``ConnectorModel`` with a label and
+        help text on every field, and that finishes an OAuth redirect when it starts one."""
+        flow = harness.connector().connect_flow()
+        if flow is None:
+            pytest.skip(f"{harness.network}: no guided connect flow (admins type the credentials)")
+        assert isinstance(flow, ConnectFlow), f"{type(flow).__name__} is not a plugin.connectflow.ConnectFlow"
+        assert issubclass(flow.start_model, ConnectorModel), "start_model must derive from ConnectorModel"
+        for name, info in flow.start_model.model_fields.items():
+            assert info.title and info.description, f"start field {name!r} needs a title and a description"
+        if flow.redirects:
+            assert type(flow).complete is not ConnectFlow.complete, "a flow that redirects must implement complete()"
+        assert flow.intro, "intro: one line telling the admin what happens"

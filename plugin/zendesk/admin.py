@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import make_response, render_template, request
 
+from plugin.connect.grant import mint_connect_grant
 from plugin.errors import AuthError, BadInput, RetriableError
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
@@ -152,6 +153,9 @@ def _admin_page(
         rest=_rest_status(rt.store.sink_connection(tenant_id, "zendesk")),
         error=str(error) if error is not None else "",
         new=new,
+        # The guided connect pages trust only this grant (plugin/connect/grant.py); Zendesk vouched for
+        # this session as the tenant's admin, but does not say which admin, hence the tenant as actor.
+        connect_grant=mint_connect_grant(rt, tenant_id, f"zendesk-admin:{subdomain}"),
     )
 
 

@@ -52,6 +52,20 @@ def _actor(state: BlueskyState, value: str | None) -> str:
     raise InvalidRequest("Profile not found")
 
 
+# ---- com.atproto.identity ----------------------------------------------------------------------------
+
+
+def resolve_handle(state: BlueskyState, request: Request, caller: str | None) -> Any:
+    """``com.atproto.identity.resolveHandle``: the DID a handle points at (lexicon: ``{"did"}``)."""
+    handle = (request.args.get("handle") or "").lower()
+    if not handle:
+        raise InvalidRequest('Error: Params must have the property "handle"')
+    for did, actor in state.actors.items():
+        if actor["handle"].lower() == handle:
+            return {"did": did}
+    raise InvalidRequest("Unable to resolve handle")
+
+
 # ---- com.atproto.server ----------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from .models import CHAT_PROXY, BlueskyState
 
 # nsid -> (handler, HTTP method, auth): "none", "access", "refresh", "optional"; chat methods need the proxy.
 XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
+    "com.atproto.identity.resolveHandle": (responses.resolve_handle, "GET", "none"),
     "com.atproto.server.describeServer": (responses.describe_server, "GET", "none"),
     "com.atproto.server.createSession": (responses.create_session, "POST", "none"),
     "com.atproto.server.refreshSession": (responses.refresh_session, "POST", "refresh"),

@@ -67,6 +67,8 @@ class MastodonState(FakeBackend):
     windows: dict[str, Window] = field(default_factory=dict)
     requests_seen: list[tuple[str, str]] = field(default_factory=list)
     media: dict[str, dict[str, Any]] = field(default_factory=dict)  # POST /api/v2/media, see media.py
+    oauth_apps: dict[str, dict[str, Any]] = field(default_factory=dict)  # POST /api/v1/apps, see oauth.py
+    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # authorization codes, single-use
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -86,6 +88,8 @@ class MastodonState(FakeBackend):
             self.windows.clear()
             self.requests_seen.clear()
             self.media.clear()
+            self.oauth_apps.clear()
+            self.oauth_codes.clear()
 
     def add_account(
         self,

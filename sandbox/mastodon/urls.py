@@ -10,7 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.base import FakeApp
 
-from . import media, responses
+from . import media, oauth, responses
 from .exceptions import MastodonError, NotFound, TooManyRequests, Unauthorized
 from .models import MastodonState
 
@@ -26,6 +26,9 @@ API: dict[str, tuple[Callable[..., Response], str]] = {
     "upload_media": (media.upload_media, "required"),
     "get_status": (responses.get_status, "optional"),
     "status_context": (responses.status_context, "optional"),
+    "create_app": (oauth.create_app, "none"),
+    "oauth_authorize": (oauth.authorize, "none"),
+    "oauth_token": (oauth.token, "none"),
 }
 
 SANDBOX: dict[str, Callable[..., Response]] = {
@@ -48,6 +51,9 @@ url_map = Map(
         Rule("/api/v2/media", endpoint="upload_media", methods=["POST"]),
         Rule("/api/v1/statuses/<status_id>", endpoint="get_status", methods=["GET"]),
         Rule("/api/v1/statuses/<status_id>/context", endpoint="status_context", methods=["GET"]),
+        Rule("/api/v1/apps", endpoint="create_app", methods=["POST"]),
+        Rule("/oauth/authorize", endpoint="oauth_authorize", methods=["GET", "POST"]),
+        Rule("/oauth/token", endpoint="oauth_token", methods=["POST"]),
         Rule("/_sandbox/accounts", endpoint="sandbox_accounts", methods=["POST"]),
         Rule("/_sandbox/mentions", endpoint="sandbox_mentions", methods=["POST"]),
         Rule("/_sandbox/edits", endpoint="sandbox_edit", methods=["POST"]),

@@ -20,6 +20,7 @@ import requests
 from sandbox.base import FakeBackend
 
 from .exceptions import GraphError
+from .login_state import MetaLogin
 from .mentions import IgMentions
 
 DEFAULT_APP_SECRET = "sandbox-app-secret"
@@ -156,6 +157,7 @@ class MetaState(IgMentions, FakeBackend):
             self.scripted_errors: list[GraphError] = []
             self.ig_mentions: dict[str, dict[str, dict[str, Any]]] = {}
             self._ids = itertools.count(1)
+            self.login = MetaLogin()  # Facebook Login and app subscriptions (login.py)
 
     # -- ids ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.base import FakeApp
 from sandbox.base import json_response as _json
 
+from . import login
 from .models import MetaState
 from .responses import GraphApi
 
@@ -113,6 +114,8 @@ class MetaApp(FakeApp[MetaState]):
                     {"error": {"message": "Unsupported request", "type": "GraphMethodException", "code": 100}},
                     status=400,
                 )
+            elif login.handles(self.state.login, request, parts):
+                response = login.dispatch(self.state, self.state.login, request, parts)
             else:
                 response = self.api.handle(request, parts)
         return response

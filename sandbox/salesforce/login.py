@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Request, Response
 
-from . import auth
+from . import auth, webflow
 from .exceptions import OAuthError, SoapLoginFault
 from .models import SalesforceState
 from .wire import json_body as _json
@@ -29,11 +29,17 @@ class LoginHandlers:
                 session, secret = auth.jwt_grant(self.state, form, site)
             elif grant == "refresh_token":
                 session, secret = auth.refresh_grant(self.state, form)
+            elif grant == "authorization_code":
+                session, secret, refresh = webflow.code_grant(self.state, form)
+                return _json(auth.token_response(self.state, session, site, secret, refresh_token=refresh))
             else:
                 raise OAuthError("unsupported_grant_type", "grant type not supported")
         except OAuthError as err:
             return _json({"error": err.error, "error_description": err.description}, err.status)
         return _json(auth.token_response(self.state, session, site, secret))
+
+    def do_oauth_authorize(self, request: Request) -> Response:
+        return webflow.authorize(self.state, request)
 
     def do_oauth_revoke(self, request: Request) -> Response:
         token = request.form.get("token", "")

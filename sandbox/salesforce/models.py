@@ -43,6 +43,7 @@ class ConnectedApp:
     # Usernames pre-authorized for the JWT bearer flow (None = every user of the org).
     preauthorized: set[str] | None = None
     name: str = "horseshoe"
+    callback_urls: set[str] = field(default_factory=set)  # the web server flow's allowed redirect URIs
 
 
 @dataclass
@@ -122,6 +123,7 @@ class SalesforceState(FakeBackend):
         self.apps: dict[str, ConnectedApp] = {}  # by consumer key
         self.sessions: dict[str, Session] = {}
         self.refresh_tokens: dict[str, tuple[str, str]] = {}  # token -> (user id, consumer key)
+        self.auth_codes: dict[str, dict[str, Any]] = {}  # web server flow codes (webflow.py), single-use
         self.cursors: dict[str, tuple[str, list[dict[str, Any]], int]] = {}
         self.calls: Counter[str] = Counter()
         self.session_ttl = SESSION_TTL

@@ -28,6 +28,7 @@ url_map = Map(
         Rule(f"{_DATA}/composite/sobjects/<sobject>/<field>", endpoint="collections_upsert", methods=["PATCH"]),
         Rule(f"{_DATA}/limits", endpoint="limits", methods=["GET"]),
         Rule("/services/oauth2/token", endpoint="oauth_token", methods=["POST"]),
+        Rule("/services/oauth2/authorize", endpoint="oauth_authorize", methods=["GET", "POST"]),
         Rule("/services/oauth2/revoke", endpoint="oauth_revoke", methods=["POST"]),
         Rule("/services/Soap/u/<version>", endpoint="soap_login", methods=["POST"]),
         Rule("/services/Soap/u/<version>/<org_id>", endpoint="soap_login", methods=["POST"]),

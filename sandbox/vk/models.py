@@ -87,6 +87,8 @@ class VKState(CallbackSender, FakeBackend):
             self.callback_queue: list[dict[str, Any]] = []  # {"event": ..., "attempts": n}
             self.callback_log: list[dict[str, Any]] = []
             self.callback_dropped: list[dict[str, Any]] = []
+            self.callback_servers: dict[int, dict[str, Any]] = {}  # servers.py: groups.addCallbackServer
+            self.callback_settings: dict[int, dict[str, Any]] = {}  # groups.setCallbackSettings per server
             self.sent_comments: list[dict[str, Any]] = []
             self.sent_messages: list[dict[str, Any]] = []
             self.photo_uploads: dict[str, bytes] = {}  # photos.py: uploaded, not yet saved

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Request
 
-from . import photos
+from . import photos, servers
 from .exceptions import VKApiError, auth_failed, invalid_request, unknown_method
 from .models import VKState
 
@@ -51,6 +51,11 @@ METHODS: dict[str, Method] = {
     "users.get": lambda s, p, r: s.users_get(p),
     "groups.getbyid": lambda s, p, r: s.groups_get_by_id(p),
     "groups.getlongpollserver": lambda s, p, r: s.get_long_poll_server(p, r.host_url),
+    "groups.getcallbackconfirmationcode": lambda s, p, r: servers.confirmation_code(s, p),
+    "groups.addcallbackserver": lambda s, p, r: servers.add_server(s, p),
+    "groups.getcallbackservers": lambda s, p, r: servers.get_servers(s, p),
+    "groups.setcallbacksettings": lambda s, p, r: servers.set_settings(s, p),
+    "groups.getcallbacksettings": lambda s, p, r: servers.get_settings(s, p),
 }
 
 

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.base import FakeApp, FakeService, ServiceSettings, json_response
 from sandbox.faults import FaultPlan
 
+from . import oauth2
 from .auth import APP_ONLY, authenticate
 from .exceptions import (
     XProblem,
@@ -54,6 +55,8 @@ class XApi(FakeApp[XState]):
         self.urls = url_map()
 
     def dispatch(self, request: Request) -> Response:
+        if oauth2.handles(request.path):
+            return oauth2.dispatch(self.state, request)
         adapter = self.urls.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()

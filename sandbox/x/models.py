@@ -16,6 +16,8 @@ from typing import Any
 
 from sandbox.base import FakeBackend
 
+from .developer import DeveloperApp
+
 SNOWFLAKE_EPOCH_MS = 1288834974657
 MAX_POST_LENGTH = 280
 MAX_DM_LENGTH = 10_000
@@ -180,6 +182,7 @@ class XState(FakeBackend):
         self.limit_overrides: dict[str, int] = {}
         self.windows: dict[tuple[str, str], Window] = {}
         self._last_id = 0
+        self.developer = DeveloperApp()  # the app's keys, OAuth 2.0 codes, webhooks (oauth2.py)
 
     # ------------------------------------------------------------ ids
 
@@ -429,6 +432,7 @@ class XState(FakeBackend):
                 self.bearer_tokens.clear()
                 self.oauth1_consumers.clear()
                 self.oauth1_tokens.clear()
+                self.developer = DeveloperApp()
 
 
 ALL_TWEET_FIELDS = {

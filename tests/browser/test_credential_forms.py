@@ -110,7 +110,7 @@ def test_a_bad_value_is_shown_next_to_its_field(world: World, browser: Any, shot
         frame.locator('input[name="credentials.formnet.token"]').fill("tok-not-echoed")
         frame.locator('input[name="settings.formnet.page_size"]').fill("0")
         # app_id, required, left empty
-        frame.locator("button[type=submit]").click()
+        frame.locator("button[type=submit][value=save]").click()
         size_field = frame.locator(".field", has=frame.locator('input[name="settings.formnet.page_size"]'))
         size_field.locator(".field-error", has_text="greater than or equal to 1").wait_for()
         app_field = frame.locator(".field", has=frame.locator('input[name="credentials.formnet.app_id"]'))

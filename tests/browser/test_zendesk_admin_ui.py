@@ -44,7 +44,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
     frame.locator("input[name=new_api_base]").fill("http://127.0.0.1:9")  # a host the operator allowed
     fill_credentials(frame, world, "mastodon", {"access_token": "secret-token"})
     page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui.png"), full_page=True)
-    frame.locator("button[type=submit]").click()
+    frame.locator("button[type=submit][value=save]").click()
     page.wait_for_function(
         "() => !document.querySelector('iframe[name=cf]').contentDocument"
         " || document.querySelector('iframe[name=cf]').contentDocument.body.innerText.length >= 0"
@@ -79,7 +79,7 @@ def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: 
     frame.locator("select[name=new_network]").select_option("mastodon")
     frame.locator("input[name=new_handle]").fill("acme@mastodon.example")
     fill_credentials(frame, world, "mastodon", {"access_token": "t-typed-once"})
-    frame.locator("button[type=submit]").click()  # the account id is missing
+    frame.locator("button[type=submit][value=save]").click()  # the account id is missing
     frame.locator("[role=alert]", has_text="field 'new_external_id' is required").wait_for()
     page.screenshot(path=str(screenshot_dir / "zendesk-admin-ui-error.png"), full_page=True)
     # What was typed is still there (but the secret); the admin fixes the mistake and saves.
@@ -88,7 +88,7 @@ def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: 
     assert "t-typed-once" not in frame.locator("body").inner_html()
     frame.locator("input[name=new_external_id]").fill("123")
     fill_credentials(frame, world, "mastodon", {"access_token": "t"})
-    frame.locator("button[type=submit]").click()
+    frame.locator("button[type=submit][value=save]").click()
     found = None
     for _ in range(50):
         found = world.zd_state.find_instance(push_id)

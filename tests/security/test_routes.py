@@ -14,6 +14,7 @@ from plugin.secrets import SecretBox
 from plugin.web import create_app
 from plugin.web.attachments import file_url
 from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
+from tests.security import connect_attacks
 from tests.security.conftest import RETURN_URL, Stack
 from tests.security.support import store_mention
 
@@ -139,6 +140,7 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "attachments.open_file": _attachments,
     "webhooks.receive": _webhooks,
     "health.metrics": _metrics,
+    **connect_attacks.ATTACKS,
     # Public by design, checked to reveal no tenant: Zendesk fetches these before any install.
     "zendesk.manifest": _public("/zendesk/manifest.json"),
     "zendesk.about": _public("/zendesk/about"),
