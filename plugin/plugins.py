@@ -54,6 +54,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "triage_praise": "plugin.triage.praise:PraisePlugin",
     "identity": "plugin.identity.plugin:IdentityPlugin",
     "identity_ui": "plugin.identity.ui",
+    "console": "plugin.console.plugin",
 }
 
 BUILTIN_DISTRIBUTION = "horseshoe (built-in)"
