@@ -61,8 +61,8 @@ def create(ctx: click.Context, name: str, tenant: str | None, operator: bool, ne
         rt.store.events.record(rt.store.tenant_id(tenant), "console:tenant_created", {"tenant": tenant, "by": _cli()})
     password = passwords.one_time_password()
     try:
-        rt.store.admins.create(name, passwords.hash_password(password), OPERATOR if operator else TENANT_ADMIN,
-                               tenant, must_change=True)  # fmt: skip
+        hashed = passwords.hash_password(rt.settings, password)
+        rt.store.admins.create(name, hashed, OPERATOR if operator else TENANT_ADMIN, tenant, must_change=True)
     except NameTaken as exc:
         raise click.ClickException(str(exc)) from None
     rt.store.events.record(None, "console:admin_created", {"admin": name, "tenant": tenant, "by": _cli()})
@@ -109,7 +109,8 @@ def reset_password(ctx: click.Context, name: str) -> None:
     """Give NAME a new one-time password (their sessions end)."""
     rt = _runtime(ctx)
     password = passwords.one_time_password()
-    rt.store.admins.set_password(_admin_or_fail(rt, name).id, passwords.hash_password(password), must_change=True)
+    hashed = passwords.hash_password(rt.settings, password)
+    rt.store.admins.set_password(_admin_or_fail(rt, name).id, hashed, must_change=True)
     rt.store.events.record(None, "console:password_reset", {"admin": name, "by": _cli()})
     click.echo(f"one-time password: {password}")
 

@@ -88,11 +88,12 @@ def login_submit() -> Any:
         message = f"Too many failed logins. Try again in {seconds // 60} minutes."
         return _login_page(message, name, 429, retry_after=seconds)
     admin = rt.store.admins.by_name(name)
-    if not passwords.verify(admin.password_hash if admin else None, password) or admin is None or admin.disabled:
+    matches = passwords.verify(rt.settings, admin.password_hash if admin else None, password)
+    if not matches or admin is None or admin.disabled:
         rt.store.admins.record_failure(name, _address())
         return _login_page("That admin name and password do not match an active admin.", name, 401)
-    if passwords.needs_rehash(admin.password_hash):
-        rt.store.admins.rehash(admin.id, passwords.hash_password(password))
+    if passwords.needs_rehash(rt.settings, admin.password_hash):
+        rt.store.admins.rehash(admin.id, passwords.hash_password(rt.settings, password))
     rt.store.admins.clear_failures(name, window)
     rt.store.events.record(None, "console:login", {"admin": admin.name, "address": _address()})
     target = url_for("console.password") if admin.must_change_password else _safe_next(request.form.get("next"))
@@ -147,7 +148,7 @@ def password() -> Any:
     current = form_field("current", required=False, max_length=1024) or ""
     new = form_field("new", required=False, max_length=1024) or ""
     error, field = "", ""
-    if not passwords.verify(admin.password_hash, current):
+    if not passwords.verify(rt.settings, admin.password_hash, current):
         error, field = "Your current password is not right.", "current"
     elif new != (form_field("repeat", required=False, max_length=1024) or ""):
         error, field = "The two new passwords differ.", "repeat"
@@ -155,7 +156,7 @@ def password() -> Any:
         error, field = "Choose a password different from the current one.", "new"
     else:
         try:
-            new_hash = passwords.hash_password(new)
+            new_hash = passwords.hash_password(rt.settings, new)
         except passwords.WeakPassword as exc:
             error, field = f"{str(exc).capitalize()}.", "new"
     if error:

@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery staple"
 
 def make_admin(rt: Runtime, name: str, tenant: str | None = None, *, password: str = PASSWORD) -> None:
     role = "operator" if tenant is None else "tenant"
-    rt.store.admins.create(name, passwords.hash_password(password), role, tenant, must_change=False)
+    rt.store.admins.create(name, passwords.hash_password(rt.settings, password), role, tenant, must_change=False)
 
 
 def csrf_of(html: str) -> str:
