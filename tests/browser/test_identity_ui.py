@@ -48,11 +48,12 @@ def test_agent_accepts_a_suggestion_on_the_page(world: tuple[World, IdentityPlug
     frame.locator("text=Suggestions").wait_for()
     row = frame.locator(f"#suggestions tr[data-id='{suggestion.id}']")
     assert "phone_private" in row.inner_text()
-    frame.locator("#agent").fill("Lee")
+    # Nobody types a name: the page says who decisions are recorded as (what Zendesk vouched for).
+    assert frame.locator("#actor").inner_text().endswith(f"zendesk:{SUBDOMAIN} (what Zendesk vouches for).")
     page.screenshot(path=str(screenshot_dir / "identity-suggestions.png"), full_page=True)
     row.locator("button.accept").click()
     frame.locator("#status", has_text="Linked to").wait_for()
     assert frame.locator(f"#suggestions tr[data-id='{suggestion.id}']").count() == 0
     assert requester_of(w, "call me on") == target.id  # merged into the existing customer
     actions = {(a.action, a.actor) for a in w.runtime.store.identity.audit_log(tenant_id)}
-    assert ("accept", "agent:Lee") in actions and ("merge", "horseshoe") in actions
+    assert ("accept", f"zendesk:{SUBDOMAIN}") in actions and ("merge", "horseshoe") in actions
