@@ -61,7 +61,8 @@ def test_resolving_uncertain_replies(stack: Stack) -> None:
     dropped = uncertain_reply(rt, stack.acme.id, stack.acme.account_id, "k-dropped")
     token = login(stack.client, "ada")
     for reply_id, action in ((sent, "mark-sent"), (again, "retry"), (dropped, "discard")):
-        answer = stack.client.post(f"/console/replies/{reply_id}/{action}", data={"csrf_token": token, "why": "checked"})
+        form = {"csrf_token": token, "why": "checked"}
+        answer = stack.client.post(f"/console/replies/{reply_id}/{action}", data=form)
         assert answer.status_code == 303, action
     assert rt.store.outbox.get(sent).status == ReplyStatus.SENT
     assert rt.store.outbox.get(again).status == ReplyStatus.PENDING

@@ -14,8 +14,8 @@ from plugin.secrets import SecretBox
 from plugin.web import create_app
 from plugin.web.attachments import file_url
 from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
-from tests.security.conftest import RETURN_URL, Stack
 from tests.console.support import failed_delivery, login, make_admin, uncertain_reply
+from tests.security.conftest import RETURN_URL, Stack
 from tests.security.support import store_mention
 
 FOREIGN_BOX = SecretBox("another-servers-key")
