@@ -1,5 +1,5 @@
 """The standalone console in a real headless Chromium: log in, retry a failed delivery, resolve an
-uncertain reply; every page screenshotted at 800×600 and 1280 wide into test-artifacts/.
+uncertain reply; every page screenshotted at 800x600 and 1280 wide into test-artifacts/.
 
 The world is the demo's (every network, the worker running), with what the demo stages for these
 pages (``sandbox/demo/showcase.py``): a refused Zendesk push, a revoked-token account, a demo operator.
