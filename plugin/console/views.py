@@ -90,7 +90,7 @@ def login_submit() -> Any:
     admin = rt.store.admins.by_name(name)
     matches = passwords.verify(rt.settings, admin.password_hash if admin else None, password)
     if not matches or admin is None or admin.disabled:
-        rt.store.admins.record_failure(name, _address())
+        rt.store.admins.record_failure(name, _address(), window)
         return _login_page("That admin name and password do not match an active admin.", name, 401)
     if passwords.needs_rehash(rt.settings, admin.password_hash):
         rt.store.admins.rehash(admin.id, passwords.hash_password(rt.settings, password))

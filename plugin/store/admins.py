@@ -143,9 +143,13 @@ class AdminRepository:
             conn.execute(delete(ct.admin_sessions).where(ct.admin_sessions.c.id_hash == id_hash))
 
     # -- login rate limit ------------------------------------------------------------------
-    def record_failure(self, name: str, address: str) -> None:
+    def record_failure(self, name: str, address: str, window: timedelta) -> None:
+        """Count one failed login; rows older than ``window`` no longer count and are dropped, so
+        guessing at unknown names cannot grow the table without bound."""
+        now = utcnow()
         with self.db.begin() as conn:
-            conn.execute(insert(ct.login_attempts).values(name=name[:255], address=address[:64], created_at=utcnow()))
+            conn.execute(delete(ct.login_attempts).where(ct.login_attempts.c.created_at < now - window))
+            conn.execute(insert(ct.login_attempts).values(name=name[:255], address=address[:64], created_at=now))
 
     def recent_failures(self, name: str, address: str, window: timedelta) -> int:
         """Failed logins in ``window`` for this admin name or from this address (whichever is more)."""
