@@ -168,3 +168,15 @@ def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any
     meta = read_metadata(world.runtime.box, found[1].metadata)
     assert meta.tenant == SUBDOMAIN and meta.account_ids
     page.close()
+
+
+def test_zendesk_install_code_page_screenshots(world: World, browser: Any, screenshot_dir: Path) -> None:
+    html, _ = frame_page(world, code=False)
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{world.zd_server.url}/admin-center")
+    page.frame_locator("iframe[name=cf]").locator("input[name=install_code]").wait_for()
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(screenshot_dir / f"zendesk-install-code-{label}.png"), full_page=(label != "800x600"))
+    page.close()
