@@ -111,4 +111,4 @@ def print_pages(out: Console, world: World, staged: Showcase) -> None:
     if staged.failed_delivery_id is not None:
         lines.append(f"  delivery {staged.failed_delivery_id}: a toot Zendesk refused (422); retry it under failures")
     for line in lines:
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, soft_wrap=True)  # URLs stay whole in a narrow terminal
