@@ -163,3 +163,12 @@ def test_production_cost_is_argon2s_recommended_profile() -> None:
 
     encoded = passwords.hash_password(Settings(), "a long enough password")
     assert encoded.startswith("$argon2id$v=19$m=65536,t=3,")
+
+
+def test_a_refusal_is_a_page_with_the_reason_for_a_browser_and_json_for_a_script(stack: Stack) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    page = stack.client.post("/console/login", data={"name": "ada"}, headers=browser)
+    assert page.status_code == 403 and page.content_type.startswith("text/html")
+    assert 'id="reason"' in page.get_data(as_text=True) and "security token" in page.get_data(as_text=True)
+    script = stack.client.post("/console/login", data={"name": "ada"}, headers={"Accept": "application/json"})
+    assert script.status_code == 403 and script.get_json()["reason"].startswith("the login form's security token")
