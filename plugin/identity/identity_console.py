@@ -13,7 +13,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from plugin.console.auth import Principal, principal, require_admin
 from plugin.console.blueprint import console_headers
 from plugin.errors import BadInput
-from plugin.identity.views import _plugin, bp
+from plugin.identity.views import bp, identity_plugin
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
 
@@ -42,7 +42,7 @@ def console_page() -> Any:
     rt = runtime()
     chosen = _tenant(me, request.args.get("tenant"))
     tenants = [row.key for row in rt.store.tenants.all() if me.reaches(row.id)]
-    suggestions = _plugin().suggestions(chosen[0]) if chosen else []
+    suggestions = identity_plugin().suggestions(chosen[0]) if chosen else []
     audit = rt.store.identity.audit_log(chosen[0]) if chosen else []
     html = render_template(
         "identity_console.html", me=me, tenant=chosen[1] if chosen else None, tenants=tenants,
@@ -60,7 +60,7 @@ def console_decide(link_id: int, decision: str) -> Any:
         raise BadInput("no tenant here", status=404)
     record = form_field("record_id", required=False, max_length=255)
     try:
-        row = _plugin().decide_suggestion(link_id, decision == "accept", me.actor, record, tenant_id=chosen[0])
+        row = identity_plugin().decide_suggestion(link_id, decision == "accept", me.actor, record, tenant_id=chosen[0])
     except LookupError as exc:
         raise BadInput(str(exc), status=404) from None
     except ValueError as exc:

@@ -59,7 +59,7 @@ def _api_tenant() -> tuple[int, str]:
     return _tenant(token.strip() if scheme.lower() == "bearer" else None)
 
 
-def _plugin() -> IdentityPlugin:
+def identity_plugin() -> IdentityPlugin:
     plugin = runtime().pm.get_plugin("identity")
     if not isinstance(plugin, IdentityPlugin):
         raise BadInput("identity resolution is not enabled", status=404)
@@ -97,7 +97,7 @@ def _audit_json(row: AuditEntry) -> dict[str, Any]:
 @bp.get("/api/suggestions")
 def suggestions() -> Any:
     tenant_id, _ = _api_tenant()
-    return jsonify(suggestions=[_suggestion_json(r) for r in _plugin().suggestions(tenant_id)])
+    return jsonify(suggestions=[_suggestion_json(r) for r in identity_plugin().suggestions(tenant_id)])
 
 
 @bp.post("/api/suggestions/<int:link_id>/<any(accept, reject):decision>")
@@ -105,7 +105,7 @@ def decide(link_id: int, decision: str) -> Any:
     granted = _api_trust()
     record = _text(_body(), "record_id", required=False)
     try:
-        row = _plugin().decide_suggestion(
+        row = identity_plugin().decide_suggestion(
             link_id, decision == "accept", zendesk_actor(granted), record, tenant_id=granted.tenant_id
         )
     except LookupError as exc:
@@ -125,7 +125,7 @@ def audit() -> Any:
 def undo(audit_id: int) -> Any:
     granted = _api_trust()
     try:
-        done = _plugin().undo(audit_id, zendesk_actor(granted), tenant_id=granted.tenant_id)
+        done = identity_plugin().undo(audit_id, zendesk_actor(granted), tenant_id=granted.tenant_id)
     except LookupError as exc:
         raise BadInput(str(exc), status=404) from None
     except (NotReversible, ValueError) as exc:
@@ -141,7 +141,7 @@ def forget() -> Any:
     network, author = _text(data, "network"), _text(data, "author_external_id")
     assert network is not None and author is not None
     reason = "delete request (right to be forgotten)"
-    result = _plugin().forget(granted.tenant_id, network, author, zendesk_actor(granted), reason)
+    result = identity_plugin().forget(granted.tenant_id, network, author, zendesk_actor(granted), reason)
     return jsonify(result)
 
 
@@ -156,7 +156,7 @@ def page() -> Any:
         tenant=key,
         token=token,
         actor=zendesk_actor(granted),
-        suggestions=_plugin().suggestions(tenant_id),
+        suggestions=identity_plugin().suggestions(tenant_id),
         audit=runtime().store.identity.audit_log(tenant_id),
     )
     return _framed(html, key)
