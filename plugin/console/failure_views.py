@@ -62,13 +62,13 @@ def _act(kind: str, actions: dict[str, Action], row_id: int, action: str) -> Any
     return redirect(url_for("console.failures", done=message), 303)
 
 
-@bp.post("/console/deliveries/<int:delivery_id>/<action>")
+@bp.post("/console/deliveries/<row_id:delivery_id>/<action>")
 @require_admin
 def delivery_action(delivery_id: int, action: str) -> Any:
     return _act("delivery", DELIVERY_ACTIONS, delivery_id, action)
 
 
-@bp.post("/console/replies/<int:reply_id>/<action>")
+@bp.post("/console/replies/<row_id:reply_id>/<action>")
 @require_admin
 def reply_action(reply_id: int, action: str) -> Any:
     return _act("reply", REPLY_ACTIONS, reply_id, action)

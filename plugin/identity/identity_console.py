@@ -51,7 +51,7 @@ def console_page() -> Any:
     return console_headers(make_response(html))
 
 
-@bp.post("/console/suggestions/<int:link_id>/<any(accept, reject):decision>")
+@bp.post("/console/suggestions/<row_id:link_id>/<any(accept, reject):decision>")
 @require_admin
 def console_decide(link_id: int, decision: str) -> Any:
     me = _me()

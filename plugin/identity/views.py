@@ -100,7 +100,7 @@ def suggestions() -> Any:
     return jsonify(suggestions=[_suggestion_json(r) for r in identity_plugin().suggestions(tenant_id)])
 
 
-@bp.post("/api/suggestions/<int:link_id>/<any(accept, reject):decision>")
+@bp.post("/api/suggestions/<row_id:link_id>/<any(accept, reject):decision>")
 def decide(link_id: int, decision: str) -> Any:
     granted = _api_trust()
     record = _text(_body(), "record_id", required=False)
@@ -121,7 +121,7 @@ def audit() -> Any:
     return jsonify(audit=[_audit_json(r) for r in runtime().store.identity.audit_log(tenant_id)])
 
 
-@bp.post("/api/audit/<int:audit_id>/undo")
+@bp.post("/api/audit/<row_id:audit_id>/undo")
 def undo(audit_id: int) -> Any:
     granted = _api_trust()
     try:
