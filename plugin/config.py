@@ -50,6 +50,11 @@ class Settings:
     triage_rules: str = ""  # empty = mappings/triage.yaml as installed (see that file's header)
     smtp_url: str = field(default="", repr=False)  # smtp://user:password@host:port; empty = no email
     smtp_from: str = "horseshoe@localhost"
+    console_session_hours: float = 12.0  # a standalone console login lasts this long
+    console_login_failures: int = 5  # failed logins per admin name or address before a pause
+    console_login_window_minutes: float = 15.0  # ...counted over this window, which is also the pause
+    admin_password_memory_kib: int = 65536  # argon2id cost of admin passwords (lowered only in tests)
+    admin_password_time_cost: int = 3
 
     @property
     def resolved_database_url(self) -> str:

@@ -55,6 +55,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "identity": "plugin.identity.plugin:IdentityPlugin",
     "identity_ui": "plugin.identity.ui",
     "connect": "plugin.connect.plugin",
+    "console": "plugin.console.plugin",
 }
 
 BUILTIN_DISTRIBUTION = "horseshoe (built-in)"

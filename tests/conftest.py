@@ -30,6 +30,9 @@ def fast_settings(data_dir: str, database_url: str = "", **overrides: object) ->
         "worker_idle_seconds": 0.05,
         "public_url": "http://127.0.0.1:9",
         "allowed_private_hosts": "127.0.0.1,localhost",  # the fakes run here (plugin/egress.py)
+        # argon2id at a test's cost (1 MiB, one pass): the console's logins stay fast on a busy machine.
+        "admin_password_memory_kib": 1024,
+        "admin_password_time_cost": 1,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -82,9 +82,27 @@ def rotate(ctx: click.Context, grace_hours: float | None, revoke: bool) -> None:
         click.echo(f"signing with key {kid}; older keys verify for {hours:g} more hours")
 
 
-@click.group()
-def accounts() -> None:
-    """Brand accounts: an account belongs to exactly one tenant."""
+@click.group(invoke_without_command=True)
+@click.option("--tenant", default=None, help="Only this tenant's accounts")
+@click.pass_context
+def accounts(ctx: click.Context, tenant: str | None) -> None:
+    """Brand accounts with their ids (for `horseshoe backfill ID`); an account belongs to one tenant."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = _runtime(ctx)
+    keys = {row.id: row.key for row in rt.store.tenants.all()}
+    tenant_id = None
+    if tenant is not None:
+        tenant_id = rt.store.tenant_id(tenant)
+        if tenant_id is None:
+            raise click.BadParameter(f"no tenant {tenant!r}", param_hint="--tenant")
+    rows = rt.store.accounts(tenant_id)
+    if not rows:
+        click.echo("no accounts connected yet")
+    for row in rows:
+        state = "enabled" if row.enabled else "disabled"
+        click.echo(f"{row.id:>6}  {keys.get(row.tenant_id, '?'):<16} {row.network:<10} {row.handle or '-':<28} "
+                   f"{row.external_id:<24} {state}")  # fmt: skip
 
 
 @accounts.command("move")

@@ -9,6 +9,7 @@ import click
 import pluggy
 from flask import Blueprint
 
+from plugin.identity import identity_console  # noqa: F401  (the standalone page's routes)
 from plugin.identity.cli import identity
 from plugin.identity.views import bp
 

@@ -3,7 +3,12 @@
 Authorization: the tenant's signed instance metadata (what the admin UI returned to Zendesk, see
 ``zendesk_tokens.issue_metadata``) in ``Authorization: Bearer ...`` (API) or the ``metadata`` form
 field (page, POSTed by Zendesk like the admin UI). It authorizes that tenant only; every query is
-scoped to it, and ids of another tenant's rows answer 404 (no existence leak).
+scoped to it, and ids of another tenant's rows answer 404 (no existence leak). Standalone, the same
+page is served behind the console's login (``identity_console.py``).
+
+The audit's "who" is never typed by the user: inside Zendesk it is what Zendesk vouches for (the
+tenant and channel instance the signed metadata names, ``zendesk_actor``); in the console it is the
+logged-in admin. A ``by`` field in the request body is ignored.
 """
 
 from __future__ import annotations
@@ -25,12 +30,27 @@ bp = Blueprint("identity", __name__, template_folder="templates", url_prefix="/i
 MAX_NAME = 255
 
 
-def _tenant(token: str | None) -> tuple[int, str]:
+def zendesk_actor(granted: trust.Trust) -> str:
+    """Who acted, as far as Zendesk vouches: its account and the channel instance the metadata names."""
+    return f"zendesk:{granted.tenant}/{granted.instance}" if granted.instance else f"zendesk:{granted.tenant}"
+
+
+def _trust(token: str | None) -> trust.Trust:
     if not token:
         raise Unauthorized("the tenant's signed metadata is required", status=401)
     # Identity data is tenant-wide: only metadata of a trusted, unrevoked instance opens it.
-    granted = trust.from_metadata(runtime(), token, level=trust.Level.TENANT)
+    return trust.from_metadata(runtime(), token, level=trust.Level.TENANT)
+
+
+def _tenant(token: str | None) -> tuple[int, str]:
+    granted = _trust(token)
     return granted.tenant_id, granted.tenant
+
+
+def _api_trust() -> trust.Trust:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return _trust(token.strip() if scheme.lower() == "bearer" else None)
 
 
 def _api_tenant() -> tuple[int, str]:
@@ -39,7 +59,7 @@ def _api_tenant() -> tuple[int, str]:
     return _tenant(token.strip() if scheme.lower() == "bearer" else None)
 
 
-def _plugin() -> IdentityPlugin:
+def identity_plugin() -> IdentityPlugin:
     plugin = runtime().pm.get_plugin("identity")
     if not isinstance(plugin, IdentityPlugin):
         raise BadInput("identity resolution is not enabled", status=404)
@@ -77,18 +97,17 @@ def _audit_json(row: AuditEntry) -> dict[str, Any]:
 @bp.get("/api/suggestions")
 def suggestions() -> Any:
     tenant_id, _ = _api_tenant()
-    return jsonify(suggestions=[_suggestion_json(r) for r in _plugin().suggestions(tenant_id)])
+    return jsonify(suggestions=[_suggestion_json(r) for r in identity_plugin().suggestions(tenant_id)])
 
 
-@bp.post("/api/suggestions/<int:link_id>/<any(accept, reject):decision>")
+@bp.post("/api/suggestions/<row_id:link_id>/<any(accept, reject):decision>")
 def decide(link_id: int, decision: str) -> Any:
-    tenant_id, _ = _api_tenant()
-    data = _body()
-    by = _text(data, "by")
-    record = _text(data, "record_id", required=False)
-    assert by is not None
+    granted = _api_trust()
+    record = _text(_body(), "record_id", required=False)
     try:
-        row = _plugin().decide_suggestion(link_id, decision == "accept", f"agent:{by}", record, tenant_id=tenant_id)
+        row = identity_plugin().decide_suggestion(
+            link_id, decision == "accept", zendesk_actor(granted), record, tenant_id=granted.tenant_id
+        )
     except LookupError as exc:
         raise BadInput(str(exc), status=404) from None
     except ValueError as exc:
@@ -102,12 +121,11 @@ def audit() -> Any:
     return jsonify(audit=[_audit_json(r) for r in runtime().store.identity.audit_log(tenant_id)])
 
 
-@bp.post("/api/audit/<int:audit_id>/undo")
+@bp.post("/api/audit/<row_id:audit_id>/undo")
 def undo(audit_id: int) -> Any:
-    tenant_id, _ = _api_tenant()
-    by = _text(_body(), "by")
+    granted = _api_trust()
     try:
-        done = _plugin().undo(audit_id, f"agent:{by}", tenant_id=tenant_id)
+        done = identity_plugin().undo(audit_id, zendesk_actor(granted), tenant_id=granted.tenant_id)
     except LookupError as exc:
         raise BadInput(str(exc), status=404) from None
     except (NotReversible, ValueError) as exc:
@@ -118,11 +136,12 @@ def undo(audit_id: int) -> Any:
 @bp.post("/api/forget")
 def forget() -> Any:
     """Delete request (right to be forgotten) for one social profile of this tenant."""
-    tenant_id, _ = _api_tenant()
+    granted = _api_trust()
     data = _body()
-    network, author, by = _text(data, "network"), _text(data, "author_external_id"), _text(data, "by")
-    assert network is not None and author is not None and by is not None
-    result = _plugin().forget(tenant_id, network, author, f"agent:{by}", "delete request (right to be forgotten)")
+    network, author = _text(data, "network"), _text(data, "author_external_id")
+    assert network is not None and author is not None
+    reason = "delete request (right to be forgotten)"
+    result = identity_plugin().forget(granted.tenant_id, network, author, zendesk_actor(granted), reason)
     return jsonify(result)
 
 
@@ -130,12 +149,14 @@ def forget() -> Any:
 def page() -> Any:
     """The agents' page, POSTed by Zendesk (or a sidebar app) with the instance metadata."""
     token = form_field("metadata", max_length=5000)
-    tenant_id, key = _tenant(token)
+    granted = _trust(token)
+    tenant_id, key = granted.tenant_id, granted.tenant
     html = render_template(
         "identity.html",
         tenant=key,
         token=token,
-        suggestions=_plugin().suggestions(tenant_id),
+        actor=zendesk_actor(granted),
+        suggestions=identity_plugin().suggestions(tenant_id),
         audit=runtime().store.identity.audit_log(tenant_id),
     )
     return _framed(html, key)

@@ -15,11 +15,13 @@ from plugin.connector import AccountContext
 from plugin.secrets import SecretBox
 from plugin.store import tables as t
 from plugin.store.accounts import AccountRepository, AccountRow
+from plugin.store.admins import AdminRepository
 from plugin.store.budgets import CallbackBudgetRepository, RatePauseRepository
 from plugin.store.connect import ConnectStateRepository
 from plugin.store.db import Database
 from plugin.store.deliveries import BACKFILL_DAYS, DeliveryRepository
 from plugin.store.events import EventRepository
+from plugin.store.failures import FailureRepository
 from plugin.store.identity import IdentityRepository
 from plugin.store.inbox import InboxRepository
 from plugin.store.outbox import OutboxRepository
@@ -49,6 +51,9 @@ class Store:
         self.callback_budgets = CallbackBudgetRepository(db)
         # OAuth states of the guided connect flows (plugin/connect/).
         self.connect_states = ConnectStateRepository(db, box)
+        # The standalone console: admin users and sessions; failures an admin acts on (issue 15).
+        self.admins = AdminRepository(db)
+        self.failures = FailureRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

@@ -20,6 +20,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    DISCARDED = "discarded"  # failed, and an admin decided it is not to be delivered (audited why)
 
 
 class ReplyStatus(StrEnum):

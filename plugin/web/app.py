@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from plugin.errors import BadInput
 from plugin.runtime import Runtime, build_runtime
@@ -33,8 +34,17 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+class RowId(IntegerConverter):
+    """``<row_id:name>``: a database row id. A number past the 64-bit range is no row (404), instead of
+    reaching the database and overflowing its integer type (a 500)."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=2**63 - 1)
+
+
 def create_app(rt: Runtime | None = None, **config: Any) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["row_id"] = RowId  # before any blueprint adds its rules
     rt = rt or build_runtime()
     extension.init_app(app, rt)
     app.config.update(config)

@@ -30,6 +30,7 @@ from plugin.web import create_app
 from plugin.worker.loop import Worker
 from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo import script as demo_script
+from sandbox.demo import showcase
 from sandbox.demo.audit import audit, reply_ref
 from sandbox.demo.networks import DemoNetwork, start_networks
 from sandbox.salesforce.org import RunningOrg, start_org
@@ -448,6 +449,7 @@ def run_demo(
         result = summary(world, started)
         if not exit_when_done:
             console.print_json(json.dumps(result))
+            showcase.print_pages(console, world, showcase.stage(world))
             console.print("demo traffic done; servers keep running — Ctrl-C to stop")
             try:
                 while True:

@@ -125,4 +125,8 @@ def fault_body(status: int, retry_after: int) -> Response:
     if status >= 500:
         body = {"error": "ServiceUnavailable", "description": "Zendesk is temporarily unavailable"}
         return ZendeskError(body, status=status).response()
+    if status == 422:
+        # Zendesk's own shape for a record it will not accept (a scripted fault stands for one).
+        body = {"error": "RecordInvalid", "description": "Record validation errors"}
+        return ZendeskError(body, status=status).response()
     return ZendeskError({"error": "InjectedFault", "description": f"HTTP {status}"}, status=status).response()

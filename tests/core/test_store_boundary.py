@@ -41,7 +41,8 @@ def test_no_module_outside_the_store_speaks_sql() -> None:
 def test_stored_status_values_never_change() -> None:
     # These strings are in existing databases: renaming one needs a migration, not just an edit here.
     assert [s.value for s in MentionStatus] == ["received", "routed", "skipped"]
-    assert [s.value for s in DeliveryStatus] == ["pending", "delivered", "failed"]
+    # "discarded" (issue 15): added, not renamed; older rows never hold it.
+    assert [s.value for s in DeliveryStatus] == ["pending", "delivered", "failed", "discarded"]
     assert [s.value for s in ReplyStatus] == ["pending", "sending", "sent", "failed", "uncertain"]
     assert [s.value for s in LinkStatus] == ["linked", "suggested", "rejected", "new", "undone", "forgotten"]
 

@@ -14,6 +14,7 @@ from plugin.secrets import SecretBox
 from plugin.web import create_app
 from plugin.web.attachments import file_url
 from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
+from tests.console.support import failed_delivery, login, make_admin, uncertain_reply
 from tests.security import connect_attacks
 from tests.security.conftest import RETURN_URL, Stack
 from tests.security.support import store_mention
@@ -116,6 +117,70 @@ def _metrics(stack: Stack) -> None:
     assert b"globex" not in stack.client.get("/metrics").data
 
 
+def _console_stranger(stack: Stack, path: str, method: str) -> None:
+    """No session: a browser is sent to the login page, anything else gets 401; nothing is shown."""
+    for accept in ("text/html", "application/json"):
+        answer = stack.client.open(path, method=method, headers={"Accept": accept}, data={"why": "x"})
+        assert answer.status_code in (302, 401, 403), (path, answer.status_code)
+        assert b"globex" not in answer.data and b"acme" not in answer.data
+        if answer.status_code == 302:
+            assert "/console/login" in answer.headers["Location"]
+
+
+def _console_page(path: str) -> Callable[[Stack], None]:
+    """Strangers are refused; acme's tenant admin sees nothing of globex."""
+
+    def attack(stack: Stack) -> None:
+        _console_stranger(stack, path, "GET")
+        failed_delivery(stack.rt, stack.globex.id, stack.globex.account_id, "9001")
+        uncertain_reply(stack.rt, stack.globex.id, stack.globex.account_id, "k-globex-secret")
+        make_admin(stack.rt, "acme-admin", tenant="acme")
+        login(stack.client, "acme-admin")
+        page = stack.client.get(path)
+        assert page.status_code == 200, page.status_code
+        text = page.get_data(as_text=True)
+        assert "globex" not in text and "9001" not in text and "k-globex-secret" not in text
+        if path.startswith("/identity/"):
+            assert stack.client.get(path, query_string={"tenant": "globex"}).status_code == 404
+
+    return attack
+
+
+def _console_action(path: str) -> Callable[[Stack], None]:
+    """Strangers and requests without the CSRF token are refused; acme's admin cannot touch globex's rows."""
+
+    def attack(stack: Stack) -> None:
+        delivery = failed_delivery(stack.rt, stack.globex.id, stack.globex.account_id, "9002")
+        reply = uncertain_reply(stack.rt, stack.globex.id, stack.globex.account_id, "k-9002")
+        target = path.format(delivery=delivery, reply=reply)
+        _console_stranger(stack, target, "POST")
+        make_admin(stack.rt, "acme-admin", tenant="acme")
+        token = login(stack.client, "acme-admin")
+        assert stack.client.post(target, data={"why": "x", "tenant": "globex"}).status_code == 403  # no CSRF token
+        answer = stack.client.post(target, data={"csrf_token": token, "why": "x", "tenant": "globex"})
+        assert answer.status_code == 404, answer.status_code
+        assert [d.id for d in stack.rt.store.failures.failed_deliveries(None)] == [delivery]
+        assert [r.id for r in stack.rt.store.failures.uncertain_replies(None)] == [reply]
+
+    return attack
+
+
+def _console_login(stack: Stack) -> None:
+    # The login form shows no tenant; a login without the form's token, or for nobody, opens nothing.
+    assert b"acme" not in stack.client.get("/console/login").data
+    assert stack.client.post("/console/login", data={"name": "acme-admin", "password": "x"}).status_code == 403
+    assert stack.client.get_cookie("horseshoe_console") is None
+
+
+def _console_logout(stack: Stack) -> None:
+    _console_stranger(stack, "/console/logout", "POST")
+    make_admin(stack.rt, "acme-admin", tenant="acme")
+    login(stack.client, "acme-admin")
+    # Another site cannot log the admin out (no CSRF token): the session survives.
+    assert stack.client.post("/console/logout").status_code == 403
+    assert stack.client.get("/console/").status_code == 200
+
+
 def _public(path: str) -> Callable[[Stack], None]:
     def check(stack: Stack) -> None:
         answer = stack.client.get(path)
@@ -147,6 +212,18 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "zendesk.healthcheck": _public("/zendesk/healthcheck"),
     "health.healthz": _public("/healthz"),
     "static": _public("/static/nothing.css"),
+    # The standalone console (plugin/console/, identity's standalone page).
+    "console.root": _public("/"),
+    "console.login": _console_login,
+    "console.login_submit": _console_login,
+    "console.logout": _console_logout,
+    "console.home": _console_page("/console/"),
+    "console.password": _console_page("/console/password"),
+    "console.failures": _console_page("/console/failures"),
+    "console.delivery_action": _console_action("/console/deliveries/{delivery}/retry"),
+    "console.reply_action": _console_action("/console/replies/{reply}/mark-sent"),
+    "identity.console_page": _console_page("/identity/console"),
+    "identity.console_decide": _console_action("/identity/console/suggestions/1/accept"),
 }
 
 

@@ -1,0 +1,182 @@
+"""The standalone console in a real headless Chromium: log in, retry a failed delivery, resolve an
+uncertain reply; every page screenshotted at 800x600 and 1280 wide into test-artifacts/.
+
+The world is the demo's (every network, the worker running), with what the demo stages for these
+pages (``sandbox/demo/showcase.py``): a refused Zendesk push, a revoked-token account, a demo operator.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plugin.store.statuses import ReplyStatus
+from plugin.zendesk.tokens import read_metadata
+from sandbox.demo import showcase
+from sandbox.demo.run import SUBDOMAIN, World, build_world
+from tests.browser.zendesk_frame import frame_page
+from tests.console.support import PASSWORD, make_admin, uncertain_reply
+
+SIZES = {"800x600": (800, 600), "1280": (1280, 800)}
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    w = build_world(tempfile.mkdtemp(prefix="horseshoe-console-"), 0, 1, every_network=True)
+    w.worker.start_thread()
+    yield w
+    w.stop()
+
+
+def shoot(page: Any, folder: Path, name: str) -> None:
+    """The page at both sizes, whole length; the viewport is left at 1280 wide."""
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(folder / f"console-{name}-{label}.png"), full_page=(label != "800x600"))
+        # Nothing may stick out sideways at either size (tables scroll inside their own box).
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (name, label, overflow)
+
+
+def log_in(browser: Any, world: World, name: str, password: str = PASSWORD) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{world.web.url}/")
+    page.locator("input[name=name]").fill(name)
+    page.locator("input[name=password]").fill(password)
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    return page
+
+
+def wait_for(check: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_log_in_standalone_with_the_demo_admins_one_time_password(world: World, browser: Any,
+                                                                 screenshot_dir: Path) -> None:  # fmt: skip
+    name, password = showcase.demo_admin(world)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{world.web.url}/")
+    assert page.url.endswith("/console/login?next=/console/")
+    shoot(page, screenshot_dir, "login")
+    page.locator("input[name=name]").fill(name)
+    page.locator("input[name=password]").fill("not the password")
+    page.locator("button[type=submit]").click()
+    assert "do not match an active admin" in page.locator("#login-error").inner_text()
+    shoot(page, screenshot_dir, "login-error")
+    page.locator("input[name=password]").fill(password)
+    page.locator("button[type=submit]").click()
+    page.locator("text=Change your password").wait_for()
+    assert page.url.endswith("/console/password")
+    page.locator("#current").fill(password)
+    page.locator("#new").fill("short")
+    page.locator("#repeat").fill("short")
+    page.locator("#new").evaluate("el => el.removeAttribute('minlength')")  # the server says it too
+    page.locator("button.primary").click()
+    assert "at least 12 characters" in page.locator(".error").inner_text()
+    shoot(page, screenshot_dir, "password")
+    page.locator("#current").fill(password)
+    page.locator("#new").fill("demo admin's own password")
+    page.locator("#repeat").fill("demo admin's own password")
+    page.locator("button.primary").click()
+    page.locator("text=Welcome, demo-admin").wait_for()
+    assert page.locator("#accounts tbody tr").count() >= 8  # X and the seven other networks
+    shoot(page, screenshot_dir, "home")
+    page.locator("button:has-text('Log out')").click()
+    page.locator("input[name=password]").wait_for()
+    page.goto(f"{world.web.url}/console/failures")
+    assert "/console/login" in page.url  # the session ended on the server
+    page.close()
+
+
+def test_retry_a_failed_delivery_from_the_failures_page(world: World, browser: Any, screenshot_dir: Path) -> None:
+    delivery_id = showcase.refused_delivery(world)
+    assert delivery_id is not None
+    make_admin(world.runtime, "ops")
+    page = log_in(browser, world, "ops")
+    page.goto(f"{world.web.url}/console/failures")
+    row = page.locator(f"#failed-deliveries tr[data-id='{delivery_id}']")
+    assert "Record validation errors" in row.inner_text() and "charged twice" in row.inner_text()
+    shoot(page, screenshot_dir, "failures")
+    row.locator("button[data-action=retry]").click()
+    assert "Say why" in page.locator(f"#failed-deliveries tr[data-id='{delivery_id}'] .error").inner_text()
+    row = page.locator(f"#failed-deliveries tr[data-id='{delivery_id}']")
+    row.locator("input[name=why]").fill("Zendesk accepts it again")
+    row.locator("button[data-action=retry]").click()
+    page.locator("#done").wait_for()
+    assert f"Delivery {delivery_id} will be delivered again" in page.locator("#done").inner_text()
+    assert page.locator(f"#failed-deliveries tr[data-id='{delivery_id}']").count() == 0
+    assert "admin:ops" in page.locator("#audit").inner_text()
+    shoot(page, screenshot_dir, "failures-after-retry")
+    # The retry really delivers: the ticket appears in the fake Zendesk.
+    wait_for(lambda: any("charged twice for order 4411" in c.get("body", "") for t in
+                         world.zd_state.tickets_with_comments(SUBDOMAIN) for c in t["comments"]))  # fmt: skip
+    page.close()
+
+
+def test_resolve_an_uncertain_reply(world: World, browser: Any, screenshot_dir: Path) -> None:
+    rt = world.runtime
+    tenant_id = rt.store.tenant_id(SUBDOMAIN)
+    mastodon = next(n for n in world.networks if n.name == "mastodon")
+    assert tenant_id is not None
+    reply_id = uncertain_reply(rt, tenant_id, mastodon.account_id, "console-browser-reply")
+    make_admin(rt, "kim", tenant=SUBDOMAIN)
+    page = log_in(browser, world, "kim")
+    page.goto(f"{world.web.url}/console/failures#replies")
+    row = page.locator(f"#uncertain-replies tr[data-id='{reply_id}']")
+    assert "connection dropped after sending" in row.inner_text()
+    row.locator("input[name=why]").fill("found it on the instance")
+    row.locator("button[data-action=mark-sent]").click()
+    page.locator("#done").wait_for()
+    assert page.locator(f"#uncertain-replies tr[data-id='{reply_id}']").count() == 0
+    assert rt.store.outbox.get(reply_id).status == ReplyStatus.SENT
+    [action] = [a for a in rt.store.failures.recent_actions([tenant_id]) if a.target == f"reply {reply_id}"]
+    assert (action.actor, action.why) == ("admin:kim", "found it on the instance")
+    shoot(page, screenshot_dir, "failures-after-resolve")
+    page.goto(f"{world.web.url}/identity/console")
+    assert "admin:kim" in page.locator("#actor").inner_text()  # who: the logged-in admin, nothing typed
+    shoot(page, screenshot_dir, "identity")
+    page.close()
+
+
+def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any, screenshot_dir: Path) -> None:
+    html, push_id = frame_page(world, edit=True)
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{world.zd_server.url}/admin-center")
+    frame = page.frame_locator("iframe[name=cf]")
+    frame.locator("text=Connected accounts").wait_for()
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(screenshot_dir / f"zendesk-admin-ui-{label}.png"), full_page=(label != "800x600"))
+    frame.locator("input[name=name]").fill("Acme social — all networks")
+    frame.locator("input[name=account]").first.check()
+    frame.locator("button[type=submit]").click()
+    found = wait_for(lambda: (f := world.zd_state.find_instance(push_id)) and f[1].name == "Acme social — all networks"
+                     and f)  # fmt: skip
+    meta = read_metadata(world.runtime.box, found[1].metadata)
+    assert meta.tenant == SUBDOMAIN and meta.account_ids
+    page.close()
+
+
+def test_zendesk_install_code_page_screenshots(world: World, browser: Any, screenshot_dir: Path) -> None:
+    html, _ = frame_page(world, code=False)
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{world.zd_server.url}/admin-center")
+    page.frame_locator("iframe[name=cf]").locator("input[name=install_code]").wait_for()
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(screenshot_dir / f"zendesk-install-code-{label}.png"), full_page=(label != "800x600"))
+    page.close()
