@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import make_response, redirect, render_template, request, url_for
 
+from plugin.connect.grant import mint_connect_grant
 from plugin.console import passwords
 from plugin.console.auth import Principal, check_csrf, close_session, open_session, principal, require_admin
 from plugin.console.blueprint import bp
@@ -126,8 +127,11 @@ def home() -> Any:
     rt = runtime()
     scope = list(me.tenant_ids) if me.tenant_ids is not None else None
     tenants = [row for row in rt.store.tenants.all() if me.reaches(row.id)]
+    # The guided connect pages trust only a signed grant (plugin/connect/grant.py); the console mints
+    # one per tenant this admin administers, naming the admin as the actor for the audit trail.
+    grants = {row.id: mint_connect_grant(rt, row.id, f"admin:{me.name}") for row in tenants}
     return render_template(
-        "console_home.html", me=me, tenants=tenants,
+        "console_home.html", me=me, tenants=tenants, grants=grants,
         failed=len(rt.store.failures.failed_deliveries(scope)),
         uncertain=len(rt.store.failures.uncertain_replies(scope)),
         accounts=[a for a in rt.store.accounts() if me.reaches(a.tenant_id)],
