@@ -46,6 +46,10 @@ class Settings:
     triage_rules: str = ""  # empty = mappings/triage.yaml as installed (see that file's header)
     smtp_url: str = field(default="", repr=False)  # smtp://user:password@host:port; empty = no email
     smtp_from: str = "horseshoe@localhost"
+    # First-response SLA thresholds in minutes (the dashboard, /api/metrics): multiples of 5 up to 24 h.
+    sla_minutes: str = "60,360,1440"
+    # How often the worker reads solved tickets / closed cases for the resolution figures.
+    resolution_poll_seconds: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -54,6 +54,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "triage_praise": "plugin.triage.praise:PraisePlugin",
     "identity": "plugin.identity.plugin:IdentityPlugin",
     "identity_ui": "plugin.identity.ui",
+    "dashboard": "plugin.dashboard.plugin:DashboardPlugin",
 }
 
 BUILTIN_DISTRIBUTION = "horseshoe (built-in)"

@@ -22,6 +22,7 @@ from plugin.store.events import EventRepository
 from plugin.store.identity import IdentityRepository
 from plugin.store.inbox import InboxRepository
 from plugin.store.outbox import OutboxRepository
+from plugin.store.service import ServiceRepository
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
 from plugin.store.tenants import TenantRepository
 from plugin.store.trust import TrustRepository
@@ -45,6 +46,8 @@ class Store:
         # Install codes, signing keys and revocation (the trust model, plugin/zendesk/trust.py).
         self.trust = TrustRepository(db, box)
         self.rate_pauses = RatePauseRepository(db)
+        # Service facts and the hourly rollup the dashboard reads (issue 16).
+        self.service = ServiceRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

@@ -228,3 +228,63 @@ rate_pauses = Table(
     Column("reason", Text, nullable=False, default=""),
     _ts("updated_at", nullable=False),
 )
+
+# --- service metrics (issue 16; migration 0013) ---------------------------------------------------
+# One row per engaged mention: when the customer wrote, when we first answered, when the ticket/case
+# was solved, and the CSAT asked/answered. Written as things happen; read one ticket or thread at a time.
+service_facts = Table(
+    "service_facts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("mention_id", Id, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("account_id", Id),  # the brand account (0 = unknown); no FK: facts outlive a disconnect
+    Column("network", String(64), nullable=False),
+    Column("thread_key", String(512), nullable=False),  # thread_id, or the mention's own id
+    Column("author_external_id", String(255), nullable=False),
+    _ts("created_at", nullable=False),  # when the customer wrote it: the clock starts here
+    _ts("hour", nullable=False),  # created_at truncated to the hour: the rollup row it counts in
+    _ts("first_reply_at"),
+    _ts("solved_at"),
+    Column("ticket_ref", String(255)),  # "zendesk:<ticket id>" / "salesforce:<Case id>"
+    Column("csat_state", String(16)),  # asked | skipped | answered
+    Column("csat_rating", Integer),
+    Column("csat_reason", Text),
+)
+Index("ix_service_facts_thread", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.thread_key)
+Index("ix_service_facts_ticket", service_facts.c.tenant_id, service_facts.c.ticket_ref)
+
+# The aggregate every figure is read from: one row per tenant, hour, brand account and network, kept
+# up to date in the same transaction as the fact that changes it (never a scan of the mentions).
+metric_hours = Table(
+    "metric_hours",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    _ts("hour", nullable=False),
+    Column("account_id", Id, nullable=False),
+    Column("network", String(64), nullable=False),
+    Column("mentions", Integer, nullable=False, default=0),
+    Column("promoting", Integer, nullable=False, default=0),
+    Column("detracting", Integer, nullable=False, default=0),
+    Column("answered", Integer, nullable=False, default=0),
+    Column("response_seconds", JSON, nullable=False, default=0),  # sum; JSON keeps floats exact
+    Column("response_histogram", JSON, nullable=False, default=dict),  # {bucket upper edge (min): n}
+    Column("resolved", Integer, nullable=False, default=0),
+    Column("resolution_seconds", JSON, nullable=False, default=0),
+    Column("by_intent", JSON, nullable=False, default=dict),
+    Column("by_sentiment", JSON, nullable=False, default=dict),
+    Column("praise", JSON, nullable=False, default=dict),  # {employee id: n}
+    Column("csat", JSON, nullable=False, default=dict),  # {"1".."5": n, "asked": n, "skipped": n}
+    UniqueConstraint("tenant_id", "hour", "account_id", "network", name="uq_metric_hours_bucket"),
+)
+
+# Where each tenant's resolution reading stopped in each CRM (Zendesk incremental export start_time).
+resolution_cursors = Table(
+    "resolution_cursors",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("sink", String(64), primary_key=True),
+    Column("cursor", Text),
+    _ts("updated_at", nullable=False),
+)

@@ -153,6 +153,8 @@ class ZendeskAccount:
         self.oauth_tokens: dict[str, int] = {}
         # Event callbacks Zendesk owes the integration, per instance id (sent by the driver).
         self.pending_events: dict[int, list[dict[str, Any]]] = {}
+        # Ticket audits for the incremental ticket event export, oldest first.
+        self.ticket_events: list[dict[str, Any]] = []
 
 
 Clock = Callable[[], datetime]

@@ -21,7 +21,7 @@ class TicketsState(InstancesState):
             ticket = account.tickets[ticket_id]
             comment = self._new_comment(account, ticket, author_id, body, public=public)
             if ticket.status == "new":
-                ticket.status = "open"
+                self._status_change(account, ticket, "open", author_id)
             return comment
 
     def _new_comment(
@@ -53,14 +53,33 @@ class TicketsState(InstancesState):
         ticket.updated_at = self.clock()
         return comment
 
-    def set_ticket_status(self, subdomain: str, ticket_id: int, status: str) -> Ticket:
+    def set_ticket_status(self, subdomain: str, ticket_id: int, status: str, updater_id: int = -1) -> Ticket:
         if status not in TICKET_STATUSES:
             raise ValueError(f"unknown status {status!r}")
         with self.lock:
-            ticket = self.account(subdomain).tickets[ticket_id]
-            ticket.status = status
-            ticket.updated_at = self.clock()
+            account = self.account(subdomain)
+            ticket = account.tickets[ticket_id]
+            self._status_change(account, ticket, status, updater_id)
             return ticket
+
+    def _status_change(self, account: ZendeskAccount, ticket: Ticket, status: str, updater_id: int = -1) -> None:
+        """Change a ticket's status and record the audit the incremental ticket event export serves."""
+        if ticket.status == status:
+            return
+        now = self.clock()
+        account.ticket_events.append(
+            {
+                "id": self._id(), "ticket_id": ticket.id, "timestamp": int(now.timestamp()),
+                "created_at": zendesk_time(now), "updater_id": updater_id, "via": "Web form", "event_type": "Audit",
+                "system": {},
+                "child_events": [
+                    {"id": self._id(), "via": "Web form", "via_reference_id": None, "status": status,
+                     "previous_value": ticket.status, "event_type": "Change"},
+                ],
+            }
+        )  # fmt: skip
+        ticket.status = status
+        ticket.updated_at = now
 
     def tickets_with_comments(self, subdomain: str) -> list[dict[str, Any]]:
         """Control-surface view: every ticket with its comments, oldest first."""
@@ -207,5 +226,5 @@ class TicketsState(InstancesState):
                 "attempts": 0,
             }
             if ticket.status == "new":
-                ticket.status = "open"
+                self._status_change(account, ticket, "open", author_id)
             return comment
