@@ -7,6 +7,7 @@ the common colour-vision deficiencies) and a font size that stays legible at 800
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +61,13 @@ def _every(n: int) -> int:
     return max(1, n // 8)
 
 
+# pygal writes its configuration into an inline <script> for its tooltip script, which we do not load:
+# dropped, so the page carries no script at all.
+_CONFIG_SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.DOTALL)
+
+
 def _render(chart: Any) -> str:
-    return str(chart.render(is_unicode=True))
+    return _CONFIG_SCRIPT.sub("", str(chart.render(is_unicode=True)))
 
 
 def _time_axis(metrics: Mapping[str, Any]) -> tuple[list[str], str, int]:
