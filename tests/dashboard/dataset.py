@@ -30,7 +30,7 @@ class Row:
     labels: dict[str, object]
     reply_after_min: float | None
     solved_after_h: float | None
-    rating: int | None | str  # a rating, "skipped", or None (never asked)
+    rating: int | str | None  # a rating, "skipped", or None (never asked)
 
 
 ROWS = [
