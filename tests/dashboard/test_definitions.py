@@ -17,7 +17,8 @@ THRESHOLDS = (60, 360, 1440)
 
 def _figures(loaded: Loaded, network: str | None = None, account: int | None = None) -> dict[str, Any]:
     filters = figures.Filters(DAY, DAY + timedelta(days=1), "custom", network, account)
-    rows = loaded.rt.store.service.hours(loaded.acme.id, filters.since, filters.until, network=network, account_id=account)
+    service = loaded.rt.store.service
+    rows = service.hours(loaded.acme.id, filters.since, filters.until, network=network, account_id=account)
     return figures.metrics(rows, filters, THRESHOLDS, NOW)
 
 
