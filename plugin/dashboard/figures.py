@@ -35,6 +35,10 @@ class Filters:
     def granularity(self) -> str:
         return "hour" if self.until - self.since <= timedelta(hours=48) else "day"
 
+    @property
+    def bucket(self) -> timedelta:
+        return timedelta(hours=1) if self.granularity == "hour" else timedelta(days=1)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "period": self.period, "since": iso(self.since), "until": iso(self.until),
@@ -137,21 +141,40 @@ def _within(histogram: Mapping[str, int], minutes: int) -> int:
     return sum(n for key, n in histogram.items() if key != OVERFLOW and int(key) <= minutes)
 
 
-def sla(rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+def _cumulative(histogram: Mapping[str, int], thresholds: Sequence[int]) -> list[int]:
+    """Answers within each threshold (sorted ascending), in one pass over the histogram."""
+    out = [0] * len(thresholds)
+    for key, n in histogram.items():
+        if key == OVERFLOW:
+            continue
+        minutes = int(key)
+        for i, limit in enumerate(thresholds):
+            if minutes <= limit:
+                out[i] += n
+    return out
+
+
+def sla(
+    rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime, bucket: timedelta = timedelta(hours=1)
+) -> list[dict[str, Any]]:
     """Per threshold T: answered within T / the mentions whose answer is due, i.e. answered, or
     unanswered and written more than T ago (a mention still inside its T is not yet a miss; with the
-    rollup's hourly grain, "written" is taken as the end of its hour, so a miss is never early)."""
-    out = []
-    for minutes in thresholds:
-        within = due = 0
-        for row in rows:
-            within += _within(row.response_histogram, minutes)
-            due += row.answered
-            if row.hour + timedelta(hours=1) + timedelta(minutes=minutes) <= now:
-                due += row.mentions - row.answered
-        out.append({"threshold_minutes": minutes, "label": threshold_label(minutes), "within": within,
-                    "due": due, "share": _ratio(within, due)})  # fmt: skip
-    return out
+    rollup's grain, "written" is taken as the end of its hour or day, so a miss is never early)."""
+    within = [0] * len(thresholds)
+    due = [0] * len(thresholds)
+    for row in rows:
+        for i, n in enumerate(_cumulative(row.response_histogram, thresholds)):
+            within[i] += n
+        ended = row.hour + bucket
+        for i, minutes in enumerate(thresholds):
+            due[i] += row.answered
+            if ended + timedelta(minutes=minutes) <= now:
+                due[i] += row.mentions - row.answered
+    return [
+        {"threshold_minutes": minutes, "label": threshold_label(minutes), "within": within[i], "due": due[i],
+         "share": _ratio(within[i], due[i])}
+        for i, minutes in enumerate(thresholds)
+    ]  # fmt: skip
 
 
 def _percentile(histogram: Mapping[str, int], fraction: float) -> float | None:
@@ -203,7 +226,9 @@ def backlog(rows: Sequence[HourRow], now: datetime) -> dict[str, Any]:
     }
 
 
-def summary(rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime) -> dict[str, Any]:
+def summary(
+    rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime, bucket: timedelta = timedelta(hours=1)
+) -> dict[str, Any]:
     s = _Sums()
     for row in rows:
         s.add(row)
@@ -220,7 +245,7 @@ def summary(rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime) -
             "median_minutes_at_most": _percentile(histogram, 0.5),
             "p90_minutes_at_most": _percentile(histogram, 0.9),
         },
-        "sla": sla(rows, thresholds, now),
+        "sla": sla(rows, thresholds, now, bucket),
         "resolved": s.resolved,
         "resolution_rate": _ratio(s.resolved, s.mentions),
         "resolution": {"mean_hours": round(s.resolution_seconds / s.resolved / 3600.0, 2) if s.resolved else None},
@@ -243,23 +268,31 @@ def _bucket_start(hour: datetime, granularity: str) -> datetime:
     return hour if granularity == "hour" else hour.replace(hour=0)
 
 
+def _point(start: datetime, rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime,
+           bucket: timedelta) -> dict[str, Any]:  # fmt: skip
+    s = _Sums()
+    for row in rows:
+        s.add(row)
+    ratings = csat(_merge(rows, "csat"))
+    return {
+        "start": iso(start), "mentions": s.mentions, "answered": s.answered, "resolved": s.resolved,
+        "mean_first_response_minutes": round(s.response_seconds / s.answered / 60.0, 1) if s.answered else None,
+        "sla": {str(x["threshold_minutes"]): x["share"] for x in sla(rows, thresholds, now, bucket)},
+        "sps": round(100.0 * (s.promoting - s.detracting) / s.mentions, 1) if s.mentions else None,
+        "csat_average": ratings["average"], "csat_score": ratings["score"],
+    }  # fmt: skip
+
+
 def series(rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int], now: datetime) -> list[dict[str, Any]]:
     """The figures per hour (periods up to 48 h) or per day, every bucket of the period present."""
-    step = timedelta(hours=1) if filters.granularity == "hour" else timedelta(days=1)
+    step = filters.bucket
     start = _bucket_start(filters.since.replace(minute=0, second=0, microsecond=0), filters.granularity)
     grouped: dict[datetime, list[HourRow]] = {}
     for row in rows:
         grouped.setdefault(_bucket_start(row.hour, filters.granularity), []).append(row)
     out = []
     while start < filters.until:
-        part = grouped.get(start, [])
-        fig = summary(part, thresholds, now)
-        out.append({
-            "start": iso(start), "mentions": fig["mentions"], "answered": fig["answered"],
-            "resolved": fig["resolved"], "mean_first_response_minutes": fig["first_response"]["mean_minutes"],
-            "sla": {str(x["threshold_minutes"]): x["share"] for x in fig["sla"]},
-            "sps": fig["sps"], "csat_average": fig["csat"]["average"], "csat_score": fig["csat"]["score"],
-        })  # fmt: skip
+        out.append(_point(start, grouped.get(start, []), thresholds, now, step))
         start += step
     return out
 
@@ -270,6 +303,6 @@ def metrics(rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int]
         "filters": filters.as_dict(),
         "generated_at": iso(now),
         "sla_thresholds_minutes": list(thresholds),
-        "totals": summary(rows, thresholds, now),
+        "totals": summary(rows, thresholds, now, filters.bucket),
         "series": series(rows, filters, thresholds, now),
     }

@@ -53,9 +53,10 @@ def metrics_for(tenant_id: int, args: Mapping[str, str]) -> dict[str, Any]:
     filters = figures.parse_filters(_filter_args(args), now, rt.registry.connectors)
     if filters.account_id is not None and filters.account_id not in {a.id for a in rt.store.accounts(tenant_id)}:
         raise BadInput("no such brand account for this tenant", status=404)
-    rows = rt.store.service.hours(
-        tenant_id, filters.since, filters.until, network=filters.network, account_id=filters.account_id
-    )
+    rows = rt.store.service.rollup(
+        tenant_id, filters.since, filters.until, grain=filters.granularity, network=filters.network,
+        account_id=filters.account_id,
+    )  # fmt: skip
     return figures.metrics(rows, filters, thresholds(), now)
 
 

@@ -9,7 +9,7 @@ and a figure over any period is a sum over at most hours x accounts x networks r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -103,22 +103,30 @@ class Delta:
     counters: Mapping[str, Mapping[str, int]]
 
 
-def _empty_row(tenant_id: int, hour: datetime, account_id: int, network: str) -> dict[str, Any]:
+def _empty_row(tenant_id: int, column: str, start: datetime, account_id: int, network: str) -> dict[str, Any]:
     return {
-        "tenant_id": tenant_id, "hour": hour, "account_id": account_id, "network": network,
+        "tenant_id": tenant_id, column: start, "account_id": account_id, "network": network,
         **dict.fromkeys(SCALARS, 0), **dict.fromkeys(SUMS, 0), **{c: {} for c in COUNTERS},
     }  # fmt: skip
 
 
 def bump(conn: Connection, tenant_id: int, hour: datetime, account_id: int, network: str, delta: Delta) -> None:
-    """Add ``delta`` to one rollup row, creating it first if needed (row-locked on PostgreSQL)."""
-    h = t.metric_hours
-    key = and_(h.c.tenant_id == tenant_id, h.c.hour == hour, h.c.account_id == account_id, h.c.network == network)
+    """Add ``delta`` to the hour's and the day's rollup rows."""
+    day = hour.replace(hour=0)
+    for table, column, start in ((t.metric_hours, "hour", hour), (t.metric_days, "day", day)):
+        _bump_one(conn, table, column, start, tenant_id, account_id, network, delta)
+
+
+def _bump_one(
+    conn: Connection, h: Any, column: str, start: datetime, tenant_id: int, account_id: int, network: str, delta: Delta
+) -> None:
+    """One rollup row, created first if needed (and row-locked on PostgreSQL while it is updated)."""
+    key = and_(h.c.tenant_id == tenant_id, h.c[column] == start, h.c.account_id == account_id, h.c.network == network)
     row = conn.execute(select(h).where(key).with_for_update()).mappings().first()
     if row is None:
         try:
             with conn.begin_nested():  # two first contributions at once: one insert wins, the other updates
-                conn.execute(insert(h).values(**_empty_row(tenant_id, hour, account_id, network)))
+                conn.execute(insert(h).values(**_empty_row(tenant_id, column, start, account_id, network)))
         except IntegrityError:
             pass
         row = conn.execute(select(h).where(key).with_for_update()).mappings().one()
@@ -145,9 +153,9 @@ def _fact(row: Any) -> FactRow:
     )  # fmt: skip
 
 
-def _hour_row(r: Any) -> HourRow:
+def _hour_row(r: Any, column: str = "hour") -> HourRow:
     values: dict[str, Any] = {
-        "hour": as_utc(r["hour"]) or r["hour"], "account_id": int(r["account_id"]), "network": r["network"],
+        "hour": as_utc(r[column]) or r[column], "account_id": int(r["account_id"]), "network": r["network"],
     }  # fmt: skip
     values.update({k: int(r[k]) for k in SCALARS})
     values.update({k: float(r[k] or 0) for k in SUMS})
@@ -347,25 +355,34 @@ class ServiceRepository:
                 conn.execute(insert(rc).values(tenant_id=tenant_id, sink=sink, cursor=cursor, updated_at=utcnow()))
 
     # -- reading the figures -----------------------------------------------------------------
-    def hours(
+    def rollup(
         self,
         tenant_id: int,
         since: datetime,
         until: datetime,
         *,
+        grain: str = "hour",
         network: str | None = None,
         account_id: int | None = None,
     ) -> list[HourRow]:
-        """The rollup rows of one tenant in [since, until), optionally one network / brand account."""
-        h = t.metric_hours
-        where = [h.c.tenant_id == tenant_id, h.c.hour >= hour_of(since), h.c.hour < until]
+        """The rollup rows (``grain`` "hour" or "day") of one tenant whose bucket starts in
+        [start of since's bucket, until), optionally of one network / brand account."""
+        h, column = (t.metric_days, "day") if grain == "day" else (t.metric_hours, "hour")
+        first = hour_of(since).replace(hour=0) if grain == "day" else hour_of(since)
+        where = [h.c.tenant_id == tenant_id, h.c[column] >= first, h.c[column] < until]
         if network is not None:
             where.append(h.c.network == network)
         if account_id is not None:
             where.append(h.c.account_id == account_id)
         with self.db.read() as conn:
-            rows = conn.execute(select(h).where(*where).order_by(h.c.hour)).mappings().all()
-        return [_hour_row(r) for r in rows]
+            rows = conn.execute(select(h).where(*where).order_by(h.c[column])).mappings().all()
+        return [_hour_row(r, column) for r in rows]
+
+    def hours(
+        self, tenant_id: int, since: datetime, until: datetime, *, network: str | None = None,
+        account_id: int | None = None,
+    ) -> list[HourRow]:  # fmt: skip
+        return self.rollup(tenant_id, since, until, grain="hour", network=network, account_id=account_id)
 
     def mention_count(self) -> int:
         """A plain ``COUNT(*)`` over the mentions (the benchmark's baseline)."""
@@ -397,15 +414,21 @@ class ServiceRepository:
                  "first_reply_at": x.get("first_reply_at"), "solved_at": x.get("solved_at")}
                 for x in facts
             ])  # fmt: skip
-            for hour, delta in _history_deltas(facts).items():
-                bump(conn, tenant_id, hour, account_id, network, delta)
+            hours = _history_deltas(facts, lambda x: hour_of(x["created_at"]))
+            for hour, delta in hours.items():
+                _bump_one(conn, t.metric_hours, "hour", hour, tenant_id, account_id, network, delta)
+            days = _history_deltas(facts, lambda x: hour_of(x["created_at"]).replace(hour=0))
+            for day, delta in days.items():
+                _bump_one(conn, t.metric_days, "day", day, tenant_id, account_id, network, delta)
 
 
-def _history_deltas(facts: Sequence[Mapping[str, Any]]) -> dict[datetime, Delta]:
-    """The rollup contributions of imported facts, summed per hour (one row update per hour)."""
+def _history_deltas(
+    facts: Sequence[Mapping[str, Any]], bucket_of: Callable[[Mapping[str, Any]], datetime]
+) -> dict[datetime, Delta]:
+    """The rollup contributions of imported facts, summed per bucket (one row update per bucket)."""
     out: dict[datetime, tuple[dict[str, int], dict[str, float], dict[str, dict[str, int]]]] = {}
     for x in facts:
-        counts, sums, counters = out.setdefault(hour_of(x["created_at"]), ({}, {}, {}))
+        counts, sums, counters = out.setdefault(bucket_of(x), ({}, {}, {}))
         parts = [mention_delta(x["labels"])]
         if x.get("first_reply_at") is not None:
             seconds = (x["first_reply_at"] - x["created_at"]).total_seconds()

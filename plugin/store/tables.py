@@ -254,30 +254,36 @@ service_facts = Table(
 Index("ix_service_facts_thread", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.thread_key)
 Index("ix_service_facts_ticket", service_facts.c.tenant_id, service_facts.c.ticket_ref)
 
-# The aggregate every figure is read from: one row per tenant, hour, brand account and network, kept
-# up to date in the same transaction as the fact that changes it (never a scan of the mentions).
-metric_hours = Table(
-    "metric_hours",
-    metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-    _ts("hour", nullable=False),
-    Column("account_id", Id, nullable=False),
-    Column("network", String(64), nullable=False),
-    Column("mentions", Integer, nullable=False, default=0),
-    Column("promoting", Integer, nullable=False, default=0),
-    Column("detracting", Integer, nullable=False, default=0),
-    Column("answered", Integer, nullable=False, default=0),
-    Column("response_seconds", JSON, nullable=False, default=0),  # sum; JSON keeps floats exact
-    Column("response_histogram", JSON, nullable=False, default=dict),  # {bucket upper edge (min): n}
-    Column("resolved", Integer, nullable=False, default=0),
-    Column("resolution_seconds", JSON, nullable=False, default=0),
-    Column("by_intent", JSON, nullable=False, default=dict),
-    Column("by_sentiment", JSON, nullable=False, default=dict),
-    Column("praise", JSON, nullable=False, default=dict),  # {employee id: n}
-    Column("csat", JSON, nullable=False, default=dict),  # {"1".."5": n, "asked": n, "skipped": n}
-    UniqueConstraint("tenant_id", "hour", "account_id", "network", name="uq_metric_hours_bucket"),
-)
+# The aggregates every figure is read from: one row per tenant, hour (or day), brand account and
+# network, kept up to date in the same transaction as the fact that changes it (never a scan of the
+# mentions). Periods up to 48 h read the hours, longer ones the days: a year is 365 rows per account.
+def _rollup(name: str, bucket: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        _ts(bucket, nullable=False),
+        Column("account_id", Id, nullable=False),
+        Column("network", String(64), nullable=False),
+        Column("mentions", Integer, nullable=False, default=0),
+        Column("promoting", Integer, nullable=False, default=0),
+        Column("detracting", Integer, nullable=False, default=0),
+        Column("answered", Integer, nullable=False, default=0),
+        Column("response_seconds", JSON, nullable=False, default=0),  # sum; JSON keeps floats exact
+        Column("response_histogram", JSON, nullable=False, default=dict),  # {bucket upper edge (min): n}
+        Column("resolved", Integer, nullable=False, default=0),
+        Column("resolution_seconds", JSON, nullable=False, default=0),
+        Column("by_intent", JSON, nullable=False, default=dict),
+        Column("by_sentiment", JSON, nullable=False, default=dict),
+        Column("praise", JSON, nullable=False, default=dict),  # {employee id: n}
+        Column("csat", JSON, nullable=False, default=dict),  # {"1".."5": n, "asked": n, "skipped": n}
+        UniqueConstraint("tenant_id", bucket, "account_id", "network", name=f"uq_{name}_bucket"),
+    )
+
+
+metric_hours = _rollup("metric_hours", "hour")
+metric_days = _rollup("metric_days", "day")
 
 # Where each tenant's resolution reading stopped in each CRM (Zendesk incremental export start_time).
 resolution_cursors = Table(

@@ -81,9 +81,18 @@ def test_series_per_hour_and_per_day(loaded: Loaded) -> None:
     assert nine["sla"] == {"60": 33.3, "360": 66.7, "1440": 100.0}
     assert (ten["mentions"], ten["answered"], ten["sps"]) == (3, 2, 33.3)  # m4 -, m5 +, m6 +: (2 - 1) / 3
     filters = figures.Filters(DAY - timedelta(days=3), DAY + timedelta(days=4), "custom")
-    rows = loaded.rt.store.service.hours(loaded.acme.id, filters.since, filters.until)
-    daily = figures.metrics(rows, filters, THRESHOLDS, NOW)["series"]
-    assert [d["mentions"] for d in daily] == [0, 0, 0, 6, 0, 0, 0]
+    days = loaded.rt.store.service.rollup(loaded.acme.id, filters.since, filters.until, grain="day")
+    assert len(days) == 2  # one row per account and network for the day
+    daily = figures.metrics(days, filters, THRESHOLDS, NOW)
+    assert [d["mentions"] for d in daily["series"]] == [0, 0, 0, 6, 0, 0, 0]
+    # the daily rollup holds exactly what the hours hold (only "due" and ages are coarser: a day's end)
+    hourly_totals = figures.summary(
+        loaded.rt.store.service.hours(loaded.acme.id, DAY, DAY + timedelta(days=1)), THRESHOLDS, NOW
+    )
+    same = {k for k in hourly_totals if k not in ("sla", "backlog")}
+    assert {k: daily["totals"][k] for k in same} == {k: hourly_totals[k] for k in same}
+    assert [s["within"] for s in daily["totals"]["sla"]] == [3, 4, 5]
+    assert daily["totals"]["backlog"]["open"] == 3
 
 
 def test_an_answer_not_yet_due_is_not_a_miss(loaded: Loaded) -> None:

@@ -1,4 +1,4 @@
-"""Service metrics: one fact per engaged mention, the hourly rollup every figure is read from, and
+"""Service metrics: one fact per engaged mention, the hourly and daily rollups every figure is read from, and
 where the resolution reading stopped per CRM (issue 16).
 
 Revision ID: 0013
@@ -42,21 +42,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_service_facts_thread", "service_facts", ["tenant_id", "network", "thread_key"])
     op.create_index("ix_service_facts_ticket", "service_facts", ["tenant_id", "ticket_ref"])
-    op.create_table(
-        "metric_hours",
-        sa.Column("id", Id, primary_key=True, autoincrement=True),
-        sa.Column("tenant_id", Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
-        _ts("hour", nullable=False),
-        sa.Column("account_id", Id, nullable=False),
-        sa.Column("network", sa.String(64), nullable=False),
-        *[sa.Column(c, sa.Integer, nullable=False) for c in ("mentions", "promoting", "detracting", "answered")],
-        sa.Column("response_seconds", sa.JSON, nullable=False),
-        sa.Column("response_histogram", sa.JSON, nullable=False),
-        sa.Column("resolved", sa.Integer, nullable=False),
-        sa.Column("resolution_seconds", sa.JSON, nullable=False),
-        *[sa.Column(c, sa.JSON, nullable=False) for c in ("by_intent", "by_sentiment", "praise", "csat")],
-        sa.UniqueConstraint("tenant_id", "hour", "account_id", "network", name="uq_metric_hours_bucket"),
-    )
+    for name, bucket in (("metric_hours", "hour"), ("metric_days", "day")):
+        op.create_table(
+            name,
+            sa.Column("id", Id, primary_key=True, autoincrement=True),
+            sa.Column("tenant_id", Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+            _ts(bucket, nullable=False),
+            sa.Column("account_id", Id, nullable=False),
+            sa.Column("network", sa.String(64), nullable=False),
+            *[sa.Column(c, sa.Integer, nullable=False) for c in ("mentions", "promoting", "detracting", "answered")],
+            sa.Column("response_seconds", sa.JSON, nullable=False),
+            sa.Column("response_histogram", sa.JSON, nullable=False),
+            sa.Column("resolved", sa.Integer, nullable=False),
+            sa.Column("resolution_seconds", sa.JSON, nullable=False),
+            *[sa.Column(c, sa.JSON, nullable=False) for c in ("by_intent", "by_sentiment", "praise", "csat")],
+            sa.UniqueConstraint("tenant_id", bucket, "account_id", "network", name=f"uq_{name}_bucket"),
+        )
     op.create_table(
         "resolution_cursors",
         sa.Column("tenant_id", Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
@@ -68,6 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("resolution_cursors")
+    op.drop_table("metric_days")
     op.drop_table("metric_hours")
     op.drop_index("ix_service_facts_ticket", "service_facts")
     op.drop_index("ix_service_facts_thread", "service_facts")
