@@ -89,7 +89,6 @@ class FactRow:
     created_at: datetime
     first_reply_at: datetime | None
     solved_at: datetime | None
-    ticket_ref: str | None
     csat_state: str | None
     csat_rating: int | None
 
@@ -148,7 +147,7 @@ def _fact(row: Any) -> FactRow:
         id=int(row.id), tenant_id=int(row.tenant_id), mention_id=int(row.mention_id),
         account_id=int(row.account_id or 0), network=row.network, author_external_id=row.author_external_id,
         created_at=as_utc(row.created_at) or row.created_at, first_reply_at=as_utc(row.first_reply_at),
-        solved_at=as_utc(row.solved_at), ticket_ref=row.ticket_ref, csat_state=row.csat_state,
+        solved_at=as_utc(row.solved_at), csat_state=row.csat_state,
         csat_rating=row.csat_rating,
     )  # fmt: skip
 
@@ -251,40 +250,52 @@ class ServiceRepository:
             return len(rows)
 
     def link_tickets(self, tenant_id: int, sink: str, links: Sequence[tuple[str, str, str]]) -> int:
-        """``(ticket id, network, mention external_id)``: which ticket/case a mention landed in. A fact
-        keeps its first link (a follow-up ticket does not move the conversation it started in)."""
-        f, m = t.service_facts, t.mentions
+        """``(ticket id, network, mention external_id)``: which ticket/record of ``sink`` a mention
+        landed in. A fact keeps its first link per CRM (a follow-up ticket does not move the
+        conversation it started in)."""
+        f, m, st = t.service_facts, t.mentions, t.service_tickets
         done = 0
         with self.db.begin() as conn:
             for ticket, network, external_id in links:
-                mention_id = conn.execute(
-                    select(m.c.id).where(
-                        m.c.tenant_id == tenant_id, m.c.network == network, m.c.external_id == external_id
-                    )
+                fact_id = conn.execute(
+                    select(f.c.id)
+                    .join(m, m.c.id == f.c.mention_id)
+                    .where(m.c.tenant_id == tenant_id, m.c.network == network, m.c.external_id == external_id)
                 ).scalar()
-                if mention_id is None:
+                if fact_id is None:
                     continue
-                done += conn.execute(
-                    update(f)
-                    .where(f.c.mention_id == mention_id, f.c.ticket_ref.is_(None))
-                    .values(ticket_ref=f"{sink}:{ticket}")
-                ).rowcount
+                linked = conn.execute(select(st.c.id).where(st.c.fact_id == fact_id, st.c.sink == sink)).first()
+                if linked is not None:
+                    continue
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(st).values(tenant_id=tenant_id, fact_id=fact_id, sink=sink, ticket=ticket))
+                    done += 1
+                except IntegrityError:
+                    pass  # linked at the same moment by another worker
         return done
 
+    def _facts_on(self, conn: Connection, tenant_id: int, sink: str, ticket: str, *, unsolved: bool) -> list[FactRow]:
+        f, st = t.service_facts, t.service_tickets
+        query = (
+            select(f)
+            .join(st, st.c.fact_id == f.c.id)
+            .where(st.c.tenant_id == tenant_id, st.c.sink == sink, st.c.ticket == ticket)
+            .order_by(f.c.id)
+        )
+        if unsolved:
+            query = query.where(f.c.solved_at.is_(None))
+        return [_fact(r) for r in conn.execute(query).all()]
+
     def record_solved(self, tenant_id: int, sink: str, solved: Sequence[tuple[str, datetime]]) -> int:
-        """Tickets/cases solved at the given times: each linked fact is resolved once (the first time)."""
+        """Tickets/cases solved at the given times: each linked fact is resolved once (the first
+        time, in whichever CRM)."""
         f = t.service_facts
         done = 0
         with self.db.begin() as conn:
             for ticket, when in solved:
                 when = as_utc(when) or when
-                rows = conn.execute(
-                    select(f).where(
-                        f.c.tenant_id == tenant_id, f.c.ticket_ref == f"{sink}:{ticket}", f.c.solved_at.is_(None)
-                    )
-                ).all()
-                for row in rows:
-                    fact = _fact(row)
+                for fact in self._facts_on(conn, tenant_id, sink, ticket, unsolved=True):
                     if not conn.execute(
                         update(f).where(f.c.id == fact.id, f.c.solved_at.is_(None)).values(solved_at=when)
                     ).rowcount:
@@ -296,26 +307,31 @@ class ServiceRepository:
         return done
 
     def open_tickets(self, tenant_id: int, sink: str, limit: int = 200) -> list[str]:
-        """Linked tickets/cases not solved yet, oldest first (what a status query must ask about)."""
-        f = t.service_facts
-        prefix = f"{sink}:"
+        """Linked tickets/records of ``sink`` whose conversation is not solved yet, oldest first
+        (what a status query must ask about)."""
+        f, st = t.service_facts, t.service_tickets
         with self.db.read() as conn:
             rows = conn.execute(
-                select(f.c.ticket_ref, func.min(f.c.created_at))
-                .where(f.c.tenant_id == tenant_id, f.c.ticket_ref.like(f"{prefix}%"), f.c.solved_at.is_(None))
-                .group_by(f.c.ticket_ref)
+                select(st.c.ticket, func.min(f.c.created_at))
+                .join(f, f.c.id == st.c.fact_id)
+                .where(st.c.tenant_id == tenant_id, st.c.sink == sink, f.c.solved_at.is_(None))
+                .group_by(st.c.ticket)
                 .order_by(func.min(f.c.created_at))
                 .limit(limit)
             ).all()
-        return [str(r[0])[len(prefix) :] for r in rows]
+        return [str(r[0]) for r in rows]
 
-    def facts_for_ticket(self, tenant_id: int, ticket_ref: str) -> list[FactRow]:
-        f = t.service_facts
+    def facts_for_ticket(self, tenant_id: int, sink: str, ticket: str) -> list[FactRow]:
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(f).where(f.c.tenant_id == tenant_id, f.c.ticket_ref == ticket_ref).order_by(f.c.id)
-            ).all()
-        return [_fact(r) for r in rows]
+            return self._facts_on(conn, tenant_id, sink, ticket, unsolved=False)
+
+    def tickets_of(self, fact_id: int) -> dict[str, str]:
+        """The ticket/record each CRM holds this fact in."""
+        st = t.service_tickets
+        with self.db.read() as conn:
+            return {
+                r.sink: r.ticket for r in conn.execute(select(st.c.sink, st.c.ticket).where(st.c.fact_id == fact_id))
+            }
 
     def record_csat(self, fact_id: int, state: str, *, rating: int | None = None, reason: str | None = None) -> bool:
         """Move one fact's satisfaction survey on (``asked``/``skipped`` once; ``answered`` once, after

@@ -246,13 +246,25 @@ service_facts = Table(
     _ts("hour", nullable=False),  # created_at truncated to the hour: the rollup row it counts in
     _ts("first_reply_at"),
     _ts("solved_at"),
-    Column("ticket_ref", String(255)),  # "zendesk:<ticket id>" / "salesforce:<Case id>"
     Column("csat_state", String(16)),  # asked | skipped | answered
     Column("csat_rating", Integer),
     Column("csat_reason", Text),
 )
 Index("ix_service_facts_thread", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.thread_key)
-Index("ix_service_facts_ticket", service_facts.c.tenant_id, service_facts.c.ticket_ref)
+
+# Which ticket (Zendesk) or record (Salesforce SocialPost) each fact landed in, one per CRM: a solve
+# in either CRM resolves the conversation (the first one counts).
+service_tickets = Table(
+    "service_tickets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("fact_id", Id, ForeignKey("service_facts.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("ticket", String(255), nullable=False),
+    UniqueConstraint("fact_id", "sink", name="uq_service_tickets_fact_sink"),
+)
+Index("ix_service_tickets_ticket", service_tickets.c.tenant_id, service_tickets.c.sink, service_tickets.c.ticket)
 
 # The aggregates every figure is read from: one row per tenant, hour (or day), brand account and
 # network, kept up to date in the same transaction as the fact that changes it (never a scan of the

@@ -34,6 +34,14 @@ def _due(runtime: Runtime, tenant_id: int, sink: str, force: bool) -> bool:
     return True
 
 
+def _hold(runtime: Runtime, tenant_id: int, sink: str, retry_after: float | None) -> None:
+    """Honour the CRM's Retry-After: the next read waits at least that long."""
+    if retry_after:
+        key = (id(runtime.pm), tenant_id, sink)
+        with _lock:
+            _last[key] = time.monotonic() + retry_after - runtime.settings.resolution_poll_seconds
+
+
 def sync(runtime: Runtime, *, force: bool = False) -> int:
     """Record the solves every due CRM connection reports. Returns how many conversations were resolved."""
     store = runtime.store
@@ -47,7 +55,11 @@ def sync(runtime: Runtime, *, force: bool = False) -> int:
         open_tickets = store.service.open_tickets(row.tenant_id, row.sink, OPEN_BATCH)
         try:
             batch = sink.fetch_resolutions(connection, cursor, open_tickets)
-        except (RetriableError, AuthError, FatalError) as exc:
+        except RetriableError as exc:
+            log.warning("reading solved tickets from %s/%s failed: %s", row.tenant_key, row.sink, exc)
+            _hold(runtime, row.tenant_id, row.sink, exc.retry_after)
+            continue
+        except (AuthError, FatalError) as exc:
             log.warning("reading solved tickets from %s/%s failed: %s", row.tenant_key, row.sink, exc)
             continue
         if batch is None:

@@ -66,7 +66,7 @@ def load(rt: Runtime, tenant_id: int, accounts: dict[str, int]) -> None:
                 tenant_id, "zendesk", [(f"t-{row.key}", row.created + timedelta(hours=row.solved_after_h))]
             )
         if row.rating is not None:
-            fact = store.service.facts_for_ticket(tenant_id, f"zendesk:t-{row.key}")[0]
+            fact = store.service.facts_for_ticket(tenant_id, "zendesk", f"t-{row.key}")[0]
             if row.rating == "skipped":
                 store.service.record_csat(fact.id, "skipped", reason="no private messages")
             else:

@@ -110,7 +110,7 @@ def test_repeated_events_count_once(loaded: Loaded) -> None:
     before = _figures(loaded)["totals"]
     assert service.record_reply(loaded.acme.id, "x", "m1", None, at(9, 45)) == 0
     assert service.record_solved(loaded.acme.id, "zendesk", [("t-m1", at(23))]) == 0
-    fact = service.facts_for_ticket(loaded.acme.id, "zendesk:t-m1")[0]
+    fact = service.facts_for_ticket(loaded.acme.id, "zendesk", "t-m1")[0]
     assert service.record_csat(fact.id, "answered", rating=1) is False
     assert _figures(loaded)["totals"] == before
 
@@ -156,3 +156,16 @@ def test_thresholds_must_be_measured_edges() -> None:
     assert figures.parse_thresholds("") == THRESHOLDS
     with pytest.raises(ValueError, match="not measured"):
         figures.parse_thresholds("61")
+
+
+def test_a_conversation_in_both_crms_is_resolved_once_by_the_first_solve(loaded: Loaded) -> None:
+    service, tenant = loaded.rt.store.service, loaded.acme.id
+    # m3 is open in Zendesk (t-m3); it is also a SocialPost in Salesforce.
+    assert service.link_tickets(tenant, "salesforce", [("0ST000000000001", "x", "m3")]) == 1
+    assert service.link_tickets(tenant, "salesforce", [("0ST000000000002", "x", "m3")]) == 0  # first link kept
+    assert "0ST000000000001" in service.open_tickets(tenant, "salesforce")
+    assert service.record_solved(tenant, "salesforce", [("0ST000000000001", at(20))]) == 1
+    assert service.record_solved(tenant, "zendesk", [("t-m3", at(21))]) == 0
+    assert "t-m3" not in service.open_tickets(tenant, "zendesk")
+    totals = _figures(loaded)["totals"]
+    assert totals["resolved"] == 4 and totals["resolution"]["mean_hours"] == round((2 + 12 + 0.5 + 20 - 9 - 1 / 3) / 4, 2)

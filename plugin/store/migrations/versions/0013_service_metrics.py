@@ -34,14 +34,22 @@ def upgrade() -> None:
         _ts("hour", nullable=False),
         _ts("first_reply_at"),
         _ts("solved_at"),
-        sa.Column("ticket_ref", sa.String(255)),
         sa.Column("csat_state", sa.String(16)),
         sa.Column("csat_rating", sa.Integer),
         sa.Column("csat_reason", sa.Text),
         sa.UniqueConstraint("mention_id", name="uq_service_facts_mention_id"),
     )
     op.create_index("ix_service_facts_thread", "service_facts", ["tenant_id", "network", "thread_key"])
-    op.create_index("ix_service_facts_ticket", "service_facts", ["tenant_id", "ticket_ref"])
+    op.create_table(
+        "service_tickets",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("tenant_id", Id, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("fact_id", Id, sa.ForeignKey("service_facts.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("sink", sa.String(64), nullable=False),
+        sa.Column("ticket", sa.String(255), nullable=False),
+        sa.UniqueConstraint("fact_id", "sink", name="uq_service_tickets_fact_sink"),
+    )
+    op.create_index("ix_service_tickets_ticket", "service_tickets", ["tenant_id", "sink", "ticket"])
     for name, bucket in (("metric_hours", "hour"), ("metric_days", "day")):
         op.create_table(
             name,
@@ -71,6 +79,7 @@ def downgrade() -> None:
     op.drop_table("resolution_cursors")
     op.drop_table("metric_days")
     op.drop_table("metric_hours")
-    op.drop_index("ix_service_facts_ticket", "service_facts")
+    op.drop_index("ix_service_tickets_ticket", "service_tickets")
+    op.drop_table("service_tickets")
     op.drop_index("ix_service_facts_thread", "service_facts")
     op.drop_table("service_facts")
