@@ -33,6 +33,7 @@ STYLE = Style(
     legend_font_size=13,
     value_font_size=12,
     tooltip_font_size=12,
+    no_data_font_size=18,
 )
 
 
@@ -103,7 +104,7 @@ def sla_chart(metrics: Mapping[str, Any]) -> Chart:
 def sps_chart(metrics: Mapping[str, Any]) -> Chart:
     labels, x_title, every = _time_axis(metrics)
     chart = pygal.Line(**_config(title="Social Promoter Score and CSAT", x_title=x_title,
-                                 y_title="points (SPS -100..100, CSAT % satisfied)", range=(-100, 100),
+                                 y_title="points", range=(-100, 100),
                                  x_labels_major_every=every, allow_interruptions=True))  # fmt: skip
     chart.x_labels = labels
     chart.add("SPS", [s["sps"] for s in metrics["series"]])
@@ -111,11 +112,12 @@ def sps_chart(metrics: Mapping[str, Any]) -> Chart:
     return Chart("sps", "Social Promoter Score and CSAT", _render(chart))
 
 
-def _breakdown(key: str, title: str, counts: Mapping[str, int], x_title: str, y_title: str) -> Chart:
-    chart = pygal.HorizontalBar(**_config(title=title, x_title=x_title, y_title=y_title, show_legend=False,
-                                          height=max(220, 60 + 34 * len(counts))))  # fmt: skip
+def _breakdown(key: str, title: str, counts: Mapping[str, int], category: str, value: str) -> Chart:
+    # A horizontal bar chart draws its values along the bottom: that axis gets the value's title.
+    chart = pygal.HorizontalBar(**_config(title=title, x_title=value, y_title=category, show_legend=False,
+                                          height=max(240, 90 + 34 * len(counts))))  # fmt: skip
     chart.x_labels = list(counts)
-    chart.add(y_title, list(counts.values()))
+    chart.add(value, list(counts.values()))
     return Chart(key, title, _render(chart))
 
 
