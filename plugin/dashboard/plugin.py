@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint
 
+from plugin.context import current_tenant
+from plugin.dashboard import ratings
 from plugin.dashboard.views import bp
-from plugin.models import Mention, PostResult, Reply
+from plugin.models import Labels, Mention, PostResult, Reply
+from plugin.outbox import satisfaction
 from plugin.plugins import hookimpl
 from plugin.sink import DeliveryOutcome
 from plugin.store.db import utcnow
@@ -27,8 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ZENDESK_LINK_EVENTS = ("comment_on_new_ticket", "comment_on_existing_ticket", "comment_on_follow_up_ticket")
-# Replies horseshoe itself sends (the satisfaction question) carry this key prefix: not a response.
-OWN_MESSAGE_PREFIX = "horseshoe-csat:"
 
 
 class DashboardPlugin:
@@ -49,12 +50,43 @@ class DashboardPlugin:
     @hookimpl
     def horseshoe_reply_sent(self, reply: Reply, result: PostResult, tenant: str) -> None:
         tenant_id = self._tenant_id(tenant)
-        if tenant_id is None or self.runtime is None or reply.idempotency_key.startswith(OWN_MESSAGE_PREFIX):
+        if tenant_id is None or self.runtime is None:
+            return
+        if reply.idempotency_key.startswith(satisfaction.KEY_PREFIX):
+            self._asked(tenant_id, reply.idempotency_key)
             return
         answered = self.runtime.store.service.record_reply(
             tenant_id, reply.network, reply.in_reply_to, reply.thread_id, utcnow()
         )
         log.debug("reply %s answered %d conversation(s)", result.external_id, answered)
+
+    def _asked(self, tenant_id: int, key: str) -> None:
+        """The satisfaction question was published: the solved conversation of its ticket is asked."""
+        assert self.runtime is not None
+        _tenant, sink, ticket = key[len(satisfaction.KEY_PREFIX) :].split(":", 2)
+        solved = [f for f in self.runtime.store.service.facts_for_ticket(tenant_id, sink, ticket) if f.solved_at]
+        if solved:
+            self.runtime.store.service.record_csat(max(solved, key=lambda f: f.created_at).id, "asked")
+
+    @hookimpl
+    def horseshoe_mention_stored(self, mention: Mention, mention_id: int, tenant: str) -> None:
+        tenant_id = self._tenant_id(tenant)
+        if tenant_id is not None and self.runtime is not None:
+            done = ratings.record(self.runtime, tenant_id, mention)
+            if done:
+                log.info("satisfaction answer from %s: %s", mention.network, done)
+
+    @hookimpl
+    def horseshoe_triage(self, mention: Mention) -> Labels | None:
+        """A satisfaction answer is recorded on the solved ticket; it does not become a ticket itself."""
+        tenant = current_tenant()
+        if tenant is None or self.runtime is None or ratings.parse_rating(mention.text) is None:
+            return None
+        if self.runtime.store.service.survey_of(
+            tenant.id, mention.network, mention.author.external_id, utcnow() - ratings.ANSWER_WINDOW
+        ) is None or mention.visibility != "private":
+            return None
+        return Labels(engage=False, skip_reason="satisfaction_rating")  # type: ignore[call-arg]
 
     @hookimpl
     def horseshoe_delivered(self, mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:

@@ -287,11 +287,11 @@ class ServiceRepository:
             query = query.where(f.c.solved_at.is_(None))
         return [_fact(r) for r in conn.execute(query).all()]
 
-    def record_solved(self, tenant_id: int, sink: str, solved: Sequence[tuple[str, datetime]]) -> int:
+    def record_solved(self, tenant_id: int, sink: str, solved: Sequence[tuple[str, datetime]]) -> list[FactRow]:
         """Tickets/cases solved at the given times: each linked fact is resolved once (the first
-        time, in whichever CRM)."""
+        time, in whichever CRM). Returns the facts resolved now."""
         f = t.service_facts
-        done = 0
+        done: list[FactRow] = []
         with self.db.begin() as conn:
             for ticket, when in solved:
                 when = as_utc(when) or when
@@ -303,8 +303,40 @@ class ServiceRepository:
                     seconds = max(0.0, (when - fact.created_at).total_seconds())
                     delta = Delta({"resolved": 1}, {"resolution_seconds": seconds}, {})
                     bump(conn, tenant_id, hour_of(fact.created_at), fact.account_id, fact.network, delta)
-                    done += 1
+                    done.append(fact)
         return done
+
+    def survey_of(self, tenant_id: int, network: str, author_external_id: str, since: datetime) -> FactRow | None:
+        """The author's latest conversation whose satisfaction question was asked since ``since``."""
+        f = t.service_facts
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(f)
+                .where(
+                    f.c.tenant_id == tenant_id, f.c.network == network, f.c.author_external_id == author_external_id,
+                    f.c.csat_state.in_(("asked", "answered")), f.c.solved_at >= since,
+                )
+                .order_by(f.c.solved_at.desc())
+                .limit(1)
+            ).first()  # fmt: skip
+        return None if row is None else _fact(row)
+
+    def last_message_at(self, tenant_id: int, network: str, author_external_id: str) -> datetime | None:
+        """When the author last wrote to this tenant on this network (a messaging window's start)."""
+        f = t.service_facts
+        with self.db.read() as conn:
+            value = conn.execute(
+                select(func.max(f.c.created_at)).where(
+                    f.c.tenant_id == tenant_id, f.c.network == network, f.c.author_external_id == author_external_id
+                )
+            ).scalar()
+        return as_utc(value)
+
+    def mention_payload(self, fact: FactRow) -> dict[str, Any]:
+        """The normalized mention a fact was made from."""
+        with self.db.read() as conn:
+            payload = conn.execute(select(t.mentions.c.payload).where(t.mentions.c.id == fact.mention_id)).scalar()
+        return dict(payload or {})
 
     def open_tickets(self, tenant_id: int, sink: str, limit: int = 200) -> list[str]:
         """Linked tickets/records of ``sink`` whose conversation is not solved yet, oldest first

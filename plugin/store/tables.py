@@ -251,6 +251,8 @@ service_facts = Table(
     Column("csat_reason", Text),
 )
 Index("ix_service_facts_thread", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.thread_key)
+# The satisfaction answer's look-up: the author's surveyed conversations.
+Index("ix_service_facts_author", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.author_external_id)
 
 # Which ticket (Zendesk) or record (Salesforce SocialPost) each fact landed in, one per CRM: a solve
 # in either CRM resolves the conversation (the first one counts).

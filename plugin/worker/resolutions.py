@@ -12,6 +12,7 @@ import threading
 import time
 
 from plugin.errors import AuthError, FatalError, RetriableError
+from plugin.outbox import satisfaction
 from plugin.runtime import Runtime
 from plugin.sink import SinkConnection
 
@@ -64,9 +65,9 @@ def sync(runtime: Runtime, *, force: bool = False) -> int:
             continue
         if batch is None:
             continue
-        resolved += store.service.record_solved(
-            row.tenant_id, row.sink, [(r.ticket, r.solved_at) for r in batch.solved]
-        )
+        facts = store.service.record_solved(row.tenant_id, row.sink, [(r.ticket, r.solved_at) for r in batch.solved])
+        resolved += len(facts)
+        satisfaction.ask(runtime, row.sink, facts)
         if batch.cursor is not None and batch.cursor != cursor:
             store.service.set_cursor(row.tenant_id, row.sink, batch.cursor)
     return resolved

@@ -109,7 +109,7 @@ def test_repeated_events_count_once(loaded: Loaded) -> None:
     service = loaded.rt.store.service
     before = _figures(loaded)["totals"]
     assert service.record_reply(loaded.acme.id, "x", "m1", None, at(9, 45)) == 0
-    assert service.record_solved(loaded.acme.id, "zendesk", [("t-m1", at(23))]) == 0
+    assert service.record_solved(loaded.acme.id, "zendesk", [("t-m1", at(23))]) == []
     fact = service.facts_for_ticket(loaded.acme.id, "zendesk", "t-m1")[0]
     assert service.record_csat(fact.id, "answered", rating=1) is False
     assert _figures(loaded)["totals"] == before
@@ -164,8 +164,8 @@ def test_a_conversation_in_both_crms_is_resolved_once_by_the_first_solve(loaded:
     assert service.link_tickets(tenant, "salesforce", [("0ST000000000001", "x", "m3")]) == 1
     assert service.link_tickets(tenant, "salesforce", [("0ST000000000002", "x", "m3")]) == 0  # first link kept
     assert "0ST000000000001" in service.open_tickets(tenant, "salesforce")
-    assert service.record_solved(tenant, "salesforce", [("0ST000000000001", at(20))]) == 1
-    assert service.record_solved(tenant, "zendesk", [("t-m3", at(21))]) == 0
+    assert len(service.record_solved(tenant, "salesforce", [("0ST000000000001", at(20))])) == 1
+    assert service.record_solved(tenant, "zendesk", [("t-m3", at(21))]) == []
     assert "t-m3" not in service.open_tickets(tenant, "zendesk")
     totals = _figures(loaded)["totals"]
     mean = round((2 + 12 + 0.5 + (20 - 9 - 1 / 3)) / 4, 2)  # m3 was written at 09:20, solved at 20:00

@@ -81,6 +81,30 @@ class TicketsState(InstancesState):
         ticket.status = status
         ticket.updated_at = now
 
+    def update_ticket(
+        self, subdomain: str, ticket_id: int, author_id: int, *, status: str | None = None,
+        add_tags: list[str] | None = None, comment: dict[str, Any] | None = None,
+    ) -> Ticket:  # fmt: skip
+        """``PUT /api/v2/tickets/{id}``: tags added, a comment (public or internal note), a status.
+        A closed ticket cannot be updated (Zendesk answers 422: create a follow-up instead)."""
+        if status is not None and status not in TICKET_STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self.lock:
+            account = self.account(subdomain)
+            ticket = account.tickets[ticket_id]
+            if ticket.status == "closed":
+                raise PermissionError("closed tickets cannot be updated")
+            for tag in add_tags or []:
+                if tag not in ticket.tags:
+                    ticket.tags.append(tag)
+            if comment is not None:
+                self._new_comment(account, ticket, author_id, str(comment.get("body", "")),
+                                  public=bool(comment.get("public", True)))  # fmt: skip
+            if status is not None:
+                self._status_change(account, ticket, status, author_id)
+            ticket.updated_at = self.clock()
+            return ticket
+
     def tickets_with_comments(self, subdomain: str) -> list[dict[str, Any]]:
         """Control-surface view: every ticket with its comments, oldest first."""
         with self.lock:
@@ -93,6 +117,7 @@ class TicketsState(InstancesState):
                         "id": ticket.id,
                         "subject": ticket.subject,
                         "status": ticket.status,
+                        "tags": list(ticket.tags),
                         "requester_id": ticket.requester_id,
                         "thread_id": ticket.thread_id,
                         "followup_source_id": ticket.followup_source_id,

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("mention_id", name="uq_service_facts_mention_id"),
     )
     op.create_index("ix_service_facts_thread", "service_facts", ["tenant_id", "network", "thread_key"])
+    op.create_index("ix_service_facts_author", "service_facts", ["tenant_id", "network", "author_external_id"])
     op.create_table(
         "service_tickets",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -81,5 +82,6 @@ def downgrade() -> None:
     op.drop_table("metric_hours")
     op.drop_index("ix_service_tickets_ticket", "service_tickets")
     op.drop_table("service_tickets")
+    op.drop_index("ix_service_facts_author", "service_facts")
     op.drop_index("ix_service_facts_thread", "service_facts")
     op.drop_table("service_facts")
