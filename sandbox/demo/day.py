@@ -63,3 +63,17 @@ def solve_some(zd_state: Any, subdomain: str, answered: set[int]) -> int:
 def window() -> timedelta:
     """The period the demo's summary figures cover: the simulated day and the run after it."""
     return timedelta(hours=26)
+
+
+def customers_rate(x_state: Any, brand_id: str, brand: str, question: str, rated: set[str]) -> int:
+    """Customers who got the satisfaction question by X DM answer it (a few happy, one unhappy)."""
+    answered = 0
+    for post in x_state.posted_by(brand_id):
+        if post.get("kind") != "dm" or question not in str(post.get("text")) or post["dm_event_id"] in rated:
+            continue
+        rated.add(post["dm_event_id"])
+        customer = x_state.resolve_user(str(post["participant_id"])).username
+        rating = (5, 4, 2, 5, 3)[len(rated) % 5]
+        x_state.inject_dm(customer, brand, str(rating))
+        answered += 1
+    return answered

@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from plugin.config import Settings
+from plugin.outbox.satisfaction import QUESTION
 from plugin.runtime import Runtime, build_runtime
 from plugin.store.triage import TriageRepository
 from plugin.web import create_app
@@ -31,7 +32,7 @@ from plugin.worker.loop import Worker
 from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo import script as demo_script
 from sandbox.demo.audit import audit, reply_ref
-from sandbox.demo.day import SimulatedDay, solve_some
+from sandbox.demo.day import SimulatedDay, customers_rate, solve_some
 from sandbox.demo.networks import DemoNetwork, start_networks
 from sandbox.demo.service import service_figures
 from sandbox.salesforce.org import RunningOrg, start_org
@@ -80,6 +81,7 @@ class World:
     replied: set[str] = field(default_factory=set)  # "network:id" of the posts Zendesk agents answered
     salesforce_answers: set[str] = field(default_factory=set)  # "network:id" answered from Salesforce
     day: SimulatedDay = field(default_factory=SimulatedDay)  # X's clock: the traffic spans a day
+    rated: set[str] = field(default_factory=set)  # X DM ids of satisfaction questions answered
 
     def stop(self) -> None:
         self.worker.stop()
@@ -170,6 +172,9 @@ def build_world(
         if account.network == "x":
             # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
             runtime.store.update_account_settings(account.id, {"poll_interval_seconds": 0.5, "backfill": True})
+    for account in runtime.store.accounts(tenant_id):
+        # The demo's brand asks for satisfaction ratings (off by default for a real account).
+        runtime.store.update_account_settings(account.id, {**account.settings, "satisfaction": True})
     org = None
     if salesforce:
         org = start_org("Acme")
@@ -340,7 +345,9 @@ def _lang_of(ticket: dict[str, Any]) -> str | None:
 
 def pending_work(world: World) -> int:
     counts = world.runtime.store.counts()
-    waiting = (len(world.injected) - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
+    # Satisfaction answers are mentions too (stored, never ticketed).
+    expected = len(world.injected) + len(world.rated)
+    waiting = (expected - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
     waiting += counts["replies_pending"]
     if world.salesforce is not None:
         waiting += sum(
@@ -458,6 +465,7 @@ def run_demo(
                 # Zendesk's event callbacks (which ticket each resource landed in), as it sends them.
                 world.driver.flush_events()
                 solve_some(world.zd_state, SUBDOMAIN, world.answered)
+                customers_rate(world.x_app.state, world.brand_id, BRAND, QUESTION, world.rated)
                 if rounds % 40 == 0:
                     world.driver.pull()  # Zendesk's own pull every ~2 minutes: the fallback path
                 remaining = pending_work(world)
