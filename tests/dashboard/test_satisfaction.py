@@ -38,7 +38,7 @@ def _debug(w: World) -> str:
     from sqlalchemy import text
 
     with w.runtime.db.read() as conn:
-        facts = conn.execute(text("select network, solved_at is not null, csat_state, csat_reason from service_facts")).all()
+        facts = conn.execute(text("select network, solved_at, csat_state, csat_reason from service_facts")).all()
         links = conn.execute(text("select sink, ticket from service_tickets")).all()
         replies = conn.execute(text("select source, network, status, last_error from replies")).all()
     return f"facts={facts} links={links} replies={replies}"
@@ -148,3 +148,55 @@ def test_asked_once_recorded_on_the_ticket_and_negative_reopened(world: World) -
     assert positive and all(t["status"] == "solved" for t in positive)
     # the rating messages became no ticket and no comment of their own
     assert not any(c["body"].strip() in {"1", "2", "3", "4", "5"} for t in by_status.values() for c in t["comments"])
+
+
+def test_messaging_windows_and_public_conversations_are_skipped_with_a_reason(tmp_path: object) -> None:
+    from datetime import timedelta
+
+    from plugin.models import Author, Mention, Visibility
+    from plugin.outbox.satisfaction import why_not
+    from plugin.runtime import build_runtime
+    from plugin.store.db import utcnow
+    from plugin.store.inbox import RoutedMention
+    from tests.conftest import fast_settings
+
+    rt = build_runtime(fast_settings(str(tmp_path)))
+    tenant_id = rt.store.ensure_tenant("acme")
+    account = rt.store.upsert_account(tenant_id, "messenger", "page", {"t": "t"}, settings={"satisfaction": True})
+
+    def fact_for(author: str, age: timedelta, visibility: Visibility) -> Any:
+        mention = Mention(network="messenger", external_id=f"mid-{author}", author=Author(external_id=author),
+                          text="help", created_at=utcnow() - age, account="page", visibility=visibility)  # fmt: skip
+        mention_id = rt.store.inbox.insert(tenant_id, account, mention)
+        assert mention_id is not None
+        row = rt.store.inbox.for_routing_many([mention_id])[0][0]
+        rt.store.inbox.finish_routing_many([RoutedMention(row, True, {"intent": "question"}, {})])
+        rt.store.service.link_tickets(tenant_id, "zendesk", [(f"t-{author}", "messenger", f"mid-{author}")])
+        fact = rt.store.service.facts_for_ticket(tenant_id, "zendesk", f"t-{author}")[0]
+        return fact, rt.store.service.mention_payload(fact)
+
+    recent, recent_mention = fact_for("psid-1", timedelta(hours=2), Visibility.PRIVATE)
+    assert why_not(rt, recent, recent_mention, {}) is None
+    old, old_mention = fact_for("psid-2", timedelta(hours=25), Visibility.PRIVATE)
+    assert why_not(rt, old, old_mention, {}) == "outside messenger's 24-hour messaging window"
+    public, public_mention = fact_for("psid-3", timedelta(hours=1), Visibility.PUBLIC)
+    assert why_not(rt, public, public_mention, {}) == "public conversation: the rating is asked only in a private one"
+    # the skip is recorded with its reason, and counted, when the ticket is solved
+    from plugin.outbox import satisfaction
+
+    solved = rt.store.service.record_solved(tenant_id, "zendesk", [("t-psid-2", utcnow())])
+    assert satisfaction.ask(rt, "zendesk", solved) == 0
+    [fact] = rt.store.service.facts_for_ticket(tenant_id, "zendesk", "t-psid-2")
+    assert fact.csat_state == "skipped" and rt.store.counts()["replies_pending"] == 0
+    rt.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [("4", 4), (" 5/5 ", 5), ("@acme 2", 2), ("3 stars", 3), ("★★★★", 4), ("1 out of 5", 1), ("45", None),
+     ("my order 3", None), ("0", None), ("", None)],
+)  # fmt: skip
+def test_rating_answers(text: str, rating: int | None) -> None:
+    from plugin.dashboard.ratings import parse_rating
+
+    assert parse_rating(text) == rating
