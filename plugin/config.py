@@ -55,6 +55,10 @@ class Settings:
     console_login_window_minutes: float = 15.0  # ...counted over this window, which is also the pause
     admin_password_memory_kib: int = 65536  # argon2id cost of admin passwords (lowered only in tests)
     admin_password_time_cost: int = 3
+    # First-response SLA thresholds in minutes (the dashboard, /api/metrics): multiples of 5 up to 24 h.
+    sla_minutes: str = "60,360,1440"
+    # How often the worker reads solved tickets / closed cases for the resolution figures.
+    resolution_poll_seconds: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:

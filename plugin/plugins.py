@@ -56,6 +56,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "identity_ui": "plugin.identity.ui",
     "connect": "plugin.connect.plugin",
     "console": "plugin.console.plugin",
+    "dashboard": "plugin.dashboard.plugin:DashboardPlugin",
 }
 
 BUILTIN_DISTRIBUTION = "horseshoe (built-in)"

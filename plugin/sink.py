@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from plugin.models import Labels, Match, Mention, Visibility
@@ -84,6 +85,20 @@ class ReplyReport:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """A ticket/case the CRM reports solved (Zendesk: solved or closed; Salesforce: IsClosed)."""
+
+    ticket: str  # the CRM's id for it, as the host linked mentions to it
+    solved_at: datetime
+
+
+@dataclass(frozen=True)
+class ResolutionBatch:
+    solved: list[Resolution]
+    cursor: str | None  # opaque, stored by the host and handed back on the next read
+
+
 class Sink(ABC):
     name: str = ""
     display_name: str = ""
@@ -109,6 +124,14 @@ class Sink(ABC):
         Ids not returned are reported again later; raise ``RetriableError`` to retry all of them.
         """
         return [r.remote_id for r in reports]
+
+    def fetch_resolutions(
+        self, connection: SinkConnection, cursor: str | None, open_tickets: list[str]
+    ) -> ResolutionBatch | None:
+        """Tickets/cases solved since ``cursor`` (a CRM with an incremental feed reads it) or among
+        ``open_tickets`` (the ids the host still counts as open; a CRM without a feed asks for their
+        status in batched queries). ``None``: this CRM cannot tell, so no resolution figure for it."""
+        return None
 
     def check(self, connection: SinkConnection) -> list[str]:
         """Problems an admin must fix (for ``horseshoe doctor``); empty when all is well."""

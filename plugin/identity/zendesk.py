@@ -20,36 +20,19 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import requests
 from zenpy import Zenpy
 
 from plugin.identity.adapter import IdentityAdapter, LinkResult, LookupKeys, MergeResult, NotReversible
 from plugin.identity.scoring import Candidate, normalize_email, normalize_phone
 from plugin.models import SocialProfile
+from plugin.zendesk.rest import CountingSession, has_rest_credentials
+
+# has_rest_credentials lived here before the REST client moved to plugin/zendesk/rest.py.
+__all__ = ["CountingSession", "ZendeskIdentityAdapter", "has_rest_credentials"]
 
 log = logging.getLogger(__name__)
 SHOW_MANY = 100
 NATIVE_IDENTITY = {"x": "twitter", "facebook": "facebook"}
-
-
-class CountingSession(requests.Session):
-    """Counts requests, and points zenpy at ``api_base`` when it is not ``{subdomain}.zendesk.com``."""
-
-    def __init__(self, rewrite_from: str | None = None, rewrite_to: str | None = None):
-        super().__init__()
-        self.count = 0
-        self._from, self._to = rewrite_from, rewrite_to
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        self.count += 1
-        text = url.decode() if isinstance(url, bytes) else url
-        if self._from and self._to and text.startswith(self._from):
-            text = self._to + text[len(self._from) :]
-        return super().request(method, text, *args, **kwargs)
-
-
-def has_rest_credentials(config: Mapping[str, Any]) -> bool:
-    return bool(config.get("oauth_token") or (config.get("api_email") and config.get("api_token")))
 
 
 class ZendeskIdentityAdapter(IdentityAdapter):

@@ -31,7 +31,8 @@ from plugin.salesforce.api import DEFAULT_MAX_API_SHARE, MAX_COLLECTION, Salesfo
 from plugin.salesforce.connect import parse_config
 from plugin.salesforce.inbound import InboundBatch
 from plugin.salesforce.oauth import SalesforceConnect
-from plugin.sink import DeliveryItem, DeliveryOutcome, ReplyBatch, ReplyReport, Sink, SinkConnection
+from plugin.salesforce.resolutions import read_closed
+from plugin.sink import DeliveryItem, DeliveryOutcome, ReplyBatch, ReplyReport, ResolutionBatch, Sink, SinkConnection
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -87,6 +88,12 @@ class SalesforceSink(Sink):
         if not items:
             return []
         return InboundBatch(self.api(connection), connection.config).run(items)
+
+    def fetch_resolutions(
+        self, connection: SinkConnection, cursor: str | None, open_tickets: list[str]
+    ) -> ResolutionBatch | None:
+        """Which of the still-open SocialPosts sit on a closed Case (batched SOQL, no cursor needed)."""
+        return read_closed(self.api(connection), open_tickets)
 
     def fetch_agent_replies(self, connection: SinkConnection, watermark: str | None) -> ReplyBatch:
         return publisher.fetch(self.api(connection), connection.config, watermark)

@@ -16,6 +16,7 @@ from plugin.store import tables as t
 from plugin.store.db import Database, as_utc, utcnow
 from plugin.store.deliveries import add_deliveries
 from plugin.store.rows import new_id
+from plugin.store.service import record_routed
 from plugin.store.statuses import DeliveryStatus, MentionStatus
 from plugin.store.tenants import enabled_sinks
 
@@ -176,6 +177,8 @@ class InboxRepository:
                 add_deliveries(conn, r.mention.id, r.mention.tenant_id, r.matches)
                 if owner is None:
                     conn.execute(update(m).where(m.c.id == r.mention.id).values(**values))
+                # The service fact (first response, resolution, SPS...) commits with the verdict.
+                record_routed(conn, [r])
                 finished += 1
         return finished
 

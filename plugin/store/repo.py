@@ -25,6 +25,7 @@ from plugin.store.failures import FailureRepository
 from plugin.store.identity import IdentityRepository
 from plugin.store.inbox import InboxRepository
 from plugin.store.outbox import OutboxRepository
+from plugin.store.service import ServiceRepository
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
 from plugin.store.tenants import TenantRepository
 from plugin.store.trust import TrustRepository
@@ -54,6 +55,8 @@ class Store:
         # The standalone console: admin users and sessions; failures an admin acts on (issue 15).
         self.admins = AdminRepository(db)
         self.failures = FailureRepository(db)
+        # Service facts and the hourly rollup the dashboard reads (issue 16).
+        self.service = ServiceRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

@@ -238,3 +238,83 @@ callback_budgets = Table(
     Column("window_start", BigInteger, primary_key=True),
     Column("used", BigInteger, nullable=False),
 )
+
+# --- service metrics (issue 16; migration 0013) ---------------------------------------------------
+# One row per engaged mention: when the customer wrote, when we first answered, when the ticket/case
+# was solved, and the CSAT asked/answered. Written as things happen; read one ticket or thread at a time.
+service_facts = Table(
+    "service_facts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("mention_id", Id, ForeignKey("mentions.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("account_id", Id),  # the brand account (0 = unknown); no FK: facts outlive a disconnect
+    Column("network", String(64), nullable=False),
+    Column("thread_key", String(512), nullable=False),  # thread_id, or the mention's own id
+    Column("author_external_id", String(255), nullable=False),
+    _ts("created_at", nullable=False),  # when the customer wrote it: the clock starts here
+    _ts("hour", nullable=False),  # created_at truncated to the hour: the rollup row it counts in
+    _ts("first_reply_at"),
+    _ts("solved_at"),
+    Column("csat_state", String(16)),  # asked | skipped | answered
+    Column("csat_rating", Integer),
+    Column("csat_reason", Text),
+)
+Index("ix_service_facts_thread", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.thread_key)
+# The satisfaction answer's look-up: the author's surveyed conversations.
+Index("ix_service_facts_author", service_facts.c.tenant_id, service_facts.c.network, service_facts.c.author_external_id)
+
+# Which ticket (Zendesk) or record (Salesforce SocialPost) each fact landed in, one per CRM: a solve
+# in either CRM resolves the conversation (the first one counts).
+service_tickets = Table(
+    "service_tickets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("fact_id", Id, ForeignKey("service_facts.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("ticket", String(255), nullable=False),
+    UniqueConstraint("fact_id", "sink", name="uq_service_tickets_fact_sink"),
+)
+Index("ix_service_tickets_ticket", service_tickets.c.tenant_id, service_tickets.c.sink, service_tickets.c.ticket)
+
+# The aggregates every figure is read from: one row per tenant, hour (or day), brand account and
+# network, kept up to date in the same transaction as the fact that changes it (never a scan of the
+# mentions). Periods up to 48 h read the hours, longer ones the days: a year is 365 rows per account.
+def _rollup(name: str, bucket: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Id, primary_key=True, autoincrement=True),
+        Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        _ts(bucket, nullable=False),
+        Column("account_id", Id, nullable=False),
+        Column("network", String(64), nullable=False),
+        Column("mentions", Integer, nullable=False, default=0),
+        Column("promoting", Integer, nullable=False, default=0),
+        Column("detracting", Integer, nullable=False, default=0),
+        Column("answered", Integer, nullable=False, default=0),
+        Column("response_seconds", JSON, nullable=False, default=0),  # sum; JSON keeps floats exact
+        Column("response_histogram", JSON, nullable=False, default=dict),  # {bucket upper edge (min): n}
+        Column("resolved", Integer, nullable=False, default=0),
+        Column("resolution_seconds", JSON, nullable=False, default=0),
+        Column("by_intent", JSON, nullable=False, default=dict),
+        Column("by_sentiment", JSON, nullable=False, default=dict),
+        Column("praise", JSON, nullable=False, default=dict),  # {employee id: n}
+        Column("csat", JSON, nullable=False, default=dict),  # {"1".."5": n, "asked": n, "skipped": n}
+        UniqueConstraint("tenant_id", bucket, "account_id", "network", name=f"uq_{name}_bucket"),
+    )
+
+
+metric_hours = _rollup("metric_hours", "hour")
+metric_days = _rollup("metric_days", "day")
+
+# Where each tenant's resolution reading stopped in each CRM (Zendesk incremental export start_time).
+resolution_cursors = Table(
+    "resolution_cursors",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("sink", String(64), primary_key=True),
+    Column("cursor", Text),
+    _ts("updated_at", nullable=False),
+)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from plugin.models import Mention
 from plugin.plugins import hookimpl
+from plugin.store.service import detracting, promoting
 from plugin.store.triage import TriageRepository
 from plugin.triage.notify import Notice
 from plugin.triage.observer import ObserverBase, mention_summary
@@ -56,18 +57,6 @@ class PraisePlugin(ObserverBase):
                     notices.append(Notice("email", address, subject, body))
         self.record(owner, EVENT, summary | {"employees": sorted(named), "notices": len(notices)})
         self.send(owner, notices)
-
-
-def promoting(labels: dict[str, Any]) -> bool:
-    return labels.get("intent") == "praise" or (
-        labels.get("sentiment") == "positive" and labels.get("intent") not in ("spam", "security")
-    )
-
-
-def detracting(labels: dict[str, Any]) -> bool:
-    return labels.get("intent") == "complaint" or (
-        labels.get("sentiment") == "negative" and labels.get("intent") not in ("spam", "security")
-    )
 
 
 def social_promoter_score(

@@ -25,6 +25,7 @@ from plugin.sink import DeliveryItem, DeliveryOutcome, SinkConnection
 from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.statuses import DeliveryStatus, Outcome
+from plugin.worker import resolutions
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,7 @@ class Worker:
         crm_replies.collect(self.runtime)
         tick.replies = outbox.drain(self.runtime, self.owner)
         crm_replies.report(self.runtime)
+        resolutions.sync(self.runtime)
         return tick
 
     def run_forever(self) -> None:

@@ -20,9 +20,10 @@ from plugin.connector import FILE_REFERENCE
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.http import retry_after_seconds
 from plugin.models import Attachment
-from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
+from plugin.sink import DeliveryItem, DeliveryOutcome, ResolutionBatch, Sink, SinkConnection
 from plugin.store.statuses import DeliveryStatus
 from plugin.zendesk.instances import Instance, instance_for, instances
+from plugin.zendesk.resolutions import read_solved
 from plugin.zendesk.resources import external_resource, id_problem, namespaced, parent_known
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,12 @@ class ZendeskSink(Sink):
             # The parent is unknown to Zendesk (e.g. a post we never saw): keep the conversation
             # together by thread instead of waiting for a parent that will never come.
             self._push(client, orphans, outcomes, retry_unthreaded=False, use_parent=False)
+
+    def fetch_resolutions(
+        self, connection: SinkConnection, cursor: str | None, open_tickets: list[str]
+    ) -> ResolutionBatch | None:
+        """Solved/closed tickets from the incremental ticket event export (needs REST credentials)."""
+        return read_solved(connection.config, cursor)
 
     def check(self, connection: SinkConnection) -> list[str]:
         problems = []

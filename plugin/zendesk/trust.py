@@ -17,6 +17,7 @@ are in ``plugin/trust.py``; this module resolves Zendesk's requests to them.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from plugin.errors import BadInput, Unauthorized
@@ -98,9 +99,25 @@ def for_admin(
     return None
 
 
+def from_admin_session(rt: Runtime, flow_token: str | None) -> Trust:
+    """The trust of a page opened from the admin UI (the dashboard): the signed admin session the
+    admin page carries, only when it was trusted, is unexpired and its tenant was not revoked since."""
+    if not flow_token:
+        raise Unauthorized("the admin session or the tenant's signed metadata is required", status=401)
+    flow = rt.box.verify(flow_token, "admin session")
+    if flow.get("kind") != "zd-admin" or int(flow.get("exp", 0)) < time.time():
+        raise Unauthorized("the admin session expired; open the integration again from Zendesk", status=403)
+    subdomain = check_subdomain(str(flow.get("t", "")))
+    if flow.get("tr") is not True or flow.get("g") != rt.store.trust.generation(subdomain):
+        raise Unauthorized("this admin session is not trusted (or was revoked); open it again from Zendesk", status=403)
+    tenant_id = rt.store.tenant_id(subdomain)
+    if tenant_id is None:
+        raise Unauthorized("this Zendesk account is not installed here", status=403)
+    return Trust(subdomain, tenant_id, None, Level.TENANT, Via.METADATA)
 
 
 __all__ = [
-    "SUBDOMAIN", "Level", "Trust", "Via", "check_return_url", "check_subdomain", "for_admin", "from_metadata",
+    "SUBDOMAIN", "Level", "Trust", "Via", "check_return_url", "check_subdomain", "for_admin", "from_admin_session",
+    "from_metadata",
     "redeem", "revoke", "zendesk_origin",
 ]  # fmt: skip

@@ -24,6 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from plugin.config import Settings
+from plugin.outbox.satisfaction import QUESTION
 from plugin.runtime import Runtime, build_runtime
 from plugin.store.triage import TriageRepository
 from plugin.web import create_app
@@ -32,7 +33,9 @@ from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo import script as demo_script
 from sandbox.demo import showcase
 from sandbox.demo.audit import audit, reply_ref
+from sandbox.demo.day import SimulatedDay, customers_rate, solve_some
 from sandbox.demo.networks import DemoNetwork, start_networks
+from sandbox.demo.service import service_figures
 from sandbox.salesforce.org import RunningOrg, start_org
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.x import create_app as create_x
@@ -78,6 +81,8 @@ class World:
     answered_networks: set[str] = field(default_factory=set)
     replied: set[str] = field(default_factory=set)  # "network:id" of the posts Zendesk agents answered
     salesforce_answers: set[str] = field(default_factory=set)  # "network:id" answered from Salesforce
+    day: SimulatedDay = field(default_factory=SimulatedDay)  # X's clock: the traffic spans a day
+    rated: set[str] = field(default_factory=set)  # X DM ids of satisfaction questions answered
 
     def stop(self) -> None:
         self.worker.stop()
@@ -135,6 +140,7 @@ def build_world(
         backoff_cap_seconds=2.0,
         worker_idle_seconds=0.05,
         lease_seconds=lease_seconds,
+        resolution_poll_seconds=1.0,  # solved tickets show on the dashboard within a second
         secret_key=secrets.token_urlsafe(48),  # the demo's data lives only as long as its directory
     )
     runtime = build_runtime(settings)
@@ -162,10 +168,14 @@ def build_world(
     )
     tenant_id = runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
+    _grant_rest_access(runtime, zd_state, tenant_id)
     for account in runtime.store.accounts(tenant_id):
         if account.network == "x":
             # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
             runtime.store.update_account_settings(account.id, {"poll_interval_seconds": 0.5, "backfill": True})
+    for account in runtime.store.accounts(tenant_id):
+        # The demo's brand asks for satisfaction ratings (off by default for a real account).
+        runtime.store.update_account_settings(account.id, {**account.settings, "satisfaction": True})
     org = None
     if salesforce:
         org = start_org("Acme")
@@ -188,6 +198,17 @@ def build_world(
         networks=networks,
         salesforce=org,
     )
+
+
+def _grant_rest_access(runtime: Runtime, zd_state: ZendeskState, tenant_id: int) -> None:
+    """The admin also gives horseshoe an API token (the admin UI's optional REST fields): horseshoe
+    reads solved tickets from Zendesk's ticket events with it."""
+    with zd_state.lock:
+        admin = next(u for u in zd_state.account(SUBDOMAIN).users.values() if u.role == "admin")
+    config = runtime.store.sink_connection(tenant_id, "zendesk")
+    assert config is not None
+    token = zd_state.issue_api_token(SUBDOMAIN, admin.id)
+    runtime.store.set_sink_connection(tenant_id, "zendesk", {**config, "api_email": admin.email, "api_token": token})
 
 
 def enable_faults(world: World, seed: int) -> None:
@@ -325,7 +346,9 @@ def _lang_of(ticket: dict[str, Any]) -> str | None:
 
 def pending_work(world: World) -> int:
     counts = world.runtime.store.counts()
-    waiting = (len(world.injected) - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
+    # Satisfaction answers are mentions too (stored, never ticketed).
+    expected = len(world.injected) + len(world.rated)
+    waiting = (expected - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
     waiting += counts["replies_pending"]
     if world.salesforce is not None:
         waiting += sum(
@@ -382,6 +405,7 @@ def summary(world: World, started: float) -> dict[str, Any]:
     result["intents"] = dict(sorted(Counter(str(lb.get("intent") or "none") for lb in labelled).items()))
     result["skipped"] = dict(Counter(str(lb["skip_reason"]) for lb in labelled if lb.get("skip_reason")))
     result["security_escalations"] = len(triage.events("security_escalation"))
+    result.update(service_figures(world.runtime, SUBDOMAIN))
     result.update(
         replies_failed=counts["replies_failed"],
         deliveries_failed=counts["deliveries_failed"],
@@ -410,6 +434,7 @@ def run_demo(
             console.print(f"  fake {network.name:<11} {network.harness.url}")
         if faults:
             enable_faults(world, seed)
+        world.x_app.state.clock = world.day.clock
         world.worker.start_thread()
         # Every other network gets a few mentions; X carries the rest of the traffic.
         per_network = 3 if mentions >= 60 else (1 if mentions >= len(world.networks) * 2 else 0)
@@ -419,6 +444,7 @@ def run_demo(
         other_index = 0
         with console.status("streaming mentions") as status:
             for index, step in enumerate(steps, 1):
+                world.day.at(index / len(steps))
                 inject(world, step, rng)
                 if others and index % every == 0 and other_index < others:
                     inject_other(world, other_index)
@@ -430,12 +456,17 @@ def run_demo(
             while other_index < others:
                 inject_other(world, other_index)
                 other_index += 1
+            world.day.finish()
             deadline = time.monotonic() + 90 + mentions * 0.3
             quiet_rounds = 0
             rounds = 0
             while time.monotonic() < deadline:
                 agents_work(world)
                 salesforce_agents_work(world)
+                # Zendesk's event callbacks (which ticket each resource landed in), as it sends them.
+                world.driver.flush_events()
+                solve_some(world.zd_state, SUBDOMAIN, world.answered)
+                customers_rate(world.x_app.state, world.brand_id, BRAND, QUESTION, world.rated)
                 if rounds % 40 == 0:
                     world.driver.pull()  # Zendesk's own pull every ~2 minutes: the fallback path
                 remaining = pending_work(world)
@@ -446,6 +477,7 @@ def run_demo(
                 time.sleep(0.25)
                 rounds += 1
         world.driver.pull()
+        world.driver.flush_events()
         result = summary(world, started)
         if not exit_when_done:
             console.print_json(json.dumps(result))

@@ -21,6 +21,7 @@ from .exceptions import (
     RecordNotFound,
     ZendeskError,
 )
+from .incremental import IncrementalResponses
 from .models import IDENTITY_TYPES, ROLES, User, ZendeskAccount, ZendeskState
 from .pagination import paginate
 from .search import parse_query, search_type, ticket_matches, user_matches
@@ -51,7 +52,7 @@ def _includes() -> set[str]:
     return {part.strip() for part in request.args.get("include", "").split(",") if part.strip()}
 
 
-class ZendeskResponses(ControlResponses):
+class ZendeskResponses(IncrementalResponses, ControlResponses):
     """The API handlers; the fake's own ``/_sandbox`` routes come from ``ControlResponses``."""
 
     def __init__(self, state: ZendeskState, limiter: RequestLimiter | None = None):

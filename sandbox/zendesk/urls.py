@@ -34,7 +34,9 @@ URL_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("/api/v2/search.json", "search", ("GET",)),
     ("/api/v2/tickets.json", "list_tickets", ("GET",)),
     ("/api/v2/tickets/<int:ticket_id>.json", "show_ticket", ("GET",)),
+    ("/api/v2/tickets/<int:ticket_id>.json", "update_ticket", ("PUT",)),
     ("/api/v2/tickets/<int:ticket_id>/comments.json", "ticket_comments", ("GET",)),
+    ("/api/v2/incremental/ticket_events.json", "ticket_events_export", ("GET",)),
     # Control surface
     ("/_sandbox/accounts", "sandbox_create_account", ("POST",)),
     ("/_sandbox/accounts/<subdomain>/users", "sandbox_create_user", ("POST",)),

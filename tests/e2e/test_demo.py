@@ -7,13 +7,18 @@ from sandbox.demo.run import run_demo
 
 def test_demo_reaches_every_network_and_both_crms() -> None:
     summary = run_demo(mentions=40, exit_when_done=True, faults=True, port=0, seed=3, keep_data=False)
-    assert summary["mentions"] == 40
+    # the 40 customer mentions, plus the satisfaction ratings customers sent back by DM
+    assert summary["mentions"] == 40 + summary["csat_ratings"]
     assert summary["duplicates"] == 0 and summary["lost"] == 0
     assert summary["tickets"] > 0 and summary["replies_sent"] > 0
     assert summary["sf_posts"] == 40 and summary["sf_cases"] > 0 and summary["sf_contacts"] > 0
     assert summary["sf_replies_sent"] > 0  # an agent's reply written in Salesforce was published
     # Triage labelled every mention; security reports were escalated, nothing was skipped by mistake.
-    assert sum(summary["intents"].values()) == 40 and summary["skipped"] == {}
+    assert sum(summary["intents"].values()) == summary["mentions"]
+    assert summary["skipped"] == ({"satisfaction_rating": summary["csat_ratings"]} if summary["csat_ratings"] else {})
+    # the simulated day: some answered within the hour, some late, some not at all; a Social Promoter Score
+    assert 0 < summary["sla_1h"] < 100 and summary["unanswered"] > 0 and summary["sps"] is not None
+    assert summary["resolved"] > 0
     assert summary["security_escalations"] == summary["intents"].get("security", 0)
     networks = summary["networks"]
     assert set(networks) == {"x", "facebook", "messenger", "instagram", "mastodon", "bluesky", "telegram", "vk"}

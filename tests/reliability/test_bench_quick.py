@@ -61,3 +61,11 @@ def test_fuzz_quick_finds_no_server_error_and_no_crash() -> None:
     figures = bench("fuzz", "--quick")
     assert figures["inputs"] >= 5000
     assert figures["server_errors"] == 0 and figures["crashes"] == 0, figures["findings"]
+
+
+def test_metrics_quick_prints_api_and_count_times() -> None:
+    figures = bench("metrics", "--quick")
+    assert figures["mentions"] == 50_000
+    assert figures["api_ms"] > 0 and figures["count_ms"] > 0
+    # the answer is read from the rollup: a few rows per day and account, not one per mention
+    assert figures["rollup_rows"] < figures["mentions"] / 5

@@ -95,6 +95,29 @@ def _identity_page(stack: Stack) -> None:
     assert stack.client.post("/identity/", data={}).status_code in (400, 401)
 
 
+def _dashboard_page(stack: Stack) -> None:
+    store_mention(stack, stack.globex, "5004", "https://x.com/g/5004")
+    assert stack.client.post("/dashboard/", data={"metadata": _foreign_metadata("globex")}).status_code == 403
+    assert stack.client.post("/dashboard/", data={}).status_code == 401
+    forged = FOREIGN_BOX.sign({"kind": "zd-admin", "t": "globex", "tr": True, "exp": 2**40, "g": 0, "r": RETURN_URL})
+    assert stack.client.post("/dashboard/", data={"flow": forged}).status_code in (401, 403)
+    # acme's own metadata shows acme, whatever account id of globex's it names
+    own = stack.client.post("/dashboard/", data={"metadata": stack.acme.metadata, "account": stack.globex.account_id})
+    assert own.status_code == 404 and b"globex" not in own.data
+
+
+def _api_metrics(stack: Stack) -> None:
+    for headers in ({}, {"Authorization": f"Bearer {_foreign_metadata('globex')}"}):
+        assert stack.client.get("/api/metrics", headers=headers).status_code in (401, 403)
+    mine = stack.client.get("/api/metrics", headers={"Authorization": f"Bearer {stack.acme.metadata}"})
+    assert mine.status_code == 200 and b"globex" not in mine.data
+    other = stack.client.get(
+        "/api/metrics", query_string={"account": stack.globex.account_id},
+        headers={"Authorization": f"Bearer {stack.acme.metadata}"},
+    )  # fmt: skip
+    assert other.status_code == 404
+
+
 def _attachments(stack: Stack) -> None:
     link = file_url(FOREIGN_BOX, "http://h", stack.globex.id, "x", "2002", "horseshoe-file:abc")
     token = link.rsplit("/", 1)[1]
@@ -202,6 +225,8 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "identity.decide": _identity("/identity/api/suggestions/1/accept", "POST"),
     "identity.undo": _identity("/identity/api/audit/1/undo", "POST"),
     "identity.forget": _identity("/identity/api/forget", "POST"),
+    "dashboard.page": _dashboard_page,
+    "dashboard.api_metrics": _api_metrics,
     "attachments.open_file": _attachments,
     "webhooks.receive": _webhooks,
     "health.metrics": _metrics,

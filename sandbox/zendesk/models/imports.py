@@ -110,7 +110,7 @@ class ImportsState(TicketsState):
             event_type = "comment_on_new_ticket"
         elif ticket.status in ("pending", "solved", "hold"):
             # A customer answer reopens the ticket.
-            ticket.status = "open"
+            self._status_change(account, ticket, "open", author.id)
         comment = self._new_comment(
             account,
             ticket,

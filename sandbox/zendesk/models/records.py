@@ -95,6 +95,7 @@ class Ticket:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     comment_ids: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -153,6 +154,8 @@ class ZendeskAccount:
         self.oauth_tokens: dict[str, int] = {}
         # Event callbacks Zendesk owes the integration, per instance id (sent by the driver).
         self.pending_events: dict[int, list[dict[str, Any]]] = {}
+        # Ticket audits for the incremental ticket event export, oldest first.
+        self.ticket_events: list[dict[str, Any]] = []
 
 
 Clock = Callable[[], datetime]

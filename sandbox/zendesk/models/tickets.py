@@ -21,7 +21,7 @@ class TicketsState(InstancesState):
             ticket = account.tickets[ticket_id]
             comment = self._new_comment(account, ticket, author_id, body, public=public)
             if ticket.status == "new":
-                ticket.status = "open"
+                self._status_change(account, ticket, "open", author_id)
             return comment
 
     def _new_comment(
@@ -53,12 +53,55 @@ class TicketsState(InstancesState):
         ticket.updated_at = self.clock()
         return comment
 
-    def set_ticket_status(self, subdomain: str, ticket_id: int, status: str) -> Ticket:
+    def set_ticket_status(self, subdomain: str, ticket_id: int, status: str, updater_id: int = -1) -> Ticket:
         if status not in TICKET_STATUSES:
             raise ValueError(f"unknown status {status!r}")
         with self.lock:
-            ticket = self.account(subdomain).tickets[ticket_id]
-            ticket.status = status
+            account = self.account(subdomain)
+            ticket = account.tickets[ticket_id]
+            self._status_change(account, ticket, status, updater_id)
+            return ticket
+
+    def _status_change(self, account: ZendeskAccount, ticket: Ticket, status: str, updater_id: int = -1) -> None:
+        """Change a ticket's status and record the audit the incremental ticket event export serves."""
+        if ticket.status == status:
+            return
+        now = self.clock()
+        account.ticket_events.append(
+            {
+                "id": self._id(), "ticket_id": ticket.id, "timestamp": int(now.timestamp()),
+                "created_at": zendesk_time(now), "updater_id": updater_id, "via": "Web form", "event_type": "Audit",
+                "system": {},
+                "child_events": [
+                    {"id": self._id(), "via": "Web form", "via_reference_id": None, "status": status,
+                     "previous_value": ticket.status, "event_type": "Change"},
+                ],
+            }
+        )  # fmt: skip
+        ticket.status = status
+        ticket.updated_at = now
+
+    def update_ticket(
+        self, subdomain: str, ticket_id: int, author_id: int, *, status: str | None = None,
+        add_tags: list[str] | None = None, comment: dict[str, Any] | None = None,
+    ) -> Ticket:  # fmt: skip
+        """``PUT /api/v2/tickets/{id}``: tags added, a comment (public or internal note), a status.
+        A closed ticket cannot be updated (Zendesk answers 422: create a follow-up instead)."""
+        if status is not None and status not in TICKET_STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self.lock:
+            account = self.account(subdomain)
+            ticket = account.tickets[ticket_id]
+            if ticket.status == "closed":
+                raise PermissionError("closed tickets cannot be updated")
+            for tag in add_tags or []:
+                if tag not in ticket.tags:
+                    ticket.tags.append(tag)
+            if comment is not None:
+                self._new_comment(account, ticket, author_id, str(comment.get("body", "")),
+                                  public=bool(comment.get("public", True)))  # fmt: skip
+            if status is not None:
+                self._status_change(account, ticket, status, author_id)
             ticket.updated_at = self.clock()
             return ticket
 
@@ -74,6 +117,7 @@ class TicketsState(InstancesState):
                         "id": ticket.id,
                         "subject": ticket.subject,
                         "status": ticket.status,
+                        "tags": list(ticket.tags),
                         "requester_id": ticket.requester_id,
                         "thread_id": ticket.thread_id,
                         "followup_source_id": ticket.followup_source_id,
@@ -207,5 +251,5 @@ class TicketsState(InstancesState):
                 "attempts": 0,
             }
             if ticket.status == "new":
-                ticket.status = "open"
+                self._status_change(account, ticket, "open", author_id)
             return comment

@@ -1,0 +1,498 @@
+"""Service facts and their hourly rollup: the only place the dashboard's figures are read from.
+
+A fact is one engaged mention: when the customer wrote it, when we first answered its conversation,
+when its ticket/case was solved, and the satisfaction asked for. Every change to a fact adds its
+contribution to one ``metric_hours`` row (tenant, hour the customer wrote, brand account, network) in
+the same transaction, guarded by the fact's own "not yet" condition, so a repeated event counts once
+and a figure over any period is a sum over at most hours x accounts x networks rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from plugin.store import tables as t
+from plugin.store.db import Database, as_utc, utcnow
+
+if TYPE_CHECKING:
+    from plugin.store.inbox import RoutedMention
+
+# Upper edges (minutes) of the first-response histogram: every 5 minutes up to a day, then a few
+# coarse ones. An SLA threshold must be one of them (checked where thresholds are configured).
+HISTOGRAM_EDGES: tuple[int, ...] = (*range(5, 24 * 60 + 1, 5), 36 * 60, 48 * 60, 72 * 60, 7 * 24 * 60)
+OVERFLOW = "inf"
+SCALARS = ("mentions", "promoting", "detracting", "answered", "resolved")
+SUMS = ("response_seconds", "resolution_seconds")
+COUNTERS = ("response_histogram", "by_intent", "by_sentiment", "praise", "csat")
+
+
+def histogram_bucket(seconds: float) -> str:
+    """The histogram key a response time falls in: the smallest edge it does not exceed."""
+    minutes = max(0.0, seconds) / 60.0
+    for edge in HISTOGRAM_EDGES:
+        if minutes <= edge:
+            return str(edge)
+    return OVERFLOW
+
+
+def promoting(labels: Mapping[str, Any]) -> bool:
+    """Praise, or positive about anything but spam/security (the Social Promoter Score's numerator)."""
+    return labels.get("intent") == "praise" or (
+        labels.get("sentiment") == "positive" and labels.get("intent") not in ("spam", "security")
+    )
+
+
+def detracting(labels: Mapping[str, Any]) -> bool:
+    return labels.get("intent") == "complaint" or (
+        labels.get("sentiment") == "negative" and labels.get("intent") not in ("spam", "security")
+    )
+
+
+def hour_of(value: datetime) -> datetime:
+    value = as_utc(value) or value
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class HourRow:
+    hour: datetime
+    account_id: int
+    network: str
+    mentions: int
+    promoting: int
+    detracting: int
+    answered: int
+    response_seconds: float
+    response_histogram: dict[str, int]
+    resolved: int
+    resolution_seconds: float
+    by_intent: dict[str, int]
+    by_sentiment: dict[str, int]
+    praise: dict[str, int]
+    csat: dict[str, int]
+
+
+@dataclass(frozen=True)
+class FactRow:
+    id: int
+    tenant_id: int
+    mention_id: int
+    account_id: int
+    network: str
+    author_external_id: str
+    created_at: datetime
+    first_reply_at: datetime | None
+    solved_at: datetime | None
+    csat_state: str | None
+    csat_rating: int | None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one change adds to a rollup row."""
+
+    counts: Mapping[str, int]
+    sums: Mapping[str, float]
+    counters: Mapping[str, Mapping[str, int]]
+
+
+def _empty_row(tenant_id: int, column: str, start: datetime, account_id: int, network: str) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id, column: start, "account_id": account_id, "network": network,
+        **dict.fromkeys(SCALARS, 0), **dict.fromkeys(SUMS, 0), **{c: {} for c in COUNTERS},
+    }  # fmt: skip
+
+
+def bump(conn: Connection, tenant_id: int, hour: datetime, account_id: int, network: str, delta: Delta) -> None:
+    """Add ``delta`` to the hour's and the day's rollup rows."""
+    day = hour.replace(hour=0)
+    for table, column, start in ((t.metric_hours, "hour", hour), (t.metric_days, "day", day)):
+        _bump_one(conn, table, column, start, tenant_id, account_id, network, delta)
+
+
+def _bump_one(
+    conn: Connection, h: Any, column: str, start: datetime, tenant_id: int, account_id: int, network: str, delta: Delta
+) -> None:
+    """One rollup row, created first if needed (and row-locked on PostgreSQL while it is updated)."""
+    key = and_(h.c.tenant_id == tenant_id, h.c[column] == start, h.c.account_id == account_id, h.c.network == network)
+    row = conn.execute(select(h).where(key).with_for_update()).mappings().first()
+    if row is None:
+        try:
+            with conn.begin_nested():  # two first contributions at once: one insert wins, the other updates
+                conn.execute(insert(h).values(**_empty_row(tenant_id, column, start, account_id, network)))
+        except IntegrityError:
+            pass
+        row = conn.execute(select(h).where(key).with_for_update()).mappings().one()
+    values: dict[str, Any] = {}
+    for name, n in delta.counts.items():
+        values[name] = h.c[name] + n
+    for name, amount in delta.sums.items():
+        values[name] = float(row[name] or 0) + amount
+    for name, counts in delta.counters.items():
+        merged = dict(row[name] or {})
+        for k, n in counts.items():
+            merged[k] = int(merged.get(k, 0)) + n
+        values[name] = merged
+    conn.execute(update(h).where(h.c.id == row["id"]).values(**values))
+
+
+def _fact(row: Any) -> FactRow:
+    return FactRow(
+        id=int(row.id), tenant_id=int(row.tenant_id), mention_id=int(row.mention_id),
+        account_id=int(row.account_id or 0), network=row.network, author_external_id=row.author_external_id,
+        created_at=as_utc(row.created_at) or row.created_at, first_reply_at=as_utc(row.first_reply_at),
+        solved_at=as_utc(row.solved_at), csat_state=row.csat_state,
+        csat_rating=row.csat_rating,
+    )  # fmt: skip
+
+
+def _hour_row(r: Any, column: str = "hour") -> HourRow:
+    values: dict[str, Any] = {
+        "hour": as_utc(r[column]) or r[column], "account_id": int(r["account_id"]), "network": r["network"],
+    }  # fmt: skip
+    values.update({k: int(r[k]) for k in SCALARS})
+    values.update({k: float(r[k] or 0) for k in SUMS})
+    values.update({k: {str(a): int(b) for a, b in (r[k] or {}).items()} for k in COUNTERS})
+    return HourRow(**values)
+
+
+def mention_delta(labels: Mapping[str, Any]) -> Delta:
+    extra = labels.get("praise_employees") or []
+    return Delta(
+        counts={"mentions": 1, "promoting": int(promoting(labels)), "detracting": int(detracting(labels))},
+        sums={},
+        counters={
+            "by_intent": {str(labels.get("intent") or "none"): 1},
+            "by_sentiment": {str(labels.get("sentiment") or "none"): 1},
+            "praise": {str(e): 1 for e in extra} if labels.get("intent") == "praise" else {},
+        },
+    )
+
+
+def record_routed(conn: Connection, routed: Iterable[RoutedMention]) -> None:
+    """Inside routing's write transaction: a fact and its rollup contribution per engaged mention."""
+    f = t.service_facts
+    for r in routed:
+        if not r.engaged:
+            continue
+        payload = r.mention.payload
+        created = as_utc(datetime.fromisoformat(str(payload["created_at"]).replace("Z", "+00:00")))
+        received = as_utc(r.mention.received_at) or utcnow()
+        created = min(created or received, received)  # a clock ahead of ours never makes time negative
+        account_id = int(r.mention.account_id or 0)
+        exists = conn.execute(select(f.c.id).where(f.c.mention_id == r.mention.id)).first()
+        if exists is not None:
+            continue
+        conn.execute(
+            insert(f).values(
+                tenant_id=r.mention.tenant_id,
+                mention_id=r.mention.id,
+                account_id=account_id,
+                network=r.mention.network,
+                thread_key=str(payload.get("thread_id") or r.mention.external_id),
+                author_external_id=str(payload["author"]["external_id"]),
+                created_at=created,
+                hour=hour_of(created),
+            )
+        )
+        bump(conn, r.mention.tenant_id, hour_of(created), account_id, r.mention.network, mention_delta(r.labels))
+
+
+class ServiceRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- facts as they happen ----------------------------------------------------------------
+    def record_reply(
+        self, tenant_id: int, network: str, in_reply_to: str | None, thread_id: str | None, at: datetime
+    ) -> int:
+        """An agent's reply was published at ``at``: it is the first response of every unanswered
+        mention of its conversation written before it. Returns how many facts it answered."""
+        f, m = t.service_facts, t.mentions
+        at = as_utc(at) or at
+        keys = [k for k in (thread_id, in_reply_to) if k]
+        with self.db.begin() as conn:
+            if in_reply_to:
+                thread = conn.execute(
+                    select(f.c.thread_key)
+                    .join(m, m.c.id == f.c.mention_id)
+                    .where(m.c.tenant_id == tenant_id, m.c.network == network, m.c.external_id == in_reply_to)
+                ).scalar()
+                if thread:
+                    keys.append(thread)
+            if not keys:
+                return 0
+            rows = conn.execute(
+                select(f).where(
+                    f.c.tenant_id == tenant_id,
+                    f.c.network == network,
+                    f.c.thread_key.in_(set(keys)),
+                    f.c.first_reply_at.is_(None),
+                    f.c.created_at <= at,
+                )
+            ).all()
+            for row in rows:
+                fact = _fact(row)
+                if not conn.execute(
+                    update(f).where(f.c.id == fact.id, f.c.first_reply_at.is_(None)).values(first_reply_at=at)
+                ).rowcount:
+                    continue
+                seconds = (at - fact.created_at).total_seconds()
+                delta = Delta({"answered": 1}, {"response_seconds": seconds},
+                              {"response_histogram": {histogram_bucket(seconds): 1}})  # fmt: skip
+                bump(conn, tenant_id, hour_of(fact.created_at), fact.account_id, fact.network, delta)
+            return len(rows)
+
+    def link_tickets(self, tenant_id: int, sink: str, links: Sequence[tuple[str, str, str]]) -> int:
+        """``(ticket id, network, mention external_id)``: which ticket/record of ``sink`` a mention
+        landed in. A fact keeps its first link per CRM (a follow-up ticket does not move the
+        conversation it started in)."""
+        f, m, st = t.service_facts, t.mentions, t.service_tickets
+        done = 0
+        with self.db.begin() as conn:
+            for ticket, network, external_id in links:
+                fact_id = conn.execute(
+                    select(f.c.id)
+                    .join(m, m.c.id == f.c.mention_id)
+                    .where(m.c.tenant_id == tenant_id, m.c.network == network, m.c.external_id == external_id)
+                ).scalar()
+                if fact_id is None:
+                    continue
+                linked = conn.execute(select(st.c.id).where(st.c.fact_id == fact_id, st.c.sink == sink)).first()
+                if linked is not None:
+                    continue
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(st).values(tenant_id=tenant_id, fact_id=fact_id, sink=sink, ticket=ticket))
+                    done += 1
+                except IntegrityError:
+                    pass  # linked at the same moment by another worker
+        return done
+
+    def _facts_on(self, conn: Connection, tenant_id: int, sink: str, ticket: str, *, unsolved: bool) -> list[FactRow]:
+        f, st = t.service_facts, t.service_tickets
+        query = (
+            select(f)
+            .join(st, st.c.fact_id == f.c.id)
+            .where(st.c.tenant_id == tenant_id, st.c.sink == sink, st.c.ticket == ticket)
+            .order_by(f.c.id)
+        )
+        if unsolved:
+            query = query.where(f.c.solved_at.is_(None))
+        return [_fact(r) for r in conn.execute(query).all()]
+
+    def record_solved(self, tenant_id: int, sink: str, solved: Sequence[tuple[str, datetime]]) -> list[FactRow]:
+        """Tickets/cases solved at the given times: each linked fact is resolved once (the first
+        time, in whichever CRM). Returns the facts resolved now."""
+        f = t.service_facts
+        done: list[FactRow] = []
+        with self.db.begin() as conn:
+            for ticket, when in solved:
+                when = as_utc(when) or when
+                for fact in self._facts_on(conn, tenant_id, sink, ticket, unsolved=True):
+                    if not conn.execute(
+                        update(f).where(f.c.id == fact.id, f.c.solved_at.is_(None)).values(solved_at=when)
+                    ).rowcount:
+                        continue
+                    seconds = max(0.0, (when - fact.created_at).total_seconds())
+                    delta = Delta({"resolved": 1}, {"resolution_seconds": seconds}, {})
+                    bump(conn, tenant_id, hour_of(fact.created_at), fact.account_id, fact.network, delta)
+                    done.append(fact)
+        return done
+
+    def survey_of(self, tenant_id: int, network: str, author_external_id: str, since: datetime) -> FactRow | None:
+        """The author's latest conversation whose satisfaction question was asked since ``since``."""
+        f = t.service_facts
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(f)
+                .where(
+                    f.c.tenant_id == tenant_id, f.c.network == network, f.c.author_external_id == author_external_id,
+                    f.c.csat_state.in_(("asked", "answered")), f.c.solved_at >= since,
+                )
+                .order_by(f.c.solved_at.desc())
+                .limit(1)
+            ).first()  # fmt: skip
+        return None if row is None else _fact(row)
+
+    def last_message_at(self, tenant_id: int, network: str, author_external_id: str) -> datetime | None:
+        """When the author last wrote to this tenant on this network (a messaging window's start)."""
+        f = t.service_facts
+        with self.db.read() as conn:
+            value = conn.execute(
+                select(func.max(f.c.created_at)).where(
+                    f.c.tenant_id == tenant_id, f.c.network == network, f.c.author_external_id == author_external_id
+                )
+            ).scalar()
+        return as_utc(value)
+
+    def mention_payload(self, fact: FactRow) -> dict[str, Any]:
+        """The normalized mention a fact was made from."""
+        with self.db.read() as conn:
+            payload = conn.execute(select(t.mentions.c.payload).where(t.mentions.c.id == fact.mention_id)).scalar()
+        return dict(payload or {})
+
+    def open_tickets(self, tenant_id: int, sink: str, limit: int = 200) -> list[str]:
+        """Linked tickets/records of ``sink`` whose conversation is not solved yet, oldest first
+        (what a status query must ask about)."""
+        f, st = t.service_facts, t.service_tickets
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(st.c.ticket, func.min(f.c.created_at))
+                .join(f, f.c.id == st.c.fact_id)
+                .where(st.c.tenant_id == tenant_id, st.c.sink == sink, f.c.solved_at.is_(None))
+                .group_by(st.c.ticket)
+                .order_by(func.min(f.c.created_at))
+                .limit(limit)
+            ).all()
+        return [str(r[0]) for r in rows]
+
+    def facts_for_ticket(self, tenant_id: int, sink: str, ticket: str) -> list[FactRow]:
+        with self.db.read() as conn:
+            return self._facts_on(conn, tenant_id, sink, ticket, unsolved=False)
+
+    def tickets_of(self, fact_id: int) -> dict[str, str]:
+        """The ticket/record each CRM holds this fact in."""
+        st = t.service_tickets
+        with self.db.read() as conn:
+            return {
+                r.sink: r.ticket for r in conn.execute(select(st.c.sink, st.c.ticket).where(st.c.fact_id == fact_id))
+            }
+
+    def record_csat(self, fact_id: int, state: str, *, rating: int | None = None, reason: str | None = None) -> bool:
+        """Move one fact's satisfaction survey on (``asked``/``skipped`` once; ``answered`` once, after
+        ``asked``) and count it in its rollup row. False when that step was taken already."""
+        f = t.service_facts
+        allowed: dict[str, list[str | None]] = {"asked": [None], "skipped": [None], "answered": ["asked"]}
+        before = allowed[state]
+        with self.db.begin() as conn:
+            row = conn.execute(select(f).where(f.c.id == fact_id)).first()
+            if row is None:
+                return False
+            state_ok = or_(*[f.c.csat_state.is_(None) if b is None else f.c.csat_state == b for b in before])
+            changed = conn.execute(
+                update(f).where(f.c.id == fact_id, state_ok)
+                .values(csat_state=state, csat_rating=rating, csat_reason=reason)
+            ).rowcount  # fmt: skip
+            if not changed:
+                return False
+            fact = _fact(row)
+            key = str(rating) if state == "answered" else state
+            bump(conn, fact.tenant_id, hour_of(fact.created_at), fact.account_id, fact.network,
+                 Delta({}, {}, {"csat": {key: 1}}))  # fmt: skip
+        return True
+
+    # -- resolution reading cursors ------------------------------------------------------------
+    def cursor(self, tenant_id: int, sink: str) -> str | None:
+        c = t.resolution_cursors.c
+        with self.db.read() as conn:
+            value = conn.execute(select(c.cursor).where(c.tenant_id == tenant_id, c.sink == sink)).scalar()
+        return None if value is None else str(value)
+
+    def set_cursor(self, tenant_id: int, sink: str, cursor: str) -> None:
+        rc = t.resolution_cursors
+        with self.db.begin() as conn:
+            where = and_(rc.c.tenant_id == tenant_id, rc.c.sink == sink)
+            if not conn.execute(update(rc).where(where).values(cursor=cursor, updated_at=utcnow())).rowcount:
+                conn.execute(insert(rc).values(tenant_id=tenant_id, sink=sink, cursor=cursor, updated_at=utcnow()))
+
+    # -- reading the figures -----------------------------------------------------------------
+    def rollup(
+        self,
+        tenant_id: int,
+        since: datetime,
+        until: datetime,
+        *,
+        grain: str = "hour",
+        network: str | None = None,
+        account_id: int | None = None,
+    ) -> list[HourRow]:
+        """The rollup rows (``grain`` "hour" or "day") of one tenant whose bucket starts in
+        [start of since's bucket, until), optionally of one network / brand account."""
+        h, column = (t.metric_days, "day") if grain == "day" else (t.metric_hours, "hour")
+        first = hour_of(since).replace(hour=0) if grain == "day" else hour_of(since)
+        where = [h.c.tenant_id == tenant_id, h.c[column] >= first, h.c[column] < until]
+        if network is not None:
+            where.append(h.c.network == network)
+        if account_id is not None:
+            where.append(h.c.account_id == account_id)
+        with self.db.read() as conn:
+            rows = conn.execute(select(h).where(*where).order_by(h.c[column])).mappings().all()
+        return [_hour_row(r, column) for r in rows]
+
+    def hours(
+        self, tenant_id: int, since: datetime, until: datetime, *, network: str | None = None,
+        account_id: int | None = None,
+    ) -> list[HourRow]:  # fmt: skip
+        return self.rollup(tenant_id, since, until, grain="hour", network=network, account_id=account_id)
+
+    def mention_count(self) -> int:
+        """A plain ``COUNT(*)`` over the mentions (the benchmark's baseline)."""
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.mentions)).scalar_one())
+
+    def import_history(self, tenant_id: int, account_id: int, network: str, facts: Sequence[Mapping[str, Any]]) -> None:
+        """Bulk-load past conversations (a backfill, the benchmark): mentions, facts and their rollup,
+        in one transaction. Each fact: external_id, created_at, labels, and optionally
+        first_reply_at / solved_at."""
+        m, f = t.mentions, t.service_facts
+        with self.db.begin() as conn:
+            now = utcnow()
+            conn.execute(insert(m), [
+                {"tenant_id": tenant_id, "account_id": account_id, "network": network,
+                 "external_id": x["external_id"], "author_external_id": "imported", "status": "routed",
+                 "payload": {"external_id": x["external_id"]}, "labels": x["labels"], "deleted": False,
+                 "edits": 0, "created_at": x["created_at"], "received_at": now}
+                for x in facts
+            ])  # fmt: skip
+            ids = dict(conn.execute(
+                select(m.c.external_id, m.c.id).where(m.c.tenant_id == tenant_id, m.c.network == network,
+                                                      m.c.external_id.in_([x["external_id"] for x in facts]))
+            ).tuples().all())  # fmt: skip
+            conn.execute(insert(f), [
+                {"tenant_id": tenant_id, "mention_id": ids[x["external_id"]], "account_id": account_id,
+                 "network": network, "thread_key": x["external_id"], "author_external_id": "imported",
+                 "created_at": x["created_at"], "hour": hour_of(x["created_at"]),
+                 "first_reply_at": x.get("first_reply_at"), "solved_at": x.get("solved_at")}
+                for x in facts
+            ])  # fmt: skip
+            hours = _history_deltas(facts, lambda x: hour_of(x["created_at"]))
+            for hour, delta in hours.items():
+                _bump_one(conn, t.metric_hours, "hour", hour, tenant_id, account_id, network, delta)
+            days = _history_deltas(facts, lambda x: hour_of(x["created_at"]).replace(hour=0))
+            for day, delta in days.items():
+                _bump_one(conn, t.metric_days, "day", day, tenant_id, account_id, network, delta)
+
+
+def _history_deltas(
+    facts: Sequence[Mapping[str, Any]], bucket_of: Callable[[Mapping[str, Any]], datetime]
+) -> dict[datetime, Delta]:
+    """The rollup contributions of imported facts, summed per bucket (one row update per bucket)."""
+    out: dict[datetime, tuple[dict[str, int], dict[str, float], dict[str, dict[str, int]]]] = {}
+    for x in facts:
+        counts, sums, counters = out.setdefault(bucket_of(x), ({}, {}, {}))
+        parts = [mention_delta(x["labels"])]
+        if x.get("first_reply_at") is not None:
+            seconds = (x["first_reply_at"] - x["created_at"]).total_seconds()
+            parts.append(Delta({"answered": 1}, {"response_seconds": seconds},
+                               {"response_histogram": {histogram_bucket(seconds): 1}}))  # fmt: skip
+        if x.get("solved_at") is not None:
+            parts.append(
+                Delta({"resolved": 1}, {"resolution_seconds": (x["solved_at"] - x["created_at"]).total_seconds()}, {})
+            )
+        for part in parts:
+            for k, n in part.counts.items():
+                counts[k] = counts.get(k, 0) + n
+            for k, s in part.sums.items():
+                sums[k] = sums.get(k, 0.0) + s
+            for k, c in part.counters.items():
+                bucket = counters.setdefault(k, {})
+                for key, n in c.items():
+                    bucket[key] = bucket.get(key, 0) + n
+    return {hour: Delta(*parts) for hour, parts in out.items()}
