@@ -204,6 +204,21 @@ def _console_logout(stack: Stack) -> None:
     assert stack.client.get("/console/").status_code == 200
 
 
+def _console_dashboard(stack: Stack) -> None:
+    """The console's dashboard: strangers refused, acme's admin reaches acme's and never globex's."""
+    _console_stranger(stack, f"/console/dashboard/{stack.acme.id}", "GET")
+    make_admin(stack.rt, "acme-admin", tenant="acme")
+    token = login(stack.client, "acme-admin")
+    own = stack.client.get(f"/console/dashboard/{stack.acme.id}")
+    assert own.status_code == 200 and b"globex" not in own.data
+    assert stack.client.get(f"/console/dashboard/{stack.globex.id}").status_code == 404
+    assert stack.client.get("/console/dashboard/99999999999999999999999").status_code == 404
+    # A filter post without the CSRF token is refused; with it, globex stays out of reach.
+    assert stack.client.post(f"/console/dashboard/{stack.acme.id}", data={"period": "7d"}).status_code == 403
+    answer = stack.client.post(f"/console/dashboard/{stack.globex.id}", data={"csrf_token": token})
+    assert answer.status_code == 404
+
+
 def _public(path: str) -> Callable[[Stack], None]:
     def check(stack: Stack) -> None:
         answer = stack.client.get(path)
@@ -245,6 +260,7 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "console.home": _console_page("/console/"),
     "console.password": _console_page("/console/password"),
     "console.failures": _console_page("/console/failures"),
+    "console.dashboard": _console_dashboard,
     "console.delivery_action": _console_action("/console/deliveries/{delivery}/retry"),
     "console.reply_action": _console_action("/console/replies/{reply}/mark-sent"),
     "identity.console_page": _console_page("/identity/console"),
