@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from plugin.models import Labels, Match, Mention, Visibility
+from plugin.models import Attachment, Labels, Match, Mention, Visibility
 
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
 
@@ -62,6 +62,8 @@ class AgentReply:
     thread_id: str | None = None
     recipient_id: str | None = None
     visibility: Visibility = Visibility.PUBLIC
+    # Files the agent attached (their URLs are checked by the host's egress rule before any fetch).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         external_id=result.external_id,
         url=result.url,
         last_error=None,
+        parts=list(result.parts) or [result.external_id],
     )
     runtime.hooks.reply_sent(reply=reply, result=result, tenant=runtime.store.tenant_key(account.tenant_id))
     return ReplyState(id=reply_id, status=ReplyStatus.SENT, external_id=result.external_id, url=result.url)

@@ -19,7 +19,7 @@ from plugin.store.rows import new_id
 from plugin.store.statuses import FINAL_REPLY_STATES, ReplyStatus
 
 STUCK_ERROR = "process stopped while posting; may have been posted, not retried"
-FINISH_FIELDS = frozenset({"next_attempt_at", "external_id", "url", "last_error"})
+FINISH_FIELDS = frozenset({"next_attempt_at", "external_id", "url", "last_error", "parts"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class ReplyRow:
     last_error: str | None
     remote_id: str | None
     reported_at: datetime | None
+    parts: tuple[str, ...] = ()  # every id of a reply published in several parts, in order
 
     def reply(self) -> Reply:
         return Reply.model_validate(self.payload)
@@ -59,6 +60,7 @@ def reply_row(row: Any) -> ReplyRow:
         last_error=row.last_error,
         remote_id=row.remote_id,
         reported_at=as_utc(row.reported_at),
+        parts=tuple(str(p) for p in (row.parts or ())),
     )
 
 

@@ -159,6 +159,7 @@ replies = Table(
     _ts("updated_at", nullable=False),
     Column("remote_id", String(255)),  # the CRM record the reply came from (e.g. SocialPost Id)
     _ts("reported_at"),  # when the final status was written back to that record
+    Column("parts", JSON),  # every id the network gave back, in order (a numbered thread has several)
 )
 Index("ix_replies_due", replies.c.status, replies.c.next_attempt_at)
 Index("ix_replies_unreported", replies.c.source, replies.c.reported_at)

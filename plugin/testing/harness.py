@@ -43,6 +43,7 @@ class Posted:
     text: str
     in_reply_to: str | None  # connector external id of what it answers (None = unknown / not threaded)
     private: bool
+    media: int = 0  # images the network shows on it (an agent's attachment arrived)
 
 
 class Harness(ABC):

@@ -16,8 +16,9 @@ from urllib.parse import urljoin
 
 from flask import jsonify, redirect, request
 
+from plugin import egress
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
-from plugin.models import Labels, Reply, Visibility
+from plugin.models import Attachment, Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.store.statuses import ReplyStatus
 from plugin.web.attachments import file_url
@@ -111,6 +112,25 @@ def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
     raise BadInput(f"nothing known to reply to for parent_id {network}:{external_id}", status=404)
 
 
+MAX_FILE_URLS = 10  # Channel framework: an agent's comment hands over at most 10 file URLs
+MAX_FILE_URL = 511
+
+
+def _agent_files() -> list[Attachment]:
+    """The agent's attachments (``file_urls[]``), each allowed by the egress rule before anything is
+    fetched: a URL pointing into our own network is refused here with the reason, never fetched."""
+    urls = [u for u in request.form.getlist("file_urls[]") if u]
+    if len(urls) > MAX_FILE_URLS:
+        raise BadInput(f"field 'file_urls[]' holds {len(urls)} URLs; at most {MAX_FILE_URLS} are accepted")
+    allowed = egress.allowed_hosts(runtime().settings.allowed_private_hosts)
+    files = []
+    for url in urls:
+        if len(url) > MAX_FILE_URL:
+            raise BadInput(f"a file_urls[] entry is longer than {MAX_FILE_URL} characters")
+        files.append(Attachment(url=egress.check_url(url, allowed, what="file_urls[] entry"), type="file"))
+    return files
+
+
 @bp.post("/channelback")
 def channelback() -> Any:
     rt = runtime()
@@ -122,6 +142,7 @@ def channelback() -> Any:
     assert parent is not None
     unique = form_field("request_unique_identifier", max_length=255)
     recipient = form_field("recipient_id", required=False, max_length=255)
+    files = _agent_files()
     try:
         network, parent_external = split_namespaced(parent)
     except ValueError as exc:
@@ -144,6 +165,7 @@ def channelback() -> Any:
         recipient_id=recipient_id or target.customer_id,
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
         idempotency_key=f"zendesk:{granted.tenant}:{unique}",
+        attachments=files,
     )
     found = rt.store.account(account_id)
     if found is None:

@@ -63,7 +63,8 @@ class BlueskyHarness(Harness):
         found = []
         for record in state.posts_by(self.brand["did"]):
             parent = record["value"].get("reply", {}).get("parent", {}).get("uri")
-            found.append(Posted(record["uri"], record["value"]["text"], parent, False))
+            images = (record["value"].get("embed") or {}).get("images") or ()
+            found.append(Posted(record["uri"], record["value"]["text"], parent, False, len(images)))
         with state.lock:
             for convo in state.convos.values():
                 for message in convo["messages"]:

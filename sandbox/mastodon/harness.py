@@ -65,6 +65,12 @@ class MastodonHarness(Harness):
 
     def posted(self) -> list[Posted]:
         return [
-            Posted(str(s["id"]), s.get("text") or s["content"], s.get("in_reply_to_id"), s["visibility"] == "direct")
+            Posted(
+                str(s["id"]),
+                s.get("text") or s["content"],
+                s.get("in_reply_to_id"),
+                s["visibility"] == "direct",
+                len(s.get("media_attachments") or ()),
+            )
             for s in self.app.state.posted_by(self.brand["id"])
         ]

@@ -121,5 +121,6 @@ class XHarness(Harness):
             if item["kind"] == "dm":
                 found.append(Posted(item["dm_event_id"], item["text"], None, True))
             else:
-                found.append(Posted(item["id"], item["sent_text"], item["in_reply_to_tweet_id"], False))
+                media = len(item.get("media_ids") or ())
+                found.append(Posted(item["id"], item["sent_text"], item["in_reply_to_tweet_id"], False, media))
         return found
