@@ -14,7 +14,7 @@ from atproto_client.models.utils import get_model_as_dict
 from atproto_client.request import Request
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
-from plugin.errors import AuthError, FatalError
+from plugin.errors import AuthError, FatalError, OriginalDeleted
 from plugin.http import Media, fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
@@ -207,7 +207,7 @@ class BlueskyConnector(Connector):
         found = self._run(account, lambda c: c.app.bsky.feed.get_posts(params={"uris": [parent_uri]}))
         posts = get_model_as_dict(found).get("posts") or []
         if not posts:
-            raise FatalError(f"post {parent_uri} not found (deleted or blocked)", code="not_found")
+            raise OriginalDeleted(f"post {parent_uri} not found on Bluesky (deleted or blocked)")
         parent = posts[0]
         parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
         record = parent.get("record") or {}

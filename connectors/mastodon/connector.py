@@ -17,7 +17,7 @@ from mastodon import (
 )
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
-from plugin.errors import AuthError, FatalError
+from plugin.errors import AuthError, FatalError, OriginalDeleted
 from plugin.http import fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import (
@@ -206,7 +206,12 @@ class MastodonConnector(Connector):
         if not reply.in_reply_to:
             raise FatalError("a Mastodon reply needs in_reply_to (the status id)", code="missing_parent")
         api = self._api(account)
-        original = self._call(api, api.status, reply.in_reply_to)
+        try:
+            original = self._call(api, api.status, reply.in_reply_to)
+        except FatalError as exc:
+            if exc.code == "not_found":  # deleted by its author (or no longer visible to us)
+                raise OriginalDeleted(f"Mastodon status {reply.in_reply_to} is gone: {exc}") from exc
+            raise
         visibility = str(original.get("visibility") or "public")
         if reply.visibility == Visibility.PRIVATE:
             visibility = "direct"

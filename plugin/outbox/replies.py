@@ -12,9 +12,10 @@ import logging
 from dataclasses import dataclass
 
 from plugin import metrics
-from plugin.errors import AuthError, FatalError, OutcomeUnknown, RetriableError
+from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RetriableError
 from plugin.models import PostResult, Reply, Visibility
 from plugin.outbox import guard
+from plugin.pipeline import inbound, notices
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.store.outbox import ReplyRow
@@ -76,6 +77,11 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         error = f"no connector installed for {reply.network!r}"
         _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
+    if reply.visibility != Visibility.PRIVATE and _answers_deleted(runtime, account.tenant_id, reply):
+        # The customer deleted what it answers: posting would fail (or dangle); the agent decides.
+        error = notices.held_reason(reply.network)
+        _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
+        return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
     if reply.visibility != Visibility.PRIVATE:
         # The one PII guard, before any network call, whichever CRM the reply came from.
         refused = guard.refusal(reply.text, runtime.store.tenant_key(account.tenant_id), runtime.settings.triage_rules)
@@ -101,6 +107,13 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         when = policy.next_attempt(row.attempts, exc.retry_after)
         _finish(runtime, reply_id, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=str(exc))
         return ReplyState(id=reply_id, status=ReplyStatus.PENDING, error=str(exc), retry_after=exc.retry_after)
+    except OriginalDeleted as exc:
+        # Found out by posting: recorded as the deletion it is (note on the ticket/case), reply held.
+        if reply.in_reply_to:
+            inbound.original_gone(runtime, account.tenant_id, reply.network, reply.in_reply_to)
+        error = f"{notices.held_reason(reply.network)} ({exc})"
+        _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
+        return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
     except (FatalError, AuthError) as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
@@ -124,6 +137,13 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
     )
     runtime.hooks.reply_sent(reply=reply, result=result, tenant=runtime.store.tenant_key(account.tenant_id))
     return ReplyState(id=reply_id, status=ReplyStatus.SENT, external_id=result.external_id, url=result.url)
+
+
+def _answers_deleted(runtime: Runtime, tenant_id: int, reply: Reply) -> bool:
+    if not reply.in_reply_to:
+        return False
+    answered = runtime.store.inbox.find(tenant_id, reply.network, reply.in_reply_to)
+    return answered is not None and answered.deleted
 
 
 def expire_stuck(runtime: Runtime) -> int:

@@ -20,6 +20,7 @@ from plugin import egress
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.models import Attachment, Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
+from plugin.pipeline import notices
 from plugin.store.statuses import ReplyStatus
 from plugin.web.attachments import file_url
 from plugin.web.extension import runtime
@@ -94,21 +95,26 @@ class ReplyTarget:
     private: bool
     thread_id: str | None
     customer_id: str | None  # the customer's stable id on the network
+    external_id: str  # what the reply answers on the network
 
 
 def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
     store = runtime().store
     row = store.inbox.find(tenant_id, network, external_id)
+    if row is not None and notices.is_notice(row.mention()):
+        # Zendesk names the ticket's latest resource, here horseshoe's own note: the agent answers the
+        # post the note is about (and the outbox holds the reply if that post was deleted).
+        row = store.inbox.find(tenant_id, network, str(row.mention().extra.get("about") or ""))
     if row is not None and row.account_id is not None:
         mention = row.mention()
         private = mention.visibility == Visibility.PRIVATE
-        return ReplyTarget(row.account_id, private, mention.thread_id, mention.author.external_id)
+        return ReplyTarget(row.account_id, private, mention.thread_id, mention.author.external_id, row.external_id)
     sent = store.outbox.find_posted(tenant_id, network, external_id)
     if sent is not None and sent.account_id is not None:
         # Answering our own earlier reply: stay in its conversation, private if it was private.
         earlier = sent.reply()
         private = earlier.visibility == Visibility.PRIVATE
-        return ReplyTarget(sent.account_id, private, earlier.thread_id, earlier.recipient_id)
+        return ReplyTarget(sent.account_id, private, earlier.thread_id, earlier.recipient_id, external_id)
     raise BadInput(f"nothing known to reply to for parent_id {network}:{external_id}", status=404)
 
 
@@ -160,7 +166,7 @@ def channelback() -> Any:
         network=network,
         account="",  # filled from the account row by the connector's context
         text=message,
-        in_reply_to=parent_external,
+        in_reply_to=target.external_id,
         thread_id=target.thread_id,
         recipient_id=recipient_id or target.customer_id,
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,

@@ -58,6 +58,9 @@ class BlueskyHarness(Harness):
         convo = self.app.state.convo_for(sorted({self.customer["did"], self.brand["did"]}))
         return f"{convo['id']}:{message['id']}"
 
+    def delete_public(self, external_id: str) -> Any:
+        return self.app.state.delete_record(external_id)
+
     def posted(self) -> list[Posted]:
         state = self.app.state
         found = []

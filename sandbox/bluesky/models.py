@@ -321,6 +321,24 @@ class BlueskyState(Views, ChatReads, FakeBackend):
             value >>= 5
         return "".join(reversed(chars))
 
+    def delete_record(self, uri: str) -> dict[str, Any]:
+        """The author deletes a record (com.atproto.repo.deleteRecord): gone from every view, and the
+        Jetstream commit event a subscriber receives is returned."""
+        with self.lock:
+            rec = self.records.pop(uri)
+            self.notifications = [n for n in self.notifications if n.get("uri") != uri]
+            return {
+                "did": rec["did"],
+                "time_us": int(self.clock.now().timestamp() * 1_000_000),
+                "kind": "commit",
+                "commit": {
+                    "rev": self.next_tid(),
+                    "operation": "delete",
+                    "collection": rec["collection"],
+                    "rkey": uri.rsplit("/", 1)[-1],
+                },
+            }
+
     def create_record(self, did: str, collection: str, record: dict[str, Any]) -> tuple[str, str]:
         with self.lock:
             rkey = self.next_tid()

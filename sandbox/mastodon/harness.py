@@ -63,6 +63,9 @@ class MastodonHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return self._inject(text, "direct", None)
 
+    def delete_public(self, external_id: str) -> Any:
+        return self.app.state.delete_status(external_id)
+
     def posted(self) -> list[Posted]:
         return [
             Posted(

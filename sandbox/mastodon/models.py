@@ -76,6 +76,13 @@ class MastodonState(FakeBackend):
 
     # ---- control surface -------------------------------------------------------------------------
 
+    def delete_status(self, status_id: str) -> dict[str, Any]:
+        """The author deletes a status: gone (404) from every lookup, and the streaming API's ``delete``
+        event (its payload is only the id) is returned."""
+        with self.lock:
+            self.statuses.pop(status_id)
+        return {"event": "delete", "payload": status_id}
+
     def reset(self) -> None:
         with self.lock:
             self.accounts.clear()

@@ -343,6 +343,22 @@ class XState(FakeBackend):
             ]
         return sorted(found, key=lambda p: int(p.id), reverse=True)
 
+    def delete_post(self, post_id: str) -> dict[str, Any]:
+        """The author deletes a post: gone from every lookup (a reply to it is refused with X's 403),
+        and the Account Activity ``tweet_delete_events`` body X sends the subscribed brand is returned."""
+        with self.lock:
+            post = self.posts.pop(post_id)
+            mentioned = [m[3] for m in post.mentions]
+        return {
+            "for_user_id": mentioned[0] if mentioned else post.author_id,
+            "tweet_delete_events": [
+                {
+                    "status": {"id": post_id, "user_id": post.author_id},
+                    "timestamp_ms": str(int(self.clock() * 1000)),
+                }
+            ],
+        }
+
     # ------------------------------------------------------------ direct messages
 
     def create_dm(
