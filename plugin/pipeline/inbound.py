@@ -10,10 +10,11 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from plugin import metrics
 from plugin.context import Tenant, tenant_context
-from plugin.models import Labels, Mention, SocialProfile
+from plugin.models import Labels, Mention, SocialProfile, Visibility
 from plugin.pipeline import notices
 from plugin.runtime import Runtime
 from plugin.store.accounts import AccountRow
@@ -23,6 +24,8 @@ from plugin.store.statuses import MentionStatus
 from plugin.triage import merge_labels
 
 log = logging.getLogger(__name__)
+# How long after a handoff the customer's private messages still join the public thread's ticket.
+HANDOFF_DAYS = 14
 
 
 @dataclass
@@ -45,6 +48,7 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
                 if mention.event == "deleted" and before is not None:
                     _note_deletion(runtime, account, before)
                 continue
+        mention = _joined_to_handoff(runtime, account, mention)
         mention_id = runtime.store.inbox.insert(account.tenant_id, account.id, mention)
         if mention_id is None:
             result.duplicates += 1
@@ -55,6 +59,22 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
         tenant_key = tenant_key or runtime.store.tenant_key(account.tenant_id)
         runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
     return result
+
+
+def _joined_to_handoff(runtime: Runtime, account: AccountRow, mention: Mention) -> Mention:
+    """A customer's private message after an agent moved their public thread to private (a handoff):
+    it joins that thread's ticket/case, so the agent sees one conversation. The network's own private
+    thread id is kept in ``extra.private_thread_id``."""
+    if mention.visibility != Visibility.PRIVATE or notices.is_notice(mention):
+        return mention
+    since = utcnow() - timedelta(days=HANDOFF_DAYS)
+    public_thread = runtime.store.outbox.handoff_thread_for(
+        account.tenant_id, account.id, mention.network, mention.author.external_id, since
+    )
+    if public_thread is None or public_thread == mention.thread_id:
+        return mention
+    extra = {**mention.extra, "private_thread_id": mention.thread_id, "handoff": True}
+    return mention.model_copy(update={"thread_id": public_thread, "extra": extra})
 
 
 def _note_deletion(runtime: Runtime, account: AccountRow, before: MentionRow) -> None:

@@ -81,10 +81,19 @@ class OutboxRepository:
             return None
 
     def enqueue(
-        self, tenant_id: int, account_id: int, reply: Reply, source: str, remote_id: str | None = None
+        self,
+        tenant_id: int,
+        account_id: int,
+        reply: Reply,
+        source: str,
+        remote_id: str | None = None,
+        handoff_thread: str | None = None,
     ) -> int | None:
-        """Record a pending reply; None when its idempotency key is already recorded."""
+        """Record a pending reply; None when its idempotency key is already recorded. ``handoff_thread``:
+        this private message moves that public thread to private (see ``handoff_thread_for``)."""
         return self._insert(
+            recipient_id=reply.recipient_id if reply.visibility == "private" else None,
+            handoff_thread=handoff_thread,
             tenant_id=tenant_id,
             account_id=account_id,
             idempotency_key=reply.idempotency_key,
@@ -128,6 +137,29 @@ class OutboxRepository:
                 select(t.replies).where(r.tenant_id == tenant_id, r.network == network, r.external_id == external_id)
             ).first()
         return reply_row(row) if row is not None else None
+
+    def handoff_thread_for(
+        self, tenant_id: int, account_id: int, network: str, customer_id: str, since: datetime
+    ) -> str | None:
+        """The public thread a handoff moved to private messages with this customer (the latest one
+        sent since ``since``), or None."""
+        r = t.replies.c
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(r.handoff_thread)
+                .where(
+                    r.tenant_id == tenant_id,
+                    r.network == network,
+                    r.recipient_id == customer_id,
+                    r.account_id == account_id,
+                    r.handoff_thread.is_not(None),
+                    r.status == ReplyStatus.SENT,
+                    r.updated_at >= since,
+                )
+                .order_by(r.id.desc())
+                .limit(1)
+            ).first()
+        return str(row.handoff_thread) if row is not None else None
 
     # -- sending -----------------------------------------------------------------------------
     def take(self, reply_id: int, owner: str, lease_seconds: float) -> bool:

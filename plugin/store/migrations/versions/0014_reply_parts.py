@@ -1,5 +1,6 @@
 """Replies keep every part the network gave back (a reply published as a numbered thread has one id per
-part; an agent, a deletion or a handoff must be able to find each of them).
+part; an agent, a deletion or a handoff must be able to find each of them), and a handoff's private
+message remembers the public thread it came from, so the customer's private answer joins that ticket.
 
 Revision ID: 0014
 Revises: 0006
@@ -17,8 +18,14 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("replies") as batch:
         batch.add_column(sa.Column("parts", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("recipient_id", sa.String(255), nullable=True))
+        batch.add_column(sa.Column("handoff_thread", sa.String(512), nullable=True))
+    op.create_index("ix_replies_handoff", "replies", ["tenant_id", "network", "recipient_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_replies_handoff", table_name="replies")
     with op.batch_alter_table("replies") as batch:
+        batch.drop_column("handoff_thread")
+        batch.drop_column("recipient_id")
         batch.drop_column("parts")
