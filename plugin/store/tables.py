@@ -87,6 +87,8 @@ poll_cursors = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_error", Text),
     _ts("updated_at", nullable=False),
+    Column("listen_cursor", Text),  # Connector.listen's position (listening per account)
+    _ts("next_listen_at"),  # the account's search budget: no search call before this
 )
 
 mentions = Table(

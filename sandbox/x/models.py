@@ -29,6 +29,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "GET /2/users/me": (0, 75),
     "GET /2/users/by/username/:username": (300, 900),
     "GET /2/tweets/:id": (450, 900),
+    "GET /2/tweets/search/recent": (450, 300),
     "POST /2/tweets": (0, 100),
     "GET /2/dm_events": (0, 15),
     "POST /2/dm_conversations/with/:participant_id/messages": (0, 15),
@@ -332,6 +333,20 @@ class XState(FakeBackend):
             from_user, text, in_reply_to=in_reply_to, quote_of=quote_of, lang=lang, media=media
         )
         return post.to_json(ALL_TWEET_FIELDS)
+
+    def inject_post(self, from_user: str, text: str, lang: str = "en") -> dict[str, Any]:
+        """A public post that tags nobody (a customer talking *about* a brand, or about anything)."""
+        return self.create_post(from_user, text, lang=lang).to_json(ALL_TWEET_FIELDS)
+
+    def search_recent(self, test: Any) -> list[Post]:
+        """Posts matching a compiled query (sandbox.x.search), newest first."""
+        with self.lock:
+            found = [p for p in self.posts.values() if test(p)]
+        return sorted(found, key=lambda p: int(p.id), reverse=True)
+
+    def username_of(self, user_id: str) -> str | None:
+        user = self.users.get(user_id)
+        return user.username if user is not None else None
 
     def mentions_of(self, user_id: str) -> list[Post]:
         """Posts that @mention the user, newest first (the user's own posts excluded)."""

@@ -78,6 +78,7 @@ class TicketsState(InstancesState):
                         "thread_id": ticket.thread_id,
                         "followup_source_id": ticket.followup_source_id,
                         "integration_instance_id": ticket.integration_instance_id,
+                        "tags": list(ticket.tags),
                         "comments": [
                             {
                                 "id": c.id,
