@@ -19,6 +19,7 @@ from plugin.http import Media, fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
+from . import listen as bluesky_listen
 from .chat import read_chat
 from .config import BlueskyCredentials, BlueskySettings
 from .cursor import decode_cursor, encode_cursor, is_new, merge_marks, top_mark
@@ -198,6 +199,15 @@ class BlueskyConnector(Connector):
         return PollPage(mentions=mentions, cursor=encode_cursor(next_state), more=not done)
 
     # -- send
+
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """searchPosts for one term per call (connectors/bluesky/listen.py)."""
+
+        def search(params: dict[str, Any]) -> dict[str, Any]:
+            found = self._run(account, lambda c: c.app.bsky.feed.search_posts(params=params))
+            return dict(get_model_as_dict(found))
+
+        return bluesky_listen.listen(account, terms, cursor, search)
 
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         """A post in the thread of ``reply.in_reply_to`` (an at:// URI) with correct root/parent refs."""

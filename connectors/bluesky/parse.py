@@ -168,3 +168,8 @@ def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseRe
 
 def parse_bluesky_payload(payload: Any, account: str | None = None) -> list[Mention]:
     return explain_bluesky_payload(payload, account).mentions
+
+
+def post_view_to_mention(raw: Any, account: str, where: str) -> Mention:
+    """A postView (getPosts, searchPosts) as a mention of ``account``."""
+    return _item_to_mention(raw, account, "mention", where)

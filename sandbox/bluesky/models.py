@@ -12,6 +12,7 @@ import base64
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import time
 import unicodedata
@@ -218,6 +219,28 @@ class BlueskyState(Views, ChatReads, FakeBackend):
                 }
             uri, _cid = self.create_record(author, "app.bsky.feed.post", record)
             return self.post_view(uri)
+
+    def search(self, q: str, since: str = "") -> list[str]:
+        """Post URIs matching ``q`` (see responses.search_posts), newest first."""
+        wanted = [w.strip('"').lower() for w in re.findall(r'"[^"]+"|\S+', q)]
+
+        def words(text: str) -> list[str]:
+            return [w.lower() for w in re.findall(r"#?[\w']+", text)]
+
+        def matches(text: str) -> bool:
+            found = words(text)
+            joined = " " + " ".join(found) + " "
+            return all((f" {w} " in joined) if " " in w else (w in found) for w in wanted)
+
+        with self.lock:
+            hits = [
+                (r["indexedAt"], uri)
+                for uri, r in self.records.items()
+                if r["collection"] == "app.bsky.feed.post"
+                and (not since or r["indexedAt"] >= since)
+                and matches(str(r["value"].get("text") or ""))
+            ]
+        return [uri for _at, uri in sorted(hits, reverse=True)]
 
     def inject_mention(self, to: str, author: str, text: str) -> dict[str, Any]:
         """A customer mentions the brand: the brand gets a ``mention`` notification."""

@@ -113,3 +113,34 @@ def test_an_agent_answers_a_listening_ticket_in_the_customers_thread(world: Worl
     assert outcome.channelback and outcome.channelback["status"] == "sent"
     [reply] = [p for p in x.posted_by(BRAND) if p["kind"] == "post"]
     assert reply["in_reply_to_tweet_id"] == post["id"]
+
+
+def test_bluesky_listening_searches_one_term_per_call_within_the_budget() -> None:
+    world = build_world(tempfile.mkdtemp(prefix="convo-listen-bsky-"), 0, 17, every_network=True)
+    try:
+        network = next(n for n in world.networks if n.name == "bluesky")
+        state = network.harness.app.state
+        customer = network.harness.customer["did"]
+        brand = network.harness.brand["did"]
+        world.runtime.store.update_account_settings(
+            network.account_id, {"listen_terms": "acme, #acmehelp", "listen_calls_per_hour": 1}
+        )
+        settle(world)  # the first turn only records where "now" is (no request at all)
+        assert state.calls.count("app.bsky.feed.searchPosts") == 0
+        relevant = state.inject_post(customer, "acme lost my parcel, two weeks and still no refund")["uri"]
+        hashtag = state.inject_post(customer, "#acmehelp does the warranty cover a cracked screen?")["uri"]
+        noise = state.inject_post(customer, "the acme of baroque architecture is in Rome")["uri"]
+        tagged = state.inject_post(customer, "acme where is my order?", mentions=[brand])["uri"]
+        accounts = world.runtime.store.brand_accounts
+        for _turn in range(2):  # one term per search: two turns cover both terms
+            accounts.save_listening(network.account_id, accounts.cursor(network.account_id).listen_cursor, utcnow())
+            for _ in range(3):
+                settle(world)  # however often the account is polled, one search per allowed turn
+        assert state.calls.count("app.bsky.feed.searchPosts") == 2
+        tickets = _tickets_by_comment(world)
+        assert "listening" in tickets[f"bluesky:{relevant}"]["tags"]
+        assert "listening" in tickets[f"bluesky:{hashtag}"]["tags"]
+        assert f"bluesky:{noise}" not in tickets
+        assert "listening" not in tickets[f"bluesky:{tagged}"]["tags"]  # it came as a mention notification
+    finally:
+        world.stop()
