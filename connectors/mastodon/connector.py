@@ -30,6 +30,7 @@ from plugin.models import (
     Visibility,
 )
 
+from . import listen as mastodon_listen
 from .config import MastodonCredentials, MastodonSettings
 from .errors import translate_error
 from .parse import (
@@ -44,6 +45,7 @@ from .parse import (
     notification_to_mention,
     opt_text,
     parse_mastodon_payload,
+    status_to_mention,
 )
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -200,6 +202,18 @@ class MastodonConnector(Connector):
         if f"@{acct.lower()}" in lowered or lowered.startswith(f"@{local} ") or lowered == f"@{local}":
             return text
         return f"@{acct} {text}"
+
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """Hashtag timelines, one hashtag per call (connectors/mastodon/listen.py)."""
+        api = self._api(account)
+
+        def timeline(tag: str, since_id: str | None, limit: int) -> list[dict[str, Any]]:
+            return list(self._call(api, api.timeline_hashtag, tag, since_id=since_id, limit=limit))
+
+        def to_mention(status: dict[str, Any]) -> Mention:
+            return status_to_mention(status, account.external_id)
+
+        return mastodon_listen.listen(account, terms, cursor, timeline, to_mention)
 
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         """Reply in the thread of ``reply.in_reply_to`` with the original's visibility."""

@@ -144,3 +144,34 @@ def test_bluesky_listening_searches_one_term_per_call_within_the_budget() -> Non
         assert "listening" not in tickets[f"bluesky:{tagged}"]["tags"]  # it came as a mention notification
     finally:
         world.stop()
+
+
+def test_mastodon_listening_follows_hashtag_timelines() -> None:
+    world = build_world(tempfile.mkdtemp(prefix="convo-listen-masto-"), 0, 19, every_network=True)
+    try:
+        network = next(n for n in world.networks if n.name == "mastodon")
+        state = network.harness.app.state
+        customer = network.harness.customer["id"]
+        world.runtime.store.update_account_settings(
+            network.account_id, {"listen_terms": "acme, #acmehelp", "listen_calls_per_hour": 1}
+        )
+        accounts = world.runtime.store.brand_accounts
+
+        def next_turn() -> None:
+            accounts.save_listening(network.account_id, accounts.cursor(network.account_id).listen_cursor, utcnow())
+            for _ in range(3):
+                settle(world)
+
+        settle(world)  # the first turn reads where the hashtag timeline is now
+        before = state.inject_status(customer, "#acmehelp an old complaint from before listening began")
+        relevant = state.inject_status(customer, "#acmehelp my refund never arrived, order 88, please help")
+        noise = state.inject_status(customer, "#acmehelp win free crypto now!!! click http://spam.example")
+        next_turn()
+        tag_calls = [p for m, p in state.requests_seen if p.startswith("/api/v1/timelines/tag/")]
+        assert len(tag_calls) == 2  # one per allowed turn; "acme" is no hashtag, so it costs nothing here
+        tickets = _tickets_by_comment(world)
+        assert "listening" in tickets[f"mastodon:{relevant['id']}"]["tags"]
+        assert f"mastodon:{noise['id']}" not in tickets
+        assert f"mastodon:{before['id']}" in tickets  # posted after the start was read, so it counts
+    finally:
+        world.stop()
