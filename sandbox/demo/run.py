@@ -29,6 +29,7 @@ from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
 from plugin.zendesk.admin_accounts import account_form
+from sandbox.demo import conversations
 from sandbox.demo import script as demo_script
 from sandbox.demo.audit import audit, reply_ref
 from sandbox.demo.networks import DemoNetwork, start_networks
@@ -77,9 +78,21 @@ class World:
     answered_networks: set[str] = field(default_factory=set)
     replied: set[str] = field(default_factory=set)  # "network:id" of the posts Zendesk agents answered
     salesforce_answers: set[str] = field(default_factory=set)  # "network:id" answered from Salesforce
+    reserved: set[str] = field(default_factory=set)  # "network:id" the scripted conversations handle
+    conversations: conversations.Conversations | None = None
+
+    @property
+    def subdomain(self) -> str:
+        return SUBDOMAIN
+
+    @property
+    def brand_handle(self) -> str:
+        return BRAND
 
     def stop(self) -> None:
         self.worker.stop()
+        if self.conversations is not None:
+            self.conversations.stop()
         for server in (self.web, self.x_server, self.zd_server):
             server.stop()
         for network in self.networks:
@@ -264,8 +277,8 @@ def agents_work(world: World, *, retry_unreachable: bool = False, patience: int 
         world.answered.add(ticket["id"])
         last = inbound[-1]
         network = last.split(":", 1)[0]
-        if last in world.salesforce_answers:
-            continue  # a Salesforce agent took this one
+        if last in world.salesforce_answers or last in world.reserved:
+            continue  # a Salesforce agent took this one, or a scripted conversation will
         first_of_network = network not in answered_networks
         if not first_of_network and random.Random(ticket["id"] * 7919).random() > AGENT_SHARE:
             continue
@@ -273,7 +286,8 @@ def agents_work(world: World, *, retry_unreachable: bool = False, patience: int 
         with world.zd_state.lock:
             name = world.zd_state.account(SUBDOMAIN).users[ticket["requester_id"]].name
         text = demo_script.agent_text(_lang_of(ticket), private, name, ticket["id"])
-        outcome = world.driver.agent_reply(ticket["id"], text)
+        files = conversations.attach_to(world, network, private, first_of_network, ticket["id"])
+        outcome = world.driver.agent_reply(ticket["id"], text, file_urls=files or None)
         if outcome.channelback and outcome.channelback.get("status") == "sent":
             world.replied.add(last)
             answered_networks.add(network)
@@ -324,7 +338,11 @@ def _lang_of(ticket: dict[str, Any]) -> str | None:
 
 def pending_work(world: World) -> int:
     counts = world.runtime.store.counts()
-    waiting = (len(world.injected) - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
+    # Inbox rows that are no injected customer item: horseshoe's notes and listening noise.
+    extra = world.conversations.extra_rows if world.conversations is not None else 0
+    stored = counts["mentions"] - extra
+    waiting = (len(world.injected) - stored) + counts["mentions_pending"] + counts["deliveries_pending"]
+    waiting += world.conversations.pending if world.conversations is not None else 0
     waiting += counts["replies_pending"]
     if world.salesforce is not None:
         waiting += sum(
@@ -346,8 +364,9 @@ def summary(world: World, started: float) -> dict[str, Any]:
     comments = [c for t in tickets for c in t["comments"]]
     counts = world.runtime.store.counts()
     found = audit(world, inbound)
+    extra = world.conversations.extra_rows if world.conversations is not None else 0
     result: dict[str, Any] = {
-        "mentions": counts["mentions"],
+        "mentions": counts["mentions"] - extra,  # customers' items (notes and listening noise aside)
         "tickets": len(tickets),
         "comments": len(comments),
         "replies_sent": counts["replies_sent"],
@@ -377,10 +396,13 @@ def summary(world: World, started: float) -> dict[str, Any]:
             notifier.drain(timeout=10)
     triage = TriageRepository(world.runtime.db)
     since = datetime(1970, 1, 1, tzinfo=UTC)
-    labelled = [labels for _, labels in triage.labelled(None, since)]
+    # horseshoe's own notes are not customers' mentions: no intent, not triaged.
+    labelled = [lb for _, lb in triage.labelled(None, since) if "horseshoe_note" not in (lb.get("tags") or [])]
     result["intents"] = dict(sorted(Counter(str(lb.get("intent") or "none") for lb in labelled).items()))
     result["skipped"] = dict(Counter(str(lb["skip_reason"]) for lb in labelled if lb.get("skip_reason")))
     result["security_escalations"] = len(triage.events("security_escalation"))
+    if world.conversations is not None:
+        result.update(conversations.figures(world))
     result.update(
         replies_failed=counts["replies_failed"],
         deliveries_failed=counts["deliveries_failed"],
@@ -410,10 +432,12 @@ def run_demo(
         if faults:
             enable_faults(world, seed)
         world.worker.start_thread()
-        # Every other network gets a few mentions; X carries the rest of the traffic.
-        per_network = 3 if mentions >= 60 else (1 if mentions >= len(world.networks) * 2 else 0)
-        others = per_network * len(world.networks)
-        steps = demo_script.plan(mentions - others, seed)
+        # Mentions spread over every network; X's share carries the scripted threads, follow-ups and
+        # DMs. Past a few dozen, whole conversations join in (listening, a handoff, deletions).
+        extras = conversations.CUSTOMER_ITEMS if mentions >= 24 else 0
+        shared = mentions - extras
+        others = shared * len(world.networks) // (len(world.networks) + 1) if shared >= len(world.networks) else 0
+        steps = demo_script.plan(shared - others, seed)
         every = max(1, len(steps) // max(1, others)) if others else 0
         other_index = 0
         with console.status("streaming mentions") as status:
@@ -429,10 +453,14 @@ def run_demo(
             while other_index < others:
                 inject_other(world, other_index)
                 other_index += 1
+            if extras:
+                world.conversations = conversations.begin(world)
             deadline = time.monotonic() + 90 + mentions * 0.3
             quiet_rounds = 0
             rounds = 0
             while time.monotonic() < deadline:
+                if world.conversations is not None:
+                    conversations.step(world, world.conversations)
                 agents_work(world)
                 salesforce_agents_work(world)
                 if rounds % 40 == 0:
