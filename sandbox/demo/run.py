@@ -343,6 +343,7 @@ def pending_work(world: World) -> int:
     stored = counts["mentions"] - extra
     waiting = (len(world.injected) - stored) + counts["mentions_pending"] + counts["deliveries_pending"]
     waiting += world.conversations.pending if world.conversations is not None else 0
+    waiting += sum(len(network.undelivered) for network in world.networks)
     waiting += counts["replies_pending"]
     if world.salesforce is not None:
         waiting += sum(
@@ -444,14 +445,14 @@ def run_demo(
             for index, step in enumerate(steps, 1):
                 inject(world, step, rng)
                 if others and index % every == 0 and other_index < others:
-                    inject_other(world, other_index)
+                    inject_other(world, other_index, retry_later=True)
                     other_index += 1
                 if index % 5 == 0:
                     time.sleep(0.05)
                     agents_work(world)
                     status.update(f"streamed {index}/{len(steps)} mentions")
             while other_index < others:
-                inject_other(world, other_index)
+                inject_other(world, other_index, retry_later=True)
                 other_index += 1
             if extras:
                 world.conversations = conversations.begin(world)
@@ -461,6 +462,8 @@ def run_demo(
             while time.monotonic() < deadline:
                 if world.conversations is not None:
                     conversations.step(world, world.conversations)
+                for network in world.networks:
+                    network.redeliver(world.web.url)  # a webhook refused or timed out is sent again, as Meta does
                 agents_work(world)
                 salesforce_agents_work(world)
                 if rounds % 40 == 0:
