@@ -63,8 +63,8 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
 
 def _joined_to_handoff(runtime: Runtime, account: AccountRow, mention: Mention) -> Mention:
     """A customer's private message after an agent moved their public thread to private (a handoff):
-    it joins that thread's ticket/case, so the agent sees one conversation. The network's own private
-    thread id is kept in ``extra.private_thread_id``."""
+    ``extra.handoff_thread`` names that public thread, so the sinks put it on the same ticket/case. Its
+    own ``thread_id`` stays the network's (replies to it go to the private conversation)."""
     if mention.visibility != Visibility.PRIVATE or notices.is_notice(mention):
         return mention
     since = utcnow() - timedelta(days=HANDOFF_DAYS)
@@ -73,8 +73,7 @@ def _joined_to_handoff(runtime: Runtime, account: AccountRow, mention: Mention) 
     )
     if public_thread is None or public_thread == mention.thread_id:
         return mention
-    extra = {**mention.extra, "private_thread_id": mention.thread_id, "handoff": True}
-    return mention.model_copy(update={"thread_id": public_thread, "extra": extra})
+    return mention.model_copy(update={"extra": {**mention.extra, "handoff_thread": public_thread}})
 
 
 def _note_deletion(runtime: Runtime, account: AccountRow, before: MentionRow) -> None:
