@@ -140,6 +140,11 @@ class AccountSettings(ConnectorModel):
         title="Poll interval (s)",
         description="Seconds between polls of this account; empty = the network's published default.",
     )
+
+
+class ListeningSettings(AccountSettings):
+    """Settings of a network horseshoe can listen on (its connector implements ``listen``)."""
+
     listen_terms: str = Field(
         default="",
         max_length=2000,
