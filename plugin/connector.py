@@ -102,6 +102,17 @@ class PollPage:
     more: bool = False
 
 
+def listen_terms(settings: Mapping[str, Any]) -> list[str]:
+    """The account's listening terms (``listen_terms`` setting), trimmed, without repeats, in order."""
+    raw = str(settings.get("listen_terms") or "")
+    terms: list[str] = []
+    for term in raw.replace("\n", ",").split(","):
+        cleaned = term.strip()
+        if cleaned and cleaned.lower() not in {t.lower() for t in terms}:
+            terms.append(cleaned)
+    return terms
+
+
 def webhook_secrets(account: AccountContext) -> dict[str, str]:
     """What ``verify_request`` / ``parse_webhook`` receive: settings (as strings) under the credentials."""
     return {**{k: str(v) for k, v in account.settings.items()}, **account.credentials}
@@ -131,6 +142,28 @@ class AccountSettings(ConnectorModel):
         gt=0,
         title="Poll interval (s)",
         description="Seconds between polls of this account; empty = the network's published default.",
+    )
+
+
+class ListeningSettings(AccountSettings):
+    """Settings of a network horseshoe can listen on (its connector implements ``listen``)."""
+
+    listen_terms: str = Field(
+        default="",
+        max_length=2000,
+        title="Listening: brand names, keywords, hashtags",
+        description=(
+            "Comma-separated, any language (acme, #acmehelp, \"acme bank\", акме). Posts naming them without "
+            "tagging this account are found through the network's search; triage keeps the ones meant for "
+            "you and they become tickets tagged 'listening'. Empty = no listening."
+        ),
+    )
+    listen_calls_per_hour: int = Field(
+        default=12,
+        ge=1,
+        le=3600,
+        title="Listening: search calls per hour",
+        description="This account's search budget; horseshoe never makes more search calls than this.",
     )
 
 
@@ -214,6 +247,17 @@ class Connector(ABC):
         from plugin.errors import FatalError
 
         raise FatalError(f"{self.name} cannot send private messages", code="unsupported")
+
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """One search call for public posts naming ``terms`` that do not tag the account (they arrive
+        through ``poll``), after ``cursor`` (None = start now: remember where now is, return nothing).
+
+        Exactly one network request per call: the host spends the account's listening budget by
+        calling it. The host marks what it returns as listening and triages it before any ticket.
+        """
+        from plugin.errors import FatalError
+
+        raise FatalError(f"{self.name} has no search horseshoe can listen through", code="unsupported")
 
     def open_attachment(self, account: AccountContext, reference: str) -> Download:
         """Fetch a file this connector stored as ``file_reference(reference)`` (see ``FILE_REFERENCE``)."""

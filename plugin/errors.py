@@ -36,6 +36,14 @@ class FatalError(HorseshoeError):
         self.code = code
 
 
+class OriginalDeleted(FatalError):
+    """What the reply answers is gone from the network (its author deleted it, or it is no longer
+    visible). Not a generic failure: the host holds the reply for the agent and notes why on the ticket."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="deleted")
+
+
 class AuthError(FatalError):
     """Credentials are wrong, expired or lack a permission. Needs an admin, not a retry."""
 

@@ -18,6 +18,9 @@ def context_of(mention: Mention, labels: Labels | None = None) -> dict[str, Any]
     data["labels"] = (labels or Labels()).model_dump(mode="json")
     # What agents may see: triage's redacted copy when a public post holds personal data.
     data["display_text"] = data["labels"].get("redacted_text") or mention.text
+    # The conversation a mention belongs to: its own thread, or the public thread an agent moved to
+    # private messages (a handoff), so the customer's private answer joins that ticket.
+    data["conversation_thread"] = mention.extra.get("handoff_thread") or mention.thread_id
     data["network_title"] = mention.network.capitalize() if len(mention.network) > 2 else mention.network.upper()
     data["author_label"] = (
         f"@{mention.author.handle}" if mention.author.handle else (mention.author.name or mention.author.external_id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from plugin.models import Labels, Match, Mention, Visibility
+from plugin.models import Attachment, Labels, Match, Mention, Visibility
 
 if TYPE_CHECKING:
     from plugin.connectflow import ConnectFlow
@@ -66,6 +66,8 @@ class AgentReply:
     thread_id: str | None = None
     recipient_id: str | None = None
     visibility: Visibility = Visibility.PUBLIC
+    # Files the agent attached (their URLs are checked by the host's egress rule before any fetch).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

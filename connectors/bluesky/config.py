@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from plugin.connector import AccountSettings, ConnectorModel
+from plugin.connector import ConnectorModel, ListeningSettings
 
 
 class BlueskyCredentials(ConnectorModel):
@@ -19,7 +19,7 @@ class BlueskyCredentials(ConnectorModel):
     )
 
 
-class BlueskySettings(AccountSettings):
+class BlueskySettings(ListeningSettings):
     page_size: int = Field(default=50, ge=1, le=100, title="Page size", description="Notifications per request.")
     max_walk_pages: int = Field(
         default=20, ge=1, title="Pages per poll", description="How many pages one poll may walk back at most."

@@ -14,11 +14,12 @@ from atproto_client.models.utils import get_model_as_dict
 from atproto_client.request import Request
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
-from plugin.errors import AuthError, FatalError
+from plugin.errors import AuthError, FatalError, OriginalDeleted
 from plugin.http import Media, PinnedTransport, fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
+from . import listen as bluesky_listen
 from .chat import read_chat
 from .config import BlueskyCredentials, BlueskySettings
 from .connect import BlueskyConnect
@@ -206,6 +207,15 @@ class BlueskyConnector(Connector):
 
     # -- send
 
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """searchPosts for one term per call (connectors/bluesky/listen.py)."""
+
+        def search(params: dict[str, Any]) -> dict[str, Any]:
+            found = self._run(account, lambda c: c.app.bsky.feed.search_posts(params=params))
+            return dict(get_model_as_dict(found))
+
+        return bluesky_listen.listen(account, terms, cursor, search)
+
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         """A post in the thread of ``reply.in_reply_to`` (an at:// URI) with correct root/parent refs."""
         if not reply.in_reply_to or not reply.in_reply_to.startswith("at://"):
@@ -214,7 +224,7 @@ class BlueskyConnector(Connector):
         found = self._run(account, lambda c: c.app.bsky.feed.get_posts(params={"uris": [parent_uri]}))
         posts = get_model_as_dict(found).get("posts") or []
         if not posts:
-            raise FatalError(f"post {parent_uri} not found (deleted or blocked)", code="not_found")
+            raise OriginalDeleted(f"post {parent_uri} not found on Bluesky (deleted or blocked)")
         parent = posts[0]
         parent_ref = {"uri": parent["uri"], "cid": parent["cid"]}
         record = parent.get("record") or {}

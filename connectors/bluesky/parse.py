@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -91,6 +92,29 @@ def notification_to_mention(
     return _item_to_mention(notification, account, found.reason, where)
 
 
+def _jetstream_delete(event: Mapping[str, Any], account: str) -> Mention | None:
+    """A Jetstream commit event ``{did, time_us, kind: "commit", commit: {operation, collection, rkey}}``:
+    the deletion of ``at://{did}/app.bsky.feed.post/{rkey}`` by its author, else None."""
+    commit = event["commit"]
+    if commit.get("operation") != "delete" or commit.get("collection") != "app.bsky.feed.post":
+        return None
+    did, rkey, micros = event.get("did"), commit.get("rkey"), event.get("time_us")
+    if not (isinstance(did, str) and did.startswith("did:") and isinstance(rkey, str) and rkey):
+        raise BadInput("bluesky: commit event needs did and commit.rkey")
+    if not isinstance(micros, int):
+        raise BadInput("bluesky: commit event needs time_us (microseconds)")
+    uri = f"at://{did}/app.bsky.feed.post/{rkey}"
+    return Mention(
+        network=NETWORK,
+        external_id=uri,
+        thread_id=uri,
+        author=Author(external_id=did),
+        created_at=datetime.fromtimestamp(micros / 1_000_000, tz=UTC),
+        account=account,
+        event="deleted",
+    )
+
+
 def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseResult:
     """listNotifications output, a list of notifications, one notification, a postView, a thread, or
     chat.bsky.convo.listConvos output (each conversation's last message)."""
@@ -119,6 +143,13 @@ def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseRe
             "bluesky: chat.bsky.convo.getMessages output names no conversation, so its messages cannot get their "
             "'{convoId}:{messageId}' ids; parse the listConvos output instead"
         )
+    if payload.get("kind") == "commit" and isinstance(payload.get("commit"), Mapping):
+        found = _jetstream_delete(payload, brand)
+        if found is None:
+            result.skipped.append(Skipped("commit", "not the deletion of a post (only those change a mention)"))
+        else:
+            result.mentions.append(found)
+        return result
     if "thread" in payload:
         post = parse(Thread, payload, "getPostThread").thread.post
         if post is None:
@@ -137,3 +168,8 @@ def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseRe
 
 def parse_bluesky_payload(payload: Any, account: str | None = None) -> list[Mention]:
     return explain_bluesky_payload(payload, account).mentions
+
+
+def post_view_to_mention(raw: Any, account: str, where: str) -> Mention:
+    """A postView (getPosts, searchPosts) as a mention of ``account``."""
+    return _item_to_mention(raw, account, "mention", where)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from plugin.connector import AccountSettings, ConnectorModel
+from plugin.connector import ConnectorModel, ListeningSettings
 
 
 class MastodonCredentials(ConnectorModel):
@@ -17,7 +17,7 @@ class MastodonCredentials(ConnectorModel):
     )
 
 
-class MastodonSettings(AccountSettings):
+class MastodonSettings(ListeningSettings):
     page_size: int = Field(
         default=40, ge=1, le=80, title="Page size", description="Notifications per request (Mastodon allows 80)."
     )

@@ -17,7 +17,7 @@ from mastodon import (
 )
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage
-from plugin.errors import AuthError, FatalError
+from plugin.errors import AuthError, FatalError, OriginalDeleted
 from plugin.http import fetch_media, pinned_session
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import (
@@ -30,6 +30,7 @@ from plugin.models import (
     Visibility,
 )
 
+from . import listen as mastodon_listen
 from .config import MastodonCredentials, MastodonSettings
 from .connect import MastodonConnect
 from .errors import translate_error
@@ -45,6 +46,7 @@ from .parse import (
     notification_to_mention,
     opt_text,
     parse_mastodon_payload,
+    status_to_mention,
 )
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -208,12 +210,29 @@ class MastodonConnector(Connector):
             return text
         return f"@{acct} {text}"
 
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """Hashtag timelines, one hashtag per call (connectors/mastodon/listen.py)."""
+        api = self._api(account)
+
+        def timeline(tag: str, since_id: str | None, limit: int) -> list[dict[str, Any]]:
+            return list(self._call(api, api.timeline_hashtag, tag, since_id=since_id, limit=limit))
+
+        def to_mention(status: dict[str, Any]) -> Mention:
+            return status_to_mention(status, account.external_id)
+
+        return mastodon_listen.listen(account, terms, cursor, timeline, to_mention)
+
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
         """Reply in the thread of ``reply.in_reply_to`` with the original's visibility."""
         if not reply.in_reply_to:
             raise FatalError("a Mastodon reply needs in_reply_to (the status id)", code="missing_parent")
         api = self._api(account)
-        original = self._call(api, api.status, reply.in_reply_to)
+        try:
+            original = self._call(api, api.status, reply.in_reply_to)
+        except FatalError as exc:
+            if exc.code == "not_found":  # deleted by its author (or no longer visible to us)
+                raise OriginalDeleted(f"Mastodon status {reply.in_reply_to} is gone: {exc}") from exc
+            raise
         visibility = str(original.get("visibility") or "public")
         if reply.visibility == Visibility.PRIVATE:
             visibility = "direct"

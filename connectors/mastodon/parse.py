@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
@@ -218,11 +219,29 @@ def parse_mastodon_payload(payload: Any, account: str | None = None) -> list[Men
     return explain_mastodon_payload(payload, account).mentions
 
 
+def _deleted(status_id: Any) -> Mention:
+    """Streaming ``delete``: the payload is only the deleted status's id (no author, no time), so the
+    author is recorded as unknown; the stored mention keeps its real author (only its flag changes)."""
+    if not isinstance(status_id, str) or not status_id.isdigit():
+        raise BadInput("mastodon: stream event delete.payload must be a status id")
+    return Mention(
+        network=NETWORK,
+        external_id=status_id,
+        thread_id=status_id,
+        author=Author(external_id="unknown"),
+        created_at=datetime.now(UTC),
+        account="unknown",
+        event="deleted",
+    )
+
+
 def _parse_stream_event(envelope: Any, account: str, skipped: list[Skipped]) -> list[Mention]:
     """Streaming API events (methods/streaming): ``notification`` and ``status.update`` carry JSON."""
     import json
 
     found = parse(StreamEvent, envelope, "stream event")
+    if found.event == "delete":
+        return [_deleted(found.payload)]
     if found.event not in ("notification", "status.update", "update"):
         skipped.append(Skipped(f"stream event {found.event}", "carries no status we can turn into a mention"))
         return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from plugin.connector import AccountSettings, ConnectorModel
+from plugin.connector import ConnectorModel, ListeningSettings
 
 _PORTAL = "developer.x.com > Projects & Apps > your app > Keys and tokens"
 
@@ -61,7 +61,7 @@ class XCredentials(ConnectorModel):
     )
 
 
-class XSettings(AccountSettings):
+class XSettings(ListeningSettings):
     poll_dms: bool = Field(
         default=True,
         title="Poll direct messages",

@@ -37,6 +37,7 @@ from plugin.http import HttpClient, fetch_media, json_body
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
+from . import listen as x_listen
 from . import parse as x_parse
 from . import webhook as x_webhook
 from .auth import Credential, read_credential, user_credential, write_credential
@@ -225,6 +226,15 @@ class XConnector(Connector):
         if poll_dms:
             mentions += self._dm_step(account, state)
         return PollPage(mentions, state.dump(), more=state.dms["next"] is not None)
+
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """Recent search for posts naming ``terms`` (connectors/x/listen.py): one request per call."""
+        cred = self._need(read_credential(account.credentials), "search posts")
+
+        def call(params: dict[str, str]) -> dict[str, Any]:
+            return self._call(account, cred, "GET", x_listen.EP_SEARCH, "/2/tweets/search/recent", params=params)
+
+        return x_listen.listen(account, terms, cursor, call, MENTION_PARAMS)
 
     def _baseline(self, account: AccountContext, state: _Cursor, poll_dms: bool) -> None:
         """'Start now': remember the newest mention and DM so only later ones are fetched."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import requests
 
-from plugin.errors import AuthError, FatalError, HorseshoeError, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, HorseshoeError, OriginalDeleted, RateLimited, RetriableError
 from plugin.http import retry_after_from_headers
 
 # 403 problem types that mean "these credentials may not do this" (an admin must act). Other 403s are
@@ -58,4 +58,7 @@ def x_error(response: requests.Response, endpoint: str, *, now: float | None = N
         return AuthError(message, code=kind or "unauthorized")
     if status == 403 and any(p in kind for p in AUTH_PROBLEMS):
         return AuthError(message, code=kind)
+    if status == 403 and "deleted or not visible" in f"{title} {detail}":
+        # X's answer to a reply whose post is gone: the agent is told, the reply held (not a bug of ours).
+        return OriginalDeleted(message)
     return FatalError(message, code=kind or f"http_{status}")

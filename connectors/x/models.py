@@ -161,9 +161,22 @@ class DMEventV1(_Shape):
     message_create: MessageCreateV1 | None = None
 
 
+class DeletedStatusV1(_Shape):
+    id: Id
+    user_id: Id
+
+
+class TweetDeleteEventV1(_Shape):
+    """Account Activity ``tweet_delete_events`` item: ``{"status": {"id", "user_id"}, "timestamp_ms"}``."""
+
+    status: DeletedStatusV1
+    timestamp_ms: Text = None
+
+
 class AccountActivity(_Shape):
     for_user_id: Id
     tweet_create_events: list[TweetV1] | None = None
+    tweet_delete_events: list[TweetDeleteEventV1] | None = None
     direct_message_events: list[DMEventV1] | None = None
     users: dict[str, UserV1] | None = None
 

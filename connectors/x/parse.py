@@ -25,6 +25,7 @@ from .models import (
     Media,
     MediaKeys,
     Tweet,
+    TweetDeleteEventV1,
     TweetV1,
     User,
     UserV1,
@@ -321,6 +322,20 @@ def _dm_v1(event: DMEventV1, where: str, account: str, users: Mapping[str, UserV
     )
 
 
+def _deleted_v1(event: TweetDeleteEventV1, where: str, brand: str) -> Mention:
+    """A customer deleted a post: ``event="deleted"`` for the stored mention (no text: it is gone)."""
+    status = event.status
+    return Mention(
+        network=NETWORK,
+        external_id=status.id,
+        thread_id=status.id,
+        author=Author(external_id=status.user_id),
+        created_at=_epoch_ms(event.timestamp_ms, status.id, where),
+        account=brand,
+        event="deleted",
+    )
+
+
 def account_activity(payload: Mapping[str, Any], account: str | None) -> list[Mention]:
     body = parse_model(AccountActivity, payload, "webhook body")
     for_user = body.for_user_id
@@ -330,6 +345,8 @@ def account_activity(payload: Mapping[str, Any], account: str | None) -> list[Me
         mention = _tweet_v1(tweet, f"tweet_create_events[{n}]", brand)
         if mention.author.external_id != for_user:  # our own posts (and our replies) echo back here
             out.append(mention)
+    for n, deleted in enumerate(body.tweet_delete_events or []):
+        out.append(_deleted_v1(deleted, f"tweet_delete_events[{n}]", brand))
     for n, event in enumerate(body.direct_message_events or []):
         dm = _dm_v1(event, f"direct_message_events[{n}]", for_user, body.users or {})
         if dm is not None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from plugin.errors import AuthError, FatalError, RetriableError
+from plugin import egress
+from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.models import Reply
 from plugin.outbox import replies as outbox
 from plugin.runtime import Runtime
-from plugin.sink import ReplyReport, Sink, SinkConnection
+from plugin.sink import AgentReply, ReplyReport, Sink, SinkConnection
 from plugin.store.db import utcnow
 from plugin.store.statuses import ReplyStatus
 
@@ -68,6 +69,12 @@ def collect(runtime: Runtime) -> int:
                     f"no connected {agent_reply.network} account can post this reply",
                 )
                 continue
+            refused = _refused_attachment(runtime, agent_reply)
+            if refused is not None:
+                runtime.store.outbox.record_unpostable(
+                    connection.tenant_id, connection.sink, agent_reply.remote_id, key, agent_reply.network, refused
+                )
+                continue
             reply = Reply(
                 network=agent_reply.network,
                 account=agent_reply.account_external_id,
@@ -77,6 +84,7 @@ def collect(runtime: Runtime) -> int:
                 recipient_id=agent_reply.recipient_id,
                 visibility=agent_reply.visibility,
                 idempotency_key=key,
+                attachments=list(agent_reply.attachments),
             )
             state = outbox.enqueue(
                 runtime, connection.tenant_id, found[0].id, reply, connection.sink, agent_reply.remote_id
@@ -88,6 +96,17 @@ def collect(runtime: Runtime) -> int:
         # The watermark moves only after every reply of the batch is safely in the outbox.
         _schedule(runtime, connection, batch.watermark, interval)
     return queued
+
+
+def _refused_attachment(runtime: Runtime, agent_reply: AgentReply) -> str | None:
+    """Why an attachment URL may not be fetched (the egress rule: no private addresses), or None."""
+    allowed = egress.allowed_hosts(runtime.settings.allowed_private_hosts)
+    for attachment in agent_reply.attachments:
+        try:
+            egress.check_url(attachment.url, allowed, what="the attachment URL")
+        except BadInput as exc:
+            return f"not posted: {exc}"
+    return None
 
 
 def _schedule(

@@ -12,9 +12,10 @@ import logging
 from dataclasses import dataclass
 
 from plugin import metrics
-from plugin.errors import AuthError, FatalError, OutcomeUnknown, RetriableError
+from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RetriableError
 from plugin.models import PostResult, Reply, Visibility
-from plugin.outbox import guard
+from plugin.outbox import guard, handoff
+from plugin.pipeline import inbound, notices
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.store.outbox import ReplyRow
@@ -22,6 +23,7 @@ from plugin.store.statuses import ReplyStatus
 
 log = logging.getLogger(__name__)
 CHANNELBACK = "zendesk_channelback"  # answered synchronously by the web request, never drained
+SENDING_RECHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,17 @@ def _state(row: ReplyRow) -> ReplyState:
 
 
 def enqueue(
-    runtime: Runtime, tenant_id: int, account_id: int, reply: Reply, source: str, remote_id: str | None = None
+    runtime: Runtime,
+    tenant_id: int,
+    account_id: int,
+    reply: Reply,
+    source: str,
+    remote_id: str | None = None,
+    handoff_thread: str | None = None,
 ) -> ReplyState:
     """Record the reply once; a second call with the same idempotency key returns the first row."""
     outbox = runtime.store.outbox
-    reply_id = outbox.enqueue(tenant_id, account_id, reply, source, remote_id)
+    reply_id = outbox.enqueue(tenant_id, account_id, reply, source, remote_id, handoff_thread)
     if reply_id is not None:
         return ReplyState(id=reply_id, status=ReplyStatus.PENDING)
     row = outbox.by_key(reply.idempotency_key)
@@ -77,6 +85,19 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     if reply.visibility != Visibility.PRIVATE:
+        try:
+            moved = handoff.parse(reply.text)
+        except FatalError as exc:
+            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=str(exc))
+            return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
+        if moved is not None:
+            return _hand_off(runtime, row, moved, owner)
+    if reply.visibility != Visibility.PRIVATE and _answers_deleted(runtime, account.tenant_id, reply):
+        # The customer deleted what it answers: posting would fail (or dangle); the agent decides.
+        error = notices.held_reason(reply.network)
+        _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
+        return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
+    if reply.visibility != Visibility.PRIVATE:
         # The one PII guard, before any network call, whichever CRM the reply came from.
         refused = guard.refusal(reply.text, runtime.store.tenant_key(account.tenant_id), runtime.settings.triage_rules)
         if refused is not None:
@@ -101,6 +122,13 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         when = policy.next_attempt(row.attempts, exc.retry_after)
         _finish(runtime, reply_id, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=str(exc))
         return ReplyState(id=reply_id, status=ReplyStatus.PENDING, error=str(exc), retry_after=exc.retry_after)
+    except OriginalDeleted as exc:
+        # Found out by posting: recorded as the deletion it is (note on the ticket/case), reply held.
+        if reply.in_reply_to:
+            inbound.original_gone(runtime, account.tenant_id, reply.network, reply.in_reply_to)
+        error = f"{notices.held_reason(reply.network)} ({exc})"
+        _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
+        return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
     except (FatalError, AuthError) as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
@@ -120,9 +148,70 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         external_id=result.external_id,
         url=result.url,
         last_error=None,
+        parts=list(result.parts) or [result.external_id],
     )
     runtime.hooks.reply_sent(reply=reply, result=result, tenant=runtime.store.tenant_key(account.tenant_id))
     return ReplyState(id=reply_id, status=ReplyStatus.SENT, external_id=result.external_id, url=result.url)
+
+
+def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: str) -> ReplyState:
+    """The agent's ``#handoff`` reply: its private message, then its public acknowledgement, each its
+    own row posted at most once (plugin.outbox.handoff). The agent's row ends as the pair did."""
+    reply = row.reply()
+    assert row.account_id is not None
+    private = reply.model_copy(
+        update={
+            "text": moved.private,
+            "visibility": Visibility.PRIVATE,
+            "idempotency_key": handoff.child_key(reply.idempotency_key, "private"),
+        }
+    )
+    public_thread = reply.thread_id or reply.in_reply_to
+    sent = _child(runtime, row, private, owner, handoff_thread=public_thread)
+    if sent.status != ReplyStatus.SENT:
+        return _mirror(runtime, row, sent, "handoff: the private message was not sent, nothing was posted publicly")
+    ack_key = handoff.child_key(reply.idempotency_key, "ack")
+    ack = reply.model_copy(update={"text": moved.ack, "attachments": [], "idempotency_key": ack_key})
+    acked = _child(runtime, row, ack, owner)
+    if acked.status != ReplyStatus.SENT:
+        return _mirror(runtime, row, acked, "handoff: the private message was sent; the public acknowledgement")
+    assert sent.external_id is not None and acked.external_id is not None
+    parts = [sent.external_id, acked.external_id]
+    _finish(runtime, row.id, reply.network, ReplyStatus.SENT, external_id=sent.external_id, url=acked.url,
+            last_error=None, parts=parts)  # fmt: skip
+    return ReplyState(id=row.id, status=ReplyStatus.SENT, external_id=sent.external_id, url=acked.url)
+
+
+def _child(
+    runtime: Runtime, parent: ReplyRow, reply: Reply, owner: str, handoff_thread: str | None = None
+) -> ReplyState:
+    assert parent.account_id is not None
+    state = enqueue(runtime, parent.tenant_id, parent.account_id, reply, parent.source, handoff_thread=handoff_thread)
+    if state.status == ReplyStatus.PENDING:
+        state = attempt(runtime, state.id, owner)
+    return state
+
+
+def _mirror(runtime: Runtime, parent: ReplyRow, child: ReplyState, what: str) -> ReplyState:
+    """The agent's row takes the state of the message that did not go out (a retry re-runs the pair;
+    whatever was already sent is not sent again)."""
+    error = f"{what}: {child.error or child.status.value}"
+    network = parent.network
+    if child.status in (ReplyStatus.PENDING, ReplyStatus.SENDING):
+        # Not posted yet (retriable), or being posted by another worker right now: look again later.
+        retry_after = child.retry_after if child.status == ReplyStatus.PENDING else SENDING_RECHECK_SECONDS
+        when = RetryPolicy.from_settings(runtime.settings).next_attempt(parent.attempts, retry_after)
+        _finish(runtime, parent.id, network, ReplyStatus.PENDING, next_attempt_at=when, last_error=error)
+        return ReplyState(id=parent.id, status=ReplyStatus.PENDING, error=error, retry_after=retry_after)
+    _finish(runtime, parent.id, network, child.status, last_error=error)
+    return ReplyState(id=parent.id, status=child.status, error=error)
+
+
+def _answers_deleted(runtime: Runtime, tenant_id: int, reply: Reply) -> bool:
+    if not reply.in_reply_to:
+        return False
+    answered = runtime.store.inbox.find(tenant_id, reply.network, reply.in_reply_to)
+    return answered is not None and answered.deleted
 
 
 def expire_stuck(runtime: Runtime) -> int:

@@ -10,16 +10,22 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from plugin import metrics
 from plugin.context import Tenant, tenant_context
-from plugin.models import Labels, Mention, SocialProfile
+from plugin.models import Labels, Mention, SocialProfile, Visibility
+from plugin.pipeline import notices
 from plugin.runtime import Runtime
 from plugin.store.accounts import AccountRow
-from plugin.store.inbox import RoutedMention
+from plugin.store.db import utcnow
+from plugin.store.inbox import MentionRow, RoutedMention
+from plugin.store.statuses import MentionStatus
 from plugin.triage import merge_labels
 
 log = logging.getLogger(__name__)
+# How long after a handoff the customer's private messages still join the public thread's ticket.
+HANDOFF_DAYS = 14
 
 
 @dataclass
@@ -35,10 +41,14 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
     for mention in mentions:
         if mention.event != "created":
             # Edits and deletions update the stored mention; one we never saw is stored as new.
+            before = runtime.store.inbox.find(account.tenant_id, mention.network, mention.external_id)
             if runtime.store.inbox.apply_event(account.tenant_id, mention):
                 result.events += 1
                 metrics.MENTIONS.labels(mention.network, "event").inc()
+                if mention.event == "deleted" and before is not None:
+                    _note_deletion(runtime, account, before)
                 continue
+        mention = _joined_to_handoff(runtime, account, mention)
         mention_id = runtime.store.inbox.insert(account.tenant_id, account.id, mention)
         if mention_id is None:
             result.duplicates += 1
@@ -49,6 +59,42 @@ def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -
         tenant_key = tenant_key or runtime.store.tenant_key(account.tenant_id)
         runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
     return result
+
+
+def _joined_to_handoff(runtime: Runtime, account: AccountRow, mention: Mention) -> Mention:
+    """A customer's private message after an agent moved their public thread to private (a handoff):
+    ``extra.handoff_thread`` names that public thread, so the sinks put it on the same ticket/case. Its
+    own ``thread_id`` stays the network's (replies to it go to the private conversation)."""
+    if mention.visibility != Visibility.PRIVATE or notices.is_notice(mention):
+        return mention
+    since = utcnow() - timedelta(days=HANDOFF_DAYS)
+    public_thread = runtime.store.outbox.handoff_thread_for(
+        account.tenant_id, account.id, mention.network, mention.author.external_id, since
+    )
+    if public_thread is None or public_thread == mention.thread_id:
+        return mention
+    return mention.model_copy(update={"extra": {**mention.extra, "handoff_thread": public_thread}})
+
+
+def _note_deletion(runtime: Runtime, account: AccountRow, before: MentionRow) -> None:
+    """A deleted mention that is already on a ticket/case gets a note there (one: its id is derived).
+    One not routed yet needs none: routing skips it as deleted and no ticket is ever made."""
+    if before.deleted or before.status != MentionStatus.ROUTED:
+        return
+    note = notices.deletion_notice(before.mention(), utcnow())
+    runtime.store.inbox.insert(account.tenant_id, before.account_id or account.id, note)
+
+
+def original_gone(runtime: Runtime, tenant_id: int, network: str, external_id: str) -> None:
+    """The network said, while we answered it, that a stored mention no longer exists: recorded as its
+    deletion (the same note on the ticket/case as a deletion event would give)."""
+    before = runtime.store.inbox.find(tenant_id, network, external_id)
+    if before is None or before.deleted:
+        return
+    runtime.store.inbox.apply_event(tenant_id, before.mention().model_copy(update={"event": "deleted"}))
+    if before.status == MentionStatus.ROUTED:
+        note = notices.deletion_notice(before.mention(), utcnow())
+        runtime.store.inbox.insert(tenant_id, before.account_id, note)
 
 
 def triage(runtime: Runtime, mention: Mention) -> Labels:
@@ -87,6 +133,10 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
         if row.tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
             tenants[row.tenant_id] = Tenant(id=row.tenant_id, key=store.tenant_key(row.tenant_id))
         # Hooks run outside any write transaction: a resolver may query its CRM and write its own rows.
+        if notices.is_notice(mention):
+            # horseshoe's own note: neither triaged (it is not a customer's text) nor matched to a person.
+            pending.append(RoutedMention(row, True, {"tags": ["horseshoe_note"]}, dict.fromkeys(sinks)))
+            continue
         with tenant_context(tenants[row.tenant_id]):
             labels = triage(runtime, mention)
             engage = labels.engage is not False and not row.deleted

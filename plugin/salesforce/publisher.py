@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from plugin.models import Visibility
+from plugin.models import Attachment, Visibility
 from plugin.salesforce import records as rec
 from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error, soql_quote
 from plugin.salesforce.inbound import parse_sf_datetime
@@ -33,7 +33,7 @@ POST_URL_MAX = 1024
 REPLY_FIELDS = (
     "Id, Content, MessageType, Provider, Status, SystemModstamp, ReplyToId, ReplyTo.ExternalPostId, "
     "ReplyTo.Provider, ReplyTo.Recipient, ReplyTo.R6PostId, ReplyTo.ResponseContextExternalId, "
-    "ReplyTo.MessageType, ReplyTo.IsOutbound, ReplyTo.Persona.ExternalId"
+    "ReplyTo.MessageType, ReplyTo.IsOutbound, ReplyTo.Persona.ExternalId, AttachmentUrl, AttachmentType"
 )
 
 
@@ -54,6 +54,16 @@ def _persona_id(persona: Any) -> str | None:
     if isinstance(persona, Mapping) and persona.get("ExternalId"):
         return str(persona["ExternalId"])
     return None
+
+
+def _attachments(row: Mapping[str, Any]) -> tuple[Attachment, ...]:
+    """The social data model gives an outbound SocialPost one attachment: AttachmentUrl, typed by the
+    AttachmentType picklist (IMAGE, VIDEO, LINK, ...). A LINK is part of the text, not a file to upload."""
+    url = str(row.get("AttachmentUrl") or "").strip()
+    kind = str(row.get("AttachmentType") or "IMAGE").lower()
+    if not url or kind == "link":
+        return ()
+    return (Attachment(url=url, type=kind),)
 
 
 def to_agent_reply(row: Mapping[str, Any]) -> AgentReply | str:
@@ -83,6 +93,7 @@ def to_agent_reply(row: Mapping[str, Any]) -> AgentReply | str:
         thread_id=str(reply_to.get("ResponseContextExternalId") or "") or None,
         recipient_id=_persona_id(persona),
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
+        attachments=_attachments(row),
     )
 
 

@@ -26,6 +26,8 @@ from typing import Any
 import pluggy
 
 from plugin.errors import AuthError, FatalError, RetriableError
+from plugin.pipeline import notices
+from plugin.salesforce import notes as case_notes
 from plugin.salesforce import publisher
 from plugin.salesforce.api import DEFAULT_MAX_API_SHARE, MAX_COLLECTION, SalesforceApi
 from plugin.salesforce.connect import parse_config
@@ -87,7 +89,11 @@ class SalesforceSink(Sink):
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
         if not items:
             return []
-        return InboundBatch(self.api(connection), connection.config).run(items)
+        api = self.api(connection)
+        notes = [i for i in items if notices.is_notice(i.mention)]
+        posts = [i for i in items if not notices.is_notice(i.mention)]
+        outcomes = InboundBatch(api, connection.config).run(posts) if posts else []
+        return outcomes + case_notes.write(api, notes)
 
     def fetch_resolutions(
         self, connection: SinkConnection, cursor: str | None, open_tickets: list[str]

@@ -47,6 +47,8 @@ class PollCursorRow:
     next_poll_at: datetime | None
     failures: int
     last_error: str | None
+    listen_cursor: str | None = None  # the connector's search position (Connector.listen)
+    next_listen_at: datetime | None = None  # when the account's listening budget allows the next search
 
 
 def _account_row(row: Any) -> AccountRow:
@@ -176,6 +178,8 @@ class AccountRepository:
             next_poll_at=as_utc(row.next_poll_at),
             failures=int(row.failures),
             last_error=row.last_error,
+            listen_cursor=row.listen_cursor,
+            next_listen_at=as_utc(row.next_listen_at),
         )
 
     def release_cursor(self, account_id: int, *, next_poll: datetime, **values: Any) -> None:
@@ -188,6 +192,15 @@ class AccountRepository:
                 update(t.poll_cursors)
                 .where(t.poll_cursors.c.account_id == account_id)
                 .values(next_poll_at=next_poll, updated_at=utcnow(), **leases.released(), **values)
+            )
+
+    def save_listening(self, account_id: int, cursor: str | None, next_listen: datetime) -> None:
+        """After a search call: the connector's search position and when the budget allows the next."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(t.poll_cursors)
+                .where(t.poll_cursors.c.account_id == account_id)
+                .values(listen_cursor=cursor, next_listen_at=next_listen, updated_at=utcnow())
             )
 
     def save_cursor(self, account_id: int, cursor: str | None) -> None:

@@ -19,7 +19,7 @@ from plugin.store.rows import new_id
 from plugin.store.statuses import FINAL_REPLY_STATES, ReplyStatus
 
 STUCK_ERROR = "process stopped while posting; may have been posted, not retried"
-FINISH_FIELDS = frozenset({"next_attempt_at", "external_id", "url", "last_error"})
+FINISH_FIELDS = frozenset({"next_attempt_at", "external_id", "url", "last_error", "parts"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class ReplyRow:
     last_error: str | None
     remote_id: str | None
     reported_at: datetime | None
+    parts: tuple[str, ...] = ()  # every id of a reply published in several parts, in order
 
     def reply(self) -> Reply:
         return Reply.model_validate(self.payload)
@@ -59,6 +60,7 @@ def reply_row(row: Any) -> ReplyRow:
         last_error=row.last_error,
         remote_id=row.remote_id,
         reported_at=as_utc(row.reported_at),
+        parts=tuple(str(p) for p in (row.parts or ())),
     )
 
 
@@ -79,10 +81,19 @@ class OutboxRepository:
             return None
 
     def enqueue(
-        self, tenant_id: int, account_id: int, reply: Reply, source: str, remote_id: str | None = None
+        self,
+        tenant_id: int,
+        account_id: int,
+        reply: Reply,
+        source: str,
+        remote_id: str | None = None,
+        handoff_thread: str | None = None,
     ) -> int | None:
-        """Record a pending reply; None when its idempotency key is already recorded."""
+        """Record a pending reply; None when its idempotency key is already recorded. ``handoff_thread``:
+        this private message moves that public thread to private (see ``handoff_thread_for``)."""
         return self._insert(
+            recipient_id=reply.recipient_id if reply.visibility == "private" else None,
+            handoff_thread=handoff_thread,
             tenant_id=tenant_id,
             account_id=account_id,
             idempotency_key=reply.idempotency_key,
@@ -126,6 +137,29 @@ class OutboxRepository:
                 select(t.replies).where(r.tenant_id == tenant_id, r.network == network, r.external_id == external_id)
             ).first()
         return reply_row(row) if row is not None else None
+
+    def handoff_thread_for(
+        self, tenant_id: int, account_id: int, network: str, customer_id: str, since: datetime
+    ) -> str | None:
+        """The public thread a handoff moved to private messages with this customer (the latest one
+        sent since ``since``), or None."""
+        r = t.replies.c
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(r.handoff_thread)
+                .where(
+                    r.tenant_id == tenant_id,
+                    r.network == network,
+                    r.recipient_id == customer_id,
+                    r.account_id == account_id,
+                    r.handoff_thread.is_not(None),
+                    r.status == ReplyStatus.SENT,
+                    r.updated_at >= since,
+                )
+                .order_by(r.id.desc())
+                .limit(1)
+            ).first()
+        return str(row.handoff_thread) if row is not None else None
 
     # -- sending -----------------------------------------------------------------------------
     def take(self, reply_id: int, owner: str, lease_seconds: float) -> bool:

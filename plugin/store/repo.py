@@ -126,4 +126,5 @@ class Store:
                 "replies_sent": count(t.replies, r.status == ReplyStatus.SENT),
                 "replies_failed": count(t.replies, r.status.in_([ReplyStatus.FAILED, ReplyStatus.UNCERTAIN])),
                 "replies_pending": count(t.replies, r.status.in_([ReplyStatus.PENDING, ReplyStatus.SENDING])),
+                "replies_held": count(t.replies, r.status == ReplyStatus.HELD),
             }

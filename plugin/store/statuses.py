@@ -29,13 +29,14 @@ class ReplyStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # never posted
     UNCERTAIN = "uncertain"  # may have been posted: never re-posted automatically
+    HELD = "held"  # never posted: the customer deleted what it answers; the agent decides what next
 
     @property
     def final(self) -> bool:
         return self in FINAL_REPLY_STATES
 
 
-FINAL_REPLY_STATES = frozenset({ReplyStatus.SENT, ReplyStatus.FAILED, ReplyStatus.UNCERTAIN})
+FINAL_REPLY_STATES = frozenset({ReplyStatus.SENT, ReplyStatus.FAILED, ReplyStatus.UNCERTAIN, ReplyStatus.HELD})
 
 
 class LinkStatus(StrEnum):

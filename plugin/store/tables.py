@@ -87,6 +87,8 @@ poll_cursors = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_error", Text),
     _ts("updated_at", nullable=False),
+    Column("listen_cursor", Text),  # Connector.listen's position (listening per account)
+    _ts("next_listen_at"),  # the account's search budget: no search call before this
 )
 
 mentions = Table(
@@ -159,9 +161,13 @@ replies = Table(
     _ts("updated_at", nullable=False),
     Column("remote_id", String(255)),  # the CRM record the reply came from (e.g. SocialPost Id)
     _ts("reported_at"),  # when the final status was written back to that record
+    Column("parts", JSON),  # every id the network gave back, in order (a numbered thread has several)
+    Column("recipient_id", String(255)),  # a private message's customer (the handoff look-up)
+    Column("handoff_thread", String(512)),  # a handoff's private message: the public thread it moves
 )
 Index("ix_replies_due", replies.c.status, replies.c.next_attempt_at)
 Index("ix_replies_unreported", replies.c.source, replies.c.reported_at)
+Index("ix_replies_handoff", replies.c.tenant_id, replies.c.network, replies.c.recipient_id)
 
 events = Table(
     "events",

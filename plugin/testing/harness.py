@@ -43,6 +43,7 @@ class Posted:
     text: str
     in_reply_to: str | None  # connector external id of what it answers (None = unknown / not threaded)
     private: bool
+    media: int = 0  # images the network shows on it (an agent's attachment arrived)
 
 
 class Harness(ABC):
@@ -128,6 +129,11 @@ class Harness(ABC):
         found = self.inject_private(text)
         assert found is not None, f"{self.network}: harness can inject neither public nor private items"
         return found
+
+    def delete_public(self, external_id: str) -> Any:
+        """The customer deletes their public item on the fake. Returns what the network tells subscribers
+        about it (a webhook or stream event ``parse_payload`` reads as ``event="deleted"``)."""
+        raise NotImplementedError(f"{self.network}: this harness cannot delete items")
 
     def follow_up_parent(self, mention_id: str, reply_id: str) -> str:
         """The parent_id a customer's answer to our reply must carry: our reply, unless the network

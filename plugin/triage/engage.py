@@ -2,7 +2,8 @@
 
 Our own posts (from the account itself or another brand handle) and their echoes (our reply coming
 back as a mention), plain reposts, spam, bot loops (the same author repeating the same text within
-minutes), empty posts, and the admin's ignore lists (authors, keywords). The first reason that
+minutes), empty posts, the admin's ignore lists (authors, keywords), and listening hits (found by search,
+not addressed to the brand) that are mere chatter: another meaning of the brand word. The first reason that
 applies is recorded on the mention's labels and tags, so skipped mentions stay visible.
 """
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from plugin.models import Kind, Mention
 from plugin.triage.rules import TenantRules
+
+LISTENING_NOT_FOR_US = frozenset({None, "chatter", "spam"})
 
 
 @dataclass(frozen=True)
@@ -47,4 +50,8 @@ def skip_reason(
         return "spam"
     if history.repeated_recently:
         return "bot_loop"
+    if mention.extra.get("listening") and intent in LISTENING_NOT_FOR_US:
+        # Found by search, not addressed to us: only what asks something of the brand (a complaint,
+        # a question, praise, a security report) is worth an agent; chatter is another meaning of the word.
+        return "listening_not_for_us"
     return None

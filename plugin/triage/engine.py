@@ -69,7 +69,7 @@ class Triager:
         reason = skip_reason(mention, rules, folded, intent, spam_sure, history)
         waited = ((now or datetime.now(UTC)) - mention.created_at).total_seconds() / 3600
         level = priority(rules.priority, PriorityInputs(intent, mood.score, max(0.0, waited), history.has_open_case))
-        tags: list[str] = []
+        tags: list[str] = ["listening"] if mention.extra.get("listening") else []
         extra: dict[str, object] = {"sentiment_score": mood.score}
         if reason:
             tags.append(f"skip_{reason}")

@@ -25,7 +25,7 @@ from plugin.sink import DeliveryItem, DeliveryOutcome, SinkConnection
 from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.statuses import DeliveryStatus, Outcome
-from plugin.worker import resolutions
+from plugin.worker import listening, resolutions
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ class Worker:
         result = pipeline.ingest(runtime, account, page.mentions)
         tick.ingested += len(result.new)
         tick.duplicates += result.duplicates
+        # Listening rides on the poll turn (same lease); its own budget decides whether it searches now.
+        tick.ingested += listening.listen_if_due(runtime, account, context, connector, cursor_row)
         next_poll = utcnow() if page.more else utcnow() + timedelta(seconds=interval)
         accounts.release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, last_error=None)
 

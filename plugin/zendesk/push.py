@@ -3,8 +3,10 @@
 Batches up to ``max_batch`` resources per ``POST /api/v2/any_channel/push.json`` and maps every
 per-resource result code (Zendesk docs, "Push Channel framework content to Zendesk Support"):
 success / already_imported -> delivered; could_not_locate_parent_external_resource -> pushed again
-threaded by thread_id; processing_error / halted -> retried. A request-level 4xx is bisected so one
-bad resource cannot block the others.
+threaded by thread_id; processing_error -> failed at once with Zendesk's description (the resource
+itself is refused: sending it again cannot succeed, so twelve retries would only hide the reason from
+the admin); halted (not processed because an earlier resource failed) and codes Zendesk may add later
+-> retried. A request-level 4xx is bisected so one bad resource cannot block the others.
 """
 
 from __future__ import annotations
@@ -214,8 +216,12 @@ class ZendeskSink(Sink):
                 )
             elif code is None:
                 outcomes[item.delivery_id] = DeliveryOutcome(item.delivery_id, "retry", error="no result for resource")
+            elif code == "processing_error":
+                outcomes[item.delivery_id] = DeliveryOutcome(
+                    item.delivery_id, "failed", error=f"zendesk refused the resource: {description or code}"
+                )
             else:
-                # processing_error, halted and codes Zendesk may add later: retried, capped by the worker.
+                # halted and codes Zendesk may add later: retried, capped by the worker.
                 outcomes[item.delivery_id] = DeliveryOutcome(
                     item.delivery_id, "retry", error=f"zendesk {code}: {description or ''}".strip()
                 )

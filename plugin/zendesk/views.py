@@ -16,9 +16,11 @@ from urllib.parse import urljoin
 
 from flask import jsonify, redirect, request
 
+from plugin import egress
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
-from plugin.models import Labels, Reply, Visibility
+from plugin.models import Attachment, Labels, Reply, Visibility
 from plugin.outbox import replies as outbox
+from plugin.pipeline import notices
 from plugin.store.statuses import ReplyStatus
 from plugin.web.attachments import file_links
 from plugin.web.extension import runtime
@@ -94,22 +96,46 @@ class ReplyTarget:
     private: bool
     thread_id: str | None
     customer_id: str | None  # the customer's stable id on the network
+    external_id: str  # what the reply answers on the network
 
 
 def _find_target(tenant_id: int, network: str, external_id: str) -> ReplyTarget:
     store = runtime().store
     row = store.inbox.find(tenant_id, network, external_id)
+    if row is not None and notices.is_notice(row.mention()):
+        # Zendesk names the ticket's latest resource, here horseshoe's own note: the agent answers the
+        # post the note is about (and the outbox holds the reply if that post was deleted).
+        row = store.inbox.find(tenant_id, network, str(row.mention().extra.get("about") or ""))
     if row is not None and row.account_id is not None:
         mention = row.mention()
         private = mention.visibility == Visibility.PRIVATE
-        return ReplyTarget(row.account_id, private, mention.thread_id, mention.author.external_id)
+        return ReplyTarget(row.account_id, private, mention.thread_id, mention.author.external_id, row.external_id)
     sent = store.outbox.find_posted(tenant_id, network, external_id)
     if sent is not None and sent.account_id is not None:
         # Answering our own earlier reply: stay in its conversation, private if it was private.
         earlier = sent.reply()
         private = earlier.visibility == Visibility.PRIVATE
-        return ReplyTarget(sent.account_id, private, earlier.thread_id, earlier.recipient_id)
+        return ReplyTarget(sent.account_id, private, earlier.thread_id, earlier.recipient_id, external_id)
     raise BadInput(f"nothing known to reply to for parent_id {network}:{external_id}", status=404)
+
+
+MAX_FILE_URLS = 10  # Channel framework: an agent's comment hands over at most 10 file URLs
+MAX_FILE_URL = 511
+
+
+def _agent_files() -> list[Attachment]:
+    """The agent's attachments (``file_urls[]``), each allowed by the egress rule before anything is
+    fetched: a URL pointing into our own network is refused here with the reason, never fetched."""
+    urls = [u for u in request.form.getlist("file_urls[]") if u]
+    if len(urls) > MAX_FILE_URLS:
+        raise BadInput(f"field 'file_urls[]' holds {len(urls)} URLs; at most {MAX_FILE_URLS} are accepted")
+    allowed = egress.allowed_hosts(runtime().settings.allowed_private_hosts)
+    files = []
+    for url in urls:
+        if len(url) > MAX_FILE_URL:
+            raise BadInput(f"a file_urls[] entry is longer than {MAX_FILE_URL} characters")
+        files.append(Attachment(url=egress.check_url(url, allowed, what="file_urls[] entry"), type="file"))
+    return files
 
 
 @bp.post("/channelback")
@@ -123,6 +149,7 @@ def channelback() -> Any:
     assert parent is not None
     unique = form_field("request_unique_identifier", max_length=255)
     recipient = form_field("recipient_id", required=False, max_length=255)
+    files = _agent_files()
     try:
         network, parent_external = split_namespaced(parent)
     except ValueError as exc:
@@ -140,11 +167,12 @@ def channelback() -> Any:
         network=network,
         account="",  # filled from the account row by the connector's context
         text=message,
-        in_reply_to=parent_external,
+        in_reply_to=target.external_id,
         thread_id=target.thread_id,
         recipient_id=recipient_id or target.customer_id,
         visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
         idempotency_key=f"zendesk:{granted.tenant}:{unique}",
+        attachments=files,
     )
     found = rt.store.account(account_id)
     if found is None:

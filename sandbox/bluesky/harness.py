@@ -58,12 +58,16 @@ class BlueskyHarness(Harness):
         convo = self.app.state.convo_for(sorted({self.customer["did"], self.brand["did"]}))
         return f"{convo['id']}:{message['id']}"
 
+    def delete_public(self, external_id: str) -> Any:
+        return self.app.state.delete_record(external_id)
+
     def posted(self) -> list[Posted]:
         state = self.app.state
         found = []
         for record in state.posts_by(self.brand["did"]):
             parent = record["value"].get("reply", {}).get("parent", {}).get("uri")
-            found.append(Posted(record["uri"], record["value"]["text"], parent, False))
+            images = (record["value"].get("embed") or {}).get("images") or ()
+            found.append(Posted(record["uri"], record["value"]["text"], parent, False, len(images)))
         with state.lock:
             for convo in state.convos.values():
                 for message in convo["messages"]:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import time
 import unicodedata
@@ -219,6 +220,28 @@ class BlueskyState(Views, ChatReads, FakeBackend):
             uri, _cid = self.create_record(author, "app.bsky.feed.post", record)
             return self.post_view(uri)
 
+    def search(self, q: str, since: str = "") -> list[str]:
+        """Post URIs matching ``q`` (see responses.search_posts), newest first."""
+        wanted = [w.strip('"').lower() for w in re.findall(r'"[^"]+"|\S+', q)]
+
+        def words(text: str) -> list[str]:
+            return [w.lower() for w in re.findall(r"#?[\w']+", text)]
+
+        def matches(text: str) -> bool:
+            found = words(text)
+            joined = " " + " ".join(found) + " "
+            return all((f" {w} " in joined) if " " in w else (w in found) for w in wanted)
+
+        with self.lock:
+            hits = [
+                (r["indexedAt"], uri)
+                for uri, r in self.records.items()
+                if r["collection"] == "app.bsky.feed.post"
+                and (not since or r["indexedAt"] >= since)
+                and matches(str(r["value"].get("text") or ""))
+            ]
+        return [uri for _at, uri in sorted(hits, reverse=True)]
+
     def inject_mention(self, to: str, author: str, text: str) -> dict[str, Any]:
         """A customer mentions the brand: the brand gets a ``mention`` notification."""
         return self.inject_post(author, text, mentions=[to])
@@ -320,6 +343,24 @@ class BlueskyState(Views, ChatReads, FakeBackend):
             chars.append(_TID_CHARS[value & 31])
             value >>= 5
         return "".join(reversed(chars))
+
+    def delete_record(self, uri: str) -> dict[str, Any]:
+        """The author deletes a record (com.atproto.repo.deleteRecord): gone from every view, and the
+        Jetstream commit event a subscriber receives is returned."""
+        with self.lock:
+            rec = self.records.pop(uri)
+            self.notifications = [n for n in self.notifications if n.get("uri") != uri]
+            return {
+                "did": rec["did"],
+                "time_us": int(self.clock.now().timestamp() * 1_000_000),
+                "kind": "commit",
+                "commit": {
+                    "rev": self.next_tid(),
+                    "operation": "delete",
+                    "collection": rec["collection"],
+                    "rkey": uri.rsplit("/", 1)[-1],
+                },
+            }
 
     def create_record(self, did: str, collection: str, record: dict[str, Any]) -> tuple[str, str]:
         with self.lock:

@@ -117,6 +117,24 @@ def list_notifications(state: BlueskyState, request: Request, caller: str | None
     return out
 
 
+def search_posts(state: BlueskyState, request: Request, caller: str | None) -> Any:
+    """``app.bsky.feed.searchPosts``: ``q`` (required; words AND-ed, a ``#tag`` matches the tag, a
+    "quoted phrase" the words in order, case-insensitively), ``since`` (ISO datetime, inclusive, on
+    indexedAt), ``sort=latest``, ``limit`` 1-100, ``cursor``. Output ``{posts: [postView], cursor?}``."""
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        raise InvalidRequest('Error: Params must have the property "q"')
+    limit = _int(request, "limit", 25, 1, 100)
+    offset = int(request.args.get("cursor") or 0) if (request.args.get("cursor") or "0").isdigit() else 0
+    since = request.args.get("since") or ""
+    uris = state.search(q, since)
+    page = uris[offset : offset + limit]
+    out: dict[str, Any] = {"posts": [state.post_view(u) for u in page], "hitsTotal": len(uris)}
+    if offset + limit < len(uris):
+        out["cursor"] = str(offset + limit)
+    return out
+
+
 def get_post_thread(state: BlueskyState, request: Request, caller: str | None) -> Any:
     uri = request.args.get("uri") or ""
     if uri not in state.records:

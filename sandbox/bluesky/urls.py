@@ -34,6 +34,7 @@ XRPC: dict[str, tuple[Callable[..., Any], str, str]] = {
     "app.bsky.notification.listNotifications": (responses.list_notifications, "GET", "access"),
     "app.bsky.feed.getPostThread": (responses.get_post_thread, "GET", "optional"),
     "app.bsky.feed.getPosts": (responses.get_posts, "GET", "optional"),
+    "app.bsky.feed.searchPosts": (responses.search_posts, "GET", "optional"),
     "com.atproto.repo.createRecord": (responses.create_record, "POST", "access"),
     "com.atproto.repo.listRecords": (responses.list_records, "GET", "none"),
     "com.atproto.repo.uploadBlob": (blobs.upload_blob, "POST", "access"),

@@ -30,8 +30,8 @@ from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
 from plugin.zendesk.admin_accounts import account_form
+from sandbox.demo import conversations, showcase
 from sandbox.demo import script as demo_script
-from sandbox.demo import showcase
 from sandbox.demo.audit import audit, reply_ref
 from sandbox.demo.day import SimulatedDay, customers_rate, solve_some
 from sandbox.demo.networks import DemoNetwork, start_networks
@@ -83,9 +83,21 @@ class World:
     salesforce_answers: set[str] = field(default_factory=set)  # "network:id" answered from Salesforce
     day: SimulatedDay = field(default_factory=SimulatedDay)  # X's clock: the traffic spans a day
     rated: set[str] = field(default_factory=set)  # X DM ids of satisfaction questions answered
+    reserved: set[str] = field(default_factory=set)  # "network:id" the scripted conversations handle
+    conversations: conversations.Conversations | None = None
+
+    @property
+    def subdomain(self) -> str:
+        return SUBDOMAIN
+
+    @property
+    def brand_handle(self) -> str:
+        return BRAND
 
     def stop(self) -> None:
         self.worker.stop()
+        if self.conversations is not None:
+            self.conversations.stop()
         for server in (self.web, self.x_server, self.zd_server):
             server.stop()
         for network in self.networks:
@@ -286,8 +298,8 @@ def agents_work(world: World, *, retry_unreachable: bool = False, patience: int 
         world.answered.add(ticket["id"])
         last = inbound[-1]
         network = last.split(":", 1)[0]
-        if last in world.salesforce_answers:
-            continue  # a Salesforce agent took this one
+        if last in world.salesforce_answers or last in world.reserved:
+            continue  # a Salesforce agent took this one, or a scripted conversation will
         first_of_network = network not in answered_networks
         if not first_of_network and random.Random(ticket["id"] * 7919).random() > AGENT_SHARE:
             continue
@@ -295,7 +307,8 @@ def agents_work(world: World, *, retry_unreachable: bool = False, patience: int 
         with world.zd_state.lock:
             name = world.zd_state.account(SUBDOMAIN).users[ticket["requester_id"]].name
         text = demo_script.agent_text(_lang_of(ticket), private, name, ticket["id"])
-        outcome = world.driver.agent_reply(ticket["id"], text)
+        files = conversations.attach_to(world, network, private, first_of_network, ticket["id"])
+        outcome = world.driver.agent_reply(ticket["id"], text, file_urls=files or None)
         if outcome.channelback and outcome.channelback.get("status") == "sent":
             world.replied.add(last)
             answered_networks.add(network)
@@ -346,9 +359,14 @@ def _lang_of(ticket: dict[str, Any]) -> str | None:
 
 def pending_work(world: World) -> int:
     counts = world.runtime.store.counts()
-    # Satisfaction answers are mentions too (stored, never ticketed).
+    # Satisfaction answers are mentions too (stored, never ticketed); so are horseshoe's notes and
+    # listening noise, which are no injected customer item.
     expected = len(world.injected) + len(world.rated)
-    waiting = (expected - counts["mentions"]) + counts["mentions_pending"] + counts["deliveries_pending"]
+    extra = world.conversations.extra_rows if world.conversations is not None else 0
+    stored = counts["mentions"] - extra
+    waiting = (expected - stored) + counts["mentions_pending"] + counts["deliveries_pending"]
+    waiting += world.conversations.pending if world.conversations is not None else 0
+    waiting += sum(len(network.undelivered) for network in world.networks)
     waiting += counts["replies_pending"]
     if world.salesforce is not None:
         waiting += sum(
@@ -370,8 +388,9 @@ def summary(world: World, started: float) -> dict[str, Any]:
     comments = [c for t in tickets for c in t["comments"]]
     counts = world.runtime.store.counts()
     found = audit(world, inbound)
+    extra = world.conversations.extra_rows if world.conversations is not None else 0
     result: dict[str, Any] = {
-        "mentions": counts["mentions"],
+        "mentions": counts["mentions"] - extra,  # customers' items (notes and listening noise aside)
         "tickets": len(tickets),
         "comments": len(comments),
         "replies_sent": counts["replies_sent"],
@@ -401,11 +420,14 @@ def summary(world: World, started: float) -> dict[str, Any]:
             notifier.drain(timeout=10)
     triage = TriageRepository(world.runtime.db)
     since = datetime(1970, 1, 1, tzinfo=UTC)
-    labelled = [labels for _, labels in triage.labelled(None, since)]
+    # horseshoe's own notes are not customers' mentions: no intent, not triaged.
+    labelled = [lb for _, lb in triage.labelled(None, since) if "horseshoe_note" not in (lb.get("tags") or [])]
     result["intents"] = dict(sorted(Counter(str(lb.get("intent") or "none") for lb in labelled).items()))
     result["skipped"] = dict(Counter(str(lb["skip_reason"]) for lb in labelled if lb.get("skip_reason")))
     result["security_escalations"] = len(triage.events("security_escalation"))
     result.update(service_figures(world.runtime, SUBDOMAIN))
+    if world.conversations is not None:
+        result.update(conversations.figures(world))
     result.update(
         replies_failed=counts["replies_failed"],
         deliveries_failed=counts["deliveries_failed"],
@@ -436,10 +458,12 @@ def run_demo(
             enable_faults(world, seed)
         world.x_app.state.clock = world.day.clock
         world.worker.start_thread()
-        # Every other network gets a few mentions; X carries the rest of the traffic.
-        per_network = 3 if mentions >= 60 else (1 if mentions >= len(world.networks) * 2 else 0)
-        others = per_network * len(world.networks)
-        steps = demo_script.plan(mentions - others, seed)
+        # Mentions spread over every network; X's share carries the scripted threads, follow-ups and
+        # DMs. Past a few dozen, whole conversations join in (listening, a handoff, deletions).
+        extras = conversations.CUSTOMER_ITEMS if mentions >= 24 else 0
+        shared = mentions - extras
+        others = shared * len(world.networks) // (len(world.networks) + 1) if shared >= len(world.networks) else 0
+        steps = demo_script.plan(shared - others, seed)
         every = max(1, len(steps) // max(1, others)) if others else 0
         other_index = 0
         with console.status("streaming mentions") as status:
@@ -447,20 +471,26 @@ def run_demo(
                 world.day.at(index / len(steps))
                 inject(world, step, rng)
                 if others and index % every == 0 and other_index < others:
-                    inject_other(world, other_index)
+                    inject_other(world, other_index, retry_later=True)
                     other_index += 1
                 if index % 5 == 0:
                     time.sleep(0.05)
                     agents_work(world)
                     status.update(f"streamed {index}/{len(steps)} mentions")
             while other_index < others:
-                inject_other(world, other_index)
+                inject_other(world, other_index, retry_later=True)
                 other_index += 1
             world.day.finish()
+            if extras:
+                world.conversations = conversations.begin(world)
             deadline = time.monotonic() + 90 + mentions * 0.3
             quiet_rounds = 0
             rounds = 0
             while time.monotonic() < deadline:
+                if world.conversations is not None:
+                    conversations.step(world, world.conversations)
+                for network in world.networks:
+                    network.redeliver(world.web.url)  # a webhook refused or timed out is sent again, as Meta does
                 agents_work(world)
                 salesforce_agents_work(world)
                 # Zendesk's event callbacks (which ticket each resource landed in), as it sends them.

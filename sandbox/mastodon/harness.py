@@ -63,8 +63,17 @@ class MastodonHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return self._inject(text, "direct", None)
 
+    def delete_public(self, external_id: str) -> Any:
+        return self.app.state.delete_status(external_id)
+
     def posted(self) -> list[Posted]:
         return [
-            Posted(str(s["id"]), s.get("text") or s["content"], s.get("in_reply_to_id"), s["visibility"] == "direct")
+            Posted(
+                str(s["id"]),
+                s.get("text") or s["content"],
+                s.get("in_reply_to_id"),
+                s["visibility"] == "direct",
+                len(s.get("media_attachments") or ()),
+            )
             for s in self.app.state.posted_by(self.brand["id"])
         ]

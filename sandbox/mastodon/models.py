@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,13 @@ class MastodonState(FakeBackend):
         self._notification_ids = itertools.count(5_000_001)
 
     # ---- control surface -------------------------------------------------------------------------
+
+    def delete_status(self, status_id: str) -> dict[str, Any]:
+        """The author deletes a status: gone (404) from every lookup, and the streaming API's ``delete``
+        event (its payload is only the id) is returned."""
+        with self.lock:
+            self.statuses.pop(status_id)
+        return {"event": "delete", "payload": status_id}
 
     def reset(self) -> None:
         with self.lock:
@@ -170,6 +178,28 @@ class MastodonState(FakeBackend):
                 from_account, body, visibility=visibility, in_reply_to_id=in_reply_to_id, language=language
             )
             return self._notify(to_account, "mention", from_account, status["id"])
+
+    def inject_status(self, from_account: str, text: str, *, language: str | None = "en") -> dict[str, Any]:
+        """A public status that mentions nobody (a customer talking about a brand, or about anything)."""
+        with self.lock:
+            status = self._create_status(
+                from_account, text, visibility="public", in_reply_to_id=None, language=language
+            )
+            return self.render_status(status["id"])
+
+    def tag_timeline(self, hashtag: str, *, since_id: str | None, limit: int) -> list[dict[str, Any]]:
+        """``GET /api/v1/timelines/tag/:hashtag``: public statuses carrying #hashtag, newest first."""
+        wanted = hashtag.lstrip("#").lower()
+        with self.lock:
+            found = [
+                s["id"]
+                for s in self.statuses.values()
+                if s["visibility"] == "public"
+                and wanted in {t.lower() for t in re.findall(r"#(\w+)", str(s.get("text") or ""))}
+                and (since_id is None or (len(s["id"]), s["id"]) > (len(since_id), since_id))
+            ]
+            found.sort(key=lambda i: (len(i), i), reverse=True)
+            return [self.render_status(i) for i in found[:limit]]
 
     def edit_status(self, status_id: str, text: str) -> dict[str, Any]:
         """The author edits a status; the brand gets an ``update`` notification (docs: Notification)."""

@@ -152,6 +152,16 @@ def list_notifications(state: MastodonState, request: Request, viewer: str | Non
     return json_response(items, headers={"Link": link} if link else None)
 
 
+def tag_timeline(state: MastodonState, request: Request, viewer: str | None, hashtag: str) -> Response:
+    try:
+        limit = int(request.args.get("limit", "20"))
+    except ValueError:
+        limit = 20
+    limit = max(1, min(limit, 40))  # docs: default 20, max 40
+    items = state.tag_timeline(hashtag, since_id=request.args.get("since_id"), limit=limit)
+    return json_response(items)
+
+
 def get_notification(
     state: MastodonState, request: Request, viewer: str | None, notification_id: str
 ) -> Response:

@@ -92,7 +92,8 @@ class _MetaHarness(Harness):
             private = item["kind"] not in ("comment", "ig_reply", "ig_comment")
             text = item.get("text") or item.get("message") or ""
             parent = item.get("parent_id") or item.get("in_reply_to")
-            found.append(Posted(item.get("id"), text, parent, private))
+            media = int(bool(item.get("attachment_url") or item.get("attachment")))
+            found.append(Posted(item.get("id"), text, parent, private, media))
         return found
 
 

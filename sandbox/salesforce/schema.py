@@ -273,5 +273,12 @@ def standard_schemas() -> dict[str, SObjectSchema]:
         FieldDef("IsClosed", "boolean", nillable=False, defaulted=True, default=False, **ro),
         FieldDef("IsDefault", "boolean", nillable=False, defaulted=True, default=False, **ro),
     ])  # fmt: skip
-    schemas = [account, contact, lead, case, persona, post, user, case_status]
+    # Object Reference "CaseComment": ParentId (the Case, required), CommentBody (textarea, 4,000 bytes
+    # in the API), IsPublished (false = an internal comment the customer never sees; default false).
+    case_comment = _obj("CaseComment", "Case Comment", "Case Comments", "00a", [
+        _ref("ParentId", ["Case"], "Parent", nillable=False),
+        FieldDef("CommentBody", "textarea", length=4000),
+        FieldDef("IsPublished", "boolean", nillable=False, defaulted=True, default=False),
+    ])  # fmt: skip
+    schemas = [account, contact, lead, case, persona, post, user, case_status, case_comment]
     return {s.name: copy.deepcopy(s) for s in schemas}

@@ -95,6 +95,7 @@ class TelegramHarness(Harness):
                     sent.get("text", sent.get("caption", "")),  # a photo carries its text as caption
                     f"{chat}:{parent['message_id']}" if parent else None,
                     sent["chat"]["type"] == "private",
+                    1 if sent.get("photo") else 0,  # one photo, however many sizes it is offered in
                 )
             )
         return found

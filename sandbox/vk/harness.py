@@ -91,11 +91,23 @@ class VKHarness(Harness):
         for comment in state.sent_comments:
             parent = comment.get("reply_to_comment")
             found.append(
-                Posted(f"{owner}_{comment['id']}", comment["text"], f"{owner}_{parent}" if parent else None, False)
+                Posted(
+                    f"{owner}_{comment['id']}",
+                    comment["text"],
+                    f"{owner}_{parent}" if parent else None,
+                    False,
+                    len(comment.get("attachments") or ()),
+                )
             )
         for message in state.sent_messages:
             found.append(
-                Posted(f"{message['peer_id']}_{message['conversation_message_id']}", message["text"], None, True)
+                Posted(
+                    f"{message['peer_id']}_{message['conversation_message_id']}",
+                    message["text"],
+                    None,
+                    True,
+                    len(message.get("attachments") or ()),
+                )
             )
         return found
 

@@ -71,6 +71,9 @@ class XHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return str(self.state.inject_dm("alice", "acme", text)["id"])
 
+    def delete_public(self, external_id: str) -> Any:
+        return self.state.delete_post(external_id)
+
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         # The X fake has no Account Activity sender: deliver the documented tweet_create_events
         # envelope (tests/fixtures/x) carrying the injected post, signed as X signs it.
@@ -121,5 +124,6 @@ class XHarness(Harness):
             if item["kind"] == "dm":
                 found.append(Posted(item["dm_event_id"], item["text"], None, True))
             else:
-                found.append(Posted(item["id"], item["sent_text"], item["in_reply_to_tweet_id"], False))
+                media = len(item.get("media_ids") or ())
+                found.append(Posted(item["id"], item["sent_text"], item["in_reply_to_tweet_id"], False, media))
         return found

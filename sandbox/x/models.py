@@ -31,6 +31,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "GET /2/users/me": (0, 75),
     "GET /2/users/by/username/:username": (300, 900),
     "GET /2/tweets/:id": (450, 900),
+    "GET /2/tweets/search/recent": (450, 300),
     "POST /2/tweets": (0, 100),
     "GET /2/dm_events": (0, 15),
     "POST /2/dm_conversations/with/:participant_id/messages": (0, 15),
@@ -336,6 +337,20 @@ class XState(FakeBackend):
         )
         return post.to_json(ALL_TWEET_FIELDS)
 
+    def inject_post(self, from_user: str, text: str, lang: str = "en") -> dict[str, Any]:
+        """A public post that tags nobody (a customer talking *about* a brand, or about anything)."""
+        return self.create_post(from_user, text, lang=lang).to_json(ALL_TWEET_FIELDS)
+
+    def search_recent(self, test: Any) -> list[Post]:
+        """Posts matching a compiled query (sandbox.x.search), newest first."""
+        with self.lock:
+            found = [p for p in self.posts.values() if test(p)]
+        return sorted(found, key=lambda p: int(p.id), reverse=True)
+
+    def username_of(self, user_id: str) -> str | None:
+        user = self.users.get(user_id)
+        return user.username if user is not None else None
+
     def mentions_of(self, user_id: str) -> list[Post]:
         """Posts that @mention the user, newest first (the user's own posts excluded)."""
         with self.lock:
@@ -345,6 +360,22 @@ class XState(FakeBackend):
                 if p.author_id != user_id and any(m[3] == user_id for m in p.mentions)
             ]
         return sorted(found, key=lambda p: int(p.id), reverse=True)
+
+    def delete_post(self, post_id: str) -> dict[str, Any]:
+        """The author deletes a post: gone from every lookup (a reply to it is refused with X's 403),
+        and the Account Activity ``tweet_delete_events`` body X sends the subscribed brand is returned."""
+        with self.lock:
+            post = self.posts.pop(post_id)
+            mentioned = [m[3] for m in post.mentions]
+        return {
+            "for_user_id": mentioned[0] if mentioned else post.author_id,
+            "tweet_delete_events": [
+                {
+                    "status": {"id": post_id, "user_id": post.author_id},
+                    "timestamp_ms": str(int(self.clock() * 1000)),
+                }
+            ],
+        }
 
     # ------------------------------------------------------------ direct messages
 

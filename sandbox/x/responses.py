@@ -28,6 +28,7 @@ from .models import (
     Principal,
     XState,
 )
+from .search import QueryError, compile_query
 
 TWEET_EXPANSIONS = {
     "attachments.poll_ids",
@@ -227,6 +228,35 @@ class XResponses:
             if (since is None or int(p.id) > since)
             and (until is None or int(p.id) < until)
             and (below is None or int(p.id) < below)
+        ]
+        page, rest = posts[:max_results], posts[max_results:]
+        body = self._posts_body(request, page)
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta["newest_id"] = page[0].id
+            meta["oldest_id"] = page[-1].id
+        if rest:
+            meta["next_token"] = encode_token(page[-1].id)
+        body["meta"] = meta
+        return 200, body
+
+    def search_recent(self, request: Request, principal: Principal) -> Result:
+        """``GET /2/tweets/search/recent``: the last 7 days, ``query`` in X's operator language."""
+        query = request.args.get("query")
+        if query is None:
+            raise invalid_request("query", "", "The `query` query parameter can not be empty")
+        try:
+            test = compile_query(query, self.state.username_of)
+        except QueryError as exc:
+            raise invalid_request("query", query, str(exc)) from None
+        max_results = _int(request, "max_results", 10, 10, 100)
+        since = _snowflake(request, "since_id")
+        below = _decode_token(request)
+        self._post_query(request)
+        posts = [
+            p
+            for p in self.state.search_recent(test)
+            if (since is None or int(p.id) > since) and (below is None or int(p.id) < below)
         ]
         page, rest = posts[:max_results], posts[max_results:]
         body = self._posts_body(request, page)

@@ -15,6 +15,7 @@ API_RULES = [
     ("/2/users/<id>", "GET", "GET /2/users/:id", "user"),
     ("/2/tweets", "POST", "POST /2/tweets", "create_tweet"),
     ("/2/media/upload", "POST", "POST /2/media/upload", "upload_media"),
+    ("/2/tweets/search/recent", "GET", "GET /2/tweets/search/recent", "search_recent"),
     ("/2/tweets/<id>", "GET", "GET /2/tweets/:id", "tweet"),
     ("/2/dm_events", "GET", "GET /2/dm_events", "dm_events"),
     (

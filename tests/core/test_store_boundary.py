@@ -41,9 +41,9 @@ def test_no_module_outside_the_store_speaks_sql() -> None:
 def test_stored_status_values_never_change() -> None:
     # These strings are in existing databases: renaming one needs a migration, not just an edit here.
     assert [s.value for s in MentionStatus] == ["received", "routed", "skipped"]
-    # "discarded" (issue 15): added, not renamed; older rows never hold it.
+    # "discarded" (issue 15) and "held" (issue 14): added, not renamed; older rows never hold them.
     assert [s.value for s in DeliveryStatus] == ["pending", "delivered", "failed", "discarded"]
-    assert [s.value for s in ReplyStatus] == ["pending", "sending", "sent", "failed", "uncertain"]
+    assert [s.value for s in ReplyStatus] == ["pending", "sending", "sent", "failed", "uncertain", "held"]
     assert [s.value for s in LinkStatus] == ["linked", "suggested", "rejected", "new", "undone", "forgotten"]
 
 
@@ -52,4 +52,6 @@ def test_outcome_enum_matches_the_public_sink_literal() -> None:
 
 
 def test_final_reply_states() -> None:
-    assert {s for s in ReplyStatus if s.final} == {ReplyStatus.SENT, ReplyStatus.FAILED, ReplyStatus.UNCERTAIN}
+    # Held replies are final too: reported back to their CRM record with the reason, never posted blindly.
+    final = {ReplyStatus.SENT, ReplyStatus.FAILED, ReplyStatus.UNCERTAIN, ReplyStatus.HELD}
+    assert {s for s in ReplyStatus if s.final} == final

@@ -186,3 +186,29 @@ def test_public_reply_with_personal_data_fails_with_reason_and_is_not_posted(
     assert testnet.connector.posted == []
     assert record["Status"] == "Failed" and "private message" in record["StatusMessage"]
     assert "email" in record["StatusMessage"] and "phone" in record["StatusMessage"]
+
+
+def test_the_outbound_posts_attachment_rides_on_the_reply(rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv,
+                                                          testnet: TestNetPlugin) -> None:  # fmt: skip
+    inbound = _inbound(rt, tenant, sfenv, author="u1")
+    reply_id = _agent_reply(sfenv, inbound, text="Here is your label.")
+    # The social data model: one attachment per SocialPost, AttachmentUrl typed by AttachmentType.
+    sfenv.admin().SocialPost.update(
+        reply_id, {"AttachmentUrl": "http://127.0.0.1/label.png", "AttachmentType": "IMAGE"}
+    )
+    _settle(rt)
+    [posted] = testnet.connector.posted
+    assert [(a.url, a.type) for a in posted.attachments] == [("http://127.0.0.1/label.png", "image")]
+    assert _status(sfenv, reply_id)["Status"] == "Sent"
+
+
+def test_an_attachment_on_a_private_address_is_refused_with_the_reason(
+    rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv, testnet: TestNetPlugin
+) -> None:
+    inbound = _inbound(rt, tenant, sfenv, author="u1")
+    reply_id = _agent_reply(sfenv, inbound, text="See attached.")
+    sfenv.admin().SocialPost.update(reply_id, {"AttachmentUrl": "https://10.1.2.3/x.png", "AttachmentType": "IMAGE"})
+    _settle(rt)
+    assert testnet.connector.posted == []
+    record = _status(sfenv, reply_id)
+    assert record["Status"] == "Failed" and "attachment URL" in record["StatusMessage"]

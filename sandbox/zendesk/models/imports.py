@@ -153,6 +153,10 @@ class ImportsState(TicketsState):
         # A "subject" entry in fields sets the subject; otherwise the message's first line stands in.
         first_line = message.strip().splitlines()[0] if message.strip() else ""
         subject = str(fields.pop("subject", "") or first_line[:80])
+        # A "tags" entry sets the new ticket's tags (Channel framework: fields id "subject", "tags" or a
+        # custom field id); Zendesk keeps tags lower-case, without spaces, each once.
+        raw_tags = fields.pop("tags", [])
+        tags = list(dict.fromkeys(str(t).strip().lower().replace(" ", "_") for t in raw_tags if str(t).strip()))
         now = self.clock()
         ticket = Ticket(
             id=self._id(),
@@ -163,6 +167,7 @@ class ImportsState(TicketsState):
             thread_id=thread_id,
             followup_source_id=followup_source_id,
             custom_fields=fields,
+            tags=tags,
             created_at=now,
             updated_at=now,
         )

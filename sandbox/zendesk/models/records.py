@@ -92,10 +92,10 @@ class Ticket:
     allow_channelback: bool = True
     followup_source_id: int | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     comment_ids: list[int] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 from connectors import bluesky as bluesky_module
 from connectors.bluesky import BlueskyConnector
 from plugin.connector import AccountContext
-from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RateLimited, RetriableError
 from plugin.models import Kind, Reply, Visibility
 
 from .conftest import Pds
@@ -112,9 +112,9 @@ def test_reply_too_long_and_missing_parent(pds: Pds, connector: BlueskyConnector
         connector.post_reply(pds.account(), reply(pds, root["uri"], "é " * 2000))
     assert too_long.value.code == "too_long"
     missing = root["uri"].rsplit("/", 1)[0] + "/3zzzzzzzzzzzz"
-    with pytest.raises(FatalError) as gone:
+    with pytest.raises(OriginalDeleted) as gone:  # a deletion: the host holds the reply for the agent
         connector.post_reply(pds.account(), reply(pds, missing))
-    assert gone.value.code == "not_found"
+    assert gone.value.code == "deleted"
 
 
 def test_session_is_reused_and_refreshed_on_expired_token(pds: Pds, connector: BlueskyConnector) -> None:

@@ -7,7 +7,7 @@ import pytest
 from connectors import mastodon as mastodon_module
 from connectors.mastodon import MastodonConnector
 from plugin.connector import AccountContext
-from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RateLimited, RetriableError
 from plugin.models import Kind, Reply, Visibility
 
 from .conftest import Instance
@@ -177,12 +177,13 @@ def test_bad_token_is_auth_error(instance: Instance, connector: MastodonConnecto
 
 
 def test_unknown_status_and_validation_errors_are_fatal(instance: Instance, connector: MastodonConnector) -> None:
-    with pytest.raises(FatalError) as missing:
+    # A status that is gone is a deletion (the host holds the reply for the agent), still fatal.
+    with pytest.raises(OriginalDeleted) as missing:
         connector.post_reply(
             instance.account(),
             Reply(network="mastodon", account="x", text="hi", in_reply_to="404", idempotency_key="k"),
         )
-    assert missing.value.code == "not_found"
+    assert missing.value.code == "deleted" and isinstance(missing.value, FatalError)
     n = instance.state.inject_mention(instance.brand["id"], instance.customer["id"], "hello")
     with pytest.raises(FatalError) as unknown_recipient:
         connector.send_private(

@@ -1,0 +1,55 @@
+"""Notes for the agent about a conversation: things that happened on the network that are not a
+customer's message, delivered into the same ticket/case through the normal, durable delivery path.
+
+A note is stored in the inbox like a mention (so it is committed first, retried, threaded under the
+post it is about and never lost) but marked ``extra.notice``: triage and identity resolution leave it
+alone, the Zendesk sink shows it on the ticket of the post it is about, the Salesforce sink writes it
+as an internal CaseComment (IsPublished = false). Its author is horseshoe, never the customer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from plugin.models import Author, Kind, Mention
+
+NOTICE = "notice"
+DELETED = "deleted"
+HORSESHOE = Author(external_id="horseshoe", name="horseshoe (automatic note)")
+NETWORK_NAMES = {"x": "X", "vk": "VK", "bluesky": "Bluesky", "mastodon": "Mastodon", "telegram": "Telegram"}
+
+
+def is_notice(mention: Mention) -> bool:
+    return bool(mention.extra.get(NOTICE))
+
+
+def deletion_notice(original: Mention, when: datetime) -> Mention:
+    """The note that ``original`` was deleted by its author (one per deleted mention: its id is derived)."""
+    network = NETWORK_NAMES.get(original.network, original.network.capitalize())
+    text = (
+        f"Note from horseshoe: the customer deleted this {network} message "
+        f"({when.strftime('%Y-%m-%d %H:%M UTC')}). It can no longer be answered in its thread, so a reply "
+        "to it is held, not posted. Answer in a new message or a private one if the conversation needs it, "
+        "or close the ticket."
+    )
+    return Mention(
+        network=original.network,
+        external_id=f"{original.external_id}#deleted",
+        thread_id=original.thread_id or original.external_id,
+        parent_id=original.external_id,
+        kind=Kind.REPLY,
+        visibility=original.visibility,
+        author=HORSESHOE,
+        text=text,
+        created_at=when,
+        account=original.account,
+        extra={NOTICE: DELETED, "about": original.external_id},
+    )
+
+
+def held_reason(network: str) -> str:
+    name = NETWORK_NAMES.get(network, network.capitalize())
+    return (
+        f"held: the customer deleted the {name} post this reply answers, so it was not posted. "
+        "Send it as a new message or a private one, or drop it."
+    )
