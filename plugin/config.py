@@ -46,6 +46,10 @@ class Settings:
     triage_rules: str = ""  # empty = mappings/triage.yaml as installed (see that file's header)
     smtp_url: str = field(default="", repr=False)  # smtp://user:password@host:port; empty = no email
     smtp_from: str = "horseshoe@localhost"
+    # Where "needs attention" notices go (an expired or revoked token; issue 15): a JSON POST to this
+    # URL, once per flagged account or CRM connection. Empty = logged only.
+    admin_webhook_url: str = ""
+    stuck_after_polls: int = 3  # consecutive failed polls after which an account's cursor counts as stuck
 
     @property
     def resolved_database_url(self) -> str:
