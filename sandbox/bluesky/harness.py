@@ -58,6 +58,13 @@ class BlueskyHarness(Harness):
         convo = self.app.state.convo_for(sorted({self.customer["did"], self.brand["did"]}))
         return f"{convo['id']}:{message['id']}"
 
+    def inject_poison(self, text: str) -> str | None:
+        # The post's record with ``text`` as a list: the lexicon says string.
+        uri = self.inject_public(text)
+        record = {"$type": "app.bsky.feed.post", "text": ["not", "a", "string"], "createdAt": "2024-01-01T00:00:00Z"}
+        self.poison({"uri": uri}, {"record": record})
+        return uri
+
     def posted(self) -> list[Posted]:
         state = self.app.state
         found = []

@@ -63,6 +63,13 @@ class MastodonHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return self._inject(text, "direct", None)
 
+    def inject_poison(self, text: str) -> str | None:
+        # The status with a ``created_at`` that is no date (the API documents ISO 8601); Mastodon.py
+        # drops what it cannot parse, so the connector finds the field missing.
+        status_id = self.inject_public(text)
+        self.poison({"id": status_id}, {"created_at": "not a date"})
+        return status_id
+
     def posted(self) -> list[Posted]:
         return [
             Posted(str(s["id"]), s.get("text") or s["content"], s.get("in_reply_to_id"), s["visibility"] == "direct")
