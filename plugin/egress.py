@@ -35,7 +35,9 @@ def _private(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
-def check_url(url: str, allowed: Iterable[str], *, what: str = "URL", resolve: Resolver = socket.getaddrinfo) -> str:
+def check_url(
+    url: str, allowed: Iterable[str], *, what: str = "URL", resolve: Resolver = socket.getaddrinfo
+) -> str:
     """``url`` when horseshoe may connect to it, else ``BadInput`` (400) with the reason."""
     try:
         parts = urlsplit(url)

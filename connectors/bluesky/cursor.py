@@ -45,3 +45,4 @@ def merge_marks(old: Mapping[str, Any], new: Mapping[str, Any] | None) -> dict[s
     if new["at"] == old["at"]:
         return {"at": old["at"], "uris": sorted(set(old["uris"]) | set(new["uris"]))}
     return dict(new)
+

@@ -18,8 +18,6 @@ SDK_ERRORS = (at_exc.AtProtocolError, httpx.TransportError)
 
 
 _AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired"}
-
-
 def _error_name(exc: at_exc.RequestErrorBase) -> str | None:
     content = exc.response.content if exc.response is not None else None
     return getattr(content, "error", None)
@@ -65,3 +63,4 @@ def translate_error(exc: Exception, *, posting: bool) -> Exception:
     if isinstance(exc, at_exc.ModelError):
         return FatalError(f"Bluesky answered an unexpected shape: {exc}", code="bad_response")
     return exc
+

@@ -51,3 +51,4 @@ def mention_facet(text: str, handle: str, did: str) -> dict[str, Any] | None:
 def post_url(handle: str | None, did: str, uri: str) -> str:
     rkey = uri.rsplit("/", 1)[-1]
     return f"https://bsky.app/profile/{handle or did}/post/{rkey}"
+

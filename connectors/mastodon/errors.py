@@ -70,3 +70,4 @@ def _message(exc: MastodonAPIError) -> str:
     if len(exc.args) >= 3 and exc.args[2]:
         return str(exc.args[2])
     return str(exc.args[0]) if exc.args else type(exc).__name__
+

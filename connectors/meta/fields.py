@@ -89,7 +89,6 @@ def build_mention(**fields: Any) -> Mention:
     except ValidationError as exc:
         raise BadInput(f"cannot normalize event: {exc.errors()[0].get('msg', 'invalid')}") from exc
 
-
 def now_utc() -> datetime:
     return datetime.now(tz=UTC)
 

@@ -154,7 +154,9 @@ class InboundBatch:
         )
         own = [v for p, v in wanted if p != "Other" and v]
         if own:
-            for row in self.api.query_in(select + " WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC", own):
+            for row in self.api.query_in(
+                select + " WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC", own
+            ):
                 if row.get("Provider") != "Other":
                     found.setdefault((str(row.get("Provider") or ""), str(row["ExternalPostId"])), row)
         other = [v for p, v in wanted if p == "Other" and v]

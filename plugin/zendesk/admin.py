@@ -69,10 +69,7 @@ def admin_start() -> Any:
     # Zendesk is asked only for a tenant that is installed already (it cannot vouch for a first one).
     known = rt.store.tenant_id(subdomain)
     confirms = bool(
-        push_id
-        and token
-        and known is not None
-        and rt.store.sink_connection(known, "zendesk") is not None
+        push_id and token and known is not None and rt.store.sink_connection(known, "zendesk") is not None
         and _zendesk_confirms(subdomain, push_id, token)
     )
     granted = trust.for_admin(rt, subdomain, metadata=existing, zendesk_confirms=confirms, install_code=code)

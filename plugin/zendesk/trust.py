@@ -98,6 +98,8 @@ def for_admin(
     return None
 
 
+
+
 __all__ = [
     "SUBDOMAIN", "Level", "Trust", "Via", "check_return_url", "check_subdomain", "for_admin", "from_metadata",
     "redeem", "revoke", "zendesk_origin",

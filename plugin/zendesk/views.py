@@ -267,3 +267,4 @@ def _confirm_uninstall(tenant_id: int) -> None:
     if kept != {i.push_id for i in instances(config)} and "instances" in config:
         remaining = {k: v for k, v in config["instances"].items() if k in kept}
         rt.store.set_sink_connection(tenant_id, "zendesk", {**config, "instances": remaining})
+

@@ -402,7 +402,9 @@ class SalesforceState(FakeBackend):
             raise SalesforceError("MALFORMED_ID", f"malformed id {record_id}", fields=["Id"])
         rec = org.records.get(normalized)
         if rec is None or org.schema(rec.sobject) is None:
-            raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=[], status=404)
+            raise SalesforceError(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=[], status=404
+            )
         if sobject is not None and rec.sobject.lower() != sobject.lower():
             raise not_found()
         if rec.deleted:
@@ -412,7 +414,9 @@ class SalesforceState(FakeBackend):
     def _schema_or_error(self, org: Org, sobject: str) -> SObjectSchema:
         schema = org.schema(sobject)
         if schema is None:
-            raise SalesforceError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.", status=404)
+            raise SalesforceError(
+                "INVALID_TYPE", f"sObject type '{sobject}' is not supported.", status=404
+            )
         return schema
 
     def _derive(self, org: Org, schema: SObjectSchema, values: dict[str, Any], *, creating: bool) -> None:

@@ -95,16 +95,8 @@ class Handlers(LoginHandlers, ControlHandlers, FakeApp[SalesforceState]):
         except NotFound:
             return _errors(exc.not_found())
         except MethodNotAllowed:
-            return _json(
-                [
-                    {
-                        "errorCode": "METHOD_NOT_ALLOWED",
-                        "message": f"HTTP Method '{request.method}' not "
-                        "allowed. Allowed are " + ", ".join(sorted(adapter.allowed_methods(path))),
-                    }
-                ],
-                405,
-            )
+            return _json([{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{request.method}' not "
+                           "allowed. Allowed are " + ", ".join(sorted(adapter.allowed_methods(path)))}], 405)
         self.state.count_call(f"{request.method} {rule.rule}")
         endpoint = str(rule.endpoint)
         handler: Callable[..., Response] = getattr(self, f"do_{endpoint}")
@@ -333,12 +325,8 @@ class Handlers(LoginHandlers, ControlHandlers, FakeApp[SalesforceState]):
                     cursor_rec = None
                     break
                 if cursor_out.get(rel) is None:
-                    cursor_out[rel] = {
-                        "attributes": {
-                            "type": target.sobject,
-                            "url": ctx.sobject_url(target.sobject, target.values["Id"]),
-                        }
-                    }
+                    cursor_out[rel] = {"attributes": {"type": target.sobject,
+                                                      "url": ctx.sobject_url(target.sobject, target.values["Id"])}}
                 cursor_out = cursor_out[rel]
                 cursor_rec = target.values
             if cursor_rec is not None:

@@ -38,7 +38,9 @@ def test_serve_is_gunicorn_with_the_real_manifest_url_headers_and_a_clean_access
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        # Startup imports the whole host; on a loaded 2-core machine that can take a while, so the
+        # wait is generous and ends early only when the process has died (whose log is then shown).
+        for _ in range(1200):
             try:
                 health = requests.get(f"{base}/healthz", timeout=2)
                 break

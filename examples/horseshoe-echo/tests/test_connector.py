@@ -26,10 +26,7 @@ def test_direct_messages_can_be_left_out(harness: EchoHarness) -> None:
     public, private = harness.inject_public("hello"), harness.inject_private("psst")
     base = harness.account()
     account = AccountContext(
-        network="echo",
-        external_id="b1",
-        credentials=base.credentials,
-        api_base=base.api_base,
+        network="echo", external_id="b1", credentials=base.credentials, api_base=base.api_base,
         settings={"include_direct_messages": False},
     )
     page = EchoConnector().poll(account, None)
