@@ -85,7 +85,10 @@ def receive(network: str, public_key: str) -> Any:
         status, content_type, body = result.handshake
         return Response(body, status=status, content_type=content_type)
     # Everything above is committed (mentions and quarantined entries alike): only now the 2xx.
-    return jsonify(received=received, new=new, duplicates=duplicates, quarantined=quarantined)
+    answer = {"received": received, "new": new, "duplicates": duplicates}
+    if quarantined:
+        answer["quarantined"] = quarantined
+    return jsonify(answer)
 
 
 def _receive(
