@@ -229,7 +229,8 @@ class HealthRepository:
         for r in rows:
             failures = int(r.failures or 0)
             oldest, undelivered = backlog.get(r.id, (None, 0))
-            poll_error_newer = r.poll_error and (r.last_error_at is None or failures)
+            # The plain-words error the worker recorded; the poll cursor's raw one for rows written before.
+            plain = r.last_error is not None
             out.append(
                 AccountHealth(
                     account_id=int(r.id),
@@ -241,8 +242,12 @@ class HealthRepository:
                     enabled=bool(r.enabled),
                     last_poll_ok_at=as_utc(r.last_poll_ok_at),
                     last_webhook_ok_at=as_utc(r.last_webhook_ok_at),
-                    last_error=r.poll_error if poll_error_newer else r.last_error,
-                    last_error_at=as_utc(r.poll_updated) if poll_error_newer else as_utc(r.last_error_at),
+                    last_error=r.last_error if plain else r.poll_error,
+                    last_error_at=as_utc(r.last_error_at)
+                    if plain
+                    else as_utc(r.poll_updated)
+                    if r.poll_error
+                    else None,
                     poll_failures=failures,
                     stuck=failures >= stuck_after,
                     oldest_undelivered_at=oldest,
