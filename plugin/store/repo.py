@@ -63,7 +63,8 @@ class Store:
 
     def set_sink_connection(self, tenant_id: int, sink: str, config: dict[str, Any]) -> None:
         self.tenants.set_connection(tenant_id, sink, config)
-        self.health.clear(sink_target(sink, tenant_id))  # new credentials: deliveries resume
+        if self.health.clear(sink_target(sink, tenant_id)):  # new credentials: deliveries resume now
+            self.deliveries.wake(tenant_id, sink)
 
     def disable_sink_connection(self, tenant_id: int, sink: str, reason: str) -> None:
         self.tenants.disable_connection(tenant_id, sink, reason)

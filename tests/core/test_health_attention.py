@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from plugin import attention
 from plugin.cli.doctor import run_doctor
@@ -18,6 +19,7 @@ from plugin.models import Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
+from plugin.store import tables as t
 from plugin.store.statuses import ReplyStatus
 from plugin.web import create_app
 from plugin.worker.loop import Worker
@@ -178,3 +180,54 @@ def _auth_error() -> Exception:
     from plugin.errors import AuthError
 
     return AuthError("401 Unauthorized")
+
+
+def test_a_crm_refusing_its_credentials_pauses_deliveries_until_they_are_updated(tmp_path: Path) -> None:
+    """Zendesk refuses the push token (the instance was deactivated): the connection needs attention,
+    nothing more is pushed, and updating the connection resumes the delivery at once."""
+    from datetime import UTC, datetime
+
+    from plugin.models import Author, Mention
+    from plugin.pipeline import inbound as pipeline
+    from plugin.store.statuses import DeliveryStatus
+    from plugin.zendesk.instances import instances
+    from sandbox.demo.run import SUBDOMAIN, build_world
+
+    world = build_world(str(tmp_path), 0, 1)
+    try:
+        rt = world.runtime
+        tenant = rt.store.tenant_id(SUBDOMAIN)
+        assert tenant is not None
+        config = rt.store.sink_connection(tenant, "zendesk")
+        assert config is not None
+        for instance in instances(config):
+            world.zd_state.deactivate_instance(instance.push_id)
+        [account] = rt.store.accounts(tenant)
+        mention = Mention(
+            network="x", external_id="1900000000000000001", thread_id="1900000000000000001",
+            author=Author(external_id="4242", handle="ann"), text="my order is late",
+            created_at=datetime.now(UTC), account=account.external_id,
+        )  # fmt: skip
+        pipeline.ingest(rt, account, [mention])
+        pipeline.route(rt, "test")
+        assert world.worker.deliver_due().retried == 1
+        [flag] = rt.store.health.attention(tenant)
+        assert flag.sink == "zendesk" and "refused the credentials" in flag.reason
+        lines: list[str] = []
+        assert any("zendesk: needs attention" in p for p in run_doctor(rt.settings, echo=lines.append))
+
+        rt.store.deliveries.wake(tenant, "zendesk")  # due again: still paused, Zendesk is not called
+        assert world.worker.deliver_due().retried == 1
+        with rt.db.read() as conn:
+            error = conn.execute(select(t.deliveries.c.last_error)).scalar_one()
+        assert error.startswith("needs attention: zendesk refused the credentials")  # paused, not pushed
+
+        for instance in instances(config):
+            world.zd_state.find_instance(instance.push_id)[1].active = True  # type: ignore[index]
+        rt.store.set_sink_connection(tenant, "zendesk", config)  # the admin updated the connection
+        assert rt.store.health.attention(tenant) == []
+        assert world.worker.deliver_due().delivered == 1
+        with rt.db.read() as conn:
+            assert conn.execute(select(t.deliveries.c.status)).scalar_one() == DeliveryStatus.DELIVERED
+    finally:
+        world.stop()
