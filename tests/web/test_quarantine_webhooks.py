@@ -160,3 +160,27 @@ def test_cli_show_of_an_unknown_item_is_a_clear_error(rt: Runtime, tmp_path: Pat
         cli, ["--data-dir", str(tmp_path), "quarantine", "show", "999"], env={"HORSESHOE_SECRET_KEY": "k"}
     )
     assert result.exit_code == 1 and "no quarantined item 999" in result.output
+
+
+def test_a_telegram_update_that_cannot_be_read_is_kept_and_acknowledged(rt: Runtime) -> None:
+    """Telegram sends one update per request and redelivers until it gets a 2xx: the unreadable update is
+    quarantined and acknowledged, so it neither blocks the bot's later updates nor is lost."""
+    tenant = rt.store.ensure_tenant("acme")
+    credentials = {"bot_token": "123456789:AAE-test", "webhook_secret": "tg-secret"}
+    account_id = rt.store.upsert_account(tenant, "telegram", "123456789", credentials, settings={})
+    found = rt.store.account(account_id)
+    assert found is not None
+    update = {
+        "update_id": 812,
+        "message": {"message_id": 5, "date": "yesterday", "text": "hi", "chat": {"id": 77, "type": "private"},
+                    "from": {"id": 77, "is_bot": False, "first_name": "Ann"}},
+    }  # fmt: skip
+    response = create_app(rt).test_client().post(
+        f"/webhooks/telegram/{found[0].public_key}",
+        data=json.dumps(update),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "tg-secret"},
+    )
+    assert response.status_code == 200, response.data
+    assert response.get_json() == {"received": 0, "new": 0, "duplicates": 0, "quarantined": 1}
+    [held] = rt.store.quarantine.list(account_id=account_id)
+    assert held.location == "update 812" and held.payload == update and "date" in held.error
