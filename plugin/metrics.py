@@ -72,8 +72,10 @@ class BacklogCollector(Collector):
         yield from self._accounts()
 
     def _accounts(self) -> Iterator[GaugeMetricFamily]:
-        """Per account: what ``doctor`` says, as numbers to alert on."""
-        labels = ["tenant", "network", "account"]
+        """Per account: what ``doctor`` says, as numbers to alert on. Labelled by network and account id
+        only: ``/metrics`` may be open (no ``metrics_token``), and it names no tenant and no handle
+        (``doctor`` and ``horseshoe quarantine list`` say which account an id is)."""
+        labels = ["network", "account_id"]
         families = {
             "last_success": GaugeMetricFamily(
                 "horseshoe_account_last_success_timestamp_seconds",
@@ -103,7 +105,7 @@ class BacklogCollector(Collector):
             ),
         }  # fmt: skip
         for health in self.store.health.accounts(stuck_after=self.stuck_after):
-            key = [health.tenant_key, health.network, health.handle or health.external_id]
+            key = [health.network, str(health.account_id)]
             seen = [when for when in (health.last_poll_ok_at, health.last_webhook_ok_at) if when is not None]
             if seen:
                 families["last_success"].add_metric(key, max(seen).timestamp())

@@ -105,7 +105,7 @@ def test_revoked_token_pauses_the_account_tells_the_admin_once_and_reconnecting_
     lines: list[str] = []
     assert any("needs attention" in p for p in run_doctor(rt.settings, echo=lines.append))
     metrics = _metrics(rt)
-    assert 'horseshoe_account_needs_attention{account="acme",network="x",tenant="acme"} 1.0' in metrics
+    assert 'horseshoe_account_needs_attention{account_id="1",network="x"} 1.0' in metrics
 
     # Reconnected with good credentials: cleared, polled at once, the waiting reply goes out.
     _connect(rt, x)
@@ -151,7 +151,7 @@ def test_failing_polls_make_the_cursor_stuck_in_doctor_healthz_and_metrics(rt: R
     assert detail["status"] == "degraded"
     [account] = detail["accounts"]
     assert account["stuck"] is True and account["poll_failures"] == 3 and account["last_poll_ok_at"]
-    assert 'horseshoe_account_stuck{account="acme",network="x",tenant="acme"} 1.0' in _metrics(rt)
+    assert 'horseshoe_account_stuck{account_id="1",network="x"} 1.0' in _metrics(rt)
 
     x.plan.configure(rate_5xx=0.0)
     assert _poll(rt, worker) == 1
