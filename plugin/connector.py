@@ -152,12 +152,11 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class ParseResult:
-    """What ``Connector.explain_payload`` found: the mentions, every item skipped with its reason, and
-    (when the host holds a ``quarantine_scope``) every item that could not be read."""
+    """What ``Connector.explain_payload`` found: the mentions, and every item skipped with its reason.
+    (Items that could not be read at all go to the caller's ``quarantine_scope``.)"""
 
     mentions: list[Mention] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    quarantined: list[Quarantined] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
