@@ -12,6 +12,8 @@ told once (``claim_notification`` lets exactly one process send it).
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,9 +90,14 @@ def _attention(row: Any) -> Attention:
     )
 
 
+WEBHOOK_MARK_SECONDS = 30.0
+
+
 class HealthRepository:
     def __init__(self, db: Database):
         self.db = db
+        self._lock = threading.Lock()
+        self._webhook_marks: dict[int, float] = {}
 
     # -- what happened to an account -----------------------------------------------------------
     def _upsert(self, account_id: int, **values: Any) -> None:
@@ -109,6 +116,13 @@ class HealthRepository:
         self._upsert(account_id, last_poll_ok_at=utcnow(), token_expires_at=token_expires_at)
 
     def webhook_succeeded(self, account_id: int) -> None:
+        """Recorded at most every ``WEBHOOK_MARK_SECONDS`` per account and process: a busy webhook must
+        not pay a write per request for a time shown to the minute."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._webhook_marks.get(account_id, -WEBHOOK_MARK_SECONDS) < WEBHOOK_MARK_SECONDS:
+                return
+            self._webhook_marks[account_id] = now
         self._upsert(account_id, last_webhook_ok_at=utcnow())
 
     def failed(self, account_id: int, error: str) -> None:

@@ -75,6 +75,7 @@ def receive(network: str, public_key: str) -> Any:
             part, sibling_held = _receive(sibling_connector, inbound, sibling_context)
             counts = _ingest(rt, sibling, part.mentions)
             quarantined += quarantine.store(rt, sibling, "webhook", sibling_held)
+            rt.store.health.webhook_succeeded(sibling.id)
             received, new, duplicates = received + counts[0], new + counts[1], duplicates + counts[2]
     if new and rt.settings.broker_url:
         # Committed above; the message only wakes a Celery worker (the in-process one polls the DB).
