@@ -41,7 +41,7 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped, item_boundary
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.longreply import refuse_if_too_long
 from plugin.models import Attachment, Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
@@ -152,10 +152,12 @@ def explain_feed_payload(payload: Any, account: str | None) -> ParseResult:
     result = ParseResult()
     for entry in meta.entries(payload, "page", account):
         # Only the feed field: other page fields (mention, ratings...) are not subscribed to.
-        for value, where in meta.changes(entry, ("feed",)):
-            mention = parse_feed_change(entry.id, value, where, entry.time, result.skipped)
-            if mention is not None:
-                result.mentions.append(mention)
+        for value, where, body in meta.changes(entry, ("feed",)):
+            with item_boundary(where, body):
+                change = meta.as_dict(value, where)
+                mention = parse_feed_change(entry.id, change, where, entry.time, result.skipped)
+                if mention is not None:
+                    result.mentions.append(mention)
         if entry.messaging:
             result.skipped.append(
                 Skipped(f"{entry.where}.messaging", "direct messages: the messenger connector's part")
@@ -165,7 +167,10 @@ def explain_feed_payload(payload: Any, account: str | None) -> ParseResult:
 
 def explain_feed_answer(payload: dict[str, Any], account: str | None) -> ParseResult:
     """``/{page-id}/feed`` (posts carry ``updated_time``); a ``/{post-id}/comments`` answer is refused:
-    its Comment nodes do not name their post, which the poll knows from the URL it asked."""
+    its Comment nodes do not name their post, which the poll knows from the URL it asked (the quarantine
+    keeps a comment with its post id under ``COMMENTS_OF``, and that is read)."""
+    if COMMENTS_OF in payload:
+        return _explain_comments(payload, account)
     items = [meta.as_dict(item, f"data[{n}]") for n, item in enumerate(meta.as_list(payload.get("data"), "data"))]
     if items and not any("updated_time" in item for item in items):
         raise BadInput(
@@ -175,12 +180,33 @@ def explain_feed_answer(payload: dict[str, Any], account: str | None) -> ParseRe
     if account is None:
         raise BadInput("a /{page-id}/feed answer needs --account (the Page id) to tell the Page's own posts apart")
     result = ParseResult()
-    for item in items:
-        found = post_from_graph(account, item)
-        if found is not None:
-            result.mentions.append(found)
-        else:
-            result.skipped.append(Skipped(f"post {item.get('id')}", "the Page's own post (or its author is hidden)"))
+    for index, item in enumerate(items):
+        with item_boundary(f"data[{index}]", {"data": [item]}):
+            found = post_from_graph(account, item)
+            if found is not None:
+                result.mentions.append(found)
+            else:
+                reason = "the Page's own post (or its author is hidden)"
+                result.skipped.append(Skipped(f"post {item.get('id')}", reason))
+    return result
+
+
+# Key of horseshoe's own envelope for comments of one post: ``{COMMENTS_OF: post_id, "data": [...]}``.
+COMMENTS_OF = "horseshoe_comments_of"
+
+
+def _explain_comments(payload: dict[str, Any], account: str | None) -> ParseResult:
+    if account is None:
+        raise BadInput("comments need --account (the Page id) to tell the Page's own comments apart")
+    post_id = meta.id_str(payload.get(COMMENTS_OF), COMMENTS_OF)
+    result = ParseResult()
+    for index, item in enumerate(meta.as_list(payload.get("data"), "data")):
+        with item_boundary(f"comments[{index}]", {COMMENTS_OF: post_id, "data": [item]}):
+            found = comment_from_graph(account, post_id, meta.as_dict(item, f"comments[{index}]"))
+            if found is None:
+                result.skipped.append(Skipped(f"comment {index}", "the Page's own comment (or its author is hidden)"))
+            else:
+                result.mentions.append(found)
     return result
 
 
@@ -298,8 +324,13 @@ class FacebookConnector(meta.MetaWebhookConnector):
                 },
             )
             items, next_after = meta.page_of(data, "comments")
-            found = [comment_from_graph(page_id, post_id, item) for item in items]
-            return [m for m in found if m is not None], next_after
+            found: list[Mention] = []
+            for index, item in enumerate(items):
+                with item_boundary(f"comments[{index}]", {COMMENTS_OF: post_id, "data": [item]}):
+                    comment = comment_from_graph(page_id, post_id, item)
+                    if comment is not None:
+                        found.append(comment)
+            return found, next_after
 
         spec = meta.SweepSpec(
             parents=parents,

@@ -32,7 +32,16 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    InboundRequest,
+    ParseResult,
+    PollPage,
+    Skipped,
+    WebhookResult,
+    item_boundary,
+)
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.longreply import refuse_if_too_long
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile
@@ -84,6 +93,8 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
     """A webhook body (object ``instagram``), or a mention lookup answer (``mentioned_comment``/``_media``)."""
     if isinstance(payload, dict) and ("mentioned_comment" in payload or "mentioned_media" in payload):
         return ParseResult(mentions=igmentions.parse_lookup(payload))
+    if isinstance(payload, dict) and COMMENTS_OF in payload:
+        return _explain_comments(payload, account)
     if isinstance(payload, dict) and "data" in payload and "object" not in payload:
         items = payload.get("data")
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
@@ -95,11 +106,12 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
         return explain_graph_messages(NAME, payload, account)  # a conversations poll answer
     result = ParseResult()
     for entry in meta.entries(payload, "instagram", account):
-        for value, where in meta.changes(entry, ("comments", "live_comments")):
-            mention = parse_comment_change(entry.id, value, where, entry.time, result.skipped)
-            if mention is not None:
-                result.mentions.append(mention)
-        for _, where in meta.changes(entry, ("mentions",)):
+        for value, where, body in meta.changes(entry, ("comments", "live_comments")):
+            with item_boundary(where, body):
+                mention = parse_comment_change(entry.id, meta.as_dict(value, where), where, entry.time, result.skipped)
+                if mention is not None:
+                    result.mentions.append(mention)
+        for _, where, _body in meta.changes(entry, ("mentions",)):
             result.skipped.append(
                 Skipped(
                     where,
@@ -108,6 +120,26 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
                 )
             )
     result.mentions.extend(meta.parse_messaging_payload(NAME, payload, "instagram", account, result.skipped))
+    return result
+
+
+# Key of horseshoe's own envelope for comments of one media: ``{COMMENTS_OF: media_id, "data": [...]}``
+# (what the quarantine keeps of a comment the poll could not read; Graph comment nodes do not name it).
+COMMENTS_OF = "horseshoe_comments_of"
+
+
+def _explain_comments(payload: dict[str, Any], account: str | None) -> ParseResult:
+    if account is None:
+        raise BadInput("comments need --account (the Instagram account id) to tell our own comments apart")
+    media_id = meta.id_str(payload.get(COMMENTS_OF), COMMENTS_OF)
+    result = ParseResult()
+    for index, item in enumerate(meta.as_list(payload.get("data"), "data")):
+        with item_boundary(f"comments[{index}]", {COMMENTS_OF: media_id, "data": [item]}):
+            found = comment_from_graph(account, media_id, meta.as_dict(item, f"comments[{index}]"))
+            if found is None:
+                result.skipped.append(Skipped(f"comment {index}", "our own comment (or its author is hidden)"))
+            else:
+                result.mentions.append(found)
     return result
 
 
@@ -182,13 +214,16 @@ class InstagramConnector(meta.MetaWebhookConnector):
             data = client.get(f"{media_id}/comments", {"fields": COMMENT_FIELDS, "limit": limit, "after": after})
             items, next_after = meta.page_of(data, "comments")
             found: list[Mention | None] = []
-            for item in items:
-                found.append(comment_from_graph(ig_id, media_id, item))
+            for index, item in enumerate(items):
+                with item_boundary(f"comments[{index}]", {COMMENTS_OF: media_id, "data": [item]}):
+                    found.append(comment_from_graph(ig_id, media_id, item))
                 replies = item.get("replies")
-                for sub in replies.get("data", []) if isinstance(replies, dict) else []:
+                for position, sub in enumerate(replies.get("data", []) if isinstance(replies, dict) else []):
                     if isinstance(sub, dict):
                         sub = {**sub, "parent_id": sub.get("parent_id") or item.get("id")}
-                        found.append(comment_from_graph(ig_id, media_id, sub))
+                        where = f"comments[{index}].replies[{position}]"
+                        with item_boundary(where, {COMMENTS_OF: media_id, "data": [sub]}):
+                            found.append(comment_from_graph(ig_id, media_id, sub))
             return [m for m in found if m is not None], next_after
 
         spec = meta.SweepSpec(

@@ -30,7 +30,7 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage, Skipped, item_boundary
 from plugin.errors import BadInput, FatalError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, SocialProfile, Visibility
 
@@ -83,11 +83,13 @@ def explain_graph_messages(network: str, payload: dict[str, Any], account: str |
         where = f"data[{index}].messages.data"
         messages = meta.as_list(nested.get("data"), where) if isinstance(nested, dict) else [node]
         for position, raw in enumerate(messages):
-            found = message_from_graph(network, account, meta.as_dict(raw, f"data[{index}].messages[{position}]"))
-            if found is not None:
-                result.mentions.append(found)
-            else:
-                result.skipped.append(Skipped(f"message {raw.get('id')}", "sent by us (or its sender is hidden)"))
+            spot = f"data[{index}].messages[{position}]"
+            with item_boundary(spot, {"data": [raw]}):
+                found = message_from_graph(network, account, meta.as_dict(raw, spot))
+                if found is not None:
+                    result.mentions.append(found)
+                else:
+                    result.skipped.append(Skipped(f"message {raw.get('id')}", "sent by us (or its sender is hidden)"))
     return result
 
 
@@ -119,10 +121,15 @@ def poll_conversations(
     def children(conversation_id: str, after: str | None) -> tuple[list[Mention], str | None]:
         data = client.get(f"{conversation_id}/messages", {"fields": MESSAGE_FIELDS, "limit": limit, "after": after})
         items, next_after = meta.page_of(data, "messages")
-        found = [message_from_graph(network, own_id, item) for item in items]
-        mentions = [m for m in found if m is not None]
+        mentions: list[Mention] = []
+        oldest: list[datetime] = []
+        for index, item in enumerate(items):
+            with item_boundary(f"messages[{index}]", {"data": [item]}):
+                oldest.append(meta.to_datetime(item.get("created_time"), "message.created_time"))
+                found = message_from_graph(network, own_id, item)
+                if found is not None:
+                    mentions.append(found)
         # Messages come newest first: once a page reaches before the watermark, older pages are done.
-        oldest = [meta.to_datetime(i.get("created_time"), "message.created_time") for i in items]
         if oldest and min(oldest) < datetime.fromtimestamp(state.since, tz=UTC):
             next_after = None
         return mentions, next_after

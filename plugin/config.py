@@ -59,6 +59,10 @@ class Settings:
     sla_minutes: str = "60,360,1440"
     # How often the worker reads solved tickets / closed cases for the resolution figures.
     resolution_poll_seconds: float = 60.0
+    # Where "needs attention" notices go (an expired or revoked token; issue 15): a JSON POST to this
+    # URL, once per flagged account or CRM connection. Empty = logged only.
+    admin_webhook_url: str = ""
+    stuck_after_polls: int = 3  # consecutive failed polls after which an account's cursor counts as stuck
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,12 +7,16 @@ is handed in and returned, so the host can persist it and resume after a restart
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plugin.errors import BadInput
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
 if TYPE_CHECKING:
@@ -86,8 +90,73 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Quarantined:
+    """An item of a payload the connector could not read: kept raw with the error, never dropped.
+
+    ``payload`` is what ``explain_payload`` needs to read this one item again on its own (a one-item
+    page), so ``horseshoe quarantine retry`` can re-parse it with a fixed parser.
+    """
+
+    where: str
+    error: str
+    payload: Any
+
+
+# Item failures are collected here while the host holds a quarantine scope (see ``item_boundary``).
+_QUARANTINE: ContextVar[list[Quarantined] | None] = ContextVar("horseshoe_quarantine", default=None)
+
+# What a parser raises for an item of the wrong shape. Network errors (RetriableError, AuthError...)
+# are not among them: they concern the whole call, not one item, and fail the page as before.
+ITEM_ERRORS: tuple[type[BaseException], ...] = (
+    BadInput,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+)
+
+
+@contextmanager
+def quarantine_scope() -> Iterator[list[Quarantined]]:
+    """Host side: while open, an item that fails inside an ``item_boundary`` is collected in the yielded
+    list instead of failing the whole page or webhook body."""
+    collected: list[Quarantined] = []
+    token = _QUARANTINE.set(collected)
+    try:
+        yield collected
+    finally:
+        _QUARANTINE.reset(token)
+
+
+@contextmanager
+def item_boundary(where: str, payload: Any) -> Iterator[None]:
+    """Connector side: wrap the parsing of ONE item of a page or webhook body.
+
+    ``payload`` is a self-contained payload holding just this item, as ``explain_payload`` accepts it
+    (e.g. ``{"data": [item], "includes": ...}``). Inside the host's ``quarantine_scope`` a parse error
+    is recorded with ``where`` and the loop goes on with the next item (the cursor moves past it);
+    outside one (``horseshoe parse``, a connector's own tests) it propagates unchanged.
+    """
+    try:
+        yield
+    except ITEM_ERRORS as exc:
+        collected = _QUARANTINE.get()
+        if collected is None:
+            raise
+        collected.append(Quarantined(where=where, error=_describe(exc), payload=payload))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return (text if isinstance(exc, BadInput) else f"{type(exc).__name__}: {text}")[:2000]
+
+
+@dataclass(frozen=True)
 class ParseResult:
-    """What ``Connector.explain_payload`` found: the mentions, and every item skipped with its reason."""
+    """What ``Connector.explain_payload`` found: the mentions, and every item skipped with its reason.
+    (Items that could not be read at all go to the caller's ``quarantine_scope``.)"""
 
     mentions: list[Mention] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -273,6 +342,22 @@ class Connector(ABC):
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """Look up an author's public profile; None when the network does not say."""
         return None
+
+    def token_expires_at(self, account: AccountContext) -> datetime | None:
+        """When the account's token expires, where the network says (None = unknown or never).
+
+        The default reads an ``expires_at`` credential (ISO 8601 or epoch seconds), which OAuth flows
+        store beside the token; a connector that learns the expiry another way overrides this.
+        """
+        raw = account.credentials.get("expires_at")
+        if not raw:
+            return None
+        try:
+            when = datetime.fromtimestamp(float(raw), tz=UTC) if raw.replace(".", "", 1).isdigit() else None
+            when = when or datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except (ValueError, OverflowError, OSError):
+            return None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
 
     @abstractmethod
     def limits(self) -> Limits:

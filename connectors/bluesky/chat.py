@@ -25,7 +25,7 @@ from atproto import Client
 from atproto_client.models.utils import get_model_as_dict
 from pydantic import ValidationError
 
-from plugin.connector import Skipped
+from plugin.connector import Skipped, item_boundary
 from plugin.errors import AuthError, BadInput
 from plugin.models import Author, Kind, Mention, Visibility
 
@@ -132,8 +132,9 @@ def read_chat(
         return [], top, []
     mentions: list[Mention] = []
     skipped: list[Skipped] = []
-    for convo in fresh:
-        mentions.extend(_new_messages(run, account, convo, mark, page_size, max_pages, skipped))
+    for index, convo in enumerate(fresh):
+        with item_boundary(f"listConvos.convos[{index}]", {"convos": [convo]}):
+            mentions.extend(_new_messages(run, account, convo, mark, page_size, max_pages, skipped))
     mentions.sort(key=lambda m: (m.created_at, m.external_id))
     return mentions, top, skipped
 
@@ -152,9 +153,12 @@ def _new_messages(
         for message in page.get("messages") or []:
             if str(message.get("rev") or "") <= mark:
                 return found  # newest first: the rest was handed over by an earlier poll
-            mention = message_to_mention(message, view, account, skipped, f"convo {view.id} message")
-            if mention is not None:
-                found.append(mention)
+            where = f"convo {view.id} message {message.get('id')}"
+            # Re-parsed alone as the conversation with this message as its last one (parse_convos).
+            with item_boundary(where, {"convos": [{**convo, "lastMessage": message}]}):
+                mention = message_to_mention(message, view, account, skipped, where)
+                if mention is not None:
+                    found.append(mention)
         cursor = page.get("cursor")
         if not cursor:
             return found
@@ -166,12 +170,17 @@ def parse_convos(payload: Any, account: str, skipped: list[Skipped]) -> list[Men
     """``listConvos`` output (for ``horseshoe parse``): each conversation's ``lastMessage``."""
     mentions: list[Mention] = []
     for index, convo in enumerate(parse(Convos, payload, "listConvos").convos):
-        view = parse(Convo, convo, f"listConvos.convos[{index}]")
-        if view.last_message is None:
-            skipped.append(Skipped(f"convo {view.id}", "no lastMessage (empty conversation)"))
-            continue
-        where = f"listConvos.convos[{index}].lastMessage"
-        found = message_to_mention(view.last_message, view, account, skipped, where)
-        if found is not None:
-            mentions.append(found)
+        with item_boundary(f"listConvos.convos[{index}]", {"convos": [convo]}):
+            found = _last_message(convo, index, account, skipped)
+            if found is not None:
+                mentions.append(found)
     return mentions
+
+
+def _last_message(convo: Any, index: int, account: str, skipped: list[Skipped]) -> Mention | None:
+    view = parse(Convo, convo, f"listConvos.convos[{index}]")
+    if view.last_message is None:
+        skipped.append(Skipped(f"convo {view.id}", "no lastMessage (empty conversation)"))
+        return None
+    where = f"listConvos.convos[{index}].lastMessage"
+    return message_to_mention(view.last_message, view, account, skipped, where)

@@ -13,7 +13,7 @@ from atproto_client import exceptions as at_exc
 from atproto_client.models.utils import get_model_as_dict
 from atproto_client.request import Request
 
-from plugin.connector import AccountContext, Connector, ParseResult, PollPage
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage, item_boundary
 from plugin.errors import AuthError, FatalError, OriginalDeleted
 from plugin.http import Media, PinnedTransport, fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
@@ -186,10 +186,12 @@ class BlueskyConnector(Connector):
         if raw.get("seenAt"):
             next_state["seenAt"] = raw["seenAt"]
         mentions = []
-        for item in sorted(fresh, key=lambda i: (str(i.get("indexedAt") or ""), str(i.get("uri")))):
-            found = notification_to_mention(item, account.external_id)
-            if found is not None:
-                mentions.append(found)
+        for index, item in enumerate(sorted(fresh, key=lambda i: (str(i.get("indexedAt") or ""), str(i.get("uri"))))):
+            where = f"notifications[{index}]"
+            with item_boundary(where, {"notifications": [item]}):
+                found = notification_to_mention(item, account.external_id, where=where)
+                if found is not None:
+                    mentions.append(found)
         dm_mark = state.get("dm") if state else None
         if account.settings.get("chat_enabled", False) and done:
             # Direct messages once the notifications are caught up (see chat.py for the mark).
@@ -371,4 +373,3 @@ class BlueskyConnector(Connector):
 @hookimpl
 def horseshoe_register_connectors() -> list[Connector]:
     return [BlueskyConnector()]
-

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from plugin.connector import ParseResult, Skipped
+from plugin.connector import ParseResult, Skipped, item_boundary
 from plugin.errors import BadInput
 from plugin.models import Author, Kind, Mention, Visibility
 
@@ -122,9 +122,11 @@ def explain_bluesky_payload(payload: Any, account: str | None = None) -> ParseRe
     result = ParseResult()
     if isinstance(payload, list):
         for index, item in enumerate(payload):
-            found = notification_to_mention(item, brand, result.skipped, f"notifications[{index}]")
-            if found is not None:
-                result.mentions.append(found)
+            where = f"notifications[{index}]"
+            with item_boundary(where, {"notifications": [item]}):
+                found = notification_to_mention(item, brand, result.skipped, where)
+                if found is not None:
+                    result.mentions.append(found)
         return result
     if not isinstance(payload, Mapping):
         raise BadInput("bluesky: expected a JSON object or array")

@@ -16,7 +16,7 @@ from mastodon import (
     MastodonRatelimitError,
 )
 
-from plugin.connector import AccountContext, Connector, ParseResult, PollPage
+from plugin.connector import AccountContext, Connector, ParseResult, PollPage, item_boundary
 from plugin.errors import AuthError, FatalError, OriginalDeleted
 from plugin.http import fetch_media, pinned_session
 from plugin.longreply import ThreadPart, post_thread, split_numbered
@@ -131,7 +131,8 @@ class MastodonConnector(Connector):
         if cursor:
             kwargs["min_id"] = cursor
         page = self._call(api, api.notifications, **kwargs)
-        items = sorted((dict(n) for n in page), key=lambda n: id_key(str(n["id"])))
+        # An item without an id sorts first and is quarantined below; it must not fail the page.
+        items = sorted((dict(n) for n in page), key=lambda n: id_key(str(n.get("id", ""))))
         if not items:
             # Starting on an empty inbox: "now" is before every future id, so walk from the start.
             return PollPage(mentions=[], cursor=cursor or "0", more=False)
@@ -141,11 +142,12 @@ class MastodonConnector(Connector):
         # The Link header's min_id is the page's newest id; fall back to our own reading of the page.
         next_cursor = link_min if link_min and id_key(link_min) >= id_key(newest) else newest
         mentions = []
-        for item in items:
-            found = notification_to_mention(item, account.external_id)
-            if found is None:
-                continue
-            mentions.append(self._with_root(api, account, found))
+        for index, item in enumerate(items):
+            where = f"notifications[{index}]"
+            with item_boundary(where, [item]):
+                found = notification_to_mention(item, account.external_id, where=where)
+                if found is not None:
+                    mentions.append(self._with_root(api, account, found))
         # A full page after a cursor means more may be waiting; the first poll (no cursor) only
         # takes the newest page, by design.
         more = bool(cursor) and len(items) >= page_size
@@ -191,13 +193,9 @@ class MastodonConnector(Connector):
     def _publish(self, api: Mastodon, account: AccountContext, text: str, **kwargs: Any) -> PostResult:
         limit = self._max_characters(api, account)
         if len(text) > limit:
-            raise FatalError(
-                f"reply is {len(text)} characters; this instance allows {limit}", code="too_long"
-            )
+            raise FatalError(f"reply is {len(text)} characters; this instance allows {limit}", code="too_long")
         status = self._call(api, api.status_post, text, posting=True, **kwargs)
-        return PostResult(
-            external_id=str(status["id"]), url=opt_text(status.get("url")) or opt_text(status.get("uri"))
-        )
+        return PostResult(external_id=str(status["id"]), url=opt_text(status.get("url")) or opt_text(status.get("uri")))
 
     @staticmethod
     def _addressed(text: str, acct: str | None) -> str:
@@ -327,4 +325,3 @@ class MastodonConnector(Connector):
 @hookimpl
 def horseshoe_register_connectors() -> list[Connector]:
     return [MastodonConnector()]
-

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
-from plugin.connector import ParseResult, Skipped
+from plugin.connector import ParseResult, Skipped, item_boundary
 from plugin.errors import BadInput
 from plugin.models import (
     Attachment,
@@ -188,13 +188,17 @@ def explain_mastodon_payload(payload: Any, account: str | None = None) -> ParseR
     if items is not None:
         listed = isinstance(payload, list)
         for index, item in enumerate(items):
-            if _is_conversation(item):
-                where = f"conversations[{index}]" if listed else "conversation"
-                found = conversation_to_mention(item, brand, result.skipped, where)
-            else:
-                found = notification_to_mention(item, brand, result.skipped, f"notifications[{index}]")
-            if found is not None:
-                result.mentions.append(found)
+            conversation = _is_conversation(item)
+            where = (
+                (f"conversations[{index}]" if listed else "conversation") if conversation else f"notifications[{index}]"
+            )
+            with item_boundary(where, [item]):
+                if conversation:
+                    found = conversation_to_mention(item, brand, result.skipped, where)
+                else:
+                    found = notification_to_mention(item, brand, result.skipped, where)
+                if found is not None:
+                    result.mentions.append(found)
         return result
     if not isinstance(payload, Mapping):
         raise BadInput("mastodon: expected a JSON object or array")
@@ -262,4 +266,3 @@ def _parse_stream_event(envelope: Any, account: str, skipped: list[Skipped]) -> 
 def id_key(value: str) -> tuple[int, str]:
     """Mastodon ids are integers cast to strings; compare by length then text."""
     return (len(value), value)
-

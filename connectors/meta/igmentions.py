@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.connector import Skipped
+from plugin.connector import Skipped, item_boundary
 from plugin.errors import FatalError
 from plugin.models import Attachment, Author, Kind, Mention
 
@@ -48,16 +48,18 @@ class MentionRef:
 def mention_refs(payload: Any, account: str | None) -> list[MentionRef]:
     refs: list[MentionRef] = []
     for entry in entries(payload, "instagram", account):
-        for value, where in changes(entry, ("mentions",)):
-            comment = value.get("comment_id")
-            refs.append(
-                MentionRef(
-                    ig_id=entry.id,
-                    media_id=id_str(value.get("media_id"), f"{where}.media_id"),
-                    comment_id=id_str(comment, f"{where}.comment_id") if comment is not None else None,
-                    where=where,
+        for raw, where, body in changes(entry, ("mentions",)):
+            with item_boundary(where, body):
+                value = as_dict(raw, where)
+                comment = value.get("comment_id")
+                refs.append(
+                    MentionRef(
+                        ig_id=entry.id,
+                        media_id=id_str(value.get("media_id"), f"{where}.media_id"),
+                        comment_id=id_str(comment, f"{where}.comment_id") if comment is not None else None,
+                        where=where,
+                    )
                 )
-            )
     return refs
 
 

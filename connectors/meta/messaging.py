@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from plugin.connector import Skipped
+from plugin.connector import Skipped, item_boundary
 from plugin.errors import BadInput, FatalError, OutcomeUnknown
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
@@ -93,11 +93,12 @@ def parse_messaging_payload(
     for entry in entries(payload, expected_object, account):
         for index, raw in enumerate(entry.messaging):
             where = f"{entry.where}.messaging[{index}]"
-            mention = parse_messaging_event(network, entry.id, raw, where, entry_time=entry.time)
-            if mention is not None:
-                mentions.append(mention)
-            elif skipped is not None:
-                skipped.append(Skipped(where, "not a customer's message (our echo, a delivery, read or reaction)"))
+            with item_boundary(where, entry.body_with(messaging=raw)):
+                mention = parse_messaging_event(network, entry.id, raw, where, entry_time=entry.time)
+                if mention is not None:
+                    mentions.append(mention)
+                elif skipped is not None:
+                    skipped.append(Skipped(where, "not a customer's message (our echo, a delivery, read or reaction)"))
     return mentions
 
 
@@ -163,4 +164,3 @@ def send_message(
     if not isinstance(mid, str) or not mid:
         raise OutcomeUnknown("Send API answered without a message_id")
     return mid
-

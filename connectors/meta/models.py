@@ -61,7 +61,7 @@ class WebhookBody(_Shape):
     """``{"object": "page" | "instagram", "entry": [...]}``."""
 
     object: Any = None
-    entry: list[Entry] | None = None
+    entry: list[Any] | None = None  # each validated as an ``Entry`` on its own (webhook.entries)
 
 
 class Party(_Shape):

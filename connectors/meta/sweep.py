@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from plugin.connector import PollPage
+from plugin.connector import PollPage, item_boundary
 from plugin.errors import BadInput
 from plugin.models import Mention
 
@@ -74,6 +74,8 @@ class SweepSpec:
     wants_children: Callable[[dict[str, Any], datetime], bool]
     children: Callable[[str, str | None], tuple[list[Mention], str | None]]
     lookback: timedelta
+    # A parent alone as ``explain_payload`` reads it (kept by the quarantine when it cannot be read).
+    parent_payload: Callable[[dict[str, Any]], Any] = lambda item: {"data": [item]}
 
 
 def initial_cursor(settings: Mapping[str, Any], now: datetime) -> SweepCursor:
@@ -115,14 +117,17 @@ def run_sweep(spec: SweepSpec, cursor: SweepCursor) -> PollPage:
         items, after = spec.parents(cursor.parents_after)
         floor = since - spec.lookback
         reached_floor = False
-        for item in items:
-            when = spec.parent_time(item)
-            if when < floor:
-                reached_floor = True  # parents come newest first: everything further is older
-                break
-            mentions.extend(m for m in spec.parent_mentions(item) if m.created_at >= since)
-            if spec.wants_children(item, since):
-                cursor.queue.append(id_str(item.get("id"), "parent.id"))
+        for index, item in enumerate(items):
+            # An unreadable parent is quarantined (inside the host's scope) and the walk goes on.
+            with item_boundary(f"parents[{index}]", spec.parent_payload(item)):
+                when = spec.parent_time(item)
+                if when < floor:
+                    reached_floor = True  # parents come newest first: everything further is older
+                    break
+                found = [m for m in spec.parent_mentions(item) if m.created_at >= since]
+                if spec.wants_children(item, since):
+                    cursor.queue.append(id_str(item.get("id"), "parent.id"))
+                mentions.extend(found)
         cursor.parents_after = after
         cursor.parents_done = reached_floor or after is None
     for mention in mentions:
@@ -131,4 +136,3 @@ def run_sweep(spec: SweepSpec, cursor: SweepCursor) -> PollPage:
         finished = SweepCursor(since=cursor.hw, hw=cursor.hw)
         return PollPage(mentions=mentions, cursor=finished.encode(), more=False)
     return PollPage(mentions=mentions, cursor=cursor.encode(), more=True)
-

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult
+from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult, item_boundary
 from plugin.errors import BadInput
 from plugin.http import header
 
 from .connect import MetaConnect
 from .credentials import APP_SECRET, PAGE_ID, VERIFY_TOKEN
 from .fields import as_dict
+from .models import Entry as EntryShape
 from .models import WebhookBody, parse
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -105,28 +106,55 @@ class Entry:
     messaging: tuple[Any, ...]
     where: str
     time: datetime | None
+    object: str = ""
+    raw_time: Any = None  # ``time`` as sent, for a one-item body
+
+    def body_with(self, *, change: tuple[Any, Any] | None = None, messaging: Any = None) -> dict[str, Any]:
+        """A webhook body holding only this entry and one of its changes or messaging events: what the
+        quarantine keeps, and what ``explain_payload`` reads again on a retry."""
+        entry: dict[str, Any] = {"id": self.id}
+        if self.raw_time is not None:
+            entry["time"] = self.raw_time
+        if change is not None:
+            entry["changes"] = [{"field": change[0], "value": change[1]}]
+        if messaging is not None:
+            entry["messaging"] = [messaging]
+        return {"object": self.object, "entry": [entry]}
 
 
 def entries(payload: Any, expected_object: str, account: str | None) -> Iterator[Entry]:
-    """The entries of a webhook body for ``account`` (all when None); BadInput names the path at fault."""
+    """The entries of a webhook body for ``account`` (all when None); BadInput names the path at fault.
+
+    Each entry is validated on its own: one malformed entry is quarantined (inside the host's scope),
+    the others are read."""
     raw = as_dict(payload, "body")
     if raw.get("object") != expected_object:
         raise BadInput(f"body.object: expected {expected_object!r}")
     body = parse(WebhookBody, raw, "body")
-    for index, entry in enumerate(body.entry or []):
-        if account is None or entry.id == account:
-            yield Entry(
-                id=entry.id,
-                changes=tuple((change.field, change.value) for change in entry.changes or []),
-                messaging=tuple(entry.messaging or []),
-                where=f"entry[{index}]",
-                time=entry.time,
-            )
+    for index, raw_entry in enumerate(body.entry or []):
+        where = f"entry[{index}]"
+        claimed = raw_entry.get("id") if isinstance(raw_entry, dict) else None
+        if account is not None and claimed is not None and str(claimed) != account:
+            continue  # another Page's or account's entry: not ours to read or to quarantine
+        entry: EntryShape | None = None
+        with item_boundary(where, {"object": expected_object, "entry": [raw_entry]}):
+            entry = parse(EntryShape, raw_entry, where)
+        if entry is None or (account is not None and entry.id != account):
+            continue
+        yield Entry(
+            id=entry.id,
+            changes=tuple((change.field, change.value) for change in entry.changes or []),
+            messaging=tuple(entry.messaging or []),
+            where=where,
+            time=entry.time,
+            object=expected_object,
+            raw_time=raw_entry.get("time") if isinstance(raw_entry, dict) else None,
+        )
 
 
-def changes(entry: Entry, fields: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], str]]:
-    """(value, where) of the entry's ``changes`` whose field is one of ``fields``."""
+def changes(entry: Entry, fields: tuple[str, ...]) -> Iterator[tuple[Any, str, dict[str, Any]]]:
+    """(value as sent, where, a body with only this change) of the entry's ``changes`` whose field is one
+    of ``fields``. The caller reads the value inside ``item_boundary(where, body)``."""
     for index, (field, value) in enumerate(entry.changes):
         if field in fields:
-            where = f"{entry.where}.changes[{index}].value"
-            yield as_dict(value, where), where
+            yield value, f"{entry.where}.changes[{index}].value", entry.body_with(change=(field, value))

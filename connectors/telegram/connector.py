@@ -30,6 +30,7 @@ from plugin.connector import (
     PollPage,
     Skipped,
     WebhookResult,
+    item_boundary,
 )
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, json_body
@@ -98,14 +99,16 @@ class TelegramConnector(Connector):
         bot_id = str(configured) if configured else bot_id_from_token(secrets.get("bot_token"))
         username = secrets.get("bot_username")
         skipped: list[Skipped] = []
-        mentions = parse_update(
-            body,
-            bot_id,
-            str(username) if username else None,
-            bot_id,
-            group_messages=secrets.get("group_messages") or ADDRESSED,
-            skipped=skipped,
-        )
+        mentions: list[Mention] = []
+        with item_boundary(f"update {_update_id(body)}", body):
+            mentions = parse_update(
+                body,
+                bot_id,
+                str(username) if username else None,
+                bot_id,
+                group_messages=secrets.get("group_messages") or ADDRESSED,
+                skipped=skipped,
+            )
         self._count(bot_id, skipped)
         return WebhookResult(mentions=mentions)
 
@@ -129,10 +132,11 @@ class TelegramConnector(Connector):
     ) -> ParseResult:
         result = ParseResult()
         for update in updates_of(payload):
-            found = parse_update(
-                update, account, bot_username, account, group_messages=group_messages, skipped=result.skipped
-            )
-            result.mentions.extend(found)
+            with item_boundary(f"update {_update_id(update)}", update):
+                found = parse_update(
+                    update, account, bot_username, account, group_messages=group_messages, skipped=result.skipped
+                )
+                result.mentions.extend(found)
         if account is None and any(m.account == "unknown" for m in result.mentions):
             result.skipped.append(
                 Skipped("payload", "no --account (the bot's id): replies to the bot are not recognised")
@@ -205,7 +209,9 @@ class TelegramConnector(Connector):
             uid = _update_id(update)
             if uid is not None:
                 next_offset = max(next_offset or 0, uid + 1)
-            try:
+            # One unreadable update must not wedge the cursor: the offset moves past it (above) and the
+            # host quarantines it with the reason.
+            with item_boundary(f"update {uid}", update):
                 mentions.extend(
                     parse_update(
                         update,
@@ -216,9 +222,6 @@ class TelegramConnector(Connector):
                         skipped=skipped,
                     )
                 )
-            except BadInput as exc:
-                # One unreadable update must not wedge the cursor forever; it is logged, not hidden.
-                log.warning("telegram: skipping update %s: %s", uid, exc)
         self._count(account.external_id, skipped)
         return PollPage(
             mentions=mentions,

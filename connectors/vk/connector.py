@@ -20,7 +20,16 @@ from typing import Any, TypeVar
 import pluggy
 from pydantic import BaseModel
 
-from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, Skipped, WebhookResult
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    InboundRequest,
+    ParseResult,
+    PollPage,
+    Skipped,
+    WebhookResult,
+    item_boundary,
+)
 from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, fingerprint, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
@@ -61,6 +70,7 @@ def random_id_for(idempotency_key: str) -> int:
 
 # The shared secret as it appears in the raw body (VK sends it as a plain JSON string).
 _RAW_SECRET = re.compile(rb'"secret"\s*:\s*"([^"\\]{0,256})"')
+
 
 class VKConnector(Connector):
     name = "vk"
@@ -124,7 +134,10 @@ class VKConnector(Connector):
         group = str(configured) if configured else (str(body["group_id"]) if "group_id" in body else None)
         skipped: list[Skipped] = []
         mode = secrets.get("group_messages") or ADDRESSED
-        mentions = parse_event(body, group.lstrip("-") if group else None, group_messages=mode, skipped=skipped)
+        mentions: list[Mention] = []
+        # Kept without its shared secret: a quarantined body must not carry a credential.
+        with item_boundary(f"{body.get('type')} event", {k: v for k, v in body.items() if k != "secret"}):
+            mentions = parse_event(body, group.lstrip("-") if group else None, group_messages=mode, skipped=skipped)
         self._count(group, skipped)
         return WebhookResult(mentions=mentions, handshake=(200, "text/plain", "ok"))
 
@@ -136,8 +149,10 @@ class VKConnector(Connector):
         self, payload: Any, account: str | None = None, *, group_messages: str = ADDRESSED
     ) -> ParseResult:
         result = ParseResult()
-        for event in events_of(payload):
-            result.mentions.extend(parse_event(event, account, group_messages=group_messages, skipped=result.skipped))
+        for index, event in enumerate(events_of(payload)):
+            with item_boundary(f"updates[{index}]", event):
+                found = parse_event(event, account, group_messages=group_messages, skipped=result.skipped)
+                result.mentions.extend(found)
         return result
 
     def _count(self, group: str | None, skipped: list[Skipped]) -> None:
@@ -244,11 +259,11 @@ class VKConnector(Connector):
         skipped: list[Skipped] = []
         group = str(self._group_id(account))
         mode = str(account.settings.get("group_messages") or ADDRESSED)
-        for event in answer.updates:
-            try:
+        for index, event in enumerate(answer.updates):
+            # One unreadable event must not wedge the long poll: ts moves past it and the host
+            # quarantines it with the reason.
+            with item_boundary(f"updates[{index}]", event):
                 mentions.extend(parse_event(event, group, group_messages=mode, skipped=skipped))
-            except BadInput as exc:
-                log.warning("vk: skipping long poll event: %s", exc)
         self._count(group, skipped)
         state["ts"] = answer.ts if answer.ts is not None else state["ts"]
         return PollPage(mentions=mentions, cursor=json.dumps(state), more=bool(answer.updates))
@@ -322,9 +337,7 @@ class VKConnector(Connector):
             "peer_ids": str(peer_id),  # peer_ids makes VK return conversation_message_id
             "message": reply.text,
             "random_id": random_id_for(reply.idempotency_key),
-            "attachments": photo_attachments(
-                self._call, account, reply.attachments, group_id=None, peer_id=peer_id
-            ),
+            "attachments": photo_attachments(self._call, account, reply.attachments, group_id=None, peer_id=peer_id),
         }
         if reply_cmid is not None:
             params["forward"] = json.dumps(

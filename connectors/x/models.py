@@ -175,10 +175,12 @@ class TweetDeleteEventV1(_Shape):
 
 class AccountActivity(_Shape):
     for_user_id: Id
-    tweet_create_events: list[TweetV1] | None = None
-    tweet_delete_events: list[TweetDeleteEventV1] | None = None
-    direct_message_events: list[DMEventV1] | None = None
-    users: dict[str, UserV1] | None = None
+    # Events stay raw here and are validated one by one (parse.account_activity): one malformed event
+    # must not reject the others in the same body.
+    tweet_create_events: list[Any] | None = None
+    tweet_delete_events: list[Any] | None = None
+    direct_message_events: list[Any] | None = None
+    users: dict[str, Any] | None = None
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from plugin.connector import Skipped
+from plugin.connector import Skipped, item_boundary
 from plugin.errors import BadInput
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
@@ -186,50 +186,65 @@ def posts_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
     out: list[Mention] = []
     for n, item in enumerate(items):
         where = f"data[{n}]"
-        mention = tweet_v2(parse_model(Tweet, item, where), where, account, users, media)
-        if mention.author.external_id != account:  # our own posts are never tickets
-            out.append(mention)
+        with item_boundary(where, _one_item(payload, item)):
+            mention = tweet_v2(parse_model(Tweet, item, where), where, account, users, media)
+            if mention.author.external_id != account:  # our own posts are never tickets
+                out.append(mention)
     return out
+
+
+def _one_item(payload: Mapping[str, Any], item: Any) -> dict[str, Any]:
+    """A v2 response holding just ``item`` (with the page's expansions), for the quarantine."""
+    return {"data": [item], "includes": payload.get("includes") or {}}
 
 
 # ---------------------------------------------------------------- v2 DM events
 
 
-def dm_events_response(
-    payload: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None
-) -> list[Mention]:
+def dm_events_response(payload: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None) -> list[Mention]:
     notes: list[Skipped] = [] if skipped is None else skipped
     users, media = _includes(payload)
     out: list[Mention] = []
     for n, item in enumerate(_items(payload.get("data"), "data")):
         where = f"data[{n}]"
-        event = parse_model(DMEvent, item, where)
-        if (event.event_type or "MessageCreate") != "MessageCreate":
-            notes.append(Skipped(where, f"event_type {event.event_type} carries no message"))
-            continue
-        if not event.id:
-            raise BadInput(f"{where} has no 'id'")
-        sender = event.sender_id
-        if not sender:
-            raise BadInput(f"{where} has no sender_id (request dm_event.fields=sender_id)")
-        if sender == account:
-            notes.append(Skipped(where, "sent by the brand account itself"))
-            continue
-        out.append(
-            Mention(
-                network=NETWORK,
-                external_id=event.id,
-                thread_id=event.dm_conversation_id or dm_conversation_id(sender, account),
-                kind=Kind.DIRECT,
-                visibility=Visibility.PRIVATE,
-                author=author_from_v2(sender, users),
-                text=event.text or "",
-                created_at=parse_time(event.created_at, event.id, where),
-                attachments=media_attachments(event.attachments, media),
-                account=account,
-            )
-        )
+        with item_boundary(where, _one_item(payload, item)):
+            mention = _dm_event(parse_model(DMEvent, item, where), where, account, users, media, notes)
+            if mention is not None:
+                out.append(mention)
     return out
+
+
+def _dm_event(
+    event: DMEvent,
+    where: str,
+    account: str,
+    users: Mapping[str, User],
+    media: Mapping[str, Media],
+    notes: list[Skipped],
+) -> Mention | None:
+    if (event.event_type or "MessageCreate") != "MessageCreate":
+        notes.append(Skipped(where, f"event_type {event.event_type} carries no message"))
+        return None
+    if not event.id:
+        raise BadInput(f"{where} has no 'id'")
+    sender = event.sender_id
+    if not sender:
+        raise BadInput(f"{where} has no sender_id (request dm_event.fields=sender_id)")
+    if sender == account:
+        notes.append(Skipped(where, "sent by the brand account itself"))
+        return None
+    return Mention(
+        network=NETWORK,
+        external_id=event.id,
+        thread_id=event.dm_conversation_id or dm_conversation_id(sender, account),
+        kind=Kind.DIRECT,
+        visibility=Visibility.PRIVATE,
+        author=author_from_v2(sender, users),
+        text=event.text or "",
+        created_at=parse_time(event.created_at, event.id, where),
+        attachments=media_attachments(event.attachments, media),
+        account=account,
+    )
 
 
 # ---------------------------------------------------------------- Account Activity (v1.1 objects)
@@ -290,7 +305,7 @@ def _tweet_v1(tweet: TweetV1, where: str, account: str) -> Mention:
     )
 
 
-def _dm_v1(event: DMEventV1, where: str, account: str, users: Mapping[str, UserV1]) -> Mention | None:
+def _dm_v1(event: DMEventV1, where: str, account: str, users: Mapping[str, Any]) -> Mention | None:
     if event.type != "message_create":
         return None
     if not event.id:
@@ -306,7 +321,9 @@ def _dm_v1(event: DMEventV1, where: str, account: str, users: Mapping[str, UserV
     media = data.attachment.media if data and data.attachment else None
     if media is not None and media.media_url_https:
         attachments.append(Attachment(url=media.media_url_https, type=media.type or "file"))
-    user = users.get(create.sender_id)
+    raw_user = users.get(create.sender_id)
+    # The sender's profile expansion is validated with the event: a malformed one quarantines this DM.
+    user = parse_model(UserV1, raw_user, f"users[{create.sender_id}]") if raw_user else None
     author = _author_v1(user, f"users[{create.sender_id}]") if user else Author(external_id=create.sender_id)
     return Mention(
         network=NETWORK,
@@ -341,16 +358,24 @@ def account_activity(payload: Mapping[str, Any], account: str | None) -> list[Me
     for_user = body.for_user_id
     brand = account or for_user
     out: list[Mention] = []
-    for n, tweet in enumerate(body.tweet_create_events or []):
-        mention = _tweet_v1(tweet, f"tweet_create_events[{n}]", brand)
-        if mention.author.external_id != for_user:  # our own posts (and our replies) echo back here
-            out.append(mention)
-    for n, deleted in enumerate(body.tweet_delete_events or []):
-        out.append(_deleted_v1(deleted, f"tweet_delete_events[{n}]", brand))
-    for n, event in enumerate(body.direct_message_events or []):
-        dm = _dm_v1(event, f"direct_message_events[{n}]", for_user, body.users or {})
-        if dm is not None:
-            out.append(dm if account is None else dm.model_copy(update={"account": brand}))
+    # Each event is validated on its own, so one malformed event is quarantined, not the whole body.
+    for n, raw in enumerate(body.tweet_create_events or []):
+        where = f"tweet_create_events[{n}]"
+        with item_boundary(where, {"for_user_id": for_user, "tweet_create_events": [raw]}):
+            mention = _tweet_v1(parse_model(TweetV1, raw, where), where, brand)
+            if mention.author.external_id != for_user:  # our own posts (and our replies) echo back here
+                out.append(mention)
+    for n, raw in enumerate(body.tweet_delete_events or []):
+        where = f"tweet_delete_events[{n}]"
+        with item_boundary(where, {"for_user_id": for_user, "tweet_delete_events": [raw]}):
+            out.append(_deleted_v1(parse_model(TweetDeleteEventV1, raw, where), where, brand))
+    users = body.users or {}
+    for n, raw in enumerate(body.direct_message_events or []):
+        where = f"direct_message_events[{n}]"
+        with item_boundary(where, {"for_user_id": for_user, "direct_message_events": [raw], "users": users}):
+            dm = _dm_v1(parse_model(DMEventV1, raw, where), where, for_user, users)
+            if dm is not None:
+                out.append(dm if account is None else dm.model_copy(update={"account": brand}))
     return out
 
 

@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from plugin.config import Settings
 from plugin.plugins import Registry, get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import SinkConnection
+from plugin.store.health import AccountHealth
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "never"
+
+
+def account_problems(health: AccountHealth, installed: bool = True) -> list[str]:
+    """What an admin must fix about one account, in plain words (empty = nothing)."""
+    found: list[str] = []
+    if not installed:
+        found.append("connector not installed")
+    if health.needs_attention:
+        found.append(f"needs attention since {_when(health.attention_since)}: {health.needs_attention}")
+    if health.stuck:
+        found.append(
+            f"stuck: {health.poll_failures} polls failed in a row, cursor unmoved since {_when(health.last_poll_ok_at)}"
+            f" ({health.last_error})"
+        )
+    if health.quarantined:
+        found.append(
+            f"{health.quarantined} item(s) quarantined (horseshoe quarantine list --account {health.account_id})"
+        )
+    return found
+
+
+def account_facts(health: AccountHealth) -> str:
+    """The account's vital signs on one line."""
+    facts = [
+        f"last poll {_when(health.last_poll_ok_at)}",
+        f"last webhook {_when(health.last_webhook_ok_at)}",
+        f"undelivered {health.undelivered}"
+        + (f" (oldest {_when(health.oldest_undelivered_at)})" if health.oldest_undelivered_at else ""),
+        f"quarantined {health.quarantined}",
+    ]
+    if health.token_expires_at is not None:
+        facts.append(f"token expires {_when(health.token_expires_at)}")
+    if health.last_error:
+        facts.append(f"last error {_when(health.last_error_at)}: {health.last_error}")
+    return ", ".join(facts)
 
 
 def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[str]:
@@ -48,12 +89,26 @@ def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[
             found = sink.check(SinkConnection(tenant.id, tenant.key, row.sink, config))
             problems.extend(f"{tenant.key}/{p}" for p in found)
             echo(f"  {row.sink}: " + ("ok" if not found else "PROBLEM " + "; ".join(found)))
-        for account in runtime.store.accounts(tenant.id):
-            status = "ok" if account.network in registry.connectors else "PROBLEM connector not installed"
-            if status != "ok":
-                problems.append(f"{tenant.key}/{account.network}:{account.external_id}: connector not installed")
-            echo(f"  account {account.network}:{account.handle or account.external_id}: {status}")
+        for attention in runtime.store.health.attention(tenant.id):
+            if attention.sink is not None:
+                problems.append(f"{tenant.key}/{attention.sink}: needs attention: {attention.reason}")
+                echo(f"  {attention.sink}: NEEDS ATTENTION since {_when(attention.since)}: {attention.reason}")
+        for health in runtime.store.health.accounts(tenant.id, stuck_after=settings.stuck_after_polls):
+            found = account_problems(health, health.network in registry.connectors)
+            name = f"{health.network}:{health.handle or health.external_id}"
+            problems.extend(f"{tenant.key}/{name}: {p}" for p in found)
+            echo(
+                f"  account {name} (id {health.account_id}): " + ("ok" if not found else "PROBLEM " + "; ".join(found))
+            )
+            echo(f"    {account_facts(health)}")
     counts = runtime.store.counts()
     echo("queue: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    held = runtime.store.quarantine.counts_by_network()
+    if held:
+        echo(
+            "quarantined: "
+            + ", ".join(f"{network}={n}" for network, n in sorted(held.items()))
+            + " (horseshoe quarantine list; retry after a fix)"
+        )
     echo("no problems found" if not problems else f"{len(problems)} problem(s) found")
     return problems

@@ -10,7 +10,9 @@ from typing import Any
 import click
 
 from plugin.cli import trust as trust_cli
+from plugin.cli.quarantine import quarantine as quarantine_group
 from plugin.config import load_settings
+from plugin.connector import quarantine_scope
 from plugin.errors import BadInput
 from plugin.triage.cli import triage as triage_group
 
@@ -112,22 +114,29 @@ def parse(network: str, file: Any, account: str | None) -> None:
     except ValueError as exc:
         raise click.ClickException(f"{file.name}: not valid JSON: {exc}") from None
     try:
-        result = connector.explain_payload(payload, account)
+        # As the worker reads a page: an unreadable item is reported, the others still come out.
+        with quarantine_scope() as unreadable:
+            result = connector.explain_payload(payload, account)
     except BadInput as exc:
         raise click.ClickException(f"{file.name}: {exc}") from None
+    for item in unreadable:
+        click.echo(f"unreadable {item.where}: {item.error}", err=True)
     for mention in result.mentions:
         click.echo(json.dumps(mention.normal_form(), ensure_ascii=False))
     # Why a valid payload gave less than it seemed to hold: on stderr, so stdout stays JSON lines.
     for skipped in result.skipped:
         click.echo(f"skipped {skipped.where}: {skipped.reason}", err=True)
-    if not result.mentions and not result.skipped:
+    if not result.mentions and not result.skipped and not unreadable:
         click.echo(f"{file.name}: no mentions, and {network} gave no reason for skipping anything", err=True)
+    if unreadable:
+        raise click.ClickException(f"{file.name}: {len(unreadable)} item(s) could not be read (see above)")
 
 
 main.add_command(triage_group, name="triage")
 main.add_command(trust_cli.tenants)
 main.add_command(trust_cli.keys)
 main.add_command(trust_cli.accounts)
+main.add_command(quarantine_group)
 
 
 @main.group()

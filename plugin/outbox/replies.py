@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
-from plugin import metrics
+from plugin import attention, metrics
 from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RetriableError
 from plugin.models import PostResult, Reply, Visibility
 from plugin.outbox import guard, handoff
 from plugin.pipeline import inbound, notices
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
+from plugin.store.db import utcnow
 from plugin.store.outbox import ReplyRow
 from plugin.store.statuses import ReplyStatus
 
@@ -129,7 +131,19 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         error = f"{notices.held_reason(reply.network)} ({exc})"
         _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
-    except (FatalError, AuthError) as exc:
+    except AuthError as exc:
+        # Nothing was posted (the network refused the credentials). Retrying blindly cannot help:
+        # the account is paused and its admin told; the reply waits and goes out after reconnecting.
+        # A synchronous channelback answers the agent now instead.
+        attention.account_refused(runtime, account.id, exc, "reply")
+        error = attention.plain_error(exc, reply.network)
+        if row.source == CHANNELBACK:
+            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+            return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
+        when = utcnow() + timedelta(hours=1)
+        _finish(runtime, reply_id, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=error)
+        return ReplyState(id=reply_id, status=ReplyStatus.PENDING, error=error)
+    except FatalError as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
         _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
@@ -222,7 +236,8 @@ def expire_stuck(runtime: Runtime) -> int:
 def drain(runtime: Runtime, owner: str, limit: int = 100) -> int:
     """Send due asynchronous replies (sources other than the synchronous Zendesk channelback)."""
     expire_stuck(runtime)
-    ids = runtime.store.outbox.due_ids(limit, except_source=CHANNELBACK)
+    paused = runtime.store.health.paused_accounts()  # credentials refused: wait for an admin
+    ids = runtime.store.outbox.due_ids(limit, except_source=CHANNELBACK, paused_accounts=paused)
     for reply_id in ids:
         attempt(runtime, reply_id, owner)
     return len(ids)

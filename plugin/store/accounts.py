@@ -212,6 +212,13 @@ class AccountRepository:
                 .values(cursor=cursor, updated_at=utcnow())
             )
 
+    def wake_poll(self, account_id: int) -> None:
+        """Make one account due for polling now (its credentials were just replaced)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                update(t.poll_cursors).where(t.poll_cursors.c.account_id == account_id).values(next_poll_at=utcnow())
+            )
+
     def wake_polls(self) -> None:
         """Make every account due for polling now."""
         with self.db.begin() as conn:

@@ -1,6 +1,6 @@
 """Tables of the standalone console (issue 15): admin users, their server-side sessions, login attempts.
 
-Kept beside ``tables.py`` on the same ``MetaData`` so migration 0011 and ``create_all`` agree.
+Kept beside ``tables.py`` on the same ``MetaData`` so migration 0009 and ``create_all`` agree.
 """
 
 from __future__ import annotations

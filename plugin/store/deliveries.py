@@ -53,6 +53,16 @@ class DeliveryRepository:
         due = (d.c.status == DeliveryStatus.PENDING) & (d.c.next_attempt_at <= utcnow())
         return leases.claim(self.db, d, due, owner, limit, lease_seconds, order_by=[d.c.mention_id])
 
+    def wake(self, tenant_id: int, sink: str) -> None:
+        """Pending deliveries of one tenant's sink are due now (its credentials were just updated)."""
+        d = t.deliveries.c
+        with self.db.begin() as conn:
+            conn.execute(
+                update(t.deliveries)
+                .where(d.tenant_id == tenant_id, d.sink == sink, d.status == DeliveryStatus.PENDING)
+                .values(next_attempt_at=utcnow())
+            )
+
     def due_rows(self, ids: Sequence[int]) -> list[DueDelivery]:
         d, m = t.deliveries.c, t.mentions.c
         with self.db.read() as conn:

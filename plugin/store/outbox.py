@@ -3,7 +3,7 @@ call, finished, and reported back to the CRM record it came from."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -211,17 +211,30 @@ class OutboxRepository:
                 ).rowcount
             )
 
-    def due_ids(self, limit: int, *, except_source: str) -> list[int]:
-        """Pending replies whose next attempt is due, oldest first."""
+    def due_ids(self, limit: int, *, except_source: str, paused_accounts: Collection[int] = ()) -> list[int]:
+        """Pending replies whose next attempt is due, oldest first; none of ``paused_accounts`` (their
+        credentials need an admin)."""
         r = t.replies.c
+        query = (
+            select(r.id)
+            .where(r.status == ReplyStatus.PENDING, r.next_attempt_at <= utcnow(), r.source != except_source)
+            .order_by(r.id)
+            .limit(limit)
+        )
+        if paused_accounts:
+            query = query.where(r.account_id.not_in(sorted(paused_accounts)))
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(r.id)
-                .where(r.status == ReplyStatus.PENDING, r.next_attempt_at <= utcnow(), r.source != except_source)
-                .order_by(r.id)
-                .limit(limit)
+            return [int(row.id) for row in conn.execute(query)]
+
+    def wake_account(self, account_id: int) -> None:
+        """Pending replies of an account whose credentials were just replaced are due now."""
+        r = t.replies.c
+        with self.db.begin() as conn:
+            conn.execute(
+                update(t.replies)
+                .where(r.account_id == account_id, r.status == ReplyStatus.PENDING)
+                .values(next_attempt_at=utcnow())
             )
-            return [int(row.id) for row in rows]
 
     # -- reporting back to the CRM -------------------------------------------------------------
     def unreported(self, tenant_id: int, source: str, limit: int) -> list[ReplyRow]:

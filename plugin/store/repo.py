@@ -22,9 +22,11 @@ from plugin.store.db import Database
 from plugin.store.deliveries import BACKFILL_DAYS, DeliveryRepository
 from plugin.store.events import EventRepository
 from plugin.store.failures import FailureRepository
+from plugin.store.health import HealthRepository, account_target, sink_target
 from plugin.store.identity import IdentityRepository
 from plugin.store.inbox import InboxRepository
 from plugin.store.outbox import OutboxRepository
+from plugin.store.quarantine import QuarantineRepository
 from plugin.store.service import ServiceRepository
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
 from plugin.store.tenants import TenantRepository
@@ -57,6 +59,9 @@ class Store:
         self.failures = FailureRepository(db)
         # Service facts and the hourly rollup the dashboard reads (issue 16).
         self.service = ServiceRepository(db)
+        # Items no connector could read, and the truth about each account (issues 12 and 15).
+        self.quarantine = QuarantineRepository(db)
+        self.health = HealthRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:
@@ -70,6 +75,8 @@ class Store:
 
     def set_sink_connection(self, tenant_id: int, sink: str, config: dict[str, Any]) -> None:
         self.tenants.set_connection(tenant_id, sink, config)
+        if self.health.clear(sink_target(sink, tenant_id)):  # new credentials: deliveries resume now
+            self.deliveries.wake(tenant_id, sink)
 
     def disable_sink_connection(self, tenant_id: int, sink: str, reason: str) -> None:
         self.tenants.disable_connection(tenant_id, sink, reason)
@@ -89,9 +96,13 @@ class Store:
         settings: dict[str, Any] | None = None,
         api_base: str | None = None,
     ) -> int:
-        return self.brand_accounts.upsert(
+        account_id = self.brand_accounts.upsert(
             tenant_id, network, external_id, credentials, handle=handle, settings=settings, api_base=api_base
         )
+        if self.health.clear(account_target(account_id)):  # reconnected: polls and replies resume now
+            self.brand_accounts.wake_poll(account_id)
+            self.outbox.wake_account(account_id)
+        return account_id
 
     def update_account_settings(self, account_id: int, settings: dict[str, Any]) -> None:
         self.brand_accounts.update_settings(account_id, settings)

@@ -61,3 +61,8 @@ class Outcome(StrEnum):
     RETRY = "retry"
     WAIT_PARENT = "wait_parent"
     FAILED = "failed"
+
+
+class QuarantineStatus(StrEnum):
+    QUARANTINED = "quarantined"  # could not be parsed; kept raw, waiting for a fix and a retry
+    RELEASED = "released"  # a retry parsed it (its mentions, if any, are in the inbox)

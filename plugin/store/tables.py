@@ -245,7 +245,7 @@ callback_budgets = Table(
     Column("used", BigInteger, nullable=False),
 )
 
-# --- service metrics (issue 16; migration 0013) ---------------------------------------------------
+# --- service metrics (issue 16; migration 0010) ---------------------------------------------------
 # One row per engaged mention: when the customer wrote, when we first answered, when the ticket/case
 # was solved, and the CSAT asked/answered. Written as things happen; read one ticket or thread at a time.
 service_facts = Table(
@@ -323,4 +323,52 @@ resolution_cursors = Table(
     Column("sink", String(64), primary_key=True),
     Column("cursor", Text),
     _ts("updated_at", nullable=False),
+)
+
+# Items of a poll page or webhook body a connector could not read, kept raw with the error so the
+# rest of the page flows and the item can be re-parsed after a fix (issue 12, migration 0012).
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("network", String(64), nullable=False),
+    Column("source", String(16), nullable=False),  # poll | webhook
+    Column("location", String(512), nullable=False),  # where in the payload (data[55], entry[0].changes[1])
+    Column("error", Text, nullable=False),
+    Column("payload", JSON, nullable=False),  # a one-item payload explain_payload reads on its own
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the payload: a re-read page adds nothing
+    Column("status", String(16), nullable=False),  # quarantined -> released
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("outcome", Text),  # what the last retry made of it
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("tenant_id", "network", "fingerprint", name="uq_quarantine_tenant_network_fingerprint"),
+)
+Index("ix_quarantine_status", quarantine.c.status, quarantine.c.account_id)
+
+# What an admin needs to know about each account that the poll cursor does not say (0012).
+account_health = Table(
+    "account_health",
+    metadata,
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    _ts("last_poll_ok_at"),
+    _ts("last_webhook_ok_at"),
+    Column("last_error", Text),
+    _ts("last_error_at"),
+    _ts("token_expires_at"),
+)
+
+# An account or CRM connection whose credentials were refused: its work waits for an admin (0012).
+needs_attention = Table(
+    "needs_attention",
+    metadata,
+    Column("target", String(255), primary_key=True),  # "account:<id>" | "sink:<sink>:<tenant id>"
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("sink", String(64)),
+    Column("reason", Text, nullable=False),
+    _ts("since", nullable=False),
+    _ts("notified_at"),  # the admin contact was told (once)
 )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from plugin.connector import AccountContext, Connector, InboundRequest
+from plugin.testing.poison import PoisonItems
 from plugin.testing.server import RunningServer, serve_in_thread
 
 # Names of the checks a harness may opt out of (with a reason) in ``Harness.skips``.
@@ -30,6 +31,7 @@ CHECKS = (
     "rate_limit_poll",
     "rate_limit_reply",
     "errors",
+    "poison",
 )
 
 FailureKind = Literal["5xx", "fatal"]
@@ -62,6 +64,7 @@ class Harness(ABC):
 
     def __init__(self) -> None:
         self._server: RunningServer | None = None
+        self.poisoned: PoisonItems | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     @abstractmethod
@@ -70,7 +73,9 @@ class Harness(ABC):
 
     def start(self) -> None:
         self.app = self.create_app()
-        self._server = serve_in_thread(self.app)
+        # Served through ``PoisonItems`` so the poison check can malform one item of an answer.
+        self.poisoned = PoisonItems(self.app)
+        self._server = serve_in_thread(self.poisoned)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -85,6 +90,8 @@ class Harness(ABC):
     def reset(self) -> None:
         """Forget all traffic and faults; seed the brand and one customer."""
         self.clear_faults()
+        if self.poisoned is not None:
+            self.poisoned.clear()
         self.reset_state()
 
     @abstractmethod
@@ -139,6 +146,18 @@ class Harness(ABC):
         """The parent_id a customer's answer to our reply must carry: our reply, unless the network
         flattens threads (then the harness says which item the network attaches it to)."""
         return reply_id
+
+    def inject_poison(self, text: str) -> str | None:
+        """A customer's item the network serves malformed (e.g. X ``lang`` as a list): inject it as usual,
+        then ``self.poison(match, change)`` so every answer carries it broken. Returns the connector
+        external id it would have had; None = not implemented (declare ``poison`` in ``skips`` instead)."""
+        return None
+
+    def poison(self, match: Mapping[str, Any], change: Mapping[str, Any]) -> None:
+        """From now on, every object of the fake's JSON answers whose keys equal ``match`` is served with
+        ``change`` applied (see ``plugin.testing.poison``)."""
+        assert self.poisoned is not None, "harness not started"
+        self.poisoned.add(match, change)
 
     # -- webhooks --------------------------------------------------------------------------------------
     def signed_webhook(self, external_id: str) -> InboundRequest | None:

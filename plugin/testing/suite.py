@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from plugin.cli.doctor import run_doctor
 from plugin.config import Settings
 from plugin.connectflow import ConnectFlow
 from plugin.connector import AccountContext, Connector, ConnectorModel
@@ -24,10 +25,13 @@ from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.models import Mention, Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.pipeline import inbound as pipeline
+from plugin.pipeline import quarantine
 from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.store.repo import AccountRow
 from plugin.testing.harness import Harness, Posted
+from plugin.web.app import create_app
+from plugin.worker.loop import Worker
 
 _keys = itertools.count(1)
 
@@ -386,3 +390,46 @@ class ConnectorConformance:
         if flow.redirects:
             assert type(flow).complete is not ConnectFlow.complete, "a flow that redirects must implement complete()"
         assert flow.intro, "intro: one line telling the admin what happens"
+
+    # (9) ---------------------------------------------------------------------------------------------
+    def test_poison_item_is_quarantined_and_the_rest_flows(self, harness: Harness, host: Host) -> None:
+        """One malformed item among good ones (issue 12): the good ones arrive, the bad one is kept in
+        quarantine with the reason, the cursor moves past it, and doctor and /metrics show it."""
+        skip_unless(harness, "poison")
+        worker = Worker(host.runtime, owner="conformance")
+        poll_until_done(worker)  # the first poll starts "now"
+        before = harness.inject_any("good, before the poison")
+        bad = harness.inject_poison("this one is malformed")
+        assert bad is not None, "implement Harness.inject_poison, or declare 'poison' in skips with the reason"
+        after = harness.inject_any("good, after the poison")
+        host.runtime.store.brand_accounts.wake_polls()
+        poll_until_done(worker)
+        inbox = host.runtime.store.inbox
+        for good in (before, after):
+            assert inbox.find(host.tenant_id, harness.network, good) is not None, f"{good} was held up by the poison"
+        assert inbox.find(host.tenant_id, harness.network, bad) is None, "the malformed item became a mention"
+        held = host.runtime.store.quarantine.list(account_id=host.account_id)
+        assert len(held) == 1, f"expected the one poisoned item in quarantine, got {held}"
+        assert held[0].network == harness.network and held[0].source == "poll" and held[0].error
+        # The cursor moved past it: polling on neither re-quarantines it nor stalls.
+        host.runtime.store.brand_accounts.wake_polls()
+        poll_until_done(worker)
+        assert len(host.runtime.store.quarantine.list(account_id=host.account_id)) == 1
+        assert host.runtime.store.brand_accounts.cursor(host.account_id).failures == 0
+        # Retried with the same parser, it still fails and stays quarantined, with the reason.
+        assert not quarantine.retry(host.runtime, held[0]).released
+        lines: list[str] = []
+        run_doctor(host.runtime.settings, echo=lines.append)
+        assert any("1 item(s) quarantined" in line for line in lines), lines
+        metrics = create_app(host.runtime).test_client().get("/metrics").get_data(as_text=True)
+        assert f'horseshoe_quarantined{{network="{harness.network}"}} 1.0' in metrics
+
+
+def poll_until_done(worker: Worker, max_ticks: int = 50) -> None:
+    """Poll the host's account the way the worker does until it has nothing more right now."""
+    for _ in range(max_ticks):
+        tick = worker.poll_due()
+        assert not tick.errors, f"a poll failed instead of isolating the bad item: {tick.errors}"
+        if not tick.polled:
+            return
+    raise AssertionError("poll never said it was done")

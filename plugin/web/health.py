@@ -8,6 +8,8 @@ operator sets ``metrics_token``; unset, it is open (a scraper on a private netwo
 from __future__ import annotations
 
 import hmac
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -15,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plugin.errors import Unauthorized
 from plugin.metrics import registry_with_backlog
+from plugin.store.health import AccountHealth
 from plugin.web.extension import runtime
 
 bp = Blueprint("health", __name__)
@@ -30,9 +33,39 @@ def _bearer_ok() -> bool:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    if _bearer_ok():
-        return jsonify(status="ok", counts=runtime().store.counts())
-    return jsonify(status="ok")
+    """Anonymous callers learn only that the server answers (issue 10); the metrics token holder gets
+    the backlog and every account's health (the same read as ``horseshoe doctor``)."""
+    if not _bearer_ok():
+        return jsonify(status="ok")
+    rt = runtime()
+    accounts = rt.store.health.accounts(stuck_after=rt.settings.stuck_after_polls)
+    attention = rt.store.health.attention()
+    degraded = any(not a.ok for a in accounts) or bool(attention)
+    return jsonify(
+        status="degraded" if degraded else "ok",
+        counts=rt.store.counts(),
+        quarantined=rt.store.quarantine.counts_by_network(),
+        accounts=[health_json(a) for a in accounts],
+        needs_attention=[
+            {
+                "target": n.target,
+                "sink": n.sink,
+                "account_id": n.account_id,
+                "reason": n.reason,
+                "since": n.since.isoformat(),
+            }
+            for n in attention
+        ],
+    )
+
+
+def health_json(health: AccountHealth) -> dict[str, Any]:
+    """One account's health as JSON (times ISO 8601 UTC, None when unknown)."""
+    out: dict[str, Any] = {}
+    for key, value in asdict(health).items():
+        out[key] = value.isoformat() if isinstance(value, datetime) else value
+    out["ok"] = health.ok
+    return out
 
 
 @bp.get("/metrics")
@@ -41,5 +74,8 @@ def metrics() -> Any:
         raise Unauthorized("metrics need Authorization: Bearer <metrics_token>", status=401)
     registry = current_app.extensions.get("horseshoe_metrics")
     if registry is None:
-        registry = current_app.extensions["horseshoe_metrics"] = registry_with_backlog(runtime().store)
+        rt = runtime()
+        registry = current_app.extensions["horseshoe_metrics"] = registry_with_backlog(
+            rt.store, rt.settings.stuck_after_polls
+        )
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -18,10 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult, webhook_secrets
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    InboundRequest,
+    Quarantined,
+    WebhookResult,
+    quarantine_scope,
+    webhook_secrets,
+)
 from plugin.errors import BadInput, FatalError, RetriableError, Unauthorized
 from plugin.models import Mention
 from plugin.pipeline import inbound as pipeline
+from plugin.pipeline import quarantine
 from plugin.web.extension import runtime
 
 if TYPE_CHECKING:
@@ -52,8 +61,10 @@ def receive(network: str, public_key: str) -> Any:
     # Connectors see the account's settings (bot username, group id...) beside its credentials.
     if not connector.verify_request(inbound, webhook_secrets(context)):
         raise Unauthorized("webhook signature does not verify")
-    result = _receive(connector, inbound, context)
+    result, held = _receive(connector, inbound, context)
     received, new, duplicates = _ingest(rt, account, result.mentions)
+    quarantined = quarantine.store(rt, account, "webhook", held)
+    rt.store.health.webhook_succeeded(account.id)
     if result.handshake is None:
         # A handshake (subscription GET) belongs to the addressed account alone; events fan out.
         for sibling, sibling_context, sibling_connector in _siblings(rt, account, context, connector):
@@ -61,8 +72,10 @@ def receive(network: str, public_key: str) -> Any:
                 # Signatures are checked per account: a sibling with another app secret is not trusted.
                 log.warning("webhook for account %s does not verify for sibling account %s", account.id, sibling.id)
                 continue
-            part = _receive(sibling_connector, inbound, sibling_context)
+            part, sibling_held = _receive(sibling_connector, inbound, sibling_context)
             counts = _ingest(rt, sibling, part.mentions)
+            quarantined += quarantine.store(rt, sibling, "webhook", sibling_held)
+            rt.store.health.webhook_succeeded(sibling.id)
             received, new, duplicates = received + counts[0], new + counts[1], duplicates + counts[2]
     if new and rt.settings.broker_url:
         # Committed above; the message only wakes a Celery worker (the in-process one polls the DB).
@@ -72,14 +85,22 @@ def receive(network: str, public_key: str) -> Any:
     if result.handshake is not None:
         status, content_type, body = result.handshake
         return Response(body, status=status, content_type=content_type)
-    return jsonify(received=received, new=new, duplicates=duplicates)
+    # Everything above is committed (mentions and quarantined entries alike): only now the 2xx.
+    answer = {"received": received, "new": new, "duplicates": duplicates}
+    if quarantined:
+        answer["quarantined"] = quarantined
+    return jsonify(answer)
 
 
-def _receive(connector: Connector, inbound: InboundRequest, context: AccountContext) -> WebhookResult:
-    """``receive_webhook``; a network call it makes (Instagram mention lookups) that fails is answered
-    5xx with the reason, so the network delivers the webhook again (what was stored stays deduplicated)."""
+def _receive(
+    connector: Connector, inbound: InboundRequest, context: AccountContext
+) -> tuple[WebhookResult, list[Quarantined]]:
+    """``receive_webhook`` and the entries it could not read (kept, not failing the good ones); a network
+    call it makes (Instagram mention lookups) that fails is answered 5xx with the reason, so the network
+    delivers the webhook again (what was stored stays deduplicated)."""
     try:
-        return connector.receive_webhook(inbound, context)
+        with quarantine_scope() as held:
+            return connector.receive_webhook(inbound, context), held
     except RetriableError as exc:
         reason = f"{connector.name}: cannot complete this webhook now, deliver it again: {exc}"
         raise BadInput(reason, status=503) from exc

@@ -5,7 +5,9 @@ from __future__ import annotations
 from rich.progress import Progress
 
 from plugin.config import Settings
+from plugin.connector import quarantine_scope
 from plugin.pipeline import inbound as pipeline
+from plugin.pipeline import quarantine
 from plugin.runtime import Runtime, build_runtime
 
 
@@ -19,12 +21,15 @@ def run_backfill(
     account, context = found
     connector = runtime.registry.connector(account.network)
     cursor = runtime.store.brand_accounts.cursor(account_id).cursor
-    totals = {"pages": 0, "new": 0, "duplicates": 0}
+    totals = {"pages": 0, "new": 0, "duplicates": 0, "quarantined": 0}
     with Progress() as progress:
         task = progress.add_task(f"{account.network}:{account.handle or account.external_id}", total=max_pages)
         for _ in range(max_pages):
-            page = connector.poll(context, cursor)
+            # As the worker polls: an unreadable item is quarantined and the page still counts.
+            with quarantine_scope() as unreadable:
+                page = connector.poll(context, cursor)
             result = pipeline.ingest(runtime, account, page.mentions)
+            totals["quarantined"] += quarantine.store(runtime, account, "poll", unreadable)
             cursor = page.cursor
             runtime.store.brand_accounts.save_cursor(account_id, cursor)
             totals["pages"] += 1
@@ -33,5 +38,8 @@ def run_backfill(
             progress.update(task, advance=1, description=f"{totals['new']} new")
             if not page.more:
                 break
-    print(f"backfill: {totals['pages']} pages, {totals['new']} new mentions, {totals['duplicates']} already stored")
+    print(
+        f"backfill: {totals['pages']} pages, {totals['new']} new mentions, {totals['duplicates']} already stored, "
+        f"{totals['quarantined']} quarantined"
+    )
     return totals

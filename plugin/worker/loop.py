@@ -13,17 +13,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from plugin import metrics
+from plugin import attention, metrics
+from plugin.connector import quarantine_scope
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.models import Labels, Match, Mention
 from plugin.outbox import crm as crm_replies
 from plugin.outbox import replies as outbox
 from plugin.pipeline import inbound as pipeline
+from plugin.pipeline import quarantine
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, SinkConnection
 from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
+from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
 from plugin.worker import listening, resolutions
 
@@ -83,33 +86,44 @@ class Worker:
         if found is None or not found[0].enabled or found[0].network not in runtime.registry.connectors:
             accounts.release_cursor(account_id, next_poll=utcnow() + timedelta(hours=1))
             return
+        if runtime.store.health.attention_of(account_target(account_id)) is not None:
+            # Its credentials were refused: polling waits for an admin (reconnecting wakes it).
+            accounts.release_cursor(account_id, next_poll=utcnow() + timedelta(hours=1))
+            return
         account, context = found
         connector = runtime.registry.connector(account.network)
         interval = float(account.settings.get("poll_interval_seconds", connector.limits().poll_interval_seconds))
         tick.polled += 1
         try:
-            page = connector.poll(context, cursor_row.cursor)
+            # Items the connector cannot read are collected, not raised: the rest of the page flows.
+            with quarantine_scope() as quarantined:
+                page = connector.poll(context, cursor_row.cursor)
         except (RetriableError, FatalError, Exception) as exc:  # a connector bug must not stop the others
             failures = cursor_row.failures + 1
             retry_after = getattr(exc, "retry_after", None)
             if not isinstance(exc, RetriableError | FatalError):
                 log.exception("poll of %s account %s failed unexpectedly", account.network, account.id)
+            if isinstance(exc, AuthError):
+                attention.account_refused(runtime, account.id, exc, "poll")
             if not isinstance(exc, RetriableError):
                 retry_after = max(retry_after or 0.0, 900.0)  # needs an admin; look again later
             # Polling never gives up: the account stays connected and its last_error tells the admin.
             when = self.policy.next_attempt(failures, retry_after)
             tick.errors.append(f"poll {account.network}/{account.external_id}: {exc}")
+            runtime.store.health.failed(account.id, attention.plain_error(exc, account.network))
             accounts.release_cursor(account_id, next_poll=when, failures=failures, last_error=str(exc))
             return
-        # Store mentions first, cursor second: a crash in between re-reads a page (deduplicated),
-        # never skips one.
+        # Store mentions and quarantined items first, cursor second: a crash in between re-reads a
+        # page (deduplicated), never skips one.
         result = pipeline.ingest(runtime, account, page.mentions)
+        quarantine.store(runtime, account, "poll", quarantined)
         tick.ingested += len(result.new)
         tick.duplicates += result.duplicates
         # Listening rides on the poll turn (same lease); its own budget decides whether it searches now.
         tick.ingested += listening.listen_if_due(runtime, account, context, connector, cursor_row)
         next_poll = utcnow() if page.more else utcnow() + timedelta(seconds=interval)
         accounts.release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, last_error=None)
+        runtime.store.health.poll_succeeded(account.id, connector.token_expires_at(context))
 
     # -- delivery ------------------------------------------------------------------------------
     def deliver_due(self, limit: int | None = None) -> Tick:
@@ -158,6 +172,15 @@ class Worker:
         # in other workers) until its Retry-After, rather than each batch earning its own 429.
         target = f"{sink_name}:{connection.tenant_key}"
         paused = runtime.store.rate_pauses.paused_until(target)
+        refused = runtime.store.health.attention_of(sink_target(sink_name, tenant_id))
+        if refused is not None:
+            # The CRM refused this connection's credentials: nothing is sent until an admin updates them.
+            outcomes = [
+                DeliveryOutcome(i.delivery_id, "retry", error=f"needs attention: {refused.reason}", retry_after=3600)
+                for i in items
+            ]
+            self._apply(outcomes, tick, claimed)
+            return
         for start in range(0, len(items), sink.max_batch):
             batch = items[start : start + sink.max_batch]
             try:
@@ -177,7 +200,8 @@ class Worker:
                     DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=exc.retry_after) for i in batch
                 ]
             except AuthError as exc:
-                # Credentials need an admin: keep every item, look again in a while.
+                # Credentials need an admin: keep every item, pause this connection, tell the admin.
+                attention.sink_refused(runtime, tenant_id, sink_name, exc)
                 outcomes = [
                     DeliveryOutcome(i.delivery_id, "retry", error=f"auth: {exc}", retry_after=900) for i in batch
                 ]

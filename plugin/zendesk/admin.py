@@ -70,7 +70,10 @@ def admin_start() -> Any:
     # Zendesk is asked only for a tenant that is installed already (it cannot vouch for a first one).
     known = rt.store.tenant_id(subdomain)
     confirms = bool(
-        push_id and token and known is not None and rt.store.sink_connection(known, "zendesk") is not None
+        push_id
+        and token
+        and known is not None
+        and rt.store.sink_connection(known, "zendesk") is not None
         and _zendesk_confirms(subdomain, push_id, token)
     )
     granted = trust.for_admin(rt, subdomain, metadata=existing, zendesk_confirms=confirms, install_code=code)
@@ -147,6 +150,13 @@ def _admin_page(
         flow=flow,
         trusted=True,  # an untrusted flow never gets this page (zendesk_install_code.html)
         accounts=rt.store.accounts(tenant_id),
+        # Health that tells the truth (issues 12 and 15): a badge per account, refused CRM
+        # credentials, and what could not be parsed.
+        health={
+            h.account_id: h for h in rt.store.health.accounts(tenant_id, stuck_after=rt.settings.stuck_after_polls)
+        },
+        crm_attention=[a for a in rt.store.health.attention(tenant_id) if a.sink is not None],
+        quarantined=rt.store.quarantine.list(tenant_id=tenant_id, limit=20),
         selected=selected,
         # One credentials/settings form per network; the chosen one refilled (its secrets never are).
         networks=network_forms(rt.registry.connectors.values(), new["network"], request.form if refill else {}, error),

@@ -61,6 +61,13 @@ class BlueskyHarness(Harness):
     def delete_public(self, external_id: str) -> Any:
         return self.app.state.delete_record(external_id)
 
+    def inject_poison(self, text: str) -> str | None:
+        # The post's record with ``text`` as a list: the lexicon says string.
+        uri = self.inject_public(text)
+        record = {"$type": "app.bsky.feed.post", "text": ["not", "a", "string"], "createdAt": "2024-01-01T00:00:00Z"}
+        self.poison({"uri": uri}, {"record": record})
+        return uri
+
     def posted(self) -> list[Posted]:
         state = self.app.state
         found = []

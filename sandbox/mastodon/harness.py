@@ -66,6 +66,13 @@ class MastodonHarness(Harness):
     def delete_public(self, external_id: str) -> Any:
         return self.app.state.delete_status(external_id)
 
+    def inject_poison(self, text: str) -> str | None:
+        # The status with a ``created_at`` that is no date (the API documents ISO 8601); Mastodon.py
+        # drops what it cannot parse, so the connector finds the field missing.
+        status_id = self.inject_public(text)
+        self.poison({"id": status_id}, {"created_at": "not a date"})
+        return status_id
+
     def posted(self) -> list[Posted]:
         return [
             Posted(

@@ -115,6 +115,12 @@ class FacebookHarness(_MetaHarness):
     def inject_public(self, text: str, reply_to: str | None = None) -> str:
         return self.state.inject_comment(self.post_id, META_CUSTOMER, text, parent_id=self._top(reply_to))
 
+    def inject_poison(self, text: str) -> str | None:
+        # The comment with a ``created_time`` Graph never sends.
+        comment_id = self.inject_public(text)
+        self.poison({"id": comment_id}, {"created_time": "not a time"})
+        return comment_id
+
     def _top(self, comment_id: str | None) -> str | None:
         """Replying to a reply attaches to its top-level comment (Graph comments nest two levels)."""
         while comment_id is not None and self.state.comments[comment_id].parent_id:
@@ -141,6 +147,13 @@ class MessengerHarness(_MetaHarness):
     def inject_private(self, text: str) -> str | None:
         return self.state.inject_message(DEFAULT_PAGE_ID, META_CUSTOMER, text)
 
+    def inject_poison(self, text: str) -> str | None:
+        # The message with a ``created_time`` Graph never sends.
+        mid = self.inject_private(text)
+        assert mid is not None
+        self.poison({"id": mid}, {"created_time": "not a time"})
+        return mid
+
 
 class InstagramHarness(_MetaHarness):
     network = "instagram"
@@ -159,6 +172,12 @@ class InstagramHarness(_MetaHarness):
 
     def inject_public(self, text: str, reply_to: str | None = None) -> str:
         return self.state.inject_ig_comment(self.media_id, META_CUSTOMER, text, parent_id=self._top(reply_to))
+
+    def inject_poison(self, text: str) -> str | None:
+        # The comment with a ``timestamp`` Graph never sends.
+        comment_id = self.inject_public(text)
+        self.poison({"id": comment_id}, {"timestamp": "not a time"})
+        return comment_id
 
     def _top(self, comment_id: str | None) -> str | None:
         """Replying to a reply attaches to its top-level comment (IG comments nest two levels)."""

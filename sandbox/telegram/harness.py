@@ -73,6 +73,12 @@ class TelegramHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return self._id(self.app.state.user_writes_private(TG_CUSTOMER, text))
 
+    def inject_poison(self, text: str) -> str | None:
+        # The message with ``date`` as words: the Bot API documents Unix time (Integer).
+        external_id = self.inject_any(text)
+        self.poison({"message_id": int(external_id.split(":")[1])}, {"date": "yesterday"})
+        return external_id
+
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         # What the Bot API POSTs to a webhook: the Update, with the secret_token header we registered.
         [update] = [u for u in self.app.state.updates if self._id(u) == external_id]

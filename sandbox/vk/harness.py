@@ -72,6 +72,12 @@ class VKHarness(Harness):
         message = self.app.state.user_messages(VK_CUSTOMER, text)["object"]["message"]
         return f"{message['peer_id']}_{message['conversation_message_id']}"
 
+    def inject_poison(self, text: str) -> str | None:
+        # The wall comment with ``date`` as words: the API documents Unix time (integer).
+        external_id = self.inject_public(text)
+        self.poison({"id": int(external_id.split("_")[1]), "post_id": self.post_id}, {"date": "yesterday"})
+        return external_id
+
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         # The Callback API puts the community's secret inside the JSON body.
         event = self.app.state.events[-1]

@@ -74,6 +74,12 @@ class XHarness(Harness):
     def delete_public(self, external_id: str) -> Any:
         return self.state.delete_post(external_id)
 
+    def inject_poison(self, text: str) -> str | None:
+        # What broke a whole page in issue 12: item 55 with ``lang`` as a list.
+        tweet_id = self.inject_public(text)
+        self.poison({"id": tweet_id}, {"lang": ["en", "fr"]})
+        return tweet_id
+
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         # The X fake has no Account Activity sender: deliver the documented tweet_create_events
         # envelope (tests/fixtures/x) carrying the injected post, signed as X signs it.

@@ -98,3 +98,37 @@ def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: 
     assert found is not None and found[1].metadata
     page.close()
     assert BRAND  # the demo's brand account is untouched
+
+
+def test_admin_ui_shows_needs_attention_and_quarantined_items(world: World, browser: Any, screenshot_dir: Path) -> None:
+    """Issue 15 point 2 / issue 12: the expired-token badge, a paused CRM connection and the quarantine
+    are on the admin page, legible in Zendesk's iframe at 800x600 and 1280 wide."""
+    from plugin import attention
+    from plugin.connector import Quarantined
+    from plugin.errors import AuthError
+
+    rt = world.runtime
+    [account] = rt.store.accounts()
+    attention.account_refused(rt, account.id, AuthError("X GET /2/users/:id/mentions 401: Unauthorized"), "poll")
+    # (A Zendesk connection would be cleared by the admin UI itself: Zendesk posts a fresh push token.)
+    attention.sink_refused(rt, account.tenant_id, "salesforce", AuthError("INVALID_SESSION_ID: Session expired"))
+    bad = Quarantined("data[55]", "data[55].lang: must be a string, got list", {"data": [{"id": "55", "lang": ["en"]}]})
+    rt.store.quarantine.add(account.tenant_id, account.id, "x", "poll", [bad])
+    html, _push_id = frame_page(world, edit=True)
+    for width, height in ((800, 600), (1280, 900)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.route(
+            f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html")
+        )
+        page.goto(f"{world.zd_server.url}/admin-center")
+        frame = page.frame_locator("iframe[name=cf]")
+        frame.locator(".badge.attention", has_text="Needs attention").first.wait_for()
+        assert "refused the credentials" in frame.locator(".vitals").first.inner_text()
+        assert frame.locator("p", has_text="salesforce: salesforce refused the credentials").count() == 1
+        row = frame.locator("table.quarantine tr", has_text="data[55]")
+        assert row.count() == 1 and "lang: must be a string" in row.inner_text()
+        frame.locator(".account-row").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"zendesk-admin-health-{width}-account.png"), full_page=True)
+        frame.locator("table.quarantine").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"zendesk-admin-health-{width}.png"), full_page=True)
+        page.close()

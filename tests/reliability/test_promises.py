@@ -109,7 +109,7 @@ def test_backfill_stores_every_page_and_saves_the_cursor(
     ]
     settings: Settings = rt.settings
     totals = run_backfill(settings, account_id, max_pages=10, runtime=rt)
-    assert totals == {"pages": 3, "new": 4, "duplicates": 1}
+    assert totals == {"pages": 3, "new": 4, "duplicates": 1, "quarantined": 0}
     assert _cursor(rt, account_id) == "c3"
     assert testnet.connector.polled_with == [None, "c1", "c2"]
     with rt.db.begin() as conn:

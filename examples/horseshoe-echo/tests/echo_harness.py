@@ -55,6 +55,12 @@ class EchoHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return str(self.state.add("u7", "ann", text, private=True)["id"])
 
+    def inject_poison(self, text: str) -> str | None:
+        # A created_at that is no date: the echo API documents ISO 8601.
+        item_id = self.inject_public(text)
+        self.poison({"id": item_id}, {"created_at": "not a date"})
+        return item_id
+
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         [item] = [i for i in self.state.items if i["id"] == external_id]
         request = json_request({"items": [item]}, {})

@@ -19,7 +19,15 @@ from typing import Any
 import requests
 from pydantic import Field, SecretStr, ValidationError
 
-from plugin.connector import AccountContext, Connector, ConnectorModel, InboundRequest, PollPage, WebhookResult
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    ConnectorModel,
+    InboundRequest,
+    PollPage,
+    WebhookResult,
+    item_boundary,
+)
 from plugin.errors import AuthError, BadInput, FatalError, RateLimited, RetriableError
 from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, Visibility
 
@@ -74,10 +82,16 @@ class EchoConnector(Connector):
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
             raise BadInput("expected {'items': [...]}")
-        try:
-            return [self._mention(item, account) for item in payload["items"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInput(f"bad echo item: {exc}") from exc
+        mentions = []
+        for index, item in enumerate(payload["items"]):
+            # One unreadable item must not hold up the others: inside the host's quarantine scope it is
+            # kept with the error (and can be retried), outside it the error propagates.
+            with item_boundary(f"items[{index}]", {"items": [item]}):
+                try:
+                    mentions.append(self._mention(item, account))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise BadInput(f"bad echo item: {exc}") from exc
+        return mentions
 
     @staticmethod
     def _mention(item: Mapping[str, Any], account: str | None) -> Mention:
@@ -128,11 +142,12 @@ class EchoConnector(Connector):
     def poll(self, account: AccountContext, cursor: str | None) -> PollPage:
         settings = EchoSettings.model_validate(dict(account.settings))
         # The cursor is the last item id seen; None starts at the beginning of the (tiny) history.
-        data = self._call(
-            account, "GET", "/api/mentions", params={"since": cursor or "0", "limit": settings.page_size}
-        )
+        data = self._call(account, "GET", "/api/mentions", params={"since": cursor or "0", "limit": settings.page_size})
         mentions = self.parse_payload(data, account.external_id)
-        last = mentions[-1].external_id if mentions else cursor
+        # The cursor follows the page as served, so it moves past an item that could not be read.
+        items = data.get("items") if isinstance(data, dict) else None
+        ids = [str(i["id"]) for i in items or [] if isinstance(i, dict) and "id" in i]
+        last = ids[-1] if ids else cursor
         if not settings.include_direct_messages:
             mentions = [m for m in mentions if m.visibility != Visibility.PRIVATE]
         return PollPage(mentions=mentions, cursor=last, more=bool(data.get("more")))

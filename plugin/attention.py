@@ -1,0 +1,135 @@
+""" "Needs attention": credentials a network or CRM refused stop that work and tell an admin, once.
+
+An ``AuthError`` (expired or revoked token, a permission withdrawn) cannot be fixed by retrying: the
+worker flags the account (or the tenant's CRM connection), pauses its polls, deliveries and replies,
+and the configured admin contact (``admin_webhook_url``) gets one notice per flag. Saving new
+credentials (reconnecting the account, updating the CRM connection) clears the flag and the work
+resumes (``Store.upsert_account`` / ``Store.set_sink_connection``).
+
+``plain_error`` turns any failure into the sentence an admin reads in ``doctor`` and the admin page.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from plugin import egress
+from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
+from plugin.store.health import account_target, sink_target
+from plugin.triage.notify import Notice, Notifier
+
+if TYPE_CHECKING:
+    from plugin.runtime import Runtime
+
+log = logging.getLogger(__name__)
+EVENT = "needs_attention"
+
+_notifiers: dict[int, Notifier] = {}
+_lock = threading.Lock()
+
+
+def plain_error(exc: BaseException, what: str = "the network") -> str:
+    """What went wrong, for an admin rather than a developer."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, AuthError):
+        return f"{what} refused the credentials (token expired, revoked or missing a permission): {detail}"
+    if isinstance(exc, RateLimited):
+        wait = f"; trying again after {exc.retry_after:.0f} s" if exc.retry_after else ""
+        return f"{what} is limiting how often we may call it{wait}: {detail}"
+    if isinstance(exc, RetriableError):
+        return f"{what} did not answer properly (temporary; retried automatically): {detail}"
+    if isinstance(exc, FatalError):
+        return f"{what} refused the request: {detail}"
+    if isinstance(exc, OutcomeUnknown):
+        return f"the connection to {what} broke and the outcome is unknown: {detail}"
+    return f"unexpected {type(exc).__name__} (a bug in the connector or sink; see the log): {detail}"
+
+
+def _notifier(runtime: Runtime) -> Notifier:
+    with _lock:
+        found = _notifiers.get(id(runtime))
+        if found is None:
+            settings = runtime.settings
+            found = _notifiers[id(runtime)] = Notifier(
+                backoff_base=settings.backoff_base_seconds,
+                backoff_cap=settings.backoff_cap_seconds,
+                allowed_hosts=egress.allowed_hosts(settings.allowed_private_hosts),
+                on_result=lambda notice, status, _attempts, error: _sent(runtime, notice, status, error),
+            )
+        return found
+
+
+def _sent(runtime: Runtime, notice: Notice, status: str, error: str | None) -> None:
+    if status != "sent":
+        # Not delivered after every retry: the next failure of this target may try again.
+        log.error("needs-attention notice for %s could not be sent: %s", notice.payload.get("target"), error)
+        runtime.store.health.release_notification(str(notice.payload["target"]))
+
+
+def drain_notices(runtime: Runtime, timeout: float) -> bool:
+    """Wait for queued notices (tests, shutdown). True when nothing is left to send."""
+    with _lock:
+        found = _notifiers.get(id(runtime))
+    return True if found is None else found.drain(timeout)
+
+
+def _notify(runtime: Runtime, target: str, payload: dict[str, object]) -> None:
+    url = runtime.settings.admin_webhook_url
+    if not url:
+        log.warning("%s needs attention and no admin_webhook_url is configured: %s", target, payload["reason"])
+        return
+    if not runtime.store.health.claim_notification(target):
+        return  # already told (by this or another process)
+    subject = f"horseshoe: {payload['what']} needs attention"
+    _notifier(runtime).submit(Notice("webhook", url, subject, {"event": EVENT, "target": target, **payload}))
+
+
+def account_refused(runtime: Runtime, account_id: int, exc: AuthError, doing: str) -> None:
+    """The network refused ``account_id``'s credentials while ``doing`` (poll, reply): pause and tell."""
+    found = runtime.store.account(account_id)
+    if found is None:
+        return
+    account = found[0]
+    reason = plain_error(exc, account.network)
+    target = account_target(account_id)
+    if runtime.store.health.flag(target, account.tenant_id, reason, account_id=account_id):
+        log.warning("account %s (%s) needs attention after a failed %s: %s", account_id, account.network, doing, reason)
+    _notify(
+        runtime,
+        target,
+        {
+            "what": f"{account.network} account {account.handle or account.external_id}",
+            "tenant": runtime.store.tenant_key(account.tenant_id),
+            "network": account.network,
+            "account": account.handle or account.external_id,
+            "account_id": account_id,
+            "during": doing,
+            "reason": reason,
+            "since": datetime.now(UTC).isoformat(),
+            "fix": "reconnect the account (new credentials) in the admin page; its work resumes then",
+        },
+    )
+
+
+def sink_refused(runtime: Runtime, tenant_id: int, sink: str, exc: AuthError) -> None:
+    """A CRM refused the tenant's connection credentials: deliveries to it wait for an admin."""
+    reason = plain_error(exc, sink)
+    target = sink_target(sink, tenant_id)
+    if runtime.store.health.flag(target, tenant_id, reason, sink=sink):
+        log.warning("%s connection of tenant %s needs attention: %s", sink, tenant_id, reason)
+    tenant = runtime.store.tenant_key(tenant_id)
+    _notify(
+        runtime,
+        target,
+        {
+            "what": f"the {sink} connection of {tenant}",
+            "tenant": tenant,
+            "sink": sink,
+            "reason": reason,
+            "since": datetime.now(UTC).isoformat(),
+            "fix": f"update the {sink} credentials; deliveries resume then",
+        },
+    )
