@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from plugin.models import Labels, Match, Mention, Visibility
 
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
+
+
+def all_held(delivery_ids: Collection[int]) -> set[int]:
+    """The fence outside a worker (a test, a one-off delivery): nobody else holds these items."""
+    return set(delivery_ids)
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,10 @@ class SinkConnection:
     tenant_key: str
     sink: str
     config: Mapping[str, Any] = field(repr=False)
+    # The fence: which of these delivery ids this worker still holds. A sink whose delivery makes
+    # several calls calls it right before it creates anything and leaves out (outcome "retry") the
+    # items not returned: another worker took them over, and creating them too would duplicate them.
+    fence: Callable[[Collection[int]], set[int]] = field(default=all_held, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

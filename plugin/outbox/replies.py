@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from plugin import metrics
 from plugin.errors import AuthError, FatalError, OutcomeUnknown, RetriableError
+from plugin.heartbeat import Heartbeat
 from plugin.models import PostResult, Reply, Visibility
 from plugin.outbox import guard
 from plugin.retry import RetryPolicy
@@ -53,9 +54,13 @@ def enqueue(
     return _state(row)
 
 
-def _finish(runtime: Runtime, reply_id: int, network: str, status: ReplyStatus, **values: object) -> None:
-    metrics.REPLIES.labels(network, status).inc()
-    runtime.store.outbox.finish(reply_id, status, **values)
+def _finish(
+    runtime: Runtime, reply_id: int, owner: str, network: str, status: ReplyStatus, **values: object
+) -> ReplyStatus:
+    """Record an attempt's result while ``owner`` still holds the reply (see OutboxRepository.finish)."""
+    recorded = runtime.store.outbox.finish(reply_id, status, owner, **values)
+    metrics.REPLIES.labels(network, recorded).inc()
+    return recorded
 
 
 def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
@@ -68,53 +73,61 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
     found = runtime.store.account(row.account_id) if row.account_id is not None else None
     if found is None:
         error = "account no longer connected"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     account, context = found
     connector = runtime.registry.connectors.get(reply.network)
     if connector is None:
         error = f"no connector installed for {reply.network!r}"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     if reply.visibility != Visibility.PRIVATE:
         # The one PII guard, before any network call, whichever CRM the reply came from.
         refused = guard.refusal(reply.text, runtime.store.tenant_key(account.tenant_id), runtime.settings.triage_rules)
         if refused is not None:
-            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=refused)
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=refused)
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=refused)
     try:
-        if reply.visibility == Visibility.PRIVATE:
-            result: PostResult = connector.send_private(context, reply)
-        else:
-            result = connector.post_reply(context, reply)
+        # The lease is kept while the network answers: a slow post is not taken for a dead one.
+        lease = runtime.settings.lease_seconds
+        renew = lambda held: outbox.renew_sending(owner, held, lease)  # noqa: E731
+        with Heartbeat(renew, [reply_id], lease, f"{owner}:reply"):
+            if reply.visibility == Visibility.PRIVATE:
+                result: PostResult = connector.send_private(context, reply)
+            else:
+                result = connector.post_reply(context, reply)
     except OutcomeUnknown as exc:
         error = f"outcome unknown, not retried to avoid a double post: {exc}"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.UNCERTAIN, error=error)
     except RetriableError as exc:
         policy = RetryPolicy.from_settings(runtime.settings)
         # ``attempts`` already counts this one (``take`` added it).
         if policy.gives_up(attempts=row.attempts):
             error = f"{policy.give_up_reason(attempts=row.attempts)}: {exc}"
-            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
         when = policy.next_attempt(row.attempts, exc.retry_after)
-        _finish(runtime, reply_id, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=str(exc))
-        return ReplyState(id=reply_id, status=ReplyStatus.PENDING, error=str(exc), retry_after=exc.retry_after)
+        recorded = _finish(
+            runtime, reply_id, owner, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=str(exc)
+        )
+        retry_after = exc.retry_after if recorded == ReplyStatus.PENDING else None
+        return ReplyState(id=reply_id, status=recorded, error=str(exc), retry_after=retry_after)
     except (FatalError, AuthError) as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
-        _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     except Exception as exc:
         # A connector bug (e.g. it could not read the network's success answer): it may have posted.
         log.exception("connector %s failed unexpectedly while posting reply %s", reply.network, reply_id)
         error = f"outcome unknown after an unexpected {type(exc).__name__}; not retried to avoid a double post"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.UNCERTAIN, error=error)
     _finish(
         runtime,
         reply_id,
+        owner,
         reply.network,
         ReplyStatus.SENT,
         external_id=result.external_id,

@@ -82,7 +82,7 @@ class SalesforceSink(Sink):
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
         if not items:
             return []
-        return InboundBatch(self.api(connection), connection.config).run(items)
+        return InboundBatch(self.api(connection), connection.config, fence=connection.fence).run(items)
 
     def fetch_agent_replies(self, connection: SinkConnection, watermark: str | None) -> ReplyBatch:
         return publisher.fetch(self.api(connection), connection.config, watermark)

@@ -53,6 +53,11 @@ class DeliveryRepository:
         due = (d.c.status == DeliveryStatus.PENDING) & (d.c.next_attempt_at <= utcnow())
         return leases.claim(self.db, d, due, owner, limit, lease_seconds, order_by=[d.c.mention_id])
 
+    def renew(self, owner: str, ids: Sequence[int], lease_seconds: float) -> set[int]:
+        """Keep the claimed deliveries ``ids`` while they are in progress; returns those still ours."""
+        d = t.deliveries
+        return leases.renew(self.db, d, ids, owner, lease_seconds, where=d.c.status == DeliveryStatus.PENDING)
+
     def due_rows(self, ids: Sequence[int]) -> list[DueDelivery]:
         d, m = t.deliveries.c, t.mentions.c
         with self.db.read() as conn:
