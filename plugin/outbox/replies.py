@@ -9,10 +9,12 @@ re-posted automatically. That is how a reply is posted at most once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from plugin import metrics
-from plugin.errors import AuthError, FatalError, OutcomeUnknown, RetriableError
+from plugin.connector import AccountContext, Connector
+from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
 from plugin.heartbeat import Heartbeat
 from plugin.models import PostResult, Reply, Visibility
 from plugin.outbox import guard
@@ -55,16 +57,41 @@ def enqueue(
 
 
 def _finish(
-    runtime: Runtime, reply_id: int, owner: str, network: str, status: ReplyStatus, **values: object
+    runtime: Runtime,
+    reply_id: int,
+    owner: str,
+    network: str,
+    status: ReplyStatus,
+    *,
+    uncount: bool = False,
+    **values: object,
 ) -> ReplyStatus:
     """Record an attempt's result while ``owner`` still holds the reply (see OutboxRepository.finish)."""
-    recorded = runtime.store.outbox.finish(reply_id, status, owner, **values)
+    recorded = runtime.store.outbox.finish(reply_id, status, owner, uncount=uncount, **values)
     metrics.REPLIES.labels(network, recorded).inc()
     return recorded
 
 
-def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
-    """Post one pending reply now. Safe to call concurrently: only one caller gets to send."""
+def _post(connector: Connector, context: AccountContext, reply: Reply, deadline: float) -> PostResult:
+    """Post, waiting out a network's "retry after" while it ends before ``deadline`` (monotonic)."""
+    while True:
+        try:
+            if reply.visibility == Visibility.PRIVATE:
+                return connector.send_private(context, reply)
+            return connector.post_reply(context, reply)
+        except RateLimited as exc:
+            # Nothing was posted. Only a synchronous caller (Zendesk's channelback, which needs the
+            # posted message's id in its answer) passes a deadline; a worker never sleeps here.
+            if exc.retry_after is None or time.monotonic() + exc.retry_after > deadline:
+                raise
+            time.sleep(exc.retry_after)
+
+
+def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0.0) -> ReplyState:
+    """Post one pending reply now. Safe to call concurrently: only one caller gets to send.
+
+    ``wait_seconds``: how long a synchronous caller may wait for a network's pacing (a Telegram chat
+    takes one message a second) before the reply is left pending for later."""
     outbox = runtime.store.outbox
     if not outbox.take(reply_id, owner, runtime.settings.lease_seconds):
         return _state(outbox.get(reply_id))
@@ -92,14 +119,33 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         lease = runtime.settings.lease_seconds
         renew = lambda held: outbox.renew_sending(owner, held, lease)  # noqa: E731
         with Heartbeat(renew, [reply_id], lease, f"{owner}:reply"):
-            if reply.visibility == Visibility.PRIVATE:
-                result: PostResult = connector.send_private(context, reply)
-            else:
-                result = connector.post_reply(context, reply)
+            result = _post(connector, context, reply, time.monotonic() + wait_seconds)
     except OutcomeUnknown as exc:
         error = f"outcome unknown, not retried to avoid a double post: {exc}"
         _finish(runtime, reply_id, owner, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.UNCERTAIN, error=error)
+    except RateLimited as exc:
+        # The network (a 429) or our own pacing asked us to wait: nothing was posted, so this is not
+        # a failed attempt. A busy chat (Telegram: 20 messages a minute per group) must never use up
+        # ``max_attempts``; the reply waits the network's retry_after, bounded only by its age.
+        policy = RetryPolicy.from_settings(runtime.settings)
+        if policy.gives_up(first_seen=row.created_at):
+            error = f"{policy.give_up_reason()}: {exc}"
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
+            return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
+        when = policy.next_attempt(1, exc.retry_after)
+        recorded = _finish(
+            runtime,
+            reply_id,
+            owner,
+            reply.network,
+            ReplyStatus.PENDING,
+            uncount=True,
+            next_attempt_at=when,
+            last_error=str(exc),
+        )
+        retry_after = exc.retry_after if recorded == ReplyStatus.PENDING else None
+        return ReplyState(id=reply_id, status=recorded, error=str(exc), retry_after=retry_after)
     except RetriableError as exc:
         policy = RetryPolicy.from_settings(runtime.settings)
         # ``attempts`` already counts this one (``take`` added it).

@@ -39,6 +39,7 @@ class ReplyRow:
     last_error: str | None
     remote_id: str | None
     reported_at: datetime | None
+    created_at: datetime | None = None
 
     def reply(self) -> Reply:
         return Reply.model_validate(self.payload)
@@ -60,6 +61,7 @@ def reply_row(row: Any) -> ReplyRow:
         last_error=row.last_error,
         remote_id=row.remote_id,
         reported_at=as_utc(row.reported_at),
+        created_at=as_utc(row.created_at),
     )
 
 
@@ -154,14 +156,17 @@ class OutboxRepository:
         r = t.replies
         return leases.renew(self.db, r, ids, owner, lease_seconds, where=r.c.status == ReplyStatus.SENDING)
 
-    def finish(self, reply_id: int, status: ReplyStatus, owner: str | None = None, **values: Any) -> ReplyStatus:
+    def finish(
+        self, reply_id: int, status: ReplyStatus, owner: str | None = None, *, uncount: bool = False, **values: Any
+    ) -> ReplyStatus:
         """Record the result of an attempt and free the lease; returns the status recorded.
 
         With ``owner`` (the attempt that took the reply), written only while that attempt still
         holds it in ``sending``. An attempt that outlived its lease finds the reply ``uncertain``
         (``expire_stuck``; the agent may already have been told) and records what really happened
         without ever making it due again: posted -> ``sent`` (and reported again), not posted ->
-        ``failed`` with the reason, unknown -> left ``uncertain``.
+        ``failed`` with the reason, unknown -> left ``uncertain``. ``uncount``: the attempt
+        ``take`` counted did not really happen (the network asked us to wait; nothing was posted).
         """
         unknown = set(values) - FINISH_FIELDS
         if unknown:
@@ -177,8 +182,9 @@ class OutboxRepository:
                 )
                 return status
             ours = (r.c.id == reply_id) & (r.c.status == ReplyStatus.SENDING) & leases.held_by(r, owner)
+            counted = {"attempts": r.c.attempts - 1} if uncount else {}
             if conn.execute(
-                update(r).where(ours).values(status=status, updated_at=now, **leases.released(), **values)
+                update(r).where(ours).values(status=status, updated_at=now, **leases.released(), **counted, **values)
             ).rowcount:
                 return status
             if status == ReplyStatus.UNCERTAIN:
