@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_SECONDS = 1200
 
@@ -41,11 +39,6 @@ def test_chaos_quick_loses_and_doubles_nothing() -> None:
     assert figures["replies"] > 0 and figures["still_pending"] == 0, figures
 
 
-@pytest.mark.skip(
-    reason="open (issue 12): since the shared 429 pause landed, `bench faults --quick` at 30 % faults drains "
-    "too slowly for the default suite, and one earlier run with Bluesky faulted reported lost=1; run "
-    "`python -m bench faults --quick` by hand until both are understood"
-)
 def test_faults_quick_completes_all_work_with_bounded_attempts() -> None:
     figures = bench("faults", "--quick")
     assert figures["mentions"] == 1000 and figures["rate"] == 0.3
