@@ -84,12 +84,12 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
         return 0
     # Hooks may be slow (a CRM look-up): the leases are kept meanwhile, so another worker does not
     # route the same mentions too.
-    with Heartbeat(lambda held: store.inbox.renew_routing(owner, held, lease), ids, lease, f"{owner}:routing"):
-        _route_claimed(runtime, owner, ids)
+    with Heartbeat(lambda held: store.inbox.renew_routing(owner, held, lease), ids, lease, f"{owner}:routing") as beat:
+        _route_claimed(runtime, owner, ids, beat)
     return len(ids)
 
 
-def _route_claimed(runtime: Runtime, owner: str, ids: list[int]) -> None:
+def _route_claimed(runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat) -> None:
     store = runtime.store
     tenants: dict[int, Tenant] = {}
     pending: list[RoutedMention] = []
@@ -118,5 +118,6 @@ def _route_claimed(runtime: Runtime, owner: str, ids: list[int]) -> None:
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
             store.inbox.finish_routing_many(pending, owner)
+            beat.release([r.mention.id for r in pending])
             pending, since = [], time.monotonic()
     store.inbox.finish_routing_many(pending, owner)

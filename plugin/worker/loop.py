@@ -71,9 +71,11 @@ class Worker:
         accounts, lease = self.runtime.store.brand_accounts, self.runtime.settings.lease_seconds
         ids = accounts.claim_due_polls(self.owner, limit, lease)
         # A slow network must not let another worker poll the same account meanwhile.
-        with Heartbeat(lambda held: accounts.renew_polls(self.owner, held, lease), ids, lease, f"{self.owner}:polls"):
+        renew = lambda held: accounts.renew_polls(self.owner, held, lease)  # noqa: E731
+        with Heartbeat(renew, ids, lease, f"{self.owner}:polls") as beat:
             for account_id in ids:
                 self._poll_account(account_id, tick)
+                beat.release([account_id])
         return tick
 
     def wake_polls(self) -> None:
@@ -126,7 +128,11 @@ class Worker:
         runtime, settings = self.runtime, self.runtime.settings
         limit = limit or settings.delivery_batch_size * 4
         deliveries, lease = runtime.store.deliveries, settings.lease_seconds
-        ids = deliveries.claim_due(self.owner, limit, lease)
+        # One claim per CRM: the oldest work of a CRM that keeps failing (or is paused) would
+        # otherwise fill every claim and starve the other CRM's deliveries behind it.
+        installed = sorted(runtime.registry.sinks)
+        ids = [i for name in installed for i in deliveries.claim_due(self.owner, limit, lease, sink=name)]
+        ids += deliveries.claim_due(self.owner, limit, lease, other_than=installed)  # not installed: told below
         if not ids:
             return tick
         groups: dict[tuple[int, str], list[DueDelivery]] = defaultdict(list)
