@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 OutcomeStatus = Literal["delivered", "retry", "failed", "wait_parent"]
 
 
+def all_held(delivery_ids: Collection[int]) -> set[int]:
+    """The fence outside a worker (a test, a one-off delivery): nobody else holds these items."""
+    return set(delivery_ids)
+
+
 @dataclass(frozen=True)
 class SinkConnection:
     """A tenant's connection to one CRM, with decrypted settings (never logged)."""
@@ -24,6 +29,10 @@ class SinkConnection:
     tenant_key: str
     sink: str
     config: Mapping[str, Any] = field(repr=False)
+    # The fence: which of these delivery ids this worker still holds. A sink whose delivery makes
+    # several calls calls it right before it creates anything and leaves out (outcome "retry") the
+    # items not returned: another worker took them over, and creating them too would duplicate them.
+    fence: Callable[[Collection[int]], set[int]] = field(default=all_held, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

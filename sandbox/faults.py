@@ -49,6 +49,10 @@ class FaultPlan:
     # Deterministic faults: the next N eligible requests fail with this status or named fault
     # (e.g. [503, 429, "drop_after"]; see the module docstring).
     scripted: list[int | str] = field(default_factory=list)
+    # Called with each eligible request the service has handled, before its answer leaves: a test
+    # lets the world move on between a client's read and its next call, as a stalled client would
+    # see it (e.g. another worker takes over work whose lease ran out). Not settable over HTTP.
+    after: Callable[[Request], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -70,6 +74,8 @@ class FaultPlan:
                     raise ValueError(f"unknown fault setting {key!r}")
                 if key in ("paths", "methods"):
                     value = tuple(value)
+                if key == "after" and value is not None and not callable(value):
+                    raise ValueError("after must be a callable (set by a test in the same process)")
                 setattr(self, key, value)
             if "seed" in values:
                 self._rng = random.Random(self.seed)
@@ -166,6 +172,11 @@ class FaultMiddleware:
             time.sleep(self.plan.slow_seconds)
         if isinstance(fault, int):
             return self.error_body(fault, self.plan.retry_after)(environ, start_response)
+        after = self.plan.after
+        if after is not None and self.plan.eligible(request.path, request.method):
+            answer = list(self.app(environ, start_response))
+            after(request)
+            return answer
         return self.app(environ, start_response)
 
 

@@ -32,7 +32,7 @@ from plugin.connector import (
     WebhookResult,
     item_boundary,
 )
-from plugin.errors import AuthError, BadInput, FatalError, RetriableError
+from plugin.errors import AuthError, BadInput, FatalError, RateLimited, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, json_body
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
@@ -236,9 +236,11 @@ class TelegramConnector(Connector):
     ) -> PostResult:
         if len(text) > MAX_TEXT:
             raise FatalError(f"telegram: text is {len(text)} characters, limit {MAX_TEXT}", code="too_long")
-        if account.settings.get("pace", True):
+        paced = bool(account.settings.get("pace", True))
+        chat_key = (account.external_id, chat_id)
+        if paced:
             bot = account.external_id
-            limits = [((bot,), GLOBAL_RATE), ((bot, chat_id), CHAT_RATE)]
+            limits = [((bot,), GLOBAL_RATE), (chat_key, CHAT_RATE)]
             if chat_id < 0:  # group and supergroup ids are negative
                 limits.append(((bot, chat_id, "group"), GROUP_RATE))
             self.pacer.reserve(*limits, what=f"to chat {chat_id}")
@@ -246,11 +248,20 @@ class TelegramConnector(Connector):
         if reply_to is not None:
             # allow_sending_without_reply: a deleted customer message must not lose the agent's answer.
             params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-        if attachments:
-            base = (account.api_base or API_BASE).rstrip("/")
-            sent = parse(SentMessage, send_photo(self._http, account, base, params, attachments), "sendPhoto result")
-        else:
-            sent = parse(SentMessage, self._call(account, "sendMessage", params, mutating=True), "sendMessage result")
+        try:
+            if attachments:
+                base = (account.api_base or API_BASE).rstrip("/")
+                answer = send_photo(self._http, account, base, params, attachments)
+                sent = parse(SentMessage, answer, "sendPhoto result")
+            else:
+                answer = self._call(account, "sendMessage", params, mutating=True)
+                sent = parse(SentMessage, answer, "sendMessage result")
+        except RateLimited as exc:
+            # Flood control: other processes (serve, workers) share the bot's limits, so Telegram may
+            # refuse what this pacer let through. Its retry_after holds every later send to the chat.
+            if paced and exc.retry_after is not None:
+                self.pacer.hold(chat_key, exc.retry_after)
+            raise
         username = opt_str(sent.chat.username)
         public = sent.chat.type == "supergroup" and username
         url = f"https://t.me/{username}/{sent.message_id}" if public else None

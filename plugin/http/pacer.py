@@ -51,6 +51,7 @@ class Pacer:
         self._name = name
         self._lock = threading.Lock()
         self._calls: dict[Hashable, deque[float]] = {}
+        self._held: dict[Hashable, float] = {}  # key -> clock time before which nothing is let through
 
     def reserve(self, *limits: tuple[Hashable, Rate], what: str = "") -> None:
         """Record one call against every ``(key, rate)``, or raise RateLimited with the longest wait.
@@ -62,6 +63,10 @@ class Pacer:
             now = self._clock()
             wait = 0.0
             windows: list[deque[float]] = []
+            for key, _rate in limits:
+                until = self._held.get(key)
+                if until is not None and until > now:
+                    wait = max(wait, until - now)
             for key, rate in limits:
                 window = self._calls.setdefault((key, rate), deque())
                 while window and now - window[0] >= rate.seconds:
@@ -78,3 +83,11 @@ class Pacer:
                 )
             for window in windows:
                 window.append(now)
+
+    def hold(self, key: Hashable, seconds: float) -> None:
+        """The network said "retry after ``seconds``" for ``key`` (e.g. Telegram's flood control for
+        a chat): every call limited by ``key`` waits that long, here, instead of earning another 429."""
+        with self._lock:
+            now = self._clock()
+            self._held = {k: until for k, until in self._held.items() if until > now}  # forget the past
+            self._held[key] = max(self._held.get(key, now), now + max(0.0, seconds))

@@ -9,11 +9,14 @@ re-posted automatically. That is how a reply is posted at most once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from plugin import attention, metrics
-from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RetriableError
+from plugin.connector import AccountContext, Connector
+from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RateLimited, RetriableError
+from plugin.heartbeat import Heartbeat
 from plugin.models import PostResult, Reply, Visibility
 from plugin.outbox import guard, handoff
 from plugin.pipeline import inbound, notices
@@ -63,13 +66,42 @@ def enqueue(
     return _state(row)
 
 
-def _finish(runtime: Runtime, reply_id: int, network: str, status: ReplyStatus, **values: object) -> None:
-    metrics.REPLIES.labels(network, status).inc()
-    runtime.store.outbox.finish(reply_id, status, **values)
+def _finish(
+    runtime: Runtime,
+    reply_id: int,
+    owner: str,
+    network: str,
+    status: ReplyStatus,
+    *,
+    uncount: bool = False,
+    **values: object,
+) -> ReplyStatus:
+    """Record an attempt's result while ``owner`` still holds the reply (see OutboxRepository.finish)."""
+    recorded = runtime.store.outbox.finish(reply_id, status, owner, uncount=uncount, **values)
+    metrics.REPLIES.labels(network, recorded).inc()
+    return recorded
 
 
-def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
-    """Post one pending reply now. Safe to call concurrently: only one caller gets to send."""
+def _post(connector: Connector, context: AccountContext, reply: Reply, deadline: float) -> PostResult:
+    """Post, waiting out a network's "retry after" while it ends before ``deadline`` (monotonic)."""
+    while True:
+        try:
+            if reply.visibility == Visibility.PRIVATE:
+                return connector.send_private(context, reply)
+            return connector.post_reply(context, reply)
+        except RateLimited as exc:
+            # Nothing was posted. Only a synchronous caller (Zendesk's channelback, which needs the
+            # posted message's id in its answer) passes a deadline; a worker never sleeps here.
+            if exc.retry_after is None or time.monotonic() + exc.retry_after > deadline:
+                raise
+            time.sleep(exc.retry_after)
+
+
+def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0.0) -> ReplyState:
+    """Post one pending reply now. Safe to call concurrently: only one caller gets to send.
+
+    ``wait_seconds``: how long a synchronous caller may wait for a network's pacing (a Telegram chat
+    takes one message a second) before the reply is left pending for later."""
     outbox = runtime.store.outbox
     if not outbox.take(reply_id, owner, runtime.settings.lease_seconds):
         return _state(outbox.get(reply_id))
@@ -78,59 +110,85 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
     found = runtime.store.account(row.account_id) if row.account_id is not None else None
     if found is None:
         error = "account no longer connected"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     account, context = found
     connector = runtime.registry.connectors.get(reply.network)
     if connector is None:
         error = f"no connector installed for {reply.network!r}"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     if reply.visibility != Visibility.PRIVATE:
         try:
             moved = handoff.parse(reply.text)
         except FatalError as exc:
-            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=str(exc))
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=str(exc))
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
         if moved is not None:
             return _hand_off(runtime, row, moved, owner)
     if reply.visibility != Visibility.PRIVATE and _answers_deleted(runtime, account.tenant_id, reply):
         # The customer deleted what it answers: posting would fail (or dangle); the agent decides.
         error = notices.held_reason(reply.network)
-        _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.HELD, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
     if reply.visibility != Visibility.PRIVATE:
         # The one PII guard, before any network call, whichever CRM the reply came from.
         refused = guard.refusal(reply.text, runtime.store.tenant_key(account.tenant_id), runtime.settings.triage_rules)
         if refused is not None:
-            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=refused)
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=refused)
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=refused)
     try:
-        if reply.visibility == Visibility.PRIVATE:
-            result: PostResult = connector.send_private(context, reply)
-        else:
-            result = connector.post_reply(context, reply)
+        # The lease is kept while the network answers: a slow post is not taken for a dead one.
+        lease = runtime.settings.lease_seconds
+        renew = lambda held: outbox.renew_sending(owner, held, lease)  # noqa: E731
+        with Heartbeat(renew, [reply_id], lease, f"{owner}:reply"):
+            result = _post(connector, context, reply, time.monotonic() + wait_seconds)
     except OutcomeUnknown as exc:
         error = f"outcome unknown, not retried to avoid a double post: {exc}"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.UNCERTAIN, error=error)
+    except RateLimited as exc:
+        # The network (a 429) or our own pacing asked us to wait: nothing was posted, so this is not
+        # a failed attempt. A busy chat (Telegram: 20 messages a minute per group) must never use up
+        # ``max_attempts``; the reply waits the network's retry_after, bounded only by its age.
+        policy = RetryPolicy.from_settings(runtime.settings)
+        if policy.gives_up(first_seen=row.created_at):
+            error = f"{policy.give_up_reason()}: {exc}"
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
+            return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
+        when = policy.next_attempt(1, exc.retry_after)
+        recorded = _finish(
+            runtime,
+            reply_id,
+            owner,
+            reply.network,
+            ReplyStatus.PENDING,
+            uncount=True,
+            next_attempt_at=when,
+            last_error=str(exc),
+        )
+        retry_after = exc.retry_after if recorded == ReplyStatus.PENDING else None
+        return ReplyState(id=reply_id, status=recorded, error=str(exc), retry_after=retry_after)
     except RetriableError as exc:
         policy = RetryPolicy.from_settings(runtime.settings)
         # ``attempts`` already counts this one (``take`` added it).
         if policy.gives_up(attempts=row.attempts):
             error = f"{policy.give_up_reason(attempts=row.attempts)}: {exc}"
-            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+            _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
         when = policy.next_attempt(row.attempts, exc.retry_after)
-        _finish(runtime, reply_id, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=str(exc))
-        return ReplyState(id=reply_id, status=ReplyStatus.PENDING, error=str(exc), retry_after=exc.retry_after)
+        recorded = _finish(
+            runtime, reply_id, owner, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=str(exc)
+        )
+        retry_after = exc.retry_after if recorded == ReplyStatus.PENDING else None
+        return ReplyState(id=reply_id, status=recorded, error=str(exc), retry_after=retry_after)
     except OriginalDeleted as exc:
         # Found out by posting: recorded as the deletion it is (note on the ticket/case), reply held.
         if reply.in_reply_to:
             inbound.original_gone(runtime, account.tenant_id, reply.network, reply.in_reply_to)
         error = f"{notices.held_reason(reply.network)} ({exc})"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.HELD, last_error=error)
-        return ReplyState(id=reply_id, status=ReplyStatus.HELD, error=error)
+        recorded = _finish(runtime, reply_id, owner, reply.network, ReplyStatus.HELD, last_error=error)
+        return ReplyState(id=reply_id, status=recorded, error=error)
     except AuthError as exc:
         # Nothing was posted (the network refused the credentials). Retrying blindly cannot help:
         # the account is paused and its admin told; the reply waits and goes out after reconnecting.
@@ -138,25 +196,28 @@ def attempt(runtime: Runtime, reply_id: int, owner: str) -> ReplyState:
         attention.account_refused(runtime, account.id, exc, "reply")
         error = attention.plain_error(exc, reply.network)
         if row.source == CHANNELBACK:
-            _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
-            return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
+            recorded = _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
+            return ReplyState(id=reply_id, status=recorded, error=error)
         when = utcnow() + timedelta(hours=1)
-        _finish(runtime, reply_id, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=error)
-        return ReplyState(id=reply_id, status=ReplyStatus.PENDING, error=error)
+        recorded = _finish(
+            runtime, reply_id, owner, reply.network, ReplyStatus.PENDING, next_attempt_at=when, last_error=error
+        )
+        return ReplyState(id=reply_id, status=recorded, error=error)
     except FatalError as exc:
         code = getattr(exc, "code", None)
         error = f"{code}: {exc}" if code else str(exc)
-        _finish(runtime, reply_id, reply.network, ReplyStatus.FAILED, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=error)
     except Exception as exc:
         # A connector bug (e.g. it could not read the network's success answer): it may have posted.
         log.exception("connector %s failed unexpectedly while posting reply %s", reply.network, reply_id)
         error = f"outcome unknown after an unexpected {type(exc).__name__}; not retried to avoid a double post"
-        _finish(runtime, reply_id, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
         return ReplyState(id=reply_id, status=ReplyStatus.UNCERTAIN, error=error)
     _finish(
         runtime,
         reply_id,
+        owner,
         reply.network,
         ReplyStatus.SENT,
         external_id=result.external_id,
@@ -183,15 +244,16 @@ def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: st
     public_thread = reply.thread_id or reply.in_reply_to
     sent = _child(runtime, row, private, owner, handoff_thread=public_thread)
     if sent.status != ReplyStatus.SENT:
-        return _mirror(runtime, row, sent, "handoff: the private message was not sent, nothing was posted publicly")
+        nothing = "handoff: the private message was not sent, nothing was posted publicly"
+        return _mirror(runtime, row, owner, sent, nothing)
     ack_key = handoff.child_key(reply.idempotency_key, "ack")
     ack = reply.model_copy(update={"text": moved.ack, "attachments": [], "idempotency_key": ack_key})
     acked = _child(runtime, row, ack, owner)
     if acked.status != ReplyStatus.SENT:
-        return _mirror(runtime, row, acked, "handoff: the private message was sent; the public acknowledgement")
+        return _mirror(runtime, row, owner, acked, "handoff: the private message was sent; the public acknowledgement")
     assert sent.external_id is not None and acked.external_id is not None
     parts = [sent.external_id, acked.external_id]
-    _finish(runtime, row.id, reply.network, ReplyStatus.SENT, external_id=sent.external_id, url=acked.url,
+    _finish(runtime, row.id, owner, reply.network, ReplyStatus.SENT, external_id=sent.external_id, url=acked.url,
             last_error=None, parts=parts)  # fmt: skip
     return ReplyState(id=row.id, status=ReplyStatus.SENT, external_id=sent.external_id, url=acked.url)
 
@@ -206,7 +268,7 @@ def _child(
     return state
 
 
-def _mirror(runtime: Runtime, parent: ReplyRow, child: ReplyState, what: str) -> ReplyState:
+def _mirror(runtime: Runtime, parent: ReplyRow, owner: str, child: ReplyState, what: str) -> ReplyState:
     """The agent's row takes the state of the message that did not go out (a retry re-runs the pair;
     whatever was already sent is not sent again)."""
     error = f"{what}: {child.error or child.status.value}"
@@ -215,9 +277,9 @@ def _mirror(runtime: Runtime, parent: ReplyRow, child: ReplyState, what: str) ->
         # Not posted yet (retriable), or being posted by another worker right now: look again later.
         retry_after = child.retry_after if child.status == ReplyStatus.PENDING else SENDING_RECHECK_SECONDS
         when = RetryPolicy.from_settings(runtime.settings).next_attempt(parent.attempts, retry_after)
-        _finish(runtime, parent.id, network, ReplyStatus.PENDING, next_attempt_at=when, last_error=error)
+        _finish(runtime, parent.id, owner, network, ReplyStatus.PENDING, next_attempt_at=when, last_error=error)
         return ReplyState(id=parent.id, status=ReplyStatus.PENDING, error=error, retry_after=retry_after)
-    _finish(runtime, parent.id, network, child.status, last_error=error)
+    _finish(runtime, parent.id, owner, network, child.status, last_error=error)
     return ReplyState(id=parent.id, status=child.status, error=error)
 
 

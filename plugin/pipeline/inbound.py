@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from plugin import metrics
 from plugin.context import Tenant, tenant_context
+from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
 from plugin.pipeline import notices
 from plugin.runtime import Runtime
@@ -123,8 +124,19 @@ GROUP_COMMIT_SECONDS = 0.25
 
 def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
     """Triage received mentions and create their deliveries. Returns how many were routed."""
+    store, lease = runtime.store, runtime.settings.lease_seconds
+    ids = store.inbox.claim_received(owner, limit, lease)
+    if not ids:
+        return 0
+    # Hooks may be slow (a CRM look-up): the leases are kept meanwhile, so another worker does not
+    # route the same mentions too.
+    with Heartbeat(lambda held: store.inbox.renew_routing(owner, held, lease), ids, lease, f"{owner}:routing") as beat:
+        _route_claimed(runtime, owner, ids, beat)
+    return len(ids)
+
+
+def _route_claimed(runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat) -> None:
     store = runtime.store
-    ids = store.inbox.claim_received(owner, limit, runtime.settings.lease_seconds)
     tenants: dict[int, Tenant] = {}
     pending: list[RoutedMention] = []
     since = time.monotonic()
@@ -156,6 +168,6 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
             store.inbox.finish_routing_many(pending, owner)
+            beat.release([r.mention.id for r in pending])
             pending, since = [], time.monotonic()
     store.inbox.finish_routing_many(pending, owner)
-    return len(ids)

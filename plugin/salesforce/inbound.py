@@ -19,7 +19,7 @@ Record-level failures fail (or retry, for lock contention) only the deliveries t
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from plugin.salesforce import casestatus
 from plugin.salesforce import records as rec
 from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error
-from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus
+from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus, all_held
 from plugin.store.statuses import DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -79,9 +79,16 @@ class _NewCase:
 
 
 class InboundBatch:
-    def __init__(self, api: SalesforceApi, config: Mapping[str, Any], now: datetime | None = None):
+    def __init__(
+        self,
+        api: SalesforceApi,
+        config: Mapping[str, Any],
+        now: datetime | None = None,
+        fence: Callable[[Collection[int]], set[int]] = all_held,
+    ):
         self.api = api
         self.config = config
+        self.fence = fence
         self.now = now or datetime.now(UTC)
         self.reopen_days = float(config.get("reopen_days", DEFAULT_REOPEN_DAYS))
         self.default_account_id = config.get("default_account_id") or None
@@ -100,6 +107,19 @@ class InboundBatch:
 
     def _done(self, work: _Item) -> bool:
         return work.item.delivery_id in self.outcomes
+
+    def _fenced(self, work: list[_Item]) -> None:
+        """Right before records are created: items whose lease another worker took over meanwhile
+        are left to it (it looked them up after us and would create them too)."""
+        open_ids = [w.item.delivery_id for w in work if not self._done(w)]
+        if not open_ids:
+            return
+        held = self.fence(open_ids)
+        for w in work:
+            if not self._done(w) and w.item.delivery_id not in held:
+                self.outcomes[w.item.delivery_id] = DeliveryOutcome(
+                    w.item.delivery_id, "retry", error="lease lost: another worker delivers it"
+                )
 
     # -- the batch -----------------------------------------------------------------------------
     def run(self, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
@@ -128,10 +148,12 @@ class InboundBatch:
             found = known_posts.get(w.key)
             if found:
                 w.post_id = str(found["Id"])
-        fresh = [w for w in work if w.post_id is None]
+        self._fenced(work)
+        fresh = [w for w in work if w.post_id is None and not self._done(w)]
         if fresh:
             self._personas(fresh)
             self._cases([w for w in fresh if not self._done(w)], known_posts)
+            self._fenced(work)
         self._write_posts(work)
         for item, key in aliases:
             first = self.outcomes[primaries[key].item.delivery_id]
@@ -154,9 +176,7 @@ class InboundBatch:
         )
         own = [v for p, v in wanted if p != "Other" and v]
         if own:
-            for row in self.api.query_in(
-                select + " WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC", own
-            ):
+            for row in self.api.query_in(select + " WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC", own):
                 if row.get("Provider") != "Other":
                     found.setdefault((str(row.get("Provider") or ""), str(row["ExternalPostId"])), row)
         other = [v for p, v in wanted if p == "Other" and v]

@@ -92,7 +92,7 @@ class SalesforceSink(Sink):
         api = self.api(connection)
         notes = [i for i in items if notices.is_notice(i.mention)]
         posts = [i for i in items if not notices.is_notice(i.mention)]
-        outcomes = InboundBatch(api, connection.config).run(posts) if posts else []
+        outcomes = InboundBatch(api, connection.config, fence=connection.fence).run(posts) if posts else []
         return outcomes + case_notes.write(api, notes)
 
     def fetch_resolutions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets as pysecrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -169,6 +170,10 @@ class AccountRepository:
             self.db, pc, pc.c.next_poll_at <= utcnow(), owner, limit, lease_seconds, order_by=[pc.c.next_poll_at]
         )
 
+    def renew_polls(self, owner: str, account_ids: Sequence[int], lease_seconds: float) -> set[int]:
+        """Keep the polls of ``account_ids`` while they run; returns the accounts still ours."""
+        return leases.renew(self.db, t.poll_cursors, account_ids, owner, lease_seconds)
+
     def cursor(self, account_id: int) -> PollCursorRow:
         with self.db.read() as conn:
             row = conn.execute(select(t.poll_cursors).where(t.poll_cursors.c.account_id == account_id)).one()
@@ -182,17 +187,25 @@ class AccountRepository:
             next_listen_at=as_utc(row.next_listen_at),
         )
 
-    def release_cursor(self, account_id: int, *, next_poll: datetime, **values: Any) -> None:
-        """End a poll: schedule the next one and free the lease (``values``: cursor, failures, last_error)."""
+    def release_cursor(self, account_id: int, *, next_poll: datetime, owner: str | None = None, **values: Any) -> bool:
+        """End a poll: schedule the next one and free the lease (``values``: cursor, failures, last_error).
+
+        With ``owner``, only while that poll still holds the lease: a poll that outlived its lease
+        never moves back the cursor of the one that took over. Returns whether it was written."""
         unknown = set(values) - {"cursor", "failures", "last_error"}
         if unknown:
             raise TypeError(f"not a poll cursor field: {', '.join(sorted(unknown))}")
+        pc = t.poll_cursors
+        where = [pc.c.account_id == account_id]
+        if owner is not None:
+            where.append(leases.held_by(pc, owner))
         with self.db.begin() as conn:
-            conn.execute(
-                update(t.poll_cursors)
-                .where(t.poll_cursors.c.account_id == account_id)
+            written = conn.execute(
+                update(pc)
+                .where(*where)
                 .values(next_poll_at=next_poll, updated_at=utcnow(), **leases.released(), **values)
-            )
+            ).rowcount
+        return bool(written)
 
     def save_listening(self, account_id: int, cursor: str | None, next_listen: datetime) -> None:
         """After a search call: the connector's search position and when the budget allows the next."""

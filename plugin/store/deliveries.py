@@ -48,9 +48,17 @@ class DeliveryRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def claim_due(self, owner: str, limit: int, lease_seconds: float) -> list[int]:
+    def claim_due(
+        self, owner: str, limit: int, lease_seconds: float, *, sink: str | None = None, other_than: Sequence[str] = ()
+    ) -> list[int]:
+        """Due deliveries, oldest mention first; ``sink``: only that CRM's, ``other_than``: none of those
+        CRMs' (a worker claims per CRM, so one whose work keeps failing never starves another's)."""
         d = t.deliveries
         due = (d.c.status == DeliveryStatus.PENDING) & (d.c.next_attempt_at <= utcnow())
+        if sink is not None:
+            due = due & (d.c.sink == sink)
+        if other_than:
+            due = due & d.c.sink.not_in(list(other_than))
         return leases.claim(self.db, d, due, owner, limit, lease_seconds, order_by=[d.c.mention_id])
 
     def wake(self, tenant_id: int, sink: str) -> None:
@@ -62,6 +70,11 @@ class DeliveryRepository:
                 .where(d.tenant_id == tenant_id, d.sink == sink, d.status == DeliveryStatus.PENDING)
                 .values(next_attempt_at=utcnow())
             )
+
+    def renew(self, owner: str, ids: Sequence[int], lease_seconds: float) -> set[int]:
+        """Keep the claimed deliveries ``ids`` while they are in progress; returns those still ours."""
+        d = t.deliveries
+        return leases.renew(self.db, d, ids, owner, lease_seconds, where=d.c.status == DeliveryStatus.PENDING)
 
     def due_rows(self, ids: Sequence[int]) -> list[DueDelivery]:
         d, m = t.deliveries.c, t.mentions.c

@@ -128,6 +128,11 @@ class InboxRepository:
             self.db, m, m.c.status == MentionStatus.RECEIVED, owner, limit, lease_seconds, order_by=[m.c.id]
         )
 
+    def renew_routing(self, owner: str, ids: Sequence[int], lease_seconds: float) -> set[int]:
+        """Keep the mentions ``ids`` claimed for routing while they are triaged; returns those still ours."""
+        m = t.mentions
+        return leases.renew(self.db, m, ids, owner, lease_seconds, where=m.c.status == MentionStatus.RECEIVED)
+
     def for_routing(self, mention_id: int) -> tuple[MentionRow, list[str]]:
         """The mention and the sinks its tenant has connected, read together."""
         with self.db.read() as conn:

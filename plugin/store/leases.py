@@ -3,7 +3,10 @@
 A row is free when it has no lease or its lease expired. Claiming works the same on SQLite and
 PostgreSQL: pick candidates (``SKIP LOCKED`` on PostgreSQL), then a conditional UPDATE that only
 succeeds for rows nobody claimed in between, then read back which rows are ours.
-A worker that dies simply lets its leases expire.
+A worker that dies simply lets its leases expire. A worker that is merely slow renews its leases
+while the work is in progress (``renew``, driven by ``plugin.heartbeat``) and re-checks them right
+before each side effect: a lease is held by exactly one claim, because claiming always writes a new
+owner, so "still held by me" means nobody else has claimed the row since.
 """
 
 from __future__ import annotations
@@ -55,7 +58,30 @@ def claim(
             return []
         conn.execute(
             update(table)
-            .where(pk.in_(ids), free(table, now))
+            # ``where`` again: on PostgreSQL a row finished by its previous owner between the
+            # candidate read and this UPDATE must not be claimed for work that is already done.
+            .where(pk.in_(ids), where, free(table, now))
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
         )
         return [int(r[0]) for r in conn.execute(select(pk).where(pk.in_(ids), held_by(table, owner)))]
+
+
+def renew(
+    db: Database,
+    table: Table,
+    ids: Sequence[int],
+    owner: str,
+    lease_seconds: float,
+    where: ColumnElement[bool] | None = None,
+) -> set[int]:
+    """Extend ``owner``'s lease on ``ids`` (those matching ``where``, if given); returns the ids it
+    still holds. A lease that ran out but that nobody claimed since is still ours and is renewed:
+    claiming would have written another owner."""
+    if not ids:
+        return set()
+    now = utcnow()
+    pk = table.primary_key.columns.values()[0]
+    mine = and_(pk.in_(list(ids)), held_by(table, owner), *([where] if where is not None else []))
+    with db.begin() as conn:
+        conn.execute(update(table).where(mine).values(lease_until=now + timedelta(seconds=lease_seconds)))
+        return {int(r[0]) for r in conn.execute(select(pk).where(mine))}

@@ -19,6 +19,7 @@ from plugin.store.rows import new_id
 from plugin.store.statuses import FINAL_REPLY_STATES, ReplyStatus
 
 STUCK_ERROR = "process stopped while posting; may have been posted, not retried"
+LATE_ERROR = "the attempt outlived its lease and the reply was reported uncertain meanwhile: not retried"
 FINISH_FIELDS = frozenset({"next_attempt_at", "external_id", "url", "last_error", "parts"})
 
 
@@ -39,6 +40,7 @@ class ReplyRow:
     remote_id: str | None
     reported_at: datetime | None
     parts: tuple[str, ...] = ()  # every id of a reply published in several parts, in order
+    created_at: datetime | None = None
 
     def reply(self) -> Reply:
         return Reply.model_validate(self.payload)
@@ -61,6 +63,7 @@ def reply_row(row: Any) -> ReplyRow:
         remote_id=row.remote_id,
         reported_at=as_utc(row.reported_at),
         parts=tuple(str(p) for p in (row.parts or ())),
+        created_at=as_utc(row.created_at),
     )
 
 
@@ -181,21 +184,56 @@ class OutboxRepository:
             ).rowcount
         return bool(taken)
 
-    def finish(self, reply_id: int, status: ReplyStatus, **values: Any) -> None:
-        """Record the result of an attempt and free the lease.
+    def renew_sending(self, owner: str, ids: Sequence[int], lease_seconds: float) -> set[int]:
+        """Keep the replies ``ids`` in ``sending`` while their network call is in flight, so a slow
+        post is not taken for a dead one (``expire_stuck``); returns those still ours."""
+        r = t.replies
+        return leases.renew(self.db, r, ids, owner, lease_seconds, where=r.c.status == ReplyStatus.SENDING)
 
-        Deliberately not guarded by the lease owner: a post that succeeded after its lease ran out
-        (and was marked uncertain meanwhile) must still be recorded as what really happened.
+    def finish(
+        self, reply_id: int, status: ReplyStatus, owner: str | None = None, *, uncount: bool = False, **values: Any
+    ) -> ReplyStatus:
+        """Record the result of an attempt and free the lease; returns the status recorded.
+
+        With ``owner`` (the attempt that took the reply), written only while that attempt still
+        holds it in ``sending``. An attempt that outlived its lease finds the reply ``uncertain``
+        (``expire_stuck``; the agent may already have been told) and records what really happened
+        without ever making it due again: posted -> ``sent`` (and reported again), not posted ->
+        ``failed`` with the reason, unknown -> left ``uncertain``. ``uncount``: the attempt
+        ``take`` counted did not really happen (the network asked us to wait; nothing was posted).
         """
         unknown = set(values) - FINISH_FIELDS
         if unknown:
             raise TypeError(f"not a reply field: {', '.join(sorted(unknown))}")
+        r = t.replies
+        now = utcnow()
         with self.db.begin() as conn:
-            conn.execute(
-                update(t.replies)
-                .where(t.replies.c.id == reply_id)
-                .values(status=status, updated_at=utcnow(), **leases.released(), **values)
-            )
+            if owner is None:
+                conn.execute(
+                    update(r)
+                    .where(r.c.id == reply_id)
+                    .values(status=status, updated_at=now, **leases.released(), **values)
+                )
+                return status
+            ours = (r.c.id == reply_id) & (r.c.status == ReplyStatus.SENDING) & leases.held_by(r, owner)
+            counted = {"attempts": r.c.attempts - 1} if uncount else {}
+            if conn.execute(
+                update(r).where(ours).values(status=status, updated_at=now, **leases.released(), **counted, **values)
+            ).rowcount:
+                return status
+            if status == ReplyStatus.UNCERTAIN:
+                return ReplyStatus(conn.execute(select(r.c.status).where(r.c.id == reply_id)).scalar_one())
+            late = {k: v for k, v in values.items() if k != "next_attempt_at"}
+            if status == ReplyStatus.SENT:
+                late.update(status=ReplyStatus.SENT, reported_at=None)
+            else:
+                error = late.get("last_error") or status.value
+                late.update(status=ReplyStatus.FAILED, last_error=f"not posted ({error}); {LATE_ERROR}")
+            stuck = (r.c.id == reply_id) & (r.c.status == ReplyStatus.UNCERTAIN) & (r.c.last_error == STUCK_ERROR)
+            if conn.execute(update(r).where(stuck).values(updated_at=now, **late)).rowcount:
+                return ReplyStatus(late["status"])
+            found = conn.execute(select(r.c.status).where(r.c.id == reply_id)).scalar()
+            return ReplyStatus(found) if found is not None else status
 
     def expire_stuck(self) -> int:
         """Rows left in ``sending`` after their lease expired belong to a dead process: they may

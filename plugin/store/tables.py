@@ -232,6 +232,8 @@ rate_pauses = Table(
     Column("target", String(255), primary_key=True),  # "<sink or network>:<tenant or account key>"
     _ts("paused_until", nullable=False),
     Column("reason", Text, nullable=False, default=""),
+    # Consecutive 429s without Retry-After: each doubles the pause; a success resets it (0008).
+    Column("strikes", Integer, nullable=False, default=0, server_default="0"),
     _ts("updated_at", nullable=False),
 )
 

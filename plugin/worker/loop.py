@@ -7,15 +7,17 @@ or Celery tasks) can run ``run_once`` side by side and a killed one is simply re
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from plugin import attention, metrics
 from plugin.connector import quarantine_scope
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
+from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Match, Mention
 from plugin.outbox import crm as crm_replies
 from plugin.outbox import replies as outbox
@@ -24,6 +26,7 @@ from plugin.pipeline import quarantine
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, SinkConnection
+from plugin.store.budgets import RatePause
 from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
@@ -69,9 +72,14 @@ class Worker:
     # -- polling -------------------------------------------------------------------------------
     def poll_due(self, limit: int = 20) -> Tick:
         tick = Tick()
-        ids = self.runtime.store.brand_accounts.claim_due_polls(self.owner, limit, self.runtime.settings.lease_seconds)
-        for account_id in ids:
-            self._poll_account(account_id, tick)
+        accounts, lease = self.runtime.store.brand_accounts, self.runtime.settings.lease_seconds
+        ids = accounts.claim_due_polls(self.owner, limit, lease)
+        # A slow network must not let another worker poll the same account meanwhile.
+        renew = lambda held: accounts.renew_polls(self.owner, held, lease)  # noqa: E731
+        with Heartbeat(renew, ids, lease, f"{self.owner}:polls") as beat:
+            for account_id in ids:
+                self._poll_account(account_id, tick)
+                beat.release([account_id])
         return tick
 
     def wake_polls(self) -> None:
@@ -84,7 +92,7 @@ class Worker:
         found = accounts.get(account_id)
         cursor_row = accounts.cursor(account_id)
         if found is None or not found[0].enabled or found[0].network not in runtime.registry.connectors:
-            accounts.release_cursor(account_id, next_poll=utcnow() + timedelta(hours=1))
+            accounts.release_cursor(account_id, next_poll=utcnow() + timedelta(hours=1), owner=self.owner)
             return
         if runtime.store.health.attention_of(account_target(account_id)) is not None:
             # Its credentials were refused: polling waits for an admin (reconnecting wakes it).
@@ -111,7 +119,9 @@ class Worker:
             when = self.policy.next_attempt(failures, retry_after)
             tick.errors.append(f"poll {account.network}/{account.external_id}: {exc}")
             runtime.store.health.failed(account.id, attention.plain_error(exc, account.network))
-            accounts.release_cursor(account_id, next_poll=when, failures=failures, last_error=str(exc))
+            accounts.release_cursor(
+                account_id, next_poll=when, owner=self.owner, failures=failures, last_error=str(exc)
+            )
             return
         # Store mentions and quarantined items first, cursor second: a crash in between re-reads a
         # page (deduplicated), never skips one.
@@ -122,7 +132,11 @@ class Worker:
         # Listening rides on the poll turn (same lease); its own budget decides whether it searches now.
         tick.ingested += listening.listen_if_due(runtime, account, context, connector, cursor_row)
         next_poll = utcnow() if page.more else utcnow() + timedelta(seconds=interval)
-        accounts.release_cursor(account_id, next_poll=next_poll, cursor=page.cursor, failures=0, last_error=None)
+        # Only while this poll still holds the account: a poll that outlived its lease never moves
+        # back the cursor of the one that took over (what it read is stored, deduplicated, anyway).
+        accounts.release_cursor(
+            account_id, next_poll=next_poll, owner=self.owner, cursor=page.cursor, failures=0, last_error=None
+        )
         runtime.store.health.poll_succeeded(account.id, connector.token_expires_at(context))
 
     # -- delivery ------------------------------------------------------------------------------
@@ -130,17 +144,28 @@ class Worker:
         tick = Tick()
         runtime, settings = self.runtime, self.runtime.settings
         limit = limit or settings.delivery_batch_size * 4
-        ids = runtime.store.deliveries.claim_due(self.owner, limit, settings.lease_seconds)
+        deliveries, lease = runtime.store.deliveries, settings.lease_seconds
+        # One claim per CRM: the oldest work of a CRM that keeps failing (or is paused) would
+        # otherwise fill every claim and starve the other CRM's deliveries behind it.
+        installed = sorted(runtime.registry.sinks)
+        ids = [i for name in installed for i in deliveries.claim_due(self.owner, limit, lease, sink=name)]
+        ids += deliveries.claim_due(self.owner, limit, lease, other_than=installed)  # not installed: told below
         if not ids:
             return tick
         groups: dict[tuple[int, str], list[DueDelivery]] = defaultdict(list)
-        for row in runtime.store.deliveries.due_rows(ids):
+        for row in deliveries.due_rows(ids):
             groups[(row.tenant_id, row.sink)].append(row)
-        for (tenant_id, sink_name), group in groups.items():
-            self._deliver_group(tenant_id, sink_name, group, tick)
+        # The leases are renewed while the batches run (a slow CRM, a loaded machine), and re-checked
+        # right before each call to the CRM: work another worker took over is never done twice.
+        renew = lambda held: deliveries.renew(self.owner, held, lease)  # noqa: E731
+        with Heartbeat(renew, ids, lease, f"{self.owner}:deliveries") as beat:
+            for (tenant_id, sink_name), group in groups.items():
+                self._deliver_group(tenant_id, sink_name, group, tick, beat)
         return tick
 
-    def _deliver_group(self, tenant_id: int, sink_name: str, rows: list[DueDelivery], tick: Tick) -> None:
+    def _deliver_group(
+        self, tenant_id: int, sink_name: str, rows: list[DueDelivery], tick: Tick, beat: Heartbeat
+    ) -> None:
         runtime = self.runtime
         config = runtime.store.sink_connection(tenant_id, sink_name)
         mentions = [Mention.model_validate(r.payload) for r in rows]
@@ -166,35 +191,46 @@ class Worker:
             return
         sink = runtime.registry.sink(sink_name)
         connection = SinkConnection(
-            tenant_id=tenant_id, tenant_key=runtime.store.tenant_key(tenant_id), sink=sink_name, config=config
+            tenant_id=tenant_id,
+            tenant_key=runtime.store.tenant_key(tenant_id),
+            sink=sink_name,
+            config=config,
+            fence=beat.held,
         )
         # One pause per target for every worker: a 429 stops all of this target's batches (here and
         # in other workers) until its Retry-After, rather than each batch earning its own 429.
         target = f"{sink_name}:{connection.tenant_key}"
-        paused = runtime.store.rate_pauses.paused_until(target)
+        pause = runtime.store.rate_pauses.state(target)
         refused = runtime.store.health.attention_of(sink_target(sink_name, tenant_id))
         if refused is not None:
-            # The CRM refused this connection's credentials: nothing is sent until an admin updates them.
-            outcomes = [
-                DeliveryOutcome(i.delivery_id, "retry", error=f"needs attention: {refused.reason}", retry_after=3600)
-                for i in items
-            ]
-            self._apply(outcomes, tick, claimed)
+            # The CRM refused this connection's credentials: nothing is sent until an admin updates
+            # them (which makes these deliveries due at once); no attempt is counted for work that
+            # never left.
+            later = utcnow() + timedelta(hours=1)
+            self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
+            beat.release([i.delivery_id for i in items])
             return
         for start in range(0, len(items), sink.max_batch):
             batch = items[start : start + sink.max_batch]
+            if pause.until is not None:
+                # Not attempted: due again when the pause ends, and no attempt is counted (counting
+                # would grow the back-off of work that never met the CRM).
+                self._defer(batch, claimed, pause.until, f"{target} is paused after a 429", tick)
+                beat.release([i.delivery_id for i in batch])
+                continue
+            held = beat.held([i.delivery_id for i in batch])
+            batch = [i for i in batch if i.delivery_id in held]  # the rest is another worker's now
+            if not batch:
+                continue
             try:
-                if paused is not None:
-                    wait = max(0.0, (paused - utcnow()).total_seconds())
-                    raise RateLimited(f"{target} is paused after a 429", retry_after=wait)
                 outcomes = sink.deliver(connection, batch)
+                if pause.strikes:
+                    runtime.store.rate_pauses.clear_strikes(target)
+                    pause = RatePause(None, 0)
             except RateLimited as exc:
-                if paused is None:
-                    paused = utcnow() + timedelta(seconds=exc.retry_after or 60.0)
-                    runtime.store.rate_pauses.pause(target, paused, str(exc))
-                outcomes = [
-                    DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=exc.retry_after) for i in batch
-                ]
+                pause = self._pause(target, exc, pause)
+                wait = max(0.0, (pause.until - utcnow()).total_seconds()) if pause.until else exc.retry_after
+                outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=wait) for i in batch]
             except RetriableError as exc:
                 outcomes = [
                     DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=exc.retry_after) for i in batch
@@ -218,11 +254,39 @@ class Worker:
             ]
             in_batch = {i.delivery_id: i.mention for i in batch}
             self._apply(outcomes, tick, claimed, mentions=in_batch, connection=connection)
+            beat.release(in_batch)
             for outcome in outcomes:
                 metrics.DELIVERIES.labels(sink_name, outcome.status).inc()
                 row = claimed.get(outcome.delivery_id)
                 if outcome.status == Outcome.DELIVERED and row is not None and row.received_at is not None:
                     metrics.TIME_TO_CRM.labels(sink_name).observe((utcnow() - row.received_at).total_seconds())
+
+    def _pause(self, target: str, exc: RateLimited, pause: RatePause) -> RatePause:
+        """Pause ``target`` for every worker: for the server's Retry-After, or, when it named none,
+        for a back-off that doubles with each consecutive such 429 (a success resets it)."""
+        bare = exc.retry_after is None
+        strikes = pause.strikes + 1 if bare else pause.strikes
+        seconds = self.policy.delay(strikes) if exc.retry_after is None else exc.retry_after
+        until = utcnow() + timedelta(seconds=seconds)
+        self.runtime.store.rate_pauses.pause(target, until, str(exc), strike=bare)
+        return RatePause(until, strikes)
+
+    def _defer(
+        self, batch: list[DeliveryItem], claimed: dict[int, DueDelivery], until: datetime, reason: str, tick: Tick
+    ) -> None:
+        # Spread over a second so that a paused target's backlog does not all come due at once.
+        updates = [
+            DeliveryUpdate(
+                i.delivery_id,
+                DeliveryStatus.PENDING,
+                claimed[i.delivery_id].attempts,
+                reason,
+                next_attempt_at=until + timedelta(seconds=random.uniform(0.0, 1.0)),
+            )
+            for i in batch
+        ]
+        self.runtime.store.deliveries.finish(self.owner, updates)
+        tick.retried += len(updates)
 
     def _decide(self, outcome: DeliveryOutcome, row: DueDelivery | None, policy: RetryPolicy) -> DeliveryUpdate:
         """The delivery's next state. Retries go on for days (a CRM outage must lose nothing), then a

@@ -64,7 +64,7 @@ class ZendeskPushClient:
             # Pushing twice is harmless (already_imported), so every transport error is retriable.
             raise RetriableError(f"zendesk unreachable: {exc.__class__.__name__}") from exc
         if response.status_code == 429:
-            raise RateLimited("zendesk rate limit", retry_after=retry_after_seconds(response, default=60.0))
+            raise RateLimited("zendesk rate limit", retry_after=retry_after_seconds(response))
         if response.status_code >= 500:
             raise RetriableError(
                 f"zendesk {response.status_code}", retry_after=retry_after_seconds(response, default=None)

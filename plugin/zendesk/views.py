@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.json"
 
+# How long a channelback may wait for a network's pacing (a Telegram chat takes a message a second)
+# before it answers "retry later": Zendesk needs the posted message's id in the answer, and a short
+# wait in this request thread is better than an agent's retry that meets the same limit.
+CHANNELBACK_PACING_WAIT = 5.0
+
 
 def manifest_document(public_url: str) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
@@ -183,7 +188,7 @@ def channelback() -> Any:
     except FatalError as exc:
         raise BadInput(str(exc), status=409) from exc
     if state.status == ReplyStatus.PENDING:
-        state = outbox.attempt(rt, state.id, owner=f"channelback-{state.id}")
+        state = outbox.attempt(rt, state.id, owner=f"channelback-{state.id}", wait_seconds=CHANNELBACK_PACING_WAIT)
     if state.status == ReplyStatus.SENT:
         assert state.external_id is not None
         return jsonify(external_id=namespaced(network, state.external_id), allow_channelback=True)
@@ -296,4 +301,3 @@ def _confirm_uninstall(tenant_id: int) -> None:
     if kept != {i.push_id for i in instances(config)} and "instances" in config:
         remaining = {k: v for k, v in config["instances"].items() if k in kept}
         rt.store.set_sink_connection(tenant_id, "zendesk", {**config, "instances": remaining})
-

@@ -7,8 +7,8 @@ Semantics follow https://core.telegram.org/bots/api:
   POSTs them in order with the ``X-Telegram-Bot-Api-Secret-Token`` header and drops each one the
   receiver acknowledged with a 2xx (like Telegram, a failure stops the batch and is retried later).
 - ``sendMessage`` into a private chat needs the user to have started the bot (403 otherwise, or
-  "bot was blocked by the user"); flood limits per chat (1/s) and per group (20/min) answer 429 with
-  ``parameters.retry_after``.
+  "bot was blocked by the user"); flood limits per bot (30/s), per chat (1/s) and per group (20/min)
+  answer 429 with ``parameters.retry_after``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .exceptions import WEBHOOK_ACTIVE, bad_request, forbidden, too_many_request
 from .files import Files
 
 MAX_TEXT = 4096
+BOT_PER_SECOND = 30  # Bot FAQ: "no more than 30 messages per second" across all chats
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{3,32}")
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 UPDATE_TYPES = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query")
@@ -88,6 +89,7 @@ class TelegramState(Files, FakeBackend):
             self.sent: list[dict[str, Any]] = []
             self._chat_last_send: dict[int, float] = {}
             self._group_sends: dict[int, deque[float]] = {}
+            self._bot_sends: deque[float] = deque()
             self.files: dict[str, dict[str, Any]] = {}
             self.photos: dict[str, bytes] = {}  # sendPhoto uploads by file_id, see photos.py
 
@@ -259,6 +261,10 @@ class TelegramState(Files, FakeBackend):
         if not self.enforce_limits:
             return
         now = self.clock()
+        while self._bot_sends and now - self._bot_sends[0] >= 1.0:
+            self._bot_sends.popleft()
+        if len(self._bot_sends) >= BOT_PER_SECOND:
+            raise too_many_requests(1)
         last = self._chat_last_send.get(chat_id)
         if last is not None and now - last < 1.0:
             raise too_many_requests(max(1, math.ceil(1.0 - (now - last))))
@@ -270,6 +276,7 @@ class TelegramState(Files, FakeBackend):
                 raise too_many_requests(max(1, math.ceil(60.0 - (now - window[0]))))
             window.append(now)
         self._chat_last_send[chat_id] = now
+        self._bot_sends.append(now)
 
     def _resolve_chat(self, chat_ref: Any) -> dict[str, Any]:
         if isinstance(chat_ref, str) and chat_ref.startswith("@"):

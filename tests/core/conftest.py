@@ -16,10 +16,15 @@ def testnet() -> TestNetPlugin:
 
 
 @pytest.fixture
-def rt(tmp_path: object, any_database_url: str, testnet: TestNetPlugin) -> Iterator[Runtime]:
-    """A runtime with the testnet connector, over SQLite and (in CI) PostgreSQL."""
+def rt(
+    request: pytest.FixtureRequest, tmp_path: object, any_database_url: str, testnet: TestNetPlugin
+) -> Iterator[Runtime]:
+    """A runtime with the testnet connector, over SQLite and (in CI) PostgreSQL; a test marked
+    ``@pytest.mark.settings(lease_seconds=...)`` gets those settings."""
+    marker = request.node.get_closest_marker("settings")
+    overrides = dict(marker.kwargs) if marker is not None else {}
     pm = get_plugin_manager(extra_plugins=[("testnet", testnet)])
-    runtime = build_runtime(fast_settings(str(tmp_path), any_database_url), pm=pm)
+    runtime = build_runtime(fast_settings(str(tmp_path), any_database_url, **overrides), pm=pm)
     yield runtime
     runtime.db.dispose()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from plugin.errors import FatalError, OutcomeUnknown, RateLimited
@@ -12,6 +14,7 @@ from plugin.outbox import replies as outbox
 from plugin.runtime import Runtime
 from plugin.store import tables as t
 from plugin.store.db import utcnow
+from plugin.store.statuses import ReplyStatus
 from tests.support.netplugin import TestNetPlugin
 
 
@@ -86,3 +89,78 @@ def test_drain_sends_async_replies(rt: Runtime, tenant: tuple[int, int], testnet
     assert outbox.drain(rt, "w") == 2
     assert len(testnet.connector.posted) == 2
     assert rt.store.counts()["replies_sent"] == 2
+
+
+def _taken_then_given_up_on(rt: Runtime, reply_id: int, owner: str) -> None:
+    """``owner`` takes the reply, then stalls past its lease; another process marks it uncertain."""
+    assert rt.store.outbox.take(reply_id, owner, lease_seconds=60)
+    with rt.db.begin() as conn:
+        conn.execute(update(t.replies).where(t.replies.c.id == reply_id).values(lease_until=utcnow() - timedelta(1)))
+    assert outbox.expire_stuck(rt) == 1
+
+
+def test_a_late_success_is_recorded_as_sent_and_reported_again(rt: Runtime, tenant: tuple[int, int]) -> None:
+    tenant_id, account_id = tenant
+    state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce", remote_id="0ST1")
+    _taken_then_given_up_on(rt, state.id, "slow")
+    rt.store.outbox.mark_reported([state.id])  # the agent was told "uncertain"
+    recorded = rt.store.outbox.finish(state.id, ReplyStatus.SENT, "slow", external_id="r9", url=None, last_error=None)
+    row = rt.store.outbox.get(state.id)
+    assert recorded == ReplyStatus.SENT and row.status == ReplyStatus.SENT and row.external_id == "r9"
+    assert row.reported_at is None, "the CRM must now learn that it was posted"
+
+
+def test_a_late_retriable_failure_never_makes_the_reply_due_again(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    tenant_id, account_id = tenant
+    state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce")
+    _taken_then_given_up_on(rt, state.id, "slow")
+    recorded = rt.store.outbox.finish(
+        state.id, ReplyStatus.PENDING, "slow", next_attempt_at=utcnow(), last_error="429 slow down"
+    )
+    row = rt.store.outbox.get(state.id)
+    assert recorded == ReplyStatus.FAILED and row.status == ReplyStatus.FAILED
+    assert row.last_error is not None and "429 slow down" in row.last_error
+    assert outbox.drain(rt, "other") == 0 and testnet.connector.posted == []
+
+
+def test_a_late_unknown_outcome_stays_uncertain(rt: Runtime, tenant: tuple[int, int]) -> None:
+    tenant_id, account_id = tenant
+    state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce")
+    _taken_then_given_up_on(rt, state.id, "slow")
+    recorded = rt.store.outbox.finish(state.id, ReplyStatus.UNCERTAIN, "slow", last_error="read timeout")
+    assert recorded == ReplyStatus.UNCERTAIN and rt.store.outbox.get(state.id).status == ReplyStatus.UNCERTAIN
+
+
+def test_a_finish_by_an_attempt_that_does_not_hold_the_reply_changes_nothing(
+    rt: Runtime, tenant: tuple[int, int]
+) -> None:
+    tenant_id, account_id = tenant
+    state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce")
+    assert rt.store.outbox.take(state.id, "owner", lease_seconds=60)
+    recorded = rt.store.outbox.finish(state.id, ReplyStatus.FAILED, "intruder", last_error="x")
+    assert recorded == ReplyStatus.SENDING and rt.store.outbox.get(state.id).status == ReplyStatus.SENDING
+
+
+@pytest.mark.settings(lease_seconds=0.6)
+def test_a_slow_post_keeps_its_lease_and_is_not_taken_for_a_dead_one(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    """The network takes longer than the lease to answer: the heartbeat keeps the reply in
+    ``sending``, so nobody marks it uncertain meanwhile, and it ends ``sent``."""
+    tenant_id, account_id = tenant
+    state = outbox.enqueue(rt, tenant_id, account_id, _reply(), "salesforce")
+    lease = rt.settings.lease_seconds
+    seen: list[int] = []
+
+    def slow_network() -> None:
+        deadline = utcnow() + timedelta(seconds=lease * 3)
+        while utcnow() < deadline:  # three leases long; another worker looks for dead sends meanwhile
+            seen.append(outbox.expire_stuck(rt))
+            threading.Event().wait(lease / 4)
+
+    testnet.connector.before_post = slow_network
+    assert outbox.attempt(rt, state.id, "slow").status == ReplyStatus.SENT
+    assert seen and not any(seen), "a live, slow post was taken for a dead one"
+    assert len(testnet.connector.posted) == 1

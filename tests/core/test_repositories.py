@@ -188,3 +188,20 @@ def test_a_write_with_an_unknown_field_is_refused(rt: Runtime, tenant: tuple[int
         rt.store.outbox.finish(1, ReplyStatus.SENT, statuss="x")
     with pytest.raises(TypeError, match="cursr"):
         rt.store.brand_accounts.release_cursor(tenant[1], next_poll=None, cursr="x")  # type: ignore[arg-type]
+
+
+def test_a_crm_whose_old_work_keeps_failing_never_starves_the_other_crm(rt: Runtime, tenant: tuple[int, int]) -> None:
+    """(``bench faults``: the oldest Salesforce deliveries, failing and due again within seconds, filled
+    every claim, and Zendesk deliveries of newer mentions were never claimed.)"""
+    ids = _mentions(rt, tenant, 6)
+    for n, mention_id in enumerate(ids):
+        row, _sinks = rt.store.inbox.for_routing(mention_id)
+        sinks = {"salesforce": None} if n < 3 else {"zendesk": None}
+        rt.store.inbox.finish_routing(row, engaged=True, labels={}, matches=sinks)
+    oldest_only = rt.store.deliveries.claim_due("w0", 3, 60)
+    assert len(oldest_only) == 3  # the three oldest are Salesforce's: one shared claim takes no Zendesk work
+    rt.store.deliveries.finish("w0", [DeliveryUpdate(i, DeliveryStatus.PENDING, 1, "503") for i in oldest_only])
+    salesforce = rt.store.deliveries.claim_due("w1", 3, 60, sink="salesforce")
+    zendesk = rt.store.deliveries.claim_due("w1", 3, 60, sink="zendesk")
+    assert sorted(salesforce) == sorted(oldest_only) and len(zendesk) == 3
+    assert rt.store.deliveries.claim_due("w1", 3, 60, other_than=["salesforce", "zendesk"]) == []

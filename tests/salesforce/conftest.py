@@ -110,9 +110,11 @@ def testnet() -> TestNetPlugin:
 
 
 @pytest.fixture
-def rt(tmp_path: object, testnet: TestNetPlugin) -> Iterator[Runtime]:
+def rt(request: pytest.FixtureRequest, tmp_path: object, testnet: TestNetPlugin) -> Iterator[Runtime]:
+    marker = request.node.get_closest_marker("settings")  # e.g. @pytest.mark.settings(lease_seconds=60)
+    overrides = {"lease_seconds": 0.2, **(marker.kwargs if marker is not None else {})}
     pm = get_plugin_manager(extra_plugins=[("testnet", testnet)])
-    runtime = build_runtime(fast_settings(str(tmp_path), lease_seconds=0.2), pm=pm)
+    runtime = build_runtime(fast_settings(str(tmp_path), **overrides), pm=pm)
     yield runtime
     runtime.db.dispose()
 

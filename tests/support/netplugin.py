@@ -7,7 +7,7 @@ in memory, with switches to make the next post fail in each way the error taxono
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,9 @@ class TestNetConnector(Connector):
         self.pages: list[PollPage] = []
         self.fail_next: list[Exception] = []
         self.poll_fail_next: list[Exception] = []
+        # Runs inside post_reply before the post lands: the network is slow, and the test makes the
+        # rest of the world move meanwhile.
+        self.before_post: Callable[[], None] | None = None
         self.polled_with: list[str | None] = []  # the cursor handed to each poll, in order
         self._lock = threading.Lock()
 
@@ -104,6 +107,8 @@ class TestNetConnector(Connector):
         return PollPage(mentions=[], cursor=cursor)
 
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        if self.before_post is not None:
+            self.before_post()
         with self._lock:
             if self.fail_next:
                 raise self.fail_next.pop(0)

@@ -84,3 +84,14 @@ def test_random_json(value: Any) -> None:
 @given(st.binary(max_size=200))
 def test_random_bytes(body: bytes) -> None:
     check(body)
+
+
+def test_a_time_too_large_for_a_float_is_bad_input_not_a_crash() -> None:
+    """Found by ``bench fuzz --seed 22``: ``instagram.parse_webhook: OverflowError`` (an integer time
+    beyond a float's range overflowed before the range check)."""
+    for payload in (fixture("instagram", "message.json"), fixture("messenger", "message_text.json")):
+        body = json.loads(json.dumps(payload))
+        body["entry"][0]["time"] = 10**400
+        for event in body["entry"][0].get("messaging", []):
+            event["timestamp"] = 10**400
+        check(json.dumps(body).encode())
