@@ -142,6 +142,11 @@ class TenantRepository:
         with self.db.read() as conn:
             return enabled_sinks(conn, tenant_id)
 
+    def wake_reply_polls(self) -> None:
+        """Every CRM connection is due now to be asked for agents' replies (see Worker.wake_polls)."""
+        with self.db.begin() as conn:
+            conn.execute(update(t.sink_connections).values(next_reply_poll_at=utcnow()))
+
     def schedule_reply_poll(
         self, tenant_id: int, sink: str, watermark: str | None, seconds: float, error: str | None = None
     ) -> None:

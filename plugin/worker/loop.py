@@ -83,8 +83,10 @@ class Worker:
         return tick
 
     def wake_polls(self) -> None:
-        """Make every account due for polling now (after an outage, or when a caller knows there is news)."""
+        """Make every account, and every CRM's agent replies, due for polling now (after an outage, or
+        when a caller knows there is news)."""
         self.runtime.store.brand_accounts.wake_polls()
+        self.runtime.store.tenants.wake_reply_polls()
 
     def _poll_account(self, account_id: int, tick: Tick) -> None:
         runtime = self.runtime
