@@ -162,7 +162,7 @@ def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any
         page.screenshot(path=str(screenshot_dir / f"zendesk-admin-ui-{label}.png"), full_page=(label != "800x600"))
     frame.locator("input[name=name]").fill("Acme social — all networks")
     frame.locator("input[name=account]").first.check()
-    frame.locator("button[type=submit]").click()
+    frame.locator("button[name=action][value=save]").click()  # Save (beside Refresh and Connect)
     found = wait_for(lambda: (f := world.zd_state.find_instance(push_id)) and f[1].name == "Acme social — all networks"
                      and f)  # fmt: skip
     meta = read_metadata(world.runtime.box, found[1].metadata)
