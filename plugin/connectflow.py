@@ -24,6 +24,9 @@ message next to that field. Network failures use ``plugin.errors`` as everywhere
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,3 +134,11 @@ def oauth_error(params: Mapping[str, str], network: str) -> None:
         raise BadInput(f"{network} did not authorize horseshoe: {described}", status=400)
     if not params.get("code"):
         raise BadInput(f"{network} sent no authorization code back", status=400)
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE (RFC 7636) code verifier and its S256 challenge: the challenge goes with the authorize
+    request, the verifier stays in the flow's ``carry`` and goes with the token request."""
+    verifier = secrets.token_urlsafe(64)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge

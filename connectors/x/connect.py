@@ -11,9 +11,6 @@ secret) and subscribes the account (``POST /2/account_activity/webhooks/:id/subs
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +27,7 @@ from plugin.connectflow import (
     FoundAccount,
     Instruction,
     oauth_error,
+    pkce_pair,
 )
 from plugin.connector import AccountContext, ConnectorModel
 from plugin.errors import AuthError, RetriableError
@@ -59,10 +57,6 @@ class XStart(ConnectorModel):
     client_secret: SecretStr = Field(title="OAuth 2.0 client secret", description=f"{_PORTAL} > Client Secret.")
 
 
-def _challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 class XConnect(ConnectFlow):
     start_model = XStart
     redirects = True
@@ -79,9 +73,9 @@ class XConnect(ConnectFlow):
             raise FieldProblem("consumer_secret", "X refused this API key and secret")
         HTTP.check(answer, "X app token", secrets=(secret,))
         bearer = str(json_body(answer, "X app token", mutating=False)["access_token"])
-        verifier = secrets.token_urlsafe(64)
+        verifier, challenge = pkce_pair()
         query = {"response_type": "code", "client_id": ctx.values["client_id"], "redirect_uri": ctx.callback_url,
-                 "scope": SCOPES, "state": ctx.state, "code_challenge": _challenge(verifier),
+                 "scope": SCOPES, "state": ctx.state, "code_challenge": challenge,
                  "code_challenge_method": "S256"}  # fmt: skip
         www = (ctx.api_base or DEFAULT_WWW).rstrip("/")
         return Authorize(

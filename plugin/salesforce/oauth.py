@@ -9,9 +9,6 @@ host checks that URL with the egress rule (plugin/egress.py) before storing the 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -19,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from pydantic import Field, SecretStr
 
-from plugin.connectflow import Authorize, ConnectContext, ConnectFlow, FoundAccount, oauth_error
+from plugin.connectflow import Authorize, ConnectContext, ConnectFlow, FoundAccount, oauth_error, pkce_pair
 from plugin.connector import ConnectorModel
 from plugin.errors import AuthError, RetriableError
 
@@ -44,10 +41,6 @@ class SalesforceStart(ConnectorModel):
     )
 
 
-def _challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 class SalesforceConnect(ConnectFlow):
     start_model = SalesforceStart
     redirects = True
@@ -55,9 +48,9 @@ class SalesforceConnect(ConnectFlow):
 
     def begin(self, ctx: ConnectContext) -> Authorize:
         login = (ctx.api_base or f"https://{ctx.values['domain']}.salesforce.com").rstrip("/")
-        verifier = secrets.token_urlsafe(64)
+        verifier, challenge = pkce_pair()
         query = {"response_type": "code", "client_id": ctx.values["consumer_key"], "redirect_uri": ctx.callback_url,
-                 "state": ctx.state, "scope": SCOPES, "code_challenge": _challenge(verifier),
+                 "state": ctx.state, "scope": SCOPES, "code_challenge": challenge,
                  "prompt": "login consent"}  # fmt: skip
         return Authorize(f"{login}/services/oauth2/authorize?{urlencode(query)}",
                          carry={"login": login, "verifier": verifier, **ctx.values})  # fmt: skip
