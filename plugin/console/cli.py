@@ -174,15 +174,6 @@ def failed(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     )  # fmt: skip
 
 
-def _delivery_command(name: str) -> None:
-    @deliveries.command(name, help=f"{DELIVERY_ACTIONS[name].label} failed deliveries (ids from `deliveries failed`).")
-    @click.argument("ids", nargs=-1, type=int, required=True)
-    @click.option("--why", required=True, help="Why (recorded with who did it)")
-    @click.pass_context
-    def command(ctx: click.Context, ids: tuple[int, ...], why: str) -> None:
-        _act(ctx, DELIVERY_ACTIONS, name, ids, why)
-
-
 @click.group()
 def replies() -> None:
     """Agents' replies whose outcome is unknown: list, retry, mark-sent, discard (audited)."""
@@ -202,16 +193,20 @@ def uncertain(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     )  # fmt: skip
 
 
-def _reply_command(name: str) -> None:
-    @replies.command(name, help=f"{REPLY_ACTIONS[name].label} (ids from `replies uncertain`; check the network).")
+def _action_command(group: click.Group, actions: dict[str, Action], name: str, help_text: str) -> None:
+    """``horseshoe <group> <name> ID... --why TEXT``: one audited action on the listed rows."""
+
+    @group.command(name, help=help_text)
     @click.argument("ids", nargs=-1, type=int, required=True)
     @click.option("--why", required=True, help="Why (recorded with who did it)")
     @click.pass_context
     def command(ctx: click.Context, ids: tuple[int, ...], why: str) -> None:
-        _act(ctx, REPLY_ACTIONS, name, ids, why)
+        _act(ctx, actions, name, ids, why)
 
 
-for _name in DELIVERY_ACTIONS:
-    _delivery_command(_name)
-for _name in REPLY_ACTIONS:
-    _reply_command(_name)
+for _name, _action in DELIVERY_ACTIONS.items():
+    _help = f"{_action.label} failed deliveries (ids from `deliveries failed`)."
+    _action_command(deliveries, DELIVERY_ACTIONS, _name, _help)
+for _name, _action in REPLY_ACTIONS.items():
+    _help = f"{_action.label} (ids from `replies uncertain`; check the network)."
+    _action_command(replies, REPLY_ACTIONS, _name, _help)
