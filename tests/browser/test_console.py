@@ -180,3 +180,19 @@ def test_zendesk_install_code_page_screenshots(world: World, browser: Any, scree
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(screenshot_dir / f"zendesk-install-code-{label}.png"), full_page=(label != "800x600"))
     page.close()
+
+
+def test_the_service_dashboard_behind_the_console_login(world: World, browser: Any, screenshot_dir: Path) -> None:
+    make_admin(world.runtime, "lead", tenant=SUBDOMAIN)
+    page = log_in(browser, world, "lead")
+    page.get_by_role("link", name=f"Service dashboard of {SUBDOMAIN}").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == f"Service dashboard — {SUBDOMAIN}"
+    assert page.locator("svg").count() > 0  # the charts are drawn on the server as SVG
+    # The filter form posts back with the console's CSRF token and shows the chosen period.
+    page.locator("select[name=period]").select_option("30d")
+    page.locator("form.filters button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("select[name=period]").input_value() == "30d"
+    shoot(page, screenshot_dir, "dashboard")
+    page.close()
