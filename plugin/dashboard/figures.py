@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from plugin.businesshours import ALWAYS, BusinessHours
 from plugin.errors import BadInput
 from plugin.store.service import HISTOGRAM_EDGES, OVERFLOW, HourRow
 
@@ -155,20 +156,26 @@ def _cumulative(histogram: Mapping[str, int], thresholds: Sequence[int]) -> list
 
 
 def sla(
-    rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime, bucket: timedelta = timedelta(hours=1)
+    rows: Sequence[HourRow],
+    thresholds: Sequence[int],
+    now: datetime,
+    bucket: timedelta = timedelta(hours=1),
+    clock: BusinessHours = ALWAYS,
 ) -> list[dict[str, Any]]:
     """Per threshold T: answered within T / the mentions whose answer is due, i.e. answered, or
     unanswered and written more than T ago (a mention still inside its T is not yet a miss; with the
-    rollup's grain, "written" is taken as the end of its hour or day, so a miss is never early)."""
+    rollup's grain, "written" is taken as the end of its hour or day, so a miss is never early).
+    With business hours, T and "ago" are business time (the histogram recorded in it)."""
     within = [0] * len(thresholds)
     due = [0] * len(thresholds)
     for row in rows:
-        for i, n in enumerate(_cumulative(row.response_histogram, thresholds)):
+        histogram = row.response_histogram if clock.always else row.business_histogram
+        for i, n in enumerate(_cumulative(histogram, thresholds)):
             within[i] += n
         ended = row.hour + bucket
         for i, minutes in enumerate(thresholds):
             due[i] += row.answered
-            if ended + timedelta(minutes=minutes) <= now:
+            if row.mentions > row.answered and clock.add(ended, minutes * 60.0) <= now:
                 due[i] += row.mentions - row.answered
     return [
         {"threshold_minutes": minutes, "label": threshold_label(minutes), "within": within[i], "due": due[i],
@@ -227,7 +234,11 @@ def backlog(rows: Sequence[HourRow], now: datetime) -> dict[str, Any]:
 
 
 def summary(
-    rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime, bucket: timedelta = timedelta(hours=1)
+    rows: Sequence[HourRow],
+    thresholds: Sequence[int],
+    now: datetime,
+    bucket: timedelta = timedelta(hours=1),
+    clock: BusinessHours = ALWAYS,
 ) -> dict[str, Any]:
     s = _Sums()
     for row in rows:
@@ -245,7 +256,8 @@ def summary(
             "median_minutes_at_most": _percentile(histogram, 0.5),
             "p90_minutes_at_most": _percentile(histogram, 0.9),
         },
-        "sla": sla(rows, thresholds, now, bucket),
+        "sla": sla(rows, thresholds, now, bucket, clock),
+        "sla_clock": "around the clock" if clock.always else f"business hours ({clock.spec})",
         "resolved": s.resolved,
         "resolution_rate": _ratio(s.resolved, s.mentions),
         "resolution": {"mean_hours": round(s.resolution_seconds / s.resolved / 3600.0, 2) if s.resolved else None},
@@ -269,7 +281,7 @@ def _bucket_start(hour: datetime, granularity: str) -> datetime:
 
 
 def _point(start: datetime, rows: Sequence[HourRow], thresholds: Sequence[int], now: datetime,
-           bucket: timedelta) -> dict[str, Any]:  # fmt: skip
+           bucket: timedelta, clock: BusinessHours) -> dict[str, Any]:  # fmt: skip
     s = _Sums()
     for row in rows:
         s.add(row)
@@ -277,13 +289,15 @@ def _point(start: datetime, rows: Sequence[HourRow], thresholds: Sequence[int], 
     return {
         "start": iso(start), "mentions": s.mentions, "answered": s.answered, "resolved": s.resolved,
         "mean_first_response_minutes": round(s.response_seconds / s.answered / 60.0, 1) if s.answered else None,
-        "sla": {str(x["threshold_minutes"]): x["share"] for x in sla(rows, thresholds, now, bucket)},
+        "sla": {str(x["threshold_minutes"]): x["share"] for x in sla(rows, thresholds, now, bucket, clock)},
         "sps": round(100.0 * (s.promoting - s.detracting) / s.mentions, 1) if s.mentions else None,
         "csat_average": ratings["average"], "csat_score": ratings["score"],
     }  # fmt: skip
 
 
-def series(rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+def series(
+    rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int], now: datetime, clock: BusinessHours = ALWAYS
+) -> list[dict[str, Any]]:
     """The figures per hour (periods up to 48 h) or per day, every bucket of the period present."""
     step = filters.bucket
     start = _bucket_start(filters.since.replace(minute=0, second=0, microsecond=0), filters.granularity)
@@ -292,17 +306,19 @@ def series(rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int],
         grouped.setdefault(_bucket_start(row.hour, filters.granularity), []).append(row)
     out = []
     while start < filters.until:
-        out.append(_point(start, grouped.get(start, []), thresholds, now, step))
+        out.append(_point(start, grouped.get(start, []), thresholds, now, step, clock))
         start += step
     return out
 
 
-def metrics(rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int], now: datetime) -> dict[str, Any]:
+def metrics(
+    rows: Sequence[HourRow], filters: Filters, thresholds: Sequence[int], now: datetime, clock: BusinessHours = ALWAYS
+) -> dict[str, Any]:
     """The whole answer of ``/api/metrics`` (and what the dashboard draws)."""
     return {
         "filters": filters.as_dict(),
         "generated_at": iso(now),
         "sla_thresholds_minutes": list(thresholds),
-        "totals": summary(rows, thresholds, now, filters.bucket),
-        "series": series(rows, filters, thresholds, now),
+        "totals": summary(rows, thresholds, now, filters.bucket, clock),
+        "series": series(rows, filters, thresholds, now, clock),
     }

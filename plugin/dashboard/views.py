@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
 
+from plugin import businesshours
 from plugin.dashboard import charts, figures
 from plugin.errors import BadInput, Unauthorized
 from plugin.store.db import utcnow
@@ -57,7 +58,8 @@ def metrics_for(tenant_id: int, args: Mapping[str, str]) -> dict[str, Any]:
         tenant_id, filters.since, filters.until, grain=filters.granularity, network=filters.network,
         account_id=filters.account_id,
     )  # fmt: skip
-    return figures.metrics(rows, filters, thresholds(), now)
+    clock = businesshours.stored(rt.store.csat.business_hours(tenant_id))
+    return figures.metrics(rows, filters, thresholds(), now, clock)
 
 
 def dashboard_html(tenant_id: int, tenant_name: str, args: Mapping[str, str], *, action: str,

@@ -15,8 +15,8 @@ from plugin.store import leases
 from plugin.store import tables as t
 from plugin.store.db import Database, as_utc, utcnow
 from plugin.store.deliveries import add_deliveries
+from plugin.store.rollups import record_routed
 from plugin.store.rows import new_id
-from plugin.store.service import record_routed
 from plugin.store.statuses import DeliveryStatus, MentionStatus
 from plugin.store.tenants import enabled_sinks
 

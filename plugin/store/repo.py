@@ -18,6 +18,7 @@ from plugin.store.accounts import AccountRepository, AccountRow
 from plugin.store.admins import AdminRepository
 from plugin.store.budgets import CallbackBudgetRepository, RatePauseRepository
 from plugin.store.connect import ConnectStateRepository
+from plugin.store.csat import CsatRepository
 from plugin.store.db import Database
 from plugin.store.deliveries import BACKFILL_DAYS, DeliveryRepository
 from plugin.store.events import EventRepository
@@ -59,6 +60,7 @@ class Store:
         self.failures = FailureRepository(db)
         # Service facts and the hourly rollup the dashboard reads (issue 16).
         self.service = ServiceRepository(db)
+        self.csat = CsatRepository(db)
         # Items no connector could read, and the truth about each account (issues 12 and 15).
         self.quarantine = QuarantineRepository(db)
         self.health = HealthRepository(db)

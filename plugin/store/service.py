@@ -9,199 +9,35 @@ and a figure over any period is a sum over at most hours x accounts x networks r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from plugin import businesshours
 from plugin.store import tables as t
+from plugin.store.csat import business_hours_spec
 from plugin.store.db import Database, as_utc, utcnow
+from plugin.store.rollups import (
+    HISTOGRAM_EDGES,
+    OVERFLOW,
+    Delta,
+    FactRow,
+    HourRow,
+    _bump_one,
+    _fact,
+    _hour_row,
+    bump,
+    histogram_bucket,
+    hour_of,
+    mention_delta,
+    record_routed,
+)
 
-if TYPE_CHECKING:
-    from plugin.store.inbox import RoutedMention
-
-# Upper edges (minutes) of the first-response histogram: every 5 minutes up to a day, then a few
-# coarse ones. An SLA threshold must be one of them (checked where thresholds are configured).
-HISTOGRAM_EDGES: tuple[int, ...] = (*range(5, 24 * 60 + 1, 5), 36 * 60, 48 * 60, 72 * 60, 7 * 24 * 60)
-OVERFLOW = "inf"
-SCALARS = ("mentions", "promoting", "detracting", "answered", "resolved")
-SUMS = ("response_seconds", "resolution_seconds")
-COUNTERS = ("response_histogram", "by_intent", "by_sentiment", "praise", "csat")
-
-
-def histogram_bucket(seconds: float) -> str:
-    """The histogram key a response time falls in: the smallest edge it does not exceed."""
-    minutes = max(0.0, seconds) / 60.0
-    for edge in HISTOGRAM_EDGES:
-        if minutes <= edge:
-            return str(edge)
-    return OVERFLOW
-
-
-def promoting(labels: Mapping[str, Any]) -> bool:
-    """Praise, or positive about anything but spam/security (the Social Promoter Score's numerator)."""
-    return labels.get("intent") == "praise" or (
-        labels.get("sentiment") == "positive" and labels.get("intent") not in ("spam", "security")
-    )
-
-
-def detracting(labels: Mapping[str, Any]) -> bool:
-    return labels.get("intent") == "complaint" or (
-        labels.get("sentiment") == "negative" and labels.get("intent") not in ("spam", "security")
-    )
-
-
-def hour_of(value: datetime) -> datetime:
-    value = as_utc(value) or value
-    return value.replace(minute=0, second=0, microsecond=0)
-
-
-@dataclass(frozen=True)
-class HourRow:
-    hour: datetime
-    account_id: int
-    network: str
-    mentions: int
-    promoting: int
-    detracting: int
-    answered: int
-    response_seconds: float
-    response_histogram: dict[str, int]
-    resolved: int
-    resolution_seconds: float
-    by_intent: dict[str, int]
-    by_sentiment: dict[str, int]
-    praise: dict[str, int]
-    csat: dict[str, int]
-
-
-@dataclass(frozen=True)
-class FactRow:
-    id: int
-    tenant_id: int
-    mention_id: int
-    account_id: int
-    network: str
-    author_external_id: str
-    created_at: datetime
-    first_reply_at: datetime | None
-    solved_at: datetime | None
-    csat_state: str | None
-    csat_rating: int | None
-
-
-@dataclass(frozen=True)
-class Delta:
-    """What one change adds to a rollup row."""
-
-    counts: Mapping[str, int]
-    sums: Mapping[str, float]
-    counters: Mapping[str, Mapping[str, int]]
-
-
-def _empty_row(tenant_id: int, column: str, start: datetime, account_id: int, network: str) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id, column: start, "account_id": account_id, "network": network,
-        **dict.fromkeys(SCALARS, 0), **dict.fromkeys(SUMS, 0), **{c: {} for c in COUNTERS},
-    }  # fmt: skip
-
-
-def bump(conn: Connection, tenant_id: int, hour: datetime, account_id: int, network: str, delta: Delta) -> None:
-    """Add ``delta`` to the hour's and the day's rollup rows."""
-    day = hour.replace(hour=0)
-    for table, column, start in ((t.metric_hours, "hour", hour), (t.metric_days, "day", day)):
-        _bump_one(conn, table, column, start, tenant_id, account_id, network, delta)
-
-
-def _bump_one(
-    conn: Connection, h: Any, column: str, start: datetime, tenant_id: int, account_id: int, network: str, delta: Delta
-) -> None:
-    """One rollup row, created first if needed (and row-locked on PostgreSQL while it is updated)."""
-    key = and_(h.c.tenant_id == tenant_id, h.c[column] == start, h.c.account_id == account_id, h.c.network == network)
-    row = conn.execute(select(h).where(key).with_for_update()).mappings().first()
-    if row is None:
-        try:
-            with conn.begin_nested():  # two first contributions at once: one insert wins, the other updates
-                conn.execute(insert(h).values(**_empty_row(tenant_id, column, start, account_id, network)))
-        except IntegrityError:
-            pass
-        row = conn.execute(select(h).where(key).with_for_update()).mappings().one()
-    values: dict[str, Any] = {}
-    for name, n in delta.counts.items():
-        values[name] = h.c[name] + n
-    for name, amount in delta.sums.items():
-        values[name] = float(row[name] or 0) + amount
-    for name, counts in delta.counters.items():
-        merged = dict(row[name] or {})
-        for k, n in counts.items():
-            merged[k] = int(merged.get(k, 0)) + n
-        values[name] = merged
-    conn.execute(update(h).where(h.c.id == row["id"]).values(**values))
-
-
-def _fact(row: Any) -> FactRow:
-    return FactRow(
-        id=int(row.id), tenant_id=int(row.tenant_id), mention_id=int(row.mention_id),
-        account_id=int(row.account_id or 0), network=row.network, author_external_id=row.author_external_id,
-        created_at=as_utc(row.created_at) or row.created_at, first_reply_at=as_utc(row.first_reply_at),
-        solved_at=as_utc(row.solved_at), csat_state=row.csat_state,
-        csat_rating=row.csat_rating,
-    )  # fmt: skip
-
-
-def _hour_row(r: Any, column: str = "hour") -> HourRow:
-    values: dict[str, Any] = {
-        "hour": as_utc(r[column]) or r[column], "account_id": int(r["account_id"]), "network": r["network"],
-    }  # fmt: skip
-    values.update({k: int(r[k]) for k in SCALARS})
-    values.update({k: float(r[k] or 0) for k in SUMS})
-    values.update({k: {str(a): int(b) for a, b in (r[k] or {}).items()} for k in COUNTERS})
-    return HourRow(**values)
-
-
-def mention_delta(labels: Mapping[str, Any]) -> Delta:
-    extra = labels.get("praise_employees") or []
-    return Delta(
-        counts={"mentions": 1, "promoting": int(promoting(labels)), "detracting": int(detracting(labels))},
-        sums={},
-        counters={
-            "by_intent": {str(labels.get("intent") or "none"): 1},
-            "by_sentiment": {str(labels.get("sentiment") or "none"): 1},
-            "praise": {str(e): 1 for e in extra} if labels.get("intent") == "praise" else {},
-        },
-    )
-
-
-def record_routed(conn: Connection, routed: Iterable[RoutedMention]) -> None:
-    """Inside routing's write transaction: a fact and its rollup contribution per engaged mention."""
-    f = t.service_facts
-    for r in routed:
-        if not r.engaged:
-            continue
-        payload = r.mention.payload
-        created = as_utc(datetime.fromisoformat(str(payload["created_at"]).replace("Z", "+00:00")))
-        received = as_utc(r.mention.received_at) or utcnow()
-        created = min(created or received, received)  # a clock ahead of ours never makes time negative
-        account_id = int(r.mention.account_id or 0)
-        exists = conn.execute(select(f.c.id).where(f.c.mention_id == r.mention.id)).first()
-        if exists is not None:
-            continue
-        conn.execute(
-            insert(f).values(
-                tenant_id=r.mention.tenant_id,
-                mention_id=r.mention.id,
-                account_id=account_id,
-                network=r.mention.network,
-                thread_key=str(payload.get("thread_id") or r.mention.external_id),
-                author_external_id=str(payload["author"]["external_id"]),
-                created_at=created,
-                hour=hour_of(created),
-            )
-        )
-        bump(conn, r.mention.tenant_id, hour_of(created), account_id, r.mention.network, mention_delta(r.labels))
+# The rollup arithmetic lives in plugin/store/rollups.py; these names stay importable from here.
+__all__ = ["HISTOGRAM_EDGES", "OVERFLOW", "Delta", "FactRow", "HourRow", "ServiceRepository", "record_routed"]
 
 
 class ServiceRepository:
@@ -237,6 +73,7 @@ class ServiceRepository:
                     f.c.created_at <= at,
                 )
             ).all()
+            clock = businesshours.stored(business_hours_spec(conn, tenant_id)) if rows else None
             for row in rows:
                 fact = _fact(row)
                 if not conn.execute(
@@ -244,8 +81,10 @@ class ServiceRepository:
                 ).rowcount:
                     continue
                 seconds = (at - fact.created_at).total_seconds()
+                business = clock.elapsed(fact.created_at, at) if clock else seconds
                 delta = Delta({"answered": 1}, {"response_seconds": seconds},
-                              {"response_histogram": {histogram_bucket(seconds): 1}})  # fmt: skip
+                              {"response_histogram": {histogram_bucket(seconds): 1},
+                               "business_histogram": {histogram_bucket(business): 1}})  # fmt: skip
                 bump(conn, tenant_id, hour_of(fact.created_at), fact.account_id, fact.network, delta)
             return len(rows)
 
@@ -369,7 +208,9 @@ class ServiceRepository:
         """Move one fact's satisfaction survey on (``asked``/``skipped`` once; ``answered`` once, after
         ``asked``) and count it in its rollup row. False when that step was taken already."""
         f = t.service_facts
-        allowed: dict[str, list[str | None]] = {"asked": [None], "skipped": [None], "answered": ["asked"]}
+        allowed: dict[str, list[str | None]] = {
+            "asked": [None], "skipped": [None], "answered": ["asked"], "failed": ["asked"],
+        }  # fmt: skip
         before = allowed[state]
         with self.db.begin() as conn:
             row = conn.execute(select(f).where(f.c.id == fact_id)).first()
@@ -462,16 +303,19 @@ class ServiceRepository:
                  "first_reply_at": x.get("first_reply_at"), "solved_at": x.get("solved_at")}
                 for x in facts
             ])  # fmt: skip
-            hours = _history_deltas(facts, lambda x: hour_of(x["created_at"]))
+            clock = businesshours.stored(business_hours_spec(conn, tenant_id))
+            hours = _history_deltas(facts, lambda x: hour_of(x["created_at"]), clock)
             for hour, delta in hours.items():
                 _bump_one(conn, t.metric_hours, "hour", hour, tenant_id, account_id, network, delta)
-            days = _history_deltas(facts, lambda x: hour_of(x["created_at"]).replace(hour=0))
+            days = _history_deltas(facts, lambda x: hour_of(x["created_at"]).replace(hour=0), clock)
             for day, delta in days.items():
                 _bump_one(conn, t.metric_days, "day", day, tenant_id, account_id, network, delta)
 
 
 def _history_deltas(
-    facts: Sequence[Mapping[str, Any]], bucket_of: Callable[[Mapping[str, Any]], datetime]
+    facts: Sequence[Mapping[str, Any]],
+    bucket_of: Callable[[Mapping[str, Any]], datetime],
+    clock: businesshours.BusinessHours,
 ) -> dict[datetime, Delta]:
     """The rollup contributions of imported facts, summed per bucket (one row update per bucket)."""
     out: dict[datetime, tuple[dict[str, int], dict[str, float], dict[str, dict[str, int]]]] = {}
@@ -480,8 +324,10 @@ def _history_deltas(
         parts = [mention_delta(x["labels"])]
         if x.get("first_reply_at") is not None:
             seconds = (x["first_reply_at"] - x["created_at"]).total_seconds()
+            business = clock.elapsed(x["created_at"], x["first_reply_at"])
             parts.append(Delta({"answered": 1}, {"response_seconds": seconds},
-                               {"response_histogram": {histogram_bucket(seconds): 1}}))  # fmt: skip
+                               {"response_histogram": {histogram_bucket(seconds): 1},
+                                "business_histogram": {histogram_bucket(business): 1}}))  # fmt: skip
         if x.get("solved_at") is not None:
             parts.append(
                 Delta({"resolved": 1}, {"resolution_seconds": (x["solved_at"] - x["created_at"]).total_seconds()}, {})

@@ -286,6 +286,7 @@ service_tickets = Table(
 )
 Index("ix_service_tickets_ticket", service_tickets.c.tenant_id, service_tickets.c.sink, service_tickets.c.ticket)
 
+
 # The aggregates every figure is read from: one row per tenant, hour (or day), brand account and
 # network, kept up to date in the same transaction as the fact that changes it (never a scan of the
 # mentions). Periods up to 48 h read the hours, longer ones the days: a year is 365 rows per account.
@@ -304,6 +305,7 @@ def _rollup(name: str, bucket: str) -> Table:
         Column("answered", Integer, nullable=False, default=0),
         Column("response_seconds", JSON, nullable=False, default=0),  # sum; JSON keeps floats exact
         Column("response_histogram", JSON, nullable=False, default=dict),  # {bucket upper edge (min): n}
+        Column("business_histogram", JSON, default=dict),  # the same in business time (migration 0020)
         Column("resolved", Integer, nullable=False, default=0),
         Column("resolution_seconds", JSON, nullable=False, default=0),
         Column("by_intent", JSON, nullable=False, default=dict),

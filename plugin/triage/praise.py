@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from plugin.models import Mention
 from plugin.plugins import hookimpl
-from plugin.store.service import detracting, promoting
+from plugin.store.rollups import detracting, promoting
 from plugin.store.triage import TriageRepository
 from plugin.triage.notify import Notice
 from plugin.triage.observer import ObserverBase, mention_summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plugin import businesshours
 from plugin.dashboard import figures
 from plugin.runtime import Runtime
 from plugin.store.db import utcnow
@@ -18,7 +19,8 @@ def service_figures(runtime: Runtime, tenant: str) -> dict[str, Any]:
     assert tenant_id is not None
     now = utcnow()
     rows = runtime.store.service.hours(tenant_id, now - window(), now)
-    totals = figures.summary(rows, figures.parse_thresholds(runtime.settings.sla_minutes), now)
+    clock = businesshours.stored(runtime.store.csat.business_hours(tenant_id))
+    totals = figures.summary(rows, figures.parse_thresholds(runtime.settings.sla_minutes), now, clock=clock)
     sla = {s["threshold_minutes"]: s["share"] for s in totals["sla"]}
     return {
         "sla_1h": sla.get(60),
