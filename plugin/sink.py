@@ -110,6 +110,20 @@ class ResolutionBatch:
     cursor: str | None  # opaque, stored by the host and handed back on the next read
 
 
+@dataclass(frozen=True)
+class Rating:
+    """A customer's 1-5 answer to "how satisfied are you?", for ``Sink.record_rating``."""
+
+    ticket: str  # the sink's id of the conversation's ticket/record
+    rating: int
+    network: str  # where the customer answered
+    note: str  # the internal note horseshoe suggests (rating, channel, "please follow up")
+
+    @property
+    def negative(self) -> bool:
+        return self.rating <= 2
+
+
 class Sink(ABC):
     name: str = ""
     display_name: str = ""
@@ -142,6 +156,16 @@ class Sink(ABC):
         """Tickets/cases solved since ``cursor`` (a CRM with an incremental feed reads it) or among
         ``open_tickets`` (the ids the host still counts as open; a CRM without a feed asks for their
         status in batched queries). ``None``: this CRM cannot tell, so no resolution figure for it."""
+        return None
+
+    def record_rating(self, connection: SinkConnection, rating: Rating) -> str | None:
+        """Write a customer's satisfaction answer to the ticket/case ``rating.ticket`` (the id this
+        sink gave the conversation): where agents see it (a tag, a field, an internal comment) and,
+        when ``rating.negative``, put it in front of an agent again (reopen, or a follow-up when the
+        ticket can no longer change). Returns what the CRM now shows, in words, for the audit trail;
+        ``None``: this CRM takes no ratings. Raise RetriableError (retried with back-off) or
+        FatalError/AuthError (recorded as failed, shown to the admin). Called at least once per
+        answer: writing the same rating twice must leave one mark."""
         return None
 
     def check(self, connection: SinkConnection) -> list[str]:

@@ -203,6 +203,7 @@ def csat(counts: Mapping[str, int]) -> dict[str, Any]:
     return {
         "asked": int(counts.get("asked", 0)),
         "skipped": int(counts.get("skipped", 0)),
+        "failed": int(counts.get("failed", 0)),  # asked, but the question could not be sent
         "answered": answered,
         "ratings": ratings,
         "average": round(sum(int(k) * n for k, n in ratings.items()) / answered, 2) if answered else None,

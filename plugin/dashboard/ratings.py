@@ -1,7 +1,9 @@
 """Satisfaction answers: a customer's reply with a 1-5 rating to the question asked when their ticket
-was solved (``plugin/outbox/satisfaction.py`` asks). The answer is recorded on the conversation, on
-the Zendesk ticket (tag ``csat_<n>`` and an internal note) and, when negative (1-2), the ticket is
-reopened for an agent to follow up. The rating message itself becomes no ticket (triage skips it)."""
+was solved (``plugin/outbox/satisfaction.py`` asks). The answer is recorded on the conversation and
+queued for every CRM holding it: the Zendesk ticket (tag ``csat_<n>``, an internal note; a negative
+answer reopens it, or opens a follow-up of a closed ticket) and the Salesforce Case (internal comment,
+optional CSAT field; a negative answer reopens a closed Case). The rating message itself becomes no
+ticket (triage skips it)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,10 @@ import logging
 import re
 from datetime import timedelta
 
-from plugin.errors import AuthError, RetriableError
 from plugin.models import Mention, Visibility
 from plugin.runtime import Runtime
 from plugin.store.db import utcnow
 from plugin.store.service import FactRow
-from plugin.zendesk.rest import rate_ticket
 
 log = logging.getLogger(__name__)
 ANSWER_WINDOW = timedelta(days=7)  # an answer later than this after the solve is a new message
@@ -46,26 +46,16 @@ def awaited(runtime: Runtime, tenant_id: int, mention: Mention) -> tuple[FactRow
 
 
 def record(runtime: Runtime, tenant_id: int, mention: Mention) -> str | None:
-    """Record the rating once; write it to the conversation's Zendesk ticket. Returns what was done."""
+    """Record the rating once on the conversation, and queue it for every CRM holding the conversation
+    (plugin/worker/ratings.py writes it there, retried until done). Returns what was done."""
     found = awaited(runtime, tenant_id, mention)
     if found is None:
         return None
     fact, rating = found
     if not runtime.store.service.record_csat(fact.id, "answered", rating=rating):
         return None  # answered already: the first answer counts
-    negative = rating in NEGATIVE
-    note = f"Customer satisfaction: {rating}/5 (answered on {mention.network})." + (
-        " Negative rating: please follow up with the customer." if negative else ""
-    )
     tickets = runtime.store.service.tickets_of(fact.id)
-    done = [f"rated {rating}"]
-    config = runtime.store.sink_connection(tenant_id, "zendesk")
-    if "zendesk" in tickets and config is not None:
-        try:
-            if rate_ticket(config, tickets["zendesk"], rating, note, reopen=negative):
-                done.append(f"zendesk ticket {tickets['zendesk']} tagged" + (" and reopened" if negative else ""))
-        except (AuthError, RetriableError) as exc:
-            log.warning("could not record the rating on Zendesk ticket %s: %s", tickets["zendesk"], exc)
+    queued = runtime.store.csat.enqueue(tenant_id, fact.id, mention.network, rating, tickets)
     runtime.store.events.record(tenant_id, "satisfaction_answered",
-                                {"fact": fact.id, "rating": rating, "tickets": tickets, "done": done})  # fmt: skip
-    return ", ".join(done)
+                                {"fact": fact.id, "rating": rating, "tickets": tickets})  # fmt: skip
+    return f"rated {rating}" + (f", to be written to {', '.join(sorted(tickets))}" if queued else "")

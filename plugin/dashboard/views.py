@@ -59,7 +59,22 @@ def metrics_for(tenant_id: int, args: Mapping[str, str]) -> dict[str, Any]:
         account_id=filters.account_id,
     )  # fmt: skip
     clock = businesshours.stored(rt.store.csat.business_hours(tenant_id))
-    return figures.metrics(rows, filters, thresholds(), now, clock)
+    data = figures.metrics(rows, filters, thresholds(), now, clock)
+    data["satisfaction_issues"] = satisfaction_issues(tenant_id, filters)
+    return data
+
+
+def satisfaction_issues(tenant_id: int, filters: figures.Filters) -> dict[str, Any]:
+    """What kept the survey from reaching customers or CRMs: questions not asked or not sent (per
+    reason, conversations solved in the period) and ratings a CRM refused (newest first)."""
+    store = runtime().store
+    reasons = store.service.csat_reasons(tenant_id, filters.since, filters.until)
+    not_asked = [{"state": state, "reason": reason, "conversations": n} for state, reason, n in reasons]
+    refused = [
+        {"sink": w.sink, "ticket": w.ticket, "rating": w.rating, "error": w.last_error, "at": figures.iso(w.updated_at)}
+        for w in store.csat.failed(tenant_id, limit=20)
+    ]
+    return {"not_asked": not_asked, "ratings_not_written": refused}
 
 
 def dashboard_html(tenant_id: int, tenant_name: str, args: Mapping[str, str], *, action: str,

@@ -28,6 +28,7 @@ from plugin.store.statuses import ReplyStatus
 
 log = logging.getLogger(__name__)
 CHANNELBACK = "zendesk_channelback"  # answered synchronously by the web request, never drained
+SATISFACTION = "satisfaction"  # the rating question (plugin/outbox/satisfaction.py); remote_id = its fact
 SENDING_RECHECK_SECONDS = 5.0
 
 
@@ -79,7 +80,17 @@ def _finish(
     """Record an attempt's result while ``owner`` still holds the reply (see OutboxRepository.finish)."""
     recorded = runtime.store.outbox.finish(reply_id, status, owner, uncount=uncount, **values)
     metrics.REPLIES.labels(network, recorded).inc()
+    if recorded == ReplyStatus.FAILED and status == ReplyStatus.FAILED:
+        _question_failed(runtime, reply_id, str(values.get("last_error") or "not sent"))
     return recorded
+
+
+def _question_failed(runtime: Runtime, reply_id: int, error: str) -> None:
+    """A satisfaction question that could not be sent: its conversation shows ``failed`` with the
+    reason (dashboard, doctor), not only this outbox row."""
+    row = runtime.store.outbox.get(reply_id)
+    if row.source == SATISFACTION and row.remote_id and row.remote_id.isdigit():
+        runtime.store.service.record_csat(int(row.remote_id), "failed", reason=error[:500])
 
 
 def _post(connector: Connector, context: AccountContext, reply: Reply, deadline: float) -> PostResult:

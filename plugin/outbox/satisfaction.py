@@ -27,7 +27,7 @@ from plugin.store.db import utcnow
 from plugin.store.service import FactRow
 
 log = logging.getLogger(__name__)
-SOURCE = "satisfaction"
+SOURCE = outbox.SATISFACTION
 KEY_PREFIX = "horseshoe-csat:"  # the dashboard plugin does not count these as agents' responses
 SETTING = "satisfaction"
 PRIVATE_NETWORKS = ("x", "messenger", "instagram", "telegram", "vk", "mastodon", "bluesky")

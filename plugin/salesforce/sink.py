@@ -28,13 +28,22 @@ import pluggy
 from plugin.errors import AuthError, FatalError, RetriableError
 from plugin.pipeline import notices
 from plugin.salesforce import notes as case_notes
-from plugin.salesforce import publisher
+from plugin.salesforce import publisher, ratings
 from plugin.salesforce.api import DEFAULT_MAX_API_SHARE, MAX_COLLECTION, SalesforceApi
 from plugin.salesforce.connect import parse_config
 from plugin.salesforce.inbound import InboundBatch
 from plugin.salesforce.oauth import SalesforceConnect
 from plugin.salesforce.resolutions import read_closed
-from plugin.sink import DeliveryItem, DeliveryOutcome, ReplyBatch, ReplyReport, ResolutionBatch, Sink, SinkConnection
+from plugin.sink import (
+    DeliveryItem,
+    DeliveryOutcome,
+    Rating,
+    ReplyBatch,
+    ReplyReport,
+    ResolutionBatch,
+    Sink,
+    SinkConnection,
+)
 
 log = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -100,6 +109,9 @@ class SalesforceSink(Sink):
     ) -> ResolutionBatch | None:
         """Which of the still-open SocialPosts sit on a closed Case (batched SOQL, no cursor needed)."""
         return read_closed(self.api(connection), open_tickets)
+
+    def record_rating(self, connection: SinkConnection, rating: Rating) -> str | None:
+        return ratings.record(self.api(connection), connection.config, rating)
 
     def fetch_agent_replies(self, connection: SinkConnection, watermark: str | None) -> ReplyBatch:
         return publisher.fetch(self.api(connection), connection.config, watermark)

@@ -143,4 +143,4 @@ class CsatRepository:
         if tenant_id is not None:
             query = query.where(w.c.tenant_id == tenant_id)
         with self.db.read() as conn:
-            return {str(status): int(n) for status, n in conn.execute(query).tuples().all()}
+            return {str(status): int(n) for status, n in conn.execute(query).all()}

@@ -229,6 +229,18 @@ class ServiceRepository:
                  Delta({}, {}, {"csat": {key: 1}}))  # fmt: skip
         return True
 
+    def csat_reasons(self, tenant_id: int, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
+        """Why questions were not asked or not sent in the period: (state, reason, conversations)."""
+        f = t.service_facts
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(f.c.csat_state, f.c.csat_reason, func.count())
+                .where(f.c.tenant_id == tenant_id, f.c.csat_state.in_(("skipped", "failed")),
+                       f.c.solved_at >= since, f.c.solved_at < until)
+                .group_by(f.c.csat_state, f.c.csat_reason)
+            ).all()  # fmt: skip
+        return sorted(((str(a), str(b or ""), int(n)) for a, b, n in rows), key=lambda r: (-r[2], r[0], r[1]))
+
     # -- resolution reading cursors ------------------------------------------------------------
     def cursor(self, tenant_id: int, sink: str) -> str | None:
         c = t.resolution_cursors.c

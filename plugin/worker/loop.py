@@ -31,7 +31,7 @@ from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
-from plugin.worker import listening, resolutions
+from plugin.worker import listening, ratings, resolutions
 
 log = logging.getLogger(__name__)
 
@@ -347,6 +347,7 @@ class Worker:
         tick.replies = outbox.drain(self.runtime, self.owner)
         crm_replies.report(self.runtime)
         resolutions.sync(self.runtime)
+        tick.delivered += ratings.write_due(self.runtime)  # customers' ratings, to their tickets/cases
         return tick
 
     def run_forever(self) -> None:

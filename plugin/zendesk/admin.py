@@ -13,6 +13,7 @@ from flask import make_response, render_template, request
 
 from plugin.connect.grant import mint_connect_grant
 from plugin.errors import AuthError, BadInput, RetriableError
+from plugin.web import service_settings
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
 from plugin.zendesk import trust
@@ -166,6 +167,9 @@ def _admin_page(
         # The guided connect pages trust only this grant (plugin/connect/grant.py); Zendesk vouched for
         # this session as the tenant's admin, but does not say which admin, hence the tenant as actor.
         connect_grant=mint_connect_grant(rt, tenant_id, f"zendesk-admin:{subdomain}"),
+        service=service_settings.current(rt, tenant_id),
+        service_errors=service_settings.field_error(error),
+        service_refill=request.form if refill else None,
     )
 
 
@@ -234,6 +238,9 @@ def _unlock(flow: dict[str, Any], subdomain: str, name: str) -> Any:
 
 def _save(flow: dict[str, Any], subdomain: str, tenant_id: int, name: str) -> Any:
     rt = runtime()
+    # First, so a bad value shows next to its field before anything else is stored. Zendesk vouches
+    # for the tenant's admin, not for which one (the same actor as the connect grants).
+    service_settings.apply(rt, tenant_id, request.form, actor=f"zendesk-admin:{subdomain}")
     known = {a.id for a in rt.store.accounts(tenant_id)}
     chosen: list[int] = []
     for raw in request.form.getlist("account"):

@@ -22,8 +22,9 @@ from plugin.connector import FILE_REFERENCE
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.http import retry_after_seconds
 from plugin.models import Attachment
-from plugin.sink import DeliveryItem, DeliveryOutcome, ResolutionBatch, Sink, SinkConnection
+from plugin.sink import DeliveryItem, DeliveryOutcome, Rating, ResolutionBatch, Sink, SinkConnection
 from plugin.store.statuses import DeliveryStatus
+from plugin.zendesk import ratings
 from plugin.zendesk.instances import Instance, instance_for, instances
 from plugin.zendesk.resolutions import read_solved
 from plugin.zendesk.resources import external_resource, id_problem, namespaced, parent_known
@@ -229,6 +230,9 @@ class ZendeskSink(Sink):
             # The parent is unknown to Zendesk (e.g. a post we never saw): keep the conversation
             # together by thread instead of waiting for a parent that will never come.
             self._push(client, orphans, outcomes, retry_unthreaded=False, use_parent=False)
+
+    def record_rating(self, connection: SinkConnection, rating: Rating) -> str | None:
+        return ratings.record(connection.config, rating)
 
     def fetch_resolutions(
         self, connection: SinkConnection, cursor: str | None, open_tickets: list[str]

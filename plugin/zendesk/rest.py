@@ -1,5 +1,6 @@
 """The Zendesk REST client (zenpy) horseshoe uses beside the Channel Framework push: users and
-identities (identity resolution), incremental ticket events (resolution figures), ticket updates."""
+identities (identity resolution), incremental ticket events (resolution figures), ticket updates
+(satisfaction ratings: plugin/zendesk/ratings.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from typing import Any
 
 import requests
 from zenpy import Zenpy
-
-from plugin.errors import AuthError, RetriableError
 
 
 class CountingSession(requests.Session):
@@ -44,24 +43,3 @@ def zenpy_client(config: Mapping[str, Any], timeout: float = 30.0) -> Zenpy:
         else {"email": str(config["api_email"]), "token": str(config["api_token"])}
     )
     return Zenpy(subdomain=subdomain, session=session, timeout=timeout, **credentials)
-
-
-def rate_ticket(config: Mapping[str, Any], ticket_id: str, rating: int, note: str, *, reopen: bool) -> bool:
-    """Record a satisfaction answer on a ticket: tag ``csat_<n>`` and an internal note; ``reopen``
-    puts it back in an agent's queue (a negative rating). False when Zendesk cannot be asked (no REST
-    credentials) or the ticket is closed (a closed ticket takes no update)."""
-    if not has_rest_credentials(config) or not ticket_id.isdigit():
-        return False
-    client = zenpy_client(config)
-    fields: dict[str, Any] = {"additional_tags": [f"csat_{rating}"], "comment": {"body": note, "public": False}}
-    if reopen:
-        fields["status"] = "open"
-    url = f"https://{config['subdomain']}.zendesk.com/api/v2/tickets/{int(ticket_id)}.json"
-    response = client.users.session.put(url, json={"ticket": fields}, timeout=30)
-    if response.status_code == 422:
-        return False
-    if response.status_code in (401, 403):
-        raise AuthError(f"Zendesk refused the ticket update: HTTP {response.status_code}")
-    if response.status_code != 200:
-        raise RetriableError(f"Zendesk ticket update: HTTP {response.status_code}")
-    return True

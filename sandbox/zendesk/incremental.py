@@ -1,5 +1,6 @@
-"""Incremental ticket event export (``GET /api/v2/incremental/ticket_events.json``), time-based, and
-ticket updates (``PUT /api/v2/tickets/{id}.json``: ``additional_tags``, ``comment``, ``status``).
+"""Incremental ticket event export (``GET /api/v2/incremental/ticket_events.json``), time-based, ticket
+updates (``PUT /api/v2/tickets/{id}.json``: ``additional_tags``, ``comment``, ``status``) and ticket
+creation (``POST /api/v2/tickets.json``, e.g. a follow-up of a closed ticket: ``via_followup_source_id``).
 
 As documented: ``start_time`` (Unix seconds) is required and may not be in the future; the answer
 holds ``ticket_events`` changed at or after it (at most 1000), ``count``, ``end_time`` (the last
@@ -78,3 +79,33 @@ class IncrementalResponses:
             raise RecordInvalid({"status": [{"description": str(exc), "error": "InvalidValue"}]}) from exc
         with self.state.lock:
             return _json({"ticket": ticket_json(base_url(), caller.account, ticket)})
+
+    def create_ticket(self) -> Response:
+        caller = self._rest()
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
+            raise BadRequest("body must be {\"ticket\": {...}}")
+        fields = body["ticket"]
+        comment = fields.get("comment")
+        if not isinstance(comment, dict) or not str(comment.get("body") or "").strip():
+            raise RecordInvalid({"comment": [{"description": "Comment: cannot be blank", "error": "BlankValue"}]})
+        tags = fields.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise BadRequest("tags must be a list of strings")
+        source, requester = fields.get("via_followup_source_id"), fields.get("requester_id")
+        for name, value in (("via_followup_source_id", source), ("requester_id", requester)):
+            if value is not None and not isinstance(value, int):
+                raise BadRequest(f"{name} must be an integer")
+        assert caller.user is not None
+        try:
+            ticket = self.state.create_ticket(
+                caller.account.subdomain, caller.user.id, comment=comment, requester_id=requester,
+                subject=str(fields.get("subject") or ""), tags=tags, status=fields.get("status"),
+                followup_source_id=source,
+            )  # fmt: skip
+        except KeyError:
+            raise RecordNotFound() from None
+        except (ValueError, PermissionError) as exc:
+            raise RecordInvalid({"base": [{"description": str(exc), "error": "InvalidValue"}]}) from exc
+        with self.state.lock:
+            return _json({"ticket": ticket_json(base_url(), caller.account, ticket)}, status=201)

@@ -33,6 +33,7 @@ URL_RULES: list[tuple[str, str, tuple[str, ...]]] = [
     # Search, tickets
     ("/api/v2/search.json", "search", ("GET",)),
     ("/api/v2/tickets.json", "list_tickets", ("GET",)),
+    ("/api/v2/tickets.json", "create_ticket", ("POST",)),
     ("/api/v2/tickets/<int:ticket_id>.json", "show_ticket", ("GET",)),
     ("/api/v2/tickets/<int:ticket_id>.json", "update_ticket", ("PUT",)),
     ("/api/v2/tickets/<int:ticket_id>/comments.json", "ticket_comments", ("GET",)),

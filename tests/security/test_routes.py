@@ -219,6 +219,22 @@ def _console_dashboard(stack: Stack) -> None:
     assert answer.status_code == 404
 
 
+def _console_service(stack: Stack) -> None:
+    """Service settings: strangers refused, no change without the CSRF token, globex out of reach."""
+    _console_stranger(stack, f"/console/service/{stack.acme.id}", "GET")
+    make_admin(stack.rt, "acme-admin", tenant="acme")
+    token = login(stack.client, "acme-admin")
+    own = stack.client.get(f"/console/service/{stack.acme.id}")
+    assert own.status_code == 200 and b"globex" not in own.data
+    assert stack.client.get(f"/console/service/{stack.globex.id}").status_code == 404
+    change = {"service_settings": "1", "business_hours": "UTC: Mon-Fri 09:00-17:00"}
+    assert stack.client.post(f"/console/service/{stack.acme.id}", data=change).status_code == 403
+    answer = stack.client.post(f"/console/service/{stack.globex.id}", data={"csrf_token": token, **change})
+    assert answer.status_code == 404
+    assert stack.rt.store.csat.business_hours(stack.globex.id) == ""
+    assert stack.rt.store.csat.business_hours(stack.acme.id) == ""
+
+
 def _public(path: str) -> Callable[[Stack], None]:
     def check(stack: Stack) -> None:
         answer = stack.client.get(path)
@@ -260,6 +276,7 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "console.home": _console_page("/console/"),
     "console.password": _console_page("/console/password"),
     "console.failures": _console_page("/console/failures"),
+    "console.service": _console_service,
     "console.dashboard": _console_dashboard,
     "console.delivery_action": _console_action("/console/deliveries/{delivery}/retry"),
     "console.reply_action": _console_action("/console/replies/{reply}/mark-sent"),

@@ -105,6 +105,39 @@ class TicketsState(InstancesState):
             ticket.updated_at = self.clock()
             return ticket
 
+    def create_ticket(
+        self, subdomain: str, author_id: int, *, comment: dict[str, Any], requester_id: int | None = None,
+        subject: str = "", tags: list[str] | None = None, status: str | None = None,
+        followup_source_id: int | None = None,
+    ) -> Ticket:  # fmt: skip
+        """``POST /api/v2/tickets``. A follow-up (``via_followup_source_id``) must name a closed ticket;
+        it inherits the requester (and the source's channel thread) unless one is given."""
+        if status is not None and status not in TICKET_STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self.lock:
+            account = self.account(subdomain)
+            source = None
+            if followup_source_id is not None:
+                source = account.tickets[followup_source_id]  # KeyError: 404
+                if source.status != "closed":
+                    raise PermissionError("via_followup_source_id must be a closed ticket")
+            requester = requester_id or (source.requester_id if source else author_id)
+            if requester not in account.users:
+                raise ValueError(f"requester {requester} does not exist")
+            now = self.clock()
+            body = str(comment.get("body", ""))
+            ticket = Ticket(
+                id=self._id(), subject=subject or body.strip().splitlines()[0][:80], requester_id=requester,
+                submitter_id=author_id, status=status or "open", followup_source_id=followup_source_id,
+                thread_id=source.thread_id if source else None,
+                integration_instance_id=source.integration_instance_id if source else None,
+                tags=list(dict.fromkeys(t.strip().lower() for t in tags or [] if t.strip())),
+                created_at=now, updated_at=now,
+            )  # fmt: skip
+            account.tickets[ticket.id] = ticket
+            self._new_comment(account, ticket, author_id, body, public=bool(comment.get("public", True)))
+            return ticket
+
     def tickets_with_comments(self, subdomain: str) -> list[dict[str, Any]]:
         """Control-surface view: every ticket with its comments, oldest first."""
         with self.lock:
