@@ -10,7 +10,8 @@ brand write privately now; otherwise the conversation is marked ``skipped`` with
 - Messenger / Instagram: only inside the 24-hour window after the customer's last message;
 - X: only in a DM conversation the customer opened (DMs to someone who never wrote are refused);
 - Telegram, VK, Mastodon (direct): the chat the customer wrote in; Bluesky: when chat is enabled;
-- Facebook (comments only) and any network without private messages: never.
+- Facebook (comments only) and any network whose connector cannot send private messages: never;
+- a third-party network: when its connector implements ``send_private``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from plugin.connector import Connector
 from plugin.models import Reply, Visibility
 from plugin.outbox import replies as outbox
 from plugin.runtime import Runtime
@@ -30,7 +32,8 @@ log = logging.getLogger(__name__)
 SOURCE = outbox.SATISFACTION
 KEY_PREFIX = "horseshoe-csat:"  # the dashboard plugin does not count these as agents' responses
 SETTING = "satisfaction"
-PRIVATE_NETWORKS = ("x", "messenger", "instagram", "telegram", "vk", "mastodon", "bluesky")
+# Facebook's "private replies" answer one comment, once: not a conversation a survey may start.
+NO_SURVEY = {"facebook": "Facebook private replies answer one comment once; a survey cannot start a conversation"}
 WINDOWED = {"messenger": timedelta(hours=24), "instagram": timedelta(hours=24)}
 QUESTION = (
     "Thanks for contacting us! How satisfied are you with the help you received? "
@@ -46,7 +49,10 @@ def enabled(settings: dict[str, Any]) -> bool:
 def why_not(runtime: Runtime, fact: FactRow, mention: dict[str, Any], settings: dict[str, Any]) -> str | None:
     """None when the question may be sent now, else the reason it is skipped."""
     network = fact.network
-    if network not in PRIVATE_NETWORKS:
+    if network in NO_SURVEY:
+        return NO_SURVEY[network]
+    connector = runtime.registry.connectors.get(network)
+    if connector is None or type(connector).send_private is Connector.send_private:
         return f"{network} has no private messages a brand can start"
     if mention.get("visibility") != Visibility.PRIVATE:
         return "public conversation: the rating is asked only in a private one"

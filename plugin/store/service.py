@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin import businesshours
@@ -205,29 +205,40 @@ class ServiceRepository:
             }
 
     def record_csat(self, fact_id: int, state: str, *, rating: int | None = None, reason: str | None = None) -> bool:
-        """Move one fact's satisfaction survey on (``asked``/``skipped`` once; ``answered`` once, after
-        ``asked``) and count it in its rollup row. False when that step was taken already."""
+        """Move one fact's satisfaction survey on and count it in its rollup row: ``asked``/``skipped``
+        once; ``failed`` (the question could not be sent) once, and ``asked`` after it when a retry
+        got through (the failure is then uncounted); ``answered`` once, after ``asked``. False when
+        that step was taken already."""
         f = t.service_facts
         allowed: dict[str, list[str | None]] = {
-            "asked": [None], "skipped": [None], "answered": ["asked"], "failed": ["asked"],
+            "asked": [None, "failed"], "skipped": [None], "answered": ["asked"], "failed": [None],
         }  # fmt: skip
-        before = allowed[state]
         with self.db.begin() as conn:
             row = conn.execute(select(f).where(f.c.id == fact_id)).first()
             if row is None:
                 return False
-            state_ok = or_(*[f.c.csat_state.is_(None) if b is None else f.c.csat_state == b for b in before])
-            changed = conn.execute(
-                update(f).where(f.c.id == fact_id, state_ok)
-                .values(csat_state=state, csat_rating=rating, csat_reason=reason)
-            ).rowcount  # fmt: skip
-            if not changed:
+            moves = (b for b in allowed[state] if self._move_csat(conn, fact_id, b, state, rating, reason))
+            previous = next(moves, "-")
+            if previous == "-":
                 return False
             fact = _fact(row)
-            key = str(rating) if state == "answered" else state
+            counts = {str(rating) if state == "answered" else state: 1}
+            if previous == "failed":
+                counts["failed"] = -1
             bump(conn, fact.tenant_id, hour_of(fact.created_at), fact.account_id, fact.network,
-                 Delta({}, {}, {"csat": {key: 1}}))  # fmt: skip
+                 Delta({}, {}, {"csat": counts}))  # fmt: skip
         return True
+
+    @staticmethod
+    def _move_csat(
+        conn: Connection, fact_id: int, before: str | None, state: str, rating: int | None, reason: str | None
+    ) -> bool:
+        f = t.service_facts
+        was = f.c.csat_state.is_(None) if before is None else f.c.csat_state == before
+        moved = conn.execute(
+            update(f).where(f.c.id == fact_id, was).values(csat_state=state, csat_rating=rating, csat_reason=reason)
+        ).rowcount
+        return bool(moved)
 
     def csat_reasons(self, tenant_id: int, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
         """Why questions were not asked or not sent in the period: (state, reason, conversations)."""

@@ -21,8 +21,8 @@ from tests.security.conftest import ZENDESK, install
 BERLIN = "Europe/Berlin: Mon-Fri 09:00-17:00; Sat 10:00-14:00"
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_elapsed_skips_nights_and_closed_days() -> None:
