@@ -138,6 +138,10 @@ def test_asked_once_recorded_on_the_ticket_and_negative_reopened(world: World) -
           f"ratings recorded {_facts(w)}")  # fmt: skip
     csat = _facts(w)["csat"]
     assert csat == {"1": 1, "2": 1, "3": 1, "4": 2, "5": 2, "asked": 7, "skipped": 2}
+    # The ratings reach the tickets through the worker's durable queue (plugin/worker/ratings.py).
+    tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
+    _wait(lambda: w.runtime.store.csat.counts(tenant_id).get("done") == len(RATINGS),
+          lambda: f"ratings written {w.runtime.store.csat.counts(tenant_id)}")  # fmt: skip
     by_status = {t["id"]: t for t in w.zd_state.tickets_with_comments(SUBDOMAIN)}
     tagged = {tag for t in by_status.values() for tag in t["tags"]}
     assert {f"csat_{r}" for r in RATINGS.values()} <= tagged
@@ -200,3 +204,39 @@ def test_rating_answers(text: str, rating: int | None) -> None:
     from plugin.dashboard.ratings import parse_rating
 
     assert parse_rating(text) == rating
+
+
+def test_a_negative_rating_on_a_closed_ticket_opens_one_follow_up(world: World) -> None:
+    """Zendesk keeps closed tickets as they are (422): a negative answer opens a follow-up ticket with
+    the same requester, linked to the closed one; asked again, it finds that follow-up."""
+    from plugin.errors import FatalError
+    from plugin.sink import Rating, SinkConnection
+    from plugin.worker.ratings import note_for
+
+    w = world
+    tenant_id = w.runtime.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    config = w.runtime.store.sink_connection(tenant_id, "zendesk")
+    assert config is not None
+    connection = SinkConnection(tenant_id, SUBDOMAIN, "zendesk", config)
+    closed = w.zd_state.tickets_with_comments(SUBDOMAIN)[0]
+    w.zd_state.set_ticket_status(SUBDOMAIN, closed["id"], "closed")
+    sink = w.runtime.registry.sinks["zendesk"]
+    kept = sink.record_rating(connection, Rating(str(closed["id"]), 5, "telegram", note_for(5, "telegram")))
+    assert kept is not None and "is closed" in kept
+    rating = Rating(str(closed["id"]), 1, "telegram", note_for(1, "telegram"))
+    first = sink.record_rating(connection, rating)
+    again = sink.record_rating(connection, rating)  # written at least once: a repeat finds the follow-up
+    tickets = w.zd_state.tickets_with_comments(SUBDOMAIN)
+    [follow_up] = [t for t in tickets if t["followup_source_id"] == closed["id"]]
+    assert first == f"ticket #{closed['id']} is closed: follow-up ticket #{follow_up['id']} opened"
+    assert again == f"ticket #{closed['id']} is closed: follow-up ticket #{follow_up['id']} is open"
+    assert follow_up["requester_id"] == closed["requester_id"] and follow_up["status"] == "open"
+    assert {"csat_1", "csat_followup"} <= set(follow_up["tags"])
+    [note] = follow_up["comments"]
+    assert note["public"] is False and "please follow up" in note["body"]
+    # No REST credentials: nothing can be written, and the reason says what to do.
+    rest = ("oauth_token", "api_token", "api_email")
+    bare = SinkConnection(tenant_id, SUBDOMAIN, "zendesk", {k: v for k, v in config.items() if k not in rest})
+    with pytest.raises(FatalError, match="add them in the admin page"):
+        sink.record_rating(bare, rating)
