@@ -212,6 +212,14 @@ class AccountSettings(ConnectorModel):
         title="Poll interval (s)",
         description="Seconds between polls of this account; empty = the network's published default.",
     )
+    satisfaction: bool = Field(
+        default=False,
+        title="Ask for a satisfaction rating",
+        description=(
+            "When a ticket/case is solved, ask the customer for a 1-5 rating in the private conversation they "
+            "used (only where the network allows a message now; otherwise skipped, with the reason on the dashboard)."
+        ),
+    )
 
 
 class ListeningSettings(AccountSettings):

@@ -46,14 +46,22 @@ def enabled(settings: dict[str, Any]) -> bool:
     return value is True or str(value).lower() in ("1", "true", "yes", "on")
 
 
-def why_not(runtime: Runtime, fact: FactRow, mention: dict[str, Any], settings: dict[str, Any]) -> str | None:
-    """None when the question may be sent now, else the reason it is skipped."""
-    network = fact.network
+def never_asked_on(runtime: Runtime, network: str) -> str | None:
+    """Why a survey can never be sent on ``network``; None when its connector can message privately."""
     if network in NO_SURVEY:
         return NO_SURVEY[network]
     connector = runtime.registry.connectors.get(network)
     if connector is None or type(connector).send_private is Connector.send_private:
         return f"{network} has no private messages a brand can start"
+    return None
+
+
+def why_not(runtime: Runtime, fact: FactRow, mention: dict[str, Any], settings: dict[str, Any]) -> str | None:
+    """None when the question may be sent now, else the reason it is skipped."""
+    network = fact.network
+    never = never_asked_on(runtime, network)
+    if never is not None:
+        return never
     if mention.get("visibility") != Visibility.PRIVATE:
         return "public conversation: the rating is asked only in a private one"
     if network == "bluesky" and not settings.get("chat_enabled", False):

@@ -12,6 +12,7 @@ from typing import Any
 
 from plugin import businesshours
 from plugin.errors import BadInput
+from plugin.outbox import satisfaction
 from plugin.runtime import Runtime
 
 MARKER = "service_settings"  # a hidden input: the form carried these fields (an absent checkbox = off)
@@ -33,6 +34,7 @@ class AccountSurvey:
     network: str
     label: str
     asks: bool
+    never: str | None  # why this network is never asked (no private messages a brand can start)
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,10 @@ class ServiceSettings:
 
 def current(runtime: Runtime, tenant_id: int) -> ServiceSettings:
     accounts = [
-        AccountSurvey(a.id, a.network, a.handle or a.external_id, bool(a.settings.get(SATISFACTION)))
+        AccountSurvey(a.id, a.network, a.handle or a.external_id, bool(a.settings.get(SATISFACTION)),
+                      satisfaction.never_asked_on(runtime, a.network))
         for a in runtime.store.accounts(tenant_id)
-    ]
+    ]  # fmt: skip
     return ServiceSettings(runtime.store.csat.business_hours(tenant_id), accounts)
 
 

@@ -162,11 +162,17 @@ def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any
         page.screenshot(path=str(screenshot_dir / f"zendesk-admin-ui-{label}.png"), full_page=(label != "800x600"))
     frame.locator("input[name=name]").fill("Acme social — all networks")
     frame.locator("input[name=account]").first.check()
+    frame.locator("#business-hours").fill("America/New_York: Mon-Fri 08:00-18:00")
     frame.locator("button[name=action][value=save]").click()  # Save (beside Refresh and Connect)
     found = wait_for(lambda: (f := world.zd_state.find_instance(push_id)) and f[1].name == "Acme social — all networks"
                      and f)  # fmt: skip
     meta = read_metadata(world.runtime.box, found[1].metadata)
     assert meta.tenant == SUBDOMAIN and meta.account_ids
+    # The service settings saved with it, audited as the Zendesk admin.
+    tenant_id = world.runtime.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    assert world.runtime.store.csat.business_hours(tenant_id) == "America/New_York: Mon-Fri 08:00-18:00"
+    world.runtime.store.csat.set_business_hours(tenant_id, "", "test")  # leave the shared world as it was
     page.close()
 
 
@@ -196,3 +202,45 @@ def test_the_service_dashboard_behind_the_console_login(world: World, browser: A
     assert page.locator("select[name=period]").input_value() == "30d"
     shoot(page, screenshot_dir, "dashboard")
     page.close()
+
+
+def test_service_settings_business_hours_and_the_satisfaction_survey(
+    world: World, browser: Any, screenshot_dir: Path
+) -> None:
+    make_admin(world.runtime, "service-lead", tenant=SUBDOMAIN)
+    rt = world.runtime
+    tenant_id = rt.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    page = log_in(browser, world, "service-lead")
+    page.locator(f"#service-{SUBDOMAIN}").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == f"Service settings of {SUBDOMAIN}"
+    # A spec that cannot be read: the reason next to the field, what was typed kept, nothing stored.
+    page.locator("#business-hours").fill("Mon-Fri 9 to 5")
+    page.locator("#save-service").click()
+    page.wait_for_load_state()
+    assert "time zone" in page.locator("#business-hours-error").inner_text()
+    assert page.locator("#business-hours").input_value() == "Mon-Fri 9 to 5"
+    assert rt.store.csat.business_hours(tenant_id) == ""
+    shoot(page, screenshot_dir, "service-settings-error")
+    telegram = next(a for a in rt.store.accounts(tenant_id) if a.network == "telegram")
+    rt.store.update_account_settings(telegram.id, {**telegram.settings, "satisfaction": False})
+    page.goto(f"{world.web.url}/console/service/{tenant_id}")
+    assert not page.locator(f"#satisfaction-{telegram.id}").is_checked()
+    page.locator("#business-hours").fill("Europe/Berlin: Mon-Fri 09:00-17:00; Sat 10:00-14:00")
+    page.locator(f"#satisfaction-{telegram.id}").check()
+    page.locator("#save-service").click()
+    page.wait_for_load_state()
+    saved = page.locator("p.done").inner_text()
+    assert "Saved: business hours: Europe/Berlin" in saved and f"survey on for telegram {telegram.id}" in saved
+    assert rt.store.csat.business_hours(tenant_id) == "Europe/Berlin: Mon-Fri 09:00-17:00; Sat 10:00-14:00"
+    assert rt.store.account(telegram.id)[0].settings.get("satisfaction") is True  # type: ignore[index]
+    assert page.locator(f"#satisfaction-{telegram.id}").is_checked()
+    shoot(page, screenshot_dir, "service-settings")
+    # The dashboard now runs its SLA on that clock and says so.
+    page.get_by_role("link", name="Open the service dashboard").click()
+    page.wait_for_load_state()
+    assert page.locator("svg").count() > 0
+    assert "business hours (Europe/Berlin: Mon-Fri 09:00-17:00" in page.locator("#sla-clock").inner_text()
+    page.close()
+    rt.store.csat.set_business_hours(tenant_id, "", "test")  # leave the shared world as it was
