@@ -101,6 +101,10 @@ def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[
                 f"  account {name} (id {health.account_id}): " + ("ok" if not found else "PROBLEM " + "; ".join(found))
             )
             echo(f"    {account_facts(health)}")
+        for refused in runtime.store.csat.failed(tenant.id, limit=5):
+            problems.append(f"{tenant.key}/{refused.sink}: rating not written to {refused.ticket}")
+            echo(f"  {refused.sink}: PROBLEM satisfaction rating {refused.rating}/5 not written to {refused.ticket}: "
+                 f"{refused.last_error}")  # fmt: skip
     counts = runtime.store.counts()
     echo("queue: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     held = runtime.store.quarantine.counts_by_network()
