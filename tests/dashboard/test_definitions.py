@@ -57,7 +57,7 @@ def test_sps_volume_praise_csat_by_hand(loaded: Loaded) -> None:
     assert totals["praise"] == {"lee": 1}
     # ratings 5, 2, 4: average 11/3, satisfied (4-5) 2 of 3, one negative; m3 skipped
     assert totals["csat"] == {
-        "asked": 3, "skipped": 1, "answered": 3, "ratings": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1},
+        "asked": 3, "skipped": 1, "failed": 0, "answered": 3, "ratings": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1},
         "average": 3.67, "score": 66.7, "negative": 1,
     }  # fmt: skip
 

@@ -13,6 +13,7 @@ import pluggy
 import pytest
 from sqlalchemy import update
 
+from plugin.cli.doctor import run_doctor
 from plugin.dashboard import ratings as answers
 from plugin.errors import FatalError, RetriableError
 from plugin.models import Author, Mention, Visibility
@@ -146,6 +147,9 @@ def test_a_rating_reaches_every_crm_busy_or_not_and_a_refusal_is_visible(setup: 
     assert by_sink["refusing"].status == "failed" and by_sink["refusing"].attempts == 1
     assert by_sink["refusing"].last_error == "the ticket is locked by a workflow"
     assert [w.ticket for w in s.rt.store.csat.failed(s.tenant_id)] == ["R1"]
+    lines: list[str] = []
+    assert "acme/refusing: rating not written to R1" in run_doctor(s.rt.settings, echo=lines.append)
+    assert any("satisfaction rating 2/5 not written to R1: the ticket is locked by a workflow" in x for x in lines)
     assert s.rt.store.csat.failed(s.rt.store.ensure_tenant("globex")) == []  # tenants see their own only
     _all_due(s)
     assert ratings.write_due(s.rt) == 0 and len(s.sinks.flaky.written) == 1  # done stays done
