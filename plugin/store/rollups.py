@@ -159,7 +159,7 @@ def _hour_row(r: Any, column: str = "hour") -> HourRow:
     values.update({k: int(r[k]) for k in SCALARS})
     values.update({k: float(r[k] or 0) for k in SUMS})
     values.update({k: {str(a): int(b) for a, b in (r[k] or {}).items()} for k in COUNTERS})
-    if r.get("business_histogram") is None:  # a row written before migration 0020's backfill
+    if r.get("business_histogram") is None:  # a row written before migration 0014's backfill
         values["business_histogram"] = values["response_histogram"]
     return HourRow(**values)
 

@@ -1,6 +1,6 @@
 """Tables of the service settings and the satisfaction ratings on their way to the CRMs (issue 16).
 
-Kept beside ``tables.py`` on the same ``MetaData`` so migration 0020 and ``create_all`` agree.
+Kept beside ``tables.py`` on the same ``MetaData`` so migration 0014 and ``create_all`` agree.
 """
 
 from __future__ import annotations

@@ -305,7 +305,7 @@ def _rollup(name: str, bucket: str) -> Table:
         Column("answered", Integer, nullable=False, default=0),
         Column("response_seconds", JSON, nullable=False, default=0),  # sum; JSON keeps floats exact
         Column("response_histogram", JSON, nullable=False, default=dict),  # {bucket upper edge (min): n}
-        Column("business_histogram", JSON, default=dict),  # the same in business time (migration 0020)
+        Column("business_histogram", JSON, default=dict),  # the same in business time (migration 0014)
         Column("resolved", Integer, nullable=False, default=0),
         Column("resolution_seconds", JSON, nullable=False, default=0),
         Column("by_intent", JSON, nullable=False, default=dict),

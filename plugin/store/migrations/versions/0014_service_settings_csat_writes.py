@@ -1,14 +1,14 @@
 """Business hours per tenant (the SLA clock), first responses in business time in the rollups, and the
 durable queue of satisfaction ratings to write to each CRM (a rating is never lost to a CRM hiccup).
 
-Revision ID: 0020
+Revision ID: 0014
 Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
