@@ -135,7 +135,9 @@ def run_pipeline(run: Run) -> dict[str, Any]:
                 if run.faults:
                     plan.configure(**run.faults, seed=run.seed + number)
             supervisor.start()
+            faults_from = time.monotonic()
             drive(world, run, supervisor)
+            faults_for = time.monotonic() - faults_from  # how long the fakes misbehaved (faults runs)
             supervisor.stop()
             if supervisor.error is not None:
                 raise RuntimeError(f"the supervisor failed: {supervisor.error}") from supervisor.error
@@ -143,6 +145,7 @@ def run_pipeline(run: Run) -> dict[str, Any]:
                 plan.configure(rate_429=0, rate_5xx=0, rate_timeout=0, rate_429_bare=0, rate_reset=0, rate_slow=0)
             settle(world, run, supervisor)  # what was parked by a fault comes through once they stop
             figures = count(world, run, fleet, time.monotonic() - started)
+            figures["fault_seconds"] = round(faults_for, 1) if run.faults else 0.0
             ok = not (figures["lost"] or figures["duplicates"] or figures["double_replies"])
             figures["data_dir"] = str(data_dir) if (run.keep or not ok) else None
             return figures
@@ -236,8 +239,9 @@ def count(world: World, run: Run, fleet: Fleet, seconds: float) -> dict[str, Any
     found = audit(world, inbound)
     with world.runtime.db.begin() as conn:
         by_status = dict(conn.execute(select(t.replies.c.status, func.count()).group_by(t.replies.c.status)).all())
-        attempts = [int(a) for (a,) in conn.execute(select(t.deliveries.c.attempts)).all()]
-        attempts += [int(a) for (a,) in conn.execute(select(t.replies.c.attempts)).all()]
+        delivery_attempts = [int(a) for (a,) in conn.execute(select(t.deliveries.c.attempts)).all()]
+        reply_attempts = [int(a) for (a,) in conn.execute(select(t.replies.c.attempts)).all()]
+    attempts = delivery_attempts + reply_attempts
     counts = world.runtime.store.counts()
     return {
         "mentions": len(world.injected),
@@ -251,6 +255,14 @@ def count(world: World, run: Run, fleet: Fleet, seconds: float) -> dict[str, Any
         "deliveries_failed": counts["deliveries_failed"],
         "still_pending": in_flight(world),
         "max_attempts": max(attempts, default=0),
+        "max_delivery_attempts": max(delivery_attempts, default=0),
+        "max_reply_attempts": max(reply_attempts, default=0),
+        # The retry policy the processes ran with: what bounds attempts (tests/reliability derive it).
+        "retry_policy": {
+            "base_seconds": world.runtime.settings.backoff_base_seconds,
+            "cap_seconds": world.runtime.settings.backoff_cap_seconds,
+            "max_attempts": world.runtime.settings.max_attempts,
+        },
         "mean_attempts": round(sum(attempts) / len(attempts), 2) if attempts else 0.0,
         "faults_injected": _injected(world),
         "store": run.store,

@@ -350,7 +350,8 @@ class FacebookConnector(meta.MetaWebhookConnector):
             raise FatalError("a Facebook reply needs in_reply_to (a comment or post id)", code="no_target")
         refuse_if_too_long(reply.text, MAX_COMMENT, network="Facebook")
         body = {"message": reply.text, **comment_photo(reply.attachments, "facebook")}
-        result = meta.GraphClient(account).post(f"{target}/comments", body)
+        with meta.gone_as_deleted("Facebook", target):
+            result = meta.GraphClient(account).post(f"{target}/comments", body)
         comment_id = result.get("id") if isinstance(result, dict) else None
         if not isinstance(comment_id, str):
             raise OutcomeUnknown("Graph answered a comment without an id")
@@ -370,7 +371,8 @@ class FacebookConnector(meta.MetaWebhookConnector):
         # A visitor post is its own thread; anything else answered privately is a comment.
         is_comment = reply.thread_id != target
         fields = "id,created_time,can_reply_privately" if is_comment else "id,created_time"
-        node = client.get(target, {"fields": fields})
+        with meta.gone_as_deleted("Facebook", target):
+            node = client.get(target, {"fields": fields})
         created = meta.to_datetime(node.get("created_time") if isinstance(node, dict) else None, "created_time")
         age = meta.now_utc() - created
         if age > meta.PRIVATE_REPLY_WINDOW:
@@ -384,8 +386,9 @@ class FacebookConnector(meta.MetaWebhookConnector):
                 code="already_replied",
             )
         recipient = {"comment_id": target} if is_comment else {"post_id": target}
-        return send_conversation(client, page_id, recipient, reply.text, {"messaging_type": "RESPONSE"},
-                                 reply.attachments)  # fmt: skip
+        with meta.gone_as_deleted("Facebook", target):
+            return send_conversation(client, page_id, recipient, reply.text, {"messaging_type": "RESPONSE"},
+                                     reply.attachments)  # fmt: skip
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         if author_external_id == UNKNOWN_AUTHOR:

@@ -48,6 +48,7 @@ from plugin.models import Author, Kind, Limits, Mention, PostResult, Reply, Soci
 
 from . import meta
 from .messenger import explain_graph_messages, send_dm
+from .meta import hashtags as hashtag_search
 from .meta import igmentions
 from .meta.outbound import comment_photo, send_conversation
 
@@ -95,13 +96,16 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
         return ParseResult(mentions=igmentions.parse_lookup(payload))
     if isinstance(payload, dict) and COMMENTS_OF in payload:
         return _explain_comments(payload, account)
+    if isinstance(payload, dict) and hashtag_search.HASHTAG_OF in payload:
+        return hashtag_search.explain_recent_media(payload, account)
     if isinstance(payload, dict) and "data" in payload and "object" not in payload:
         items = payload.get("data")
         first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
         if "text" in first or "caption" in first:
             raise BadInput(
                 "this looks like a /{ig-user-id}/media or /{media-id}/comments answer: comment nodes do not "
-                "name their media, so their thread cannot be told; parse the comments webhook body instead"
+                "name their media, so their thread cannot be told; parse the comments webhook body instead "
+                f"(a hashtag's recent_media answer: add \"{hashtag_search.HASHTAG_OF}\": NAME beside its data)"
             )
         return explain_graph_messages(NAME, payload, account)  # a conversations poll answer
     result = ParseResult()
@@ -111,7 +115,7 @@ def explain_instagram_payload(payload: Any, account: str | None) -> ParseResult:
                 mention = parse_comment_change(entry.id, meta.as_dict(value, where), where, entry.time, result.skipped)
                 if mention is not None:
                     result.mentions.append(mention)
-        for _, where, _body in meta.changes(entry, ("mentions",)):
+        for _, where, _body in meta.changes(entry, ("mentions",), refuse=False):  # refused in the pass above
             result.skipped.append(
                 Skipped(
                     where,
@@ -236,23 +240,30 @@ class InstagramConnector(meta.MetaWebhookConnector):
         )
         return meta.run_sweep(spec, state)
 
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """Hashtag Search within its 30-hashtags-per-7-days limit (connectors/meta/hashtags.py)."""
+        return hashtag_search.listen(account, terms, cursor, meta.GraphClient(account), _ig_user(account))
+
     def post_reply(self, account: AccountContext, reply: Reply) -> PostResult:
+        if (reply.thread_id or "").startswith(hashtag_search.HASHTAG_THREAD):
+            raise FatalError(hashtag_search.NO_COMMENTS, code="unsupported")
         target = reply.in_reply_to or reply.thread_id
         if not target:
             raise FatalError("an Instagram reply needs in_reply_to (a comment id)", code="no_target")
         refuse_if_too_long(reply.text, MAX_COMMENT, network="Instagram")
         comment_photo(reply.attachments, "instagram")  # refuses: Instagram comments carry text only
         client = meta.GraphClient(account)
-        if reply.thread_id is not None and target == reply.thread_id:
-            result = client.post(f"{target}/comments", {"message": reply.text})
-        else:
-            result = client.post(f"{target}/replies", {"message": reply.text})
+        edge = "comments" if reply.thread_id is not None and target == reply.thread_id else "replies"
+        with meta.gone_as_deleted("Instagram", target):
+            result = client.post(f"{target}/{edge}", {"message": reply.text})
         comment_id = result.get("id") if isinstance(result, dict) else None
         if not isinstance(comment_id, str):
             raise OutcomeUnknown("Graph answered an IG reply without an id")
         return PostResult(external_id=comment_id)
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
+        if (reply.thread_id or "").startswith(hashtag_search.HASHTAG_THREAD):
+            raise FatalError(hashtag_search.NO_COMMENTS, code="unsupported")
         page_id = meta.credential(account, meta.PAGE_ID)
         # A DM's thread is the customer (thread_id == recipient_id); a comment's thread is the media.
         is_dm = reply.in_reply_to is None or (reply.thread_id is not None and reply.thread_id == reply.recipient_id)
@@ -260,7 +271,8 @@ class InstagramConnector(meta.MetaWebhookConnector):
             return send_dm(NAME, "instagram", account, reply, page_id)
         assert reply.in_reply_to is not None
         client = meta.GraphClient(account)
-        node = client.get(reply.in_reply_to, {"fields": "id,timestamp"})
+        with meta.gone_as_deleted("Instagram", reply.in_reply_to):
+            node = client.get(reply.in_reply_to, {"fields": "id,timestamp"})
         created = meta.to_datetime(node.get("timestamp") if isinstance(node, dict) else None, "comment.timestamp")
         age = meta.now_utc() - created
         if age > meta.PRIVATE_REPLY_WINDOW:
@@ -268,10 +280,11 @@ class InstagramConnector(meta.MetaWebhookConnector):
                 f"Instagram private replies are allowed within 7 days; the comment is {age.days} days old",
                 code="window_closed",
             )
-        return send_conversation(
-            client, page_id, {"comment_id": reply.in_reply_to}, reply.text, {"messaging_type": "RESPONSE"},
-            reply.attachments, "instagram",
-        )  # fmt: skip
+        with meta.gone_as_deleted("Instagram", reply.in_reply_to):
+            return send_conversation(
+                client, page_id, {"comment_id": reply.in_reply_to}, reply.text, {"messaging_type": "RESPONSE"},
+                reply.attachments, "instagram",
+            )  # fmt: skip
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         """Instagram user profile (messaging): ``GET /{IGSID}?fields=name,username,profile_pic``."""

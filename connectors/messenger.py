@@ -152,9 +152,10 @@ def send_dm(network: str, platform: str, account: AccountContext, reply: Reply, 
         raise FatalError(f"a {network} message needs recipient_id (the customer's id)", code="no_recipient")
     client = meta.GraphClient(account)
     human_agent = bool(account.settings.get("human_agent", True))
-    last = meta.last_inbound_time(client, page_id, platform, recipient)
-    kind = meta.messaging_type_for(last, meta.now_utc(), human_agent=human_agent)
-    return send_conversation(client, page_id, {"id": recipient}, reply.text, kind, reply.attachments, platform)
+    with meta.gone_as_deleted(platform.title(), recipient):
+        last = meta.last_inbound_time(client, page_id, platform, recipient)
+        kind = meta.messaging_type_for(last, meta.now_utc(), human_agent=human_agent)
+        return send_conversation(client, page_id, {"id": recipient}, reply.text, kind, reply.attachments, platform)
 
 
 class MessengerConnector(meta.MetaWebhookConnector):

@@ -2,7 +2,8 @@
 
 An ``AuthError`` (expired or revoked token, a permission withdrawn) cannot be fixed by retrying: the
 worker flags the account (or the tenant's CRM connection), pauses its polls, deliveries and replies,
-and the configured admin contact (``admin_webhook_url``) gets one notice per flag. Saving new
+and the configured admin contact (``admin_webhook_url``) gets one notice per flag, written to the
+notices outbox first and delivered at least once with an idempotency key (``plugin/notices.py``). Saving new
 credentials (reconnecting the account, updating the CRM connection) clears the flag and the work
 resumes (``Store.upsert_account`` / ``Store.set_sink_connection``).
 
@@ -12,23 +13,17 @@ resumes (``Store.upsert_account`` / ``Store.set_sink_connection``).
 from __future__ import annotations
 
 import logging
-import threading
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from plugin import egress
+from plugin import notices
 from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
 from plugin.store.health import account_target, sink_target
-from plugin.triage.notify import Notice, Notifier
 
 if TYPE_CHECKING:
     from plugin.runtime import Runtime
 
 log = logging.getLogger(__name__)
 EVENT = "needs_attention"
-
-_notifiers: dict[int, Notifier] = {}
-_lock = threading.Lock()
 
 
 def plain_error(exc: BaseException, what: str = "the network") -> str:
@@ -48,43 +43,33 @@ def plain_error(exc: BaseException, what: str = "the network") -> str:
     return f"unexpected {type(exc).__name__} (a bug in the connector or sink; see the log): {detail}"
 
 
-def _notifier(runtime: Runtime) -> Notifier:
-    with _lock:
-        found = _notifiers.get(id(runtime))
-        if found is None:
-            settings = runtime.settings
-            found = _notifiers[id(runtime)] = Notifier(
-                backoff_base=settings.backoff_base_seconds,
-                backoff_cap=settings.backoff_cap_seconds,
-                allowed_hosts=egress.allowed_hosts(settings.allowed_private_hosts),
-                on_result=lambda notice, status, _attempts, error: _sent(runtime, notice, status, error),
-            )
-        return found
-
-
-def _sent(runtime: Runtime, notice: Notice, status: str, error: str | None) -> None:
-    if status != "sent":
-        # Not delivered after every retry: the next failure of this target may try again.
-        log.error("needs-attention notice for %s could not be sent: %s", notice.payload.get("target"), error)
-        runtime.store.health.release_notification(str(notice.payload["target"]))
-
-
 def drain_notices(runtime: Runtime, timeout: float) -> bool:
-    """Wait for queued notices (tests, shutdown). True when nothing is left to send."""
-    with _lock:
-        found = _notifiers.get(id(runtime))
-    return True if found is None else found.drain(timeout)
+    """Deliver the due notices now (tests, shutdown). True when nothing is left to send."""
+    return notices.drain(runtime, timeout)
 
 
 def _notify(runtime: Runtime, target: str, payload: dict[str, object]) -> None:
+    """Write the flag's notice to the notices outbox (``plugin/notices.py`` delivers it at least once).
+
+    Its idempotency key names the flag (target and since), so telling again while the same flag stands
+    writes nothing, and a new flag after a reconnect is a new notice."""
     url = runtime.settings.admin_webhook_url
     if not url:
         log.warning("%s needs attention and no admin_webhook_url is configured: %s", target, payload["reason"])
         return
-    if not runtime.store.health.claim_notification(target):
-        return  # already told (by this or another process)
-    subject = f"horseshoe: {payload['what']} needs attention"
-    _notifier(runtime).submit(Notice("webhook", url, subject, {"event": EVENT, "target": target, **payload}))
+    flagged = runtime.store.health.attention_of(target)
+    if flagged is None:
+        return  # cleared meanwhile: nothing to tell
+    since = flagged.since.isoformat()
+    runtime.store.notices.enqueue(
+        f"{EVENT}:{target}:{since}",
+        tenant_id=flagged.tenant_id,
+        kind=EVENT,
+        target=target,
+        url=url,
+        subject=f"horseshoe: {payload['what']} needs attention",
+        payload={"event": EVENT, "target": target, **payload, "since": since},
+    )
 
 
 def account_refused(runtime: Runtime, account_id: int, exc: AuthError, doing: str) -> None:
@@ -108,7 +93,6 @@ def account_refused(runtime: Runtime, account_id: int, exc: AuthError, doing: st
             "account_id": account_id,
             "during": doing,
             "reason": reason,
-            "since": datetime.now(UTC).isoformat(),
             "fix": "reconnect the account (new credentials) in the admin page; its work resumes then",
         },
     )
@@ -129,7 +113,6 @@ def sink_refused(runtime: Runtime, tenant_id: int, sink: str, exc: AuthError) ->
             "tenant": tenant,
             "sink": sink,
             "reason": reason,
-            "since": datetime.now(UTC).isoformat(),
             "fix": f"update the {sink} credentials; deliveries resume then",
         },
     )

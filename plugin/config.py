@@ -27,7 +27,7 @@ class Settings:
     log_level: str = "INFO"
     max_body_bytes: int = 1_000_000
     worker_idle_seconds: float = 1.0
-    delivery_batch_size: int = 100
+    delivery_batch_size: int = 0  # most mentions per CRM call; 0 = the CRM's own maximum (Zendesk 100, Salesforce 200)
     max_attempts: int = 12  # a reply's attempts before it is reported failed to the agent
     give_up_after_hours: float = 72.0  # a delivery keeps retrying this long (a CRM down for a day loses nothing)
     backoff_base_seconds: float = 2.0
@@ -48,6 +48,7 @@ class Settings:
     events_max_bytes_per_tenant: int = 1_000_000  # /zendesk/events bytes per tenant per minute
     pull_page_size: int = 200
     triage_rules: str = ""  # empty = mappings/triage.yaml as installed (see that file's header)
+    handoff_acks: str = ""  # empty = mappings/handoff.yaml as installed: a handoff's public answer per language
     smtp_url: str = field(default="", repr=False)  # smtp://user:password@host:port; empty = no email
     smtp_from: str = "horseshoe@localhost"
     console_session_hours: float = 12.0  # a standalone console login lasts this long
@@ -62,7 +63,18 @@ class Settings:
     # Where "needs attention" notices go (an expired or revoked token; issue 15): a JSON POST to this
     # URL, once per flagged account or CRM connection. Empty = logged only.
     admin_webhook_url: str = ""
+    # One rate budget per target shared by every worker (issue 11, plugin/ratebudget.py): "auto" keeps
+    # the buckets in Redis when rate_budget_redis_url or a redis:// broker_url is set, else in the
+    # database; "database", "redis" force one; "off" sends without a budget (only 429 pauses).
+    rate_budget_backend: str = "auto"
+    rate_budget_redis_url: str = field(default="", repr=False)
+    rate_budget_headroom: float = 0.05  # share of each limit kept as the burst, never paced into
+    zendesk_plan: str = "team"  # per-minute API limit by plan until X-Rate-Limit says (team: 200)
+    salesforce_daily_api_requests: int = 100_000  # until Sforce-Limit-Info says
     stuck_after_polls: int = 3  # consecutive failed polls after which an account's cursor counts as stuck
+    # The operator's path to type an account's raw credentials for a network that has a guided connect
+    # flow (tests, a setup the flow cannot reach). Off: admins connect such networks through the flow only.
+    manual_account_form: bool = False
 
     @property
     def resolved_database_url(self) -> str:

@@ -78,6 +78,19 @@ class Download:
 
 
 @dataclass(frozen=True)
+class RenewedCredentials:
+    """What ``Connector.refresh_credentials`` obtained: the account's whole new credential set (it
+    replaces the stored one, encrypted) and when the new token expires (None = never or unknown).
+
+    Networks that rotate refresh tokens (X) hand out a new refresh token with every renewal: it belongs
+    in ``credentials``, since the old one no longer works once used.
+    """
+
+    credentials: Mapping[str, str] = field(repr=False)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Skipped:
     """Something in a valid payload that deliberately did not become a mention, and why.
 
@@ -137,15 +150,20 @@ def item_boundary(where: str, payload: Any) -> Iterator[None]:
     ``payload`` is a self-contained payload holding just this item, as ``explain_payload`` accepts it
     (e.g. ``{"data": [item], "includes": ...}``). Inside the host's ``quarantine_scope`` a parse error
     is recorded with ``where`` and the loop goes on with the next item (the cursor moves past it);
-    outside one (``horseshoe parse``, a connector's own tests) it propagates unchanged.
+    outside one (``horseshoe parse``, ``parse_payload`` called directly) it ends the parse as
+    ``BadInput`` naming the item: a parser's contract is to refuse what it cannot read with BadInput (a
+    clear 400), so a pydantic ``ValidationError`` or ``TypeError`` from deep inside never escapes raw.
     """
     try:
         yield
     except ITEM_ERRORS as exc:
         collected = _QUARANTINE.get()
-        if collected is None:
+        if collected is not None:
+            collected.append(Quarantined(where=where, error=_describe(exc), payload=payload))
+        elif isinstance(exc, BadInput):
             raise
-        collected.append(Quarantined(where=where, error=_describe(exc), payload=payload))
+        else:
+            raise BadInput(f"{where}: {_describe(exc)}") from exc
 
 
 def _describe(exc: BaseException) -> str:
@@ -302,6 +320,17 @@ class Connector(ABC):
         """What identifies the webhook sender's object (e.g. the Page id) for ``webhook_siblings``."""
         return None
 
+    def webhook_app(self, account: AccountContext) -> str | None:
+        """The app whose ONE callback URL carries this account's webhooks (a Meta app has one callback
+        URL for all its Pages and Instagram accounts), or None for a URL per account.
+
+        The host then serves ``/webhooks/app/<tenant>/<app>``: a request there is verified with the
+        secrets of the tenant's accounts of that app (``verify_request``, once per distinct secret set)
+        and handed to each of them (``receive_webhook``); each connector keeps the entries that are its
+        account's (``entry[].id``). The per-account URLs keep working for existing installs.
+        """
+        return None
+
     def receive_webhook(self, request: InboundRequest, account: AccountContext) -> WebhookResult:
         """The host's entry point for a verified webhook request of ``account``.
 
@@ -366,6 +395,18 @@ class Connector(ABC):
         except (ValueError, OverflowError, OSError):
             return None
         return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+    def refresh_credentials(self, account: AccountContext) -> RenewedCredentials | None:
+        """Renew the account's short-lived token without the admin (an OAuth refresh grant).
+
+        The host calls this when ``token_expires_at`` is near (``plugin/renewal.py``: within
+        ``RENEW_AHEAD``) and once more when the network refuses the token, then stores the result
+        encrypted and retries the refused call once. Return None when the network has nothing to
+        renew (no refresh token, a token that never expires); raise ``AuthError`` when the network
+        refused the renewal itself (a revoked grant: the account then needs an admin), another
+        ``plugin.errors`` error for a passing failure (the host keeps the current token).
+        """
+        return None
 
     @abstractmethod
     def limits(self) -> Limits:

@@ -40,8 +40,11 @@ class OriginalDeleted(FatalError):
     """What the reply answers is gone from the network (its author deleted it, or it is no longer
     visible). Not a generic failure: the host holds the reply for the agent and notes why on the ticket."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="deleted")
+    def __init__(self, message: str, *, unavailable: bool = False):
+        super().__init__(message, code="unavailable" if unavailable else "deleted")
+        # True when the customer, not the post, is gone (a deleted or deactivated account, a blocked
+        # Page): the note on the ticket says so instead of "the customer deleted this message".
+        self.unavailable = unavailable
 
 
 class AuthError(FatalError):

@@ -30,7 +30,9 @@ def horseshoe_register_connectors() -> list[Connector]:
     """Called once when the plugin manager starts. Return the connectors this plugin provides.
 
     Each connector's ``name`` is the network key used everywhere (``x``, ``facebook``...); a name
-    registered twice is an error reported at start-up, never a silent override.
+    registered twice is an error reported at start-up, never a silent override. Besides the hooks,
+    the host calls connector methods (``plugin/connector.py``); ``refresh_credentials`` is how a
+    connector renews a short-lived token without the admin (the host stores the result encrypted).
     """
     raise NotImplementedError
 
@@ -67,7 +69,9 @@ def horseshoe_resolve_identity(profile: SocialProfile, sink: str) -> Match | Non
 def horseshoe_mention_stored(mention: Mention, mention_id: int, tenant: str) -> None:
     """Observer: called once per new mention right after it is committed to the inbox.
 
-    Never called for a duplicate. Exceptions are logged and do not stop the pipeline.
+    Never called for a duplicate. Exceptions are logged and do not stop the pipeline. For webhooks
+    it runs on the serving process's announcer thread, just after the commit, so a slow observer
+    never delays the network's 2xx (``plugin/pipeline/announce.py``).
     """
 
 

@@ -124,6 +124,35 @@ class Rating:
         return self.rating <= 2
 
 
+@dataclass(frozen=True)
+class StreamBatch:
+    """One long poll of a reply stream: how many changes arrived and the position after them."""
+
+    events: int
+    position: str | None  # opaque, stored by the host and handed back when the stream is reopened
+    detail: str = ""  # what is streamed, for health ("/data/SocialPostChangeEvent")
+
+
+class ReplyStream(ABC):
+    """A CRM's push feed that agents' replies may have changed (e.g. Salesforce Change Data Capture).
+
+    It is a wake-up only: on events the host makes the connection's ``fetch_agent_replies`` due now, so
+    the query stays the source of truth and a missed event loses nothing. ``next_batch`` blocks for at
+    most the server's long-poll timeout; ``FatalError``/``AuthError``: the CRM denies the stream (the
+    host falls back to polling and tries again much later); ``RetriableError``: try again soon.
+    """
+
+    def start(self) -> str:
+        """Connect and subscribe now (errors as for ``next_batch``); returns what is streamed."""
+        return ""
+
+    @abstractmethod
+    def next_batch(self) -> StreamBatch: ...
+
+    def close(self) -> None:  # noqa: B027 - optional: most streams have nothing to close
+        """Say goodbye to the server (best effort)."""
+
+
 class Sink(ABC):
     name: str = ""
     display_name: str = ""
@@ -135,6 +164,12 @@ class Sink(ABC):
 
         Raising ``RetriableError`` retries the whole batch; ``AuthError`` fails it for an admin.
         """
+
+    def calls_for(self, connection: SinkConnection, items: list[DeliveryItem]) -> int:
+        """How many API requests delivering ``items`` will take: what the host reserves from the CRM's
+        rate budget before ``deliver``. A guess is fine: the requests that really went out are
+        counted afterwards and the budget is settled with them."""
+        return 1
 
     def fetch_agent_replies(self, connection: SinkConnection, watermark: str | None) -> ReplyBatch:
         """Replies agents wrote in the CRM since ``watermark``, for CRMs the host must poll.
@@ -166,6 +201,11 @@ class Sink(ABC):
         ``None``: this CRM takes no ratings. Raise RetriableError (retried with back-off) or
         FatalError/AuthError (recorded as failed, shown to the admin). Called at least once per
         answer: writing the same rating twice must leave one mark."""
+        return None
+
+    def open_reply_stream(self, connection: SinkConnection, position: str | None) -> ReplyStream | None:
+        """A change stream of agents' replies resuming after ``position``; None (the default): this CRM
+        has none and its replies are found by polling ``fetch_agent_replies`` alone."""
         return None
 
     def check(self, connection: SinkConnection) -> list[str]:

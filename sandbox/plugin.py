@@ -12,6 +12,8 @@ import sys
 import click
 import pluggy
 
+from sandbox.base.service import MEASURING_CRM_LATENCY
+
 hookimpl = pluggy.HookimplMarker("horseshoe")
 
 
@@ -40,10 +42,42 @@ def horseshoe_register_commands(cli: click.Group) -> None:
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8900, show_default=True, help="First port; each fake takes the next one")
     @click.option("--latency", default=0.0, show_default=True, help="Seconds each API call of every fake takes")
+    @click.option(
+        "--crm-latency",
+        type=float,
+        default=None,
+        help="Seconds per Zendesk and Salesforce call (default: --latency)",
+    )
+    @click.option("--measure", is_flag=True, help=f"Pace the CRMs as when measuring: {MEASURING_CRM_LATENCY}s per call")
     @click.option("--rate-limit", type=int, default=None, help="API calls each fake answers per window (then 429)")
     @click.option("--rate-window", default=60.0, show_default=True, help="Seconds of the rate-limit window")
-    def sandbox(host: str, port: int, latency: float, rate_limit: int | None, rate_window: float) -> None:
+    @click.option(
+        "--limit",
+        "limits",
+        multiple=True,
+        metavar="FAKE=CALLS[/SECONDS]",
+        help="One fake's budget, e.g. zendesk=700/60",
+    )
+    def sandbox(
+        host: str,
+        port: int,
+        latency: float,
+        crm_latency: float | None,
+        measure: bool,
+        rate_limit: int | None,
+        rate_window: float,
+        limits: tuple[str, ...],
+    ) -> None:
         """Run every fake service (Zendesk, X, ...) on local ports until interrupted."""
-        from sandbox.runner import run_all
+        from sandbox.runner import Pacing, parse_limit, run_all
 
-        run_all(host, port, latency=latency, rate_limit=rate_limit, rate_window=rate_window)
+        try:
+            own = dict(parse_limit(text) for text in limits)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--limit") from None
+        if crm_latency is None and measure:
+            crm_latency = MEASURING_CRM_LATENCY
+        for value, name in ((latency, "--latency"), (crm_latency or 0.0, "--crm-latency")):
+            if value < 0:
+                raise click.BadParameter("cannot be negative", param_hint=name)
+        run_all(host, port, Pacing(latency, crm_latency, rate_limit, rate_window, own))

@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 import pluggy
 from atproto import Client, Session, models
 from atproto_client import exceptions as at_exc
-from atproto_client.models.utils import get_model_as_dict
+from atproto_client.models.utils import get_model_as_dict, get_or_create
 from atproto_client.request import Request
 
 from plugin.connector import AccountContext, Connector, ParseResult, PollPage, item_boundary
-from plugin.errors import AuthError, FatalError, OriginalDeleted
+from plugin.errors import AuthError, BadInput, FatalError, OriginalDeleted
 from plugin.http import Media, PinnedTransport, fetch_media
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
@@ -57,6 +57,21 @@ class _Session:
 
 
 # ---- the connector ------------------------------------------------------------------------------------
+
+
+def list_notifications_as_sent(client: Client, params: dict[str, Any]) -> dict[str, Any]:
+    """``app.bsky.notification.listNotifications`` as the server sent it. The SDK's ``Response`` model
+    validates the whole page at once, so one notification with a field it rejects (an author handle
+    that is no string) would fail every other one and stall the account; here each notification is
+    validated on its own by ``notification_to_mention`` inside an ``item_boundary`` instead."""
+    query = get_or_create(params, models.AppBskyNotificationListNotifications.Params)
+    response = client.invoke_query(
+        "app.bsky.notification.listNotifications", params=query, output_encoding="application/json"
+    )
+    content = response.content
+    if not isinstance(content, dict):
+        raise FatalError("Bluesky answered listNotifications with no JSON object", code="bad_response")
+    return content
 
 
 class BlueskyConnector(Connector):
@@ -165,9 +180,15 @@ class BlueskyConnector(Connector):
         params: dict[str, Any] = {"limit": page_size, "reasons": list(REASONS)}
         if walk:
             params["cursor"] = walk["next"]
-        response = self._run(account, lambda c: c.app.bsky.notification.list_notifications(params=params))
-        raw = get_model_as_dict(response)
-        items = [dict(n) for n in raw.get("notifications") or []]
+        raw = self._run(account, lambda c: list_notifications_as_sent(c, params))
+        listed = raw.get("notifications") or []
+        if not isinstance(listed, list):
+            raise FatalError("Bluesky answered listNotifications without a notifications list", code="bad_response")
+        items = [n for n in listed if isinstance(n, dict)]
+        for index, item in enumerate(listed):
+            if not isinstance(item, dict):  # no uri, no time: it cannot be placed, only kept
+                with item_boundary(f"notifications[{index}]", {"notifications": [item]}):
+                    raise BadInput(f"notifications[{index}] must be a JSON object, got {type(item).__name__}")
         api_cursor = raw.get("cursor")
         pages = int((walk or {}).get("pages", 0)) + 1
         if state is None:

@@ -107,13 +107,15 @@ def _status_mention(status: Status, account: str, *, event: str, reason: str) ->
         kind = Kind.REPLY
     else:
         kind = Kind.POST
-    attachments = [
-        Attachment(url=str(m.url or m.remote_url), type=m.type or "file")
-        for m in status.media_attachments or ()
-        if m.url or m.remote_url
-    ]
-    author = author_of(status.account)
     try:
+        # Inside the try: Author and Attachment validate too (bench fuzz seed 24 found a 300-digit
+        # account id escaping as a raw ValidationError from Author).
+        attachments = [
+            Attachment(url=str(m.url or m.remote_url), type=m.type or "file")
+            for m in status.media_attachments or ()
+            if m.url or m.remote_url
+        ]
+        author = author_of(status.account)
         return Mention(
             network=NETWORK,
             external_id=status.id,
@@ -226,7 +228,7 @@ def parse_mastodon_payload(payload: Any, account: str | None = None) -> list[Men
 def _deleted(status_id: Any) -> Mention:
     """Streaming ``delete``: the payload is only the deleted status's id (no author, no time), so the
     author is recorded as unknown; the stored mention keeps its real author (only its flag changes)."""
-    if not isinstance(status_id, str) or not status_id.isdigit():
+    if not isinstance(status_id, str) or not status_id.isdigit() or len(status_id) > 255:
         raise BadInput("mastodon: stream event delete.payload must be a status id")
     return Mention(
         network=NETWORK,

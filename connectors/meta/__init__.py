@@ -26,7 +26,7 @@ from .credentials import (
     MessengerCredentials,
     MessengerSettings,
 )
-from .errors import graph_error, raise_for_graph_error, retry_after_from_headers, usage_percent
+from .errors import gone_as_deleted, graph_error, raise_for_graph_error, retry_after_from_headers, usage_percent
 from .fields import as_dict, as_list, build_mention, credential, graph_time, id_str, now_utc, opt_str, to_datetime
 from .graph import GRAPH_VERSION, GraphClient, appsecret_proof, page_of
 from .messaging import (
@@ -86,6 +86,7 @@ __all__ = [
     "changes",
     "credential",
     "entries",
+    "gone_as_deleted",
     "graph_error",
     "graph_time",
     "handshake_result",

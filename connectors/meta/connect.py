@@ -4,8 +4,9 @@ The admin types their Meta app's id and secret (checked at once with an app toke
 sends them back with a code; horseshoe exchanges it for a user token, then a long-lived one (so the Page
 tokens derived from it do not expire), and lists ``/me/accounts``: every Page the admin manages with its
 Page token and linked Instagram professional account. The admin picks which to connect; each Page is
-then subscribed to the app's webhooks (``POST /{page-id}/subscribed_apps``). The app's callback URL and
-verify token are set once per app in the App Dashboard: the last page shows both to paste there.
+then subscribed to the app's webhooks (``POST /{page-id}/subscribed_apps``). A Meta app has ONE callback
+URL: the accounts keep the app id (``webhook_app``), so the host shows the app's one URL
+(``/webhooks/app/<tenant>/<app id>``) and the login's one verify token, set once in the App Dashboard.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from plugin.connector import AccountContext, ConnectorModel
 from plugin.errors import RetriableError
 from plugin.http import BearerAuth, json_body
 
-from .credentials import APP_SECRET, IG_USER_ID, PAGE_ACCESS_TOKEN, PAGE_ID, VERIFY_TOKEN
+from .credentials import APP_ID, APP_SECRET, IG_USER_ID, PAGE_ACCESS_TOKEN, PAGE_ID, VERIFY_TOKEN
 from .graph import DEFAULT_GRAPH_BASE, GRAPH_HTTP, GRAPH_VERSION, GraphClient, appsecret_proof, page_of
 
 DEFAULT_WWW = "https://www.facebook.com"
@@ -46,8 +47,8 @@ DASHBOARD_FIELDS = {
     "facebook": "Page: feed",
     # Meta has one callback URL per app and object: a Page's Facebook URL also feeds its Messenger account
     # (connectors' webhook_siblings), so the second of the two keeps the first one's URL.
-    "messenger": "Page: messages, messaging_postbacks (if this Page's Facebook account is connected, keep "
-    "its callback URL: horseshoe hands the Page's messages on to this account)",
+    "messenger": "Page: messages, messaging_postbacks (the app's one callback URL, as for the Page's feed: "
+    "horseshoe hands the Page's messages to this account)",
     "instagram": "Instagram: comments, mentions, messages",
 }
 
@@ -108,9 +109,11 @@ class MetaConnect(ConnectFlow):
         pages, _after = page_of(self._get(graph, "me/accounts", {"fields": fields}, secret, token), "me/accounts")
         api_base = graph if graph != DEFAULT_GRAPH_BASE else None
         found: list[FoundAccount] = []
+        # One verify token for the app's one callback URL: every account this login finds shares it.
+        verify_token = secrets.token_urlsafe(24)
         for page in pages:
             credentials = {PAGE_ACCESS_TOKEN: str(page["access_token"]), APP_SECRET: secret,
-                           VERIFY_TOKEN: secrets.token_urlsafe(24), PAGE_ID: str(page["id"])}  # fmt: skip
+                           VERIFY_TOKEN: verify_token, PAGE_ID: str(page["id"]), APP_ID: carry["app_id"]}  # fmt: skip
             for network in ("facebook", "messenger"):
                 found.append(
                     FoundAccount(
@@ -154,7 +157,8 @@ class MetaConnect(ConnectFlow):
         return Activation(
             registered=registered,
             summary=(f"The Page is subscribed to the app's {', '.join(fields)} webhooks. " if fields else "")
-            + f"Paste the callback URL and verify token below into {where}, once per app.",
+            + f"Paste the callback URL and verify token below into {where}, once per app: the one URL serves "
+            "every Page and Instagram account of the app (horseshoe hands each its own entries).",
             instructions=(
                 Instruction("Callback URL", webhook_url, help=f"{where} > {DASHBOARD_FIELDS[account.network]}"),
                 Instruction("Verify token", account.credentials.get(VERIFY_TOKEN, ""), secret=True,

@@ -8,19 +8,22 @@ Credentials keys (``AccountContext.credentials`` / webhook ``secrets``), the sam
 ``page_id``            the Facebook Page id (optional for facebook/messenger: defaults to the
                        account's ``external_id``; required for Instagram messaging/private replies)
 ``ig_user_id``         the Instagram professional account id (instagram; defaults to ``external_id``)
+``app_id``             the Meta app: its one callback URL serves all its accounts (``webhook_app``)
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from plugin.connector import AccountSettings, ConnectorModel
+from plugin.connector import AccountSettings, ConnectorModel, ListeningSettings, listen_terms
 
 PAGE_ACCESS_TOKEN = "page_access_token"
 APP_SECRET = "app_secret"
 VERIFY_TOKEN = "verify_token"
 PAGE_ID = "page_id"
 IG_USER_ID = "ig_user_id"
+HASHTAG_LIMIT = 30  # Instagram Hashtag Search: unique hashtags per account per rolling 7 days
+APP_ID = "app_id"
 
 
 class MetaCredentials(ConnectorModel):
@@ -53,6 +56,13 @@ class MetaCredentials(ConnectorModel):
         default=None,
         title="Page id",
         description="The Facebook Page id (Page > About > Page transparency). Defaults to the account id.",
+    )
+    app_id: str | None = Field(
+        default=None,
+        title="App id",
+        description="Meta for Developers > your app > App settings > Basic > App ID. With it, every Page and "
+        "Instagram account of the app shares the app's one callback URL.",
+        pattern=r"^\d{5,20}$",
     )
 
 
@@ -123,13 +133,40 @@ class MetaSettings(AccountSettings):
     )
 
 
-class FacebookSettings(MetaSettings):
+class CommentSettings(MetaSettings):
     lookback_days: float = Field(
         default=7,
         gt=0,
         title="Comment lookback (days)",
         description="How old a post may be and still have its new comments read when polling.",
     )
+
+
+# Why Facebook cannot listen (shown next to the field when an admin tries): Graph API v2.0 removed the
+# public post search (``/search?type=post``) in 2014, and what remains for apps (Page Public Content
+# Access) reads named Pages' own content: there is no keyword or hashtag search of people's posts.
+FACEBOOK_NO_SEARCH = (
+    "Facebook offers apps no search of public posts: the Graph API removed post search (/search?type=post) in "
+    "v2.0, and Page Public Content Access only reads the content of Pages you name. Comments and visitor posts "
+    "on your Page, and posts that tag it, reach horseshoe without listening; for keyword listening on Facebook "
+    "use Meta Business Suite. Leave this empty."
+)
+
+
+class FacebookSettings(CommentSettings):
+    listen_terms: str = Field(
+        default="",
+        max_length=2000,
+        title="Listening: not available on Facebook",
+        description=FACEBOOK_NO_SEARCH,
+    )
+
+    @field_validator("listen_terms")
+    @classmethod
+    def _no_search(cls, value: str) -> str:
+        if value.strip():
+            raise ValueError(FACEBOOK_NO_SEARCH)
+        return value
 
 
 class MessengerSettings(MetaSettings):
@@ -143,5 +180,24 @@ class MessengerSettings(MetaSettings):
     )
 
 
-class InstagramSettings(FacebookSettings, MessengerSettings):
-    """Instagram reads both: comment lookback for media and the messaging window for DMs."""
+class InstagramSettings(CommentSettings, MessengerSettings, ListeningSettings):
+    """Instagram reads both: comment lookback for media and the messaging window for DMs; it listens
+    through Hashtag Search (``connectors/meta/hashtags.py``): hashtags only, 30 unique ones per 7 days."""
+
+    @field_validator("listen_terms")
+    @classmethod
+    def _hashtags_within_limit(cls, value: str) -> str:
+        terms = listen_terms({"listen_terms": value})
+        words = [t for t in terms if not t.startswith("#")]
+        tags = {t.lstrip("#").lower() for t in terms if t.startswith("#") and len(t) > 1}
+        if words:
+            raise ValueError(
+                f"Instagram searches hashtags only (Hashtag Search); {', '.join(words)} cannot be searched there. "
+                "Write them as hashtags (#acme) or leave them to the networks with a text search."
+            )
+        if len(tags) > HASHTAG_LIMIT:
+            raise ValueError(
+                f"{len(tags)} hashtags: Instagram lets an account query at most {HASHTAG_LIMIT} unique hashtags "
+                "within a rolling 7-day period (Hashtag Search limitations)"
+            )
+        return value

@@ -6,13 +6,14 @@ Codes from "Graph API > Handling Errors" and "Rate Limits". Usage headers (``X-A
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from plugin.errors import AuthError, FatalError, HorseshoeError, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, HorseshoeError, OriginalDeleted, RateLimited, RetriableError
 from plugin.http import header, meta_regain_seconds, meta_usage_items, parse_retry_after
 
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613, 80001, 80002, 80006})  # 8000x = BUC pages/IG/messenger
@@ -26,6 +27,23 @@ OUTSIDE_WINDOW_SUBCODE = 2018278
 # Private replies: "(#10900) Activity already replied to" (one private reply per comment).
 ALREADY_REPLIED_CODE = 10900
 POLICY_BLOCK_RETRY_SECONDS = 3600.0
+# "Unsupported post request. Object with ID '...' does not exist, cannot be loaded due to missing
+# permissions, or does not support this operation." (code 100, subcode 33, GraphMethodException): what
+# Graph answers a comment on a post or comment its author deleted.
+MISSING_OBJECT_SUBCODE = 33
+# Send API: "(#551) This person isn't available right now." (the customer deleted or deactivated the
+# account, or blocked the Page) and "(#100) No matching user found" (subcode 2018001).
+UNAVAILABLE_CODE = 551
+NO_MATCHING_USER_SUBCODE = 2018001
+
+
+class MissingObject(FatalError):
+    """Graph's code 100 / subcode 33: the object does not exist (deleted) or is not visible to us.
+    Its ``code`` stays "100", so readers that treat any code 100 as "not visible" keep working."""
+
+
+class RecipientUnavailable(FatalError):
+    """Send API: the customer can no longer be messaged (code 551, or 100/2018001)."""
 
 
 def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
@@ -107,6 +125,10 @@ def graph_error(response: requests.Response, what: str = "Graph") -> HorseshoeEr
         return FatalError(text, code="window_closed")
     if info.code == ALREADY_REPLIED_CODE:
         return FatalError(text, code="already_replied")
+    if info.code == 100 and info.subcode == MISSING_OBJECT_SUBCODE:
+        return MissingObject(text, code=code)
+    if info.code == UNAVAILABLE_CODE or (info.code == 100 and info.subcode == NO_MATCHING_USER_SUBCODE):
+        return RecipientUnavailable(text, code=code)
     if info.code in AUTH_CODES or (info.type == "OAuthException" and info.code is None):
         return AuthError(text, code=code)
     if info.code in PERMISSION_CODES:
@@ -123,3 +145,17 @@ def raise_for_graph_error(response: requests.Response) -> None:
     error = graph_error(response)
     if error is not None:
         raise error
+
+
+@contextmanager
+def gone_as_deleted(network: str, target: str) -> Iterator[None]:
+    """Around a reply's Graph calls: "object does not exist" on what the reply answers, or "this
+    person isn't available" for a message, means the original is gone (``OriginalDeleted``: the host
+    holds the reply and notes it on the ticket/case) rather than a generic failure."""
+    try:
+        yield
+    except MissingObject as exc:
+        raise OriginalDeleted(f"{network} object {target} no longer exists (deleted by its author): {exc}") from exc
+    except RecipientUnavailable as exc:
+        message = f"the {network} customer can no longer be messaged ({target}): {exc}"
+        raise OriginalDeleted(message, unavailable=True) from exc

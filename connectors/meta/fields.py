@@ -31,15 +31,25 @@ def as_list(value: Any, where: str) -> list[Any]:
     return value
 
 
+# Graph ids are short numeric strings ("17841405822304914", "1234567890_444444444"); horseshoe keeps
+# an author's id in at most 255 characters (plugin.models.Author), so a longer one is refused here.
+MAX_ID = 255
+
+
 def id_str(value: Any, where: str) -> str:
     """Graph ids arrive as strings (sometimes numbers in old payloads); anything else is bad input."""
     if isinstance(value, bool) or value is None:
         raise BadInput(f"{where}: missing id")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value
-    raise BadInput(f"{where}: expected an id string")
+    if isinstance(value, int) and value.bit_length() > 4 * MAX_ID:
+        raise BadInput(f"{where}: a number of {value.bit_length()} bits is no Graph id")  # str() may refuse it
+    text = str(value) if isinstance(value, int) else value if isinstance(value, str) and value.strip() else None
+    if text is None:
+        raise BadInput(f"{where}: expected an id string")
+    if len(text) > MAX_ID:
+        # Found by bench fuzz (seed 22): a 301-digit comment author id reached Author() and escaped
+        # parse_payload as a raw pydantic ValidationError.
+        raise BadInput(f"{where}: an id of {len(text)} characters is no Graph id")
+    return text
 
 
 def opt_str(value: Any, where: str) -> str | None:
@@ -89,6 +99,7 @@ def build_mention(**fields: Any) -> Mention:
         return Mention(**fields)
     except ValidationError as exc:
         raise BadInput(f"cannot normalize event: {exc.errors()[0].get('msg', 'invalid')}") from exc
+
 
 def now_utc() -> datetime:
     return datetime.now(tz=UTC)

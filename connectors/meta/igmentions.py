@@ -48,7 +48,7 @@ class MentionRef:
 def mention_refs(payload: Any, account: str | None) -> list[MentionRef]:
     refs: list[MentionRef] = []
     for entry in entries(payload, "instagram", account):
-        for raw, where, body in changes(entry, ("mentions",)):
+        for raw, where, body in changes(entry, ("mentions",), refuse=False):  # parse_webhook refused those
             with item_boundary(where, body):
                 value = as_dict(raw, where)
                 comment = value.get("comment_id")

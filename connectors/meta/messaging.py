@@ -14,7 +14,7 @@ from plugin.models import Attachment, Author, Kind, Mention, Visibility
 from .fields import as_dict, build_mention, to_datetime
 from .graph import GraphClient, page_of
 from .models import MessagingEvent, parse
-from .webhook import entries
+from .webhook import entries, parts
 
 
 def _attachments(raw: list[Any] | None, where: str) -> list[Attachment]:
@@ -91,7 +91,7 @@ def parse_messaging_payload(
     ``messaging[]`` items are noted in ``skipped``."""
     mentions: list[Mention] = []
     for entry in entries(payload, expected_object, account):
-        for index, raw in enumerate(entry.messaging):
+        for index, raw in parts(entry, "messaging"):
             where = f"{entry.where}.messaging[{index}]"
             with item_boundary(where, entry.body_with(messaging=raw)):
                 mention = parse_messaging_event(network, entry.id, raw, where, entry_time=entry.time)

@@ -49,12 +49,17 @@ class Change(_Shape):
 
 
 class Entry(_Shape):
-    """``entry[]``: the object (Page or IG account) the events are about, when, and what happened."""
+    """``entry[]``: the object (Page or IG account) the events are about, when, and what happened.
+
+    Only ``id`` decides whether the entry can be read at all (whose it is). ``time``, ``changes`` and
+    ``messaging`` stay as sent and are read part by part (``webhook.entries`` / ``changes``,
+    ``messaging.parse_messaging_payload``): an unreadable ``time`` only fails the items that have no
+    time of their own, a malformed change or ``messaging`` list only itself."""
 
     id: GraphId
-    time: GraphTime | None = None
-    changes: list[Change] | None = None
-    messaging: list[Any] | None = None
+    time: Any = None
+    changes: Any = None
+    messaging: Any = None
 
 
 class WebhookBody(_Shape):

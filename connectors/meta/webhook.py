@@ -21,8 +21,8 @@ from plugin.errors import BadInput
 from plugin.http import header
 
 from .connect import MetaConnect
-from .credentials import APP_SECRET, PAGE_ID, VERIFY_TOKEN
-from .fields import as_dict
+from .credentials import APP_ID, APP_SECRET, PAGE_ID, VERIFY_TOKEN
+from .fields import as_dict, id_str, to_datetime
 from .models import Entry as EntryShape
 from .models import WebhookBody, parse
 
@@ -88,6 +88,10 @@ class MetaWebhookConnector(Connector):
         """The Page a ``page`` webhook body is about: ``page_id``, else the account id."""
         return account.credentials.get(PAGE_ID) or account.external_id
 
+    def webhook_app(self, account: AccountContext) -> str | None:
+        """A Meta app has one callback URL: accounts connected with the app's id share it."""
+        return account.credentials.get(APP_ID) or None
+
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
         return verify_meta_request(request, secrets)
 
@@ -102,8 +106,8 @@ class Entry:
     """One ``entry`` of a webhook body that belongs to the account."""
 
     id: str
-    changes: tuple[tuple[Any, Any], ...]  # (field, value) as sent
-    messaging: tuple[Any, ...]
+    changes: Any  # as sent: read with ``changes`` (each change on its own)
+    messaging: Any  # as sent: read with ``parts(entry, "messaging")``
     where: str
     time: datetime | None
     object: str = ""
@@ -134,7 +138,7 @@ def entries(payload: Any, expected_object: str, account: str | None) -> Iterator
     for index, raw_entry in enumerate(body.entry or []):
         where = f"entry[{index}]"
         claimed = raw_entry.get("id") if isinstance(raw_entry, dict) else None
-        if account is not None and claimed is not None and str(claimed) != account:
+        if account is not None and isinstance(claimed, str | int) and _same_id(claimed, account) is False:
             continue  # another Page's or account's entry: not ours to read or to quarantine
         entry: EntryShape | None = None
         with item_boundary(where, {"object": expected_object, "entry": [raw_entry]}):
@@ -143,18 +147,64 @@ def entries(payload: Any, expected_object: str, account: str | None) -> Iterator
             continue
         yield Entry(
             id=entry.id,
-            changes=tuple((change.field, change.value) for change in entry.changes or []),
-            messaging=tuple(entry.messaging or []),
+            changes=entry.changes,
+            messaging=entry.messaging,
             where=where,
-            time=entry.time,
+            time=_entry_time(entry.time, where),
             object=expected_object,
-            raw_time=raw_entry.get("time") if isinstance(raw_entry, dict) else None,
+            raw_time=entry.time,
         )
 
 
-def changes(entry: Entry, fields: tuple[str, ...]) -> Iterator[tuple[Any, str, dict[str, Any]]]:
+def _same_id(claimed: str | int, account: str) -> bool | None:
+    """Whether an entry's ``id`` as sent names ``account``; None when it is no id at all (the entry is
+    then refused as one item by the parse below rather than silently left out)."""
+    try:
+        return id_str(claimed, "id") == account
+    except BadInput:
+        return None
+
+
+def _entry_time(value: Any, where: str) -> datetime | None:
+    """``entry.time`` (when Meta sent it), or None when absent or unreadable: it only stands in for
+    items without a time of their own, and those fail alone (their quarantined body keeps it as sent)."""
+    if value is None:
+        return None
+    try:
+        return to_datetime(value, f"{where}.time")
+    except BadInput:
+        return None
+
+
+def parts(entry: Entry, name: str, *, refuse: bool = True) -> Iterator[tuple[int, Any]]:
+    """(index, item) of the entry's ``changes`` or ``messaging`` list; a value that is no list is
+    refused as one item (quarantined inside the host's scope), so the entry's other part still flows.
+    ``refuse=False``: a second pass over the same list, which must not quarantine it twice."""
+    raw = entry.changes if name == "changes" else entry.messaging
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        if not refuse:
+            return
+        body = {"object": entry.object, "entry": [{"id": entry.id, name: raw}]}
+        with item_boundary(f"{entry.where}.{name}", body):
+            raise BadInput(f"{entry.where}.{name} must be a JSON array, got {type(raw).__name__}")
+        return
+    yield from enumerate(raw)
+
+
+def changes(entry: Entry, fields: tuple[str, ...], *, refuse: bool = True) -> Iterator[tuple[Any, str, dict[str, Any]]]:
     """(value as sent, where, a body with only this change) of the entry's ``changes`` whose field is one
-    of ``fields``. The caller reads the value inside ``item_boundary(where, body)``."""
-    for index, (field, value) in enumerate(entry.changes):
-        if field in fields:
-            yield value, f"{entry.where}.changes[{index}].value", entry.body_with(change=(field, value))
+    of ``fields``. The caller reads the value inside ``item_boundary(where, body)``; a change that is
+    not an object is refused here as one item (``refuse=False`` on a second pass: skipped)."""
+    for index, change in parts(entry, "changes", refuse=refuse):
+        where = f"{entry.where}.changes[{index}]"
+        if not isinstance(change, dict):
+            if not refuse:
+                continue
+            with item_boundary(where, {"object": entry.object, "entry": [{"id": entry.id, "changes": [change]}]}):
+                raise BadInput(f"{where} must be a JSON object, got {type(change).__name__}")
+            continue
+        field, value = change.get("field"), change.get("value")
+        if isinstance(field, str) and field in fields:
+            yield value, f"{where}.value", entry.body_with(change=(field, value))

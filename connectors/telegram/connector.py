@@ -246,8 +246,11 @@ class TelegramConnector(Connector):
             self.pacer.reserve(*limits, what=f"to chat {chat_id}")
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if reply_to is not None:
-            # allow_sending_without_reply: a deleted customer message must not lose the agent's answer.
-            params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+            # The customer deleted what the reply quotes: in a private chat the chat itself is the
+            # conversation, so the answer still goes there, unquoted (allow_sending_without_reply). In a
+            # group an unquoted answer lands in public addressed to nobody: Telegram's "message to be
+            # replied not found" becomes OriginalDeleted there (note on the ticket, reply held).
+            params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": chat_id > 0}
         try:
             if attachments:
                 base = (account.api_base or API_BASE).rstrip("/")

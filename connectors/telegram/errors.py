@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from plugin.errors import AuthError, FatalError, HorseshoeError, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, HorseshoeError, OriginalDeleted, RateLimited, RetriableError
 from plugin.http import parse_retry_after
 
 
@@ -56,8 +56,9 @@ def telegram_error(response: requests.Response, what: str) -> HorseshoeError | N
         return FatalError(f"{what}: {desc}", code="conflict")
     if "migrate_to_chat_id" in params:
         return FatalError(f"{what}: group became supergroup {params['migrate_to_chat_id']}", code="migrated")
-    if "message to be replied not found" in lowered:
-        return FatalError(f"{what}: {desc}", code="reply_not_found")
+    if "message to be replied not found" in lowered or "message to reply not found" in lowered:
+        # The customer deleted the message the reply quotes (Telegram tells bots nothing else about it).
+        return OriginalDeleted(f"{what}: the message this answers was deleted ({desc})")
     if "chat not found" in lowered:
         return FatalError(f"{what}: {desc}", code="chat_not_found")
     return FatalError(f"{what}: {desc}", code=str(code))

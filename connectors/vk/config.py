@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from plugin.connector import AccountSettings, ConnectorModel
+from plugin.connector import ConnectorModel, ListeningSettings
 
 _MANAGE = "vk.com > your community > Manage > API usage"
 
@@ -28,9 +28,18 @@ class VKCredentials(ConnectorModel):
         title="Callback API confirmation string",
         description=f"The string VK expects back when confirming the server address. {_MANAGE} > Callback API.",
     )
+    search_token: SecretStr | None = Field(
+        default=None,
+        title="Listening: service token (or a user token)",
+        description=(
+            "newsfeed.search, which listening uses, refuses community tokens. Use your VK app's service token "
+            "(vk.com/apps?act=manage > your app > Settings > Service token) or a user access token. VK returns "
+            "at most 200 posts per search and only the first 1000 results of a query. Empty = no listening."
+        ),
+    )
 
 
-class VKSettings(AccountSettings):
+class VKSettings(ListeningSettings):
     group_id: int | None = Field(
         default=None,
         title="Community id",

@@ -34,6 +34,7 @@ from plugin.errors import AuthError, BadInput, FatalError, RetriableError
 from plugin.http import HttpClient, Pacer, Rate, fingerprint, json_body
 from plugin.models import Limits, Mention, PostResult, Reply, SocialProfile
 
+from . import listen as vk_listen
 from .config import VKCredentials, VKSettings
 from .connect import VKConnect
 from .errors import vk_api_error, vk_error
@@ -148,6 +149,8 @@ class VKConnector(Connector):
     def explain_payload(
         self, payload: Any, account: str | None = None, *, group_messages: str = ADDRESSED
     ) -> ParseResult:
+        if isinstance(payload, dict) and isinstance(payload.get("items"), list) and "type" not in payload:
+            return vk_listen.explain_search(payload, account)  # a newsfeed.search answer (listening)
         result = ParseResult()
         for index, event in enumerate(events_of(payload)):
             with item_boundary(f"updates[{index}]", event):
@@ -173,8 +176,10 @@ class VKConnector(Connector):
         except (TypeError, ValueError):
             raise FatalError(f"vk: bad group_id {raw!r}", code="config") from None
 
-    def _call(self, account: AccountContext, method: str, params: dict[str, Any], *, mutating: bool) -> Any:
-        token = account.credentials.get("access_token")
+    def _call(
+        self, account: AccountContext, method: str, params: dict[str, Any], *, mutating: bool, token: str | None = None
+    ) -> Any:
+        token = token or account.credentials.get("access_token")
         if not token:
             raise AuthError("vk: account has no access_token", code="no_token")
         # Keyed by the token's fingerprint: the limit is per token, and the pacer must not hold a secret.
@@ -287,6 +292,12 @@ class VKConnector(Connector):
         thread = reply.thread_id
         if not thread:
             raise FatalError("vk: a reply needs thread_id ('{owner}_{post}' or '{peer_id}')", code="bad_target")
+        if thread.startswith(vk_listen.WALL):
+            raise FatalError(
+                "vk: the post (found by listening) is on the customer's own wall, where a community cannot "
+                "comment; answer the customer by private message",
+                code="unsupported",
+            )
         if "_" in thread:
             return self._comment(account, reply, thread)
         try:
@@ -302,6 +313,15 @@ class VKConnector(Connector):
 
     def _comment(self, account: AccountContext, reply: Reply, thread: str) -> PostResult:
         owner_id, post_id = self._split(thread, "thread_id")
+        if owner_id != -self._group_id(account):
+            # A post found by listening, on someone else's wall: community tokens comment only on the
+            # community's own wall (wall.createComment answers "Access denied"), which must not read as
+            # a refused token.
+            raise FatalError(
+                f"vk: the post is on another wall ({owner_id}); a community can comment only on its own wall, "
+                "so answer the customer by private message",
+                code="unsupported",
+            )
         reply_to = None
         if reply.in_reply_to and reply.in_reply_to != thread:
             owner, reply_to = self._split(reply.in_reply_to, "in_reply_to")
@@ -362,6 +382,21 @@ class VKConnector(Connector):
         except ValueError:
             raise FatalError("vk: send_private needs a numeric recipient_id", code="bad_target") from None
         return self._message(account, peer_id, reply, None)
+
+    def listen(self, account: AccountContext, terms: list[str], cursor: str | None) -> PollPage:
+        """``newsfeed.search`` with the account's service/user token (connectors/vk/listen.py)."""
+        token = account.credentials.get("search_token")
+        if not token:
+            raise FatalError(
+                "vk: listening needs a service token or user token (credential search_token): newsfeed.search "
+                "refuses community tokens",
+                code="no_search_token",
+            )
+
+        def search(params: dict[str, Any]) -> Any:
+            return self._call(account, "newsfeed.search", params, mutating=False, token=token)
+
+        return vk_listen.listen(account, terms, cursor, self._group_id(account), search)
 
     def fetch_profile(self, account: AccountContext, author_external_id: str) -> SocialProfile | None:
         try:

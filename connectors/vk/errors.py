@@ -10,12 +10,18 @@ from typing import Any
 
 import requests
 
-from plugin.errors import AuthError, FatalError, HorseshoeError, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, HorseshoeError, OriginalDeleted, RateLimited, RetriableError
 
 RATE_CODES = {6, 9, 29}  # too many requests per second / flood control / rate limit reached
 AUTH_CODES = {5, 27, 28}  # authorization failed / group or app token invalid
 ACCESS_CODES = {15, 203}  # access denied
 RETRY_CODES = {1, 10}  # unknown error / internal server error
+# What answers a reply to something its author deleted (VK's error list): 210 "Access to wall's post
+# denied", 211 "Access to wall's comment denied", and 15 "Access denied: post was not found" (a plain
+# 15 without "not found" is a permission problem and stays AuthError).
+GONE_CODES = {210, 211}
+# The customer is gone: 18 "User was deleted or banned", 900 "Can't send messages for users from blacklist".
+UNAVAILABLE_CODES = {18, 900}
 
 
 def vk_api_error(what: str, error: dict[str, Any]) -> HorseshoeError:
@@ -28,6 +34,10 @@ def vk_api_error(what: str, error: dict[str, Any]) -> HorseshoeError:
         return RateLimited(text, retry_after=1.0 if code == 6 else None, code=str(code))
     if code in RETRY_CODES:
         return RetriableError(text, code=str(code))
+    if code in GONE_CODES or (code == 15 and "not found" in msg.lower()):
+        return OriginalDeleted(f"{text} (the post or comment this answers was deleted)")
+    if code in UNAVAILABLE_CODES:
+        return OriginalDeleted(text, unavailable=True)
     if code in AUTH_CODES or code in ACCESS_CODES:
         return AuthError(text, code=str(code))
     if code == 901:

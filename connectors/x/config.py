@@ -60,6 +60,27 @@ class XCredentials(ConnectorModel):
         ),
     )
 
+    # Kept by the guided flow (OAuth 2.0 with offline.access) so that horseshoe renews the 2-hour user
+    # token by itself (connect.refresh); typed by nobody.
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        title="OAuth 2.0 refresh token",
+        description="Renews the user access token before it expires (scope offline.access); X rotates it.",
+    )
+    oauth2_client_id: str | None = Field(
+        default=None, title="OAuth 2.0 client id (renewal)", description=f"{_PORTAL} > OAuth 2.0 Client ID."
+    )
+    oauth2_client_secret: SecretStr | None = Field(
+        default=None,
+        title="OAuth 2.0 client secret (renewal)",
+        description=f"Authenticates the token renewal. {_PORTAL} > OAuth 2.0 Client Secret.",
+    )
+    expires_at: str | None = Field(
+        default=None,
+        title="User token expires at",
+        description="When the user access token stops working (ISO 8601, UTC); renewed ahead of it.",
+    )
+
 
 class XSettings(ListeningSettings):
     poll_dms: bool = Field(

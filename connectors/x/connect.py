@@ -12,6 +12,7 @@ secret) and subscribes the account (``POST /2/account_activity/webhooks/:id/subs
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from plugin.connectflow import (
     oauth_error,
     pkce_pair,
 )
-from plugin.connector import AccountContext, ConnectorModel
+from plugin.connector import AccountContext, ConnectorModel, RenewedCredentials
 from plugin.errors import AuthError, RetriableError
 from plugin.http import BearerAuth, HttpClient, json_body
 
@@ -97,10 +98,12 @@ class XConnect(ConnectFlow):
             )  # fmt: skip
         except AuthError as exc:
             raise AuthError(f"X refused the OAuth 2.0 client id or secret: {exc}", code="client") from None
-        token = str(json_body(answer, "X token", mutating=False)["access_token"])
+        issued = json_body(answer, "X token", mutating=False)
+        token = str(issued["access_token"])
         me = self._get(api, "/2/users/me", token)["data"]
         credentials = {"user_access_token": token, "bearer_token": carry["bearer"],
-                       "consumer_key": carry["consumer_key"], "consumer_secret": carry["consumer_secret"]}  # fmt: skip
+                       "consumer_key": carry["consumer_key"], "consumer_secret": carry["consumer_secret"],
+                       **_renewal(issued, carry["client_id"], carry["client_secret"])}  # fmt: skip
         api_base = api if api != DEFAULT_API else None
         return [FoundAccount(str(me["id"]), str(me["username"]), str(me.get("name") or me["username"]), credentials,
                              api_base=api_base)]  # fmt: skip
@@ -130,3 +133,45 @@ class XConnect(ConnectFlow):
             summary="X checked horseshoe's webhook (CRC) and sends this account's mentions and messages to it.",
             instructions=(Instruction("Webhook URL", webhook_url),),
         )
+
+
+def _renewal(issued: Mapping[str, Any], client_id: str, client_secret: str) -> dict[str, str]:
+    """What renewing the user token needs later: its expiry, the refresh token (``offline.access``) and
+    the OAuth 2.0 client that may use it (X's refresh grant authenticates the client, HTTP Basic). Not
+    under ``client_secret``: that credential answers webhook CRCs, which X signs with the API key secret."""
+    kept: dict[str, str] = {}
+    if issued.get("expires_in"):
+        expires = datetime.now(UTC) + timedelta(seconds=float(issued["expires_in"]))
+        kept["expires_at"] = expires.isoformat(timespec="seconds")
+    if issued.get("refresh_token"):
+        kept |= {"refresh_token": str(issued["refresh_token"]), "oauth2_client_id": client_id,
+                 "oauth2_client_secret": client_secret}
+    return kept
+
+
+def refresh(account: AccountContext) -> RenewedCredentials | None:
+    """The refresh grant: ``POST /2/oauth2/token grant_type=refresh_token``. X rotates the refresh token
+    (the one used stops working), so the new one is stored with the new access token."""
+    given = account.credentials
+    client_id, client_secret = given.get("oauth2_client_id", ""), given.get("oauth2_client_secret", "")
+    if not (given.get("refresh_token") and client_id and client_secret):
+        return None  # connected before renewal existed, or with OAuth 1.0a keys that do not expire
+    api = (account.api_base or DEFAULT_API).rstrip("/")
+    form = {"grant_type": "refresh_token", "refresh_token": given["refresh_token"], "client_id": client_id}
+    try:
+        answer = HTTP.send(
+            ("renew", api), "POST", f"{api}/2/oauth2/token", what="X token renewal", data=form, mutating=False,
+            auth=HTTPBasicAuth(client_id, client_secret), check=False, secrets=(client_secret, given["refresh_token"]),
+        )  # fmt: skip
+    except AuthError as exc:
+        raise AuthError(f"X refused to renew the token: {exc}", code="refresh") from None
+    if answer.status_code in (400, 401):
+        # invalid_request / invalid_grant: revoked, or already used (X rotates refresh tokens).
+        raise AuthError("X refused to renew the token (revoked, or the refresh token was used already); "
+                        "reconnect the account", code="refresh")  # fmt: skip
+    HTTP.check(answer, "X token renewal", secrets=(client_secret, given["refresh_token"]))
+    issued = json_body(answer, "X token renewal", mutating=False)
+    kept = _renewal(issued, client_id, client_secret)
+    credentials = {**given, "user_access_token": str(issued["access_token"]), **kept}
+    expires = datetime.fromisoformat(kept["expires_at"]) if "expires_at" in kept else None
+    return RenewedCredentials(credentials, expires)

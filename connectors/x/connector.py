@@ -23,7 +23,15 @@ from typing import Any
 
 import pluggy
 
-from plugin.connector import AccountContext, Connector, InboundRequest, ParseResult, PollPage, WebhookResult
+from plugin.connector import (
+    AccountContext,
+    Connector,
+    InboundRequest,
+    ParseResult,
+    PollPage,
+    RenewedCredentials,
+    WebhookResult,
+)
 from plugin.errors import (
     AuthError,
     BadInput,
@@ -37,6 +45,7 @@ from plugin.http import HttpClient, fetch_media, json_body
 from plugin.longreply import ThreadPart, post_thread, split_numbered
 from plugin.models import Attachment, Limits, Mention, PostResult, Reply, SocialProfile
 
+from . import connect as x_connect
 from . import listen as x_listen
 from . import parse as x_parse
 from . import webhook as x_webhook
@@ -197,6 +206,9 @@ class XConnector(Connector):
 
     def connect_flow(self) -> XConnect:
         return XConnect()
+
+    def refresh_credentials(self, account: AccountContext) -> RenewedCredentials | None:
+        return x_connect.refresh(account)  # the OAuth 2.0 refresh grant (2-hour user tokens)
 
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return x_parse.parse(payload, account)

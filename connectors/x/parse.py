@@ -17,11 +17,11 @@ from plugin.connector import Skipped, item_boundary
 from plugin.errors import BadInput
 from plugin.models import Attachment, Author, Kind, Mention, Visibility
 
+from .includes import Expansions, read_includes
 from .models import (
     AccountActivity,
     DMEvent,
     DMEventV1,
-    Includes,
     Media,
     MediaKeys,
     Tweet,
@@ -120,11 +120,15 @@ def dm_conversation_id(a: str, b: str) -> str:
     return f"{lo}-{hi}"
 
 
-def _includes(payload: Mapping[str, Any]) -> tuple[dict[str, User], dict[str, Media]]:
-    includes = parse_model(Includes, payload.get("includes") or {}, "includes")
-    users = {user.id: user for user in includes.users or [] if user.id}
-    media = {item.media_key: item for item in includes.media or [] if item.media_key}
-    return users, media
+def _degraded(expansions: Expansions, user_id: str, keys: MediaKeys | None) -> dict[str, Any]:
+    """``{"degraded": why}`` when an expansion this item points at could not be read (its author's
+    profile fields or an attachment are missing), else nothing."""
+    problems = [p for p in [expansions.author_problem(user_id)] if p]
+    for key in (keys.media_keys or []) if keys is not None else []:
+        if key not in expansions.media:
+            problem = expansions.broken_media.get(key) or expansions.broken_media.get("*")
+            problems += [problem] if problem else []
+    return {"degraded": "; ".join(dict.fromkeys(problems))[:500]} if problems else {}
 
 
 def _items(value: Any, where: str) -> list[Any]:
@@ -153,11 +157,12 @@ def _kind_and_parent(tweet: Tweet) -> tuple[Kind, str | None, dict[str, Any]]:
     return Kind.POST, None, extra
 
 
-def tweet_v2(tweet: Tweet, where: str, account: str, users: Mapping[str, User], media: Mapping[str, Media]) -> Mention:
+def tweet_v2(tweet: Tweet, where: str, account: str, expansions: Expansions) -> Mention:
     if not tweet.author_id:
         raise BadInput(f"{where} has no author_id (request tweet.fields=author_id or expansions=author_id)")
-    author = author_from_v2(tweet.author_id, users)
+    author = author_from_v2(tweet.author_id, expansions.users)
     kind, parent, extra = _kind_and_parent(tweet)
+    extra.update(_degraded(expansions, tweet.author_id, tweet.attachments))
     text = (tweet.note_tweet.text if tweet.note_tweet else None) or tweet.text or ""
     return Mention(
         network=NETWORK,
@@ -173,7 +178,7 @@ def tweet_v2(tweet: Tweet, where: str, account: str, users: Mapping[str, User], 
         created_at=parse_time(tweet.created_at, tweet.id, where),
         url=status_url(tweet.id, author.handle),
         lang=tweet.lang,
-        attachments=media_attachments(tweet.attachments, media),
+        attachments=media_attachments(tweet.attachments, expansions.media),
         account=account,
         extra=extra,
     )
@@ -182,12 +187,12 @@ def tweet_v2(tweet: Tweet, where: str, account: str, users: Mapping[str, User], 
 def posts_response(payload: Mapping[str, Any], account: str) -> list[Mention]:
     data = payload.get("data")
     items = [data] if isinstance(data, Mapping) else _items(data, "data")
-    users, media = _includes(payload)
+    expansions = read_includes(payload)
     out: list[Mention] = []
     for n, item in enumerate(items):
         where = f"data[{n}]"
         with item_boundary(where, _one_item(payload, item)):
-            mention = tweet_v2(parse_model(Tweet, item, where), where, account, users, media)
+            mention = tweet_v2(parse_model(Tweet, item, where), where, account, expansions)
             if mention.author.external_id != account:  # our own posts are never tickets
                 out.append(mention)
     return out
@@ -203,12 +208,12 @@ def _one_item(payload: Mapping[str, Any], item: Any) -> dict[str, Any]:
 
 def dm_events_response(payload: Mapping[str, Any], account: str, skipped: list[Skipped] | None = None) -> list[Mention]:
     notes: list[Skipped] = [] if skipped is None else skipped
-    users, media = _includes(payload)
+    expansions = read_includes(payload)
     out: list[Mention] = []
     for n, item in enumerate(_items(payload.get("data"), "data")):
         where = f"data[{n}]"
         with item_boundary(where, _one_item(payload, item)):
-            mention = _dm_event(parse_model(DMEvent, item, where), where, account, users, media, notes)
+            mention = _dm_event(parse_model(DMEvent, item, where), where, account, expansions, notes)
             if mention is not None:
                 out.append(mention)
     return out
@@ -218,8 +223,7 @@ def _dm_event(
     event: DMEvent,
     where: str,
     account: str,
-    users: Mapping[str, User],
-    media: Mapping[str, Media],
+    expansions: Expansions,
     notes: list[Skipped],
 ) -> Mention | None:
     if (event.event_type or "MessageCreate") != "MessageCreate":
@@ -239,11 +243,12 @@ def _dm_event(
         thread_id=event.dm_conversation_id or dm_conversation_id(sender, account),
         kind=Kind.DIRECT,
         visibility=Visibility.PRIVATE,
-        author=author_from_v2(sender, users),
+        author=author_from_v2(sender, expansions.users),
         text=event.text or "",
         created_at=parse_time(event.created_at, event.id, where),
-        attachments=media_attachments(event.attachments, media),
+        attachments=media_attachments(event.attachments, expansions.media),
         account=account,
+        extra=_degraded(expansions, sender, event.attachments),
     )
 
 

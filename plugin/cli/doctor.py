@@ -10,6 +10,8 @@ from plugin.plugins import Registry, get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import SinkConnection
 from plugin.store.health import AccountHealth
+from plugin.worker.streams import stream_summary
+from plugin.zendesk.notes import public_notes_warning
 
 
 def _when(value: datetime | None) -> str:
@@ -45,7 +47,7 @@ def account_facts(health: AccountHealth) -> str:
         f"quarantined {health.quarantined}",
     ]
     if health.token_expires_at is not None:
-        facts.append(f"token expires {_when(health.token_expires_at)}")
+        facts.append(f"token {health.token_expiry()} ({_when(health.token_expires_at)})")
     if health.last_error:
         facts.append(f"last error {_when(health.last_error_at)}: {health.last_error}")
     return ", ".join(facts)
@@ -89,6 +91,12 @@ def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[
             found = sink.check(SinkConnection(tenant.id, tenant.key, row.sink, config))
             problems.extend(f"{tenant.key}/{p}" for p in found)
             echo(f"  {row.sink}: " + ("ok" if not found else "PROBLEM " + "; ".join(found)))
+            stream = runtime.store.reply_streams.of(tenant.id, row.sink)
+            if stream is not None:
+                echo(f"    agent replies: {stream_summary(stream)}")
+            notes_warning = public_notes_warning(config) if row.sink == "zendesk" else None
+            if notes_warning:
+                echo(f"    note: {notes_warning}")
         for attention in runtime.store.health.attention(tenant.id):
             if attention.sink is not None:
                 problems.append(f"{tenant.key}/{attention.sink}: needs attention: {attention.reason}")

@@ -121,3 +121,31 @@ def retry(ctx: click.Context, item_ids: tuple[int, ...], everything: bool, accou
         click.echo(f"{row.id}: {'released' if result.released else 'still quarantined'}: {result.outcome}")
     if still:
         ctx.exit(1)
+
+
+@quarantine.command("discard")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@click.option("--why", required=True, help="Why (recorded with who did it)")
+@click.pass_context
+def discard(ctx: click.Context, item_ids: tuple[int, ...], why: str) -> None:
+    """Give up on items for good (an item nobody will ever parse); audited with who and why."""
+    import getpass
+
+    from plugin.pipeline import quarantine as host_quarantine
+
+    reason = " ".join(why.split())
+    if not reason or len(reason) > 500:
+        raise click.BadParameter("say why, in under 500 characters", param_hint="--why")
+    rt = _runtime(ctx)
+    refused = 0
+    for item_id in item_ids:
+        row = rt.store.quarantine.get(item_id)
+        if row is None:
+            raise click.ClickException(f"no quarantined item {item_id}")
+        if host_quarantine.discard(rt, row, f"cli:{getpass.getuser()}", reason):
+            click.echo(f"{item_id}: discarded")
+        else:
+            refused += 1
+            click.echo(f"{item_id}: not discarded: it is {row.status}")
+    if refused:
+        ctx.exit(1)

@@ -17,6 +17,7 @@ from plugin.connectflow import Activation, FoundAccount, Instruction
 from plugin.errors import BadInput, FatalError, RetriableError
 from plugin.runtime import Runtime
 from plugin.sink import SinkConnection
+from plugin.web.webhooks import app_webhook_url
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,9 @@ def activate(rt: Runtime, grant: ConnectGrant, account_id: int, name: str | None
     row, context = loaded
     connector = rt.registry.connector(row.network)
     webhook_url = f"{rt.settings.public_url.rstrip('/')}/webhooks/{row.network}/{row.public_key}"
+    app = connector.webhook_app(context)
+    if app is not None:  # one callback URL per app (Meta): the same for every account of the app
+        webhook_url = app_webhook_url(rt.settings.public_url, rt.store.tenant_key(row.tenant_id), app)
     name = name or row.handle or row.external_id
     try:
         activation = flow_of(connector).activate(context, webhook_url)

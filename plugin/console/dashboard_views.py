@@ -31,4 +31,5 @@ def dashboard(tenant_id: int) -> Any:
     tenant_key = keys[tenant_id]
     filters = request.form if request.method == "POST" else request.args
     action = url_for("console.dashboard", tenant_id=tenant_id)
-    return dashboard_html(tenant_id, tenant_key, filters, action=action, auth={"csrf_token": me.csrf_token})
+    return dashboard_html(tenant_id, tenant_key, filters, action=action, auth={"csrf_token": me.csrf_token},
+                          layout="console_dashboard.html", me=me)  # fmt: skip

@@ -6,7 +6,7 @@ import click
 import pluggy
 from flask import Blueprint
 
-from plugin.console import dashboard_views, failure_views, service_views, views  # noqa: F401  (routes on the blueprint)
+from plugin.console import dashboard_views, failure_views, quarantine_views, service_views, views  # noqa: F401  (routes on bp)
 from plugin.console.blueprint import bp
 from plugin.console.cli import admin, deliveries, replies
 

@@ -70,6 +70,8 @@ class DashboardPlugin:
 
     @hookimpl
     def horseshoe_mention_stored(self, mention: Mention, mention_id: int, tenant: str) -> None:
+        if not ratings.could_be_answer(mention):
+            return  # most messages: no database read on the webhook path
         tenant_id = self._tenant_id(tenant)
         if tenant_id is not None and self.runtime is not None:
             done = ratings.record(self.runtime, tenant_id, mention)

@@ -32,13 +32,17 @@ def parse_rating(text: str) -> int | None:
     return len(stars.group(1)) if stars else None
 
 
+def could_be_answer(mention: Mention) -> bool:
+    """A private message that reads as a rating: only those are looked up (``awaited``)."""
+    return mention.visibility == Visibility.PRIVATE and parse_rating(mention.text) is not None
+
+
 def awaited(runtime: Runtime, tenant_id: int, mention: Mention) -> tuple[FactRow, int] | None:
     """The surveyed conversation this private message rates, and its rating."""
-    if mention.visibility != Visibility.PRIVATE:
+    if not could_be_answer(mention):
         return None
     rating = parse_rating(mention.text)
-    if rating is None:
-        return None
+    assert rating is not None
     fact = runtime.store.service.survey_of(
         tenant_id, mention.network, mention.author.external_id, utcnow() - ANSWER_WINDOW
     )

@@ -78,13 +78,17 @@ def satisfaction_issues(tenant_id: int, filters: figures.Filters) -> dict[str, A
 
 
 def dashboard_html(tenant_id: int, tenant_name: str, args: Mapping[str, str], *, action: str,
-                   auth: Mapping[str, str]) -> str:  # fmt: skip
+                   auth: Mapping[str, str], layout: str | None = None, **page: Any) -> str:  # fmt: skip
     """The page for one authenticated tenant. ``action`` is where the filter form posts back and
-    ``auth`` the hidden fields that authenticate that post (this front door's own session)."""
+    ``auth`` the hidden fields that authenticate that post (this front door's own session).
+    ``layout`` is the template around the dashboard (default: a page of its own, for Zendesk's
+    iframe; the console passes its own, with its nav bar) and ``page`` what that layout needs."""
     rt = runtime()
     data = metrics_for(tenant_id, args)
     return render_template(
         "dashboard.html",
+        layout=layout,
+        **page,
         tenant=tenant_name,
         metrics=data,
         totals=data["totals"],

@@ -20,6 +20,7 @@ from .headers import (
     x_rate_limit_reset,
 )
 from .media import Media, check_url, fetch_media
+from .meter import Meter, metering, record, response_hook
 from .outcome import never_sent, transport_error
 from .pacer import Pacer, Rate, fingerprint
 from .pinned import PinnedAdapter, PinnedTransport, mount_pinned, pinned_session
@@ -34,6 +35,7 @@ __all__ = [
     "ErrorHook",
     "HttpClient",
     "Media",
+    "Meter",
     "Pacer",
     "PinnedAdapter",
     "PinnedTransport",
@@ -50,12 +52,15 @@ __all__ = [
     "json_header",
     "meta_regain_seconds",
     "meta_usage_items",
+    "metering",
     "mount_pinned",
     "never_sent",
     "parse_reset",
     "parse_retry_after",
     "pinned_session",
+    "record",
     "redact",
+    "response_hook",
     "retry_after_from_headers",
     "retry_after_seconds",
     "status_error",

@@ -27,6 +27,7 @@ from requests.auth import AuthBase
 from plugin.errors import AuthError, FatalError, HorseshoeError, OutcomeUnknown, RateLimited, RetriableError
 
 from .headers import retry_after_from_headers
+from .meter import record
 from .outcome import transport_error
 from .pinned import pinned_session
 from .redact import redact
@@ -162,6 +163,7 @@ class HttpClient:
             # The original's text holds the URL (so maybe a token): its redacted text travels in ours
             # instead of the chained original.
             raise transport_error(exc, mutating=writes, what=what, secrets=secrets) from None
+        record(response)  # the host's rate budget settles with what the network said (plugin.http.meter)
         if writes and response.status_code == GATEWAY_TIMEOUT:
             # A gateway gave up waiting for the network's backend, which may still have done the write:
             # the same situation as a read timeout after sending, whatever the network's error body says.

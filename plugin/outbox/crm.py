@@ -21,6 +21,8 @@ from plugin.store.statuses import ReplyStatus
 
 log = logging.getLogger(__name__)
 REPLY_POLL_SECONDS = 10.0
+# While the connection's change stream is live (plugin/worker/streams.py) the poll is only a safety net.
+SAFETY_NET_POLL_SECONDS = 300.0
 
 
 def _polls_replies(sink: Sink) -> bool:
@@ -46,7 +48,7 @@ def collect(runtime: Runtime) -> int:
     """Enqueue new agent replies from every CRM that must be polled for them."""
     queued = 0
     for connection, sink, watermark in _connections(runtime, due_only=True):
-        interval = float(connection.config.get("reply_poll_seconds", REPLY_POLL_SECONDS))
+        interval = reply_poll_interval(runtime, connection)
         try:
             batch = sink.fetch_agent_replies(connection, watermark)
         except (RetriableError, AuthError, FatalError) as exc:
@@ -96,6 +98,15 @@ def collect(runtime: Runtime) -> int:
         # The watermark moves only after every reply of the batch is safely in the outbox.
         _schedule(runtime, connection, batch.watermark, interval)
     return queued
+
+
+def reply_poll_interval(runtime: Runtime, connection: SinkConnection) -> float:
+    """``reply_poll_seconds``, stretched to ``reply_poll_seconds_streaming`` while a listener streams."""
+    normal = float(connection.config.get("reply_poll_seconds", REPLY_POLL_SECONDS))
+    stream = runtime.store.reply_streams.of(connection.tenant_id, connection.sink)
+    if stream is None or not stream.live:
+        return normal
+    return max(normal, float(connection.config.get("reply_poll_seconds_streaming", SAFETY_NET_POLL_SECONDS)))
 
 
 def _refused_attachment(runtime: Runtime, agent_reply: AgentReply) -> str | None:

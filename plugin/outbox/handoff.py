@@ -10,8 +10,9 @@ pre-fills an outbound SocialPost with it):
 
 horseshoe sends the private message first (if the network or account has no private messages, nothing
 is posted and the agent is told), then one short public acknowledgement in the original thread (the
-text on the marker line, or ``DEFAULT_ACK``). Each is its own outbox row under a key derived from the
-agent's reply, so each is posted at most once however often the reply is retried. The private message
+text on the marker line, or the company's template in the customer's language: ``outbox/acks.py``).
+Each is its own outbox row under a key derived from the agent's reply, so each is posted at most once
+however often the reply is retried. The private message
 remembers the public thread, so the customer's private answer joins the same ticket/case.
 """
 
@@ -23,13 +24,12 @@ from dataclasses import dataclass
 from plugin.errors import FatalError
 
 MARKER = "#handoff"
-DEFAULT_ACK = "Thanks for reaching out! We've sent you a private message so we can sort this out safely."
 KEY_MAX = 255
 
 
 @dataclass(frozen=True)
 class Handoff:
-    ack: str
+    ack: str | None  # None: the template in the customer's language (plugin.outbox.acks)
     private: str
 
 
@@ -39,7 +39,7 @@ def parse(text: str) -> Handoff | None:
     head = first.strip()
     if head.lower() != MARKER and not head.lower().startswith(MARKER + " "):
         return None
-    ack = head[len(MARKER) :].strip() or DEFAULT_ACK
+    ack = head[len(MARKER) :].strip() or None
     private = rest.strip()
     if not private:
         raise FatalError(

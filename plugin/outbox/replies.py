@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from plugin import attention, metrics
+from plugin import attention, metrics, ratebudget, renewal
 from plugin.connector import AccountContext, Connector
 from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RateLimited, RetriableError
 from plugin.heartbeat import Heartbeat
 from plugin.models import PostResult, Reply, Visibility
-from plugin.outbox import guard, handoff
+from plugin.outbox import acks, guard, handoff
 from plugin.pipeline import inbound, notices
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
@@ -93,14 +93,29 @@ def _question_failed(runtime: Runtime, reply_id: int, error: str) -> None:
         runtime.store.service.record_csat(int(row.remote_id), "failed", reason=error[:500])
 
 
-def _post(connector: Connector, context: AccountContext, reply: Reply, deadline: float) -> PostResult:
-    """Post, waiting out a network's "retry after" while it ends before ``deadline`` (monotonic)."""
+def _post(
+    connector: Connector,
+    context: AccountContext,
+    reply: Reply,
+    deadline: float,
+    budgets: ratebudget.Budgets,
+    budget: ratebudget.Target | None,
+) -> PostResult:
+    """Post, waiting out a network's "retry after" while it ends before ``deadline`` (monotonic).
+    Each try is paid from the account's rate budget, shared with its polls and every worker."""
     while True:
         try:
-            if reply.visibility == Visibility.PRIVATE:
-                return connector.send_private(context, reply)
-            return connector.post_reply(context, reply)
+            wait = budgets.acquire(budget)
+            if wait:
+                assert budget is not None
+                raise RateLimited(f"{budget.key}: waiting for the rate budget", retry_after=wait, code="rate_budget")
+            with budgets.metered(budget):
+                if reply.visibility == Visibility.PRIVATE:
+                    return connector.send_private(context, reply)
+                return connector.post_reply(context, reply)
         except RateLimited as exc:
+            if exc.code not in ("rate_budget", "client_pacing"):
+                budgets.hold(budget, exc.retry_after or 0.0)  # the network said so: the account's bucket waits
             # Nothing was posted. Only a synchronous caller (Zendesk's channelback, which needs the
             # posted message's id in its answer) passes a deadline; a worker never sleeps here.
             if exc.retry_after is None or time.monotonic() + exc.retry_after > deadline:
@@ -153,7 +168,12 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
         lease = runtime.settings.lease_seconds
         renew = lambda held: outbox.renew_sending(owner, held, lease)  # noqa: E731
         with Heartbeat(renew, [reply_id], lease, f"{owner}:reply"):
-            result = _post(connector, context, reply, time.monotonic() + wait_seconds)
+            budgets = ratebudget.Budgets(runtime.settings, runtime.store)
+            budget = ratebudget.account_target(runtime.settings, account.id, connector)
+            deadline = time.monotonic() + wait_seconds
+            # A token about to expire (or refused) is renewed first; a refusal posted nothing.
+            post = lambda current: _post(connector, current, reply, deadline, budgets, budget)  # noqa: E731
+            result = renewal.call(runtime, account.id, context, connector, post)
     except OutcomeUnknown as exc:
         error = f"outcome unknown, not retried to avoid a double post: {exc}"
         _finish(runtime, reply_id, owner, reply.network, ReplyStatus.UNCERTAIN, last_error=error)
@@ -196,8 +216,9 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
     except OriginalDeleted as exc:
         # Found out by posting: recorded as the deletion it is (note on the ticket/case), reply held.
         if reply.in_reply_to:
-            inbound.original_gone(runtime, account.tenant_id, reply.network, reply.in_reply_to)
-        error = f"{notices.held_reason(reply.network)} ({exc})"
+            gone = reply.in_reply_to
+            inbound.original_gone(runtime, account.tenant_id, reply.network, gone, unavailable=exc.unavailable)
+        error = f"{notices.held_reason(reply.network, unavailable=exc.unavailable)} ({exc})"
         recorded = _finish(runtime, reply_id, owner, reply.network, ReplyStatus.HELD, last_error=error)
         return ReplyState(id=reply_id, status=recorded, error=error)
     except AuthError as exc:
@@ -258,7 +279,8 @@ def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: st
         nothing = "handoff: the private message was not sent, nothing was posted publicly"
         return _mirror(runtime, row, owner, sent, nothing)
     ack_key = handoff.child_key(reply.idempotency_key, "ack")
-    ack = reply.model_copy(update={"text": moved.ack, "attachments": [], "idempotency_key": ack_key})
+    ack_text = moved.ack or acks.for_reply(runtime, row.tenant_id, reply)
+    ack = reply.model_copy(update={"text": ack_text, "attachments": [], "idempotency_key": ack_key})
     acked = _child(runtime, row, ack, owner)
     if acked.status != ReplyStatus.SENT:
         return _mirror(runtime, row, owner, acked, "handoff: the private message was sent; the public acknowledgement")

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from plugin import metrics
+from plugin.connector import Quarantined
 from plugin.context import Tenant, tenant_context
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
-from plugin.pipeline import notices
+from plugin.pipeline import doorbell, notices
+from plugin.pipeline.announce import Announcement
 from plugin.runtime import Runtime
 from plugin.store.accounts import AccountRow
 from plugin.store.db import utcnow
 from plugin.store.inbox import MentionRow, RoutedMention
+from plugin.store.intake import IntakeTransaction
 from plugin.store.statuses import MentionStatus
 from plugin.triage import merge_labels
 
@@ -34,67 +37,136 @@ class IngestResult:
     new: list[int] = field(default_factory=list)
     duplicates: int = 0
     events: int = 0
+    quarantined: list[int] = field(default_factory=list)  # ids of newly quarantined items
+
+
+@dataclass(frozen=True)
+class Part:
+    """One account's share of an inbound batch: its mentions, the items its connector could not read
+    (``held``, quarantined with them) and whether to record a successful webhook on its health."""
+
+    account: AccountRow
+    mentions: Sequence[Mention]
+    held: Sequence[Quarantined] = ()
+    source: str = "webhook"
+    webhook_ok: bool = False
 
 
 def ingest(runtime: Runtime, account: AccountRow, mentions: Iterable[Mention]) -> IngestResult:
-    result = IngestResult()
-    tenant_key: str | None = None
-    for mention in mentions:
+    return ingest_parts(runtime, [Part(account, list(mentions))])[0]
+
+
+def ingest_parts(
+    runtime: Runtime,
+    parts: Sequence[Part],
+    *,
+    expect_generation: int | None = None,
+    tenant_keys: Mapping[int, str] | None = None,
+    announce: Callable[[list[Announcement]], None] | None = None,
+) -> list[IngestResult]:
+    """Commit every part in ONE write transaction (see ``plugin.store.intake``), then announce the new
+    mentions (``mention_stored``: here, or by ``announce``, e.g. an ``Announcer``'s thread).
+    ``expect_generation``: the accounts' generation the caller's (cached) accounts were read under;
+    ``StaleAccounts`` is raised, with nothing written, when they changed since."""
+    results = [IngestResult() for _ in parts]
+    stored: list[tuple[int, Mention, int]] = []  # (tenant id, mention, new id), announced after commit
+    since = utcnow() - timedelta(days=HANDOFF_DAYS)
+
+    def store(tx: IntakeTransaction) -> None:
+        for part, result in zip(parts, results, strict=True):
+            _store_part(tx, part, result, since, stored)
+
+    runtime.store.intake.run(store, expect_generation)
+    if any(r.new for r in results):
+        doorbell.ring()  # committed: an idle in-process worker routes and delivers them now
+    # Counted and announced only once committed (a transaction rolled back is handled again).
+    for part, result in zip(parts, results, strict=True):
+        network = part.account.network
+        metrics.MENTIONS.labels(network, "new").inc(len(result.new))
+        metrics.MENTIONS.labels(network, "duplicate").inc(result.duplicates)
+        metrics.MENTIONS.labels(network, "event").inc(result.events)
+    keys = dict(tenant_keys or {})
+    announcements: list[Announcement] = []
+    for tenant_id, mention, mention_id in stored:
+        if tenant_id not in keys:
+            keys[tenant_id] = runtime.store.tenant_key(tenant_id)
+        announcements.append((mention, mention_id, keys[tenant_id]))
+    if announce is not None:
+        announce(announcements)
+    else:
+        for mention, mention_id, tenant_key in announcements:
+            runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
+    return results
+
+
+def _store_part(
+    tx: IntakeTransaction,
+    part: Part,
+    result: IngestResult,
+    since: datetime,
+    stored: list[tuple[int, Mention, int]],
+) -> None:
+    account = part.account
+    run: list[Mention] = []  # new mentions inserted together, in order, until an event needs the rows
+
+    def flush() -> None:
+        for mention, mention_id in zip(run, tx.insert_many(account.tenant_id, account.id, run), strict=True):
+            if mention_id is None:
+                result.duplicates += 1
+            else:
+                result.new.append(mention_id)
+                stored.append((account.tenant_id, mention, mention_id))
+        run.clear()
+
+    for mention in part.mentions:
         if mention.event != "created":
             # Edits and deletions update the stored mention; one we never saw is stored as new.
-            before = runtime.store.inbox.find(account.tenant_id, mention.network, mention.external_id)
-            if runtime.store.inbox.apply_event(account.tenant_id, mention):
+            flush()
+            before = tx.find(account.tenant_id, mention.network, mention.external_id)
+            if tx.apply_event(account.tenant_id, mention):
                 result.events += 1
-                metrics.MENTIONS.labels(mention.network, "event").inc()
-                if mention.event == "deleted" and before is not None:
-                    _note_deletion(runtime, account, before)
+                if mention.event == "deleted" and before is not None and _needs_deletion_note(before):
+                    note = notices.deletion_notice(before.mention(), utcnow())
+                    tx.insert_many(account.tenant_id, before.account_id or account.id, [note])
                 continue
-        mention = _joined_to_handoff(runtime, account, mention)
-        mention_id = runtime.store.inbox.insert(account.tenant_id, account.id, mention)
-        if mention_id is None:
-            result.duplicates += 1
-            metrics.MENTIONS.labels(mention.network, "duplicate").inc()
-            continue
-        result.new.append(mention_id)
-        metrics.MENTIONS.labels(mention.network, "new").inc()
-        tenant_key = tenant_key or runtime.store.tenant_key(account.tenant_id)
-        runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
-    return result
+        run.append(_joined_to_handoff(tx, account, mention, since))
+    flush()
+    if part.held:
+        result.quarantined = tx.quarantine(account.tenant_id, account.id, account.network, part.source, part.held)
+    if part.webhook_ok:
+        tx.mark_webhook_ok(account.id)
 
 
-def _joined_to_handoff(runtime: Runtime, account: AccountRow, mention: Mention) -> Mention:
+def _joined_to_handoff(tx: IntakeTransaction, account: AccountRow, mention: Mention, since: datetime) -> Mention:
     """A customer's private message after an agent moved their public thread to private (a handoff):
     ``extra.handoff_thread`` names that public thread, so the sinks put it on the same ticket/case. Its
     own ``thread_id`` stays the network's (replies to it go to the private conversation)."""
     if mention.visibility != Visibility.PRIVATE or notices.is_notice(mention):
         return mention
-    since = utcnow() - timedelta(days=HANDOFF_DAYS)
-    public_thread = runtime.store.outbox.handoff_thread_for(
-        account.tenant_id, account.id, mention.network, mention.author.external_id, since
-    )
+    public_thread = tx.handoff_thread(account.tenant_id, account.id, mention.network, mention.author.external_id, since)
     if public_thread is None or public_thread == mention.thread_id:
         return mention
     return mention.model_copy(update={"extra": {**mention.extra, "handoff_thread": public_thread}})
 
 
-def _note_deletion(runtime: Runtime, account: AccountRow, before: MentionRow) -> None:
+def _needs_deletion_note(before: MentionRow) -> bool:
     """A deleted mention that is already on a ticket/case gets a note there (one: its id is derived).
     One not routed yet needs none: routing skips it as deleted and no ticket is ever made."""
-    if before.deleted or before.status != MentionStatus.ROUTED:
-        return
-    note = notices.deletion_notice(before.mention(), utcnow())
-    runtime.store.inbox.insert(account.tenant_id, before.account_id or account.id, note)
+    return not before.deleted and before.status == MentionStatus.ROUTED
 
 
-def original_gone(runtime: Runtime, tenant_id: int, network: str, external_id: str) -> None:
-    """The network said, while we answered it, that a stored mention no longer exists: recorded as its
-    deletion (the same note on the ticket/case as a deletion event would give)."""
+def original_gone(
+    runtime: Runtime, tenant_id: int, network: str, external_id: str, *, unavailable: bool = False
+) -> None:
+    """The network said, while we answered it, that a stored mention no longer exists (or, with
+    ``unavailable``, that its author can no longer be messaged): recorded as its deletion (the same
+    note on the ticket/case as a deletion event would give)."""
     before = runtime.store.inbox.find(tenant_id, network, external_id)
     if before is None or before.deleted:
         return
     runtime.store.inbox.apply_event(tenant_id, before.mention().model_copy(update={"event": "deleted"}))
     if before.status == MentionStatus.ROUTED:
-        note = notices.deletion_notice(before.mention(), utcnow())
+        note = notices.deletion_notice(before.mention(), utcnow(), unavailable=unavailable)
         runtime.store.inbox.insert(tenant_id, before.account_id, note)
 
 

@@ -29,12 +29,18 @@ def store(runtime: Runtime, account: AccountRow, source: str, items: Sequence[Qu
     if not items:
         return 0
     new = runtime.store.quarantine.add(account.tenant_id, account.id, account.network, source, items)
+    report(account, source, items, len(new))
+    return len(new)
+
+
+def report(account: AccountRow, source: str, items: Sequence[Quarantined], new: int) -> None:
+    """Log and count ``items`` once they are committed (``new`` of them were not stored before)."""
     for item in items:
         log.warning(
             "%s account %s: %s quarantined (%s): %s", account.network, account.id, item.where, source, item.error
         )
-    metrics.QUARANTINED_ITEMS.labels(account.network, source).inc(len(new))
-    return len(new)
+    if new:
+        metrics.QUARANTINED_ITEMS.labels(account.network, source).inc(new)
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,26 @@ def retry(runtime: Runtime, row: QuarantineRow) -> RetryResult:
     )
     runtime.store.quarantine.record_retry(row.id, released=True, outcome=outcome)
     return RetryResult(row.id, True, len(result.mentions), len(stored.new), outcome)
+
+
+def retry_as(runtime: Runtime, row: QuarantineRow, actor: str) -> RetryResult:
+    """``retry`` on an admin's behalf (the console, the Zendesk admin page): recorded with who."""
+    result = retry(runtime, row)
+    runtime.store.events.record(
+        row.tenant_id,
+        "quarantine:retried",
+        {"item_id": row.id, "network": row.network, "actor": actor, "released": result.released,
+         "outcome": result.outcome[:500]},
+    )  # fmt: skip
+    return result
+
+
+def discard(runtime: Runtime, row: QuarantineRow, actor: str, why: str) -> bool:
+    """An admin drops a quarantined item for good, saying why (audited with who); False when it was no
+    longer quarantined (released or discarded meanwhile)."""
+    if not runtime.store.quarantine.discard(row.id, f"discarded by {actor}: {why}"):
+        return False
+    runtime.store.events.record(
+        row.tenant_id, "quarantine:discarded", {"item_id": row.id, "network": row.network, "actor": actor, "why": why}
+    )
+    return True

@@ -30,7 +30,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
-from plugin.http import retry_after_seconds
+from plugin.http import record, retry_after_seconds
 from plugin.salesforce.connect import ConnectConfig, open_client
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,15 @@ class SalesforceApi:
             self._client.session.hooks["response"].append(self._remember_headers)
         return self._client
 
+    def relogin(self) -> None:
+        """Forget the session: the next call logs in again (the streaming client was told 401)."""
+        if not self.cfg.can_login:
+            raise AuthError("salesforce refused the configured session; connect the org again", code="401")
+        self._client = None
+
     def _remember_headers(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._last_headers = response.headers
+        record(response)  # Sforce-Limit-Info settles the org's shared rate budget (plugin.ratebudget)
 
     # -- call plumbing ---------------------------------------------------------------------------
     def guard(self) -> None:

@@ -140,7 +140,8 @@ class InboundBatch:
                 aliases.append((item, key))  # the same post twice in one batch: one record
             else:
                 primaries[key] = _Item(
-                    item, key, rec.persona_key(m.network, m.author.external_id), rec.post_fields(m, item.labels)
+                    item, key, rec.persona_key(m.network, m.author.external_id),
+                    rec.post_fields(m, item.labels, self.config),
                 )
         work = list(primaries.values())
         known_posts = self._existing_posts(work)

@@ -87,7 +87,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "", [])}
 
 
-def post_fields(mention: Mention, labels: Labels) -> dict[str, Any]:
+def post_fields(mention: Mention, labels: Labels, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """SocialPost content fields (no references: those are set by the sink)."""
     spec = mapping()
     context = context_of(mention, labels)
@@ -101,10 +101,32 @@ def post_fields(mention: Mention, labels: Labels) -> dict[str, Any]:
     if sentiment:
         fields["Sentiment"] = sentiment
     fields["IsOutbound"] = False
+    if is_listening(mention, labels):
+        fields.update(listening_post_fields(config or {}))
     notes = drop_long_urls("SocialPost", fields)
     if notes:
         # The agent still sees the link, in the post's body (Content is a 32,000-character textarea).
         fields["Content"] = "\n\n".join([str(fields.get("Content") or ""), *notes]).strip()
+    return fields
+
+
+def is_listening(mention: Mention, labels: Labels) -> bool:
+    """Found by listening (the customer named the brand without tagging it): triage's ``listening`` tag."""
+    return bool(mention.extra.get("listening")) or "listening" in (labels.tags or [])
+
+
+def listening_classification(config: Mapping[str, Any]) -> str:
+    """The SocialPost.Classification value of a listening hit ("" = leave the picklist alone)."""
+    return str(config.get("listening_classification", mapping()["listening"]["classification"]))[:40]
+
+
+def listening_post_fields(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What tells an agent on the SocialPost that the customer did not address the brand: the
+    Classification picklist and KeywordGroupName ("the keyword group that found the post")."""
+    fields = {"KeywordGroupName": str(mapping()["listening"]["keyword_group"])[:255]}
+    classification = listening_classification(config)
+    if classification:
+        fields["Classification"] = classification
     return fields
 
 
@@ -159,4 +181,8 @@ def case_fields(mention: Mention, labels: Labels, config: Mapping[str, Any]) -> 
     origins = config.get("case_origins") or {}
     origin = origins.get(mention.network) or origins.get(provider) or config.get("case_origin") or provider
     fields["Origin"] = str(origin)
+    if is_listening(mention, labels):
+        # The Case list is what agents scan: the subject says it before anyone opens the post.
+        prefix = str(config.get("listening_subject_prefix", mapping()["listening"]["case_subject_prefix"]))
+        fields["Subject"] = (prefix + str(fields.get("Subject") or ""))[:255]
     return fields

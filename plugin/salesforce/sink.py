@@ -12,7 +12,9 @@ Connection config (the sink connection's ``config``, stored encrypted by the hos
 * budget: ``max_api_share`` (default 0.8 of the daily API allocation), ``limit_wait_seconds`` (wait
   when over it; default: until the next UTC day);
 * publisher: ``status_values`` ({pending, sent, failed} overrides of mappings/salesforce.yaml),
-  ``reply_poll_seconds`` (read by the host).
+  ``reply_poll_seconds`` (read by the host);
+* change stream: ``reply_stream`` (default true), ``stream_channel`` (plugin/salesforce/stream.py),
+  ``reply_poll_seconds_streaming`` (the safety-net poll while the stream is healthy, read by the host).
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ from plugin.salesforce.api import DEFAULT_MAX_API_SHARE, MAX_COLLECTION, Salesfo
 from plugin.salesforce.connect import parse_config
 from plugin.salesforce.inbound import InboundBatch
 from plugin.salesforce.oauth import SalesforceConnect
+from plugin.salesforce.records import listening_classification
 from plugin.salesforce.resolutions import read_closed
+from plugin.salesforce.stream import SalesforceReplyStream
 from plugin.sink import (
     DeliveryItem,
     DeliveryOutcome,
     Rating,
     ReplyBatch,
     ReplyReport,
+    ReplyStream,
     ResolutionBatch,
     Sink,
     SinkConnection,
@@ -53,7 +58,7 @@ REQUIRED_FIELDS: dict[str, list[str]] = {
     "SocialPost": [
         "Name", "Content", "Posted", "PostUrl", "Handle", "Provider", "MessageType", "ExternalPostId",
         "R6PostId", "ResponseContextExternalId", "Recipient", "PersonaId", "WhoId", "ParentId", "Sentiment",
-        "Language", "IsOutbound", "Status", "StatusMessage", "ReplyToId",
+        "Language", "IsOutbound", "Status", "StatusMessage", "ReplyToId", "Classification", "KeywordGroupName",
     ],
     "SocialPersona": [
         "Name", "ParentId", "Provider", "ExternalId", "RealName", "ProfileUrl", "ExternalPictureURL", "MediaProvider",
@@ -119,12 +124,23 @@ class SalesforceSink(Sink):
     def report_replies(self, connection: SinkConnection, reports: list[ReplyReport]) -> list[str]:
         return publisher.report(self.api(connection), connection.config, reports)
 
+    def open_reply_stream(self, connection: SinkConnection, position: str | None) -> ReplyStream | None:
+        """Change Data Capture of SocialPost over CometD (plugin/salesforce/stream.py); its own client
+        (a long poll must not hold the one deliveries use), logged in on first use."""
+        config = connection.config
+        if not config.get("reply_stream", True):
+            return None
+        share = float(config.get("max_api_share", DEFAULT_MAX_API_SHARE))
+        api = SalesforceApi(parse_config(config), max_api_share=share)
+        return SalesforceReplyStream(api, config, position)
+
     def check(self, connection: SinkConnection) -> list[str]:
         try:
             api = self.api(connection)
             problems: list[str] = []
             for sobject, fields in REQUIRED_FIELDS.items():
                 problems.extend(_check_object(api, sobject, fields))
+            problems.extend(_check_listening_value(api, connection.config))
         except (AuthError, FatalError, RetriableError) as exc:
             code = getattr(exc, "code", None)
             return [f"salesforce: {exc}" + (f" [{code}]" if code and code not in str(exc) else "")]
@@ -158,6 +174,23 @@ def _check_object(api: SalesforceApi, sobject: str, fields: list[str]) -> list[s
         elif name not in READ_ONLY and not (fd.get("createable") or fd.get("updateable")):
             problems.append(f"salesforce: field {sobject}.{name} is read-only for this user (field-level security)")
     return problems
+
+
+def _check_listening_value(api: SalesforceApi, config: Any) -> list[str]:
+    """A restricted Classification picklist without the listening value would refuse listening hits."""
+    value = listening_classification(config)
+    try:
+        described = api.describe("SocialPost")
+    except FatalError:
+        return []  # reported by _check_object
+    fields = [f for f in described.get("fields", []) if isinstance(f, dict)]
+    field = next((f for f in fields if f.get("name") == "Classification"), None)
+    if not value or field is None or not field.get("restrictedPicklist"):
+        return []
+    if value in {str(v.get("value")) for v in field.get("picklistValues") or [] if isinstance(v, dict)}:
+        return []
+    return [f"salesforce: SocialPost.Classification is restricted and has no {value!r} value: add it (listening "
+            "hits are classified with it) or set listening_classification to another value or to empty"]  # fmt: skip
 
 
 @hookimpl

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets as pysecrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,6 +136,20 @@ class AccountRepository:
             conn.execute(
                 update(t.accounts).where(t.accounts.c.id == account_id).values(settings={**(current or {}), **settings})
             )
+
+    def replace_credentials(self, account_id: int, expected: Mapping[str, str], credentials: dict[str, str]) -> bool:
+        """Store renewed credentials, only if the stored ones are still ``expected`` (compare-and-swap):
+        when two workers renew at once, the second must not overwrite the first's rotated refresh
+        token with one the network already retired. True when written."""
+        a = t.accounts.c
+        with self.db.write() as conn:
+            query = select(a.credentials_enc).where(a.id == account_id).with_for_update()
+            current = conn.execute(query).scalar_one_or_none()  # SQLite: BEGIN IMMEDIATE
+            if current is None or self.box.decrypt_json(current) != dict(expected):
+                return False
+            enc = self.box.encrypt_json(credentials)
+            conn.execute(update(t.accounts).where(a.id == account_id).values(credentials_enc=enc))
+            return True
 
     def all(self, tenant_id: int | None = None) -> list[AccountRow]:
         query = select(t.accounts).order_by(t.accounts.c.id)

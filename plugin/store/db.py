@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -95,12 +96,21 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
         self.reader: Engine = self.engine.execution_options(**{READ: True})
+        # Re-entrant: a write nested in a write on one thread behaves as before (waits for SQLite).
+        self._writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """One write transaction (SQLite: ``BEGIN IMMEDIATE``); commits on success, rolls back on any
         exception."""
-        with self.engine.begin() as conn:
+        if self._writer is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        # SQLite has one write lock per file; its busy handler polls for it with sleeps of up to
+        # 100 ms. Threads of one process queue here instead and are handed the turn at once, so only
+        # other processes are ever waited for by polling.
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     # ``write`` names what ``begin`` does, for code that also uses ``read``.

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, literal, select, update
+from sqlalchemy import Connection, func, insert, literal, select, update
 
 from plugin.store import leases
 from plugin.store import tables as t
 from plugin.store.db import Database, as_utc, utcnow
+from plugin.store.fair_claims import claim_fair
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
 
 BACKFILL_DAYS = 7  # how far back a newly connected CRM receives what it missed
@@ -49,17 +50,40 @@ class DeliveryRepository:
         self.db = db
 
     def claim_due(
-        self, owner: str, limit: int, lease_seconds: float, *, sink: str | None = None, other_than: Sequence[str] = ()
+        self,
+        owner: str,
+        limit: int,
+        lease_seconds: float,
+        *,
+        sink: str | None = None,
+        other_than: Sequence[str] = (),
+        exclude_tenants: Collection[int] = (),
     ) -> list[int]:
         """Due deliveries, oldest mention first; ``sink``: only that CRM's, ``other_than``: none of those
-        CRMs' (a worker claims per CRM, so one whose work keeps failing never starves another's)."""
+        CRMs' (a worker claims per CRM, so one whose work keeps failing never starves another's).
+        Within one CRM's claim the tenants take turns (``fair_claims``); ``exclude_tenants`` wait on
+        their rate budget and are not claimed."""
         d = t.deliveries
         due = (d.c.status == DeliveryStatus.PENDING) & (d.c.next_attempt_at <= utcnow())
         if sink is not None:
-            due = due & (d.c.sink == sink)
+            return claim_fair(self.db, due & (d.c.sink == sink), owner, limit, lease_seconds, exclude_tenants)
         if other_than:
             due = due & d.c.sink.not_in(list(other_than))
         return leases.claim(self.db, d, due, owner, limit, lease_seconds, order_by=[d.c.mention_id])
+
+    def count_due(self, sink: str, cap: int) -> int:
+        """How many of ``sink``'s deliveries are due and unclaimed now, counted up to ``cap`` (enough
+        to size a batch: the count never scans more than ``cap`` rows)."""
+        d, now = t.deliveries, utcnow()
+        due = (
+            select(d.c.id)
+            .where(d.c.status == DeliveryStatus.PENDING, d.c.next_attempt_at <= now, d.c.sink == sink)
+            .where(leases.free(d, now))
+            .limit(cap)
+            .subquery()
+        )
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(due)).scalar_one())
 
     def wake(self, tenant_id: int, sink: str) -> None:
         """Pending deliveries of one tenant's sink are due now (its credentials were just updated)."""
@@ -106,7 +130,7 @@ class DeliveryRepository:
         written = 0
         now = utcnow()
         with self.db.begin() as conn:
-            for u in updates:
+            for u in sorted(updates, key=lambda u: u.id):  # id order, as lease renewals lock (leases.renew)
                 values: dict[str, Any] = {
                     "status": u.status,
                     "attempts": u.attempts,

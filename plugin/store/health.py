@@ -7,7 +7,8 @@ Zendesk admin page and the standalone console all read it.
 
 "Needs attention" rows name a target (an account, or one tenant's CRM connection) whose credentials
 were refused: its work waits for an admin instead of being retried blindly, and the admin contact is
-told once (``claim_notification`` lets exactly one process send it).
+told once: the notice goes through the notices outbox (``store/notices.py``, one per flag by its
+idempotency key) and ``mark_notified`` records that it arrived.
 """
 
 from __future__ import annotations
@@ -75,6 +76,19 @@ class AccountHealth:
     def ok(self) -> bool:
         return not (self.stuck or self.needs_attention or self.quarantined)
 
+    def token_expiry(self, now: datetime | None = None) -> str | None:
+        """The token's expiry in words ("expires in 3 days", "expired"); None when it never expires."""
+        if self.token_expires_at is None:
+            return None
+        left = (self.token_expires_at - (now or utcnow())).total_seconds()
+        if left <= 0:
+            return "expired"
+        for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if left >= seconds:
+                count = int(left // seconds)
+                return f"expires in {count} {unit}{'s' if count > 1 else ''}"
+        return "expires in less than a minute"
+
 
 def _attention(row: Any) -> Attention:
     since = as_utc(row.since)
@@ -115,15 +129,24 @@ class HealthRepository:
     def poll_succeeded(self, account_id: int, token_expires_at: datetime | None = None) -> None:
         self._upsert(account_id, last_poll_ok_at=utcnow(), token_expires_at=token_expires_at)
 
+    def token_renewed(self, account_id: int, expires_at: datetime | None) -> None:
+        self._upsert(account_id, token_expires_at=expires_at)
+
     def webhook_succeeded(self, account_id: int) -> None:
         """Recorded at most every ``WEBHOOK_MARK_SECONDS`` per account and process: a busy webhook must
         not pay a write per request for a time shown to the minute."""
+        if self.webhook_mark_due(account_id):
+            self._upsert(account_id, last_webhook_ok_at=utcnow())
+
+    def webhook_mark_due(self, account_id: int) -> bool:
+        """Whether this process records ``last_webhook_ok_at`` for the account now (and counts it as
+        recorded): the webhook path writes it inside its own transaction (``IntakeTransaction``)."""
         now = time.monotonic()
         with self._lock:
             if now - self._webhook_marks.get(account_id, -WEBHOOK_MARK_SECONDS) < WEBHOOK_MARK_SECONDS:
-                return
+                return False
             self._webhook_marks[account_id] = now
-        self._upsert(account_id, last_webhook_ok_at=utcnow())
+        return True
 
     def failed(self, account_id: int, error: str) -> None:
         self._upsert(account_id, last_error=error[:2000], last_error_at=utcnow())
@@ -163,6 +186,13 @@ class HealthRepository:
                 .values(notified_at=utcnow())
             ).rowcount
         return bool(claimed)
+
+    def mark_notified(self, target: str) -> None:
+        """The admin contact received the flag's notice (the notices outbox delivered it)."""
+        na = t.needs_attention.c
+        with self.db.begin() as conn:
+            told = update(t.needs_attention).where(na.target == target, na.notified_at.is_(None))
+            conn.execute(told.values(notified_at=utcnow()))
 
     def release_notification(self, target: str) -> None:
         """The notice could not be sent: let the next failure try again."""

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from plugin.store import tables as t
 from plugin.store.db import Database, as_utc, utcnow
@@ -209,28 +210,28 @@ class IdentityRepository:
             raise TypeError(f"not an identity link field: {', '.join(sorted(unknown))}")
         now = utcnow()
         lk = t.identity_links.c
+        key = select(lk.id).where(
+            lk.tenant_id == tenant_id, lk.sink == sink, lk.network == network, lk.author_external_id == author
+        )
         with self.db.begin() as conn:
-            row = conn.execute(
-                select(lk.id).where(
-                    lk.tenant_id == tenant_id, lk.sink == sink, lk.network == network, lk.author_external_id == author
-                )
-            ).first()
-            if row is not None:
-                conn.execute(update(t.identity_links).where(lk.id == row.id).values(updated_at=now, **values))
-                return int(row.id)
-            result = conn.execute(
-                insert(t.identity_links).values(
-                    tenant_id=tenant_id,
-                    sink=sink,
-                    network=network,
-                    author_external_id=author,
-                    created_at=now,
-                    updated_at=now,
-                    merged=values.pop("merged", False),
-                    **values,
-                )
-            )
-            return new_id(result)
+            row = conn.execute(key).first()
+            if row is None:
+                try:
+                    # Two workers resolving the same author at once (PostgreSQL, several processes): one
+                    # insert wins, the other falls through to the update below instead of failing.
+                    with conn.begin_nested():
+                        result = conn.execute(
+                            insert(t.identity_links).values(
+                                tenant_id=tenant_id, sink=sink, network=network, author_external_id=author,
+                                created_at=now, updated_at=now, merged=values.get("merged", False),
+                                **{k: v for k, v in values.items() if k != "merged"},
+                            )
+                        )  # fmt: skip
+                        return new_id(result)
+                except IntegrityError:
+                    row = conn.execute(key).one()
+            conn.execute(update(t.identity_links).where(lk.id == row.id).values(updated_at=now, **values))
+            return int(row.id)
 
     def audit(
         self,

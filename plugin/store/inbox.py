@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.models import Mention
@@ -63,63 +63,80 @@ def mention_row(row: Any) -> MentionRow:
     )
 
 
+def mention_values(tenant_id: int, account_id: int | None, mention: Mention) -> dict[str, Any]:
+    """The inbox row of a new mention."""
+    return {
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "network": mention.network,
+        "external_id": mention.external_id,
+        "thread_id": mention.thread_id,
+        "parent_id": mention.parent_id,
+        "author_external_id": mention.author.external_id,
+        "payload": mention.model_dump(mode="json"),
+        "status": MentionStatus.RECEIVED,
+        "deleted": mention.event == "deleted",
+        "edits": 0,
+        "created_at": mention.created_at,
+        "received_at": utcnow(),
+    }
+
+
+def find_on(conn: Connection, tenant_id: int | None, network: str, external_id: str) -> MentionRow | None:
+    m = t.mentions.c
+    row = conn.execute(
+        select(t.mentions).where(m.tenant_id == tenant_id, m.network == network, m.external_id == external_id)
+    ).first()
+    return mention_row(row) if row is not None else None
+
+
+def apply_event_on(conn: Connection, tenant_id: int, mention: Mention) -> bool:
+    """``InboxRepository.apply_event`` inside the caller's write transaction."""
+    m = t.mentions.c
+    row = conn.execute(
+        select(m.id, m.payload, m.edits).where(
+            m.tenant_id == tenant_id, m.network == mention.network, m.external_id == mention.external_id
+        )
+    ).first()
+    if row is None:
+        return False
+    payload = dict(row.payload)
+    history = list(payload.get("extra", {}).get("history", []))
+    if mention.event == "edited":
+        history.append({"text": payload.get("text"), "replaced_at": utcnow().isoformat()})
+        payload["text"] = mention.text
+    extra = dict(payload.get("extra", {}))
+    extra["history"] = history
+    payload["extra"] = extra
+    conn.execute(
+        update(t.mentions)
+        .where(m.id == row.id)
+        .values(
+            payload=payload,
+            deleted=m.deleted | (mention.event == "deleted"),
+            edits=row.edits + (1 if mention.event == "edited" else 0),
+        )
+    )
+    return True
+
+
 class InboxRepository:
     def __init__(self, db: Database):
         self.db = db
 
     def insert(self, tenant_id: int, account_id: int | None, mention: Mention) -> int | None:
         """Commit a new mention; None when (tenant, network, external_id) is already stored."""
-        values = {
-            "tenant_id": tenant_id,
-            "account_id": account_id,
-            "network": mention.network,
-            "external_id": mention.external_id,
-            "thread_id": mention.thread_id,
-            "parent_id": mention.parent_id,
-            "author_external_id": mention.author.external_id,
-            "payload": mention.model_dump(mode="json"),
-            "status": MentionStatus.RECEIVED,
-            "deleted": mention.event == "deleted",
-            "edits": 0,
-            "created_at": mention.created_at,
-            "received_at": utcnow(),
-        }
         try:
             with self.db.begin() as conn:
-                return new_id(conn.execute(insert(t.mentions).values(**values)))
+                return new_id(conn.execute(insert(t.mentions).values(**mention_values(tenant_id, account_id, mention))))
         except IntegrityError:
             # The unique key is how duplicates are detected: a webhook and a poll may race.
             return None
 
     def apply_event(self, tenant_id: int, mention: Mention) -> bool:
         """An edit or delete of a stored mention: marked on the row, never losing the original."""
-        m = t.mentions.c
         with self.db.begin() as conn:
-            row = conn.execute(
-                select(m.id, m.payload, m.edits).where(
-                    m.tenant_id == tenant_id, m.network == mention.network, m.external_id == mention.external_id
-                )
-            ).first()
-            if row is None:
-                return False
-            payload = dict(row.payload)
-            history = list(payload.get("extra", {}).get("history", []))
-            if mention.event == "edited":
-                history.append({"text": payload.get("text"), "replaced_at": utcnow().isoformat()})
-                payload["text"] = mention.text
-            extra = dict(payload.get("extra", {}))
-            extra["history"] = history
-            payload["extra"] = extra
-            conn.execute(
-                update(t.mentions)
-                .where(m.id == row.id)
-                .values(
-                    payload=payload,
-                    deleted=m.deleted | (mention.event == "deleted"),
-                    edits=row.edits + (1 if mention.event == "edited" else 0),
-                )
-            )
-            return True
+            return apply_event_on(conn, tenant_id, mention)
 
     # -- routing -----------------------------------------------------------------------------
     def claim_received(self, owner: str, limit: int, lease_seconds: float) -> list[int]:
@@ -171,7 +188,7 @@ class InboxRepository:
         m = t.mentions
         finished = 0
         with self.db.begin() as conn:
-            for r in routed:
+            for r in sorted(routed, key=lambda r: r.mention.id):  # id order, as lease renewals lock
                 where = [m.c.id == r.mention.id, m.c.status == MentionStatus.RECEIVED]
                 if owner is not None:
                     where.append(leases.held_by(m, owner))
@@ -189,12 +206,8 @@ class InboxRepository:
 
     # -- reads for the CRM side --------------------------------------------------------------
     def find(self, tenant_id: int | None, network: str, external_id: str) -> MentionRow | None:
-        m = t.mentions.c
         with self.db.read() as conn:
-            row = conn.execute(
-                select(t.mentions).where(m.tenant_id == tenant_id, m.network == network, m.external_id == external_id)
-            ).first()
-        return mention_row(row) if row is not None else None
+            return find_on(conn, tenant_id, network, external_id)
 
     def not_delivered(
         self, tenant_id: int, sink: str, account_ids: Sequence[int], after_id: int, limit: int

@@ -83,5 +83,9 @@ def renew(
     pk = table.primary_key.columns.values()[0]
     mine = and_(pk.in_(list(ids)), held_by(table, owner), *([where] if where is not None else []))
     with db.begin() as conn:
-        conn.execute(update(table).where(mine).values(lease_until=now + timedelta(seconds=lease_seconds)))
-        return {int(r[0]) for r in conn.execute(select(pk).where(mine))}
+        # Row locks in id order (PostgreSQL; SQLite has one writer anyway): the worker's own finishing
+        # transaction writes the same rows in id order too, so it and this heartbeat never deadlock.
+        held = [int(r[0]) for r in conn.execute(select(pk).where(mine).order_by(pk).with_for_update())]
+        if held:
+            conn.execute(update(table).where(pk.in_(held)).values(lease_until=now + timedelta(seconds=lease_seconds)))
+        return set(held)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.models import Reply
@@ -146,23 +146,8 @@ class OutboxRepository:
     ) -> str | None:
         """The public thread a handoff moved to private messages with this customer (the latest one
         sent since ``since``), or None."""
-        r = t.replies.c
         with self.db.read() as conn:
-            row = conn.execute(
-                select(r.handoff_thread)
-                .where(
-                    r.tenant_id == tenant_id,
-                    r.network == network,
-                    r.recipient_id == customer_id,
-                    r.account_id == account_id,
-                    r.handoff_thread.is_not(None),
-                    r.status == ReplyStatus.SENT,
-                    r.updated_at >= since,
-                )
-                .order_by(r.id.desc())
-                .limit(1)
-            ).first()
-        return str(row.handoff_thread) if row is not None else None
+            return handoff_thread_on(conn, tenant_id, account_id, network, customer_id, since)
 
     # -- sending -----------------------------------------------------------------------------
     def take(self, reply_id: int, owner: str, lease_seconds: float) -> bool:
@@ -311,3 +296,25 @@ class OutboxRepository:
             if row.status == ReplyStatus.FAILED:
                 values.update(status=ReplyStatus.PENDING, next_attempt_at=now, last_error=None)
             conn.execute(update(t.replies).where(r.id == reply_id).values(**values))
+
+
+def handoff_thread_on(
+    conn: Connection, tenant_id: int, account_id: int, network: str, customer_id: str, since: datetime
+) -> str | None:
+    """``OutboxRepository.handoff_thread_for`` inside the caller's transaction."""
+    r = t.replies.c
+    row = conn.execute(
+        select(r.handoff_thread)
+        .where(
+            r.tenant_id == tenant_id,
+            r.network == network,
+            r.recipient_id == customer_id,
+            r.account_id == account_id,
+            r.handoff_thread.is_not(None),
+            r.status == ReplyStatus.SENT,
+            r.updated_at >= since,
+        )
+        .order_by(r.id.desc())
+        .limit(1)
+    ).first()
+    return str(row.handoff_thread) if row is not None else None

@@ -77,6 +77,26 @@ def _row(r: Any) -> QuarantineRow:
     )
 
 
+def quarantine_values(tenant_id: int, account_id: int, network: str, source: str, item: Quarantined) -> dict[str, Any]:
+    """The row of a newly quarantined item."""
+    payload = _jsonable(item.payload)
+    now = utcnow()
+    return {
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "network": network,
+        "source": source,
+        "location": item.where[:512],
+        "error": item.error,
+        "payload": payload,
+        "fingerprint": fingerprint(payload),
+        "status": QuarantineStatus.QUARANTINED,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 class QuarantineRepository:
     def __init__(self, db: Database):
         self.db = db
@@ -90,33 +110,17 @@ class QuarantineRepository:
         q = t.quarantine.c
         new: list[int] = []
         for item in items:
-            payload = _jsonable(item.payload)
-            mark = fingerprint(payload)
-            now = utcnow()
+            values = quarantine_values(tenant_id, account_id, network, source, item)
             try:
                 with self.db.begin() as conn:
                     seen = conn.execute(
-                        select(q.id).where(q.tenant_id == tenant_id, q.network == network, q.fingerprint == mark)
+                        select(q.id).where(
+                            q.tenant_id == tenant_id, q.network == network, q.fingerprint == values["fingerprint"]
+                        )
                     ).first()
                     if seen is not None:
                         continue
-                    result = conn.execute(
-                        insert(t.quarantine).values(
-                            tenant_id=tenant_id,
-                            account_id=account_id,
-                            network=network,
-                            source=source,
-                            location=item.where[:512],
-                            error=item.error,
-                            payload=payload,
-                            fingerprint=mark,
-                            status=QuarantineStatus.QUARANTINED,
-                            attempts=0,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-                    new.append(new_id(result))
+                    new.append(new_id(conn.execute(insert(t.quarantine).values(**values))))
             except IntegrityError:
                 continue  # another process stored the same item meanwhile (PostgreSQL)
         return new
@@ -176,3 +180,13 @@ class QuarantineRepository:
             values["error"] = error
         with self.db.begin() as conn:
             conn.execute(update(t.quarantine).where(q.id == item_id).values(**values))
+
+    def discard(self, item_id: int, outcome: str) -> bool:
+        """An admin gave up on a still-quarantined item; False when it is no longer quarantined."""
+        q = t.quarantine.c
+        values = {"status": QuarantineStatus.DISCARDED, "outcome": outcome[:2000], "updated_at": utcnow()}
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(t.quarantine).where(q.id == item_id, q.status == QuarantineStatus.QUARANTINED).values(**values)
+            ).rowcount
+        return bool(done)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from plugin.connector import AccountContext
 from plugin.secrets import SecretBox
 from plugin.store import tables as t
+from plugin.store.account_cache import AccountCache
 from plugin.store.accounts import AccountRepository, AccountRow
 from plugin.store.admins import AdminRepository
 from plugin.store.budgets import CallbackBudgetRepository, RatePauseRepository
@@ -26,11 +27,16 @@ from plugin.store.failures import FailureRepository
 from plugin.store.health import HealthRepository, account_target, sink_target
 from plugin.store.identity import IdentityRepository
 from plugin.store.inbox import InboxRepository
+from plugin.store.intake import IntakeRepository
+from plugin.store.notices import NoticeRepository
 from plugin.store.outbox import OutboxRepository
 from plugin.store.quarantine import QuarantineRepository
+from plugin.store.rate_budgets import RateBudgetRepository
 from plugin.store.service import ServiceRepository
 from plugin.store.statuses import DeliveryStatus, MentionStatus, ReplyStatus
+from plugin.store.streams import ReplyStreamRepository
 from plugin.store.tenants import TenantRepository
+from plugin.store.ticketlinks import TicketLinkRepository
 from plugin.store.trust import TrustRepository
 
 # AccountRow and BACKFILL_DAYS lived here before the split; their old import path keeps working.
@@ -53,6 +59,7 @@ class Store:
         self.trust = TrustRepository(db, box)
         self.rate_pauses = RatePauseRepository(db)
         self.callback_budgets = CallbackBudgetRepository(db)
+        self.rate_budgets = RateBudgetRepository(db)  # token buckets per target (plugin.ratebudget)
         # OAuth states of the guided connect flows (plugin/connect/).
         self.connect_states = ConnectStateRepository(db, box)
         # The standalone console: admin users and sessions; failures an admin acts on (issue 15).
@@ -61,9 +68,16 @@ class Store:
         # Service facts and the hourly rollup the dashboard reads (issue 16).
         self.service = ServiceRepository(db)
         self.csat = CsatRepository(db)
+        self.ticket_links = TicketLinkRepository(db)  # which ticket holds a conversation (Zendesk notes)
         # Items no connector could read, and the truth about each account (issues 12 and 15).
         self.quarantine = QuarantineRepository(db)
         self.health = HealthRepository(db)
+        # Change streams of agents' replies (Salesforce CDC) and their replay positions (issue 14).
+        self.reply_streams = ReplyStreamRepository(db)
+        # The webhook path: one write transaction per inbound batch, accounts cached per generation.
+        self.intake = IntakeRepository(db)
+        self.webhook_accounts = AccountCache(db, box)
+        self.notices = NoticeRepository(db)
 
     # -- tenants and connections -------------------------------------------------------------
     def ensure_tenant(self, key: str, name: str = "") -> int:

@@ -66,3 +66,4 @@ class Outcome(StrEnum):
 class QuarantineStatus(StrEnum):
     QUARANTINED = "quarantined"  # could not be parsed; kept raw, waiting for a fix and a retry
     RELEASED = "released"  # a retry parsed it (its mentions, if any, are in the inbox)
+    DISCARDED = "discarded"  # an admin decided it is not worth keeping (audited with who and why)

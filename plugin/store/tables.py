@@ -376,3 +376,25 @@ needs_attention = Table(
     _ts("since", nullable=False),
     _ts("notified_at"),  # the admin contact was told (once)
 )
+
+# Each CRM connection's change stream of agent replies (Salesforce CDC over CometD, migration 0015):
+# the last event position read, the mode (streaming | polling) and the lease of the one listener.
+reply_streams = Table(
+    "reply_streams",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("sink", String(64), nullable=False),
+    Column("position", Text),  # the sink's replay position (Salesforce replayId), resumed after a restart
+    Column("mode", String(16), nullable=False, default="polling"),
+    Column("detail", Text),  # why it polls (denied, erroring), or what it streams
+    Column("events", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    _ts("last_event_at"),
+    _ts("healthy_at"),  # the last answer of a healthy stream (a long poll that ended normally)
+    _ts("next_attempt_at"),
+    Column("lease_owner", String(64)),
+    _ts("lease_until"),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("tenant_id", "sink", name="uq_reply_streams_tenant_sink"),
+)

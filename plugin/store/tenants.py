@@ -42,6 +42,10 @@ class TenantRepository:
     def __init__(self, db: Database, box: SecretBox):
         self.db = db
         self.box = box
+        # A tenant's id and key never change and tenants are never deleted, so both directions are
+        # remembered once found: observers look the tenant up once per delivered mention.
+        self._ids: dict[str, int] = {}
+        self._keys: dict[int, str] = {}
 
     def ensure(self, key: str, name: str = "") -> int:
         with self.db.begin() as conn:
@@ -58,13 +62,24 @@ class TenantRepository:
                 return int(row.id)
 
     def key_of(self, tenant_id: int) -> str:
+        known = self._keys.get(tenant_id)
+        if known is not None:
+            return known
         with self.db.read() as conn:
-            return str(conn.execute(select(t.tenants.c.key).where(t.tenants.c.id == tenant_id)).scalar_one())
+            key = str(conn.execute(select(t.tenants.c.key).where(t.tenants.c.id == tenant_id)).scalar_one())
+        self._keys[tenant_id] = key
+        return key
 
     def id_of(self, key: str) -> int | None:
+        known = self._ids.get(key)
+        if known is not None:
+            return known
         with self.db.read() as conn:
             value = conn.execute(select(t.tenants.c.id).where(t.tenants.c.key == key)).scalar()
-            return int(value) if value is not None else None
+        if value is None:
+            return None  # not remembered: the tenant may be created any time
+        self._ids[key] = int(value)
+        return int(value)
 
     def all(self) -> list[TenantRow]:
         with self.db.read() as conn:
@@ -146,6 +161,13 @@ class TenantRepository:
         """Every CRM connection is due now to be asked for agents' replies (see Worker.wake_polls)."""
         with self.db.begin() as conn:
             conn.execute(update(t.sink_connections).values(next_reply_poll_at=utcnow()))
+
+    def wake_reply_poll(self, tenant_id: int, sink: str) -> None:
+        """One connection's agent replies are due now (its change stream reported a change)."""
+        c = t.sink_connections.c
+        with self.db.begin() as conn:
+            conn.execute(update(t.sink_connections).where(c.tenant_id == tenant_id, c.sink == sink)
+                         .values(next_reply_poll_at=utcnow()))  # fmt: skip
 
     def schedule_reply_poll(
         self, tenant_id: int, sink: str, watermark: str | None, seconds: float, error: str | None = None

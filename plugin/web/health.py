@@ -19,6 +19,7 @@ from plugin.errors import Unauthorized
 from plugin.metrics import registry_with_backlog
 from plugin.store.health import AccountHealth
 from plugin.web.extension import runtime
+from plugin.worker.streams import stream_facts
 
 bp = Blueprint("health", __name__)
 
@@ -46,6 +47,8 @@ def healthz() -> Any:
         counts=rt.store.counts(),
         quarantined=rt.store.quarantine.counts_by_network(),
         accounts=[health_json(a) for a in accounts],
+        # Whether each CRM's agent replies arrive by change stream or by polling (and why).
+        reply_streams=[stream_facts(s) for s in rt.store.reply_streams.all()],
         needs_attention=[
             {
                 "target": n.target,

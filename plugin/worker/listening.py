@@ -16,7 +16,7 @@ import logging
 from datetime import timedelta
 
 from plugin.connector import AccountContext, Connector, listen_terms
-from plugin.errors import FatalError, RetriableError
+from plugin.errors import BadInput, FatalError, RetriableError
 from plugin.models import Mention
 from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
@@ -55,8 +55,12 @@ def listen_if_due(
         log.warning("listening on %s/%s: %s", account.network, account.external_id, exc)
         accounts.save_listening(account.id, state.listen_cursor, now + timedelta(seconds=wait))
         return 0
-    except FatalError as exc:
+    except (FatalError, BadInput) as exc:
+        # BadInput: an answer the connector cannot read; the poll turn it rides on must not fail with it.
         log.warning("listening on %s/%s refused: %s", account.network, account.external_id, exc)
+        # Shown where the admin looks (admin page, doctor, console): e.g. Instagram's 30 hashtags a week
+        # used up, or VK without a search token. Not a failed poll: the account keeps working.
+        runtime.store.health.failed(account.id, f"listening: {exc}")
         wait = max(spacing.total_seconds(), FAILED_LISTEN_SECONDS)
         accounts.save_listening(account.id, state.listen_cursor, now + timedelta(seconds=wait))
         return 0

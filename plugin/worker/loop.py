@@ -14,15 +14,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from plugin import attention, metrics
-from plugin.connector import quarantine_scope
+from plugin import attention, metrics, notices, ratebudget, renewal
+from plugin.connector import AccountContext, PollPage, quarantine_scope
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Match, Mention
 from plugin.outbox import crm as crm_replies
 from plugin.outbox import replies as outbox
+from plugin.pipeline import doorbell, quarantine
 from plugin.pipeline import inbound as pipeline
-from plugin.pipeline import quarantine
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
 from plugin.sink import DeliveryItem, DeliveryOutcome, SinkConnection
@@ -31,7 +31,9 @@ from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
-from plugin.worker import listening, ratings, resolutions
+from plugin.worker import delivery, listening, ratings, resolutions
+from plugin.worker.retrysplit import retry_batches
+from plugin.worker.streams import ReplyStreams
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +48,17 @@ class Tick:
     retried: int = 0
     failed: int = 0
     replies: int = 0
+    deferred: int = 0  # items left for when their target's rate budget refills (not work done)
+    next_due: datetime | None = None  # the earliest refill that deferred work waits for
+    held: int = 0  # due deliveries left for a call in flight (plugin/worker/delivery.py): still work
     errors: list[str] = field(default_factory=list)
+
+    def waits_until(self, when: datetime) -> None:
+        self.next_due = when if self.next_due is None else min(self.next_due, when)
 
     @property
     def busy(self) -> bool:
-        return bool(self.ingested or self.routed or self.delivered or self.replies or self.retried)
+        return bool(self.ingested or self.routed or self.delivered or self.replies or self.retried or self.held)
 
     @property
     def progressed(self) -> bool:
@@ -63,6 +71,12 @@ class Worker:
         self.runtime = runtime
         self.owner = owner or f"worker-{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
+        # Rung when mentions are stored, by a change stream that saw an agent reply, and by stop().
+        self._bell = doorbell.BELL.listener()
+        self._nudged = self._bell
+        # (tenant, sink) -> when its CRM's rate budget can pay again: not claimed before (plugin.ratebudget)
+        self._budget_waits: dict[tuple[int, str], datetime] = {}
+        self._budget_targets: dict[tuple[int, str], tuple[ratebudget.Target, int]] = {}  # last target, cost
 
     @property
     def policy(self) -> RetryPolicy:
@@ -103,14 +117,33 @@ class Worker:
         account, context = found
         connector = runtime.registry.connector(account.network)
         interval = float(account.settings.get("poll_interval_seconds", connector.limits().poll_interval_seconds))
+        # The account's rate budget is shared with its replies and with every other worker.
+        budgets = ratebudget.Budgets(runtime.settings, runtime.store)
+        budget = ratebudget.account_target(runtime.settings, account.id, connector)
+        wait = budgets.acquire(budget)
+        if wait:
+            when = utcnow() + timedelta(seconds=wait)
+            accounts.release_cursor(account_id, next_poll=when, owner=self.owner)  # not a failure
+            tick.waits_until(when)
+            return
         tick.polled += 1
         try:
             # Items the connector cannot read are collected, not raised: the rest of the page flows.
-            with quarantine_scope() as quarantined:
-                page = connector.poll(context, cursor_row.cursor)
+            # A token about to expire (or refused) is renewed first, without an admin (renewal.py).
+            used = [context]
+
+            def poll(current: AccountContext) -> PollPage:
+                used.append(current)
+                return connector.poll(current, cursor_row.cursor)
+
+            with quarantine_scope() as quarantined, budgets.metered(budget):
+                page = renewal.call(runtime, account.id, context, connector, poll)
+            context = used[-1]
         except (RetriableError, FatalError, Exception) as exc:  # a connector bug must not stop the others
             failures = cursor_row.failures + 1
             retry_after = getattr(exc, "retry_after", None)
+            if isinstance(exc, RateLimited) and exc.code != "client_pacing":
+                budgets.hold(budget, retry_after or 0.0)  # the network said so: its bucket waits too
             if not isinstance(exc, RetriableError | FatalError):
                 log.exception("poll of %s account %s failed unexpectedly", account.network, account.id)
             if isinstance(exc, AuthError):
@@ -145,13 +178,25 @@ class Worker:
     def deliver_due(self, limit: int | None = None) -> Tick:
         tick = Tick()
         runtime, settings = self.runtime, self.runtime.settings
-        limit = limit or settings.delivery_batch_size * 4
         deliveries, lease = runtime.store.deliveries, settings.lease_seconds
         # One claim per CRM: the oldest work of a CRM that keeps failing (or is paused) would
-        # otherwise fill every claim and starve the other CRM's deliveries behind it.
+        # otherwise fill every claim and starve the other CRM's deliveries behind it. How much is
+        # claimed adapts to the load (plugin/worker/delivery.py); ``limit`` overrides it.
         installed = sorted(runtime.registry.sinks)
-        ids = [i for name in installed for i in deliveries.claim_due(self.owner, limit, lease, sink=name)]
-        ids += deliveries.claim_due(self.owner, limit, lease, other_than=installed)  # not installed: told below
+        now = utcnow()
+        self._budget_waits = {key: until for key, until in self._budget_waits.items() if until > now}
+        self._peek_budgets(now)
+        for until in self._budget_waits.values():
+            tick.waits_until(until)
+        waiting = {name: {tenant for tenant, sink in self._budget_waits if sink == name} for name in installed}
+        ids: list[int] = []
+        for name in installed:
+            plan = delivery.ClaimPlan(limit) if limit else self._plan(name)
+            tick.held += plan.held
+            if plan.limit:
+                ids += deliveries.claim_due(self.owner, plan.limit, lease, sink=name, exclude_tenants=waiting[name])
+        other = limit or delivery.CALLS_PER_TICK * 100
+        ids += deliveries.claim_due(self.owner, other, lease, other_than=installed)  # not installed: told below
         if not ids:
             return tick
         groups: dict[tuple[int, str], list[DueDelivery]] = defaultdict(list)
@@ -164,6 +209,17 @@ class Worker:
             for (tenant_id, sink_name), group in groups.items():
                 self._deliver_group(tenant_id, sink_name, group, tick, beat)
         return tick
+
+    def _max_batch(self, sink_name: str) -> int:
+        return delivery.max_batch(self.runtime.registry.sink(sink_name).max_batch, self.runtime.settings)
+
+    def _plan(self, sink_name: str) -> delivery.ClaimPlan:
+        max_batch = self._max_batch(sink_name)
+        in_flight = delivery.IN_FLIGHT.count(sink_name)
+        # Counted only when a call is under way: the idle case (one worker) costs no extra query.
+        cap = max_batch * delivery.CALLS_PER_TICK
+        due = self.runtime.store.deliveries.count_due(sink_name, cap) if in_flight else None
+        return delivery.plan_claim(max_batch, in_flight, due)
 
     def _deliver_group(
         self, tenant_id: int, sink_name: str, rows: list[DueDelivery], tick: Tick, beat: Heartbeat
@@ -203,6 +259,8 @@ class Worker:
         # in other workers) until its Retry-After, rather than each batch earning its own 429.
         target = f"{sink_name}:{connection.tenant_key}"
         pause = runtime.store.rate_pauses.state(target)
+        budgets = ratebudget.Budgets(runtime.settings, runtime.store)
+        budget = ratebudget.sink_target(runtime.settings, sink_name, config, connection.tenant_key)
         refused = runtime.store.health.attention_of(sink_target(sink_name, tenant_id))
         if refused is not None:
             # The CRM refused this connection's credentials: nothing is sent until an admin updates
@@ -212,8 +270,8 @@ class Worker:
             self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             beat.release([i.delivery_id for i in items])
             return
-        for start in range(0, len(items), sink.max_batch):
-            batch = items[start : start + sink.max_batch]
+        # Adaptive size (delivery.py), smaller after each failure of an item (retrysplit.py).
+        for batch in retry_batches(items, self._max_batch(sink_name)):
             if pause.until is not None:
                 # Not attempted: due again when the pause ends, and no attempt is counted (counting
                 # would grow the back-off of work that never met the CRM).
@@ -224,14 +282,24 @@ class Worker:
             batch = [i for i in batch if i.delivery_id in held]  # the rest is another worker's now
             if not batch:
                 continue
+            cost = sink.calls_for(connection, batch)
+            refill = self._budget_wait(budgets, budget, cost, tenant_id, sink_name)
+            if refill is not None:
+                # The shared budget cannot pay yet: nothing is sent, no attempt counted; due at the refill.
+                assert budget is not None
+                self._defer(batch, claimed, refill, f"{budget.key}: waiting for the rate budget", tick, spread=0.1)
+                beat.release([i.delivery_id for i in batch])
+                continue
             try:
-                outcomes = sink.deliver(connection, batch)
+                with budgets.metered(budget, cost), delivery.IN_FLIGHT.call(sink_name):
+                    outcomes = sink.deliver(connection, batch)
                 if pause.strikes:
                     runtime.store.rate_pauses.clear_strikes(target)
                     pause = RatePause(None, 0)
             except RateLimited as exc:
                 pause = self._pause(target, exc, pause)
                 wait = max(0.0, (pause.until - utcnow()).total_seconds()) if pause.until else exc.retry_after
+                budgets.hold(budget, wait or 0.0)  # every worker's bucket for this target waits too
                 outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=wait) for i in batch]
             except RetriableError as exc:
                 outcomes = [
@@ -263,6 +331,34 @@ class Worker:
                 if outcome.status == Outcome.DELIVERED and row is not None and row.received_at is not None:
                     metrics.TIME_TO_CRM.labels(sink_name).observe((utcnow() - row.received_at).total_seconds())
 
+    def _peek_budgets(self, now: datetime) -> None:
+        """Targets this worker delivered to before and whose bucket cannot pay yet are not claimed
+        for: one read each, instead of a claim and a deferral (two writes) that would be undone."""
+        known = [(key, found) for key, found in self._budget_targets.items() if key not in self._budget_waits]
+        if not known:
+            return
+        budgets = ratebudget.Budgets(self.runtime.settings, self.runtime.store)
+        for key, (target, cost) in known:
+            seconds = budgets.peek(target, cost)
+            if seconds > 0:
+                self._budget_waits[key] = now + timedelta(seconds=seconds)
+
+    def _budget_wait(
+        self, budgets: ratebudget.Budgets, budget: ratebudget.Target | None, cost: int, tenant_id: int, sink: str
+    ) -> datetime | None:
+        """None when the rate budget paid for ``cost`` calls; else when it can (remembered, so this
+        worker does not claim that tenant's deliveries again before then)."""
+        key = (tenant_id, sink)
+        if budget is not None:
+            self._budget_targets[key] = (budget, cost)
+        until = self._budget_waits.get(key)
+        if until is None or until <= utcnow():
+            seconds = budgets.acquire(budget, cost)
+            if not seconds:
+                return None
+            until = self._budget_waits[key] = utcnow() + timedelta(seconds=seconds)
+        return until
+
     def _pause(self, target: str, exc: RateLimited, pause: RatePause) -> RatePause:
         """Pause ``target`` for every worker: for the server's Retry-After, or, when it named none,
         for a back-off that doubles with each consecutive such 429 (a success resets it)."""
@@ -274,27 +370,39 @@ class Worker:
         return RatePause(until, strikes)
 
     def _defer(
-        self, batch: list[DeliveryItem], claimed: dict[int, DueDelivery], until: datetime, reason: str, tick: Tick
+        self,
+        batch: list[DeliveryItem],
+        claimed: dict[int, DueDelivery],
+        until: datetime,
+        reason: str,
+        tick: Tick,
+        *,
+        spread: float | None = None,
     ) -> None:
-        # Spread over a second so that a paused target's backlog does not all come due at once.
+        # Spread over a second so that a paused target's backlog does not all come due at once; work
+        # waiting for a refill (``spread`` set) is counted as deferred, which is not being busy.
         updates = [
             DeliveryUpdate(
                 i.delivery_id,
                 DeliveryStatus.PENDING,
                 claimed[i.delivery_id].attempts,
                 reason,
-                next_attempt_at=until + timedelta(seconds=random.uniform(0.0, 1.0)),
+                next_attempt_at=until + timedelta(seconds=random.uniform(0.0, 1.0 if spread is None else spread)),
             )
             for i in batch
         ]
         self.runtime.store.deliveries.finish(self.owner, updates)
-        tick.retried += len(updates)
+        if spread is None:
+            tick.retried += len(updates)
+        else:
+            tick.deferred += len(updates)
+            tick.waits_until(until)
 
     def _decide(self, outcome: DeliveryOutcome, row: DueDelivery | None, policy: RetryPolicy) -> DeliveryUpdate:
         """The delivery's next state. Retries go on for days (a CRM outage must lose nothing), then a
         human is told."""
         attempts = (row.attempts if row is not None else 0) + 1
-        status = _outcome(outcome)
+        status = delivery.outcome_of(outcome)
         if status == Outcome.DELIVERED:
             return DeliveryUpdate(outcome.delivery_id, DeliveryStatus.DELIVERED, attempts, remote_id=outcome.remote_id)
         if status == Outcome.FAILED:
@@ -343,26 +451,36 @@ class Worker:
         tick.routed = pipeline.route(self.runtime, self.owner)
         delivered = self.deliver_due()
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
+        tick.deferred += delivered.deferred
+        if delivered.next_due is not None:
+            tick.waits_until(delivered.next_due)
+        tick.held = delivered.held
         crm_replies.collect(self.runtime)
         tick.replies = outbox.drain(self.runtime, self.owner)
         crm_replies.report(self.runtime)
         resolutions.sync(self.runtime)
         tick.delivered += ratings.write_due(self.runtime)  # customers' ratings, to their tickets/cases
+        notices.deliver_due(self.runtime, self.owner)  # admin notices: at least once (plugin/notices.py)
         return tick
 
     def run_forever(self) -> None:
         idle = self.runtime.settings.worker_idle_seconds
+        streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
         while not self._stop.is_set():
             try:
+                streams.maybe_start()
                 tick = self.run_once()
             except Exception:
                 log.exception("worker tick failed; retrying after a pause")
                 self._stop.wait(idle * 5)
                 continue
-            if not tick.progressed:
+            if not tick.progressed and not self._stop.is_set():
                 # Retries alone are not progress: work that waits on a Retry-After or a rate
-                # pause must not keep the loop spinning.
-                self._stop.wait(idle)
+                # pause must not keep the loop spinning. New mentions (and change-stream events) ring
+                # the bell and end the wait at once; work waiting on a rate budget is taken up at its
+                # refill, when that comes before the next idle look.
+                doorbell.wait(self._bell, idle_seconds(tick, idle))
+        streams.stop()
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name=self.owner, daemon=True)
@@ -371,12 +489,11 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self._bell.set()  # a waiting loop sees the stop now, not after its idle interval
 
 
-def _outcome(outcome: DeliveryOutcome) -> Outcome:
-    """A third-party sink may return a status it should not; like any unclear result, it is retried."""
-    try:
-        return Outcome(outcome.status)
-    except ValueError:
-        log.warning("sink returned unknown outcome %r for delivery %s; retrying", outcome.status, outcome.delivery_id)
-        return Outcome.RETRY
+def idle_seconds(tick: Tick, idle: float) -> float:
+    """How long a loop that made no progress sleeps: ``idle``, or less when a rate budget refills sooner."""
+    if tick.next_due is None:
+        return idle
+    return max(0.0, min(idle, (tick.next_due - utcnow()).total_seconds()))

@@ -16,7 +16,7 @@ from plugin.errors import AuthError, BadInput, RetriableError
 from plugin.web import service_settings
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
-from plugin.zendesk import trust
+from plugin.zendesk import admin_quarantine, trust
 from plugin.zendesk.admin_accounts import connect_account, network_forms
 from plugin.zendesk.blueprint import bp
 from plugin.zendesk.instances import instances, with_instance, with_selection
@@ -136,6 +136,7 @@ def _admin_page(
     error: BadInput | None = None,
     *,
     refill: bool = False,
+    notice: str = "",
 ) -> str:
     """The page; ``refill``: show again what the admin typed (after an error, or picking a network)."""
     rt = runtime()
@@ -163,6 +164,7 @@ def _admin_page(
         networks=network_forms(rt.registry.connectors.values(), new["network"], request.form if refill else {}, error),
         rest=_rest_status(rt.store.sink_connection(tenant_id, "zendesk")),
         error=str(error) if error is not None else "",
+        notice=notice,
         new=new,
         # The guided connect pages trust only this grant (plugin/connect/grant.py); Zendesk vouched for
         # this session as the tenant's admin, but does not say which admin, hence the tenant as actor.
@@ -183,15 +185,24 @@ def admin_save() -> Any:
     if flow.get("g") != rt.store.trust.generation(subdomain):
         raise BadInput("this admin session was revoked; open the integration again from Zendesk", status=403)
     name = form_field("name", required=False, max_length=255) or str(flow["n"])
-    action = form_field("action", required=False, max_length=16) or "save"
-    if action not in ("save", "pick", "unlock"):
-        raise BadInput("action must be 'save', 'pick' or 'unlock'")
+    action = form_field("action", required=False, max_length=32) or "save"
+    if action not in ("save", "pick", "unlock") and not admin_quarantine.is_action(action):
+        raise BadInput("action must be 'save', 'pick', 'unlock' or a quarantine action")
     if action == "unlock" or flow.get("tr") is not True:
         return _unlock(flow, subdomain, name)
     tenant_id = rt.store.tenant_id(subdomain)
     if tenant_id is None:
         raise BadInput("this Zendesk account is not installed here", status=403)
     picked = {int(v) for v in request.form.getlist("account") if v.isdigit()}
+    if admin_quarantine.is_action(action):
+        try:
+            done, problem = admin_quarantine.act(tenant_id, subdomain, action), None
+        except BadInput as exc:
+            if exc.status == 404:
+                raise
+            done, problem = "", exc
+        html = _admin_page(tenant_id, subdomain, name, str(request.form["flow"]), picked, problem, notice=done)
+        return _framed(html, subdomain)
     if action == "pick":
         # Without JavaScript, choosing a network reloads the page to show that network's fields.
         html = _admin_page(tenant_id, subdomain, name, str(request.form["flow"]), picked, refill=True)

@@ -63,6 +63,8 @@ def network_forms(
     """A form per network; the chosen one is filled with what was submitted (never its secrets)."""
     forms: list[NetworkForm] = []
     for connector in sorted(connectors, key=lambda c: c.name):
+        if not typed_by_hand(connector):
+            continue  # connected through its guided flow only
         values: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
         errors: dict[str, dict[str, str]] = {CREDENTIALS: {}, SETTINGS: {}}
         # The fieldset's marker is submitted only when its fields were on the page and enabled: then an
@@ -117,6 +119,13 @@ def _validated(connector: Connector) -> tuple[dict[str, str], dict[str, Any]]:
     return credentials, found[SETTINGS]
 
 
+def typed_by_hand(connector: Connector) -> bool:
+    """Whether the admin page offers this network's raw credentials form: a network with a guided
+    connect flow is connected through it (ids looked up, webhook registered), unless the operator
+    turned ``manual_account_form`` on; one without a flow gets its declared credentials form."""
+    return connector.connect_flow() is None or runtime().settings.manual_account_form
+
+
 def connect_account(tenant_id: int, network: str) -> int:
     """Store the account the admin described in the "connect another account" part of the form.
 
@@ -128,6 +137,10 @@ def connect_account(tenant_id: int, network: str) -> int:
     connector = rt.registry.connectors.get(network)
     if connector is None:
         raise BadInput(f"unknown network {network!r}")
+    if not typed_by_hand(connector):
+        name = connector.display_name or network
+        raise BadInput(f"connect {name} with “Connect an account…” (its guided flow looks the account up "
+                       "and registers its webhook); typed credentials are not taken for it")  # fmt: skip
     external_id = form_field("new_external_id", max_length=255)
     assert external_id is not None
     handle = form_field("new_handle", required=False, max_length=255)

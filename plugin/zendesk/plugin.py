@@ -32,7 +32,12 @@ def horseshoe_register_routes() -> list[Blueprint]:
 
 @hookimpl
 def horseshoe_startup(runtime: Runtime) -> None:
-    """Files stored as ``horseshoe-file:`` references reach Zendesk as signed links to this host."""
+    """Files stored as ``horseshoe-file:`` references reach Zendesk as signed links to this host;
+    horseshoe's notes find the ticket of their conversation (internal notes, plugin/zendesk/notes.py)."""
     sink = runtime.registry.sinks.get("zendesk")
     if isinstance(sink, ZendeskSink):
         sink.file_links = file_links(runtime)
+        links = runtime.store.ticket_links
+        sink.ticket_of = lambda tenant, network, thread, about: links.ticket_of_thread(
+            tenant, "zendesk", network, thread, about
+        )

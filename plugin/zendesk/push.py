@@ -20,10 +20,12 @@ import requests
 
 from plugin.connector import FILE_REFERENCE
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
-from plugin.http import retry_after_seconds
+from plugin.http import record, retry_after_seconds
 from plugin.models import Attachment
+from plugin.pipeline import notices
 from plugin.sink import DeliveryItem, DeliveryOutcome, Rating, ResolutionBatch, Sink, SinkConnection
 from plugin.store.statuses import DeliveryStatus
+from plugin.zendesk import notes as zendesk_notes
 from plugin.zendesk import ratings
 from plugin.zendesk.instances import Instance, instance_for, instances
 from plugin.zendesk.resolutions import read_solved
@@ -64,6 +66,7 @@ class ZendeskPushClient:
         except requests.RequestException as exc:
             # Pushing twice is harmless (already_imported), so every transport error is retriable.
             raise RetriableError(f"zendesk unreachable: {exc.__class__.__name__}") from exc
+        record(response)  # X-Rate-Limit-Remaining settles the shared rate budget (plugin.ratebudget)
         if response.status_code == 429:
             raise RateLimited("zendesk rate limit", retry_after=retry_after_seconds(response))
         if response.status_code >= 500:
@@ -109,6 +112,8 @@ class ZendeskSink(Sink):
     # (tenant id, network, account, attachment URL) -> a URL Zendesk can import: a connector's
     # ``horseshoe-file:`` reference becomes a signed host link (set at start-up by the plugin).
     file_links: Callable[[int, str, str, str], str] | None = None
+    # Which ticket holds a conversation (set at start-up): horseshoe's notes go there as internal notes.
+    ticket_of: zendesk_notes.TicketOf | None = None
 
     def _with_file_links(self, tenant_id: int, item: DeliveryItem) -> DeliveryItem:
         mention = item.mention
@@ -121,9 +126,16 @@ class ZendeskSink(Sink):
         ]
         return replace(item, mention=mention.model_copy(update={"attachments": files}))
 
+    def calls_for(self, connection: SinkConnection, items: list[DeliveryItem]) -> int:
+        """One push per channel instance the batch reaches (a second one when replies follow their
+        parents in the same batch, settled afterwards by the rate budget)."""
+        found = {instance_for(connection.config, (i.mention.network, i.mention.account)) for i in items}
+        return max(1, len({instance.push_id for instance in found if instance is not None}))
+
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
         items = [self._with_file_links(connection.tenant_id, item) for item in items]
         outcomes: dict[int, DeliveryOutcome] = {}
+        items = self._internal_notes(connection, items, outcomes)
         by_instance: dict[str, tuple[Instance, list[DeliveryItem]]] = {}
         for item in items:
             instance = instance_for(connection.config, (item.mention.network, item.mention.account))
@@ -138,6 +150,24 @@ class ZendeskSink(Sink):
             client = ZendeskPushClient(instance.client_config(connection.config))
             self._deliver_to(client, group, outcomes)
         return list(outcomes.values())
+
+    def _internal_notes(
+        self, connection: SinkConnection, items: list[DeliveryItem], outcomes: dict[int, DeliveryOutcome]
+    ) -> list[DeliveryItem]:
+        """horseshoe's notes become internal notes where the tenant has REST credentials
+        (plugin/zendesk/notes.py); returns what is left to push."""
+        notes = [i for i in items if notices.is_notice(i.mention)]
+        if not notes or self.ticket_of is None:
+            return items
+        held = connection.fence([i.delivery_id for i in notes])  # another worker may have taken some over
+        for item in notes:
+            if item.delivery_id not in held:
+                outcomes[item.delivery_id] = DeliveryOutcome(item.delivery_id, "retry", error="lease lost")
+        written, to_push = zendesk_notes.write(
+            connection.config, connection.tenant_id, [i for i in notes if i.delivery_id in held], self.ticket_of
+        )
+        outcomes.update({o.delivery_id: o for o in written})
+        return [i for i in items if not notices.is_notice(i.mention)] + to_push
 
     def _deliver_to(
         self, client: ZendeskPushClient, items: list[DeliveryItem], outcomes: dict[int, DeliveryOutcome]

@@ -10,6 +10,8 @@ from typing import Any
 import requests
 from zenpy import Zenpy
 
+from plugin.http import record
+
 
 class CountingSession(requests.Session):
     """Counts requests, and points zenpy at ``api_base`` when it is not ``{subdomain}.zendesk.com``."""
@@ -24,7 +26,9 @@ class CountingSession(requests.Session):
         text = url.decode() if isinstance(url, bytes) else url
         if self._from and self._to and text.startswith(self._from):
             text = self._to + text[len(self._from) :]
-        return super().request(method, text, *args, **kwargs)
+        response = super().request(method, text, *args, **kwargs)
+        record(response)  # REST calls spend the same per-minute budget as pushes (plugin.ratebudget)
+        return response
 
 
 def has_rest_credentials(config: Mapping[str, Any]) -> bool:

@@ -11,9 +11,10 @@ from .control import action_response
 from .errors import FakeError, json_response
 from .faults import clear_faults, plan_settings
 from .ratelimit import RequestBudget, Verdict, Window, current_window
-from .service import FakeService, ServiceSettings
+from .service import MEASURING_CRM_LATENCY, FakeService, ServiceSettings
 
 __all__ = [
+    "MEASURING_CRM_LATENCY",
     "FakeApp",
     "FakeBackend",
     "FakeError",

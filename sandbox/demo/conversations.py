@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from plugin.pipeline import inbound as pipeline
 from sandbox.server import RunningServer, serve_in_thread
+from sandbox.vk.search import user_posts_publicly
 
 if TYPE_CHECKING:
     from sandbox.demo.run import World
@@ -32,10 +33,21 @@ LISTENING_POSTS = [  # (customer, text, relevant?)
 HANDOFF_CUSTOMER = "priya_k"
 HANDOFF_POST = "I was charged twice for my order and nobody answers!"
 HANDOFF_REPLY = "#handoff Sorry Priya! We've sent you a DM.\nHi Priya, could you send us your order number here?"
-DELETING_NETWORKS = ("mastodon", "bluesky")  # their customers delete a post before anyone answers
+# Their customers delete a post before anyone answers (each network's own deletion event: Mastodon and
+# Bluesky streams, Facebook's feed ``remove``).
+DELETING_NETWORKS = ("mastodon", "bluesky", "facebook")
+# Listening on VK too (newsfeed.search): a customer names the brand on their own wall, and another
+# meaning of the word that triage keeps out.
+VK_LISTENING_POSTS = [
+    ("acme charged me twice for one order and support does not answer", True),
+    ("the acme of baroque architecture is in Rome", False),
+]
 # Customers' items these conversations add to the stream (relevant listening posts, the handoff post,
 # the posts that get deleted): part of ``--mentions``.
-CUSTOMER_ITEMS = sum(1 for *_, relevant in LISTENING_POSTS if relevant) + 1 + len(DELETING_NETWORKS)
+CUSTOMER_ITEMS = (
+    sum(1 for *_, relevant in LISTENING_POSTS if relevant) + 1 + len(DELETING_NETWORKS)
+    + sum(1 for _, relevant in VK_LISTENING_POSTS if relevant)
+)  # fmt: skip
 ATTACHING_NETWORKS = frozenset({"x", "facebook", "mastodon", "bluesky", "telegram", "vk"})
 
 
@@ -68,13 +80,16 @@ class Conversations:
     extra_rows: int = 0  # inbox rows that are no customer item of ``world.injected`` (notes, noise)
     listening_account: int = 0
     listening_posted: bool = False
+    vk_listening_account: int = 0
+    vk_listening_posted: bool = False
 
     @property
     def pending(self) -> int:
         """Scripted steps not taken yet (the demo waits for them)."""
         return (
             int(not self.handed_off) + len(set(self.deleting.values()) - self.deleted) + int(not self.listening_posted)
-        )
+            + int(bool(self.vk_listening_account) and not self.vk_listening_posted)
+        )  # fmt: skip
 
     @property
     def label_url(self) -> str:
@@ -99,6 +114,11 @@ def begin(world: World) -> Conversations:
     world.injected[found.handoff_post] = "new"
     world.reserved.add(found.handoff_post)
     for network in world.networks:
+        if network.name == "vk":
+            world.runtime.store.update_account_settings(
+                network.account_id, {"listen_terms": BRAND_WORD, "listen_calls_per_hour": 3600}
+            )
+            found.vk_listening_account = network.account_id
         if network.name in DELETING_NETWORKS:
             external_id = network.harness.inject_public(f"my parcel from {network.name} is damaged, what now?")
             key = f"{network.name}:{external_id}"
@@ -126,6 +146,8 @@ def step(world: World, found: Conversations) -> None:
             else:
                 found.extra_rows += 1  # stored and counted, never a ticket
         found.listening_posted = True
+    if found.vk_listening_account and not found.vk_listening_posted:
+        _post_on_vk(world, found)
     if found.handoff_post and not found.handed_off:
         ticket = _ticket_with(world, found.handoff_post)
         if ticket is not None:
@@ -137,6 +159,8 @@ def step(world: World, found: Conversations) -> None:
             continue
         if _ticket_with(world, f"{network.name}:{external_id}") is None:
             continue
+        # Zendesk's callbacks say which ticket the post is on, so the note can be an internal note there.
+        world.driver.flush_events()
         event = network.harness.delete_public(external_id)
         located = world.runtime.store.account(network.account_id)
         assert located is not None
@@ -147,6 +171,22 @@ def step(world: World, found: Conversations) -> None:
         found.extra_rows += 1  # the note on its ticket
 
 
+def _post_on_vk(world: World, found: Conversations) -> None:
+    """Once VK listening has recorded where "now" is: the customers' posts on their own walls."""
+    if world.runtime.store.brand_accounts.cursor(found.vk_listening_account).listen_cursor is None:
+        return
+    network = next(n for n in world.networks if n.name == "vk")
+    for text, relevant in VK_LISTENING_POSTS:
+        post = user_posts_publicly(network.harness.app.state, int(network.harness.customer_id), text)
+        if relevant:
+            key = f"vk:wall{post['owner_id']}_{post['id']}"  # a person's wall (connectors/vk/listen.py)
+            world.injected[key] = "listening"
+            world.reserved.add(key)  # on the customer's wall: a community cannot comment there
+        else:
+            found.extra_rows += 1  # stored and counted, never a ticket
+    found.vk_listening_posted = True
+
+
 def attach_to(world: World, network: str, private: bool, first_of_network: bool, ticket_id: int) -> list[str]:
     """The image an agent attaches to this reply, if any: every third public reply where the network
     takes images (the first reply of each network goes without, so every network is answered)."""
@@ -154,6 +194,13 @@ def attach_to(world: World, network: str, private: bool, first_of_network: bool,
     if found is None or private or first_of_network or network not in ATTACHING_NETWORKS or ticket_id % 3:
         return []
     return [found.label_url]
+
+
+def is_deletion_note(comment: dict[str, Any]) -> bool:
+    """A Zendesk comment that is horseshoe's note about a deleted post (internal, or pushed as before)."""
+    body = str(comment.get("body") or "")
+    internal = comment.get("public") is False and body.startswith("Note from horseshoe") and "deleted" in body
+    return internal or str(comment.get("external_id") or "").endswith("#deleted")
 
 
 def figures(world: World) -> dict[str, int]:
@@ -168,6 +215,7 @@ def figures(world: World) -> dict[str, int]:
             str(c["body"]).startswith("#handoff") and (c.get("channelback") or {}).get("status") == "sent"
             for c in comments
         ),
-        "deletions": sum(str(c.get("external_id") or "").endswith("#deleted") for c in comments),
+        # horseshoe's notes are internal notes (REST credentials) or, without them, pushed comments.
+        "deletions": sum(is_deletion_note(c) for c in comments),
         "attachments": media,
     }

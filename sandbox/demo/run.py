@@ -29,7 +29,7 @@ from plugin.runtime import Runtime, build_runtime
 from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
-from plugin.zendesk.admin_accounts import account_form
+from sandbox.demo import connect as demo_connect
 from sandbox.demo import conversations, showcase
 from sandbox.demo import script as demo_script
 from sandbox.demo.audit import audit, reply_ref
@@ -166,18 +166,11 @@ def build_world(
     # The documented way to authorize a first install: the operator creates a one-time code
     # (`horseshoe tenants invite acme`) and the Zendesk admin enters it in the admin UI.
     install_code = runtime.store.trust.invite(SUBDOMAIN)
-    driver.install(
-        admin_choices={
-            "install_code": install_code,
-            "name": "Acme social",
-            "new_network": "x",
-            "new_external_id": brand.id,
-            "new_handle": BRAND,
-            "new_api_base": x_server.url,
-            # The fields the admin form shows for X, generated from its connector's models.
-            **account_form(runtime.registry.connector("x"), {"user_access_token": f"token-{BRAND}"}, {}),
-        }
-    )
+    # The brand's X account is connected as an admin would: through the guided flow (OAuth 2.0 with
+    # PKCE, Account Activity webhook), before the install, so the admin UI offers it ticked.
+    tenant = runtime.store.ensure_tenant(SUBDOMAIN)
+    demo_connect.connect_x(runtime, deferred.app, web.url, x_state, x_server.url, tenant, brand.id)
+    driver.install(admin_choices={"install_code": install_code, "name": "Acme social"})
     tenant_id = runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
     _grant_rest_access(runtime, zd_state, tenant_id)

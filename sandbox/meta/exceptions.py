@@ -77,6 +77,12 @@ def outside_window() -> GraphError:
     )
 
 
+def person_unavailable() -> GraphError:
+    """Send API "(#551) This person isn't available right now." (Messenger Platform error codes: the
+    recipient deleted or deactivated the account, or blocked the Page)."""
+    return GraphError("(#551) This person isn't available right now.", code=551, subcode=1545041)
+
+
 def already_replied() -> GraphError:
     return GraphError("(#10900) Activity already replied to", code=10900, type="OAuthException")
 

@@ -121,6 +121,12 @@ class FacebookHarness(_MetaHarness):
         self.poison({"id": comment_id}, {"created_time": "not a time"})
         return comment_id
 
+    def delete_public(self, external_id: str) -> Any:
+        """The customer removes their comment: the ``page`` webhook body (feed change, ``verb: remove``)."""
+        self.state.delete(external_id)
+        bodies = [json.dumps(b) for b in self.state.pending_webhooks()]
+        return json.loads([b for b in bodies if '"remove"' in b and external_id in b][-1])
+
     def _top(self, comment_id: str | None) -> str | None:
         """Replying to a reply attaches to its top-level comment (Graph comments nest two levels)."""
         while comment_id is not None and self.state.comments[comment_id].parent_id:
@@ -187,3 +193,7 @@ class InstagramHarness(_MetaHarness):
 
     def inject_private(self, text: str) -> str | None:
         return self.state.inject_message(DEFAULT_PAGE_ID, META_CUSTOMER, text, platform="instagram")
+
+    def delete_public(self, external_id: str) -> Any:
+        self.state.delete(external_id)
+        return None  # Instagram sends no webhook for a removed comment

@@ -55,6 +55,7 @@ class Person:
     id: str  # one id stands for the page-scoped id, PSID and IGSID of this person in the fake
     name: str
     username: str | None = None
+    deactivated: bool = False  # deleted/deactivated the account: the Send API answers (#551)
 
 
 @dataclass
@@ -99,6 +100,7 @@ class IgComment:
     text: str
     created: datetime
     replies: list[str] = field(default_factory=list)
+    deleted: bool = False
 
 
 @dataclass
@@ -158,6 +160,9 @@ class MetaState(IgMentions, FakeBackend):
             self.ig_mentions: dict[str, dict[str, dict[str, Any]]] = {}
             self._ids = itertools.count(1)
             self.login = MetaLogin()  # Facebook Login and app subscriptions (login.py)
+            from .hashtags import Hashtags  # local: hashtags.py builds on this module
+
+            self.hashtags = Hashtags()  # Instagram Hashtag Search (hashtags.py)
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -402,7 +407,16 @@ class MetaState(IgMentions, FakeBackend):
                     },
                 )
                 return
+            if object_id in self.ig_comments:
+                # Instagram sends no webhook for a removed comment: only Graph's answers change.
+                self.ig_comments[object_id].deleted = True
+                return
         raise KeyError(object_id)
+
+    def deactivate(self, person_id: str) -> None:
+        """The customer deletes or deactivates their account: messages to them are refused (#551)."""
+        with self.lock:
+            self.people[person_id].deactivated = True
 
     # -- webhooks -------------------------------------------------------------------------------
 

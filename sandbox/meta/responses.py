@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from . import hashtags
 from .exceptions import (
     GraphError,
     already_replied,
@@ -26,6 +27,7 @@ from .exceptions import (
     invalid_token,
     missing_object,
     outside_window,
+    person_unavailable,
 )
 from .mentions import MENTIONED_COMMENT_FIELDS, MENTIONED_MEDIA_FIELDS
 from .models import Comment, Conversation, IgComment, Media, MetaState, Page, Post, graph_time, now, sign
@@ -357,6 +359,8 @@ class GraphApi:
         handler: Callable[[], Any] | None = None
         if edge is None and method == "GET":
             handler = lambda: self.get_node(request, node)  # noqa: E731
+        elif method == "GET" and edge in ("recent_media", "recently_searched_hashtags"):
+            handler = lambda: self.get_hashtag_edge(request, page, node, edge)  # noqa: E731
         elif method == "GET" and edge in ("feed", "posts", "comments", "replies", "conversations", "messages", "media"):
             handler = lambda: self.get_edge(request, page, node, edge)  # noqa: E731
         elif method == "POST" and edge in ("comments", "replies"):
@@ -372,6 +376,8 @@ class GraphApi:
     def get_node(self, request: Request, node: str) -> Any:
         spec = parse_fields(request.args.get("fields"))
         state = self.state
+        if node == "ig_hashtag_search":
+            return hashtags.search(state, request.args)
         if spec and ("mentioned_comment" in spec or "mentioned_media" in spec):
             return self.get_mentioned(node, spec)
         if node in state.posts:
@@ -385,7 +391,7 @@ class GraphApi:
             )
         if node in state.media:
             return select(self.render.media(state.media[node]), MEDIA_FIELDS, spec, ["id"])
-        if node in state.ig_comments:
+        if node in state.ig_comments and not state.ig_comments[node].deleted:
             return select(
                 self.render.ig_comment(state.ig_comments[node]), IG_COMMENT_FIELDS, spec, ["id", "text", "timestamp"]
             )
@@ -402,6 +408,16 @@ class GraphApi:
             }
             return select(full, PERSON_FIELDS, spec, ["id", "name"])
         raise missing_object(node)
+
+    def get_hashtag_edge(self, request: Request, page: Page, node: str, edge: str) -> Any:
+        """Instagram Hashtag Search (hashtags.py)."""
+        if edge == "recently_searched_hashtags":
+            if node != page.ig_id:
+                raise missing_object(f"{node}/{edge}")
+            return paginate(request, hashtags.recently_searched(self.state, node))
+        spec = parse_fields(request.args.get("fields"))
+        rows = hashtags.recent_media(self.state, node, request.args)
+        return paginate(request, [select(r, hashtags.RECENT_FIELDS, spec, ["id"]) for r in rows])
 
     def get_mentioned(self, ig_id: str, spec: FieldSpec) -> Any:
         """``/{ig-user-id}?fields=mentioned_comment.comment_id(X){...}`` / ``mentioned_media.media_id(X){...}``."""
@@ -519,7 +535,7 @@ class GraphApi:
             comment_id = state.inject_ig_comment(node, str(page.ig_id), text)
             state.record("ig_comment", page.id, id=comment_id, media_id=node, text=text)
             return {"id": comment_id}
-        if edge == "replies" and node in state.ig_comments:
+        if edge == "replies" and node in state.ig_comments and not state.ig_comments[node].deleted:
             parent_ig = state.ig_comments[node]
             top_ig = parent_ig.parent_id or parent_ig.id
             comment_id = state.inject_ig_comment(parent_ig.media_id, str(page.ig_id), text, parent_id=top_ig)
@@ -571,6 +587,8 @@ class GraphApi:
             self._check_window(page, platform, user_id, messaging_type, body.get("tag"))
         else:
             raise invalid_param("param recipient must have id or comment_id")
+        if user_id in state.people and state.people[user_id].deactivated:
+            raise person_unavailable()
         own = page.id if platform == "messenger" else str(page.ig_id)
         mid = f"m_{state._next():06d}"
         from .models import Message  # local: keeps the import list short at the top
@@ -624,7 +642,7 @@ class GraphApi:
 
     def _private_reply_target(self, page: Page, target: str) -> tuple[str, str]:
         state = self.state
-        if target in state.comments:
+        if target in state.comments and not state.comments[target].deleted:
             comment = state.comments[target]
             if comment.private_reply_used:
                 raise already_replied()
@@ -637,7 +655,7 @@ class GraphApi:
             if now() - post.created > timedelta(days=7):
                 raise outside_window()
             return "messenger", post.author_id
-        if target in state.ig_comments:
+        if target in state.ig_comments and not state.ig_comments[target].deleted:
             ig_comment = state.ig_comments[target]
             if now() - ig_comment.created > timedelta(days=7):
                 raise outside_window()

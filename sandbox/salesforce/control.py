@@ -96,5 +96,20 @@ class ControlHandlers:
         self.state.add_duplicate_rule(rule, org_id=body.get("org_id"))
         return _json({}, 201)
 
+    def do_ctl_streaming(self, request: Request) -> Response:
+        """Setup > Change Data Capture (``entities``), Streaming API access (``streaming``), and, like a
+        server restart, ``drop_clients``; ``connect_timeout`` (seconds) shortens the long poll."""
+        body = self._ctl_body(request)
+        org = self.state.org(body.get("org_id"))
+        feed = self.state.changes
+        if "entities" in body:
+            feed.select_entities(org.id, [str(e) for e in body["entities"]])
+        if "streaming" in body:
+            feed.set_streaming(org.id, bool(body["streaming"]))
+        if "connect_timeout" in body:
+            feed.connect_timeout = max(0.01, float(body["connect_timeout"]))
+        dropped = feed.drop_clients(org.id) if body.get("drop_clients") else 0
+        return _json({"entities": sorted(feed.selected.get(org.id, ())), "dropped": dropped})
+
     def do_ctl_calls(self, request: Request) -> Response:
         return _json(dict(self.state.calls))

@@ -16,6 +16,7 @@ from typing import Any
 from sandbox.base import FakeBackend
 
 from . import casestatus, ids
+from .changes import ChangeFeed
 from .exceptions import SalesforceError, entity_deleted, not_found
 from .records import check_field_value, check_reference_shape, resolve_fields, to_json
 from .schema import FieldDef, SObjectSchema, standard_schemas
@@ -130,6 +131,7 @@ class SalesforceState(FakeBackend):
         self._org_seq = 0
         self._user_seq = 0
         self._cursor_seq = 0
+        self.changes = ChangeFeed(lambda: self.clock())  # Change Data Capture (changes.py)
 
     # -- arrangement -----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -358,6 +360,7 @@ class SalesforceState(FakeBackend):
             values.update({"Id": record_id, "IsDeleted": False, **self._stamps(user_id, created=True)})
             self._derive(org, schema, values, creating=True)
             org.records[record_id] = StoredRecord(schema.name, values)
+            self.changes.record(org.id, schema.name, "CREATE", record_id, values, user_id)
             return record_id
 
     def update(self, org: Org, sobject: str | None, record_id: str, body: dict[str, Any], user_id: str,
@@ -377,13 +380,16 @@ class SalesforceState(FakeBackend):
             self._check_duplicates(org, schema, merged, rec.values["Id"], options)
             merged.update(self._stamps(user_id, created=False))
             self._derive(org, schema, merged, creating=False)
+            changed = sorted(k for k in {*values, "LastModifiedDate"} if rec.values.get(k) != merged.get(k))
             rec.values = merged
+            self.changes.record(org.id, schema.name, "UPDATE", merged["Id"], merged, user_id, changed)
             return str(rec.values["Id"])
 
     def delete(self, org: Org, sobject: str | None, record_id: str, user_id: str) -> str:
         with self.lock:
             rec = self._existing(org, sobject, record_id)
             rec.values.update({"IsDeleted": True, **self._stamps(user_id, created=False)})
+            self.changes.record(org.id, rec.sobject, "DELETE", rec.values["Id"], {}, user_id)
             return str(rec.values["Id"])
 
     def find_by_field(self, org: Org, sobject: str, fd: FieldDef, value: str) -> list[StoredRecord]:

@@ -68,5 +68,7 @@ def start_org(name: str = "Brand Org") -> RunningOrg:
     org = app.state.create_org(name)
     app.state.create_user(USERNAME, PASSWORD, TOKEN, org_id=org.id)
     app.state.set_picklist("Case", "Origin", CASE_ORIGINS + SOCIAL_ORIGINS, restricted=True, org_id=org.id)
+    # Setup > Change Data Capture > Social Post: agents' replies reach horseshoe by the change stream.
+    app.state.changes.select_entities(org.id, ["SocialPost"])
     assert fake.cert is not None  # served over TLS, see sandbox.runner.TLS_FAKES
     return RunningOrg(app=app, server=fake.server, cert=fake.cert, org_id=org.id)

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.base import FakeApp
 
 from . import exceptions as exc
+from .cometd import StreamingHandlers
 from .control import ControlHandlers
 from .exceptions import SalesforceError
 from .login import LoginHandlers
@@ -81,7 +82,7 @@ def _batch_size(request: Request) -> int:
     return DEFAULT_BATCH
 
 
-class Handlers(LoginHandlers, ControlHandlers, FakeApp[SalesforceState]):
+class Handlers(LoginHandlers, ControlHandlers, StreamingHandlers, FakeApp[SalesforceState]):
     """The REST data API; OAuth/SOAP login and the /_sandbox control routes come from the mixins."""
 
     # -- dispatch --------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ class Handlers(LoginHandlers, ControlHandlers, FakeApp[SalesforceState]):
         self.state.count_call(f"{request.method} {rule.rule}")
         endpoint = str(rule.endpoint)
         handler: Callable[..., Response] = getattr(self, f"do_{endpoint}")
-        if endpoint.startswith(("ctl_", "oauth_", "soap_")) or endpoint == "versions":
+        if endpoint.startswith(("ctl_", "oauth_", "soap_")) or endpoint in ("versions", "cometd"):
             return handler(request, **args)
         return self._authenticated(request, handler, dict(args))
 

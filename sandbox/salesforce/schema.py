@@ -251,6 +251,8 @@ def standard_schemas() -> dict[str, SObjectSchema]:
         _s("Recipient", 255),
         _s("Language", 255),
         _pick("Sentiment", ["Positive", "Neutral", "Negative"]),
+        FieldDef("Classification", "picklist", length=40, picklist=[]),  # values are the org's
+        _s("KeywordGroupName", 255),
         FieldDef("AttachmentUrl", "url", length=255),
         _pick("AttachmentType", ATTACHMENT_TYPES, restricted=True),
         _ref("PersonaId", ["SocialPersona"], "Persona"),

@@ -27,6 +27,7 @@ url_map = Map(
         Rule(f"{_DATA}/composite/sobjects/<sobject>", endpoint="collections_retrieve", methods=["GET", "POST"]),
         Rule(f"{_DATA}/composite/sobjects/<sobject>/<field>", endpoint="collections_upsert", methods=["PATCH"]),
         Rule(f"{_DATA}/limits", endpoint="limits", methods=["GET"]),
+        Rule("/cometd/<version>", endpoint="cometd", methods=["POST"]),  # Streaming API (cometd.py)
         Rule("/services/oauth2/token", endpoint="oauth_token", methods=["POST"]),
         Rule("/services/oauth2/authorize", endpoint="oauth_authorize", methods=["GET", "POST"]),
         Rule("/services/oauth2/revoke", endpoint="oauth_revoke", methods=["POST"]),
@@ -41,6 +42,7 @@ url_map = Map(
         Rule("/_sandbox/limits", endpoint="ctl_limits", methods=["POST"]),
         Rule("/_sandbox/features", endpoint="ctl_features", methods=["POST"]),
         Rule("/_sandbox/duplicate_rules", endpoint="ctl_duplicate_rules", methods=["POST"]),
+        Rule("/_sandbox/streaming", endpoint="ctl_streaming", methods=["POST"]),
         Rule("/_sandbox/calls", endpoint="ctl_calls", methods=["GET"]),
     ],
     strict_slashes=False,

@@ -73,6 +73,11 @@ class TelegramHarness(Harness):
     def inject_private(self, text: str) -> str | None:
         return self._id(self.app.state.user_writes_private(TG_CUSTOMER, text))
 
+    def delete_public(self, external_id: str) -> Any:
+        chat, message_id = external_id.split(":")
+        self.app.state.user_deletes(int(chat), int(message_id))
+        return None  # Telegram tells bots nothing about deletions
+
     def inject_poison(self, text: str) -> str | None:
         # The message with ``date`` as words: the Bot API documents Unix time (Integer).
         external_id = self.inject_any(text)

@@ -187,6 +187,12 @@ class TelegramState(Files, FakeBackend):
                 msg["entities"] = entities
             return self._enqueue("message", msg)
 
+    def user_deletes(self, chat_id: int, message_id: int) -> None:
+        """A user deletes their message. Bots get no update for it (the Bot API has none outside
+        business connections); replying to it afterwards answers "message to be replied not found"."""
+        with self.lock:
+            del self.messages[chat_id][message_id]
+
     def user_writes_group(
         self,
         chat_id: int,

@@ -40,6 +40,11 @@ def access_denied(what: str = "") -> VKApiError:
     return VKApiError(15, f"Access denied{': ' + what if what else ''}")
 
 
+def comment_access_denied() -> VKApiError:
+    """Error 211 (VK's error list): what ``wall.createComment`` answers a reply to a deleted comment."""
+    return VKApiError(211, "Access to wall's comment denied")
+
+
 def bad_param(what: str) -> VKApiError:
     return VKApiError(100, f"One of the parameters specified was missing or invalid: {what}")
 

@@ -15,6 +15,7 @@ from plugin.connector import AccountContext, Connector, InboundRequest
 from sandbox.faults import FaultPlan
 from sandbox.networks.harness import FailureKind, Harness, Posted, json_request
 from sandbox.vk import create_app as vk_app
+from sandbox.vk.search import SERVICE_TOKEN
 
 VK_GROUP = 229000001
 VK_TOKEN = "vk1.a.sandbox-community-token"
@@ -53,7 +54,11 @@ class VKHarness(Harness):
             network="vk",
             external_id=str(VK_GROUP),
             handle="horseshoe_support",
-            credentials={"access_token": "vk1.a.wrong" if bad_credentials else VK_TOKEN, "secret": VK_SECRET},
+            credentials={
+                "access_token": "vk1.a.wrong" if bad_credentials else VK_TOKEN,
+                "secret": VK_SECRET,
+                "search_token": SERVICE_TOKEN,
+            },
             settings={"group_id": VK_GROUP, "poll_wait": 0},
             api_base=self.url,
         )
@@ -67,6 +72,10 @@ class VKHarness(Harness):
         parent = int(reply_to.split("_")[1]) if reply_to else None
         event = state.user_comments(VK_CUSTOMER, self.post_id, text, reply_to_comment=parent)
         return f"{-VK_GROUP}_{event['object']['id']}"
+
+    def delete_public(self, external_id: str) -> Any:
+        """The customer deletes their wall comment: the Callback API's ``wall_reply_delete`` body."""
+        return self.app.state.user_deletes_comment(int(external_id.split("_")[1]))
 
     def inject_private(self, text: str) -> str | None:
         message = self.app.state.user_messages(VK_CUSTOMER, text)["object"]["message"]

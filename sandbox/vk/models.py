@@ -30,6 +30,7 @@ from .exceptions import (
     access_denied,
     bad_param,
     cant_send_without_permission,
+    comment_access_denied,
     invalid_user_id,
     too_many_requests,
 )
@@ -55,6 +56,7 @@ class VKState(CallbackSender, FakeBackend):
     ):
         self.group_id = group_id
         self.access_token = access_token
+        self.search_token = "vk-sandbox-service-token"  # the app's service key (search.py)
         self.secret = secret
         self.confirmation_code = confirmation_code
         self.api_version = api_version
@@ -72,6 +74,7 @@ class VKState(CallbackSender, FakeBackend):
             self.users: dict[int, dict[str, Any]] = {}
             self.posts: dict[tuple[int, int], dict[str, Any]] = {}
             self.comments: dict[tuple[int, int], dict[str, Any]] = {}
+            self.deleted_comments: set[tuple[int, int]] = set()  # what answering them now meets: error 211
             self._next_wall_id: dict[int, int] = {}
             self.conversations: dict[int, dict[int, dict[str, Any]]] = {}
             self._next_message_id = 1
@@ -94,6 +97,8 @@ class VKState(CallbackSender, FakeBackend):
             self.photo_uploads: dict[str, bytes] = {}  # photos.py: uploaded, not yet saved
             self.photos: dict[str, dict[str, Any]] = {}  # "photo{owner}_{id}" -> saved photo
             self._calls: deque[float] = deque()
+            self.public_posts: list[dict[str, Any]] = []  # users' own walls: found only by newsfeed.search
+            self.search_calls = 0  # newsfeed.search calls (search.py), the listening budget's witness
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -198,6 +203,8 @@ class VKState(CallbackSender, FakeBackend):
             "thread": {"count": 0},
         }
         if reply_to_comment:
+            if (owner, reply_to_comment) in self.deleted_comments:
+                raise comment_access_denied()
             parent = self.comments.get((owner, reply_to_comment))
             if parent is None or parent["post_id"] != post_id:
                 raise bad_param("reply_to_comment")
@@ -226,6 +233,7 @@ class VKState(CallbackSender, FakeBackend):
         with self.lock:
             owner = -self.group_id
             comment = self.comments.pop((owner, comment_id))
+            self.deleted_comments.add((owner, comment_id))
             return self._emit(
                 "wall_reply_delete",
                 {

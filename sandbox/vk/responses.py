@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Request
 
-from . import photos, servers
+from . import photos, search, servers
 from .exceptions import VKApiError, auth_failed, invalid_request, unknown_method
 from .models import VKState
 
@@ -56,6 +56,7 @@ METHODS: dict[str, Method] = {
     "groups.getcallbackservers": lambda s, p, r: servers.get_servers(s, p),
     "groups.setcallbacksettings": lambda s, p, r: servers.set_settings(s, p),
     "groups.getcallbacksettings": lambda s, p, r: servers.get_settings(s, p),
+    "newsfeed.search": lambda s, p, r: None,  # answered before the community-token check (search.py)
 }
 
 
@@ -66,10 +67,13 @@ def call_method(state: VKState, method: str, request: Request) -> dict[str, Any]
         if handler is None:
             raise unknown_method()
         token = _token(request, params)
-        if not hmac.compare_digest(token.encode(), state.access_token.encode()):
-            raise auth_failed()
         if not params.get("v"):
             raise invalid_request("v (version) is required")
+        if method.lower() == "newsfeed.search":  # user or service token, never the community's
+            state.check_rate()
+            return {"response": search.newsfeed_search(state, token, params)}
+        if not hmac.compare_digest(token.encode(), state.access_token.encode()):
+            raise auth_failed()
         state.check_rate()
         return {"response": handler(state, params, request)}
     except VKApiError as exc:
@@ -102,6 +106,8 @@ def control(state: VKState, action: str, body: dict[str, Any]) -> Any:
         return state.user_edits_comment(int(body["comment_id"]), body["text"])
     if action == "delete_comment":
         return state.user_deletes_comment(int(body["comment_id"]), body.get("deleter_id"))
+    if action == "public_post":
+        return search.user_posts_publicly(state, int(body["user_id"]), body["text"])
     if action == "message":
         return state.user_messages(int(body["user_id"]), body["text"], body.get("reply_to_cmid"))
     if action == "callback":

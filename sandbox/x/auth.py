@@ -64,6 +64,8 @@ def authenticate(request: Request, state: XState) -> Principal:
         with state.lock:
             if value not in state.bearer_tokens:
                 raise unauthorized()
+            if state.token_expiry.get(value, float("inf")) <= state.clock():
+                raise unauthorized()  # an OAuth 2.0 user token lives 2 hours, then only a refresh helps
             user_id = state.bearer_tokens[value]
         return Principal(user_id=user_id, method=USER_OAUTH2 if user_id else APP_ONLY, token=value)
     if scheme == "OAuth" and value:

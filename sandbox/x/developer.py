@@ -15,5 +15,7 @@ class DeveloperApp:
     consumer_secret: str = "sandbox-api-key-secret"
     callback_urls: set[str] = field(default_factory=set)  # "Callback URI / Redirect URL" in the portal
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # refresh token -> {"user", "scope"}: each works once, a refresh grant rotates it (oauth2.py)
+    refresh_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # POST /2/webhooks
     subscriptions: dict[str, set[str]] = field(default_factory=dict)  # webhook id -> subscribed user ids

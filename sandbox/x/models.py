@@ -172,6 +172,7 @@ class XState(FakeBackend):
         self.clock = clock
         self.users: dict[str, XUser] = {}
         self.bearer_tokens: dict[str, str | None] = {}  # token -> user id (None = app-only)
+        self.token_expiry: dict[str, float] = {}  # OAuth 2.0 user token -> when it stops working (clock)
         self.oauth1_consumers: dict[str, str] = {}  # consumer key -> consumer secret
         self.oauth1_tokens: dict[str, tuple[str, str]] = {}  # access token -> (secret, user id)
         self.posts: dict[str, Post] = {}
@@ -461,6 +462,7 @@ class XState(FakeBackend):
             if not keep_users:
                 self.users.clear()
                 self.bearer_tokens.clear()
+                self.token_expiry.clear()
                 self.oauth1_consumers.clear()
                 self.oauth1_tokens.clear()
                 self.developer = DeveloperApp()

@@ -35,6 +35,7 @@ from .exceptions import XProblem
 from .models import XState
 
 CODE_SECONDS = 30
+ACCESS_SECONDS = 7200  # "access tokens ... stay valid for two hours" unless refreshed (offline.access)
 SUBSCRIPTION = re.compile(r"^/2/account_activity/webhooks/([^/]+)/subscriptions/all(/list)?$")
 PATHS = ("/i/oauth2/authorize", "/2/oauth2/token", "/oauth2/token", "/2/webhooks")
 
@@ -128,6 +129,8 @@ def _token(state: XState, request: Request) -> Response:
     if given is None or given[0] != app.client_id or not hmac.compare_digest(given[1], app.client_secret):
         return _oauth_error("unauthorized_client", "Missing valid authorization header", 401)
     form = _form(request)
+    if form.get("grant_type") == "refresh_token":
+        return _refresh(state, form)
     if form.get("grant_type") != "authorization_code":
         return _oauth_error("unsupported_grant_type", "Grant type is not supported")
     grant = app.codes.pop(form.get("code", ""), None)  # a code works once
@@ -141,13 +144,33 @@ def _token(state: XState, request: Request) -> Response:
     )
     if not verifier or not hmac.compare_digest(expected, grant["challenge"]):
         return _oauth_error("invalid_request", "Value passed for the code verifier did not match the code challenge.")
+    return _json(_issue(state, grant["user"], grant["scope"]))
+
+
+def _issue(state: XState, user: str, scope: str) -> dict[str, Any]:
+    """A user access token that works for ``ACCESS_SECONDS`` on the fake's clock, and with
+    ``offline.access`` a refresh token (single use: the refresh grant rotates it)."""
     token = secrets.token_urlsafe(40)
     with state.lock:
-        state.bearer_tokens[token] = grant["user"]
-    body = {"token_type": "bearer", "expires_in": 7200, "access_token": token, "scope": grant["scope"]}
-    if "offline.access" in grant["scope"].split():
-        body["refresh_token"] = secrets.token_urlsafe(40)
-    return _json(body)
+        state.bearer_tokens[token] = user
+        state.token_expiry[token] = state.clock() + ACCESS_SECONDS
+    body: dict[str, Any] = {"token_type": "bearer", "expires_in": ACCESS_SECONDS, "access_token": token,
+                            "scope": scope}  # fmt: skip
+    if "offline.access" in scope.split():
+        refresh = secrets.token_urlsafe(40)
+        with state.lock:
+            state.developer.refresh_tokens[refresh] = {"user": user, "scope": scope}
+        body["refresh_token"] = refresh
+    return body
+
+
+def _refresh(state: XState, form: dict[str, str]) -> Response:
+    """``grant_type=refresh_token``: a new access token and a new refresh token; the one used is spent."""
+    with state.lock:
+        grant = state.developer.refresh_tokens.pop(form.get("refresh_token", ""), None)
+    if grant is None:
+        return _oauth_error("invalid_request", "Value passed for the token was invalid.")
+    return _json(_issue(state, grant["user"], grant["scope"]))
 
 
 def _app_token(state: XState, request: Request) -> Response:

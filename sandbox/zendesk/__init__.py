@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -25,10 +25,17 @@ from .urls import URL_RULES
 __all__ = ["ZendeskState", "create_app"]
 
 
-def create_flask_app(state: ZendeskState, requests_per_minute: int | None = None) -> Flask:
+def create_flask_app(state: ZendeskState, requests_per_minute: int | None = None, rate_window: float = 60.0) -> Flask:
     app = Flask("sandbox.zendesk")
-    limiter = RequestLimiter(requests_per_minute, state.clock) if requests_per_minute else None
+    limiter = RequestLimiter(requests_per_minute, state.clock, rate_window) if requests_per_minute else None
     handlers = ZendeskResponses(state, limiter)
+
+    @app.after_request
+    def _rate_limit_headers(response: Response) -> Response:
+        # Zendesk reports the account's limit and what is left of it on every answer it counted.
+        response.headers.update(getattr(g, "rate_limit_headers", None) or {})
+        return response
+
     for rule, name, methods in URL_RULES:
         app.add_url_rule(
             rule,
@@ -56,9 +63,12 @@ def create_app(
     plan: FaultPlan | None = None,
     requests_per_minute: int | None = None,
     settings: ServiceSettings | None = None,
+    rate_window: float = 60.0,
 ) -> FakeService[ZendeskState]:
     """The fake Zendesk as a WSGI app. ``requests_per_minute`` turns on Zendesk's per-account limit (429
-    with ``Retry-After`` and ``X-Rate-Limit``), independent of the faults of ``plan`` and of the
-    service-wide budget in ``settings``."""
+    with ``Retry-After``; ``X-Rate-Limit`` and ``X-Rate-Limit-Remaining`` on every answer), counted per
+    ``rate_window`` seconds (60, as Zendesk; shorter only to scale time down in a benchmark),
+    independent of the faults of ``plan`` and of the service-wide budget in ``settings``."""
     state = state if state is not None else ZendeskState()
-    return FakeService(create_flask_app(state, requests_per_minute), state, plan, settings, error_body=fault_body)
+    app = create_flask_app(state, requests_per_minute, rate_window)
+    return FakeService(app, state, plan, settings, error_body=fault_body)

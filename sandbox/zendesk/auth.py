@@ -102,17 +102,31 @@ def channel_caller(state: ZendeskState, request: Request) -> Caller:
 
 
 class RequestLimiter:
-    """A fixed one-minute window per account ("Rate limits": requests per minute by plan), counted on
-    the state's clock so tests can move time."""
+    """A fixed window per account ("Rate limits": requests per minute by plan), counted on the state's
+    clock so tests can move time. ``window`` is 60 s like Zendesk's; a benchmark may shrink it (and the
+    limit with it) to run minutes of budget in seconds.
 
-    def __init__(self, per_minute: int, clock: Clock):
+    Every answer carries the account-wide headers Zendesk documents ("Best practices for avoiding rate
+    limiting"): ``X-Rate-Limit`` / ``X-Rate-Limit-Remaining`` and their ``ratelimit-limit`` /
+    ``ratelimit-remaining`` / ``ratelimit-reset`` twins; a refusal is a 429 with ``Retry-After``."""
+
+    def __init__(self, per_minute: int, clock: Clock, window: float = 60.0):
         self.per_minute = per_minute
-        self._budget = RequestBudget(per_minute, 60, clock=lambda: clock().timestamp(), aligned=True)
+        self.window = window
+        self._budget = RequestBudget(per_minute, window, clock=lambda: clock().timestamp(), aligned=True)
 
-    def hit(self, key: str) -> None:
+    def hit(self, key: str) -> dict[str, str]:
+        """Count one request of ``key``; the headers its answer carries, or RateLimited."""
         verdict = self._budget.take(key)
         if not verdict.allowed:
             raise RateLimited(verdict.retry_after, self.per_minute)
+        return {
+            "X-Rate-Limit": str(self.per_minute),
+            "X-Rate-Limit-Remaining": str(verdict.remaining),
+            "ratelimit-limit": str(self.per_minute),
+            "ratelimit-remaining": str(verdict.remaining),
+            "ratelimit-reset": str(verdict.retry_after),
+        }
 
     def remaining(self, key: str) -> int:
         return self._budget.remaining(key)

@@ -7,7 +7,7 @@ import html
 import logging
 from typing import Any
 
-from flask import request
+from flask import g, request
 from werkzeug.wrappers import Response
 
 from . import validation
@@ -63,7 +63,7 @@ class ZendeskResponses(IncrementalResponses, ControlResponses):
     def _rest(self) -> Caller:
         caller = rest_caller(self.state, request)
         if self.limiter is not None:
-            self.limiter.hit(caller.account.subdomain)
+            g.rate_limit_headers = self.limiter.hit(caller.account.subdomain)
         if caller.user is None or caller.user.role == "end-user":
             raise Forbidden()
         return caller
@@ -71,7 +71,7 @@ class ZendeskResponses(IncrementalResponses, ControlResponses):
     def _channel(self) -> Caller:
         caller = channel_caller(self.state, request)
         if self.limiter is not None:
-            self.limiter.hit(caller.account.subdomain)
+            g.rate_limit_headers = self.limiter.hit(caller.account.subdomain)
         return caller
 
     @staticmethod

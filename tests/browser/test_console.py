@@ -200,7 +200,54 @@ def test_the_service_dashboard_behind_the_console_login(world: World, browser: A
     page.locator("form.filters button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("select[name=period]").input_value() == "30d"
+    # The console's own layout around it: its nav bar, and logging out works from here.
+    nav = page.locator("header")
+    for link in ("Home", "Failures", "Identity"):
+        assert nav.get_by_role("link", name=link).is_visible()
     shoot(page, screenshot_dir, "dashboard")
+    assert nav.get_by_role("link", name="Failures").get_attribute("href") == "/console/failures"
+    nav.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
+    assert page.locator("input[name=password]").is_visible()
+    page.close()
+
+
+def test_quarantine_show_retry_and_discard(world: World, browser: Any, screenshot_dir: Path) -> None:
+    from plugin.connector import Quarantined
+    from plugin.store.statuses import QuarantineStatus
+
+    rt = world.runtime
+    account = next(a for a in rt.store.accounts() if a.network == "x")
+    broken = {"data": [{"text": "a post with neither id nor author", "lang": "en"}]}
+    items = rt.store.quarantine.add(account.tenant_id, account.id, "x", "poll", [
+        Quarantined("data[0]", "KeyError: 'id'", broken),
+        Quarantined("data[3]", "ValueError: created_at is not a date", {**broken, "n": 2}),
+    ])  # fmt: skip
+    make_admin(rt, "keeper", tenant=SUBDOMAIN)
+    page = log_in(browser, world, "keeper")
+    page.locator("header").get_by_role("link", name="Quarantine").click()
+    page.wait_for_load_state()
+    row = page.locator(f"tr[data-id='{items[0]}']")
+    row.locator("summary").click()
+    assert "neither id nor author" in row.locator("pre.payload").inner_text()
+    shoot(page, screenshot_dir, "quarantine")
+    # Retry with the connector as installed: it still cannot read it, and says so next to the item.
+    row.get_by_role("button", name="Retry").click()
+    page.wait_for_load_state()
+    assert "Still fails" in page.locator(f"tr[data-id='{items[0]}'] [role=alert]").inner_text()
+    # Discard without a reason is refused next to the item; with one it is gone, recorded with who.
+    page.locator(f"tr[data-id='{items[0]}']").get_by_role("button", name="Discard").click()
+    page.wait_for_load_state()
+    assert "Say why" in page.locator(f"tr[data-id='{items[0]}'] [role=alert]").inner_text()
+    shoot(page, screenshot_dir, "quarantine-why")
+    page.locator(f"tr[data-id='{items[0]}'] input[name=why]").fill("a test post from our own QA account")
+    page.locator(f"tr[data-id='{items[0]}']").get_by_role("button", name="Discard").click()
+    page.wait_for_load_state()
+    assert page.locator("#done").inner_text() == f"Item {items[0]} discarded."
+    assert page.locator(f"tr[data-id='{items[0]}']").count() == 0
+    shoot(page, screenshot_dir, "quarantine-done")
+    row0 = rt.store.quarantine.get(items[0])
+    assert row0 is not None and row0.status == QuarantineStatus.DISCARDED and "admin:keeper" in (row0.outcome or "")
     page.close()
 
 

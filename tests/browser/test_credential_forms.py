@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 import typing
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ SIZES = {"800x600": {"width": 800, "height": 600}, "1280": {"width": 1280, "heig
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     w = build_world(tempfile.mkdtemp(prefix="horseshoe-forms-"), 0, 1)
+    # Every connector's declared form, also of those with a guided flow: the operator's by-hand path.
+    w.runtime.settings = replace(w.runtime.settings, manual_account_form=True)
     # The demo's runtime loads what is installed; add the every-field-kind connector to its registry
     # (what its plugin's registration hook would have done at start-up).
     w.runtime.registry.connectors["formnet"] = FormnetConnector()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.browser.zendesk_frame import fill_credentials, frame_page
 @pytest.fixture
 def world() -> Iterator[World]:
     w = build_world(tempfile.mkdtemp(prefix="horseshoe-ui-"), 0, 1)
+    w.runtime.settings = replace(w.runtime.settings, manual_account_form=True)  # the operator's by-hand path
     yield w
     w.stop()
 
@@ -132,3 +134,40 @@ def test_admin_ui_shows_needs_attention_and_quarantined_items(world: World, brow
         frame.locator("table.quarantine").scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_dir / f"zendesk-admin-health-{width}.png"), full_page=True)
         page.close()
+
+
+def test_admin_ui_retries_and_discards_quarantined_items(world: World, browser: Any, screenshot_dir: Path) -> None:
+    """Quarantine from the Zendesk admin page: show the item, retry it (still fails: said at the top),
+    discard it (refused without a reason, then done and recorded with the Zendesk admin as who)."""
+    from plugin.connector import Quarantined
+    from plugin.store.statuses import QuarantineStatus
+
+    rt = world.runtime
+    [account] = rt.store.accounts()
+    bad = Quarantined("data[56]", "data[56].lang: must be a string, got list", {"data": [{"id": "56", "lang": ["en"]}]})
+    [item] = rt.store.quarantine.add(account.tenant_id, account.id, "x", "poll", [bad])
+    html, _push_id = frame_page(world, edit=True)
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{world.zd_server.url}/admin-center")
+    frame = page.frame_locator("iframe[name=cf]")
+    row = frame.locator(f"tr[data-item='{item}']")
+    row.locator("summary").click()
+    assert '"lang"' in row.locator("pre").inner_text()
+    row.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "zendesk-admin-quarantine-800.png"))
+    row.get_by_role("button", name="Retry").click()
+    frame.locator("[role=alert]", has_text=f"Item {item} still fails").wait_for()
+    frame.locator(f"tr[data-item='{item}']").get_by_role("button", name="Discard").click()
+    frame.locator("[role=alert]", has_text=f"Say why you discard item {item}").wait_for()
+    frame.locator(f"input[name='qwhy-{item}']").fill("our own test post")
+    frame.locator(f"tr[data-item='{item}']").get_by_role("button", name="Discard").click()
+    frame.locator("#notice", has_text=f"Item {item} discarded.").wait_for()
+    assert frame.locator(f"tr[data-item='{item}']").count() == 0
+    for width, height in ((800, 600), (1280, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(screenshot_dir / f"zendesk-admin-quarantine-done-{width}.png"), full_page=True)
+    row_after = rt.store.quarantine.get(item)
+    assert row_after is not None and row_after.status == QuarantineStatus.DISCARDED
+    assert f"zendesk-admin:{SUBDOMAIN}" in (row_after.outcome or "")
+    page.close()

@@ -13,7 +13,7 @@ from plugin.outbox import handoff
 def test_a_handoff_reply_splits_into_acknowledgement_and_private_message() -> None:
     found = handoff.parse("#handoff Thanks, check your DMs!\nHi, your order number please?\nThanks")
     assert found == handoff.Handoff(ack="Thanks, check your DMs!", private="Hi, your order number please?\nThanks")
-    assert handoff.parse("#HANDOFF\nprivate words") == handoff.Handoff(handoff.DEFAULT_ACK, "private words")
+    assert handoff.parse("#HANDOFF\nprivate words") == handoff.Handoff(None, "private words")
     assert handoff.parse("#handoffs are great") is None and handoff.parse("hello #handoff") is None
     with pytest.raises(FatalError, match="needs the private message"):
         handoff.parse("#handoff only an ack")

@@ -13,6 +13,7 @@ import pytest
 
 from plugin.pipeline import inbound as pipeline
 from plugin.store.statuses import ReplyStatus
+from sandbox.demo.conversations import is_deletion_note
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 from tests.e2e.test_x_to_zendesk import settle
 
@@ -43,6 +44,7 @@ def _deliver(world: World, body: dict[str, Any], post_id: str) -> None:
 def _ticket(world: World, post_id: str) -> dict[str, Any]:
     for ticket in world.zd_state.tickets_with_comments(SUBDOMAIN):
         if any(c.get("external_id") == f"x:{post_id}" for c in ticket["comments"]):
+            world.driver.flush_events()  # Zendesk's callback: which ticket the post landed in
             return ticket
     raise AssertionError("no ticket")
 
@@ -51,6 +53,7 @@ def test_a_deleted_post_gets_a_note_and_the_reply_is_held(world: World) -> None:
     x = world.x_app.state
     post = x.inject_mention("carla", "my order 55 never came", to_user=BRAND)
     settle(world)
+    _ticket(world, post["id"])
     assert world.salesforce is not None
     [inbound] = [p for p in world.salesforce.records("SocialPost") if p.get("R6PostId") == f"x:{post['id']}"]
     event = x.delete_post(post["id"])
@@ -58,10 +61,10 @@ def test_a_deleted_post_gets_a_note_and_the_reply_is_held(world: World) -> None:
     _deliver(world, event, post["id"])  # X may deliver an event twice
     settle(world)
 
-    # Zendesk: exactly one note on the same ticket, by horseshoe, not by the customer.
+    # Zendesk: exactly one INTERNAL note on the same ticket (Tickets API, public: false), by horseshoe.
     ticket = _ticket(world, post["id"])
-    notes = [c for c in ticket["comments"] if c.get("external_id") == f"x:{post['id']}#deleted"]
-    assert len(notes) == 1 and "deleted" in notes[0]["body"]
+    notes = [c for c in ticket["comments"] if is_deletion_note(c)]
+    assert len(notes) == 1 and "deleted" in notes[0]["body"] and notes[0]["public"] is False
     # Salesforce: one internal (unpublished) comment on the post's Case; the post shows Deleted.
     comments = [c for c in world.salesforce.records("CaseComment") if c["ParentId"] == inbound["ParentId"]]
     assert len(comments) == 1 and comments[0]["IsPublished"] is False and "deleted" in comments[0]["CommentBody"]
@@ -113,8 +116,8 @@ def test_a_deletion_found_only_when_replying_is_noted_and_held(world: World) -> 
     assert "held" in outcome.channelback["body"] and "deleted" in outcome.channelback["body"]
     assert world.runtime.store.outbox.by_key("zendesk:acme:d2").status == ReplyStatus.HELD
     settle(world)
-    notes = [c for c in _ticket(world, post["id"])["comments"] if c.get("external_id") == f"x:{post['id']}#deleted"]
-    assert len(notes) == 1
+    notes = [c for c in _ticket(world, post["id"])["comments"] if is_deletion_note(c)]
+    assert len(notes) == 1 and notes[0]["public"] is False
 
 
 def test_the_documented_payload_parses_as_a_deletion() -> None:

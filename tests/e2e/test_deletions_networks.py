@@ -1,5 +1,6 @@
-"""Deletions on Mastodon and Bluesky (and X through the same harness call): the network's own deletion
-event, or its "gone" answer when the agent replies, gives one note on the ticket and a held reply."""
+"""Deletions on Mastodon, Bluesky, Facebook, VK, Instagram and Telegram (and X through the same harness
+call): the network's own deletion event (where it sends one), or its "gone" answer when the agent replies,
+gives one note on the ticket and a held reply."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import pytest
 
 from plugin.pipeline import inbound as pipeline
 from plugin.store.statuses import ReplyStatus
+from sandbox.demo.conversations import is_deletion_note
 from sandbox.demo.networks import DemoNetwork
 from sandbox.demo.run import SUBDOMAIN, World, build_world
 from tests.e2e.test_x_to_zendesk import settle
 
-NETWORKS = ["mastodon", "bluesky"]
+# Networks that tell us about a deletion (Mastodon/Bluesky streams, Facebook's feed ``remove``, VK's
+# ``wall_reply_delete``), and all that answer a reply to a deleted original with a documented "gone".
+NETWORKS = ["mastodon", "bluesky", "facebook", "vk"]
+GONE_ON_REPLY = [*NETWORKS, "instagram", "telegram"]
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +38,16 @@ def _ticket(world: World, namespaced_id: str) -> dict[str, Any]:
     for _ in range(20):
         for ticket in world.zd_state.tickets_with_comments(SUBDOMAIN):
             if any(c.get("external_id") == namespaced_id for c in ticket["comments"]):
+                world.driver.flush_events()  # Zendesk's callback: which ticket the post landed in
                 return ticket
         settle(world)
     raise AssertionError(f"{namespaced_id} is on no ticket")
 
 
 def _notes(world: World, name: str, external_id: str) -> list[dict[str, Any]]:
+    """horseshoe's notes on the post's ticket: internal notes (the demo tenant has REST credentials)."""
     ticket = _ticket(world, f"{name}:{external_id}")
-    return [c for c in ticket["comments"] if c.get("external_id") == f"{name}:{external_id}#deleted"]
+    return [c for c in ticket["comments"] if is_deletion_note(c)]
 
 
 @pytest.mark.parametrize("name", NETWORKS)
@@ -58,7 +65,7 @@ def test_the_networks_deletion_event_notes_the_ticket_and_holds_the_reply(world:
     pipeline.ingest(world.runtime, account, mentions)
     settle(world)
     [note] = _notes(world, name, external_id)
-    assert "deleted" in note["body"]
+    assert "deleted" in note["body"] and note["public"] is False and not note.get("external_id")
     before = len(network.harness.posted())
     outcome = world.driver.agent_reply(ticket["id"], "Sorry, checking!", request_unique_identifier=f"ev-{name}")
     assert outcome.channelback and outcome.channelback["http_status"] == 422 and "held" in outcome.channelback["body"]
@@ -66,7 +73,7 @@ def test_the_networks_deletion_event_notes_the_ticket_and_holds_the_reply(world:
     assert network.harness.posted()[before:] == []
 
 
-@pytest.mark.parametrize("name", NETWORKS)
+@pytest.mark.parametrize("name", GONE_ON_REPLY)
 def test_a_deletion_found_when_replying_is_noted_and_held(world: World, name: str) -> None:
     network = _network(world, name)
     external_id = network.harness.inject_public(f"where is my refund ({name})")
@@ -79,3 +86,38 @@ def test_a_deletion_found_when_replying_is_noted_and_held(world: World, name: st
     assert world.runtime.store.outbox.by_key(f"zendesk:acme:rt-{name}").status == ReplyStatus.HELD
     settle(world)
     assert len(_notes(world, name, external_id)) == 1
+
+
+def test_a_messenger_customer_who_is_gone_is_noted_and_the_reply_held(world: World) -> None:
+    """Send API (#551) "This person isn't available right now": the customer deleted or deactivated
+    the account. Not a generic failure: the reply is held and the ticket says why."""
+    network = _network(world, "messenger")
+    mid = network.harness.inject_private("please call me back about my invoice")
+    assert mid is not None
+    settle(world)
+    ticket = _ticket(world, f"messenger:{mid}")
+    network.harness.state.deactivate(network.harness.customer_id)
+    before = len(network.harness.posted())
+    outcome = world.driver.agent_reply(ticket["id"], "Sure, when suits you?", request_unique_identifier="gone-msgr")
+    assert outcome.channelback and outcome.channelback["http_status"] == 422, outcome.channelback
+    assert "can no longer be messaged" in outcome.channelback["body"]
+    assert world.runtime.store.outbox.by_key("zendesk:acme:gone-msgr").status == ReplyStatus.HELD
+    assert network.harness.posted()[before:] == []
+    settle(world)
+    [note] = [c for c in _ticket(world, f"messenger:{mid}")["comments"] if c.get("public") is False]
+    assert "can no longer be messaged" in note["body"] and "deleted this" not in note["body"]
+
+
+def test_telegram_private_chat_answers_a_deleted_message_unquoted(world: World) -> None:
+    """Decision (connectors/telegram/connector.py): in a private chat the chat is the conversation, so
+    the answer still reaches the customer, without the quote; only groups hold it (tested above)."""
+    network = _network(world, "telegram")
+    external_id = network.harness.inject_private("is my order shipped?")
+    assert external_id is not None
+    settle(world)
+    ticket = _ticket(world, f"telegram:{external_id}")
+    network.harness.delete_public(external_id)
+    outcome = world.driver.agent_reply(ticket["id"], "Yes, it left today.", request_unique_identifier="tg-dm-del")
+    assert outcome.channelback and outcome.channelback["status"] == "sent", outcome.channelback
+    [sent] = [p for p in network.harness.posted() if p.text == "Yes, it left today."]
+    assert sent.in_reply_to is None  # no quote: the message it answered is gone

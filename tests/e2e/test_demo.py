@@ -13,14 +13,14 @@ def test_demo_reaches_every_network_and_both_crms() -> None:
     assert summary["tickets"] > 0 and summary["replies_sent"] > 0
     assert summary["sf_posts"] == 40 and summary["sf_cases"] > 0 and summary["sf_contacts"] > 0
     assert summary["sf_replies_sent"] > 0  # an agent's reply written in Salesforce was published
-    # Triage labelled every mention (and the one listening post that only shares the brand's word);
-    # security reports were escalated; the only skips are that listening noise and the customers'
-    # satisfaction ratings (stored, never ticketed).
-    expected_skips = {"listening_not_for_us": 1}
+    # Triage labelled every mention (and the two listening posts, on X and VK, that only share the
+    # brand's word); security reports were escalated; the only skips are that listening noise and the
+    # customers' satisfaction ratings (stored, never ticketed).
+    expected_skips = {"listening_not_for_us": 2}
     if summary["csat_ratings"]:
         expected_skips["satisfaction_rating"] = summary["csat_ratings"]
     assert summary["skipped"] == expected_skips
-    assert sum(summary["intents"].values()) == summary["mentions"] + 1
+    assert sum(summary["intents"].values()) == summary["mentions"] + 2
     # the simulated day: some answered within the hour, some late, some not at all; a Social Promoter Score
     assert 0 < summary["sla_1h"] < 100 and summary["unanswered"] > 0 and summary["sps"] is not None
     assert summary["resolved"] > 0
@@ -30,7 +30,8 @@ def test_demo_reaches_every_network_and_both_crms() -> None:
     for name, figures in networks.items():
         assert figures["mentions"] >= 3 and figures["replies"] >= 1, name  # spread over every network
     assert networks["x"]["mentions"] <= 40 // 3
-    # Whole conversations, counted from the fakes: two customers found by listening (not the one using
-    # the word for something else), one handoff, two deletions noted on their tickets, images attached.
-    assert (summary["listening"], summary["handoffs"], summary["deletions"]) == (2, 1, 2)
+    # Whole conversations, counted from the fakes: three customers found by listening (two on X, one on
+    # VK; not those using the word for something else), one handoff, three deletions (Mastodon, Bluesky,
+    # Facebook) noted on their tickets as internal notes, images attached.
+    assert (summary["listening"], summary["handoffs"], summary["deletions"]) == (3, 1, 3)
     assert summary["attachments"] >= 1

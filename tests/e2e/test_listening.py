@@ -5,12 +5,15 @@ counted by the X fake."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from plugin.errors import FatalError
 from plugin.store.db import utcnow
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 from tests.e2e.test_x_to_zendesk import settle
@@ -173,5 +176,164 @@ def test_mastodon_listening_follows_hashtag_timelines() -> None:
         assert "listening" in tickets[f"mastodon:{relevant['id']}"]["tags"]
         assert f"mastodon:{noise['id']}" not in tickets
         assert f"mastodon:{before['id']}" in tickets  # posted after the start was read, so it counts
+    finally:
+        world.stop()
+
+
+def _turns(world: World, account_id: int, turns: int) -> None:
+    """``turns`` allowed listening turns (an hour of budget each), each polled several times."""
+    accounts = world.runtime.store.brand_accounts
+    for _turn in range(turns):
+        accounts.save_listening(account_id, accounts.cursor(account_id).listen_cursor, utcnow())
+        for _ in range(3):
+            settle(world)  # however often the account is polled, one search per allowed turn
+
+
+def test_vk_listening_searches_the_newsfeed_with_the_service_token_within_the_budget() -> None:
+    from sandbox.vk.harness import VK_CUSTOMER
+    from sandbox.vk.search import user_posts_publicly
+
+    world = build_world(tempfile.mkdtemp(prefix="convo-listen-vk-"), 0, 29, every_network=True)
+    try:
+        network = next(n for n in world.networks if n.name == "vk")
+        state = network.harness.app.state
+        world.runtime.store.update_account_settings(
+            network.account_id, {"listen_terms": "acme, #acmehelp", "listen_calls_per_hour": 1}
+        )
+        settle(world)  # the first turn only records where "now" is (no request at all)
+        assert state.search_calls == 0
+        relevant = user_posts_publicly(state, VK_CUSTOMER, "acme lost my parcel, two weeks and still no refund")
+        hashtag = user_posts_publicly(state, VK_CUSTOMER, "#acmehelp does the warranty cover a cracked screen?")
+        noise = user_posts_publicly(state, VK_CUSTOMER, "the acme of baroque architecture is in Rome")
+        _turns(world, network.account_id, 2)  # one term per search: two turns cover both terms
+        assert state.search_calls == 2
+        tickets = _tickets_by_comment(world)
+        for post in (relevant, hashtag):
+            assert "listening" in tickets[f"vk:wall{post['owner_id']}_{post['id']}"]["tags"]
+        assert f"vk:wall{noise['owner_id']}_{noise['id']}" not in tickets
+    finally:
+        world.stop()
+
+
+def test_vk_refuses_a_community_token_for_search_as_vk_documents() -> None:
+    import requests
+
+    from sandbox.vk.harness import VKHarness
+
+    harness = VKHarness()
+    harness.start()
+    try:
+        harness.reset()
+        answer = requests.post(
+            f"{harness.url}/method/newsfeed.search",
+            data={"q": "acme", "v": "5.199", "access_token": harness.app.state.access_token},
+            timeout=10,
+        ).json()
+        assert answer["error"]["error_code"] == 27  # "Group authorization failed: method is unavailable..."
+        account = harness.account()
+        no_token = dataclasses.replace(account, credentials={"access_token": account.credentials["access_token"]})
+        with pytest.raises(FatalError, match="service token"):
+            harness.connector().listen(no_token, ["acme"], "{}")
+    finally:
+        harness.stop()
+
+
+def test_instagram_listening_follows_hashtags_within_the_budget_and_cannot_be_commented() -> None:
+    from sandbox.meta.hashtags import post_tagged
+
+    world = build_world(tempfile.mkdtemp(prefix="convo-listen-ig-"), 0, 31, every_network=True)
+    try:
+        network = next(n for n in world.networks if n.name == "instagram")
+        state = network.harness.state
+        world.runtime.store.update_account_settings(
+            network.account_id, {"listen_terms": "#acmehelp, #acme", "listen_calls_per_hour": 1}
+        )
+        settle(world)  # records "now", no request
+        assert state.hashtags.calls == 0
+        _turns(world, network.account_id, 2)  # each hashtag's id is looked up once, one per turn
+        assert state.hashtags.calls == 2
+        relevant = post_tagged(state, "#acmehelp my order never arrived and still no refund, please help")
+        noise = post_tagged(state, "#acme the acme of baroque architecture is in Rome #travel")
+        _turns(world, network.account_id, 2)  # then one recent_media read per turn
+        assert state.hashtags.calls == 4
+        tickets = _tickets_by_comment(world)
+        ticket = tickets[f"instagram:{relevant}"]
+        assert "listening" in ticket["tags"]
+        assert f"instagram:{noise}" not in tickets
+        # Meta: "You cannot comment on hashtagged media objects discovered through the API".
+        outcome = world.driver.agent_reply(ticket["id"], "Hi, we are on it!", request_unique_identifier="ig-ht")
+        assert outcome.channelback and outcome.channelback["http_status"] == 422
+        assert "hashtag search" in outcome.channelback["body"]
+        assert not [p for p in network.harness.posted() if p.text == "Hi, we are on it!"]
+    finally:
+        world.stop()
+
+
+def test_instagram_keeps_to_30_unique_hashtags_per_7_days() -> None:
+    from datetime import timedelta
+
+    from connectors.meta.graph import GraphClient
+    from connectors.meta.hashtags import HASHTAG_LIMIT, WINDOW
+    from sandbox.meta.harness import InstagramHarness
+
+    harness = InstagramHarness()
+    harness.start()
+    try:
+        harness.reset()
+        connector, account = harness.connector(), harness.account()
+        now = utcnow()
+        used = {f"tag{i}": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+0000") for i in range(HASHTAG_LIMIT)}
+        cursor = {"start": used["tag0"], "next": 0, "ids": {t: str(i) for i, t in enumerate(used)}, "first": used,
+                  "since": {}}  # fmt: skip
+        with pytest.raises(FatalError, match="30 unique hashtags") as refused:
+            connector.listen(account, ["#newtag"], json.dumps(cursor))
+        assert refused.value.code == "hashtag_limit" and "can be searched from" in str(refused.value)
+        assert harness.state.hashtags.calls == 0  # refused before any request
+        # A hashtag first searched 8 days ago no longer counts: the new one gets its id now.
+        cursor["first"]["tag0"] = (now - WINDOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        page = connector.listen(account, ["#newtag"], json.dumps(cursor))
+        assert "newtag" in json.loads(page.cursor or "{}")["ids"] and harness.state.hashtags.calls == 1
+        # The fake holds Meta's limit too: a 31st unique hashtag within 7 days is refused; a repeat is not.
+        client = GraphClient(account)
+        for i in range(HASHTAG_LIMIT - 1):
+            client.get("ig_hashtag_search", {"user_id": account.external_id, "q": f"more{i}"})
+        with pytest.raises(FatalError, match="30 unique hashtags"):
+            client.get("ig_hashtag_search", {"user_id": account.external_id, "q": "onetoomany"})
+        assert client.get("ig_hashtag_search", {"user_id": account.external_id, "q": "newtag"})["data"]
+    finally:
+        harness.stop()
+
+
+def test_the_settings_forms_say_what_each_network_can_search() -> None:
+    from pydantic import ValidationError
+
+    from connectors.meta.credentials import FacebookSettings, InstagramSettings
+
+    with pytest.raises(ValidationError, match="removed post search"):
+        FacebookSettings(listen_terms="acme")
+    assert FacebookSettings(listen_terms="").listen_terms == ""
+    with pytest.raises(ValidationError, match="hashtags only"):
+        InstagramSettings(listen_terms="acme, #acmehelp")
+    with pytest.raises(ValidationError, match="at most 30 unique hashtags"):
+        InstagramSettings(listen_terms=", ".join(f"#tag{i}" for i in range(31)))
+    assert InstagramSettings(listen_terms="#acme, #acmehelp").listen_terms
+
+
+def test_a_refused_search_is_shown_to_the_admin_and_the_account_keeps_working() -> None:
+    world = build_world(tempfile.mkdtemp(prefix="convo-listen-refused-"), 0, 41, every_network=True)
+    try:
+        network = next(n for n in world.networks if n.name == "vk")
+        store = world.runtime.store
+        found = store.account(network.account_id)
+        assert found is not None
+        credentials = {k: v for k, v in found[1].credentials.items() if k != "search_token"}
+        store.upsert_account(found[0].tenant_id, "vk", found[0].external_id, credentials, handle=found[1].handle,
+                             settings=found[0].settings, api_base=found[1].api_base)  # fmt: skip
+        store.update_account_settings(network.account_id, {"listen_terms": "acme", "listen_calls_per_hour": 60})
+        settle(world)  # records "now"
+        _turns(world, network.account_id, 1)
+        [health] = [h for h in store.health.accounts(found[0].tenant_id) if h.account_id == network.account_id]
+        assert health.last_error and "search_token" in health.last_error
+        assert not health.needs_attention and not health.stuck
     finally:
         world.stop()

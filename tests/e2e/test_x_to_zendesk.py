@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tests.sandbox_zendesk.conftest import Schemas
 @pytest.fixture
 def world(any_database_url: str) -> Iterator[World]:
     w = build_world(tempfile.mkdtemp(prefix="horseshoe-e2e-"), 0, 1, any_database_url)
+    w.runtime.settings = replace(w.runtime.settings, manual_account_form=True)  # the operator's by-hand path
     w.x_app.state.add_user("carla", name="Carla Diaz")
     w.x_app.state.add_user("omar", name="Omar Haddad")
     yield w

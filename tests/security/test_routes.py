@@ -135,6 +135,21 @@ def _webhooks(stack: Stack) -> None:
     assert stack.client.post("/webhooks/x/not-a-key", data=b"{}").status_code == 404
 
 
+def _app_webhooks(stack: Stack) -> None:
+    """An app's one callback URL: unknown tenant or app is 404; a body signed with another tenant's
+    app secret, or not at all, stores nothing (401)."""
+    secret = {"page_access_token": "t", "app_secret": "globex-app-secret", "verify_token": "v", "app_id": "5550001"}
+    stack.rt.store.upsert_account(stack.globex.id, "facebook", "7770001", secret, handle="globex-page")
+    body = b'{"object": "page", "entry": [{"id": "7770001", "time": 1, "changes": []}]}'
+    assert stack.client.post("/webhooks/app/acme/5550001", data=body).status_code == 404  # not acme's app
+    assert stack.client.post("/webhooks/app/nobody/5550001", data=body).status_code == 404
+    forged = {"X-Hub-Signature-256": "sha256=" + "0" * 64}
+    assert stack.client.post("/webhooks/app/globex/5550001", data=body, headers=forged).status_code == 401
+    assert stack.client.get("/webhooks/app/globex/5550001", query_string={"hub.mode": "subscribe",
+                            "hub.verify_token": "guess", "hub.challenge": "1"}).status_code == 401  # fmt: skip
+    assert stack.rt.store.counts()["mentions"] == 0
+
+
 def _metrics(stack: Stack) -> None:
     # Open unless metrics_token is set (tested in test_findings); it names no tenant.
     assert b"globex" not in stack.client.get("/metrics").data
@@ -184,6 +199,34 @@ def _console_action(path: str) -> Callable[[Stack], None]:
         assert answer.status_code == 404, answer.status_code
         assert [d.id for d in stack.rt.store.failures.failed_deliveries(None)] == [delivery]
         assert [r.id for r in stack.rt.store.failures.uncertain_replies(None)] == [reply]
+
+    return attack
+
+
+def _console_quarantine(path: str, method: str) -> Callable[[Stack], None]:
+    """Strangers and posts without the CSRF token are refused; acme's admin neither sees nor touches
+    globex's quarantined item (404, as for one that does not exist)."""
+
+    def attack(stack: Stack) -> None:
+        from plugin.connector import Quarantined
+
+        [item] = stack.rt.store.quarantine.add(
+            stack.globex.id, stack.globex.account_id, "testnet", "poll",
+            [Quarantined("data[0]", "KeyError: 'id'", {"data": [{"text": "globex-secret-item"}]})],
+        )  # fmt: skip
+        target = path.format(item=item)
+        _console_stranger(stack, target, method)
+        make_admin(stack.rt, "acme-admin", tenant="acme")
+        token = login(stack.client, "acme-admin")
+        if method == "GET":
+            page = stack.client.get(target).get_data(as_text=True)
+            assert "globex-secret-item" not in page and "KeyError" not in page
+            return
+        assert stack.client.post(target, data={"why": "x"}).status_code == 403  # no CSRF token
+        answer = stack.client.post(target, data={"csrf_token": token, "why": "not ours"})
+        assert answer.status_code == 404, answer.status_code
+        row = stack.rt.store.quarantine.get(item)
+        assert row is not None and row.status == "quarantined" and row.attempts == 0
 
     return attack
 
@@ -260,6 +303,7 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "dashboard.api_metrics": _api_metrics,
     "attachments.open_file": _attachments,
     "webhooks.receive": _webhooks,
+    "webhooks.receive_app": _app_webhooks,
     "health.metrics": _metrics,
     **connect_attacks.ATTACKS,
     # Public by design, checked to reveal no tenant: Zendesk fetches these before any install.
@@ -278,6 +322,9 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "console.failures": _console_page("/console/failures"),
     "console.service": _console_service,
     "console.dashboard": _console_dashboard,
+    "console.quarantine": _console_quarantine("/console/quarantine", "GET"),
+    "console.quarantine_retry": _console_quarantine("/console/quarantine/{item}/retry", "POST"),
+    "console.quarantine_discard": _console_quarantine("/console/quarantine/{item}/discard", "POST"),
     "console.delivery_action": _console_action("/console/deliveries/{delivery}/retry"),
     "console.reply_action": _console_action("/console/replies/{reply}/mark-sent"),
     "identity.console_page": _console_page("/identity/console"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.messenger import MessengerConnector
 from connectors.meta import sign_body
+from plugin.connector import quarantine_scope
 from plugin.errors import BadInput
 from sandbox.meta import DEFAULT_APP_SECRET
 
@@ -95,3 +97,23 @@ def test_a_time_too_large_for_a_float_is_bad_input_not_a_crash() -> None:
         for event in body["entry"][0].get("messaging", []):
             event["timestamp"] = 10**400
         check(json.dumps(body).encode())
+
+
+def test_an_author_id_too_long_for_horseshoe_is_bad_input_not_a_validation_error() -> None:
+    """Found by ``bench fuzz --seed 22``: ``instagram.parse_payload: ValidationError`` — a documented
+    comments body whose ``from.id`` the fuzzer replaced by a huge number reached ``Author`` (ids of at
+    most 255 characters) and escaped as a raw pydantic error. Now ``BadInput`` naming the path, and
+    inside the host's scope only that comment is quarantined."""
+    body = fixture("instagram", "comment.json")
+    body["entry"][0]["changes"][0]["value"]["from"]["id"] = 10**300
+    with pytest.raises(BadInput, match=r"entry\[0\]\.changes\[0\]\.value\.from\.id: .*301 characters"):
+        InstagramConnector().parse_payload(body)
+    good = fixture("instagram", "comment_reply.json")["entry"][0]["changes"][0]
+    body["entry"][0]["changes"].append(good)
+    with quarantine_scope() as held:
+        [mention] = InstagramConnector().parse_payload(body, "17841405822304914")
+    assert mention.external_id == good["value"]["id"] and [q.where for q in held] == ["entry[0].changes[0].value"]
+    for huge in (10**5000, "9" * 256):  # beyond str()'s digit limit; a string one over the limit
+        body["entry"][0]["changes"][0]["value"]["from"]["id"] = huge
+        with pytest.raises(BadInput, match="no Graph id"):
+            InstagramConnector().parse_payload(body)

@@ -1,0 +1,49 @@
+"""Surviving mutants no test can tell apart from the original, each with the reason.
+
+Keyed by target name, then by ``Mutant.key`` (``function | operator | original line``), which stays
+valid when unrelated lines move. A survivor listed here leaves the score of ``python -m bench
+mutants``; everything else that survives is a missing test. Keep reasons to one line.
+
+"Literal-only" below: the mutant turns a missing value's empty default into the text ``"XX"``; the
+only input that tells it apart is that literal itself (as a secret, token or signature), which no
+caller can know; the refusal of a missing value is tested.
+"""
+
+from __future__ import annotations
+
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "meta.signature": {
+        "verify_meta_request | '' -> 'XX' | expected = secrets.get(VERIFY_TOKEN) or \"\"":
+            "literal-only: a handshake is refused without a configured token unless it sends 'XX'",
+        "verify_meta_request | '' -> 'XX' | given = request.query.get(\"hub.verify_token\") or \"\"":
+            "literal-only: a missing hub.verify_token never equals a configured token (unless it is 'XX')",
+        "verify_meta_request | '' -> 'XX' | secret = secrets.get(APP_SECRET) or \"\"":
+            "literal-only: without an app secret only a body signed with the key 'XX' would verify",
+        "verify_meta_request | '' -> 'XX' | signature = header(request.headers, SIGNATURE_HEADER) or \"\"":
+            "'XX' does not start with 'sha256=' either: refused on the same line",
+        "verify_meta_request | 'sha256=' -> '' | if not secret or not signature.startswith(\"sha256=\"):":
+            "the full-string compare_digest below includes the 'sha256=' prefix: unprefixed values still fail",
+        "verify_meta_request | return None | return False":
+            "None is as falsy as False; every caller tests `not verify_request(...)` (plugin/web/webhooks.py)",
+    },
+    "worker.cursors": {
+        "Worker.poll_due | remove call | beat.release([account_id])":
+            "renewal only updates leases this owner still holds; a finished poll released its lease, so no row changes",
+        "Worker._poll_account | 0 -> 1 | if found is None or not found[0].enabled or found[0].network not in "
+        "runtime.registry.connectors:":
+            "found[1] is the account's AccountContext, whose .network is the same network (the `.enabled` one dies)",
+        "Worker._poll_account | 0.0 -> 1.0 | retry_after = max(retry_after or 0.0, 900.0)  # needs an admin; look "
+        "again later":
+            "max(..., 900.0) makes any missing hint below 900 s irrelevant, 0 or 1 alike",
+    },
+    "telegram.verify": {
+        "TelegramConnector.verify_request | return None | return False":
+            "None is as falsy as False; every caller tests `not verify_request(...)` (plugin/web/webhooks.py)",
+        "TelegramConnector.verify_request | remove break | break":
+            "the secret header comes once; only a plain dict with two spellings of it differs (first vs last)",
+    },
+    "x.webhook": {
+        "verify_signature | return None | return False":
+            "None is as falsy as False; XConnector.verify_request and every caller test truthiness",
+    },
+}  # fmt: skip

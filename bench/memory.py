@@ -1,0 +1,178 @@
+"""Memory while mentions pass through: RSS of ``horseshoe serve`` and ``horseshoe worker`` over a long run.
+
+``python -m bench memory [--quick] [--mentions N] [--store sqlite|postgres]`` starts ``horseshoe serve
+--no-worker`` and one ``horseshoe worker`` (real processes, on a SQLite file or a throwaway PostgreSQL
+database) and feeds them ``N`` mentions (default 1,000,000; ``--quick``: 20,000): the bench stores
+them into the inbox in chunks (what ingest commits), keeping the backlog bounded so the run measures
+the pipeline, not the queue; the worker routes each one and delivers it to the Zendesk fake (Channel
+Framework push) and the Salesforce fake (sObject Collections), both answering at once (memory, not
+latency, is measured). Authors keep coming (one per three mentions), as on a brand's bad day.
+
+Every chunk the bench samples the RSS of both process groups (gunicorn's master and its worker
+included) from /proc. ``rss_growth_mb`` is the RSS at the end minus the RSS once the first
+``WARM_UP`` share of mentions went through (imports, pools and caches filled); goal < 50 MB over
+1,000,000. ``curve`` holds (mentions done, RSS MB) samples to see where growth happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.drain import SUBDOMAIN, Fakes, backlog
+from bench.pipeline import _terminate, database, free_port
+from bench.procs import Fleet
+from plugin.config import Settings
+from plugin.runtime import build_runtime
+
+SECRET = "bench-secret-key-not-for-production"
+CHUNK = 1000  # mentions stored per step
+MAX_BACKLOG = 2000  # the bench waits while more than this many are still pending
+WARM_UP = 0.1  # share of the mentions after which growth is counted
+CURVE_POINTS = 40
+STALL_SECONDS = 120.0  # no progress for this long fails the run (its logs say why)
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mentions", type=int, default=None, help="default 1,000,000 (--quick: 20,000)")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory and process logs")
+
+
+def group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in the process group ``pgid`` (gunicorn master + workers)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:  # field 5 of stat: the process group
+                continue
+            total += int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * PAGE
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue  # the process ended while being read
+    return total / 1024 / 1024
+
+
+def run(quick: bool = False, mentions: int | None = None, store: str = "sqlite", keep: bool = False) -> dict[str, Any]:
+    # SIGTERM (a timeout, CI cancelling) unwinds like Ctrl-C, so the processes started here are stopped.
+    signal.signal(signal.SIGTERM, _terminate)
+    total = mentions if mentions is not None else (20_000 if quick else 1_000_000)
+    data_dir = Path(tempfile.mkdtemp(prefix="horseshoe-memory-"))
+    fakes = Fakes(0.0)
+    ok = False
+    try:
+        with database(store) as url:
+            result = feed(fakes, url, total, data_dir)
+            ok = result["finished"]
+    finally:
+        fakes.stop()
+        if ok and not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    result["data_dir"] = None if ok and not keep else str(data_dir)
+    show(result)
+    return result
+
+
+def feed(fakes: Fakes, url: str, total: int, data_dir: Path) -> dict[str, Any]:
+    settings = Settings(data_dir=str(data_dir), database_url=url, secret_key=SECRET,
+                        allowed_private_hosts="127.0.0.1,localhost")  # fmt: skip
+    rt = build_runtime(settings)
+    env = {
+        "HORSESHOE_DATA_DIR": str(data_dir),
+        "HORSESHOE_DATABASE_URL": settings.resolved_database_url,
+        "HORSESHOE_SECRET_KEY": SECRET,
+        "HORSESHOE_ALLOWED_PRIVATE_HOSTS": "127.0.0.1,localhost",
+        "HORSESHOE_BROKER_URL": "",
+        "HORSESHOE_LOG_LEVEL": "WARNING",
+    }
+    fleet = Fleet(env, free_port(), 1, data_dir)
+    samples: list[tuple[int, float]] = []
+    started = time.perf_counter()
+    try:
+        tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
+        rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
+        rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
+        rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
+        found = rt.store.find_account(tenant_id, "x", "brand")
+        assert found is not None
+        account_id = found[0].id
+        fleet.start()
+        groups = [p.popen.pid for p in fleet.procs if p.popen is not None]
+        stored = 0
+        every = max(1, total // CHUNK // CURVE_POINTS)
+        chunk_no = 0
+        while stored < total:
+            size = min(CHUNK, total - stored)
+            for mention in backlog_chunk(stored, size):
+                rt.store.inbox.insert(tenant_id, account_id, mention)
+            stored += size
+            done = wait_below(rt, fleet, stored, MAX_BACKLOG)
+            if chunk_no % every == 0:
+                samples.append((done, round(sum(group_rss_mb(g) for g in groups), 1)))
+            chunk_no += 1
+        done = wait_below(rt, fleet, stored, 0)
+        samples.append((done, round(sum(group_rss_mb(g) for g in groups), 1)))
+        counts = rt.store.counts()
+    finally:
+        fleet.stop()
+        rt.db.dispose()
+    warm = next((rss for n, rss in samples if n >= total * WARM_UP), samples[0][1])
+    return {
+        "mentions": total,
+        "rss_growth_mb": round(samples[-1][1] - warm, 1),
+        "rss_peak_mb": max(rss for _n, rss in samples),
+        "rss_warm_mb": warm,
+        "rss_end_mb": samples[-1][1],
+        "finished": counts["mentions_pending"] == 0 and counts["deliveries_pending"] == 0,
+        "delivered": counts["deliveries_delivered"],
+        "seconds": round(time.perf_counter() - started, 1),
+        "curve": samples,
+    }
+
+
+def backlog_chunk(offset: int, size: int) -> list[Any]:
+    """Mentions ``offset .. offset+size`` of the run, new authors coming all along (one per three)."""
+    chunk = backlog(size, seed=offset)
+    return chunk
+
+
+def wait_below(rt: Any, fleet: Fleet, stored: int, backlog_limit: int) -> int:
+    """Wait until at most ``backlog_limit`` mentions are pending; return how many are done."""
+    last_done, last_change = -1, time.monotonic()
+    while True:
+        counts = rt.store.counts()
+        pending = counts["mentions_pending"] + counts["deliveries_pending"] // 2
+        done = stored - pending
+        if pending <= backlog_limit:
+            return done
+        if done != last_done:
+            last_done, last_change = done, time.monotonic()
+        elif time.monotonic() - last_change > STALL_SECONDS:
+            raise RuntimeError(
+                f"no progress for {STALL_SECONDS:.0f}s at {done} mentions; see the logs in {fleet.log_dir}"
+            )
+        if not all(p.alive() for p in fleet.procs):
+            raise RuntimeError(f"a horseshoe process died; see the logs in {fleet.log_dir}")
+        time.sleep(0.2)
+
+
+def show(result: dict[str, Any]) -> None:
+    table = Table(title=f"RSS of serve + worker over {result['mentions']:,} mentions")
+    table.add_column("mentions done")
+    table.add_column("RSS MB", justify="right")
+    for done, rss in result["curve"]:
+        table.add_row(f"{done:,}", str(rss))
+    Console(stderr=True).print(table)

@@ -1,0 +1,191 @@
+"""Scaling out on PostgreSQL: a backlog drained by 1, 2 and 3 ``horseshoe worker`` processes.
+
+``python -m bench scale [--quick] [--mentions N] [--latency S]``: for each worker count a fresh
+throwaway PostgreSQL database (created and dropped on the server of ``HORSESHOE_BENCH_POSTGRES_URL``,
+else ``HORSESHOE_TEST_POSTGRES_URL``, else 127.0.0.1:5432) gets the same size of backlog (one
+author per three mentions, on X), stored straight into the inbox before any worker starts. Then N
+``horseshoe worker`` processes (the in-process loop, no broker) route it and deliver every mention to
+the Zendesk fake (Channel Framework push) and the Salesforce fake (sObject Collections), both
+answering after ``--latency`` seconds per call (default 50 ms, issue 11's realistic setting).
+
+The rate is mentions fully delivered per second, timed from the first mention a worker picks up to
+the last delivery (process start-up, which is imports and not throughput, is left out; ``seconds``
+and ``startup_s`` say how long each took). Lost and duplicates come from the fakes' own records:
+a mention with no inbound comment in Zendesk or no inbound SocialPost in Salesforce is lost, an
+extra copy of either is a duplicate. Full run: 3,000 mentions per worker count; ``--quick``: 300.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.drain import LATENCY, SUBDOMAIN, Fakes, backlog
+from bench.pipeline import _terminate, database
+from bench.procs import Proc, horseshoe_argv
+from plugin.config import Settings
+from plugin.runtime import build_runtime
+
+WORKER_COUNTS = (1, 2, 3)
+SECRET = "bench-secret-key-not-for-production"
+LEASE_SECONDS = 30.0
+POLL_SECONDS = 0.1  # how often the bench looks at the store while the workers drain
+KEYS = ("per_s_1", "per_s_2", "per_s_3", "speedup_3", "lost", "duplicates")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mentions", type=int, default=None, help="backlog per worker count (default 3,000; --quick 300)"
+    )
+    parser.add_argument("--latency", type=float, default=LATENCY, help="seconds each CRM call takes (default 0.05)")
+    parser.add_argument("--keep", action="store_true", help="keep the workers' logs")
+
+
+def worker_env(url: str, data_dir: str) -> dict[str, str]:
+    return {
+        "HORSESHOE_DATA_DIR": data_dir,
+        "HORSESHOE_DATABASE_URL": url,
+        "HORSESHOE_SECRET_KEY": SECRET,
+        "HORSESHOE_ALLOWED_PRIVATE_HOSTS": "127.0.0.1,localhost",  # the fakes (plugin/egress.py)
+        "HORSESHOE_LEASE_SECONDS": str(LEASE_SECONDS),
+        "HORSESHOE_BROKER_URL": "",
+        "HORSESHOE_LOG_LEVEL": "WARNING",
+    }
+
+
+def one_run(fakes: Fakes, url: str, workers: int, total: int, data_dir: Path, deadline_s: float) -> dict[str, Any]:
+    """Store the backlog, start ``workers`` processes, time them until nothing is pending."""
+    settings = Settings(data_dir=str(data_dir), database_url=url, secret_key=SECRET,
+                        allowed_private_hosts="127.0.0.1,localhost")  # fmt: skip
+    rt = build_runtime(settings)
+    seed = 1000 * workers + total
+    mentions = backlog(total, seed=seed)
+    procs: list[Proc] = []
+    try:
+        tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
+        rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
+        rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
+        rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
+        found = rt.store.find_account(tenant_id, "x", "brand")
+        assert found is not None
+        for mention in mentions:
+            rt.store.inbox.insert(tenant_id, found[0].id, mention)
+        env = worker_env(url, str(data_dir))
+        procs = [Proc(f"worker{n}", horseshoe_argv("worker"), env, data_dir / f"worker{n}.log") for n in range(workers)]
+        launched = time.perf_counter()
+        for proc in procs:
+            proc.start()
+        first: float | None = None
+        finished = False
+        while time.perf_counter() - launched < deadline_s:
+            counts = rt.store.counts()
+            if first is None and (counts["mentions_pending"] < total or counts["deliveries_delivered"] > 0):
+                first = time.perf_counter()
+            if counts["mentions_pending"] == 0 and counts["deliveries_pending"] == 0:
+                finished = True
+                break
+            if not all(p.alive() for p in procs):
+                raise RuntimeError(f"a worker died; see {data_dir}")
+            time.sleep(POLL_SECONDS)
+        ended = time.perf_counter()
+        counts = rt.store.counts()
+    finally:
+        for proc in procs:
+            proc.stop()
+        rt.db.dispose()
+    started = first if first is not None else ended
+    lost, duplicates = audit(fakes, [f"x:{m.external_id}" for m in mentions])
+    drained = ended - started
+    return {
+        "workers": workers,
+        "mentions": total,
+        "finished": finished,
+        "startup_s": round(started - launched, 2),
+        "seconds": round(drained, 2),
+        "per_s": round(total / drained, 1) if finished and drained > 0 else 0.0,
+        "delivered": counts["deliveries_delivered"],
+        "failed": counts["deliveries_failed"],
+        "lost": lost,
+        "duplicates": duplicates,
+    }
+
+
+def zendesk_inbound_ids(fakes: Fakes) -> list[str]:
+    """The external id of every inbound comment on every ticket of the Zendesk fake (repeats kept)."""
+    return [
+        c["external_id"]
+        for ticket in fakes.zd_state.tickets_with_comments(SUBDOMAIN)
+        for c in ticket["comments"]
+        if c.get("external_id") and not c.get("channelback")
+    ]
+
+
+def audit(fakes: Fakes, keys: list[str]) -> tuple[int, int]:
+    """From the fakes' own records: mentions missing in either CRM, and extra copies in either."""
+    wanted = set(keys)
+    in_zendesk = Counter(k for k in zendesk_inbound_ids(fakes) if k in wanted)
+    in_salesforce = Counter(
+        p.get("R6PostId")
+        for p in fakes.org.records("SocialPost")
+        if not p.get("IsOutbound") and p.get("R6PostId") in wanted
+    )
+    lost = sum(1 for k in wanted if k not in in_zendesk) + sum(1 for k in wanted if k not in in_salesforce)
+    duplicates = sum(n - 1 for n in in_zendesk.values()) + sum(n - 1 for n in in_salesforce.values())
+    return lost, duplicates
+
+
+def run(
+    quick: bool = False, mentions: int | None = None, latency: float = LATENCY, keep: bool = False
+) -> dict[str, Any]:
+    # SIGTERM (a timeout, CI cancelling) unwinds like Ctrl-C, so the processes started here are stopped.
+    signal.signal(signal.SIGTERM, _terminate)
+    total = mentions if mentions is not None else (300 if quick else 3000)
+    deadline_s = 300.0 if quick else 1800.0
+    fakes = Fakes(latency)
+    data_dir = Path(tempfile.mkdtemp(prefix="horseshoe-scale-"))
+    results = []
+    try:
+        for workers in WORKER_COUNTS:
+            with database("postgres") as url:
+                run_dir = data_dir / f"w{workers}"
+                run_dir.mkdir()
+                results.append(one_run(fakes, url, workers, total, run_dir, deadline_s))
+    finally:
+        fakes.stop()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    show(results, latency)
+    rates = {r["workers"]: r["per_s"] for r in results}
+    return {
+        "per_s_1": rates[1],
+        "per_s_2": rates[2],
+        "per_s_3": rates[3],
+        "speedup_2": round(rates[2] / rates[1], 2) if rates[1] else 0.0,
+        "speedup_3": round(rates[3] / rates[1], 2) if rates[1] else 0.0,
+        "lost": sum(r["lost"] for r in results),
+        "duplicates": sum(r["duplicates"] for r in results),
+        "mentions": total,
+        "finished": all(r["finished"] for r in results),
+        "failed": sum(r["failed"] for r in results),
+        "crm_latency_s": latency,
+        "runs": results,
+    }
+
+
+def show(results: list[dict[str, Any]], latency: float) -> None:
+    table = Table(title=f"Scale-out on PostgreSQL (CRM latency {latency * 1000:.0f} ms per call)")
+    for column in ("workers", "mentions", "finished", "start-up s", "drain s", "mentions/s", "lost", "duplicates"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(*(str(r[k]) for k in ("workers", "mentions", "finished", "startup_s", "seconds", "per_s",
+                                              "lost", "duplicates")))  # fmt: skip
+    Console(stderr=True).print(table)

@@ -1,0 +1,84 @@
+"""``mention_stored`` observers beside the webhook path, not in it.
+
+The built-in observers (security escalation, praise routing) triage each new mention, which costs a
+language detection, a classifier and a history read: about as much as the whole ingest. A network
+waiting for its 2xx gains nothing from it, so the webhook view commits, hands the new mentions to
+this process's announcer thread and answers; the observers run a moment later, in commit order.
+
+Nothing is dropped to keep the queue bounded: when ``QUEUE_LIMIT`` announcements wait, the request
+that finds it full runs its own observers inline (back-pressure on the sender instead of memory).
+A process that exits normally (gunicorn's graceful stop) first runs what is still queued. A crash
+loses at most the queued notices, never a mention: the escalation is also on the mention's labels
+and tags once the worker routes it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+
+from plugin.models import Mention
+from plugin.runtime import Runtime
+
+log = logging.getLogger(__name__)
+QUEUE_LIMIT = 10_000
+DRAIN_SECONDS = 10.0
+
+Announcement = tuple[Mention, int, str]  # mention, its inbox id, tenant key
+
+
+class Announcer:
+    def __init__(self, runtime: Runtime, limit: int = QUEUE_LIMIT):
+        self.runtime = runtime
+        self._queue: queue.Queue[Announcement] = queue.Queue(maxsize=limit)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, items: Sequence[Announcement]) -> None:
+        """Queue ``items`` for the observers (inline, when the queue is full)."""
+        if not items:
+            return
+        self._start()
+        for item in items:
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self._announce(item)
+
+    def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
+        """Wait until everything queued was announced; False when ``timeout`` passed first."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True, name="horseshoe-announce-drain").start()
+        return done.wait(timeout)
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="horseshoe-announce")
+                self._thread.start()
+                atexit.register(self.drain)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                self._announce(item)
+            finally:
+                self._queue.task_done()
+
+    def _announce(self, item: Announcement) -> None:
+        mention, mention_id, tenant = item
+        try:
+            self.runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant)
+        except Exception:  # one observer's failure must not stop the thread (Hooks logs each plugin's)
+            log.exception("mention_stored observers failed for mention %s", mention_id)

@@ -1,0 +1,117 @@
+"""Adaptive delivery batching: low latency at low load, few calls at high load, no timers.
+
+The rule is the "smart batching" of a busy server, not a linger: a CRM that has no call of ours under
+way gets everything that is due for it at once (a lone mention is pushed alone, the moment it is
+routed); while a call to that CRM is under way, what comes due meanwhile waits for that call to return
+and then leaves together with everything else that accumulated, up to the CRM's maximum per call
+(Zendesk: 100 resources per any_channel push; Salesforce: 200 records per sObject Collections call).
+So the batch size follows the load by itself: at 1 mention a second every batch holds one; at 100 a
+second a batch holds what arrived during the previous call (a few dozen); under a backlog every call
+is full.
+
+Nothing is ever held back by a clock. Work left for an in-flight call is still ``pending`` in the
+database (never claimed, so every "is anything left?" check sees it) and counts as busy in the tick
+that left it (``Tick.held``), so a helper that waits for the pipeline to settle never mistakes it for
+idleness. The worker whose call is in flight takes it as soon as its call returns (its tick made
+progress, so it ticks again at once); if that worker dies instead, the call's count is dropped in a
+``finally`` and the next tick of anyone takes the work.
+
+Calls in flight are counted per CRM (sink name) within this process; workers in other processes claim
+independently (their claims never overlap: leases and ``SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from plugin.config import Settings
+from plugin.sink import DeliveryOutcome
+from plugin.store.statuses import Outcome
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+# A worker claims at most this many full batches of one CRM per tick: enough that a backlog is
+# drained in full calls, few enough that one tick's deliveries do not keep new arrivals from being
+# routed for long (the next tick takes the rest).
+CALLS_PER_TICK = 4
+
+
+class InFlight:
+    """Calls to each CRM under way in this process right now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+
+    @contextmanager
+    def call(self, sink: str) -> Iterator[None]:
+        with self._lock:
+            self._calls[sink] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._calls[sink] -= 1
+                if self._calls[sink] <= 0:
+                    del self._calls[sink]
+
+    def count(self, sink: str) -> int:
+        with self._lock:
+            return self._calls[sink]
+
+
+IN_FLIGHT = InFlight()
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """How much of one CRM's due work a worker claims now (``limit``), and how much it leaves for the
+    call in flight (``held``, counted as busy)."""
+
+    limit: int
+    held: int = 0
+
+
+def plan_claim(max_batch: int, in_flight: int, due: int | None) -> ClaimPlan:
+    """The claim for one CRM. ``due`` (counted up to ``max_batch * CALLS_PER_TICK``) is only needed
+    when a call to the CRM is in flight; None means "not counted" (nothing in flight)."""
+    most = max(1, max_batch) * CALLS_PER_TICK
+    if in_flight == 0 or due is None:
+        # Idle CRM: everything due goes now, in full batches, the rest next tick.
+        return ClaimPlan(limit=most)
+    if due < max_batch:
+        # A call is under way: what is due joins the batch that leaves when it returns.
+        return ClaimPlan(limit=0, held=due)
+    # Enough for full calls even now: only full batches go alongside the call in flight, the
+    # remainder waits to fill up.
+    full = min(due, most) // max_batch * max_batch
+    return ClaimPlan(limit=full, held=min(due, most) - full)
+
+
+def max_batch(crm_maximum: int, settings: Settings) -> int:
+    """Mentions per call: the CRM's maximum, or fewer when ``delivery_batch_size`` says so (the naive
+    one-per-call baseline of ``bench latency``, or an operator's caution)."""
+    configured = settings.delivery_batch_size
+    return max(1, min(crm_maximum, configured) if configured > 0 else crm_maximum)
+
+
+def batches(items: list[_T], max_batch: int) -> list[list[_T]]:
+    """``items`` (oldest mention first: parents before their replies) in calls of at most ``max_batch``."""
+    size = max(1, max_batch)
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def outcome_of(outcome: DeliveryOutcome) -> Outcome:
+    """A third-party sink may return a status it should not; like any unclear result, it is retried."""
+    try:
+        return Outcome(outcome.status)
+    except ValueError:
+        log.warning("sink returned unknown outcome %r for delivery %s; retrying", outcome.status, outcome.delivery_id)
+        return Outcome.RETRY
