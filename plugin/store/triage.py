@@ -78,10 +78,12 @@ class TriageRepository:
         want_open_case: bool = True,
         now: datetime | None = None,
     ) -> AuthorHistory:
-        """``repeated_recently``: this mention answers one of our recent replies, and the author's other
-        stored mentions in this thread within ``loop_minutes`` include the same text at least
-        ``loop_repeats`` times (a bot answering our answers); people repeat "any update?" once or
-        twice, not five times in minutes."""
+        """``repeated_recently``: this mention answers one of our recent replies, and the author's
+        mentions in this thread stored before it, within ``loop_minutes`` before it, include the same
+        text at least ``loop_repeats`` times (a bot answering our answers); people repeat "any
+        update?" once or twice, not five times in minutes. "Before it" is the store's order (the row
+        ids), not when triage runs: a loop's fifth answer is a loop and its first is not, whether each
+        was triaged as it came or all of them later (one webhook, one transaction, one routing pass)."""
         now = now or utcnow()
         m = t.mentions.c
         text = comparable(mention.text)
@@ -104,12 +106,21 @@ class TriageRepository:
             if mention.parent_id is None:
                 # Echoes and loops answer something of ours: a post that answers nothing is neither.
                 return AuthorHistory(our_account, has_open, False, False)
+            own = conn.execute(
+                select(m.id, m.received_at).where(
+                    m.tenant_id == tenant_id, m.network == mention.network, m.external_id == mention.external_id
+                )
+            ).first()
+            # Not stored (yet): compared with everything stored, as of now.
+            before = [m.id < own.id] if own is not None else []
+            until = (as_utc(own.received_at) if own is not None else None) or now
             recent = conn.execute(
                 select(m.payload)
                 .where(
                     *same_author,
+                    *before,
                     m.thread_id == (mention.thread_id or mention.external_id),
-                    m.received_at >= now - timedelta(minutes=loop_minutes),
+                    m.received_at >= until - timedelta(minutes=loop_minutes),
                 )
                 .order_by(m.id.desc())
                 .limit(RECENT_LIMIT)
