@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from plugin import ratebudget
 from plugin.errors import FatalError
 from plugin.store.db import utcnow
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
@@ -58,11 +59,26 @@ def _tickets_by_comment(world: World) -> dict[str, dict[str, Any]]:
     }
 
 
+def _an_hour_passes(world: World, account_id: int) -> None:
+    """An hour passes for the account's budgets: its search budget allows the next search (its next
+    allowed search time is due now), and its request budget (``plugin.ratebudget``, spent by polls and
+    replies; the search rides on a poll turn) is full again. The demo polls every half second: a few
+    quick settles spend that bucket's burst (X: 15 calls, two per poll) and later polls wait for its
+    refill (a call every 3 s), so how many polls a settle gets would depend on how fast the machine is."""
+    runtime = world.runtime
+    accounts = runtime.store.brand_accounts
+    accounts.save_listening(account_id, accounts.cursor(account_id).listen_cursor, utcnow())
+    found = accounts.get(account_id)
+    assert found is not None
+    connector = runtime.registry.connector(found[0].network)
+    target = ratebudget.account_target(runtime.settings, account_id, connector)
+    buckets = ratebudget.bucket_store(runtime.settings, runtime.store)
+    if target is not None and buckets is not None:
+        buckets.adjust(target.key, target.spec.capacity)  # capped at the bucket's capacity: full
+
+
 def _budget_allows_the_next_search(world: World) -> None:
-    """An hour passes for the account's search budget (its next allowed search time is due now)."""
-    accounts = world.runtime.store.brand_accounts
-    account = _x_account(world)
-    accounts.save_listening(account.id, accounts.cursor(account.id).listen_cursor, utcnow())
+    _an_hour_passes(world, _x_account(world).id)
 
 
 def test_relevant_posts_become_tickets_marked_listening_and_noise_does_not(world: World) -> None:
@@ -134,9 +150,8 @@ def test_bluesky_listening_searches_one_term_per_call_within_the_budget() -> Non
         hashtag = state.inject_post(customer, "#acmehelp does the warranty cover a cracked screen?")["uri"]
         noise = state.inject_post(customer, "the acme of baroque architecture is in Rome")["uri"]
         tagged = state.inject_post(customer, "acme where is my order?", mentions=[brand])["uri"]
-        accounts = world.runtime.store.brand_accounts
         for _turn in range(2):  # one term per search: two turns cover both terms
-            accounts.save_listening(network.account_id, accounts.cursor(network.account_id).listen_cursor, utcnow())
+            _an_hour_passes(world, network.account_id)
             for _ in range(3):
                 settle(world)  # however often the account is polled, one search per allowed turn
         assert state.calls.count("app.bsky.feed.searchPosts") == 2
@@ -158,10 +173,9 @@ def test_mastodon_listening_follows_hashtag_timelines() -> None:
         world.runtime.store.update_account_settings(
             network.account_id, {"listen_terms": "acme, #acmehelp", "listen_calls_per_hour": 1}
         )
-        accounts = world.runtime.store.brand_accounts
 
         def next_turn() -> None:
-            accounts.save_listening(network.account_id, accounts.cursor(network.account_id).listen_cursor, utcnow())
+            _an_hour_passes(world, network.account_id)
             for _ in range(3):
                 settle(world)
 
@@ -182,9 +196,8 @@ def test_mastodon_listening_follows_hashtag_timelines() -> None:
 
 def _turns(world: World, account_id: int, turns: int) -> None:
     """``turns`` allowed listening turns (an hour of budget each), each polled several times."""
-    accounts = world.runtime.store.brand_accounts
     for _turn in range(turns):
-        accounts.save_listening(account_id, accounts.cursor(account_id).listen_cursor, utcnow())
+        _an_hour_passes(world, account_id)
         for _ in range(3):
             settle(world)  # however often the account is polled, one search per allowed turn
 
