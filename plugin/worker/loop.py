@@ -191,10 +191,12 @@ class Worker:
         waiting = {name: {tenant for tenant, sink in self._budget_waits if sink == name} for name in installed}
         ids: list[int] = []
         for name in installed:
-            plan = delivery.ClaimPlan(limit) if limit else self._plan(name)
-            tick.held += plan.held
-            if plan.limit:
-                ids += deliveries.claim_due(self.owner, plan.limit, lease, sink=name, exclude_tenants=waiting[name])
+            if limit:
+                ids += deliveries.claim_due(self.owner, limit, lease, sink=name, exclude_tenants=waiting[name])
+                continue
+            claimed, held = delivery.claim(deliveries, self.owner, name, self._max_batch(name), lease, waiting[name])
+            ids += claimed
+            tick.held += held
         other = limit or delivery.CALLS_PER_TICK * 100
         ids += deliveries.claim_due(self.owner, other, lease, other_than=installed)  # not installed: told below
         if not ids:
@@ -212,14 +214,6 @@ class Worker:
 
     def _max_batch(self, sink_name: str) -> int:
         return delivery.max_batch(self.runtime.registry.sink(sink_name).max_batch, self.runtime.settings)
-
-    def _plan(self, sink_name: str) -> delivery.ClaimPlan:
-        max_batch = self._max_batch(sink_name)
-        in_flight = delivery.IN_FLIGHT.count(sink_name)
-        # Counted only when a call is under way: the idle case (one worker) costs no extra query.
-        cap = max_batch * delivery.CALLS_PER_TICK
-        due = self.runtime.store.deliveries.count_due(sink_name, cap) if in_flight else None
-        return delivery.plan_claim(max_batch, in_flight, due)
 
     def _deliver_group(
         self, tenant_id: int, sink_name: str, rows: list[DueDelivery], tick: Tick, beat: Heartbeat
