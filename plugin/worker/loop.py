@@ -293,7 +293,8 @@ class Worker:
             except RateLimited as exc:
                 pause = self._pause(target, exc, pause)
                 wait = max(0.0, (pause.until - utcnow()).total_seconds()) if pause.until else exc.retry_after
-                budgets.hold(budget, wait or 0.0)  # every worker's bucket for this target waits too
+                if ratebudget.exhausted(budget, exc.code):
+                    budgets.hold(budget, wait or 0.0)  # every worker's bucket for this target waits too
                 outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=wait) for i in batch]
             except RetriableError as exc:
                 outcomes = [
