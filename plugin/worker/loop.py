@@ -261,16 +261,16 @@ class Worker:
             # them (which makes these deliveries due at once); no attempt is counted for work that
             # never left.
             later = utcnow() + timedelta(hours=1)
-            self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             beat.release([i.delivery_id for i in items])
+            self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             return
         # Adaptive size (delivery.py), smaller after each failure of an item (retrysplit.py).
         for batch in retry_batches(items, self._max_batch(sink_name)):
             if pause.until is not None:
                 # Not attempted: due again when the pause ends, and no attempt is counted (counting
                 # would grow the back-off of work that never met the CRM).
-                self._defer(batch, claimed, pause.until, f"{target} is paused after a 429", tick)
                 beat.release([i.delivery_id for i in batch])
+                self._defer(batch, claimed, pause.until, f"{target} is paused after a 429", tick)
                 continue
             held = beat.held([i.delivery_id for i in batch])
             batch = [i for i in batch if i.delivery_id in held]  # the rest is another worker's now
@@ -281,8 +281,8 @@ class Worker:
             if refill is not None:
                 # The shared budget cannot pay yet: nothing is sent, no attempt counted; due at the refill.
                 assert budget is not None
-                self._defer(batch, claimed, refill, f"{budget.key}: waiting for the rate budget", tick, spread=0.1)
                 beat.release([i.delivery_id for i in batch])
+                self._defer(batch, claimed, refill, f"{budget.key}: waiting for the rate budget", tick, spread=0.1)
                 continue
             try:
                 with budgets.metered(budget, cost), delivery.IN_FLIGHT.call(sink_name):
@@ -318,8 +318,8 @@ class Worker:
                 DeliveryOutcome(i.delivery_id, "retry", error="sink returned no outcome") for i in missing
             ]
             in_batch = {i.delivery_id: i.mention for i in batch}
-            self._apply(outcomes, tick, claimed, mentions=in_batch, connection=connection)
             beat.release(in_batch)
+            self._apply(outcomes, tick, claimed, mentions=in_batch, connection=connection)
             for outcome in outcomes:
                 metrics.DELIVERIES.labels(sink_name, outcome.status).inc()
                 row = claimed.get(outcome.delivery_id)
