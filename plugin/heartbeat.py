@@ -58,7 +58,8 @@ class Heartbeat:
         return self._beat() & wanted
 
     def release(self, ids: Collection[int]) -> None:
-        """Stop renewing ``ids`` (their work is finished and their lease released)."""
+        """Stop renewing ``ids``: call it before writing their result (which releases their lease), so
+        that a renewal meanwhile does not take the released lease for one lost."""
         with self._lock:
             self._ids -= set(ids)
 
@@ -66,11 +67,12 @@ class Heartbeat:
         with self._lock:
             keep = sorted(self._ids - self._lost)
         still = self._renew(keep) if keep else set()
-        gone = set(keep) - still
+        with self._lock:
+            # Released meanwhile: finished (a finish releases the lease; callers release first), not lost.
+            gone = (set(keep) - still) & self._ids
+            self._lost |= gone
         if gone:
             log.warning("lease lost on %d item(s) still in progress: %s", len(gone), sorted(gone)[:10])
-            with self._lock:
-                self._lost |= gone
         return still
 
     def _run(self) -> None:

@@ -5,7 +5,8 @@ bucket cannot pay, the work is not attempted but rescheduled for the moment it c
 counted, no 429 is earned). The call itself runs inside ``metered``, which afterwards settles the
 reservation with what really happened (``plugin.http.meter``): the number of requests that went out,
 and what the service's headers said about its limit. A 429 empties the bucket until its Retry-After
-for everyone (``hold``), beside the existing rate pause (``store.rate_pauses``).
+for everyone (``hold``), beside the existing rate pause (``store.rate_pauses``), when it says what the
+bucket counts is spent (``exhausted``): not a Salesforce org's momentary 429, which the pause covers.
 
 Targets (one bucket each, whatever tenant or worker spends from it):
 
@@ -85,6 +86,21 @@ def sink_target(settings: Settings, sink: str, config: Mapping[str, Any], tenant
         daily = float(config.get("daily_api_requests") or settings.salesforce_daily_api_requests)
         return Target(f"salesforce:{org}", BucketSpec(daily, SALESFORCE_WINDOW, headroom), "salesforce")
     return None
+
+
+def exhausted(target: Target | None, code: str | None) -> bool:
+    """Whether a rate-limit refusal with ``code`` says ``target``'s bucket is spent, so ``hold`` applies.
+
+    Zendesk's and a network's buckets count what their 429s count (requests per window): any 429 does.
+    A Salesforce bucket is the org's rolling 24-hour allocation, which only ``DAILY_LIMIT_EXCEEDED``
+    says is used up (``plugin.salesforce.api``). A momentary 429 (a burst, concurrent requests) is the
+    org's rate pause alone: emptying a daily bucket for it would keep the org waiting for the daily
+    refill long after the server's Retry-After (about 76 minutes for a full bucket; the next batch of a
+    15,000-a-day org alone waits close to a minute), while that pause already stops every worker.
+    """
+    if target is None:
+        return False
+    return target.kind != "salesforce" or code == "DAILY_LIMIT_EXCEEDED"
 
 
 def account_target(settings: Settings, account_id: int, connector: Connector) -> Target | None:

@@ -58,13 +58,17 @@ class DeliveryRepository:
         sink: str | None = None,
         other_than: Sequence[str] = (),
         exclude_tenants: Collection[int] = (),
+        lapsed: bool = False,
     ) -> list[int]:
         """Due deliveries, oldest mention first; ``sink``: only that CRM's, ``other_than``: none of those
         CRMs' (a worker claims per CRM, so one whose work keeps failing never starves another's).
         Within one CRM's claim the tenants take turns (``fair_claims``); ``exclude_tenants`` wait on
-        their rate budget and are not claimed."""
+        their rate budget and are not claimed. ``lapsed``: only work whose claim's lease ran out
+        without a finish (its worker stalled or died; a finish always releases the lease)."""
         d = t.deliveries
         due = (d.c.status == DeliveryStatus.PENDING) & (d.c.next_attempt_at <= utcnow())
+        if lapsed:
+            due = due & d.c.lease_owner.is_not(None)
         if sink is not None:
             return claim_fair(self.db, due & (d.c.sink == sink), owner, limit, lease_seconds, exclude_tenants)
         if other_than:

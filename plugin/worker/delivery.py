@@ -16,6 +16,11 @@ idleness. The worker whose call is in flight takes it as soon as its call return
 progress, so it ticks again at once); if that worker dies instead, the call's count is dropped in a
 ``finally`` and the next tick of anyone takes the work.
 
+Only work that came due is left for a call in flight: work whose lease ran out (its worker stalled
+or died, possibly inside the very call counted in flight, which may never return) is taken over at
+once, as leases promise (``claim``). Holding it for that call would let a stalled call keep its
+items from every worker of its process.
+
 Calls in flight are counted per CRM (sink name) within this process; workers in other processes claim
 independently (their claims never overlap: leases and ``SKIP LOCKED``).
 """
@@ -25,13 +30,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from plugin.config import Settings
 from plugin.sink import DeliveryOutcome
+from plugin.store.deliveries import DeliveryRepository
 from plugin.store.statuses import Outcome
 
 log = logging.getLogger(__name__)
@@ -93,6 +99,29 @@ def plan_claim(max_batch: int, in_flight: int, due: int | None) -> ClaimPlan:
     # remainder waits to fill up.
     full = min(due, most) // max_batch * max_batch
     return ClaimPlan(limit=full, held=min(due, most) - full)
+
+
+def claim(
+    deliveries: DeliveryRepository,
+    owner: str,
+    sink: str,
+    max_batch: int,
+    lease_seconds: float,
+    exclude_tenants: Collection[int] = (),
+) -> tuple[list[int], int]:
+    """Claim ``sink``'s due work for one tick by the rule above: (ids claimed, deliveries held)."""
+    in_flight = IN_FLIGHT.count(sink)
+    ids: list[int] = []
+    due = None  # counted only when a call is under way: the idle case (one worker) costs no extra query
+    if in_flight:
+        cap = max(1, max_batch) * CALLS_PER_TICK
+        # Lapsed leases first: that work was never left for the call in flight (see above).
+        ids += deliveries.claim_due(owner, cap, lease_seconds, sink=sink, exclude_tenants=exclude_tenants, lapsed=True)
+        due = deliveries.count_due(sink, cap)
+    plan = plan_claim(max_batch, in_flight, due)
+    if plan.limit:
+        ids += deliveries.claim_due(owner, plan.limit, lease_seconds, sink=sink, exclude_tenants=exclude_tenants)
+    return ids, plan.held
 
 
 def max_batch(crm_maximum: int, settings: Settings) -> int:

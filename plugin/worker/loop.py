@@ -191,10 +191,12 @@ class Worker:
         waiting = {name: {tenant for tenant, sink in self._budget_waits if sink == name} for name in installed}
         ids: list[int] = []
         for name in installed:
-            plan = delivery.ClaimPlan(limit) if limit else self._plan(name)
-            tick.held += plan.held
-            if plan.limit:
-                ids += deliveries.claim_due(self.owner, plan.limit, lease, sink=name, exclude_tenants=waiting[name])
+            if limit:
+                ids += deliveries.claim_due(self.owner, limit, lease, sink=name, exclude_tenants=waiting[name])
+                continue
+            claimed, held = delivery.claim(deliveries, self.owner, name, self._max_batch(name), lease, waiting[name])
+            ids += claimed
+            tick.held += held
         other = limit or delivery.CALLS_PER_TICK * 100
         ids += deliveries.claim_due(self.owner, other, lease, other_than=installed)  # not installed: told below
         if not ids:
@@ -212,14 +214,6 @@ class Worker:
 
     def _max_batch(self, sink_name: str) -> int:
         return delivery.max_batch(self.runtime.registry.sink(sink_name).max_batch, self.runtime.settings)
-
-    def _plan(self, sink_name: str) -> delivery.ClaimPlan:
-        max_batch = self._max_batch(sink_name)
-        in_flight = delivery.IN_FLIGHT.count(sink_name)
-        # Counted only when a call is under way: the idle case (one worker) costs no extra query.
-        cap = max_batch * delivery.CALLS_PER_TICK
-        due = self.runtime.store.deliveries.count_due(sink_name, cap) if in_flight else None
-        return delivery.plan_claim(max_batch, in_flight, due)
 
     def _deliver_group(
         self, tenant_id: int, sink_name: str, rows: list[DueDelivery], tick: Tick, beat: Heartbeat
@@ -267,16 +261,16 @@ class Worker:
             # them (which makes these deliveries due at once); no attempt is counted for work that
             # never left.
             later = utcnow() + timedelta(hours=1)
-            self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             beat.release([i.delivery_id for i in items])
+            self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             return
         # Adaptive size (delivery.py), smaller after each failure of an item (retrysplit.py).
         for batch in retry_batches(items, self._max_batch(sink_name)):
             if pause.until is not None:
                 # Not attempted: due again when the pause ends, and no attempt is counted (counting
                 # would grow the back-off of work that never met the CRM).
-                self._defer(batch, claimed, pause.until, f"{target} is paused after a 429", tick)
                 beat.release([i.delivery_id for i in batch])
+                self._defer(batch, claimed, pause.until, f"{target} is paused after a 429", tick)
                 continue
             held = beat.held([i.delivery_id for i in batch])
             batch = [i for i in batch if i.delivery_id in held]  # the rest is another worker's now
@@ -287,8 +281,8 @@ class Worker:
             if refill is not None:
                 # The shared budget cannot pay yet: nothing is sent, no attempt counted; due at the refill.
                 assert budget is not None
-                self._defer(batch, claimed, refill, f"{budget.key}: waiting for the rate budget", tick, spread=0.1)
                 beat.release([i.delivery_id for i in batch])
+                self._defer(batch, claimed, refill, f"{budget.key}: waiting for the rate budget", tick, spread=0.1)
                 continue
             try:
                 with budgets.metered(budget, cost), delivery.IN_FLIGHT.call(sink_name):
@@ -299,7 +293,8 @@ class Worker:
             except RateLimited as exc:
                 pause = self._pause(target, exc, pause)
                 wait = max(0.0, (pause.until - utcnow()).total_seconds()) if pause.until else exc.retry_after
-                budgets.hold(budget, wait or 0.0)  # every worker's bucket for this target waits too
+                if ratebudget.exhausted(budget, exc.code):
+                    budgets.hold(budget, wait or 0.0)  # every worker's bucket for this target waits too
                 outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=wait) for i in batch]
             except RetriableError as exc:
                 outcomes = [
@@ -323,8 +318,8 @@ class Worker:
                 DeliveryOutcome(i.delivery_id, "retry", error="sink returned no outcome") for i in missing
             ]
             in_batch = {i.delivery_id: i.mention for i in batch}
-            self._apply(outcomes, tick, claimed, mentions=in_batch, connection=connection)
             beat.release(in_batch)
+            self._apply(outcomes, tick, claimed, mentions=in_batch, connection=connection)
             for outcome in outcomes:
                 metrics.DELIVERIES.labels(sink_name, outcome.status).inc()
                 row = claimed.get(outcome.delivery_id)

@@ -83,6 +83,23 @@ def test_work_left_for_a_call_in_flight_counts_as_busy_and_leaves_when_it_return
     assert rt.store.counts()["deliveries_pending"] == 0
 
 
+def test_work_whose_lease_ran_out_is_taken_over_even_while_a_call_is_in_flight(
+    rt: Runtime, tenant: tuple[int, int], fakes: Fakes
+) -> None:
+    """(The call in flight may be the stalled one that holds that very work, and may never return.)"""
+    account = connect(rt, tenant, fakes)
+    pipeline.ingest(rt, account, [make_mention(unique("lapsed"), author=unique("l")) for _ in range(2)])
+    assert pipeline.route(rt, "router") == 2
+    stalled = rt.store.deliveries.claim_due("stalled", 10, lease_seconds=-1, sink="zendesk")  # lease already over
+    assert len(stalled) == 2
+    pipeline.ingest(rt, account, [make_mention(unique("fresh"), author=unique("f"))])
+    assert pipeline.route(rt, "router") == 1
+    with delivery.IN_FLIGHT.call("zendesk"):  # the stalled worker's call, still under way in this process
+        ids, held = delivery.claim(rt.store.deliveries, "w1", "zendesk", 100, 60.0)
+    assert sorted(ids) == sorted(stalled), "lapsed work is taken over at once"
+    assert held == 1, "what came due meanwhile still waits for the call in flight"
+
+
 class CountingWorker(Worker):
     """Counts its ticks, so the test knows when the loop has gone idle."""
 

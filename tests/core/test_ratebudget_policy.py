@@ -7,7 +7,7 @@ import pytest
 
 from plugin.config import Settings
 from plugin.models import Limits
-from plugin.ratebudget import Target, account_target, bucket_store, observed, sink_target
+from plugin.ratebudget import Target, account_target, bucket_store, exhausted, observed, sink_target
 from plugin.runtime import Runtime
 from plugin.store.rate_budgets import BucketSpec
 from tests.support.netplugin import TestNetConnector
@@ -36,6 +36,17 @@ def test_salesforce_is_budgeted_per_org_by_its_daily_allocation() -> None:
     remaining, spec = observed(target, {"Sforce-Limit-Info": "api-usage=18/15000"})
     assert remaining == pytest.approx(15000 * 0.95 - 18) and spec == BucketSpec(15000, 86400, 0.05)
     assert sink_target(SETTINGS, "a-third-party-crm", {}, "t") is None, "no documented limit, no bucket"
+
+
+def test_only_a_429_about_what_a_bucket_counts_empties_it() -> None:
+    zendesk = sink_target(SETTINGS, "zendesk", {"subdomain": "acme"}, "t")
+    salesforce = sink_target(SETTINGS, "salesforce", {"org_id": "00D1"}, "t")
+    assert exhausted(zendesk, None) and exhausted(zendesk, "429"), "Zendesk's 429 is its per-minute limit"
+    assert exhausted(salesforce, "DAILY_LIMIT_EXCEEDED"), "the org's 24-hour allocation is used up"
+    # A momentary 429 (a burst, concurrent requests) says nothing of the daily allocation: the org's rate
+    # pause covers it; emptying the daily bucket would keep the org waiting long after its Retry-After.
+    assert not exhausted(salesforce, "REQUEST_LIMIT_EXCEEDED") and not exhausted(salesforce, None)
+    assert not exhausted(None, "429"), "no bucket, nothing to hold"
 
 
 def test_a_network_account_is_budgeted_by_the_limits_its_connector_declares() -> None:
