@@ -27,6 +27,10 @@ from .models import Entry as EntryShape
 from .models import WebhookBody, parse
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+# The webhook objects these connectors read: Pages (Facebook, Messenger) and Instagram accounts. A Meta
+# app's one callback URL (``webhook_app``) receives both, and the host hands each body to every account
+# of the app: a body of the other object is then simply not this account's.
+META_OBJECTS = ("page", "instagram")
 
 
 def sign_body(app_secret: str, body: bytes) -> str:
@@ -128,11 +132,16 @@ class Entry:
 
 def entries(payload: Any, expected_object: str, account: str | None) -> Iterator[Entry]:
     """The entries of a webhook body for ``account`` (all when None); BadInput names the path at fault.
+    For an account, a body of the app's other object (``META_OBJECTS``) has no entries, as another
+    Page's entry is left out; an object no Meta connector reads is refused.
 
     Each entry is validated on its own: one malformed entry is quarantined (inside the host's scope),
     the others are read."""
     raw = as_dict(payload, "body")
-    if raw.get("object") != expected_object:
+    sent = raw.get("object")
+    if sent != expected_object:
+        if account is not None and isinstance(sent, str) and sent in META_OBJECTS:
+            return  # the app's other object (a Page's body for an Instagram account): nothing of ours
         raise BadInput(f"body.object: expected {expected_object!r}")
     body = parse(WebhookBody, raw, "body")
     for index, raw_entry in enumerate(body.entry or []):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.browser.connect_world import ConnectWorld, choose, fill, open_connect, shoot, start_world, submit
 
@@ -151,15 +152,25 @@ def test_meta_login_lists_pages_and_instagram_and_subscribes_the_page(
     assert set(login.subscriptions[page_row.id]) == {"feed", "messages", "messaging_postbacks"}
     _row, context = cw.world.runtime.store.account(accounts["facebook"].id) or (None, None)
     assert context is not None and context.credentials["page_access_token"] == page_row.token
-    section = page.locator("section[data-network=facebook]")
-    assert (
-        section.locator("[data-copy=webhook_url]")
-        .inner_text()
-        .endswith(f"/webhooks/facebook/{accounts['facebook'].public_key}")
-    )
-    verify = section.locator("[data-copy='Verify token']").inner_text()
-    assert verify == context.credentials["verify_token"]
+    # A Meta app has ONE callback URL (and this login one verify token): every section shows the same pair.
+    app_url = f"{cw.world.web.url}/webhooks/app/acme/{login.app_id}"
+    for network in ("facebook", "messenger", "instagram"):
+        section = page.locator(f"section[data-network={network}]")
+        assert section.locator("[data-copy=webhook_url]").inner_text() == app_url
+        assert section.locator("[data-copy='Verify token']").inner_text() == context.credentials["verify_token"]
     page.context.close()
+    # What the admin pasted works: Meta's subscription check, then events for all three accounts at the one URL.
+    query = {"hub.mode": "subscribe", "hub.verify_token": context.credentials["verify_token"], "hub.challenge": "8150"}
+    check = requests.get(app_url, params=query, timeout=10)
+    assert (check.status_code, check.text) == (200, "8150")
+    fake.state.pending_webhooks(clear=True)
+    comment = fake.state.inject_comment(fake.state.inject_post(page_row.id, page_row.id, "Our launch"), "2001", "Late!")
+    dm = fake.state.inject_message(page_row.id, "3001", "hello?")
+    ig_dm = fake.state.inject_message(page_row.id, "4001", "hi IG", platform="instagram")
+    assert fake.state.deliver_webhooks(app_url) == [200, 200, 200, 200]
+    tenant = accounts["facebook"].tenant_id
+    for network, external_id in (("facebook", comment), ("messenger", dm), ("instagram", ig_dm)):
+        assert cw.world.runtime.store.inbox.find(tenant, network, external_id) is not None, network
 
 
 def test_vk_community_token_finds_the_community_and_sets_its_callback_server(

@@ -102,3 +102,30 @@ def test_activation_shows_the_apps_one_url(rt: Runtime) -> None:
         done = activate(rt, grant, account.id)
         urls.add(done.webhook_url)
     assert urls == {f"https://horseshoe.example/webhooks/app/acme/{APP}"}
+
+
+def test_page_and_instagram_bodies_reach_their_own_accounts_at_the_one_url(rt: Runtime) -> None:
+    """Meta sends the ``page`` and ``instagram`` objects to the app's one URL: each body is handed to every
+    account of the app, and the accounts of the other object find nothing of theirs in it (no 400)."""
+    tenant = rt.store.tenant_id("acme")
+    assert tenant is not None
+    credentials = {"page_access_token": "token-ig", "app_secret": SECRET, "verify_token": VERIFY,
+                   "page_id": PAGES[0], "ig_user_id": "17840000000000001", "app_id": APP}  # fmt: skip
+    rt.store.upsert_account(tenant, "instagram", "17840000000000001", credentials, handle="acme.ig")
+    client = create_app(rt).test_client()
+    page_body = {"object": "page", "entry": [_entry(PAGES[0], "5", "a Page comment")]}
+    answer = _post(client, f"/webhooks/app/acme/{APP}", page_body)
+    assert answer.status_code == 200, answer.data
+    assert answer.json == {"received": 1, "new": 1, "duplicates": 0, "accounts": 3}
+    message = {"sender": {"id": "4001"}, "recipient": {"id": "17840000000000001"}, "timestamp": 1700000000000,
+               "message": {"mid": "ig.mid.1", "text": "an Instagram DM"}}  # fmt: skip
+    ig_body = {
+        "object": "instagram",
+        "entry": [{"id": "17840000000000001", "time": 1700000000, "messaging": [message]}],
+    }
+    answer = _post(client, f"/webhooks/app/acme/{APP}", ig_body)
+    assert answer.status_code == 200, answer.data
+    assert answer.json == {"received": 1, "new": 1, "duplicates": 0, "accounts": 3}
+    assert rt.store.inbox.find(tenant, "instagram", "ig.mid.1") is not None
+    other = {"object": "user", "entry": [{"id": PAGES[0], "time": 1700000000, "changes": []}]}
+    assert _post(client, f"/webhooks/app/acme/{APP}", other).status_code == 400  # an object none of them reads
