@@ -230,6 +230,16 @@ class AccountSettings(ConnectorModel):
         title="Poll interval (s)",
         description="Seconds between polls of this account; empty = the network's published default.",
     )
+    requests_per_window: int | None = Field(
+        default=None,
+        ge=1,
+        title="API requests per rate window",
+        description=(
+            "This account's request limit in the network's rate window (X: 15 minutes) when its API tier "
+            "allows more than the published default; empty = the published default. Polls and replies are "
+            "paced to stay under it."
+        ),
+    )
     satisfaction: bool = Field(
         default=False,
         title="Ask for a satisfaction rating",

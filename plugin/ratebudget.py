@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from plugin.config import Settings
 from plugin.connector import Connector
-from plugin.http import header, metering
+from plugin.http import Meter, header, metering
 from plugin.store.rate_budgets import Bucket, BucketSpec
 from plugin.store.repo import Store
 
@@ -103,12 +103,16 @@ def exhausted(target: Target | None, code: str | None) -> bool:
     return target.kind != "salesforce" or code == "DAILY_LIMIT_EXCEEDED"
 
 
-def account_target(settings: Settings, account_id: int, connector: Connector) -> Target | None:
-    """The bucket of a network account; None when its connector declares no request limit."""
+def account_target(
+    settings: Settings, account_id: int, connector: Connector, account_settings: Mapping[str, Any] | None = None
+) -> Target | None:
+    """The bucket of a network account; None when its connector declares no request limit. The
+    account's ``requests_per_window`` (a paid API tier) replaces the connector's published default."""
     limits = connector.limits()
     if not limits.requests_per_window or not limits.window_seconds:
         return None
-    spec = BucketSpec(float(limits.requests_per_window), float(limits.window_seconds), settings.rate_budget_headroom)
+    per_window = (account_settings or {}).get("requests_per_window") or limits.requests_per_window
+    spec = BucketSpec(float(per_window), float(limits.window_seconds), settings.rate_budget_headroom)
     return Target(f"account:{account_id}", spec, "network")
 
 
@@ -130,6 +134,13 @@ def observed(target: Target, headers: Mapping[str, str]) -> tuple[float | None, 
         spec = BucketSpec(per_minute, target.spec.window, headroom) if per_minute else None
         return remaining, spec
     return remaining, None
+
+
+def _charged(target: Target, meter: Meter) -> int:
+    """The calls a service counted against ``target``. A network authenticates before it spends a
+    user's limit (X, Mastodon and Bluesky count per user token): a call refused with 401 (an expired
+    token, renewed and retried by ``plugin.renewal``) did not spend the account's requests."""
+    return meter.calls - meter.refused if target.kind == "network" else meter.calls
 
 
 def _number(headers: Mapping[str, str], *names: str) -> float | None:
@@ -217,7 +228,7 @@ class Budgets:
             finally:
                 # Nothing metered: the client is not one that reports (an SDK's own transport), so the
                 # reservation stands as the count; a refund would let it run unbudgeted.
-                extra = float(meter.calls) - reserved
+                extra = float(_charged(target, meter)) - reserved
                 if meter.calls and extra:
                     self.buckets.adjust(target.key, -extra)
                 if meter.calls:

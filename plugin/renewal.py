@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from plugin.connector import AccountContext, Connector
 from plugin.errors import AuthError, FatalError, RetriableError
+from plugin.http import metering
 from plugin.store.db import utcnow
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def renew(runtime: Runtime, account_id: int, context: AccountContext, connector:
         row, stored = found
         if dict(stored.credentials) != dict(context.credentials):
             return stored  # renewed meanwhile (this or another process): use what is stored
-        renewed = connector.refresh_credentials(stored)
+        # The token endpoint is not the account's rate-limited API: its answer must neither be
+        # charged to the account's budget nor correct it, whatever poll or reply is metering.
+        with metering():
+            renewed = connector.refresh_credentials(stored)
         if renewed is None:
             return None
         credentials = {k: str(v) for k, v in renewed.credentials.items()}

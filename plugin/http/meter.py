@@ -33,6 +33,11 @@ class Meter:
     def rate_limited(self) -> int:
         return sum(1 for status in self.statuses if status == 429)
 
+    @property
+    def refused(self) -> int:
+        """Answers that refused the credentials (401): the service could not tell whose call it was."""
+        return sum(1 for status in self.statuses if status == 401)
+
 
 def record(response: requests.Response) -> None:
     """Count one answer in the current scope (if any). Cheap and never raises for the caller."""

@@ -129,6 +129,7 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
     ``wait_seconds``: how long a synchronous caller may wait for a network's pacing (a Telegram chat
     takes one message a second) before the reply is left pending for later."""
     outbox = runtime.store.outbox
+    deadline = time.monotonic() + wait_seconds
     if not outbox.take(reply_id, owner, runtime.settings.lease_seconds):
         return _state(outbox.get(reply_id))
     row = outbox.get(reply_id)
@@ -151,7 +152,7 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
             _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=str(exc))
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
         if moved is not None:
-            return _hand_off(runtime, row, moved, owner)
+            return _hand_off(runtime, row, moved, owner, deadline)
     if reply.visibility != Visibility.PRIVATE and _answers_deleted(runtime, account.tenant_id, reply):
         # The customer deleted what it answers: posting would fail (or dangle); the agent decides.
         error = notices.held_reason(reply.network)
@@ -169,8 +170,7 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
         renew = lambda held: outbox.renew_sending(owner, held, lease)  # noqa: E731
         with Heartbeat(renew, [reply_id], lease, f"{owner}:reply"):
             budgets = ratebudget.Budgets(runtime.settings, runtime.store)
-            budget = ratebudget.account_target(runtime.settings, account.id, connector)
-            deadline = time.monotonic() + wait_seconds
+            budget = ratebudget.account_target(runtime.settings, account.id, connector, account.settings)
             # A token about to expire (or refused) is renewed first; a refusal posted nothing.
             post = lambda current: _post(connector, current, reply, deadline, budgets, budget)  # noqa: E731
             result = renewal.call(runtime, account.id, context, connector, post)
@@ -261,9 +261,10 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
     return ReplyState(id=reply_id, status=ReplyStatus.SENT, external_id=result.external_id, url=result.url)
 
 
-def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: str) -> ReplyState:
+def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: str, deadline: float) -> ReplyState:
     """The agent's ``#handoff`` reply: its private message, then its public acknowledgement, each its
-    own row posted at most once (plugin.outbox.handoff). The agent's row ends as the pair did."""
+    own row posted at most once (plugin.outbox.handoff). The agent's row ends as the pair did. Both
+    share the caller's ``deadline``: a synchronous channelback waits for the pair as for one reply."""
     reply = row.reply()
     assert row.account_id is not None
     private = reply.model_copy(
@@ -274,14 +275,14 @@ def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: st
         }
     )
     public_thread = reply.thread_id or reply.in_reply_to
-    sent = _child(runtime, row, private, owner, handoff_thread=public_thread)
+    sent = _child(runtime, row, private, owner, deadline, handoff_thread=public_thread)
     if sent.status != ReplyStatus.SENT:
         nothing = "handoff: the private message was not sent, nothing was posted publicly"
         return _mirror(runtime, row, owner, sent, nothing)
     ack_key = handoff.child_key(reply.idempotency_key, "ack")
     ack_text = moved.ack or acks.for_reply(runtime, row.tenant_id, reply)
     ack = reply.model_copy(update={"text": ack_text, "attachments": [], "idempotency_key": ack_key})
-    acked = _child(runtime, row, ack, owner)
+    acked = _child(runtime, row, ack, owner, deadline)
     if acked.status != ReplyStatus.SENT:
         return _mirror(runtime, row, owner, acked, "handoff: the private message was sent; the public acknowledgement")
     assert sent.external_id is not None and acked.external_id is not None
@@ -292,12 +293,12 @@ def _hand_off(runtime: Runtime, row: ReplyRow, moved: handoff.Handoff, owner: st
 
 
 def _child(
-    runtime: Runtime, parent: ReplyRow, reply: Reply, owner: str, handoff_thread: str | None = None
+    runtime: Runtime, parent: ReplyRow, reply: Reply, owner: str, deadline: float, handoff_thread: str | None = None
 ) -> ReplyState:
     assert parent.account_id is not None
     state = enqueue(runtime, parent.tenant_id, parent.account_id, reply, parent.source, handoff_thread=handoff_thread)
     if state.status == ReplyStatus.PENDING:
-        state = attempt(runtime, state.id, owner)
+        state = attempt(runtime, state.id, owner, wait_seconds=max(0.0, deadline - time.monotonic()))
     return state
 
 

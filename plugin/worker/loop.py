@@ -119,7 +119,7 @@ class Worker:
         interval = float(account.settings.get("poll_interval_seconds", connector.limits().poll_interval_seconds))
         # The account's rate budget is shared with its replies and with every other worker.
         budgets = ratebudget.Budgets(runtime.settings, runtime.store)
-        budget = ratebudget.account_target(runtime.settings, account.id, connector)
+        budget = ratebudget.account_target(runtime.settings, account.id, connector, account.settings)
         wait = budgets.acquire(budget)
         if wait:
             when = utcnow() + timedelta(seconds=wait)

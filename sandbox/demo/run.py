@@ -107,6 +107,9 @@ class World:
         self.runtime.db.dispose()
 
 
+X_PAID_TIER = 1_000_000  # requests per 15 minutes on every endpoint the demo uses
+
+
 def build_world(
     data_dir: str,
     port: int,
@@ -127,7 +130,7 @@ def build_world(
         "POST /2/dm_conversations/with/:participant_id/messages",
         "GET /2/users/:id",
     ):
-        x_state.set_limit(endpoint, 1_000_000)  # a paid tier: the demo polls every half second
+        x_state.set_limit(endpoint, X_PAID_TIER)  # a paid tier: the demo polls every half second
     for username, name, _lang in demo_script.CUSTOMERS:
         x_state.add_user(username, name=name)
     x_server = serve_in_thread(x_app)
@@ -177,7 +180,9 @@ def build_world(
     for account in runtime.store.accounts(tenant_id):
         if account.network == "x":
             # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
-            runtime.store.update_account_settings(account.id, {"poll_interval_seconds": 0.5, "backfill": True})
+            # The account's tier is the fake's: its rate budget paces to that, not X's published default.
+            demo_settings = {"poll_interval_seconds": 0.5, "backfill": True, "requests_per_window": X_PAID_TIER}
+            runtime.store.update_account_settings(account.id, demo_settings)
     for account in runtime.store.accounts(tenant_id):
         # The demo's brand asks for satisfaction ratings (off by default for a real account).
         runtime.store.update_account_settings(account.id, {**account.settings, "satisfaction": True})

@@ -48,6 +48,20 @@ def test_retriable_error_keeps_it_pending_with_retry_after(
     assert testnet.connector.posted == []
 
 
+def test_a_synchronous_handoff_waits_for_its_network_like_any_reply(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    """The channelback's wait covers both messages of a ``#handoff``: a short "retry after" before the
+    private message (or the acknowledgement) is waited out, not answered "try again later"."""
+    tenant_id, account_id = tenant
+    testnet.connector.fail_next.append(RateLimited("slow down", retry_after=0.05))
+    handoff = _reply("h1").model_copy(update={"text": "#handoff Check your DMs!\nYour order number?"})
+    state = outbox.enqueue(rt, tenant_id, account_id, handoff, "zendesk_channelback")
+    result = outbox.attempt(rt, state.id, "cb", wait_seconds=5.0)
+    assert result.status == "sent", result.error
+    assert [r.text for r in testnet.connector.posted] == ["Your order number?", "Check your DMs!"]
+
+
 def test_unknown_outcome_is_never_retried(rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin) -> None:
     tenant_id, account_id = tenant
     testnet.connector.fail_next.append(OutcomeUnknown("read timeout"))

@@ -4,10 +4,12 @@ and what a service's headers say. Pure functions and settings; the buckets have 
 from __future__ import annotations
 
 import pytest
+import requests
 
 from plugin.config import Settings
+from plugin.http import record
 from plugin.models import Limits
-from plugin.ratebudget import Target, account_target, bucket_store, exhausted, observed, sink_target
+from plugin.ratebudget import Budgets, Target, account_target, bucket_store, exhausted, observed, sink_target
 from plugin.runtime import Runtime
 from plugin.store.rate_budgets import BucketSpec
 from tests.support.netplugin import TestNetConnector
@@ -55,6 +57,10 @@ def test_a_network_account_is_budgeted_by_the_limits_its_connector_declares() ->
     connector.limits = lambda: Limits(max_text_length=280, requests_per_window=300, window_seconds=900)  # type: ignore[method-assign]
     target = account_target(SETTINGS, 7, connector)
     assert target == Target("account:7", BucketSpec(300, 900, 0.05), "network")
+    # An account on a paid API tier says so in its settings; the window stays the network's.
+    paid = account_target(SETTINGS, 7, connector, {"requests_per_window": 9000})
+    assert paid == Target("account:7", BucketSpec(9000, 900, 0.05), "network")
+    assert account_target(SETTINGS, 7, connector, {"requests_per_window": None}) == target
     # X, Bluesky and Mastodon report what is left; a network's limit header never resizes the bucket
     # (X's is per endpoint).
     assert observed(target, {"x-rate-limit-limit": "75", "x-rate-limit-remaining": "3"}) == (3, None)
@@ -78,3 +84,30 @@ def test_where_the_buckets_live(runtime: Runtime) -> None:
     assert isinstance(one, RedisRateBudgets) and isinstance(two, RedisRateBudgets) and one.prefix != two.prefix
     amqp = Settings(secret_key="k", broker_url="amqp://guest@127.0.0.1//")
     assert bucket_store(amqp, store) is store.rate_budgets
+
+
+def _answer(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    return response
+
+
+def test_a_refused_token_is_not_charged_to_the_network_account(runtime: Runtime) -> None:
+    """A network authenticates before it spends a user's limit: the 401 that made horseshoe renew the
+    token (plugin.renewal) cost the account nothing; a CRM's answers are all charged as before."""
+    budgets = Budgets(runtime.settings, runtime.store, clock=lambda: 1000.0)
+    assert budgets.buckets is not None
+    account = Target("account:7", BucketSpec(300, 900, 0.05), "network")  # a bucket of 15
+    assert budgets.acquire(account) == 0.0
+    with budgets.metered(account):
+        record(_answer(401))  # the expired token, refused
+        record(_answer(200))  # the same call after the renewal
+    bucket = budgets.buckets.state(account.key)
+    assert bucket is not None and bucket.tokens == pytest.approx(14)
+    zendesk = Target("zendesk:acme", BucketSpec(200, 60, 0.05), "zendesk")  # a bucket of 10
+    assert budgets.acquire(zendesk) == 0.0
+    with budgets.metered(zendesk):
+        record(_answer(401))
+        record(_answer(200))
+    bucket = budgets.buckets.state(zendesk.key)
+    assert bucket is not None and bucket.tokens == pytest.approx(8)
