@@ -22,10 +22,9 @@ from typing import Any
 
 import requests
 
-from plugin.errors import AuthError, RateLimited, RetriableError
-from plugin.http import retry_after_seconds
+from plugin.errors import AuthError, RetriableError
 from plugin.sink import DeliveryItem, DeliveryOutcome
-from plugin.zendesk.rest import has_rest_credentials, zenpy_client
+from plugin.zendesk.rest import has_rest_credentials, raise_for_refusal, zenpy_client
 
 # (tenant id, network, thread key, external id the note is about) -> Zendesk ticket id, or None.
 TicketOf = Callable[[int, str, str, str], str | None]
@@ -42,15 +41,6 @@ def public_notes_warning(config: Mapping[str, Any]) -> str | None:
     return None if has_rest_credentials(config) else PUBLIC_NOTES_WARNING
 
 
-def _check(response: requests.Response, what: str) -> None:
-    if response.status_code in (401, 403):
-        raise AuthError(f"Zendesk refused {what}: HTTP {response.status_code}")
-    if response.status_code == 429:
-        raise RateLimited(f"Zendesk rate limit ({what})", retry_after=retry_after_seconds(response))
-    if response.status_code >= 500:
-        raise RetriableError(f"Zendesk {what}: HTTP {response.status_code}", retry_after=retry_after_seconds(response))
-
-
 class NoteWriter:
     """Internal notes of one tenant's Zendesk connection (REST credentials required)."""
 
@@ -63,7 +53,7 @@ class NoteWriter:
         url: str | None = f"{self.base}/{ticket_id}/comments.json"
         while url:
             response = self.session.get(url, timeout=30)
-            _check(response, "reading the ticket's comments")
+            raise_for_refusal(response, "reading the ticket's comments")
             if response.status_code != 200:
                 return False  # e.g. the ticket is gone: the update below says what Zendesk thinks
             data = response.json()
@@ -85,7 +75,7 @@ class NoteWriter:
             )
         except (requests.RequestException, ValueError) as exc:
             raise RetriableError(f"Zendesk internal note failed: {exc}") from exc
-        _check(response, "the internal note")
+        raise_for_refusal(response, "the internal note")
         if response.status_code in (404, 422):
             return False
         if response.status_code != 200:

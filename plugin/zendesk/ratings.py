@@ -15,28 +15,22 @@ from typing import Any
 
 import requests
 
-from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
-from plugin.http import retry_after_seconds
+from plugin.errors import FatalError
 from plugin.sink import Rating
-from plugin.zendesk.rest import has_rest_credentials, zenpy_client
+from plugin.zendesk.rest import has_rest_credentials, raise_for_refusal, zenpy_client
 
 FOLLOWUP_TAG = "csat_followup"
 TIMEOUT = 30.0
 
 
 def _check(response: requests.Response, what: str) -> dict[str, Any]:
+    raise_for_refusal(response, what)
     status = response.status_code
     if status in (200, 201):
         body = response.json()
         return body if isinstance(body, dict) else {}
-    if status == 429:
-        raise RateLimited(f"Zendesk {what}: rate limited", retry_after=retry_after_seconds(response))
-    if status in (401, 403):
-        raise AuthError(f"Zendesk refused the {what}: HTTP {status} (check the REST credentials in the admin page)")
     if status == 404:
         raise FatalError(f"Zendesk {what}: the ticket does not exist (deleted?)")
-    if status >= 500 or status == 409:
-        raise RetriableError(f"Zendesk {what}: HTTP {status}")
     raise FatalError(f"Zendesk {what}: HTTP {status} {response.text[:200]}")
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import requests
 from zenpy import Zenpy
 
-from plugin.http import record
+from plugin.errors import AuthError, RateLimited, RetriableError
+from plugin.http import record, retry_after_seconds
 
 
 class CountingSession(requests.Session):
@@ -29,6 +30,19 @@ class CountingSession(requests.Session):
         response = super().request(method, text, *args, **kwargs)
         record(response)  # REST calls spend the same per-minute budget as pushes (plugin.ratebudget)
         return response
+
+
+def raise_for_refusal(response: requests.Response, what: str) -> None:
+    """Raise what a Tickets API refusal means for the caller's retry: credentials refused (401/403: an
+    admin must act), rate limited (429, with its Retry-After), or momentary (5xx, 409 a concurrent
+    update of the same ticket). Other answers are the caller's to read (200, 201, 404, 422...)."""
+    status = response.status_code
+    if status in (401, 403):
+        raise AuthError(f"Zendesk refused the {what}: HTTP {status} (check the REST credentials in the admin page)")
+    if status == 429:
+        raise RateLimited(f"Zendesk {what}: rate limited", retry_after=retry_after_seconds(response))
+    if status >= 500 or status == 409:
+        raise RetriableError(f"Zendesk {what}: HTTP {status}", retry_after=retry_after_seconds(response))
 
 
 def has_rest_credentials(config: Mapping[str, Any]) -> bool:
