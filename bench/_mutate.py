@@ -130,8 +130,8 @@ class _Walker:
             return
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             return
-        inner = getattr(stmt, "body", None)
-        header_end = inner[0].lineno - 1 if isinstance(inner, list) and inner else (stmt.end_lineno or stmt.lineno)
+        block = getattr(stmt, "body", None)
+        header_end = block[0].lineno - 1 if isinstance(block, list) and block else (stmt.end_lineno or stmt.lineno)
         self._span = (stmt.lineno, max(stmt.lineno, header_end))
         if in_scope and not self._skipped(stmt):
             yield from self._statement_points(body, position, stmt, qualname)
@@ -144,7 +144,7 @@ class _Walker:
                 yield from self._nested(value, qualname, in_scope)
             elif isinstance(value, list):
                 for item in value:
-                    if isinstance(item, ast.excepthandler):
+                    if isinstance(item, ast.ExceptHandler):
                         if item.type is not None:
                             yield from self._expr(item.type, qualname, in_scope, strings)
                         yield from self._nested(item.body, qualname, in_scope)
@@ -236,16 +236,16 @@ class _Walker:
             assert isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
             known = self.members[node.value.id]
             if len(known) > 1:
-                other = known[(known.index(node.attr) + 1) % len(known)]
+                sibling = known[(known.index(node.attr) + 1) % len(known)]
 
-                def member(n: ast.Attribute = node, other: str = other) -> None:
-                    n.attr = other
+                def member(n: ast.Attribute = node, sibling: str = sibling) -> None:
+                    n.attr = sibling
 
-                yield line, qualname, f"{node.value.id}.{node.attr} -> {node.value.id}.{other}", member
+                yield line, qualname, f"{node.value.id}.{node.attr} -> {node.value.id}.{sibling}", member
 
     def _constant_points(self, node: ast.Constant, qualname: str, line: int) -> Iterator[tuple[int, str, str, Change]]:
         value = node.value
-        replacement: object
+        replacement: bool | int | float | str
         if isinstance(value, bool):
             replacement = not value
         elif isinstance(value, int):
@@ -257,7 +257,7 @@ class _Walker:
         else:
             return
 
-        def constant(n: ast.Constant = node, r: object = replacement) -> None:
+        def constant(n: ast.Constant = node, r: bool | int | float | str = replacement) -> None:
             n.value = r
 
         yield line, qualname, f"{value!r} -> {replacement!r}", constant

@@ -79,7 +79,7 @@ class PushLog:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not str(environ.get("PATH_INFO", "")).endswith("/any_channel/push.json"):
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self.app(environ, start_response)
         seen: list[int] = []
 
         def recording(status: str, headers: Any, *rest: Any) -> Any:
@@ -242,7 +242,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             for name, backend in (("shared", "database"), ("naive", "off")):
                 subdomain = f"{SUBDOMAIN}{name}"  # each run its own Zendesk account, so its own budget
                 instances = install(zd_state, subdomain)
-                config = {"subdomain": subdomain, "api_base": server.url, "plan": "enterprise",
+                config: dict[str, Any] = {"subdomain": subdomain, "api_base": server.url, "plan": "enterprise",
                           "instances": {push_id: {"token": token, "accounts": [["x", f"brand{n}"]]}
                                         for n, (push_id, token) in enumerate(instances)}}  # fmt: skip
                 if quick:

@@ -26,6 +26,7 @@ from bench.identity import Counted
 from plugin.config import Settings
 from plugin.models import Author, Mention
 from plugin.runtime import build_runtime
+from plugin.store.repo import Store
 from plugin.worker.loop import Worker
 from sandbox.base.service import MEASURING_CRM_LATENCY, ServiceSettings
 from sandbox.salesforce.org import RunningOrg, start_org
@@ -83,6 +84,15 @@ class Fakes:
                 "instance_push_id": self.instance.instance_push_id,
                 "zendesk_access_token": self.instance.zendesk_access_token}  # fmt: skip
 
+    def connect_brand(self, store: Store) -> tuple[int, int]:
+        """The bench tenant with one X account ("brand") and both CRMs connected to these fakes:
+        (tenant id, account id)."""
+        tenant_id = store.ensure_tenant(SUBDOMAIN)
+        account_id = store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
+        store.set_sink_connection(tenant_id, "zendesk", self.zendesk_config())
+        store.set_sink_connection(tenant_id, "salesforce", self.org.sink_config())
+        return tenant_id, account_id
+
     def stop(self) -> None:
         self.zd_server.stop()
         self.org.stop()
@@ -98,18 +108,13 @@ def drain(fakes: Fakes, total: int, data_dir: str, deadline_s: float) -> dict[st
         )
     )
     try:
-        tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
-        rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
-        rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
-        rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
-        found = rt.store.find_account(tenant_id, "x", "brand")
-        assert found is not None
+        tenant_id, account_id = fakes.connect_brand(rt.store)
         # The backlog is stored straight into the inbox (what ingest commits first); the
         # ``horseshoe_mention_stored`` observers are not part of draining and would only make the
         # set-up slow.
         stored = time.perf_counter()
         for mention in backlog(total, seed=total):
-            rt.store.inbox.insert(tenant_id, found[0].id, mention)
+            rt.store.inbox.insert(tenant_id, account_id, mention)
         store_ms = (time.perf_counter() - stored) * 1000 / total
         zd_before, sf_before = fakes.zd.count, fakes.org.calls()
         worker = Worker(rt, owner="bench")

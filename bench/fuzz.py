@@ -22,6 +22,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -39,6 +40,8 @@ from bench.fuzz_world import FuzzWorld, Seed, build
 from plugin.connector import InboundRequest
 from plugin.errors import BadInput
 
+# ``DataObject.draw`` (a bound method hypothesis types as ``DrawFn``, which a bound method does not match)
+Draw = Callable[..., Any]
 SAMPLES = 20  # findings kept with their traceback, per kind
 
 
@@ -66,7 +69,7 @@ def encode(value: str) -> str:
     return quote(value.encode("utf-8", "surrogatepass"), safe="")
 
 
-def route_args(draw: st.DrawFn, world: FuzzWorld, rule: Rule) -> dict[str, str]:
+def route_args(draw: Draw, world: FuzzWorld, rule: Rule) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in sorted(rule.arguments, key=lambda n: n != "network"):  # the network first: keys are per network
         converter = type(rule._converters[name]).__name__  # werkzeug offers no public way to ask
@@ -97,7 +100,7 @@ def build_path(rule: Rule, values: dict[str, str]) -> str:
     return "/".join(parts)
 
 
-def request_for(draw: st.DrawFn, world: FuzzWorld, rule: Rule, method: str) -> tuple[str, dict[str, Any]]:
+def request_for(draw: Draw, world: FuzzWorld, rule: Rule, method: str) -> tuple[str, dict[str, Any]]:
     values = route_args(draw, world, rule)
     headers = draw(hostile.HEADERS)
     query = draw(hostile.FIELDS)

@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.drain import SUBDOMAIN, Fakes, backlog
+from bench.drain import Fakes, backlog
 from bench.pipeline import _terminate, database, free_port
 from bench.procs import Fleet
 from plugin.config import Settings
@@ -102,13 +102,7 @@ def feed(fakes: Fakes, url: str, total: int, data_dir: Path) -> dict[str, Any]:
     samples: list[tuple[int, float]] = []
     started = time.perf_counter()
     try:
-        tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
-        rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
-        rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
-        rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
-        found = rt.store.find_account(tenant_id, "x", "brand")
-        assert found is not None
-        account_id = found[0].id
+        tenant_id, account_id = fakes.connect_brand(rt.store)
         fleet.start()
         groups = [p.popen.pid for p in fleet.procs if p.popen is not None]
         stored = 0

@@ -96,12 +96,12 @@ def run(quick: bool = False) -> dict[str, Any]:
         assert answer.status_code == 200, answer.get_data(as_text=True)
         assert answer.get_json()["totals"]["mentions"] == total
 
-    def count() -> None:
+    def count_query() -> None:
         assert rt.store.service.mention_count() == total
 
     api()  # warm: the first request builds the app's templates
     api_ms = _median_ms(api)
-    count_ms = _median_ms(count)
+    count_ms = _median_ms(count_query)
     rollup_rows = len(rt.store.service.hours(tenant_id, end - timedelta(days=DAYS + 1), end + timedelta(hours=1)))
     table = Table(title=f"/api/metrics over {total:,} mentions ({DAYS} days) vs COUNT(*)")
     for column in ("what", "median ms"):

@@ -201,7 +201,9 @@ def _judge_all(
         status, seconds, last = server.run(
             list(target.tests), {**spec_base, "index": None, "report": str(report)}, 3600
         )
-        baseline = json.loads(report.read_text()) if report.exists() else {"imported": False, "lines": {}}
+        baseline: dict[str, Any] = {"imported": False, "lines": {}}
+        if report.exists():
+            baseline = json.loads(report.read_text())
     servers.put(server)
     if status != "survived" or not baseline["imported"]:
         why = last if status != "survived" else f"its tests never import {target.module}"

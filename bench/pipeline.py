@@ -238,7 +238,8 @@ def count(world: World, run: Run, fleet: Fleet, seconds: float) -> dict[str, Any
     _tickets, inbound = zendesk_inbound(world)
     found = audit(world, inbound)
     with world.runtime.db.begin() as conn:
-        by_status = dict(conn.execute(select(t.replies.c.status, func.count()).group_by(t.replies.c.status)).all())
+        statuses = select(t.replies.c.status, func.count()).group_by(t.replies.c.status)
+        by_status: dict[str, int] = {str(status): int(n) for status, n in conn.execute(statuses).all()}
         delivery_attempts = [int(a) for (a,) in conn.execute(select(t.deliveries.c.attempts)).all()]
         reply_attempts = [int(a) for (a,) in conn.execute(select(t.replies.c.attempts)).all()]
     attempts = delivery_attempts + reply_attempts

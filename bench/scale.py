@@ -71,14 +71,9 @@ def one_run(fakes: Fakes, url: str, workers: int, total: int, data_dir: Path, de
     mentions = backlog(total, seed=seed)
     procs: list[Proc] = []
     try:
-        tenant_id = rt.store.ensure_tenant(SUBDOMAIN)
-        rt.store.upsert_account(tenant_id, "x", "brand", {"user_access_token": "t"}, handle="brand")
-        rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
-        rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
-        found = rt.store.find_account(tenant_id, "x", "brand")
-        assert found is not None
+        tenant_id, account_id = fakes.connect_brand(rt.store)
         for mention in mentions:
-            rt.store.inbox.insert(tenant_id, found[0].id, mention)
+            rt.store.inbox.insert(tenant_id, account_id, mention)
         env = worker_env(url, str(data_dir))
         procs = [Proc(f"worker{n}", horseshoe_argv("worker"), env, data_dir / f"worker{n}.log") for n in range(workers)]
         launched = time.perf_counter()
