@@ -14,7 +14,7 @@ secrets and parsed by its own connector, so each connector ingests only its part
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -56,6 +56,15 @@ def receive(network: str, public_key: str) -> Any:
     rt = runtime()
     if network not in rt.registry.connectors:
         raise BadInput(f"unknown network {network!r}", status=404)
+    connector = rt.registry.connector(network)
+    return _with_fresh_accounts(rt, lambda inbound: _handle(rt, connector, public_key, inbound))
+
+
+def _with_fresh_accounts(rt: Runtime, handle: Callable[[InboundRequest], Any]) -> Any:
+    """Run ``handle`` on this request with the cached accounts; when they changed meanwhile
+    (``StaleAccounts``: another instance reconnected or deleted one), drop the cache and run it again,
+    so no webhook is stored against an account as it was. 503 (the network delivers again) only when
+    they keep changing."""
     inbound = InboundRequest(
         method=request.method,
         path=request.path,
@@ -65,10 +74,10 @@ def receive(network: str, public_key: str) -> Any:
     )
     for _ in range(ATTEMPTS):
         try:
-            return _handle(rt, rt.registry.connector(network), public_key, inbound)
+            return handle(inbound)
         except StaleAccounts:
             rt.store.webhook_accounts.forget()
-    raise BadInput("the account changed while this webhook was handled: deliver it again", status=503)
+    raise BadInput("the accounts changed while this webhook was handled: deliver it again", status=503)
 
 
 def _handle(rt: Runtime, connector: Connector, public_key: str, inbound: InboundRequest) -> Any:
@@ -198,19 +207,7 @@ def receive_app(tenant_key: str, app_id: str) -> Any:
     tenant_id = rt.store.tenant_id(tenant_key)
     if tenant_id is None:
         raise BadInput("unknown webhook address", status=404)
-    inbound = InboundRequest(
-        method=request.method,
-        path=request.path,
-        headers=dict(request.headers.items()),
-        body=request.get_data(cache=True),
-        query=dict(request.args.items()),
-    )
-    for _ in range(ATTEMPTS):
-        try:
-            return _handle_app(rt, tenant_id, tenant_key, app_id, inbound)
-        except StaleAccounts:
-            rt.store.webhook_accounts.forget()
-    raise BadInput("the accounts changed while this webhook was handled: deliver it again", status=503)
+    return _with_fresh_accounts(rt, lambda inbound: _handle_app(rt, tenant_id, tenant_key, app_id, inbound))
 
 
 def _handle_app(rt: Runtime, tenant_id: int, tenant_key: str, app_id: str, inbound: InboundRequest) -> Any:
