@@ -100,3 +100,19 @@ def test_forget_request_and_destroy_user_identity_event(world: tuple[World, Iden
     answer = api(w, "POST", "/forget", token(w, SUBDOMAIN),
                  json={"network": "x", "author_external_id": "999", "by": "dpo"})  # fmt: skip
     assert answer.status_code == 200 and answer.json() == {"links": 0, "audit_entries_redacted": 0}
+
+
+def test_bad_json_bodies_are_refused_with_a_reason(world: tuple[World, IdentityPlugin]) -> None:
+    """Found by ``bench fuzz``: a lone surrogate in a JSON string parsed fine, then could not be encoded
+    on its way to the database or Zendesk (a 500). Every JSON body of the API is read strictly."""
+    w, _ = world
+    mine = token(w, SUBDOMAIN)
+    headers = {"Authorization": f"Bearer {mine}", "Content-Type": "application/json"}
+    url = f"{w.web.url}/identity/api/forget"
+    for body, reason in (
+        (b'{"network": "x", "author_external_id": "\\ud800"}', "surrogate"),
+        (b'{"network": "x", ', "valid JSON"),
+        (b"[1, 2]", "JSON object"),
+    ):
+        answer = requests.post(url, data=body, headers=headers, timeout=10)
+        assert answer.status_code == 400 and reason in answer.text, (body, answer.status_code, answer.text)
