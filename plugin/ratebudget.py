@@ -84,8 +84,15 @@ def sink_target(settings: Settings, sink: str, config: Mapping[str, Any], tenant
     if sink == "salesforce":
         org = config.get("org_id") or config.get("instance_url") or config.get("login_url") or tenant_key
         daily = float(config.get("daily_api_requests") or settings.salesforce_daily_api_requests)
-        return Target(f"salesforce:{org}", BucketSpec(daily, SALESFORCE_WINDOW, headroom), "salesforce")
+        return Target(f"salesforce:{org}", salesforce_spec(daily, headroom), "salesforce")
     return None
+
+
+def salesforce_spec(daily: float, headroom: float) -> BucketSpec:
+    """An org's rolling 24-hour allocation: spent as the work needs it (up to all but the headroom,
+    which stays free for the org's other integrations), since every answer's ``Sforce-Limit-Info``
+    caps the bucket at what is really left (``BucketSpec.burst``)."""
+    return BucketSpec(daily, SALESFORCE_WINDOW, headroom, burst=1.0 - headroom)
 
 
 def exhausted(target: Target | None, code: str | None) -> bool:
@@ -125,7 +132,7 @@ def observed(target: Target, headers: Mapping[str, str]) -> tuple[float | None, 
             return None, None
         used, limit = float(found.group(1)), float(found.group(2))
         # The allocation is rolling: keep the headroom free for other integrations of the org.
-        return max(0.0, limit * (1.0 - headroom) - used), BucketSpec(limit, SALESFORCE_WINDOW, headroom)
+        return max(0.0, limit * (1.0 - headroom) - used), salesforce_spec(limit, headroom)
     remaining = _number(headers, "X-Rate-Limit-Remaining", "ratelimit-remaining", "X-RateLimit-Remaining")
     if target.kind == "zendesk":
         # Zendesk's X-Rate-Limit is the account's limit per minute (X's x-rate-limit-limit is per

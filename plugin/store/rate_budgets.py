@@ -36,15 +36,22 @@ class BucketSpec:
     ``headroom`` is the share kept as the burst: the bucket refills at ``(1 - headroom)`` of the
     limit and holds ``headroom`` of it, so that in any window of the service at most
     ``capacity + refill * window = limit`` calls go out, whatever the phase of the service's window.
+
+    ``burst`` (a share of the limit) replaces that burst for a long window whose service reports the
+    exact remaining on every answer (a Salesforce org's rolling 24-hour allocation): the bucket may
+    then hold most of the limit at once, because every answer caps it at what is really left
+    (``observe``), while pacing a day's allocation over the day would hold a bad day's work for hours.
     """
 
     limit: float
     window: float
     headroom: float = 0.05
+    burst: float | None = None
 
     @property
     def capacity(self) -> float:
-        return max(MIN_CAPACITY, self.limit * self.headroom)
+        share = self.headroom if self.burst is None else self.burst
+        return max(MIN_CAPACITY, self.limit * share)
 
     @property
     def per_second(self) -> float:

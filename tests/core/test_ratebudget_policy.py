@@ -36,7 +36,10 @@ def test_salesforce_is_budgeted_per_org_by_its_daily_allocation() -> None:
     assert target is not None and target.key == "salesforce:https://acme.my.salesforce.com"
     assert (target.spec.limit, target.spec.window) == (100_000, 86_400)
     remaining, spec = observed(target, {"Sforce-Limit-Info": "api-usage=18/15000"})
-    assert remaining == pytest.approx(15000 * 0.95 - 18) and spec == BucketSpec(15000, 86400, 0.05)
+    assert remaining == pytest.approx(15000 * 0.95 - 18) and spec == BucketSpec(15000, 86400, 0.05, burst=0.95)
+    # A bad day's burst goes out at once, up to what the org has left (not paced over the day), and
+    # the headroom stays free for the org's other integrations.
+    assert spec.capacity == pytest.approx(15000 * 0.95) and target.spec.capacity == pytest.approx(95_000)
     assert sink_target(SETTINGS, "a-third-party-crm", {}, "t") is None, "no documented limit, no bucket"
 
 
