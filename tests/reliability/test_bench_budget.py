@@ -6,7 +6,11 @@ benchmark and recorded in BENCHMARKS.md, never asserted here."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reliability.test_bench_quick import bench
+
+pytestmark = pytest.mark.soak  # about 6 minutes of three worker processes: on demand (-m soak)
 
 
 def test_budget_quick_shares_one_bucket_without_loss_duplicates_or_429s() -> None:

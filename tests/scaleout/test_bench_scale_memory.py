@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from plugin.store.db import normalize_url
 from tests.reliability.test_bench_quick import bench
 from tests.support.requires import missing
+
+pytestmark = pytest.mark.soak  # minutes of worker processes each: on demand (./run tests -m soak)
 
 POSTGRES_URL = os.environ.get("HORSESHOE_TEST_POSTGRES_URL", "")
 
