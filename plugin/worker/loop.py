@@ -264,8 +264,11 @@ class Worker:
             beat.release([i.delivery_id for i in items])
             self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             return
-        # Adaptive size (delivery.py), smaller after each failure of an item (retrysplit.py).
-        for batch in retry_batches(items, self._max_batch(sink_name)):
+        # Adaptive size (delivery.py); smaller after each failure of an item when so configured
+        # (retrysplit.py, ``delivery_split_on_retry``).
+        size = self._max_batch(sink_name)
+        split = runtime.settings.delivery_split_on_retry
+        for batch in retry_batches(items, size) if split else (items[i : i + size] for i in range(0, len(items), size)):
             if pause.until is not None:
                 # Not attempted: due again when the pause ends, and no attempt is counted (counting
                 # would grow the back-off of work that never met the CRM).

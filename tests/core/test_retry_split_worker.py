@@ -47,7 +47,7 @@ def test_a_failing_item_is_split_out_until_alone_and_the_rest_is_delivered(tmp_p
             return [sink]
 
     pm = get_plugin_manager(extra_plugins=[("sinks", Sinks()), ("testnet", TestNetPlugin())])
-    rt = build_runtime(fast_settings(str(tmp_path)), pm=pm)
+    rt = build_runtime(fast_settings(str(tmp_path), delivery_split_on_retry=True), pm=pm)
     tenant_id = rt.store.ensure_tenant("acme")
     account_id = rt.store.upsert_account(tenant_id, "testnet", "brand", {})
     rt.store.set_sink_connection(tenant_id, "onebad", {})

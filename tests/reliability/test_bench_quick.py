@@ -51,9 +51,7 @@ def test_faults_quick_completes_all_work_with_bounded_attempts() -> None:
     #   each retry waits at least half its ceiling min(cap, base * 2**(n-1)) (RetryPolicy: half fixed,
     #   half jitter), so no delivery can fail more often than that allows while the fakes misbehave,
     #   plus the one attempt that gets through once they stop. A retry storm (work retried without
-    #   waiting, an attempt counted for work that never met the CRM) breaks this bound at once. Split on
-    #   retry (plugin/worker/retrysplit.py) keeps actual figures well below it: a failed batch comes
-    #   back halved, so after log2(max_batch) failures a delivery fails only for its own calls.
+    #   waiting, an attempt counted for work that never met the CRM) breaks this bound at once.
     policy = figures["retry_policy"]
     assert 1 <= figures["max_reply_attempts"] <= policy["max_attempts"], figures
     bound = attempts_within(figures["fault_seconds"], policy["base_seconds"], policy["cap_seconds"]) + 1
