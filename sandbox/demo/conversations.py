@@ -82,6 +82,7 @@ class Conversations:
     listening_posted: bool = False
     vk_listening_account: int = 0
     vk_listening_posted: bool = False
+    attached: int = 0  # agents' replies given an image so far
 
     @property
     def pending(self) -> int:
@@ -188,11 +189,16 @@ def _post_on_vk(world: World, found: Conversations) -> None:
 
 
 def attach_to(world: World, network: str, private: bool, first_of_network: bool, ticket_id: int) -> list[str]:
-    """The image an agent attaches to this reply, if any: every third public reply where the network
-    takes images (the first reply of each network goes without, so every network is answered)."""
+    """The image an agent attaches to this reply, if any: the first public reply that can take one, then
+    every third, where the network takes images (the first reply of each network goes without, so every
+    network is answered). The first one does not wait for a ticket number divisible by three, so a short
+    demo always shows an attachment."""
     found: Conversations | None = world.conversations
-    if found is None or private or first_of_network or network not in ATTACHING_NETWORKS or ticket_id % 3:
+    if found is None or private or first_of_network or network not in ATTACHING_NETWORKS:
         return []
+    if found.attached and ticket_id % 3:
+        return []
+    found.attached += 1
     return [found.label_url]
 
 
