@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import insert, select, update
 
+from bench.drain import MANIFEST  # the bench app Zendesk installs, one for every bench
 from bench.procs import Proc
 from plugin.config import Settings, load_settings
 from plugin.models import Author, Mention
@@ -50,14 +51,6 @@ SUBDOMAIN = "bench"
 LATENCY = 0.05
 WORKERS = 3
 SECRET = "bench-secret-key-not-for-production"
-MANIFEST = {
-    "name": "Horseshoe bench",
-    "id": "com.example.horseshoe-bench",
-    "author": "bench",
-    "version": "v1",
-    "push_client_id": "zd_horseshoe_bench",
-    "urls": {"admin_ui": "https://integration.example/admin_ui"},
-}
 
 
 READY_SECONDS = 300.0  # a shared, loaded machine can take a minute to import horseshoe in 3 processes
