@@ -11,8 +11,8 @@ import pytest
 
 from sandbox.demo.networks import DemoNetwork
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
-from tests.e2e.test_x_to_zendesk import settle
 from tests.support.media import ImageHost
+from tests.support.settle import settle
 
 # Instagram comments carry text only (Graph API, "Comments"): the agent must be told, nothing posted.
 REFUSED = {"instagram": "text only"}

@@ -15,7 +15,7 @@ from plugin.store.statuses import ReplyStatus
 from sandbox.demo.conversations import is_deletion_note
 from sandbox.demo.networks import DemoNetwork
 from sandbox.demo.run import SUBDOMAIN, World, build_world
-from tests.e2e.test_x_to_zendesk import settle
+from tests.support.settle import settle
 
 # Networks that tell us about a deletion (Mastodon/Bluesky streams, Facebook's feed ``remove``, VK's
 # ``wall_reply_delete``), and all that answer a reply to a deleted original with a documented "gone".

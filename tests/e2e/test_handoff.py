@@ -12,7 +12,7 @@ import pytest
 
 from plugin.store.statuses import ReplyStatus
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
-from tests.e2e.test_x_to_zendesk import settle
+from tests.support.settle import settle
 
 MACRO = "#handoff Thanks Carla, we've sent you a DM.\nHi Carla, could you send us your order number here?"
 

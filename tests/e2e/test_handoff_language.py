@@ -13,7 +13,7 @@ import yaml
 
 from plugin.outbox import acks
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
-from tests.e2e.test_x_to_zendesk import settle
+from tests.support.settle import settle
 
 SHIPPED = yaml.safe_load(acks.DEFAULT_PATH.read_text(encoding="utf-8"))["acknowledgements"]
 

@@ -17,7 +17,7 @@ from plugin import ratebudget
 from plugin.errors import FatalError
 from plugin.store.db import utcnow
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
-from tests.e2e.test_x_to_zendesk import settle
+from tests.support.settle import settle
 
 SEARCH = "GET /2/tweets/search/recent"
 TAGGED = [

@@ -21,6 +21,7 @@ from plugin.pipeline import inbound as pipeline
 from plugin.zendesk.admin_accounts import account_form
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
 from tests.sandbox_zendesk.conftest import Schemas
+from tests.support.settle import settle
 
 
 @pytest.fixture
@@ -31,18 +32,6 @@ def world(any_database_url: str) -> Iterator[World]:
     w.x_app.state.add_user("omar", name="Omar Haddad")
     yield w
     w.stop()
-
-
-def settle(world: World, rounds: int = 40) -> None:
-    """Run the worker until a few passes in a row find nothing to do."""
-    world.worker.wake_polls()
-    idle = 0
-    for _ in range(rounds):
-        tick = world.worker.run_once()
-        idle = idle + 1 if not tick.busy else 0
-        if idle >= 3:
-            return
-    raise AssertionError("worker did not settle")
 
 
 def tickets(world: World) -> list[dict[str, Any]]:

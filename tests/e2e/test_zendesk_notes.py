@@ -18,7 +18,7 @@ from plugin.pipeline import inbound as pipeline
 from plugin.zendesk.notes import PUBLIC_NOTES_WARNING, NoteWriter
 from sandbox.demo.conversations import is_deletion_note
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
-from tests.e2e.test_x_to_zendesk import settle
+from tests.support.settle import settle
 
 
 @pytest.fixture

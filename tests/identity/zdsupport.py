@@ -8,6 +8,9 @@ from contextlib import contextmanager
 
 from plugin.identity.plugin import IdentityPlugin
 from sandbox.demo.run import SUBDOMAIN, World, build_world
+from tests.support.settle import settle
+
+__all__ = ["identity_world", "requester_of", "settle"]
 
 
 @contextmanager
@@ -28,17 +31,6 @@ def identity_world(salesforce: bool = False) -> Iterator[tuple[World, IdentityPl
         yield w, plugin
     finally:
         w.stop()
-
-
-def settle(world: World, rounds: int = 40) -> None:
-    world.worker.wake_polls()
-    idle = 0
-    for _ in range(rounds):
-        tick = world.worker.run_once()
-        idle = idle + 1 if not tick.busy else 0
-        if idle >= 3:
-            return
-    raise AssertionError("worker did not settle")
 
 
 def requester_of(world: World, text: str) -> int:
