@@ -246,11 +246,11 @@ class TelegramConnector(Connector):
             self.pacer.reserve(*limits, what=f"to chat {chat_id}")
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if reply_to is not None:
-            # The customer deleted what the reply quotes: in a private chat the chat itself is the
-            # conversation, so the answer still goes there, unquoted (allow_sending_without_reply). In a
-            # group an unquoted answer lands in public addressed to nobody: Telegram's "message to be
-            # replied not found" becomes OriginalDeleted there (note on the ticket, reply held).
-            params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": chat_id > 0}
+            # Never sent unquoted behind the agent's back: when the customer deleted what the reply
+            # quotes, Telegram's "message to be replied not found" becomes OriginalDeleted (note on the
+            # ticket, reply held). In a group an unquoted answer would land in public addressed to
+            # nobody; in a private chat the agent may still send it, without the quote (``#unquoted``).
+            params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": False}
         try:
             if attachments:
                 base = (account.api_base or API_BASE).rstrip("/")
@@ -282,13 +282,15 @@ class TelegramConnector(Connector):
         return self._send(account, chat_id, reply.text, message_id, reply.attachments)
 
     def send_private(self, account: AccountContext, reply: Reply) -> PostResult:
-        """A private chat with a user's id works only after they pressed Start (else 403)."""
+        """A private chat with a user's id works only after they pressed Start (else 403). The answer
+        quotes the customer's message when it answers one in that chat (as an agent's reply reads in
+        Telegram); a handoff's first private message answers a group post, which it cannot quote."""
         try:
             user_id = int(reply.recipient_id or "")
         except ValueError:
             raise FatalError("telegram: send_private needs a numeric recipient_id", code="bad_target") from None
         try:
-            return self._send(account, user_id, reply.text, None, reply.attachments)
+            return self._send(account, user_id, reply.text, _quoted(reply.in_reply_to, user_id), reply.attachments)
         except FatalError as exc:
             if exc.code == "chat_not_found":  # never talked to the bot at all
                 raise FatalError(
@@ -396,4 +398,13 @@ def _update_id(update: Any) -> int | None:
     try:
         return UpdateId.model_validate(update).update_id
     except ValidationError:  # no integer update_id: it cannot move the cursor; parse_update says why
+        return None
+
+
+def _quoted(in_reply_to: str | None, chat_id: int) -> int | None:
+    """The id of the message ``in_reply_to`` names when it is in the private chat ``chat_id``."""
+    chat_part, _, message_part = (in_reply_to or "").rpartition(":")
+    try:
+        return int(message_part) if chat_part and int(chat_part) == chat_id else None
+    except ValueError:
         return None

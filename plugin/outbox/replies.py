@@ -18,7 +18,7 @@ from plugin.connector import AccountContext, Connector
 from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RateLimited, RetriableError
 from plugin.heartbeat import Heartbeat
 from plugin.models import PostResult, Reply, Visibility
-from plugin.outbox import acks, guard, handoff
+from plugin.outbox import acks, guard, handoff, unquoted
 from plugin.pipeline import inbound, notices
 from plugin.retry import RetryPolicy
 from plugin.runtime import Runtime
@@ -153,6 +153,11 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
             return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
         if moved is not None:
             return _hand_off(runtime, row, moved, owner, deadline)
+    try:
+        reply = unquoted.apply(reply)  # the agent's "#unquoted": sent without the message it would quote
+    except FatalError as exc:
+        _finish(runtime, reply_id, owner, reply.network, ReplyStatus.FAILED, last_error=str(exc))
+        return ReplyState(id=reply_id, status=ReplyStatus.FAILED, error=str(exc))
     if reply.visibility != Visibility.PRIVATE and _answers_deleted(runtime, account.tenant_id, reply):
         # The customer deleted what it answers: posting would fail (or dangle); the agent decides.
         error = notices.held_reason(reply.network)
@@ -218,7 +223,8 @@ def attempt(runtime: Runtime, reply_id: int, owner: str, wait_seconds: float = 0
         if reply.in_reply_to:
             gone = reply.in_reply_to
             inbound.original_gone(runtime, account.tenant_id, reply.network, gone, unavailable=exc.unavailable)
-        error = f"{notices.held_reason(reply.network, unavailable=exc.unavailable)} ({exc})"
+        private = reply.visibility == Visibility.PRIVATE
+        error = f"{notices.held_reason(reply.network, unavailable=exc.unavailable, private=private)} ({exc})"
         recorded = _finish(runtime, reply_id, owner, reply.network, ReplyStatus.HELD, last_error=error)
         return ReplyState(id=reply_id, status=recorded, error=error)
     except AuthError as exc:

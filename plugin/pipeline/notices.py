@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from plugin.models import Author, Kind, Mention
+from plugin.models import Author, Kind, Mention, Visibility
 
 NOTICE = "notice"
 DELETED = "deleted"
@@ -38,6 +38,13 @@ def deletion_notice(original: Mention, when: datetime, *, unavailable: bool = Fa
             "account was deleted or deactivated, or the customer blocked you. A reply to this conversation "
             "is held, not posted. Reach the customer another way if it still matters, or close the ticket."
         )
+    elif original.visibility == Visibility.PRIVATE:
+        # A private chat is still the conversation: the agent may answer in it, without the quote.
+        text = (
+            f"Note from horseshoe: the customer deleted this {network} message ({stamp}). A reply quoting "
+            "it is held, not sent. To answer in the same chat anyway, without the quote, start the reply "
+            "with #unquoted; or close the ticket."
+        )
     else:
         text = (
             f"Note from horseshoe: the customer deleted this {network} message ({stamp}). It can no longer "
@@ -59,12 +66,18 @@ def deletion_notice(original: Mention, when: datetime, *, unavailable: bool = Fa
     )
 
 
-def held_reason(network: str, *, unavailable: bool = False) -> str:
+def held_reason(network: str, *, unavailable: bool = False, private: bool = False) -> str:
+    """What the agent is told about a held reply; ``private``: it answers a message in a private chat."""
     name = NETWORK_NAMES.get(network, network.capitalize())
     if unavailable:
         return (
             f"held: {name} says the customer can no longer be messaged (account deleted or deactivated, "
             "or you are blocked), so it was not posted."
+        )
+    if private:
+        return (
+            f"held: the customer deleted the {name} message this reply quotes, so it was not sent. To send "
+            "it anyway in the same chat, without the quote, reply again starting with #unquoted; or drop it."
         )
     return (
         f"held: the customer deleted the {name} post this reply answers, so it was not posted. "

@@ -108,16 +108,42 @@ def test_a_messenger_customer_who_is_gone_is_noted_and_the_reply_held(world: Wor
     assert "can no longer be messaged" in note["body"] and "deleted this" not in note["body"]
 
 
-def test_telegram_private_chat_answers_a_deleted_message_unquoted(world: World) -> None:
-    """Decision (connectors/telegram/connector.py): in a private chat the chat is the conversation, so
-    the answer still reaches the customer, without the quote; only groups hold it (tested above)."""
+def test_telegram_private_chat_holds_a_reply_to_a_deleted_message_until_the_agent_sends_it_unquoted(
+    world: World,
+) -> None:
+    """The Bot API tells bots nothing about deletions. A private reply quotes the customer's message, so
+    Telegram's "message to be replied not found" tells us: one note on the ticket, the reply held and
+    nothing sent. The agent decides: "#unquoted" sends the answer to the same chat, without the quote."""
     network = _network(world, "telegram")
     external_id = network.harness.inject_private("is my order shipped?")
     assert external_id is not None
     settle(world)
     ticket = _ticket(world, f"telegram:{external_id}")
-    network.harness.delete_public(external_id)
-    outcome = world.driver.agent_reply(ticket["id"], "Yes, it left today.", request_unique_identifier="tg-dm-del")
+    outcome = world.driver.agent_reply(ticket["id"], "Checking now.", request_unique_identifier="tg-dm-live")
     assert outcome.channelback and outcome.channelback["status"] == "sent", outcome.channelback
-    [sent] = [p for p in network.harness.posted() if p.text == "Yes, it left today."]
-    assert sent.in_reply_to is None  # no quote: the message it answered is gone
+    [checking] = [p for p in network.harness.posted() if p.text == "Checking now."]
+    assert checking.in_reply_to == external_id and checking.private  # quoted while the message is there
+
+    external_id = network.harness.inject_private("the tracking link says nothing")
+    assert external_id is not None
+    settle(world)
+    assert _ticket(world, f"telegram:{external_id}")["id"] == ticket["id"]  # the chat is one conversation
+    network.harness.delete_public(external_id)
+    before = len(network.harness.posted())
+    outcome = world.driver.agent_reply(ticket["id"], "Yes, it left today.", request_unique_identifier="tg-dm-del")
+    assert outcome.channelback and outcome.channelback["http_status"] == 422, outcome.channelback
+    assert "held" in outcome.channelback["body"] and "#unquoted" in outcome.channelback["body"]
+    assert world.runtime.store.outbox.by_key("zendesk:acme:tg-dm-del").status == ReplyStatus.HELD
+    assert network.harness.posted()[before:] == []
+    settle(world)
+    [note] = _notes(world, "telegram", external_id)
+    assert note["public"] is False and "#unquoted" in note["body"]
+
+    outcome = world.driver.agent_reply(
+        ticket["id"], "#unquoted Yes, it left today.", request_unique_identifier="tg-dm-unquoted"
+    )
+    assert outcome.channelback and outcome.channelback["status"] == "sent", outcome.channelback
+    [sent] = network.harness.posted()[before:]
+    assert (sent.text, sent.in_reply_to, sent.private) == ("Yes, it left today.", None, True)
+    settle(world)
+    assert len(_notes(world, "telegram", external_id)) == 1  # sending it unquoted notes nothing more

@@ -10,7 +10,7 @@ from flask import Flask, request
 
 from connectors.telegram import TelegramConnector
 from plugin.connector import AccountContext, InboundRequest
-from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
+from plugin.errors import AuthError, FatalError, OriginalDeleted, OutcomeUnknown, RateLimited, RetriableError
 from plugin.models import Mention, Reply, Visibility
 from sandbox.faults import FaultPlan
 from sandbox.server import RunningServer, serve_in_thread
@@ -95,13 +95,29 @@ def test_reply_threads_with_reply_parameters(sandbox, account, connector) -> Non
     assert follow.thread_id == m.external_id
 
 
-def test_reply_to_deleted_message_still_sends(sandbox, account, connector) -> None:
+def test_a_private_reply_quotes_the_customers_message_and_never_drops_the_quote_silently(
+    sandbox, account, connector, clock: ManualClock
+) -> None:
+    """Quoted while the message is there; gone, Telegram's "message to be replied not found" is
+    OriginalDeleted (the host notes the ticket and holds the reply), never a silent unquoted send."""
     app, _ = sandbox
     seed(app)
     app.state.user_writes_private(1001, "hello")
-    result = connector.post_reply(account, reply("Hi Ann", "1001:999", "k2"))
-    assert result.external_id.startswith("1001:")
-    assert "reply_to_message" not in app.state.sent[0]  # allow_sending_without_reply
+    message_id = max(app.state.messages[1001])
+    private = dict(recipient_id="1001", visibility=Visibility.PRIVATE)
+    connector.send_private(account, reply("Hi Ann", f"1001:{message_id}", "k1", **private))
+    assert app.state.sent[-1]["reply_to_message"]["message_id"] == message_id
+    clock.advance(5)  # Telegram takes one message a second per chat
+    with pytest.raises(OriginalDeleted):
+        connector.send_private(account, reply("Hi again", "1001:999", "k2", **private))
+    clock.advance(5)
+    with pytest.raises(OriginalDeleted):
+        connector.post_reply(account, reply("Hi Ann", "1001:999", "k3"))
+    assert len(app.state.sent) == 1
+    clock.advance(5)
+    # A message of another chat (a handoff answering a group post) is not quoted: it cannot be.
+    connector.send_private(account, reply("Moved here", "-1001234567890:5", "k4", **private))
+    assert "reply_to_message" not in app.state.sent[-1]
 
 
 def test_send_private_to_user_who_never_started_the_bot(sandbox, account, connector) -> None:
