@@ -42,6 +42,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "TelegramConnector.verify_request | remove break | break":
             "the secret header comes once; only a plain dict with two spellings of it differs (first vs last)",
     },
+    "vk.verify": {
+        "VKConnector.verify_request | return None | return False":
+            "(all four refusals) None is as falsy as False; every caller tests truthiness (plugin/web/webhooks.py)",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",
