@@ -42,6 +42,22 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "TelegramConnector.verify_request | remove break | break":
             "the secret header comes once; only a plain dict with two spellings of it differs (first vs last)",
     },
+    "trust": {
+        "Level | 'instance' -> '' | INSTANCE = \"instance\"  # one channel instance: its own accounts' mentions and "
+        "replies":
+            "levels are compared by identity (`is Level.TENANT`); the value is never stored, sent or compared",
+        "Level | 'tenant' -> '' | TENANT = \"tenant\"  # the tenant's admin: every account, REST credentials, "
+        "identity data":
+            "levels are compared by identity (`is Level.TENANT`); the value is never stored, sent or compared",
+        "Via | 'metadata' -> '' | METADATA = \"metadata\"":
+            "never compared; its only copy, the admin session's 'via' claim (zendesk/admin.py), is read by nothing",
+        "Via | 'zendesk_token' -> '' | ZENDESK_TOKEN = \"zendesk_token\"":
+            "never compared; its only copy, the admin session's 'via' claim (zendesk/admin.py), is read by nothing",
+        "Via | 'install_code' -> '' | INSTALL_CODE = \"install_code\"":
+            "never compared; its only copy, the admin session's 'via' claim (zendesk/admin.py), is read by nothing",
+        "Via | 'file_link' -> '' | FILE_LINK = \"file_link\"":
+            "never compared, never stored: a file link's trust only scopes the download to its account",
+    },
     "vk.verify": {
         "VKConnector.verify_request | return None | return False":
             "(all four refusals) None is as falsy as False; every caller tests truthiness (plugin/web/webhooks.py)",

@@ -53,7 +53,8 @@ TARGETS: tuple[Target, ...] = (
         "trust",
         "plugin.trust",
         None,
-        ("tests/security/test_tokens.py", "tests/security/test_findings.py", "tests/web/test_attachments.py"),
+        ("tests/security/test_tokens.py", "tests/security/test_findings.py", "tests/web/test_attachments.py",
+         "tests/security/test_trust_grants.py"),
     ),
     Target(
         "zendesk.trust",
