@@ -58,6 +58,25 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "Via | 'file_link' -> '' | FILE_LINK = \"file_link\"":
             "never compared, never stored: a file link's trust only scopes the download to its account",
     },
+    "zendesk.trust": {
+        "from_metadata | is -> is not | if level is Level.TENANT and granted.level is not Level.TENANT:":
+            "_from_meta always grants Level.TENANT (README: metadata reaches the identity page), so the right side is "
+            "always false",
+        "from_metadata | Level.TENANT -> Level.INSTANCE | if level is Level.TENANT and granted.level is not "
+        "Level.TENANT:":
+            "the first TENANT: the right side is always false, as above (the same key for the second TENANT is killed)",
+        "from_metadata | remove raise | raise Unauthorized(\"this needs the tenant's admin; reopen the integration in "
+        "Zendesk\", status=403)":
+            "unreachable: metadata always grants Level.TENANT (see above), so no request gets here",
+        "from_metadata | 403 -> 404 | raise Unauthorized(\"this needs the tenant's admin; reopen the integration in "
+        "Zendesk\", status=403)":
+            "unreachable: metadata always grants Level.TENANT (see above), so no request gets here",
+        "from_admin_session | 0 -> 1 | if flow.get(\"kind\") != \"zd-admin\" or int(flow.get(\"exp\", 0)) < "
+        "time.time():":
+            "a session without 'exp' expired in 1970 either way (0 or 1 s after the epoch)",
+        "from_admin_session | '' -> 'XX' | subdomain = check_subdomain(str(flow.get(\"t\", \"\")))":
+            "'XX' is no subdomain (upper case) either: a session without 't' is refused with the same 400",
+    },
     "vk.verify": {
         "VKConnector.verify_request | return None | return False":
             "(all four refusals) None is as falsy as False; every caller tests truthiness (plugin/web/webhooks.py)",

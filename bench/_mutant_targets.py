@@ -61,7 +61,7 @@ TARGETS: tuple[Target, ...] = (
         "plugin.zendesk.trust",
         None,
         ("tests/security/test_tokens.py", "tests/security/test_findings.py",
-         "tests/web/test_admin_account_form.py"),
+         "tests/web/test_admin_account_form.py", "tests/security/test_zendesk_trust.py"),
     ),
     Target(
         "meta.signature",
