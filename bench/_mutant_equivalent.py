@@ -42,6 +42,45 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "TelegramConnector.verify_request | remove break | break":
             "the secret header comes once; only a plain dict with two spellings of it differs (first vs last)",
     },
+    "trust": {
+        "Level | 'instance' -> '' | INSTANCE = \"instance\"  # one channel instance: its own accounts' mentions and "
+        "replies":
+            "levels are compared by identity (`is Level.TENANT`); the value is never stored, sent or compared",
+        "Level | 'tenant' -> '' | TENANT = \"tenant\"  # the tenant's admin: every account, REST credentials, "
+        "identity data":
+            "levels are compared by identity (`is Level.TENANT`); the value is never stored, sent or compared",
+        "Via | 'metadata' -> '' | METADATA = \"metadata\"":
+            "never compared; its only copy, the admin session's 'via' claim (zendesk/admin.py), is read by nothing",
+        "Via | 'zendesk_token' -> '' | ZENDESK_TOKEN = \"zendesk_token\"":
+            "never compared; its only copy, the admin session's 'via' claim (zendesk/admin.py), is read by nothing",
+        "Via | 'install_code' -> '' | INSTALL_CODE = \"install_code\"":
+            "never compared; its only copy, the admin session's 'via' claim (zendesk/admin.py), is read by nothing",
+        "Via | 'file_link' -> '' | FILE_LINK = \"file_link\"":
+            "never compared, never stored: a file link's trust only scopes the download to its account",
+    },
+    "zendesk.trust": {
+        "from_metadata | is -> is not | if level is Level.TENANT and granted.level is not Level.TENANT:":
+            "_from_meta always grants Level.TENANT (README: metadata reaches the identity page), so the right side is "
+            "always false",
+        "from_metadata | Level.TENANT -> Level.INSTANCE | if level is Level.TENANT and granted.level is not "
+        "Level.TENANT:":
+            "the first TENANT: the right side is always false, as above (the same key for the second TENANT is killed)",
+        "from_metadata | remove raise | raise Unauthorized(\"this needs the tenant's admin; reopen the integration in "
+        "Zendesk\", status=403)":
+            "unreachable: metadata always grants Level.TENANT (see above), so no request gets here",
+        "from_metadata | 403 -> 404 | raise Unauthorized(\"this needs the tenant's admin; reopen the integration in "
+        "Zendesk\", status=403)":
+            "unreachable: metadata always grants Level.TENANT (see above), so no request gets here",
+        "from_admin_session | 0 -> 1 | if flow.get(\"kind\") != \"zd-admin\" or int(flow.get(\"exp\", 0)) < "
+        "time.time():":
+            "a session without 'exp' expired in 1970 either way (0 or 1 s after the epoch)",
+        "from_admin_session | '' -> 'XX' | subdomain = check_subdomain(str(flow.get(\"t\", \"\")))":
+            "'XX' is no subdomain (upper case) either: a session without 't' is refused with the same 400",
+    },
+    "vk.verify": {
+        "VKConnector.verify_request | return None | return False":
+            "(all four refusals) None is as falsy as False; every caller tests truthiness (plugin/web/webhooks.py)",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",

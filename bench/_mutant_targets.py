@@ -53,14 +53,15 @@ TARGETS: tuple[Target, ...] = (
         "trust",
         "plugin.trust",
         None,
-        ("tests/security/test_tokens.py", "tests/security/test_findings.py", "tests/web/test_attachments.py"),
+        ("tests/security/test_tokens.py", "tests/security/test_findings.py", "tests/web/test_attachments.py",
+         "tests/security/test_trust_grants.py"),
     ),
     Target(
         "zendesk.trust",
         "plugin.zendesk.trust",
         None,
         ("tests/security/test_tokens.py", "tests/security/test_findings.py",
-         "tests/web/test_admin_account_form.py"),
+         "tests/web/test_admin_account_form.py", "tests/security/test_zendesk_trust.py"),
     ),
     Target(
         "meta.signature",

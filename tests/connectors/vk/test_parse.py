@@ -112,6 +112,16 @@ def test_verify_good_forged_missing() -> None:
     assert not conn.verify_request(req(good), {"group_id": str(GROUP_ID)})  # no secret configured
 
 
+def test_group_id_configured_as_an_owner_id_verifies() -> None:
+    # VK writes a community as the owner id -GROUP_ID (wall-123_11); an admin who pastes that into
+    # the account's group id still has callbacks for GROUP_ID verified, and no other group's.
+    conn = VKConnector()
+    good = load("wall_reply_new.json")
+    as_owner = {**SECRETS, "group_id": str(OWNER)}
+    assert conn.verify_request(req(good), as_owner)
+    assert not conn.verify_request(req({**good, "group_id": 1}), as_owner)
+
+
 def test_confirmation_handshake() -> None:
     conn = VKConnector()
     body = load("confirmation.json")  # VK may send it without "secret"
@@ -166,9 +176,23 @@ def _mutations() -> st.SearchStrategy[object]:
             obj[key] = value
         return doc
 
-    keys = ["id", "from_id", "post_id", "owner_id", "post_owner_id", "date", "text", "peer_id",
-            "conversation_message_id", "reply_to_comment", "parents_stack", "attachments", "reply_message",
-            "group_id", "object"]
+    keys = [
+        "id",
+        "from_id",
+        "post_id",
+        "owner_id",
+        "post_owner_id",
+        "date",
+        "text",
+        "peer_id",
+        "conversation_message_id",
+        "reply_to_comment",
+        "parents_stack",
+        "attachments",
+        "reply_message",
+        "group_id",
+        "object",
+    ]
     return st.tuples(st.sampled_from(sorted(docs)), st.sampled_from(TYPES), st.sampled_from(keys), json_values).map(
         mutate
     )
@@ -184,9 +208,11 @@ def test_fuzz_parse_payload_only_raises_bad_input(payload: object) -> None:
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()) | _mutations().map(
-    lambda d: json.dumps(d).encode()
-))
+@given(
+    st.binary(max_size=200)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | _mutations().map(lambda d: json.dumps(d).encode())
+)
 def test_fuzz_parse_webhook_only_raises_bad_input(body: bytes) -> None:
     conn = VKConnector()
     request = req(body)
