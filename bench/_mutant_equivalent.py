@@ -42,6 +42,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "TelegramConnector.verify_request | remove break | break":
             "the secret header comes once; only a plain dict with two spellings of it differs (first vs last)",
     },
+    "outbox.replies": {
+        "_hand_off | and -> or | assert sent.external_id is not None and acked.external_id is not None":
+            "a sent row always has its external id (PostResult.external_id is required): both or neither are None",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",
