@@ -42,6 +42,7 @@ TARGETS: tuple[Target, ...] = (
          "retry_gets_it_through",
          "tests/dashboard/test_rating_writes.py::test_a_question_whose_attempt_outlived_its_lease_and_was_not_sent_is_"
          "recorded_failed",
+         "tests/dashboard/test_rating_writes.py::test_a_question_refused_without_a_reason_is_recorded_as_not_sent",
          "tests/core/test_budget_worker.py::test_polls_and_replies_spend_from_the_account_budget",
          "tests/core/test_hookspecs.py::test_every_hook_is_exercised"),
         named=(
@@ -53,6 +54,7 @@ TARGETS: tuple[Target, ...] = (
              "ReplyStatus.PENDING, next_attempt_at=utcnow(), last_error=error)"),
         ),
     ),
+    Target("outbox.unquoted", "plugin.outbox.unquoted", None, ("tests/core/test_unquoted.py",)),
     Target("outbox.guard", "plugin.outbox.guard", None,
            ("tests/core/test_reply_guard_rules.py",
             "tests/security/test_findings.py::test_finding_5_pii_guard_in_the_outbox")),

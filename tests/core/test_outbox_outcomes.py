@@ -94,7 +94,8 @@ def test_a_malformed_handoff_fails_with_the_reason_and_posts_nothing(
 ) -> None:
     result = _send(rt, tenant, _reply("h1", "#handoff only an acknowledgement"))
     assert result.status == ReplyStatus.FAILED and result.error and "#handoff" in result.error
-    assert rt.store.outbox.get(result.id).last_error == result.error
+    row = rt.store.outbox.get(result.id)
+    assert (row.status, row.last_error) == (ReplyStatus.FAILED, result.error)
     assert testnet.connector.posted == []
 
 
@@ -172,19 +173,32 @@ def test_a_reply_rate_limited_for_longer_than_the_give_up_age_fails(
     assert rt.store.outbox.get(state.id).status == ReplyStatus.FAILED
 
 
+@pytest.mark.settings(admin_webhook_url="https://hooks.example/admin")
 def test_credentials_refused_fail_a_channelback_now_and_make_a_queued_reply_wait_an_hour(
     rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
 ) -> None:
     testnet.connector.fail_next.append(AuthError("token revoked"))
-    channelback = _send(rt, tenant, _reply("cb"), source=outbox.CHANNELBACK)
+    channelback = _send(rt, tenant, _reply("cb"), source="zendesk_channelback")
     assert channelback.status == ReplyStatus.FAILED and rt.store.outbox.get(channelback.id).status == "failed"
     assert [a.account_id for a in rt.store.health.attention()] == [tenant[1]]
+    [notice] = rt.store.notices.all()  # the admin is told what was refused
+    assert (notice.payload["account_id"], notice.payload["during"]) == (tenant[1], "reply")
 
     testnet.connector.fail_next.append(AuthError("token revoked"))
     queued = _send(rt, tenant, _reply("q"))
     assert queued.status == ReplyStatus.PENDING and rt.store.outbox.get(queued.id).status == "pending"
     assert 3500 <= _next_attempt_in(rt, queued.id) <= 3600
     assert testnet.connector.posted == []
+
+
+def test_a_fatal_error_fails_the_reply_with_its_code_and_reason(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    testnet.connector.fail_next.append(FatalError("thread locked", code="locked"))
+    result = _send(rt, tenant, _reply("k1"))
+    assert (result.status, result.error) == (ReplyStatus.FAILED, "locked: thread locked")
+    row = rt.store.outbox.get(result.id)
+    assert (row.status, row.last_error) == (ReplyStatus.FAILED, "locked: thread locked")
 
 
 def test_a_sent_reply_records_its_id_as_its_only_part_and_is_counted(
@@ -199,7 +213,8 @@ def test_a_sent_reply_records_its_id_as_its_only_part_and_is_counted(
 
 
 def test_channelback_replies_are_never_drained(rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin) -> None:
-    outbox.enqueue(rt, tenant[0], tenant[1], _reply("cb"), outbox.CHANNELBACK)
+    # The stored name, not the constant: rows written before an upgrade carry it.
+    outbox.enqueue(rt, tenant[0], tenant[1], _reply("cb"), "zendesk_channelback")
     assert outbox.drain(rt, "w") == 0 and testnet.connector.posted == []
 
 
@@ -263,7 +278,7 @@ def test_a_synchronous_reply_waits_out_the_networks_pacing_before_trying_again(
             raise RateLimited("one message a second", retry_after=0.2)
 
     testnet.connector.before_post = paced
-    state = outbox.enqueue(rt, tenant[0], tenant[1], _reply("cb"), outbox.CHANNELBACK)
+    state = outbox.enqueue(rt, tenant[0], tenant[1], _reply("cb"), "zendesk_channelback")
     assert outbox.attempt(rt, state.id, "cb", wait_seconds=5.0).status == ReplyStatus.SENT
     assert len(calls) == 2  # refused once, then sent after the pause: the network was not hammered
 
@@ -388,3 +403,18 @@ def test_drain_first_reports_a_reply_left_sending_by_a_dead_process_uncertain(
         conn.execute(update(t.replies).values(lease_until=utcnow() - timedelta(seconds=1)))
     assert outbox.drain(rt, "w") == 0
     assert rt.store.outbox.get(state.id).status == ReplyStatus.UNCERTAIN and testnet.connector.posted == []
+
+
+@pytest.mark.settings(backoff_base_seconds=60.0, backoff_cap_seconds=3600.0)
+def test_a_rate_limited_reply_waits_the_first_backoff_step_however_often_it_failed_before(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    """Being asked to slow down is not a failure: the wait does not grow with the reply's attempts."""
+    state = outbox.enqueue(rt, tenant[0], tenant[1], _reply("k1"), "salesforce")
+    with rt.db.begin() as conn:
+        conn.execute(update(t.replies).values(attempts=5))  # five failures: the backoff is at 16 minutes
+    testnet.connector.fail_next.append(RateLimited("429 slow down"))  # no Retry-After
+    result = outbox.attempt(rt, state.id, "w")
+    assert result.status == ReplyStatus.PENDING
+    assert 0 < _next_attempt_in(rt, state.id) <= 60  # the first step (30-60 s), not the sixth
+    assert rt.store.outbox.get(state.id).attempts == 5  # and it was not counted

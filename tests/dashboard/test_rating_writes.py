@@ -251,3 +251,13 @@ def test_a_question_whose_attempt_outlived_its_lease_and_was_not_sent_is_recorde
         s.tenant_id, utcnow() - timedelta(days=1), utcnow() + timedelta(hours=1)
     ) == [("failed", busy[:500], 1)]  # a long reason is cut at 500 characters
     assert s.net.connector.posted == []
+
+
+def test_a_question_refused_without_a_reason_is_recorded_as_not_sent(setup: Setup) -> None:
+    s = setup
+    _conversation(s, "m6", {"flaky": "T6"})
+    s.net.connector.fail_next = [FatalError("")]  # the network said no, and nothing more
+    _solve_and_ask(s, "flaky", "T6")
+    assert s.rt.store.service.csat_reasons(
+        s.tenant_id, utcnow() - timedelta(days=1), utcnow() + timedelta(hours=1)
+    ) == [("failed", "not sent", 1)]
