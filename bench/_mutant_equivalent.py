@@ -81,6 +81,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "VKConnector.verify_request | return None | return False":
             "(all four refusals) None is as falsy as False; every caller tests truthiness (plugin/web/webhooks.py)",
     },
+    "outbox.replies": {
+        "_hand_off | and -> or | assert sent.external_id is not None and acked.external_id is not None":
+            "a sent row always has its external id (PostResult.external_id is required): both or neither are None",
+        "_answers_deleted | return None | return False":
+            "its one caller tests it in an `and` of an `if`: None is as falsy as False",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",

@@ -80,7 +80,9 @@ def _finish(
     """Record an attempt's result while ``owner`` still holds the reply (see OutboxRepository.finish)."""
     recorded = runtime.store.outbox.finish(reply_id, status, owner, uncount=uncount, **values)
     metrics.REPLIES.labels(network, recorded).inc()
-    if recorded == ReplyStatus.FAILED and status == ReplyStatus.FAILED:
+    # Whatever this attempt meant to record: an attempt that outlived its lease and did not post
+    # (a retriable error, a held reply) is recorded ``failed`` too, and never retried.
+    if recorded == ReplyStatus.FAILED:
         _question_failed(runtime, reply_id, str(values.get("last_error") or "not sent"))
     return recorded
 

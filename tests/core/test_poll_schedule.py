@@ -144,3 +144,43 @@ def test_a_poison_item_in_a_polled_page_is_quarantined_and_the_cursor_moves_past
     again = worker.poll_due()
     assert (again.ingested, again.duplicates) == (0, 2)
     assert len(rt.store.quarantine.list(tenant_id=tenant_id)) == 1
+
+
+def test_reconnecting_a_refused_account_makes_only_that_account_due_now(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    tenant_id, account_id = tenant
+    other = rt.store.upsert_account(tenant_id, "testnet", "other-brand", {"secret": "s"}, handle="other")
+    attention.account_refused(rt, account_id, AuthError("token revoked"), "poll")
+    Worker(rt).poll_due()  # both are looked at: the refused one in an hour, the other after its interval
+    assert _next_poll(rt, account_id) > utcnow() and _next_poll(rt, other) > utcnow()
+
+    rt.store.upsert_account(tenant_id, "testnet", "brand", {"secret": "new-s3cret"}, handle="brand")
+
+    assert _next_poll(rt, account_id) <= utcnow()  # the admin fixed it: polled again now, not in an hour
+    assert _next_poll(rt, other) > utcnow()
+
+
+def test_a_poll_that_outlived_its_lease_never_writes_over_the_poll_that_took_over(
+    rt: Runtime, tenant: tuple[int, int]
+) -> None:
+    _tenant_id, account_id = tenant
+    accounts = rt.store.brand_accounts
+    assert accounts.claim_due_polls("slow", 10, lease_seconds=60) == [account_id]
+    assert accounts.claim_due_polls("fast", 10, lease_seconds=60) == []  # held
+    assert accounts.renew_polls("slow", [account_id], lease_seconds=60) == {account_id}
+    assert accounts.renew_polls("fast", [account_id], lease_seconds=60) == set()
+    with rt.db.begin() as conn:  # the slow poll stalled past its lease
+        conn.execute(
+            update(t.poll_cursors)
+            .where(t.poll_cursors.c.account_id == account_id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    assert accounts.claim_due_polls("fast", 10, lease_seconds=60) == [account_id]
+    assert accounts.renew_polls("slow", [account_id], lease_seconds=60) == set()  # lost, not renewed back
+    assert accounts.release_cursor(account_id, next_poll=utcnow(), owner="fast", cursor="page-2") is True
+
+    late = accounts.release_cursor(account_id, next_poll=utcnow(), owner="slow", cursor="page-1", failures=0)
+
+    assert late is False
+    assert accounts.cursor(account_id).cursor == "page-2"  # not moved back to what the slow poll read

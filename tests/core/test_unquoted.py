@@ -6,7 +6,11 @@ import pytest
 
 from plugin.errors import FatalError
 from plugin.models import Reply, Visibility
+from plugin.outbox import replies as outbox
 from plugin.outbox import unquoted
+from plugin.runtime import Runtime
+from plugin.store.statuses import ReplyStatus
+from tests.support.netplugin import TestNetPlugin
 
 
 def _reply(text: str, visibility: Visibility = Visibility.PRIVATE) -> Reply:
@@ -48,3 +52,24 @@ def test_a_public_reply_cannot_be_unquoted() -> None:
     with pytest.raises(FatalError, match="private conversations only") as err:
         unquoted.apply(_reply("#unquoted hello all", Visibility.PUBLIC))
     assert err.value.code == "unquoted"
+
+
+def test_the_outbox_sends_an_unquoted_private_reply_without_the_quote_and_refuses_a_public_one(
+    rt: Runtime, tenant: tuple[int, int], testnet: TestNetPlugin
+) -> None:
+    tenant_id, account_id = tenant
+    private = Reply(network="testnet", account="brand", text="#unquoted Yes, it left today.", in_reply_to="7",
+                    recipient_id="u1", visibility=Visibility.PRIVATE, idempotency_key="dm")  # fmt: skip
+    state = outbox.enqueue(rt, tenant_id, account_id, private, "zendesk_channelback")
+    sent = outbox.attempt(rt, state.id, "a")
+    assert sent.status == ReplyStatus.SENT, sent.error
+    [posted] = testnet.connector.posted
+    assert (posted.text, posted.in_reply_to, posted.recipient_id) == ("Yes, it left today.", None, "u1")
+
+    public = private.model_copy(update={"visibility": Visibility.PUBLIC, "idempotency_key": "public"})
+    state = outbox.enqueue(rt, tenant_id, account_id, public, "zendesk_channelback")
+    refused = outbox.attempt(rt, state.id, "a")
+    assert refused.status == ReplyStatus.FAILED and "private conversations only" in (refused.error or "")
+    row = rt.store.outbox.get(state.id)
+    assert row.status == ReplyStatus.FAILED and "private conversations only" in (row.last_error or "")
+    assert len(testnet.connector.posted) == 1  # nothing posted publicly

@@ -224,3 +224,40 @@ def _csat_counts(s: Setup) -> dict[str, int]:
         for key, n in row.csat.items():
             out[key] = out.get(key, 0) + n
     return out
+
+
+def test_a_question_whose_attempt_outlived_its_lease_and_was_not_sent_is_recorded_failed(setup: Setup) -> None:
+    """The worker stalled while posting the question; another one reported it ``uncertain``; the
+    network then answered "try again later": nothing was sent and the reply is never retried, so
+    the conversation shows the question ``failed`` with the reason, like any question not sent."""
+    s = setup
+    _conversation(s, "m5", {"flaky": "T5"})
+    from plugin.store import tables as t
+
+    def stall() -> None:
+        with s.rt.db.begin() as conn:
+            conn.execute(update(t.replies).values(lease_until=utcnow() - timedelta(seconds=1)))
+        assert outbox.expire_stuck(s.rt) == 1
+
+    s.net.connector.before_post = stall
+    busy = "the network is busy: " + "try again later; " * 40
+    s.net.connector.fail_next = [RetriableError(busy, retry_after=30)]
+    _solve_and_ask(s, "flaky", "T5")
+
+    assert s.rt.store.outbox.get(_question_id(s)).status == "failed"
+    [fact] = s.rt.store.service.facts_for_ticket(s.tenant_id, "flaky", "T5")
+    assert fact.csat_state == "failed"
+    assert s.rt.store.service.csat_reasons(
+        s.tenant_id, utcnow() - timedelta(days=1), utcnow() + timedelta(hours=1)
+    ) == [("failed", busy[:500], 1)]  # a long reason is cut at 500 characters
+    assert s.net.connector.posted == []
+
+
+def test_a_question_refused_without_a_reason_is_recorded_as_not_sent(setup: Setup) -> None:
+    s = setup
+    _conversation(s, "m6", {"flaky": "T6"})
+    s.net.connector.fail_next = [FatalError("")]  # the network said no, and nothing more
+    _solve_and_ask(s, "flaky", "T6")
+    assert s.rt.store.service.csat_reasons(
+        s.tenant_id, utcnow() - timedelta(days=1), utcnow() + timedelta(hours=1)
+    ) == [("failed", "not sent", 1)]

@@ -1,6 +1,7 @@
 """What an identity undo records, and what it refuses (mutation testing, issue 12): the audit of an
 undo says exactly which identity was removed from which user, the link becomes ``undone`` once,
-and actions Zendesk cannot reverse (merges) or does not know are refused with their own errors."""
+an undo is not itself undone, and actions Zendesk cannot reverse (merges) or does not know are
+refused with their own errors."""
 
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def test_the_undo_audit_names_the_removed_identity_and_the_link_is_undone_once(
         plugin.undo(link.id, "admin:kim", tenant_id=tenant_id)
     with pytest.raises(LookupError):  # another tenant's audit entry does not exist for this one
         plugin.undo(link.id, "admin:kim", tenant_id=tenant_id + 1)
+    with pytest.raises(ValueError, match="only links can be undone"):  # an undo is not undone in turn
+        plugin.undo(undo.id, "admin:kim", tenant_id=tenant_id)
+    assert [a.action for a in w.runtime.store.identity.audit_log(tenant_id)].count("undo") == 1
 
 
 def test_the_zendesk_adapter_refuses_merges_and_unknown_actions(zd_world: tuple[World, IdentityPlugin]) -> None:
