@@ -42,6 +42,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "TelegramConnector.verify_request | remove break | break":
             "the secret header comes once; only a plain dict with two spellings of it differs (first vs last)",
     },
+    "zendesk.push": {
+        'ZendeskPushClient._post | \'application/json\' -> \'\' | headers={"Authorization": f"Bearer {self._token}", '
+        '"Accept": "application/json"},':
+            "the push and validate_token endpoints answer JSON (or nothing) whatever the Accept header says",
+        "ZendeskSink._push | True -> False | for item, resource in zip(items, resources, strict=True):":
+            "resources and items are appended together just above: the two lists always have the same length",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",

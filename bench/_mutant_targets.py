@@ -113,7 +113,8 @@ TARGETS: tuple[Target, ...] = (
          "tests/core/test_repositories.py", "tests/core/test_concurrent_workers.py"),
     ),
     Target("zendesk.push", "plugin.zendesk.push", None,
-           ("tests/sandbox_zendesk/test_push_outcomes.py", "tests/sandbox_zendesk/test_push.py")),
+           ("tests/sandbox_zendesk/test_push_outcomes.py", "tests/sandbox_zendesk/test_push.py",
+            "tests/sandbox_zendesk/test_push_sink.py")),
     Target(
         "zendesk.views",
         "plugin.zendesk.views",
