@@ -49,6 +49,21 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "ZendeskSink._push | True -> False | for item, resource in zip(items, resources, strict=True):":
             "resources and items are appended together just above: the two lists always have the same length",
     },
+    "zendesk.views": {
+        "pull | True -> False | for row, mention in zip(rows, mentions, strict=True):":
+            "mentions is built from rows one for one just above: the two lists always have the same length",
+        "pull | '' -> 'XX' | key = (mention.network, mention.parent_id or \"\")":
+            "only a mention without parent_id gets the default, and parent_known() answers False for it first",
+        "channelback | '' -> 'XX' | account=\"\",  # filled from the account row by the connector's context":
+            "the placeholder is overwritten by the account row's external_id before the reply is used",
+        "channelback | 0 -> 1 | reply = reply.model_copy(update={\"account\": found[0].external_id})":
+            "found[1] is that row's AccountContext, built with the row's own external_id",
+        "_find_target | '' -> 'XX' | row = store.inbox.find(tenant_id, network, str(row.mention().extra.get(\"about\") "
+        "or \"\"))":
+            "literal-only: every notice names the post it is about; else only a mention with the id 'XX' differs",
+        "events | True -> False | size = len(request.get_data(cache=True))":
+            "json_body() read and cached the body already; get_data returns the cached bytes either way",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",

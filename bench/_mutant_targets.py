@@ -121,7 +121,8 @@ TARGETS: tuple[Target, ...] = (
         ("pull", "ReplyTarget", "_find_target", "_agent_files", "channelback", "events", "_plugin_event",
          "_confirm_uninstall"),
         ("tests/reliability/test_crm_promises.py", "tests/security/test_findings.py",
-         "tests/web/test_attachments.py"),
+         "tests/web/test_attachments.py", "tests/reliability/test_zendesk_channelback.py",
+         "tests/reliability/test_zendesk_events.py"),
         named=(
             # Issue 12: an empty Zendesk pull page resetting the cursor to the start.
             ("empty pull page resets the cursor", "rows[-1].id if rows else cursor", "rows[-1].id if rows else 0"),
