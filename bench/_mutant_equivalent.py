@@ -61,6 +61,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "_find_target | '' -> 'XX' | row = store.inbox.find(tenant_id, network, str(row.mention().extra.get(\"about\") "
         "or \"\"))":
             "literal-only: every notice names the post it is about; else only a mention with the id 'XX' differs",
+        "_confirm_uninstall | remove continue | continue":
+            "the try statement ends the loop body: after `except AuthError` the loop goes on either way",
         "events | True -> False | size = len(request.get_data(cache=True))":
             "json_body() read and cached the body already; get_data returns the cached bytes either way",
     },

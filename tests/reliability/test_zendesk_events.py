@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from plugin.runtime import Runtime
+from plugin.store.health import sink_target
 from plugin.web import create_app
 from plugin.zendesk.tokens import InstanceMetadata, issue_metadata
 from sandbox.faults import FaultPlan
@@ -80,11 +81,12 @@ def test_events_of_tenants_are_recorded_and_handed_to_plugins_the_rest_ignored(r
         {"type_id": "resources_created_from_external_ids", "subdomain": 5},
         {"type_id": "resources_created_from_external_ids", "subdomain": "Not A Subdomain!"},
         {"type_id": "resources_created_from_external_ids", "subdomain": "nobody-here"},
+        {"type_id": "resources_created_from_external_ids", "subdomain": ["acme"]},
         {"type_id": "destroy_user_identity", "subdomain": SUBDOMAIN},
     ]
     answer = client.post("/zendesk/events", json={"events": events})
     assert answer.status_code == 200
-    assert answer.get_json() == {"received": 2, "ignored": 3}
+    assert answer.get_json() == {"received": 2, "ignored": 4}
     tenant_id = rt.store.tenant_id(SUBDOMAIN)
     assert rt.store.events.count(tenant_id, "zendesk:resources_created_from_external_ids") == 1
     assert rt.store.events.count(tenant_id, "zendesk:destroy_user_identity") == 1
@@ -142,7 +144,20 @@ def test_an_uninstall_is_acted_on_only_for_instances_zendesk_no_longer_accepts(r
     # The last one gone: the connection is disabled and every metadata issued for the tenant dies.
     assert client.post("/zendesk/events", json={"events": [DESTROY]}).status_code == 200
     assert rt.store.sink_connection(tenant_id, "zendesk") is None
+    [row] = [c for c in rt.store.tenants.connections(enabled_only=False) if c.tenant_id == tenant_id]
+    assert (row.enabled, row.last_error) == (False, "integration instance removed in Zendesk")
     assert client.post("/zendesk/pull", data={"metadata": metadata}).status_code in (401, 403)
+
+
+def test_a_forged_uninstall_leaves_the_connections_state_alone(rt: Runtime, zd: Env) -> None:
+    tenant_id = _connected(rt, zd, _instance(zd, "one"))
+    target = sink_target("zendesk", tenant_id)
+    rt.store.health.flag(target, tenant_id, "Zendesk refused the push token")
+    client = create_app(rt).test_client()
+    assert client.post("/zendesk/events", json={"events": [DESTROY]}).status_code == 200
+    # Every instance still alive: the stored connection is not rewritten, so its trouble stays flagged.
+    attention = rt.store.health.attention_of(target)
+    assert attention is not None
 
 
 def test_an_uninstall_without_a_connection_changes_nothing(rt: Runtime) -> None:
