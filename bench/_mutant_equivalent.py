@@ -87,6 +87,30 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "_answers_deleted | return None | return False":
             "its one caller tests it in an `and` of an `if`: None is as falsy as False",
     },
+    "zendesk.push": {
+        'ZendeskPushClient._post | \'application/json\' -> \'\' | headers={"Authorization": f"Bearer {self._token}", '
+        '"Accept": "application/json"},':
+            "the push and validate_token endpoints answer JSON (or nothing) whatever the Accept header says",
+        "ZendeskSink._push | True -> False | for item, resource in zip(items, resources, strict=True):":
+            "resources and items are appended together just above: the two lists always have the same length",
+    },
+    "zendesk.views": {
+        "pull | True -> False | for row, mention in zip(rows, mentions, strict=True):":
+            "mentions is built from rows one for one just above: the two lists always have the same length",
+        "pull | '' -> 'XX' | key = (mention.network, mention.parent_id or \"\")":
+            "only a mention without parent_id gets the default, and parent_known() answers False for it first",
+        "channelback | '' -> 'XX' | account=\"\",  # filled from the account row by the connector's context":
+            "the placeholder is overwritten by the account row's external_id before the reply is used",
+        "channelback | 0 -> 1 | reply = reply.model_copy(update={\"account\": found[0].external_id})":
+            "found[1] is that row's AccountContext, built with the row's own external_id",
+        "_find_target | '' -> 'XX' | row = store.inbox.find(tenant_id, network, str(row.mention().extra.get(\"about\") "
+        "or \"\"))":
+            "literal-only: every notice names the post it is about; else only a mention with the id 'XX' differs",
+        "_confirm_uninstall | remove continue | continue":
+            "the try statement ends the loop body: after `except AuthError` the loop goes on either way",
+        "events | True -> False | size = len(request.get_data(cache=True))":
+            "json_body() read and cached the body already; get_data returns the cached bytes either way",
+    },
     "x.webhook": {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",

@@ -123,14 +123,16 @@ TARGETS: tuple[Target, ...] = (
          "tests/core/test_repositories.py", "tests/core/test_concurrent_workers.py"),
     ),
     Target("zendesk.push", "plugin.zendesk.push", None,
-           ("tests/sandbox_zendesk/test_push_outcomes.py", "tests/sandbox_zendesk/test_push.py")),
+           ("tests/sandbox_zendesk/test_push_outcomes.py", "tests/sandbox_zendesk/test_push.py",
+            "tests/sandbox_zendesk/test_push_sink.py")),
     Target(
         "zendesk.views",
         "plugin.zendesk.views",
         ("pull", "ReplyTarget", "_find_target", "_agent_files", "channelback", "events", "_plugin_event",
          "_confirm_uninstall"),
         ("tests/reliability/test_crm_promises.py", "tests/security/test_findings.py",
-         "tests/web/test_attachments.py"),
+         "tests/web/test_attachments.py", "tests/reliability/test_zendesk_channelback.py",
+         "tests/reliability/test_zendesk_events.py"),
         named=(
             # Issue 12: an empty Zendesk pull page resetting the cursor to the start.
             ("empty pull page resets the cursor", "rows[-1].id if rows else cursor", "rows[-1].id if rows else 0"),

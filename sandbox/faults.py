@@ -14,10 +14,15 @@ fail the second of several calls) and two named faults:
   sent), then close the connection without answering. The client has sent everything and sees the
   connection die while waiting for the answer: the case where it cannot know whether the write
   happened, which is what makes a naive retry post twice.
+
+A scripted entry may also be a canned answer, ``{"status": 200, "json": {...}}`` or ``{"status": 502,
+"text": "<html>...", "content_type": "text/html"}``, sent instead of calling the service: what a
+proxy in front of the service, or a service off its documented contract, may answer.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import struct
@@ -47,8 +52,8 @@ class FaultPlan:
     # Only requests with one of these methods are eligible (empty = any), e.g. ("POST",) for writes.
     methods: tuple[str, ...] = ()
     # Deterministic faults: the next N eligible requests fail with this status or named fault
-    # (e.g. [503, 429, "drop_after"]; see the module docstring).
-    scripted: list[int | str] = field(default_factory=list)
+    # (e.g. [503, 429, "drop_after", {"status": 200, "json": {}}]; see the module docstring).
+    scripted: list[int | str | dict[str, Any]] = field(default_factory=list)
     # Called with each eligible request the service has handled, before its answer leaves: a test
     # lets the world move on between a client's read and its next call, as a stalled client would
     # see it (e.g. another worker takes over work whose lease ran out). Not settable over HTTP.
@@ -87,9 +92,9 @@ class FaultPlan:
             return False
         return not self.paths or any(path.startswith(p) for p in self.paths)
 
-    def draw(self, path: str, method: str | None = None) -> str | int | None:
+    def draw(self, path: str, method: str | None = None) -> str | int | dict[str, Any] | None:
         """Return None (no fault), a named fault ('timeout', 'drop_after', '429_bare', 'reset', 'slow'),
-        or an HTTP status to answer with."""
+        an HTTP status to answer with, or a canned answer (a scripted dict)."""
         if not self.eligible(path, method):
             return None
         with self._lock:
@@ -172,12 +177,22 @@ class FaultMiddleware:
             time.sleep(self.plan.slow_seconds)
         if isinstance(fault, int):
             return self.error_body(fault, self.plan.retry_after)(environ, start_response)
+        if isinstance(fault, dict):
+            return canned(fault)(environ, start_response)
         after = self.plan.after
         if after is not None and self.plan.eligible(request.path, request.method):
             answer = list(self.app(environ, start_response))
             after(request)
             return answer
         return self.app(environ, start_response)
+
+
+def canned(answer: dict[str, Any]) -> Response:
+    """A scripted answer as given: ``status`` (default 200) and ``json`` or ``text`` (+ ``content_type``)."""
+    if "json" in answer:
+        return Response(json.dumps(answer["json"]), status=answer.get("status", 200), content_type="application/json")
+    content_type = answer.get("content_type", "text/plain")
+    return Response(answer.get("text", ""), status=answer.get("status", 200), content_type=content_type)
 
 
 def reset(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
