@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -134,9 +135,13 @@ def test_zendesk_outage_loses_nothing(world: World) -> None:
     world.zd_app.plan.configure(scripted=[503] * 6)
     ids = [x.inject_mention("carla", f"question {n}", to_user=BRAND)["id"] for n in range(5)]
     settle(world, rounds=80)
-    for _ in range(40):
+    # The pushes wait out their back-off (up to the demo's 2 s cap per failure, plus Zendesk's pause):
+    # give the retries real time to come due, however slow the machine, instead of a fixed count of
+    # settles that a loaded machine runs through before the last back-off ends.
+    for _ in range(150):
         if all(_on_some_ticket(world, i) for i in ids):
             break
+        time.sleep(0.2)
         settle(world)
     assert all(_on_some_ticket(world, i) for i in ids)
     assert world.runtime.store.counts()["deliveries_failed"] == 0
