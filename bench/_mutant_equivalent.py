@@ -115,4 +115,85 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "verify_signature | return None | return False":
             "None is as falsy as False; XConnector.verify_request and every caller test truthiness",
     },
+    "salesforce.inbound": {
+        "<module> | 'Contact' -> '' | PARENT_TYPES = {\"contact\": \"Contact\", \"lead\": \"Lead\", \"account\": "
+        "\"Account\"}":
+            "PARENT_TYPES' values are never read, only its keys (`match.record_type.lower() in PARENT_TYPES`)",
+        "<module> | 'Lead' -> '' | PARENT_TYPES = {\"contact\": \"Contact\", \"lead\": \"Lead\", \"account\": "
+        "\"Account\"}":
+            "PARENT_TYPES' values are never read, only its keys (`match.record_type.lower() in PARENT_TYPES`)",
+        "<module> | 'Account' -> '' | PARENT_TYPES = {\"contact\": \"Contact\", \"lead\": \"Lead\", \"account\": "
+        "\"Account\"}":
+            "PARENT_TYPES' values are never read, only its keys (`match.record_type.lower() in PARENT_TYPES`)",
+        "parse_sf_datetime | remove continue | continue":
+            "`continue` is the last statement of the loop body: the loop tries the next format either way",
+        "InboundBatch._fail | '' -> 'XX' | code, text = \"\", result_or_text":
+            "never reached (every caller passes a collections result, a dict); 'XX' is no retriable code either",
+        "InboundBatch._existing_posts | 'Provider' -> '' | if row.get(\"Provider\") != \"Other\":":
+            "an 'Other' row kept lands under ('Other', raw id), a key no look-up uses ('Other' keys are "
+            "'network:id')",
+        "InboundBatch._existing_posts | 'Other' -> '' | if row.get(\"Provider\") != \"Other\":":
+            "an 'Other' row kept lands under ('Other', raw id), a key no look-up uses ('Other' keys are "
+            "'network:id')",
+        "InboundBatch._personas | 'Provider' -> '' | if row.get(\"Provider\") != \"Other\":":
+            "an 'Other' row kept lands under ('Other', raw id), a key no look-up uses ('Other' keys are "
+            "'network:id')",
+        "InboundBatch._personas | 'Other' -> '' | if row.get(\"Provider\") != \"Other\":":
+            "an 'Other' row kept lands under ('Other', raw id), a key no look-up uses ('Other' keys are "
+            "'network:id')",
+        "InboundBatch._existing_posts | '' -> 'XX' | found.setdefault((str(row.get(\"Provider\") or \"\"), "
+        "str(row[\"ExternalPostId\"])), row)":
+            "no look-up key has the Provider '' or 'XX': a row without Provider is never matched either way",
+        "InboundBatch._personas | '' -> 'XX' | personas.setdefault((str(row.get(\"Provider\") or \"\"), "
+        "str(row.get(\"ExternalId\"))), row)":
+            "no look-up key has the Provider '' or 'XX': a row without Provider is never matched either way",
+        "InboundBatch._cases | '' -> 'XX' | key = (str(row[\"PersonaId\"]), str(row.get(\"Provider\") or \"\"), "
+        "str(row.get(\"Recipient\") or \"\"))":
+            "(Provider and Recipient) no look-up key has '' or 'XX' there: our posts always carry both (account "
+            "is required)",
+        "InboundBatch._our_other_posts | '' -> 'XX' | network = named[0] if len(named) == 1 else \"\"":
+            "'XX' is no network either: (network, id) is in `parents` for neither '' nor 'XX'",
+        "InboundBatch._create_personas | True -> False | for index, result in zip(need_contact, "
+        "self.api.collection(\"POST\", bodies), strict=True):":
+            "SalesforceApi.collection raises unless it got one result per record: the lengths always match",
+        "InboundBatch._create_personas | True -> False | for index, result in zip(ready, "
+        "self.api.collection(\"POST\", bodies) if bodies else [], strict=True):":
+            "SalesforceApi.collection raises unless it got one result per record: the lengths always match",
+        "InboundBatch._write_cases | True -> False | for case, result in zip(new_cases, "
+        "self.api.collection(\"POST\", bodies), strict=True):":
+            "SalesforceApi.collection raises unless it got one result per record: the lengths always match",
+        "InboundBatch._write_cases | True -> False | for case_id, result in zip(ids, "
+        "self.api.collection(\"PATCH\", bodies), strict=True):":
+            "SalesforceApi.collection raises unless it got one result per record: the lengths always match",
+        "InboundBatch._write_posts | True -> False | for w, result in zip(creates, self.api.collection(\"POST\", "
+        "bodies) if bodies else [], strict=True):":
+            "SalesforceApi.collection raises unless it got one result per record: the lengths always match",
+        "InboundBatch._write_posts | True -> False | for w, result in zip(updates, self.api.collection(\"PATCH\", "
+        "patch) if patch else [], strict=True):":
+            "SalesforceApi.collection raises unless it got one result per record: the lengths always match",
+        "InboundBatch._cases | '' -> 'XX' | found = latest.get((w.persona_id or \"\", w.key[0], "
+        "str(w.fields.get(\"Recipient\") or \"\")))":
+            "(persona_id, Recipient) both always set here: a persona that failed leaves its item done; account is "
+            "required",
+        "InboundBatch._choose | '' -> 'XX' | thread_key = (w.persona_id or \"\", w.key[0], "
+        "str(w.fields.get(\"Recipient\") or \"\"))":
+            "(persona_id, Recipient) both always set here: a persona that failed leaves its item done; account is "
+            "required",
+        "InboundBatch._choose | remove continue | continue":
+            "_cases gets only items not done and nothing fails one before _choose: the `continue` is never taken",
+        "InboundBatch._choose | '' -> 'XX' | candidate: dict[str, Any] | None = "
+        "cases.get(candidates.get(w.item.delivery_id, \"\"))":
+            "no Case has the id '' or 'XX': cases.get() answers None either way",
+        "InboundBatch._write_posts | and -> or | if w.case and w.case[0] == \"id\":":
+            "a post being created always has w.case == ('id', ...) (a failed new Case fails its items): `or` "
+            "agrees",
+        "InboundBatch._write_posts | 'Provider' -> '' | **{k: v for k, v in w.fields.items() if k not in "
+        "(\"IsOutbound\", \"Provider\", \"ExternalPostId\")}}":
+            "the record found has this very Provider/ExternalPostId (its look-up key; R6PostId ones we wrote "
+            "alike)",
+        "InboundBatch._write_posts | 'ExternalPostId' -> '' | **{k: v for k, v in w.fields.items() if k not in "
+        "(\"IsOutbound\", \"Provider\", \"ExternalPostId\")}}":
+            "the record found has this very Provider/ExternalPostId (its look-up key; R6PostId ones we wrote "
+            "alike)",
+    },
 }  # fmt: skip

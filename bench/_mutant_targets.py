@@ -160,7 +160,9 @@ TARGETS: tuple[Target, ...] = (
         "plugin.salesforce.inbound",
         None,
         ("tests/salesforce/test_inbound.py", "tests/salesforce/test_reopen_status.py",
-         "tests/salesforce/test_lease_takeover.py", "tests/salesforce/test_fidelity.py"),
+         "tests/salesforce/test_lease_takeover.py", "tests/salesforce/test_fidelity.py",
+         "tests/salesforce/test_inbound_threads.py", "tests/salesforce/test_inbound_outcomes.py",
+         "tests/salesforce/test_inbound_networks.py", "tests/salesforce/test_inbound_adoption.py"),
     ),
     Target(
         "salesforce.casestatus",

@@ -92,6 +92,9 @@ class Org:
     id_counters: Counter[str] = field(default_factory=Counter)
     case_number: int = 1000
     duplicate_rules: list[DuplicateRule] = field(default_factory=list)
+    # Records another transaction holds (a bulk job, a trigger running long): writing one, or a record
+    # that looks one up, fails with UNABLE_TO_LOCK_ROW, one record at a time (``lock_rows``).
+    locked: set[str] = field(default_factory=set)
 
     def visible_schemas(self) -> dict[str, SObjectSchema]:
         """Objects that exist in this org (SocialPost/SocialPersona need Social Customer Service)."""
@@ -210,6 +213,15 @@ class SalesforceState(FakeBackend):
         with self.lock:
             self.org(org_id).duplicate_rules.append(rule)
 
+    def lock_rows(self, record_ids: list[str], *, org_id: str | None = None) -> None:
+        """Hold these records as another transaction would until ``unlock_rows``."""
+        with self.lock:
+            self.org(org_id).locked.update(ids.normalize(i) or i for i in record_ids)
+
+    def unlock_rows(self, *, org_id: str | None = None) -> None:
+        with self.lock:
+            self.org(org_id).locked.clear()
+
     def set_social_enabled(self, enabled: bool, *, org_id: str | None = None) -> None:
         with self.lock:
             features = self.org(org_id).features
@@ -318,6 +330,21 @@ class SalesforceState(FakeBackend):
                     raise entity_deleted()
                 values[name] = normalized
 
+    def _check_locks(self, org: Org, schema: SObjectSchema, values: dict[str, Any], record_id: str | None) -> None:
+        """Salesforce locks the record written and the records its lookups name (the parent Case of
+        a SocialPost, say); one held elsewhere fails this record with UNABLE_TO_LOCK_ROW."""
+        if not org.locked:
+            return
+        named = [record_id] + [
+            values.get(fd.name) for fd in schema.fields.values() if fd.type == "reference" and fd.name in values
+        ]
+        held = [i for i in named if isinstance(i, str) and (ids.normalize(i) or i) in org.locked]
+        if held:
+            raise SalesforceError(
+                "UNABLE_TO_LOCK_ROW", f"unable to obtain exclusive access to this record or {len(held)} records: "
+                + ", ".join(held), fields=[],
+            )  # fmt: skip
+
     def _check_duplicates(self, org: Org, schema: SObjectSchema, merged: dict[str, Any],
                           record_id: str | None, options: WriteOptions) -> None:  # fmt: skip
         for rule in org.duplicate_rules:
@@ -354,6 +381,7 @@ class SalesforceState(FakeBackend):
                     "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", fields=missing
                 )
             self._check_values(org, schema, values, None)
+            self._check_locks(org, schema, values, None)
             self._check_duplicates(org, schema, values, None, options)
             org.id_counters[schema.key_prefix] += 1
             record_id = ids.make_id(schema.key_prefix, org.id_counters[schema.key_prefix])
@@ -376,6 +404,7 @@ class SalesforceState(FakeBackend):
                         "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", fields=[name]
                     )
             self._check_values(org, schema, values, rec.values["Id"])
+            self._check_locks(org, schema, values, str(rec.values["Id"]))
             merged = {**rec.values, **values}
             self._check_duplicates(org, schema, merged, rec.values["Id"], options)
             merged.update(self._stamps(user_id, created=False))
@@ -410,9 +439,7 @@ class SalesforceState(FakeBackend):
             raise SalesforceError("MALFORMED_ID", f"malformed id {record_id}", fields=["Id"])
         rec = org.records.get(normalized)
         if rec is None or org.schema(rec.sobject) is None:
-            raise SalesforceError(
-                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=[], status=404
-            )
+            raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=[], status=404)
         if sobject is not None and rec.sobject.lower() != sobject.lower():
             raise not_found()
         if rec.deleted:
@@ -422,9 +449,7 @@ class SalesforceState(FakeBackend):
     def _schema_or_error(self, org: Org, sobject: str) -> SObjectSchema:
         schema = org.schema(sobject)
         if schema is None:
-            raise SalesforceError(
-                "INVALID_TYPE", f"sObject type '{sobject}' is not supported.", status=404
-            )
+            raise SalesforceError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.", status=404)
         return schema
 
     def _derive(self, org: Org, schema: SObjectSchema, values: dict[str, Any], *, creating: bool) -> None:

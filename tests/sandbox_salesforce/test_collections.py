@@ -112,3 +112,23 @@ def test_duplicates_in_collections(sf: Client, env: Env, contact_dupe_rule: obje
     allowed = sf.restful("composite/sobjects", method="POST", json={"records": records[1:]},
                          headers={"Sforce-Duplicate-Rule-Header": "allowSave=true"})  # fmt: skip
     assert allowed[0]["success"] is True
+
+
+def test_a_locked_row_fails_the_records_that_write_or_name_it(sf: Client, env: Env) -> None:
+    held = sf.Account.create({"Name": "Busy"})["id"]
+    free = sf.Account.create({"Name": "Free"})["id"]
+    env.state.lock_rows([held])
+    records = [
+        {"attributes": {"type": "Contact"}, "LastName": "A", "AccountId": held},
+        {"attributes": {"type": "Contact"}, "LastName": "B", "AccountId": free},
+    ]
+    results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": False, "records": records})
+    assert [r["success"] for r in results] == [False, True]
+    [error] = results[0]["errors"]
+    assert error["statusCode"] == "UNABLE_TO_LOCK_ROW" and held in error["message"]
+    update = [{"attributes": {"type": "Account"}, "Id": held, "Name": "Renamed"}]
+    [refused] = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": update})
+    assert refused["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+    env.state.unlock_rows()
+    [saved] = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": update})
+    assert saved["success"] is True
