@@ -22,6 +22,7 @@ import hashlib
 from dataclasses import dataclass
 
 from plugin.errors import FatalError
+from plugin.outbox.commands import command
 
 MARKER = "#handoff"
 KEY_MAX = 255
@@ -35,12 +36,10 @@ class Handoff:
 
 def parse(text: str) -> Handoff | None:
     """The handoff an agent's reply asks for, or None for an ordinary reply."""
-    first, _, rest = text.strip().partition("\n")
-    head = first.strip()
-    if head.lower() != MARKER and not head.lower().startswith(MARKER + " "):
+    found = command(text, MARKER)
+    if found is None:
         return None
-    ack = head[len(MARKER) :].strip() or None
-    private = rest.strip()
+    ack, private = found[0] or None, found[1]
     if not private:
         raise FatalError(
             "a #handoff reply needs the private message on the lines after '#handoff' "

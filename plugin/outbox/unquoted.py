@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from plugin.errors import FatalError
 from plugin.models import Reply, Visibility
+from plugin.outbox.commands import command
 
 MARKER = "#unquoted"
 
 
 def parse(text: str) -> str | None:
     """The text to send when ``text`` asks for an unquoted reply, else None."""
-    first, _, rest = text.strip().partition("\n")
-    head = first.strip()
-    if head.lower() != MARKER and not head.lower().startswith(MARKER + " "):
+    found = command(text, MARKER)
+    if found is None:
         return None
-    body = "\n".join(part for part in (head[len(MARKER) :].strip(), rest.strip()) if part)
+    body = "\n".join(part for part in found if part)
     if not body:
         raise FatalError("an #unquoted reply needs its text after '#unquoted'", code="unquoted")
     return body
