@@ -47,26 +47,28 @@ def test_a_case_closed_five_and_a_half_days_ago_is_not_reopened_by_default(sink:
     assert _case_of(sfenv, second) != old_case and len(sfenv.records("Case")) == 2
 
 
-def test_an_identity_match_to_a_lead_makes_the_lead_the_parent(sink: SalesforceSink, sfenv: SfEnv) -> None:
-    lead = sfenv.admin().Lead.create({"LastName": "Known", "Company": "Acme"})["id"]
-    match = Match(sink="salesforce", record_id=lead, record_type="Lead", confidence=0.9)
+def _delivered_with_parent(sink: SalesforceSink, sfenv: SfEnv, record_id: str, record_type: str) -> dict[str, Any]:
+    """One mention whose author identity resolution matched ``record_id``: that record is the persona's
+    parent and the post's WhoId, no Contact is made. Returns the Case."""
+    match = Match(sink="salesforce", record_id=record_id, record_type=record_type, confidence=0.9)
     [out] = sink.deliver(connection(sfenv), [item(make_mention("m1", author="u9"), match=match)])
     [persona] = sfenv.records("SocialPersona")
     [case] = sfenv.records("Case")
-    assert persona["ParentId"] == lead and sfenv.records("Contact") == []
-    assert _post(sfenv, out)["WhoId"] == lead
+    assert persona["ParentId"] == record_id and sfenv.records("Contact") == []
+    assert _post(sfenv, out)["WhoId"] == record_id
+    return case
+
+
+def test_an_identity_match_to_a_lead_makes_the_lead_the_parent(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    lead = sfenv.admin().Lead.create({"LastName": "Known", "Company": "Acme"})["id"]
+    case = _delivered_with_parent(sink, sfenv, lead, "Lead")
     # A Case has no Lead field: neither ContactId nor AccountId names the lead.
     assert case.get("ContactId") is None and case.get("AccountId") is None
 
 
 def test_an_identity_match_to_an_account_puts_the_account_on_the_case(sink: SalesforceSink, sfenv: SfEnv) -> None:
     account = sfenv.admin().Account.create({"Name": "Known Customer Ltd"})["id"]
-    match = Match(sink="salesforce", record_id=account, record_type="account", confidence=0.9)
-    [out] = sink.deliver(connection(sfenv), [item(make_mention("m1", author="u9"), match=match)])
-    [persona] = sfenv.records("SocialPersona")
-    [case] = sfenv.records("Case")
-    assert persona["ParentId"] == account and sfenv.records("Contact") == []
-    assert _post(sfenv, out)["WhoId"] == account
+    case = _delivered_with_parent(sink, sfenv, account, "account")
     assert case["AccountId"] == account and case.get("ContactId") is None
 
 
