@@ -7,17 +7,23 @@ notices outbox first and delivered at least once with an idempotency key (``plug
 credentials (reconnecting the account, updating the CRM connection) clears the flag and the work
 resumes (``Store.upsert_account`` / ``Store.set_sink_connection``).
 
+A token that will expire and cannot be renewed without the admin (``token_expiring``, from
+``plugin/expiry.py``) is flagged ahead as a warning that does not pause anything: the admin is told
+once, in time to reconnect; if they do not, the network's refusal at expiry pauses the account (a
+pausing flag replaces the warning, and the admin is told again, since the work has now stopped).
+
 ``plain_error`` turns any failure into the sentence an admin reads in ``doctor`` and the admin page.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from plugin import notices
 from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
-from plugin.store.health import account_target, sink_target
+from plugin.store.health import account_target, expiry_words, sink_target
 
 if TYPE_CHECKING:
     from plugin.runtime import Runtime
@@ -114,5 +120,42 @@ def sink_refused(runtime: Runtime, tenant_id: int, sink: str, exc: AuthError) ->
             "sink": sink,
             "reason": reason,
             "fix": f"update the {sink} credentials; deliveries resume then",
+        },
+    )
+
+
+def token_expiring(runtime: Runtime, account_id: int, expires_at: datetime) -> None:
+    """``account_id``'s token expires at ``expires_at`` and horseshoe cannot renew it: warn the admin
+    once, ahead of time, without pausing the account (it works until the network refuses it)."""
+    found = runtime.store.account(account_id)
+    if found is None:
+        return
+    account = found[0]
+    words = expiry_words(expires_at) or "expires"
+    when = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    reason = (
+        f"the {account.network} token {words} ({when}) and cannot be renewed without you: connect the account "
+        "again before then (it keeps working until then)"
+        if words != "expired"
+        else f"the {account.network} token expired ({when}) and cannot be renewed without you: connect the "
+        "account again (its work pauses as soon as the network refuses the token)"
+    )
+    target = account_target(account_id)
+    if runtime.store.health.flag(target, account.tenant_id, reason, account_id=account_id, pauses=False):
+        log.warning("account %s (%s): %s", account_id, account.network, reason)
+    _notify(
+        runtime,
+        target,
+        {
+            "what": f"{account.network} account {account.handle or account.external_id}",
+            "tenant": runtime.store.tenant_key(account.tenant_id),
+            "network": account.network,
+            "account": account.handle or account.external_id,
+            "account_id": account_id,
+            "during": "token check",
+            "reason": reason,
+            "expires_at": expires_at.isoformat(),
+            "pauses": False,
+            "fix": f"connect the account again (new credentials) in the admin page before {when}",
         },
     )

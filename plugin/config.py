@@ -77,6 +77,9 @@ class Settings:
     zendesk_plan: str = "team"  # per-minute API limit by plan until X-Rate-Limit says (team: 200)
     salesforce_daily_api_requests: int = 100_000  # until Sforce-Limit-Info says
     stuck_after_polls: int = 3  # consecutive failed polls after which an account's cursor counts as stuck
+    # A token that expires and that horseshoe cannot renew (a Meta Page's data access, 90 days after the
+    # admin's last login) flags its account "needs attention" this many days ahead (plugin/expiry.py).
+    token_warning_days: float = 7.0
     # The operator's path to type an account's raw credentials for a network that has a guided connect
     # flow (tests, a setup the flow cannot reach). Off: admins connect such networks through the flow only.
     manual_account_form: bool = False

@@ -77,6 +77,21 @@ class Download:
     filename: str | None = None
 
 
+def expiry_time(raw: str | None) -> datetime | None:
+    """A stored token expiry (epoch seconds or ISO 8601) as an aware time; None when absent, unreadable
+    or 0 (Meta's ``debug_token`` says 0 for "never")."""
+    if not raw:
+        return None
+    try:
+        when = datetime.fromtimestamp(float(raw), tz=UTC) if raw.replace(".", "", 1).isdigit() else None
+        if when is not None and when.timestamp() <= 0:
+            return None
+        when = when or datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class RenewedCredentials:
     """What ``Connector.refresh_credentials`` obtained: the account's whole new credential set (it
@@ -396,15 +411,13 @@ class Connector(ABC):
         The default reads an ``expires_at`` credential (ISO 8601 or epoch seconds), which OAuth flows
         store beside the token; a connector that learns the expiry another way overrides this.
         """
-        raw = account.credentials.get("expires_at")
-        if not raw:
-            return None
-        try:
-            when = datetime.fromtimestamp(float(raw), tz=UTC) if raw.replace(".", "", 1).isdigit() else None
-            when = when or datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except (ValueError, OverflowError, OSError):
-            return None
-        return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return expiry_time(account.credentials.get("expires_at"))
+
+    def renews_tokens(self, account: AccountContext) -> bool:
+        """Whether ``refresh_credentials`` can renew this account's token without the admin (it holds a
+        refresh grant). False (the default): an expiry the host sees coming is told to the admin ahead
+        of time instead (``plugin/expiry.py``)."""
+        return False
 
     def refresh_credentials(self, account: AccountContext) -> RenewedCredentials | None:
         """Renew the account's short-lived token without the admin (an OAuth refresh grant).

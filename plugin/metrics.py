@@ -70,6 +70,34 @@ class BacklogCollector(Collector):
             quarantined.add_metric([network], count)
         yield quarantined
         yield from self._accounts()
+        yield from self._sinks()
+
+    def _sinks(self) -> Iterator[GaugeMetricFamily]:
+        """Per CRM connection, labelled by CRM and tenant id (no tenant name, as for accounts)."""
+        labels = ["sink", "tenant_id"]
+        families = {
+            "last_success": GaugeMetricFamily(
+                "horseshoe_crm_last_success_timestamp_seconds",
+                "Last batch the CRM accepted from this connection (Unix time; absent = never)", labels=labels,
+            ),
+            "attention": GaugeMetricFamily(
+                "horseshoe_crm_needs_attention", "1 when the CRM refused the connection's credentials (deliveries "
+                "paused until an admin updates them)", labels=labels,
+            ),
+            "expiry": GaugeMetricFamily(
+                "horseshoe_crm_token_expiry_timestamp_seconds",
+                "When the connection's current session expires, where the CRM says (renewed automatically)",
+                labels=labels,
+            ),
+        }  # fmt: skip
+        for health in self.store.health.sinks():
+            key = [health.sink, str(health.tenant_id)]
+            if health.last_ok_at is not None:
+                families["last_success"].add_metric(key, health.last_ok_at.timestamp())
+            if health.token_expires_at is not None:
+                families["expiry"].add_metric(key, health.token_expires_at.timestamp())
+            families["attention"].add_metric(key, int(health.needs_attention is not None))
+        yield from families.values()
 
     def _accounts(self) -> Iterator[GaugeMetricFamily]:
         """Per account: what ``doctor`` says, as numbers to alert on. Labelled by network and account id
@@ -96,8 +124,9 @@ class BacklogCollector(Collector):
                 labels=labels,
             ),
             "attention": GaugeMetricFamily(
-                "horseshoe_account_needs_attention", "1 when credentials were refused and work is paused",
-                labels=labels,
+                "horseshoe_account_needs_attention",
+                "1 when the account needs an admin: credentials refused (work paused) or a token expiring soon "
+                "that horseshoe cannot renew (work goes on)", labels=labels,
             ),
             "expiry": GaugeMetricFamily(
                 "horseshoe_account_token_expiry_timestamp_seconds", "When the account's token expires, where known",

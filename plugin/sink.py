@@ -212,6 +212,12 @@ class Sink(ABC):
         """Problems an admin must fix (for ``horseshoe doctor``); empty when all is well."""
         return []
 
+    def token_expires_at(self, connection: SinkConnection) -> datetime | None:
+        """When the connection's current session or token expires, where the CRM says (None: unknown or
+        never). Shown in the connection's health after each accepted batch; a sink that renews its
+        session itself (Salesforce's refresh grant) reports the session it holds now."""
+        return None
+
     def connect_flow(self) -> ConnectFlow | None:
         """The guided way an admin connects the CRM (``plugin.connectflow``); its one ``FoundAccount`` is the
         connection config (``credentials``) and the CRM's URL (``api_base``, checked by the host). None:

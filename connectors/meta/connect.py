@@ -3,7 +3,11 @@
 The admin types their Meta app's id and secret (checked at once with an app token); Facebook Login
 sends them back with a code; horseshoe exchanges it for a user token, then a long-lived one (so the Page
 tokens derived from it do not expire), and lists ``/me/accounts``: every Page the admin manages with its
-Page token and linked Instagram professional account. The admin picks which to connect; each Page is
+Page token and linked Instagram professional account. ``GET /debug_token`` (with the app's token) then
+says when each Page token expires (0: never, as a Page token from a long-lived user token) and when the
+app's access to the admin's data expires (90 days after their last login to the app): both are stored
+with the credentials, so health, doctor and the admin page show when the admin must log in again
+(``MetaWebhookConnector.token_expires_at``). The admin picks which to connect; each Page is
 then subscribed to the app's webhooks (``POST /{page-id}/subscribed_apps``). A Meta app has ONE callback
 URL: the accounts keep the app id (``webhook_app``), so the host shows the app's one URL
 (``/webhooks/app/<tenant>/<app id>``) and the login's one verify token, set once in the App Dashboard.
@@ -29,10 +33,19 @@ from plugin.connectflow import (
     oauth_error,
 )
 from plugin.connector import AccountContext, ConnectorModel
-from plugin.errors import RetriableError
+from plugin.errors import AuthError, RetriableError
 from plugin.http import BearerAuth, json_body
 
-from .credentials import APP_ID, APP_SECRET, IG_USER_ID, PAGE_ACCESS_TOKEN, PAGE_ID, VERIFY_TOKEN
+from .credentials import (
+    APP_ID,
+    APP_SECRET,
+    DATA_ACCESS_EXPIRES_AT,
+    EXPIRES_AT,
+    IG_USER_ID,
+    PAGE_ACCESS_TOKEN,
+    PAGE_ID,
+    VERIFY_TOKEN,
+)
 from .graph import DEFAULT_GRAPH_BASE, GRAPH_HTTP, GRAPH_VERSION, GraphClient, appsecret_proof, page_of
 
 DEFAULT_WWW = "https://www.facebook.com"
@@ -113,7 +126,8 @@ class MetaConnect(ConnectFlow):
         verify_token = secrets.token_urlsafe(24)
         for page in pages:
             credentials = {PAGE_ACCESS_TOKEN: str(page["access_token"]), APP_SECRET: secret,
-                           VERIFY_TOKEN: verify_token, PAGE_ID: str(page["id"]), APP_ID: carry["app_id"]}  # fmt: skip
+                           VERIFY_TOKEN: verify_token, PAGE_ID: str(page["id"]), APP_ID: carry["app_id"],
+                           **self._expiry(graph, carry["app_id"], secret, str(page["access_token"]))}  # fmt: skip
             for network in ("facebook", "messenger"):
                 found.append(
                     FoundAccount(
@@ -128,15 +142,35 @@ class MetaConnect(ConnectFlow):
                                           api_base=api_base, network="instagram"))  # fmt: skip
         return found
 
+    def _expiry(self, graph: str, app_id: str, secret: str, page_token: str) -> dict[str, str]:
+        """``debug_token`` of a Page token, asked with the app's token (``{app-id}|{app-secret}``): its
+        ``expires_at`` and ``data_access_expires_at`` (epoch seconds), each kept only when it is a real
+        time (0 = never). A token Meta calls invalid is refused here, not stored to fail later."""
+        answer = self._get(graph, "debug_token", {"input_token": page_token}, secret, f"{app_id}|{secret}")
+        found = answer.get("data")
+        data: dict[str, Any] = found if isinstance(found, dict) else {}
+        if data.get("is_valid") is not True:
+            error = data["error"] if isinstance(data.get("error"), dict) else {}
+            message, code, subcode = error.get("message") or "no reason given", error.get("code"), error.get("subcode")
+            reason = f"{message} (code {code}, subcode {subcode})"
+            raise AuthError(f"Meta says the Page token is not valid: {reason}; log in again", code="190")
+        kept: dict[str, str] = {}
+        for key in (EXPIRES_AT, DATA_ACCESS_EXPIRES_AT):
+            value = data.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                kept[key] = str(value)
+        return kept
+
     @staticmethod
     def _get(graph: str, path: str, params: Mapping[str, str], secret: str, token: str | None = None) -> Any:
         what = f"Graph GET /{path}"
         query = dict(params)
         if token:
             query["appsecret_proof"] = appsecret_proof(secret, token)
+        hidden = (secret, token, params.get("code"), params.get("input_token"), params.get("fb_exchange_token"))
         response = GRAPH_HTTP.send(
             ("connect", graph), "GET", f"{graph}/{GRAPH_VERSION}/{path}", what=what, params=query,
-            auth=BearerAuth(token) if token else None, secrets=(secret, token, params.get("code")),
+            auth=BearerAuth(token) if token else None, secrets=hidden,
         )  # fmt: skip
         body = json_body(response, what, mutating=False)
         if not isinstance(body, dict):

@@ -9,6 +9,10 @@ Credentials keys (``AccountContext.credentials`` / webhook ``secrets``), the sam
                        account's ``external_id``; required for Instagram messaging/private replies)
 ``ig_user_id``         the Instagram professional account id (instagram; defaults to ``external_id``)
 ``app_id``             the Meta app: its one callback URL serves all its accounts (``webhook_app``)
+``expires_at``         epoch seconds the Page token expires (absent: never; Facebook Login stores what
+                       ``debug_token`` said: a Page token from a long-lived user token never expires)
+``data_access_expires_at``  epoch seconds the app's access to the admin's data expires (90 days after
+                       they last logged in to the app); the token stops reading data then
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ PAGE_ID = "page_id"
 IG_USER_ID = "ig_user_id"
 HASHTAG_LIMIT = 30  # Instagram Hashtag Search: unique hashtags per account per rolling 7 days
 APP_ID = "app_id"
+EXPIRES_AT = "expires_at"
+DATA_ACCESS_EXPIRES_AT = "data_access_expires_at"
 
 
 class MetaCredentials(ConnectorModel):
@@ -63,6 +69,18 @@ class MetaCredentials(ConnectorModel):
         description="Meta for Developers > your app > App settings > Basic > App ID. With it, every Page and "
         "Instagram account of the app shares the app's one callback URL.",
         pattern=r"^\d{5,20}$",
+    )
+    expires_at: str | None = Field(
+        default=None,
+        title="Token expires at",
+        description="When the Page token stops working (epoch seconds or ISO 8601, UTC; Access Token Debugger > "
+        "Expires). Empty: it never expires. Facebook Login fills this in.",
+    )
+    data_access_expires_at: str | None = Field(
+        default=None,
+        title="Data access expires at",
+        description="When the app's access to the Page admin's data expires (Access Token Debugger > Data "
+        "Access Expires); log in again before it. Facebook Login fills this in.",
     )
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult, item_boundary
+from plugin.connector import AccountContext, Connector, InboundRequest, WebhookResult, expiry_time, item_boundary
 from plugin.errors import BadInput
 from plugin.http import header
 
 from .connect import MetaConnect
-from .credentials import APP_ID, APP_SECRET, PAGE_ID, VERIFY_TOKEN
+from .credentials import APP_ID, APP_SECRET, DATA_ACCESS_EXPIRES_AT, EXPIRES_AT, PAGE_ID, VERIFY_TOKEN
 from .fields import as_dict, id_str, to_datetime
 from .models import Entry as EntryShape
 from .models import WebhookBody, parse
@@ -95,6 +95,21 @@ class MetaWebhookConnector(Connector):
     def webhook_app(self, account: AccountContext) -> str | None:
         """A Meta app has one callback URL: accounts connected with the app's id share it."""
         return account.credentials.get(APP_ID) or None
+
+    def token_expires_at(self, account: AccountContext) -> datetime | None:
+        """The earlier of the Page token's expiry and its data-access expiry, where known (None: never).
+
+        Page tokens from Facebook Login with a long-lived user token never expire (``expires_at`` 0),
+        but the app's data access does, 90 days after the admin last logged in to it: the account then
+        needs the admin to connect it again, so that is when the token stops being useful. Neither can
+        be renewed without the admin (``refresh_credentials`` stays None): health, doctor and the admin
+        page show it, and ``plugin/expiry.py`` tells the admin ahead of it."""
+        found = [
+            when
+            for key in (EXPIRES_AT, DATA_ACCESS_EXPIRES_AT)
+            if (when := expiry_time(account.credentials.get(key))) is not None
+        ]
+        return min(found, default=None)
 
     def verify_request(self, request: InboundRequest, secrets: Mapping[str, str]) -> bool:
         return verify_meta_request(request, secrets)

@@ -210,6 +210,10 @@ class XConnector(Connector):
     def refresh_credentials(self, account: AccountContext) -> RenewedCredentials | None:
         return x_connect.refresh(account)  # the OAuth 2.0 refresh grant (2-hour user tokens)
 
+    def renews_tokens(self, account: AccountContext) -> bool:
+        given = account.credentials
+        return bool(given.get("refresh_token") and given.get("oauth2_client_id") and given.get("oauth2_client_secret"))
+
     def parse_payload(self, payload: Any, account: str | None = None) -> list[Mention]:
         return x_parse.parse(payload, account)
 

@@ -9,7 +9,7 @@ from plugin.config import Settings
 from plugin.plugins import Registry, get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import SinkConnection
-from plugin.store.health import AccountHealth
+from plugin.store.health import AccountHealth, SinkHealth
 from plugin.worker.streams import stream_summary
 from plugin.zendesk.notes import public_notes_warning
 
@@ -24,7 +24,8 @@ def account_problems(health: AccountHealth, installed: bool = True) -> list[str]
     if not installed:
         found.append("connector not installed")
     if health.needs_attention:
-        found.append(f"needs attention since {_when(health.attention_since)}: {health.needs_attention}")
+        paused = "" if health.attention_pauses else " (still working)"
+        found.append(f"needs attention{paused} since {_when(health.attention_since)}: {health.needs_attention}")
     if health.stuck:
         found.append(
             f"stuck: {health.poll_failures} polls failed in a row, cursor unmoved since {_when(health.last_poll_ok_at)}"
@@ -48,6 +49,16 @@ def account_facts(health: AccountHealth) -> str:
     ]
     if health.token_expires_at is not None:
         facts.append(f"token {health.token_expiry()} ({_when(health.token_expires_at)})")
+    if health.last_error:
+        facts.append(f"last error {_when(health.last_error_at)}: {health.last_error}")
+    return ", ".join(facts)
+
+
+def sink_facts(health: SinkHealth) -> str:
+    """A CRM connection's vital signs on one line."""
+    facts = [f"last delivery {_when(health.last_ok_at)}"]
+    if health.token_expires_at is not None:
+        facts.append(f"session {health.token_expiry()} ({_when(health.token_expires_at)}, renewed automatically)")
     if health.last_error:
         facts.append(f"last error {_when(health.last_error_at)}: {health.last_error}")
     return ", ".join(facts)
@@ -97,10 +108,12 @@ def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[
             notes_warning = public_notes_warning(config) if row.sink == "zendesk" else None
             if notes_warning:
                 echo(f"    note: {notes_warning}")
-        for attention in runtime.store.health.attention(tenant.id):
-            if attention.sink is not None:
-                problems.append(f"{tenant.key}/{attention.sink}: needs attention: {attention.reason}")
-                echo(f"  {attention.sink}: NEEDS ATTENTION since {_when(attention.since)}: {attention.reason}")
+        for crm in runtime.store.health.sinks(tenant.id):
+            if crm.needs_attention:
+                problems.append(f"{tenant.key}/{crm.sink}: needs attention: {crm.needs_attention}")
+                echo(f"  {crm.sink}: NEEDS ATTENTION since {_when(crm.attention_since)}: {crm.needs_attention}")
+            if crm.enabled:
+                echo(f"    {crm.sink} connection: {sink_facts(crm)}")
         for health in runtime.store.health.accounts(tenant.id, stuck_after=settings.stuck_after_polls):
             found = account_problems(health, health.network in registry.connectors)
             name = f"{health.network}:{health.handle or health.external_id}"

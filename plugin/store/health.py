@@ -8,7 +8,13 @@ Zendesk admin page and the standalone console all read it.
 "Needs attention" rows name a target (an account, or one tenant's CRM connection) whose credentials
 were refused: its work waits for an admin instead of being retried blindly, and the admin contact is
 told once: the notice goes through the notices outbox (``store/notices.py``, one per flag by its
-idempotency key) and ``mark_notified`` records that it arrived.
+idempotency key) and ``mark_notified`` records that it arrived. A row with ``pauses`` false is a
+warning: a token that expires soon and that horseshoe cannot renew (``plugin/expiry.py``); the admin
+is told ahead, the work goes on until the network really refuses the token, which turns the warning
+into a pausing flag (and a new notice).
+
+``sinks()`` is the same read for each tenant's CRM connections: last successful delivery, last
+error in plain words, session/token expiry where the CRM says, and "needs attention".
 """
 
 from __future__ import annotations
@@ -35,6 +41,20 @@ def sink_target(sink: str, tenant_id: int) -> str:
     return f"sink:{sink}:{tenant_id}"
 
 
+def expiry_words(expires_at: datetime | None, now: datetime | None = None) -> str | None:
+    """A token's expiry in words ("expires in 3 days", "expired"); None when it never expires."""
+    if expires_at is None:
+        return None
+    left = (expires_at - (now or utcnow())).total_seconds()
+    if left <= 0:
+        return "expired"
+    for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if left >= seconds:
+            count = int(left // seconds)
+            return f"expires in {count} {unit}{'s' if count > 1 else ''}"
+    return "expires in less than a minute"
+
+
 @dataclass(frozen=True)
 class Attention:
     """A target whose credentials were refused, since when and why; ``notified_at``: admin told."""
@@ -46,6 +66,32 @@ class Attention:
     reason: str
     since: datetime
     notified_at: datetime | None
+    pauses: bool = True  # False: a warning (a token expiring soon); the work goes on
+
+
+@dataclass(frozen=True)
+class SinkHealth:
+    """One tenant's connection to one CRM, as an admin needs to see it (all times UTC)."""
+
+    tenant_id: int
+    tenant_key: str
+    sink: str
+    enabled: bool
+    disabled_reason: str | None
+    last_ok_at: datetime | None  # the last batch the CRM accepted
+    last_error: str | None  # in plain words
+    last_error_at: datetime | None
+    token_expires_at: datetime | None  # the session or token, where the CRM says; renewed automatically
+    needs_attention: str | None
+    attention_since: datetime | None
+    attention_pauses: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.enabled and not self.needs_attention
+
+    def token_expiry(self, now: datetime | None = None) -> str | None:
+        return expiry_words(self.token_expires_at, now)
 
 
 @dataclass(frozen=True)
@@ -71,6 +117,7 @@ class AccountHealth:
     token_expires_at: datetime | None
     needs_attention: str | None  # the reason, in plain words; None = fine
     attention_since: datetime | None
+    attention_pauses: bool = True  # False: a warning ahead of a token's expiry; the work goes on
 
     @property
     def ok(self) -> bool:
@@ -78,16 +125,7 @@ class AccountHealth:
 
     def token_expiry(self, now: datetime | None = None) -> str | None:
         """The token's expiry in words ("expires in 3 days", "expired"); None when it never expires."""
-        if self.token_expires_at is None:
-            return None
-        left = (self.token_expires_at - (now or utcnow())).total_seconds()
-        if left <= 0:
-            return "expired"
-        for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
-            if left >= seconds:
-                count = int(left // seconds)
-                return f"expires in {count} {unit}{'s' if count > 1 else ''}"
-        return "expires in less than a minute"
+        return expiry_words(self.token_expires_at, now)
 
 
 def _attention(row: Any) -> Attention:
@@ -101,6 +139,7 @@ def _attention(row: Any) -> Attention:
         reason=row.reason,
         since=since,
         notified_at=as_utc(row.notified_at),
+        pauses=bool(row.pauses),
     )
 
 
@@ -112,6 +151,7 @@ class HealthRepository:
         self.db = db
         self._lock = threading.Lock()
         self._webhook_marks: dict[int, float] = {}
+        self._sink_marks: dict[tuple[int, str], float] = {}
 
     # -- what happened to an account -----------------------------------------------------------
     def _upsert(self, account_id: int, **values: Any) -> None:
@@ -130,6 +170,16 @@ class HealthRepository:
         self._upsert(account_id, last_poll_ok_at=utcnow(), token_expires_at=token_expires_at)
 
     def token_renewed(self, account_id: int, expires_at: datetime | None) -> None:
+        self._upsert(account_id, token_expires_at=expires_at)
+
+    def token_expiry(self, account_id: int, expires_at: datetime | None) -> None:
+        """What the connector says of the account's token now (``plugin/expiry.py``), written only
+        when it changed."""
+        h = t.account_health.c
+        with self.db.read() as conn:
+            row = conn.execute(select(h.token_expires_at).where(h.account_id == account_id)).first()
+        if row is not None and as_utc(row.token_expires_at) == expires_at:
+            return
         self._upsert(account_id, token_expires_at=expires_at)
 
     def webhook_succeeded(self, account_id: int) -> None:
@@ -153,13 +203,23 @@ class HealthRepository:
 
     # -- needs attention -------------------------------------------------------------------------
     def flag(self, target: str, tenant_id: int, reason: str, *, account_id: int | None = None,
-             sink: str | None = None) -> bool:  # fmt: skip
-        """Mark ``target`` as needing an admin; True when it was not flagged already."""
+             sink: str | None = None, pauses: bool = True) -> bool:  # fmt: skip
+        """Mark ``target`` as needing an admin; True when this is a new flag (the admin is to be told).
+
+        ``pauses`` false is a warning (its work goes on). A pausing flag on a target that only had a
+        warning replaces it as a new flag: since now, not yet told, so the admin hears that the work
+        stopped. A warning never softens a pausing flag."""
         na = t.needs_attention.c
         try:
             with self.db.begin() as conn:
-                if conn.execute(select(na.target).where(na.target == target)).first() is not None:
-                    conn.execute(update(t.needs_attention).where(na.target == target).values(reason=reason[:2000]))
+                found = conn.execute(select(na.target, na.pauses).where(na.target == target)).first()
+                if found is not None:
+                    if pauses and not found.pauses:
+                        escalate = {"reason": reason[:2000], "pauses": True, "since": utcnow(), "notified_at": None}
+                        conn.execute(update(t.needs_attention).where(na.target == target).values(**escalate))
+                        return True
+                    if pauses or not found.pauses:
+                        conn.execute(update(t.needs_attention).where(na.target == target).values(reason=reason[:2000]))
                     return False
                 conn.execute(
                     insert(t.needs_attention).values(
@@ -170,6 +230,7 @@ class HealthRepository:
                         reason=reason[:2000],
                         since=utcnow(),
                         notified_at=None,
+                        pauses=pauses,
                     )
                 )
                 return True
@@ -217,12 +278,83 @@ class HealthRepository:
             row = conn.execute(select(t.needs_attention).where(t.needs_attention.c.target == target)).first()
         return None if row is None else _attention(row)
 
+    def paused(self, target: str) -> Attention | None:
+        """The target's flag when it pauses its work (refused credentials); None for a warning or none."""
+        found = self.attention_of(target)
+        return found if found is not None and found.pauses else None
+
     def paused_accounts(self) -> set[int]:
         """Accounts whose work (polls, replies) waits for an admin."""
         na = t.needs_attention.c
         with self.db.read() as conn:
-            rows = conn.execute(select(na.account_id).where(na.account_id.is_not(None)))
+            rows = conn.execute(select(na.account_id).where(na.account_id.is_not(None), na.pauses.is_(True)))
             return {int(r.account_id) for r in rows}
+
+    # -- CRM connections ------------------------------------------------------------------------
+    def _upsert_sink(self, tenant_id: int, sink: str, **values: Any) -> None:
+        c = t.sink_health.c
+        where = (c.tenant_id == tenant_id, c.sink == sink)
+        with self.db.begin() as conn:
+            if conn.execute(update(t.sink_health).where(*where).values(**values)).rowcount:
+                return
+        try:
+            with self.db.begin() as conn:
+                conn.execute(insert(t.sink_health).values(tenant_id=tenant_id, sink=sink, **values))
+        except IntegrityError:  # another process created the row meanwhile (PostgreSQL)
+            with self.db.begin() as conn:
+                conn.execute(update(t.sink_health).where(*where).values(**values))
+
+    def sink_succeeded(self, tenant_id: int, sink: str, token_expires_at: datetime | None = None) -> None:
+        """The CRM accepted a batch. Written at most every ``WEBHOOK_MARK_SECONDS`` per connection and
+        process (a busy CRM must not pay a write per batch for a time shown to the minute), and at
+        once after a failure."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._sink_marks.get((tenant_id, sink), -WEBHOOK_MARK_SECONDS) < WEBHOOK_MARK_SECONDS:
+                return
+            self._sink_marks[(tenant_id, sink)] = now
+        self._upsert_sink(tenant_id, sink, last_ok_at=utcnow(), token_expires_at=token_expires_at)
+
+    def sink_failed(self, tenant_id: int, sink: str, error: str) -> None:
+        with self._lock:
+            self._sink_marks.pop((tenant_id, sink), None)  # the next success is written at once
+        self._upsert_sink(tenant_id, sink, last_error=error[:2000], last_error_at=utcnow())
+
+    def sinks(self, tenant_id: int | None = None) -> list[SinkHealth]:
+        """Health of every CRM connection (of ``tenant_id``), by tenant and CRM."""
+        sc, sh, na = t.sink_connections.c, t.sink_health.c, t.needs_attention.c
+        query = (
+            select(
+                sc.tenant_id, t.tenants.c.key, sc.sink, sc.enabled, sc.last_error.label("disabled_reason"),
+                sh.last_ok_at, sh.last_error, sh.last_error_at, sh.token_expires_at,
+                na.reason.label("attention"), na.since.label("attention_since"), na.pauses,
+            )
+            .join(t.tenants, t.tenants.c.id == sc.tenant_id)
+            .outerjoin(t.sink_health, (sh.tenant_id == sc.tenant_id) & (sh.sink == sc.sink))
+            .outerjoin(t.needs_attention, (na.tenant_id == sc.tenant_id) & (na.sink == sc.sink))
+            .order_by(sc.tenant_id, sc.sink)
+        )  # fmt: skip
+        if tenant_id is not None:
+            query = query.where(sc.tenant_id == tenant_id)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            SinkHealth(
+                tenant_id=int(r.tenant_id),
+                tenant_key=r.key,
+                sink=r.sink,
+                enabled=bool(r.enabled),
+                disabled_reason=None if r.enabled else r.disabled_reason,
+                last_ok_at=as_utc(r.last_ok_at),
+                last_error=r.last_error,
+                last_error_at=as_utc(r.last_error_at),
+                token_expires_at=as_utc(r.token_expires_at),
+                needs_attention=r.attention,
+                attention_since=as_utc(r.attention_since),
+                attention_pauses=r.pauses is None or bool(r.pauses),
+            )
+            for r in rows
+        ]
 
     # -- the one read ---------------------------------------------------------------------------
     def accounts(self, tenant_id: int | None = None, *, stuck_after: int = 3) -> list[AccountHealth]:
@@ -249,6 +381,7 @@ class HealthRepository:
                 h.token_expires_at,
                 na.reason.label("attention"),
                 na.since.label("attention_since"),
+                na.pauses,
             )
             .join(t.tenants, t.tenants.c.id == a.tenant_id)
             .outerjoin(t.poll_cursors, pc.account_id == a.id)
@@ -300,6 +433,7 @@ class HealthRepository:
                     token_expires_at=as_utc(r.token_expires_at),
                     needs_attention=r.attention,
                     attention_since=as_utc(r.attention_since),
+                    attention_pauses=r.pauses is None or bool(r.pauses),
                 )
             )
         return out

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData(
@@ -375,6 +376,21 @@ needs_attention = Table(
     Column("reason", Text, nullable=False),
     _ts("since", nullable=False),
     _ts("notified_at"),  # the admin contact was told (once)
+    # False: a token that expires soon and cannot be renewed; the admin is told, work goes on (0019).
+    Column("pauses", Boolean, nullable=False, default=True, server_default=true()),
+)
+
+# Each tenant's CRM connection as an admin needs to see it (0019): the last successful delivery, the
+# last error in plain words, and when its session or token expires where the CRM says.
+sink_health = Table(
+    "sink_health",
+    metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("sink", String(64), primary_key=True),
+    _ts("last_ok_at"),
+    Column("last_error", Text),
+    _ts("last_error_at"),
+    _ts("token_expires_at"),
 )
 
 # Each CRM connection's change stream of agent replies (Salesforce CDC over CometD, migration 0015):

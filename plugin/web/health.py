@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from plugin.errors import Unauthorized
 from plugin.metrics import registry_with_backlog
-from plugin.store.health import AccountHealth
+from plugin.store.health import AccountHealth, SinkHealth
 from plugin.web.extension import runtime
 from plugin.worker.streams import stream_facts
 
@@ -47,6 +47,8 @@ def healthz() -> Any:
         counts=rt.store.counts(),
         quarantined=rt.store.quarantine.counts_by_network(),
         accounts=[health_json(a) for a in accounts],
+        # Each tenant's CRM connections: last accepted batch, last error, session expiry, attention.
+        crm_connections=[health_json(c) for c in rt.store.health.sinks()],
         # Whether each CRM's agent replies arrive by change stream or by polling (and why).
         reply_streams=[stream_facts(s) for s in rt.store.reply_streams.all()],
         needs_attention=[
@@ -56,14 +58,15 @@ def healthz() -> Any:
                 "account_id": n.account_id,
                 "reason": n.reason,
                 "since": n.since.isoformat(),
+                "pauses": n.pauses,  # false: a warning ahead of a token's expiry, the work goes on
             }
             for n in attention
         ],
     )
 
 
-def health_json(health: AccountHealth) -> dict[str, Any]:
-    """One account's health as JSON (times ISO 8601 UTC, None when unknown)."""
+def health_json(health: AccountHealth | SinkHealth) -> dict[str, Any]:
+    """One account's or CRM connection's health as JSON (times ISO 8601 UTC, None when unknown)."""
     out: dict[str, Any] = {}
     for key, value in asdict(health).items():
         out[key] = value.isoformat() if isinstance(value, datetime) else value

@@ -141,6 +141,8 @@ def _admin_page(
     """The page; ``refill``: show again what the admin typed (after an error, or picking a network)."""
     rt = runtime()
     refill = refill or error is not None
+    crm = rt.store.health.sinks(tenant_id)
+    connected = {c.sink for c in crm}
     new = {
         key: request.form.get(f"new_{key}", "") if refill else ""
         for key in ("network", "external_id", "handle", "api_base")
@@ -157,7 +159,10 @@ def _admin_page(
         health={
             h.account_id: h for h in rt.store.health.accounts(tenant_id, stuck_after=rt.settings.stuck_after_polls)
         },
-        crm_attention=[a for a in rt.store.health.attention(tenant_id) if a.sink is not None],
+        # Each CRM connection's health (last accepted batch, last error, session expiry, attention);
+        # refused credentials of a CRM with no connection row left are listed under "Needs a look".
+        crm_health=crm,
+        crm_attention=[a for a in rt.store.health.attention(tenant_id) if a.sink not in {None, *connected}],
         quarantined=rt.store.quarantine.list(tenant_id=tenant_id, limit=20),
         selected=selected,
         # One credentials/settings form per network; the chosen one refilled (its secrets never are).

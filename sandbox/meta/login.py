@@ -6,6 +6,11 @@
 - ``GET /{v}/oauth/access_token``: ``code`` + ``client_id`` + ``client_secret`` + the same
   ``redirect_uri`` → a short-lived user token (a code works once); ``grant_type=fb_exchange_token`` → a
   long-lived one; ``grant_type=client_credentials`` → the app token (what checks an app secret).
+- ``GET /debug_token?input_token=…`` with the app's token (``{app-id}|{app-secret}`` or one from
+  ``client_credentials``): ``data.is_valid``, ``type`` (USER/PAGE), ``expires_at`` (0 = never: a Page token
+  from a long-lived user token), ``data_access_expires_at`` (90 days after the person last logged in to
+  the app), and for an invalidated token ``data.error`` with code 190 and its subcode
+  (developers.facebook.com/docs/graph-api/reference/debug_token, "Access Token Guide");
 - ``GET /me`` and ``GET /me/accounts`` with a user token: the user, and the Pages they manage with a Page
   token each and ``instagram_business_account{id,username}``.
 - ``POST /{page-id}/subscribed_apps?subscribed_fields=…`` with that Page's token subscribes the app to
@@ -16,7 +21,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -24,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.base.consent import APPROVE, consent_page, error_page, redirect_back
 
 from .exceptions import GraphError, invalid_param, invalid_token
-from .login_state import Admin, MetaLogin
+from .login_state import DATA_ACCESS_SECONDS, Admin, MetaLogin
 from .models import MetaState
 
 CODE_SECONDS = 600
@@ -46,6 +50,7 @@ def handles(login: MetaLogin, request: Request, parts: list[str]) -> bool:
     (``/me`` with a Page token stays the Page's, as on Graph)."""
     return (
         parts[:2] in (["dialog", "oauth"], ["oauth", "access_token"])
+        or parts == ["debug_token"]
         or (parts[:1] == ["me"] and _token(request) in login.user_tokens)
         or (len(parts) == 2 and parts[1] == "subscribed_apps")
     )
@@ -57,6 +62,8 @@ def dispatch(state: MetaState, login: MetaLogin, request: Request, parts: list[s
             return _dialog(state, login, request)
         if parts[:2] == ["oauth", "access_token"]:
             return _json(_access_token(state, login, request))
+        if parts == ["debug_token"]:
+            return _json(_debug_token(state, login, request))
         if parts[:1] == ["me"]:
             return _json(_me(state, login, request, parts[1:]))
         return _json(_subscribed_apps(state, login, request, parts[0]))
@@ -92,7 +99,8 @@ def _dialog(state: MetaState, login: MetaLogin, request: Request) -> Response:
     if user not in login.admins:
         return error_page("Log in to Facebook first.", 403)
     code = secrets.token_urlsafe(48)
-    login.codes[code] = {"user": user, "redirect_uri": redirect_uri, "expires": time.time() + CODE_SECONDS}
+    login.codes[code] = {"user": user, "redirect_uri": redirect_uri, "expires": login.clock() + CODE_SECONDS}
+    login.data_access[user] = login.clock() + DATA_ACCESS_SECONDS  # logging in renews the data access
     return redirect_back(redirect_uri, {"code": code, **back})
 
 
@@ -106,6 +114,7 @@ def _check_client(state: MetaState, login: MetaLogin, params: dict[str, Any]) ->
 def _issue(login: MetaLogin, user: str, long_lived: bool) -> dict[str, Any]:
     token = ("EAAL" if long_lived else "EAAS") + secrets.token_urlsafe(40)
     login.user_tokens[token] = (user, long_lived)
+    login.issued[token] = login.clock()
     return {"access_token": token, "token_type": "bearer", "expires_in": 5183944 if long_lived else 5400}
 
 
@@ -114,14 +123,20 @@ def _access_token(state: MetaState, login: MetaLogin, request: Request) -> dict[
     _check_client(state, login, params)
     grant_type = params.get("grant_type")
     if grant_type == "client_credentials":
-        return {"access_token": f"{login.app_id}|{secrets.token_urlsafe(16)}", "token_type": "bearer"}
+        app_token = f"{login.app_id}|{secrets.token_urlsafe(16)}"
+        login.app_tokens.add(app_token)
+        return {"access_token": app_token, "token_type": "bearer"}
     if grant_type == "fb_exchange_token":
-        found = login.user_tokens.get(str(params.get("fb_exchange_token") or ""))
+        given = str(params.get("fb_exchange_token") or "")
+        if not given:
+            raise invalid_param("Missing fb_exchange_token parameter")
+        found = login.user_tokens.get(given)
         if found is None:
             raise invalid_token()
+        _check_usable(login, given)  # an expired or invalidated token cannot be exchanged
         return _issue(login, found[0], True)
     grant = login.codes.pop(str(params.get("code") or ""), None)  # a code works once
-    if grant is None or grant["expires"] < time.time():
+    if grant is None or grant["expires"] < login.clock():
         raise GraphError("This authorization code has been used.", code=100, subcode=36009)
     if grant["redirect_uri"] != params.get("redirect_uri"):
         raise GraphError("Error validating verification code. Please make sure your redirect_uri is identical "
@@ -134,7 +149,76 @@ def _user(login: MetaLogin, request: Request) -> Admin:
     found = login.user_tokens.get(token)
     if found is None:
         raise invalid_token()
+    _check_usable(login, token)
     return login.admins[found[0]]
+
+
+SUBCODE_MESSAGES = {
+    458: "Error validating access token: The user has not authorized application {app}.",
+    460: "Error validating access token: The session has been invalidated because the user changed their "
+    "password or Facebook has changed the session for security reasons.",
+    463: "Error validating access token: Session has expired. The current time is {now}.",
+    467: "Error validating access token: The access token is invalid.",
+}
+
+
+def token_error(login: MetaLogin, token: str) -> GraphError | None:
+    """Why Graph refuses ``token`` (code 190 with Meta's subcode), or None while it works."""
+    subcode = login.invalid.get(token)
+    if subcode is None:
+        expires = login.expires_at(token)
+        if not expires or expires > login.clock():
+            return None
+        subcode = 463
+    message = SUBCODE_MESSAGES.get(subcode, "Error validating access token.")
+    return GraphError(message.format(app=login.app_id, now=int(login.clock())), code=190, subcode=subcode)
+
+
+def _check_usable(login: MetaLogin, token: str) -> None:
+    error = token_error(login, token)
+    if error is not None:
+        raise error
+
+
+def _is_app_token(state: MetaState, login: MetaLogin, token: str) -> bool:
+    return token in login.app_tokens or secrets.compare_digest(token, f"{login.app_id}|{state.app_secret}")
+
+
+def _debug_token(state: MetaState, login: MetaLogin, request: Request) -> dict[str, Any]:
+    """``GET /debug_token``: what Meta knows of ``input_token``, asked with the app's token."""
+    if not _is_app_token(state, login, _token(request)):
+        raise GraphError("(#100) You must provide an app access token, or a user access token that is an owner "
+                         "or developer of the app", code=100)  # fmt: skip
+    given = request.args.get("input_token", "")
+    if not given:
+        raise invalid_param("The parameter input_token is required")
+    expires = login.expires_at(given)
+    page = state.page_for_token(given)
+    if expires is None and page is None:
+        return {"data": {"error": {"code": 190, "message": "Invalid OAuth access token."}, "is_valid": False,
+                         "scopes": []}}  # fmt: skip
+    user = login.user_tokens.get(given) or login.page_tokens.get(given)
+    data: dict[str, Any] = {
+        "app_id": login.app_id,
+        "type": "USER" if given in login.user_tokens else "PAGE",
+        "application": "Sandbox App",
+        # A Page token pasted from a system user never expires and has no data access to lose.
+        "expires_at": expires or 0,
+        "data_access_expires_at": int(login.data_access.get(user[0], 0)) if user else 0,
+        "is_valid": True,
+        "scopes": ["pages_show_list", "pages_messaging", "pages_manage_metadata"],
+    }
+    if given in login.issued:
+        data["issued_at"] = int(login.issued[given])
+    if user:
+        data["user_id"] = user[0]
+    if page is not None:
+        data["profile_id"] = page.id
+    error = token_error(login, given)
+    if error is not None:
+        data["is_valid"] = False
+        data["error"] = {"code": 190, "message": error.message, "subcode": error.subcode}
+    return {"data": data}
 
 
 def _me(state: MetaState, login: MetaLogin, request: Request, rest: list[str]) -> dict[str, Any]:
@@ -144,8 +228,10 @@ def _me(state: MetaState, login: MetaLogin, request: Request, rest: list[str]) -
     if rest != ["accounts"]:
         raise invalid_param(f"Tried accessing nonexisting field ({rest[0]}) on node type (User)")
     pages = []
+    long_lived = login.user_tokens[_token(request)][1]
     for page_id in admin.page_ids:
         page = state.pages[page_id]
+        login.page_tokens[page.token] = (admin.id, long_lived)
         item: dict[str, Any] = {"id": page.id, "name": page.name, "access_token": page.token, "category": "Brand",
                                 "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]}  # fmt: skip
         if page.ig_id:

@@ -29,6 +29,7 @@ from .exceptions import (
     outside_window,
     person_unavailable,
 )
+from .login import token_error
 from .mentions import MENTIONED_COMMENT_FIELDS, MENTIONED_MEDIA_FIELDS
 from .models import Comment, Conversation, IgComment, Media, MetaState, Page, Post, graph_time, now, sign
 
@@ -308,6 +309,9 @@ class GraphApi:
         page = self.state.page_for_token(token) if token else None
         if page is None:
             raise invalid_token()
+        refused = token_error(self.state.login, token)  # invalidated, or expired with its user token
+        if refused is not None:
+            raise refused
         proof = request.args.get("appsecret_proof") or body.get("appsecret_proof")
         if proof or self.state.require_proof:
             expected = hmac.new(self.state.app_secret.encode(), token.encode(), "sha256").hexdigest()
