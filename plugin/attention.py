@@ -124,20 +124,20 @@ def sink_refused(runtime: Runtime, tenant_id: int, sink: str, exc: AuthError) ->
     )
 
 
-def token_expiring(runtime: Runtime, account_id: int, expires_at: datetime) -> None:
+def token_expiring(runtime: Runtime, account_id: int, expires_at: datetime, now: datetime | None = None) -> None:
     """``account_id``'s token expires at ``expires_at`` and horseshoe cannot renew it: warn the admin
-    once, ahead of time, without pausing the account (it works until the network refuses it)."""
+    once, ahead of time, without pausing the account (it works until the network refuses it). The
+    reason names the date, not "in N days", so the stored sentence stays true as days pass."""
     found = runtime.store.account(account_id)
     if found is None:
         return
     account = found[0]
-    words = expiry_words(expires_at) or "expires"
     when = expires_at.strftime("%Y-%m-%d %H:%M UTC")
     reason = (
-        f"the {account.network} token {words} ({when}) and cannot be renewed without you: connect the account "
+        f"the {account.network} token expires on {when} and cannot be renewed without you: connect the account "
         "again before then (it keeps working until then)"
-        if words != "expired"
-        else f"the {account.network} token expired ({when}) and cannot be renewed without you: connect the "
+        if expiry_words(expires_at, now) != "expired"
+        else f"the {account.network} token expired on {when} and cannot be renewed without you: connect the "
         "account again (its work pauses as soon as the network refuses the token)"
     )
     target = account_target(account_id)

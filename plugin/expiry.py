@@ -50,6 +50,6 @@ def check(runtime: Runtime, now: datetime | None = None) -> int:
         runtime.store.health.token_expiry(row.id, expires)
         if expires is None or expires - ahead > now or connector.renews_tokens(context):
             continue
-        attention.token_expiring(runtime, row.id, expires)
+        attention.token_expiring(runtime, row.id, expires, now)
         warned += 1
     return warned
