@@ -31,7 +31,7 @@ from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSessi
 
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.http import record, retry_after_seconds
-from plugin.salesforce.connect import ConnectConfig, open_client
+from plugin.salesforce.connect import ConnectConfig, open_client, session_expiry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,6 +95,7 @@ class SalesforceApi:
         self.max_api_share = max_api_share
         self.limit_wait_seconds = limit_wait_seconds
         self._client: Salesforce | None = None
+        self.session_expires_at: datetime | None = None
         self.calls = 0
         self.usage: tuple[int, int] | None = None
         self._blocked_until: float | None = None  # monotonic time the share guard lifts
@@ -107,8 +108,12 @@ class SalesforceApi:
     @property
     def client(self) -> Salesforce:
         if self._client is None:
-            self._client = open_client(self.cfg)
-            self._client.session.hooks["response"].append(self._remember_headers)
+            client = open_client(self.cfg)
+            # Where Salesforce says (oauth connections), when this session expires: the connection's
+            # health shows it; the 401 at its end logs in again (``call``), this only informs.
+            self.session_expires_at = session_expiry(self.cfg, client.session, client.session_id)
+            client.session.hooks["response"].append(self._remember_headers)
+            self._client = client
         return self._client
 
     def relogin(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -228,6 +229,27 @@ def _refresh(cfg: ConnectConfig, session: requests.Session) -> tuple[str, str]:
         # The instance was checked against the egress rule when the org was connected; another is not.
         raise AuthError(f"salesforce answered another instance ({host}); connect the org again", code="instance")
     return str(body["access_token"]), host
+
+
+def session_expiry(cfg: ConnectConfig, session: requests.Session, token: str) -> datetime | None:
+    """When the session ``token`` expires, where Salesforce says: OAuth token introspection
+    (``POST /services/oauth2/introspect`` with the connected app's key and secret) answers ``exp`` for
+    a token issued to the app. Only the guided ``oauth`` connection holds the app's secret; other
+    modes, and any failure here, leave it unknown (None): it is shown in the connection's health, and
+    never stops a login (the session is renewed on its 401 anyway)."""
+    if cfg.auth != "oauth" or not (cfg.consumer_key and cfg.consumer_secret):
+        return None
+    form = {"token": token, "token_type_hint": "access_token", "client_id": cfg.consumer_key,
+            "client_secret": cfg.consumer_secret}  # fmt: skip
+    try:
+        answer = session.post(f"https://{cfg.domain}.salesforce.com/services/oauth2/introspect", data=form)
+        body = answer.json() if answer.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return None
+    exp = body.get("exp") if isinstance(body, dict) and body.get("active") is True else None
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= 0:
+        return None
+    return datetime.fromtimestamp(exp, UTC)
 
 
 def open_client(cfg: ConnectConfig) -> Salesforce:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 import pluggy
@@ -99,6 +100,10 @@ class SalesforceSink(Sink):
                 self._apis = {k: v for k, v in self._apis.items() if k[0] != connection.tenant_id}
                 self._apis[key] = api
             return api
+
+    def token_expires_at(self, connection: SinkConnection) -> datetime | None:
+        """The current session's expiry, as token introspection said at login (oauth connections)."""
+        return self.api(connection).session_expires_at
 
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
         if not items:

@@ -5,6 +5,7 @@ Reset, faults, latency and the request budget are the common controls of ``sandb
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -77,6 +78,16 @@ class ControlHandlers:
 
     def do_ctl_expire(self, request: Request) -> Response:
         return _json({"expired": self.state.expire_sessions(org_id=self._ctl_body(request).get("org_id"))})
+
+    def do_ctl_session_timeout(self, request: Request) -> Response:
+        """Setup > Session Settings > Timeout value: a session older than this answers 401
+        ``INVALID_SESSION_ID`` (``{"seconds": 900}``; Salesforce offers 15 minutes to 24 hours)."""
+        seconds = self._ctl_body(request).get("seconds")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+            return _json({"error": "seconds must be a positive number"}, 400)
+        with self.state.lock:
+            self.state.session_ttl = timedelta(seconds=float(seconds))
+        return _json({"seconds": self.state.session_ttl.total_seconds()})
 
     def do_ctl_limits(self, request: Request) -> Response:
         body = self._ctl_body(request)

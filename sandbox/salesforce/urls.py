@@ -31,6 +31,7 @@ url_map = Map(
         Rule("/services/oauth2/token", endpoint="oauth_token", methods=["POST"]),
         Rule("/services/oauth2/authorize", endpoint="oauth_authorize", methods=["GET", "POST"]),
         Rule("/services/oauth2/revoke", endpoint="oauth_revoke", methods=["POST"]),
+        Rule("/services/oauth2/introspect", endpoint="oauth_introspect", methods=["POST"]),
         Rule("/services/Soap/u/<version>", endpoint="soap_login", methods=["POST"]),
         Rule("/services/Soap/u/<version>/<org_id>", endpoint="soap_login", methods=["POST"]),
         # Control surface for tests and the demo (reset, faults... are sandbox.base's).
@@ -39,6 +40,7 @@ url_map = Map(
         Rule("/_sandbox/apps", endpoint="ctl_apps", methods=["POST"]),
         Rule("/_sandbox/records/<sobject>", endpoint="ctl_records", methods=["GET", "POST"]),
         Rule("/_sandbox/sessions/expire", endpoint="ctl_expire", methods=["POST"]),
+        Rule("/_sandbox/sessions/timeout", endpoint="ctl_session_timeout", methods=["POST"]),
         Rule("/_sandbox/limits", endpoint="ctl_limits", methods=["POST"]),
         Rule("/_sandbox/features", endpoint="ctl_features", methods=["POST"]),
         Rule("/_sandbox/duplicate_rules", endpoint="ctl_duplicate_rules", methods=["POST"]),
