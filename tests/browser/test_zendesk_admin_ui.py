@@ -171,3 +171,60 @@ def test_admin_ui_retries_and_discards_quarantined_items(world: World, browser: 
     assert row_after is not None and row_after.status == QuarantineStatus.DISCARDED
     assert f"zendesk-admin:{SUBDOMAIN}" in (row_after.outcome or "")
     page.close()
+
+
+def test_admin_ui_shows_crm_connection_health_and_a_token_expiry_warning(
+    world: World, browser: Any, screenshot_dir: Path
+) -> None:
+    """Issue 15: each CRM connection's last delivery, last error in plain words and session expiry, a
+    refused Salesforce connection as "needs attention", and an account whose token horseshoe cannot
+    renew warned ahead of its expiry (still working), legible in Zendesk's iframe at 800 and 1280 wide."""
+    from datetime import timedelta
+
+    from plugin import attention
+    from plugin.errors import AuthError, RetriableError
+    from plugin.store.db import utcnow
+
+    rt = world.runtime
+    [account] = rt.store.accounts()
+    tenant_id = account.tenant_id
+    expires = utcnow() + timedelta(days=5)
+    rt.store.health.token_expiry(account.id, expires)  # as plugin/expiry.py records what the connector says
+    attention.token_expiring(rt, account.id, expires)
+    sf_config = {"auth": "oauth", "instance_url": "https://acme.my.salesforce.com"}
+    rt.store.set_sink_connection(tenant_id, "salesforce", sf_config)
+    rt.store.health.sink_succeeded(tenant_id, "salesforce", utcnow() + timedelta(minutes=90))
+    refused = AuthError("salesforce refused the refresh token (expired access/refresh token); connect the org again")
+    rt.store.health.sink_failed(tenant_id, "salesforce", attention.plain_error(refused, "salesforce"))
+    attention.sink_refused(rt, tenant_id, "salesforce", refused)
+    rt.store.health.sink_succeeded(tenant_id, "zendesk")
+    rt.store.health.sink_failed(tenant_id, "zendesk", attention.plain_error(RetriableError("HTTP 503"), "zendesk"))
+    html, _push_id = frame_page(world, edit=True)
+    for width, height in ((800, 600), (1280, 900)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.route(
+            f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html")
+        )
+        page.goto(f"{world.zd_server.url}/admin-center")
+        frame = page.frame_locator("iframe[name=cf]")
+        frame.locator("legend", has_text="CRM connections").wait_for()
+        row = frame.locator(".account-row").first
+        assert row.locator(".badge.warn", has_text="Needs attention soon").count() == 1
+        vitals = row.locator(".vitals").inner_text()
+        assert "cannot be renewed without you" in vitals and "before then" in vitals
+        assert "token expires in 4 days" in vitals or "token expires in 5 days" in vitals
+        assert "paused" not in vitals.split("Last poll")[0]  # a warning: the account keeps working
+        sf = frame.locator(".crm-row[data-sink=salesforce]")
+        assert sf.locator(".badge.attention", has_text="Needs attention").count() == 1
+        text = sf.inner_text()
+        assert "expired access/refresh token" in text and "deliveries to it are paused" in text
+        assert "Last error" not in text  # the same sentence as the flag: said once
+        assert "Last delivery: " in text and "session expires in 1 hour" in text and "renewed automatically" in text
+        zd = frame.locator(".crm-row[data-sink=zendesk]")
+        assert zd.locator(".badge.warn", has_text="Failing").count() == 1
+        assert "zendesk did not answer properly (temporary; retried automatically): HTTP 503" in zd.inner_text()
+        # The refused CRM is shown once, in its own row, not again under "Needs a look".
+        assert frame.locator("p", has_text="salesforce: salesforce refused the credentials").count() == 0
+        frame.locator(".crm-row").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"zendesk-admin-crm-health-{width}.png"), full_page=True)
+        page.close()
