@@ -11,6 +11,11 @@ Two moments, both through ``Connector.refresh_credentials`` (the public API):
 The renewed credentials replace the stored ones encrypted, compare-and-swap: of two workers renewing
 at once only one writes, the other reads what the first stored (X rotates refresh tokens, so the
 loser's would be dead already). ``account:token_renewed`` is recorded, never with a secret.
+
+A connector that cannot renew (``refresh_credentials`` None: a Meta Page token whose data access ends
+90 days after the admin's login) costs nothing here and is never retried blindly: ``renew`` returns
+None, a refused call's ``AuthError`` stands and pauses the account (``plugin/attention.py``). Its
+expiry is told to the admin ahead of time instead, without pausing (``plugin/expiry.py``).
 """
 
 from __future__ import annotations
