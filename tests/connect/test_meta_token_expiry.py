@@ -280,3 +280,21 @@ def test_the_fake_debugs_tokens_and_exchanges_them_as_meta_documents(setup: Setu
     assert (late.json()["error"]["code"], late.json()["error"]["error_subcode"]) == (190, 463)
     info = _graph(s, "debug_token", input_token=short, access_token=app_token).json()["data"]
     assert info["is_valid"] is False and info["error"]["subcode"] == 463
+
+
+def test_a_past_expiry_it_cannot_renew_does_not_pause_before_meta_refuses(setup: Setup) -> None:
+    """The stored date is Meta's estimate at the last login (data access moves on when the admin uses
+    the app): past it, polls go on until Graph itself refuses the token; renewal is not attempted."""
+    s = setup
+    account_id = _connect(s)
+    old = _credentials(s, account_id)
+    past = str(int(s.state.login.clock()) - 3600)
+    assert s.rt.store.brand_accounts.replace_credentials(account_id, old, {**old, "data_access_expires_at": past})
+    assert _poll(s) == 1 and _poll(s) == 1  # renewal.due() says yes, refresh_credentials has nothing: polled
+    assert expiry.check(s.rt) == 1
+    flagged = s.rt.store.health.attention_of(account_target(account_id))
+    assert flagged is not None and not flagged.pauses and "expired on" in flagged.reason
+    assert _poll(s) == 1
+    assert s.rt.store.events.count(s.rt.store.ensure_tenant("acme"), "account:token_renewed") == 0
+    [health] = s.rt.store.health.accounts()
+    assert health.token_expiry() == "expired" and health.last_error is None
