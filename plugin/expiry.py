@@ -20,6 +20,7 @@ refused call rather than blind retries (``attention.account_refused``), and reco
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -53,3 +54,15 @@ def check(runtime: Runtime, now: datetime | None = None) -> int:
         attention.token_expiring(runtime, row.id, expires, now)
         warned += 1
     return warned
+
+
+class Schedule:
+    """One worker's turn of ``check``: on its first tick, then every ``CHECK_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._due = 0.0  # monotonic
+
+    def run_if_due(self, runtime: Runtime) -> None:
+        if time.monotonic() >= self._due:
+            self._due = time.monotonic() + CHECK_SECONDS
+            check(runtime)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
-from plugin.worker import delivery, listening, ratings, resolutions
+from plugin.worker import crmhealth, delivery, listening, ratings, resolutions
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
 
@@ -78,7 +77,7 @@ class Worker:
         # (tenant, sink) -> when its CRM's rate budget can pay again: not claimed before (plugin.ratebudget)
         self._budget_waits: dict[tuple[int, str], datetime] = {}
         self._budget_targets: dict[tuple[int, str], tuple[ratebudget.Target, int]] = {}  # last target, cost
-        self._expiry_due = 0.0  # monotonic time of the next token-expiry check (plugin/expiry.py)
+        self._expiry = expiry.Schedule()
 
     @property
     def policy(self) -> RetryPolicy:
@@ -289,42 +288,35 @@ class Worker:
                 beat.release([i.delivery_id for i in batch])
                 self._defer(batch, claimed, refill, f"{budget.key}: waiting for the rate budget", tick, spread=0.1)
                 continue
+            recorded = crmhealth.recorded(runtime, sink, connection)  # the CRM connection's health
             try:
-                with budgets.metered(budget, cost), delivery.IN_FLIGHT.call(sink_name):
+                with budgets.metered(budget, cost), delivery.IN_FLIGHT.call(sink_name), recorded:
                     outcomes = sink.deliver(connection, batch)
                 if pause.strikes:
                     runtime.store.rate_pauses.clear_strikes(target)
                     pause = RatePause(None, 0)
             except RateLimited as exc:
-                self._sink_failed(tenant_id, sink_name, exc)
                 pause = self._pause(target, exc, pause)
                 wait = max(0.0, (pause.until - utcnow()).total_seconds()) if pause.until else exc.retry_after
                 if ratebudget.exhausted(budget, exc.code):
                     budgets.hold(budget, wait or 0.0)  # every worker's bucket for this target waits too
                 outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=wait) for i in batch]
             except RetriableError as exc:
-                self._sink_failed(tenant_id, sink_name, exc)
                 outcomes = [
                     DeliveryOutcome(i.delivery_id, "retry", error=str(exc), retry_after=exc.retry_after) for i in batch
                 ]
             except AuthError as exc:
                 # Credentials need an admin: keep every item, pause this connection, tell the admin.
-                self._sink_failed(tenant_id, sink_name, exc)
                 attention.sink_refused(runtime, tenant_id, sink_name, exc)
                 outcomes = [
                     DeliveryOutcome(i.delivery_id, "retry", error=f"auth: {exc}", retry_after=900) for i in batch
                 ]
             except FatalError as exc:
-                self._sink_failed(tenant_id, sink_name, exc)
                 outcomes = [DeliveryOutcome(i.delivery_id, "failed", error=str(exc)) for i in batch]
             except Exception as exc:  # a sink bug: keep every item and look again later
                 log.exception("sink %s failed unexpectedly", sink_name)
-                self._sink_failed(tenant_id, sink_name, exc)
                 error = f"unexpected {type(exc).__name__} in sink {sink_name}"
                 outcomes = [DeliveryOutcome(i.delivery_id, "retry", error=error, retry_after=300) for i in batch]
-            else:
-                # The CRM accepted the batch (its items may still each fail): the connection works.
-                runtime.store.health.sink_succeeded(tenant_id, sink_name, sink.token_expires_at(connection))
             returned = {o.delivery_id for o in outcomes}
             missing = [i for i in batch if i.delivery_id not in returned]
             outcomes = list(outcomes) + [
@@ -338,10 +330,6 @@ class Worker:
                 row = claimed.get(outcome.delivery_id)
                 if outcome.status == Outcome.DELIVERED and row is not None and row.received_at is not None:
                     metrics.TIME_TO_CRM.labels(sink_name).observe((utcnow() - row.received_at).total_seconds())
-
-    def _sink_failed(self, tenant_id: int, sink_name: str, exc: BaseException) -> None:
-        """The CRM connection's last error, in plain words, for its health (doctor, the admin page)."""
-        self.runtime.store.health.sink_failed(tenant_id, sink_name, attention.plain_error(exc, sink_name))
 
     def _peek_budgets(self, now: datetime) -> None:
         """Targets this worker delivered to before and whose bucket cannot pay yet are not claimed
@@ -472,9 +460,7 @@ class Worker:
         crm_replies.report(self.runtime)
         resolutions.sync(self.runtime)
         tick.delivered += ratings.write_due(self.runtime)  # customers' ratings, to their tickets/cases
-        if time.monotonic() >= self._expiry_due:  # tokens no one can renew: the admin is told ahead
-            self._expiry_due = time.monotonic() + expiry.CHECK_SECONDS
-            expiry.check(self.runtime)
+        self._expiry.run_if_due(self.runtime)  # tokens no one can renew: the admin is told ahead
         notices.deliver_due(self.runtime, self.owner)  # admin notices: at least once (plugin/notices.py)
         return tick
 
