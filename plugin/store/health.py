@@ -215,9 +215,10 @@ class HealthRepository:
                 found = conn.execute(select(na.target, na.pauses).where(na.target == target)).first()
                 if found is not None:
                     if pauses and not found.pauses:
+                        # Conditional: of two processes escalating at once, one wins (and tells the admin).
                         escalate = {"reason": reason[:2000], "pauses": True, "since": utcnow(), "notified_at": None}
-                        conn.execute(update(t.needs_attention).where(na.target == target).values(**escalate))
-                        return True
+                        warned = update(t.needs_attention).where(na.target == target, na.pauses.is_(False))
+                        return bool(conn.execute(warned.values(**escalate)).rowcount)
                     if pauses or not found.pauses:
                         conn.execute(update(t.needs_attention).where(na.target == target).values(reason=reason[:2000]))
                     return False
