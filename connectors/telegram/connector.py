@@ -197,7 +197,14 @@ class TelegramConnector(Connector):
                 params["offset"] = int(cursor)
             except ValueError:
                 raise BadInput(f"telegram: bad cursor {cursor!r}") from None
-        result = self._call(account, "getUpdates", params, mutating=False, long_poll=params["timeout"])
+        try:
+            result = self._call(account, "getUpdates", params, mutating=False, long_poll=params["timeout"])
+        except FatalError as exc:
+            if exc.code != "conflict":
+                raise
+            # A webhook is set (the guided connection registers one): Telegram delivers every update
+            # there and turns getUpdates off, so there is nothing to poll, and no error to report.
+            return PollPage(mentions=[], cursor=cursor)
         if not isinstance(result, list):
             raise RetriableError("telegram getUpdates: result is not a list", code="shape")
         username = account.settings.get("bot_username") or account.handle
