@@ -11,8 +11,11 @@ saying what was stored and registered. horseshoe stores every account itself, au
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from html import unescape
 
@@ -59,6 +62,36 @@ def allow_api_bases(runtime: Runtime, bases: Mapping[str, str]) -> None:
 
 def connect(runtime: Runtime, web_url: str, tenant_id: int, flow: Flow) -> list[Connected]:
     """Walk ``flow`` from the start form to the done page; the accounts it stored."""
+    with _browser_unlogged():
+        return _walk(runtime, web_url, tenant_id, flow)
+
+
+class _OtherThreads(logging.Filter):
+    """Drops the records of the thread that created it (the browser's), keeps every other thread's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.browser = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.browser
+
+
+@contextmanager
+def _browser_unlogged() -> Iterator[None]:
+    """The admin's browser is no part of horseshoe: the URLs it opens (an authorize URL carries the app's
+    client id) stay out of the process's debug log, as a real browser's would. horseshoe's own requests
+    (its web server's thread) are logged as ever."""
+    pool = logging.getLogger("urllib3.connectionpool")
+    only_others = _OtherThreads()
+    pool.addFilter(only_others)
+    try:
+        yield
+    finally:
+        pool.removeFilter(only_others)
+
+
+def _walk(runtime: Runtime, web_url: str, tenant_id: int, flow: Flow) -> list[Connected]:
     browser = requests.Session()
     grant = mint_connect_grant(runtime, tenant_id, ACTOR)  # what the Zendesk admin page hands the flow
     form = {"grant": grant, "action": "begin", **{f"start.{k}": v for k, v in flow.start.items()}}
