@@ -29,6 +29,7 @@ from plugin.store import tables as t
 from sandbox.bluesky.harness import BSKY_HANDLE, BSKY_PASSWORD
 from sandbox.demo.connect import Connected, Flow, allow_api_bases, connect
 from sandbox.meta import DEFAULT_PAGE_ID
+from sandbox.meta.harness import MetaHarness
 from sandbox.networks import Harness
 from sandbox.salesforce.org import RunningOrg
 from sandbox.telegram.harness import TG_TOKEN
@@ -58,8 +59,8 @@ def network_flows(runtime: Runtime, web_url: str, harnesses: Mapping[str, Harnes
     allow_api_bases(runtime, {n: h.url for n, h in harnesses.items() if n != "mastodon"})  # Mastodon: typed
     flows: list[Flow] = []
     meta = next((harnesses[n] for n in META if n in harnesses), None)
-    if meta is not None:
-        state: Any = meta.state  # type: ignore[attr-defined]
+    if isinstance(meta, MetaHarness):
+        state = meta.state
         state.login.redirect_uris.add(callback(web_url))  # the app's Valid OAuth Redirect URIs
         state.login.add_admin(*PAGE_ADMIN, [DEFAULT_PAGE_ID])
         # The admin ticks every account the login found: the Page on Facebook and Messenger, and Instagram.
