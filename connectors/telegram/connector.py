@@ -185,7 +185,8 @@ class TelegramConnector(Connector):
 
         Asking with an offset confirms (and makes Telegram forget) every earlier update, so the cursor
         must only be persisted after the returned mentions are stored: a crash in between replays the
-        page, and the inbox's unique external_id drops the repeats.
+        page, and the inbox's unique external_id drops the repeats. While a webhook is set (the guided
+        connection registers one), Telegram answers 409 and sends every update there: nothing to poll.
         """
         params: dict[str, Any] = {
             "limit": PAGE_SIZE,
