@@ -183,7 +183,7 @@ def drive(world: World, run: Run, supervisor: Supervisor) -> None:
 def work_round(world: World, *, wanted: int, pull: bool) -> int:
     """One round of the outside world: networks resend refused webhooks, agents answer, Zendesk
     pulls now and then. Returns the webhooks still waiting."""
-    waiting = sum(network.redeliver(world.web.url) for network in world.networks)
+    waiting = sum(network.redeliver() for network in world.networks)
     # Patient agents: a channelback refused while a network paces us (Telegram) is retried until it goes.
     agents_work(world, retry_unreachable=True, patience=AGENT_PATIENCE)
     try:

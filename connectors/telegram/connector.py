@@ -185,7 +185,8 @@ class TelegramConnector(Connector):
 
         Asking with an offset confirms (and makes Telegram forget) every earlier update, so the cursor
         must only be persisted after the returned mentions are stored: a crash in between replays the
-        page, and the inbox's unique external_id drops the repeats.
+        page, and the inbox's unique external_id drops the repeats. While a webhook is set (the guided
+        connection registers one), Telegram answers 409 and sends every update there: nothing to poll.
         """
         params: dict[str, Any] = {
             "limit": PAGE_SIZE,
@@ -197,7 +198,14 @@ class TelegramConnector(Connector):
                 params["offset"] = int(cursor)
             except ValueError:
                 raise BadInput(f"telegram: bad cursor {cursor!r}") from None
-        result = self._call(account, "getUpdates", params, mutating=False, long_poll=params["timeout"])
+        try:
+            result = self._call(account, "getUpdates", params, mutating=False, long_poll=params["timeout"])
+        except FatalError as exc:
+            if exc.code != "conflict":
+                raise
+            # A webhook is set (the guided connection registers one): Telegram delivers every update
+            # there and turns getUpdates off, so there is nothing to poll, and no error to report.
+            return PollPage(mentions=[], cursor=cursor)
         if not isinstance(result, list):
             raise RetriableError("telegram getUpdates: result is not a list", code="shape")
         username = account.settings.get("bot_username") or account.handle

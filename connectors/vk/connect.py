@@ -19,6 +19,8 @@ from plugin.connectflow import Activation, ConnectContext, ConnectFlow, FieldPro
 from plugin.connector import AccountContext, ConnectorModel
 from plugin.errors import AuthError, FatalError, RetriableError
 
+from .config import VKCredentials
+
 Call = Callable[..., Any]  # VKConnector._call(account, method, params, mutating=...)
 SERVER_TITLE = "horseshoe"  # VK allows 14 characters
 # The Callback API events the connector reads (connectors/vk/parse.py).
@@ -30,6 +32,13 @@ class VKStart(ConnectorModel):
         title="Community access token",
         description="vk.com > your community > Manage > API usage > Access tokens > Create token, with "
         "community management, messages and wall rights.",
+    )
+    # Listening's newsfeed.search refuses community tokens, and VK cannot hand out the app's service token
+    # from the community one: an admin who wants listening pastes it here too (optional; stored as is).
+    search_token: SecretStr | None = Field(
+        default=None,
+        title=VKCredentials.model_fields["search_token"].title,
+        description=VKCredentials.model_fields["search_token"].description,
     )
 
 
@@ -67,6 +76,7 @@ class VKConnect(ConnectFlow):
                     "access_token": token,
                     "secret": secrets.token_hex(16),  # the Callback API secret key: letters and digits only
                     "confirmation_code": str(code["code"]),
+                    **({"search_token": ctx.values["search_token"]} if ctx.values.get("search_token") else {}),
                 },
                 settings={"group_id": group_id},
                 api_base=ctx.api_base,

@@ -1,19 +1,23 @@
 """The demo's other networks: every built-in connector's fake, one brand account and a customer each.
 
 X carries the demo's main, many-customer traffic (plugin/demo.py); these add a few mentions on every
-other network so an agent reply goes back to each. Meta networks are also fed by signed webhooks,
-so the webhook path runs beside polling (the inbox keeps one copy of whatever arrives both ways).
+other network so an agent reply goes back to each. Every brand account is connected through its guided
+flow (sandbox/demo/flows.py), as an admin would. Meta networks are also fed by signed webhooks at the
+app's one callback URL the flow showed, so the webhook path runs beside polling (the inbox keeps one copy
+of whatever arrives both ways); Telegram, whose flow registers horseshoe's webhook, pushes every update.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 
 from plugin.connector import InboundRequest
 from plugin.runtime import Runtime
+from sandbox.demo.connect import connect
+from sandbox.demo.flows import DEMO_SETTINGS, META, network_flows
+from sandbox.meta.harness import MetaHarness
 from sandbox.networks import BUILTIN, Harness
 
 OTHER_NETWORKS = ("facebook", "messenger", "instagram", "mastodon", "bluesky", "telegram", "vk")
@@ -31,12 +35,12 @@ class DemoNetwork:
     name: str
     harness: Harness
     account_id: int = 0
-    public_key: str = ""
+    webhook_url: str | None = None  # where the network sends this account's webhooks (the flow showed it)
     injected: list[str] = field(default_factory=list)
     # Webhooks horseshoe did not accept yet; the network sends them again later, as Meta does.
     undelivered: list[InboundRequest] = field(default_factory=list)
 
-    def inject(self, index: int, web_url: str, *, retry_later: bool = False) -> tuple[str, bool]:
+    def inject(self, index: int, *, retry_later: bool = False) -> tuple[str, bool]:
         """One customer item: public where the network has it, every third one private.
 
         Returns the connector external id and whether it was private. ``retry_later``: a webhook
@@ -55,57 +59,70 @@ class DemoNetwork:
             # The fake hands each webhook out once: a refused one is kept as sent, and sent again.
             request = self.harness.signed_webhook(external_id)
             if request is not None and not retry_later:
-                self._post(request, web_url)
-            elif request is not None and not self._try_post(request, web_url):
+                self._post(request)
+            elif request is not None and not self._try_post(request):
                 self.undelivered.append(request)
+        self.push()
         return external_id, private
 
-    def redeliver(self, web_url: str) -> int:
+    def push(self) -> None:
+        """What the network sends on its own: Telegram POSTs pending updates to the registered webhook
+        (one that is refused stays queued at Telegram and goes first next time)."""
+        if self.name == "telegram":
+            self.harness.app.state.deliver_webhook()
+
+    @property
+    def waiting(self) -> int:
+        """Items the network still has to deliver to horseshoe."""
+        queued = len(self.harness.app.state.updates) if self.name == "telegram" else 0
+        return len(self.undelivered) + queued
+
+    def redeliver(self) -> int:
         """Send the webhooks horseshoe refused again; returns how many are still undelivered."""
         waiting, self.undelivered = self.undelivered, []
         for request in waiting:
-            if not self._try_post(request, web_url):
+            if not self._try_post(request):
                 self.undelivered.append(request)
-        return len(self.undelivered)
+        self.push()
+        return self.waiting
 
-    def _try_post(self, request: InboundRequest, web_url: str) -> bool:
+    def _try_post(self, request: InboundRequest) -> bool:
         try:
-            self._post(request, web_url)
+            self._post(request)
         except requests.RequestException:
             return False  # refused or unreachable: the caller keeps it for the next round
         return True
 
-    def _post(self, request: InboundRequest, web_url: str) -> None:
-        response = requests.post(
-            f"{web_url}/webhooks/{self.name}/{self.public_key}",
-            data=request.body,
-            headers=dict(request.headers),
-            timeout=10,
-        )
+    def _post(self, request: InboundRequest) -> None:
+        assert self.webhook_url, f"{self.name}: its connect flow showed no webhook URL"
+        response = requests.post(self.webhook_url, data=request.body, headers=dict(request.headers), timeout=10)
         response.raise_for_status()
 
     def stop(self) -> None:
         self.harness.stop()
 
 
-def start_networks(runtime: Runtime, tenant_id: int) -> list[DemoNetwork]:
-    networks = []
+def start_networks(runtime: Runtime, web_url: str, tenant_id: int) -> list[DemoNetwork]:
+    """Run every other network's fake and connect the brand's account on each through its guided flow."""
+    harnesses: dict[str, Harness] = {}
     for name in OTHER_NETWORKS:
-        harness = BUILTIN[name]()
+        kind, owner = BUILTIN[name], harnesses.get(META[0])
+        # Facebook, Messenger and Instagram share one Graph fake: one Facebook Login finds all three.
+        harness = kind(owner) if issubclass(kind, MetaHarness) and isinstance(owner, MetaHarness) else kind()
         harness.start()
         harness.reset()
-        context = harness.account()
-        settings: dict[str, Any] = {**context.settings, "poll_interval_seconds": 0.5}
-        account_id = runtime.store.upsert_account(
-            tenant_id,
-            name,
-            context.external_id,
-            dict(context.credentials),
-            handle=context.handle or f"acme on {name}",
-            settings=settings,
-            api_base=context.api_base,
-        )
-        found = runtime.store.account(account_id)
+        harnesses[name] = harness
+    connected = {c.network: c for flow in network_flows(runtime, web_url, harnesses)
+                 for c in connect(runtime, web_url, tenant_id, flow)}  # fmt: skip
+    networks = []
+    for name, harness in harnesses.items():
+        account = connected[name]
+        assert account.account_id is not None
+        found = runtime.store.account(account.account_id)
         assert found is not None
-        networks.append(DemoNetwork(name, harness, account_id, found[0].public_key))
+        # The admin's changes in the account's settings form: fast polling for the demo, and the rest.
+        runtime.store.update_account_settings(
+            account.account_id, {**found[0].settings, "poll_interval_seconds": 0.5, **DEMO_SETTINGS.get(name, {})}
+        )
+        networks.append(DemoNetwork(name, harness, account.account_id, account.webhook_url))
     return networks

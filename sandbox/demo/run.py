@@ -29,8 +29,7 @@ from plugin.runtime import Runtime, build_runtime
 from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
-from sandbox.demo import connect as demo_connect
-from sandbox.demo import conversations, showcase
+from sandbox.demo import conversations, flows, showcase
 from sandbox.demo import script as demo_script
 from sandbox.demo.audit import audit, reply_ref
 from sandbox.demo.day import SimulatedDay, customers_rate, solve_some
@@ -162,21 +161,22 @@ def build_world(
     deferred.app = create_app(runtime)
 
     networks: list[DemoNetwork] = []
+    tenant = runtime.store.ensure_tenant(SUBDOMAIN)
     if every_network:
-        # Accounts on the other networks exist before the Zendesk install, so its admin UI offers them.
-        networks = start_networks(runtime, runtime.store.ensure_tenant(SUBDOMAIN))
+        # Accounts on the other networks are connected (guided flows) before the Zendesk install, so its
+        # admin UI offers them.
+        networks = start_networks(runtime, web.url, tenant)
     driver = ZendeskDriver(zd_state, zd_server.url, f"{web.url}/zendesk/manifest.json", SUBDOMAIN)
     # The documented way to authorize a first install: the operator creates a one-time code
     # (`horseshoe tenants invite acme`) and the Zendesk admin enters it in the admin UI.
     install_code = runtime.store.trust.invite(SUBDOMAIN)
     # The brand's X account is connected as an admin would: through the guided flow (OAuth 2.0 with
     # PKCE, Account Activity webhook), before the install, so the admin UI offers it ticked.
-    tenant = runtime.store.ensure_tenant(SUBDOMAIN)
-    demo_connect.connect_x(runtime, deferred.app, web.url, x_state, x_server.url, tenant, brand.id)
+    flows.connect_x(runtime, web.url, tenant, x_state, x_server.url, brand.id)
     driver.install(admin_choices={"install_code": install_code, "name": "Acme social"})
     tenant_id = runtime.store.tenant_id(SUBDOMAIN)
     assert tenant_id is not None
-    _grant_rest_access(runtime, zd_state, tenant_id)
+    flows.zendesk_rest_access(runtime, zd_state, SUBDOMAIN, tenant_id)
     for account in runtime.store.accounts(tenant_id):
         if account.network == "x":
             # Fast polling for the demo; backfill so nothing written before the first poll is skipped.
@@ -189,7 +189,7 @@ def build_world(
     org = None
     if salesforce:
         org = start_org("Acme")
-        runtime.store.set_sink_connection(tenant_id, "salesforce", org.sink_config(reply_poll_seconds=0.5))
+        flows.connect_salesforce(runtime, web.url, tenant_id, org)
     worker = Worker(runtime, owner="demo-worker")
     # One pass now: every connector records where "now" is before any customer writes.
     worker.poll_due(limit=100)
@@ -208,17 +208,6 @@ def build_world(
         networks=networks,
         salesforce=org,
     )
-
-
-def _grant_rest_access(runtime: Runtime, zd_state: ZendeskState, tenant_id: int) -> None:
-    """The admin also gives horseshoe an API token (the admin UI's optional REST fields): horseshoe
-    reads solved tickets from Zendesk's ticket events with it."""
-    with zd_state.lock:
-        admin = next(u for u in zd_state.account(SUBDOMAIN).users.values() if u.role == "admin")
-    config = runtime.store.sink_connection(tenant_id, "zendesk")
-    assert config is not None
-    token = zd_state.issue_api_token(SUBDOMAIN, admin.id)
-    runtime.store.set_sink_connection(tenant_id, "zendesk", {**config, "api_email": admin.email, "api_token": token})
 
 
 def enable_faults(world: World, seed: int) -> None:
@@ -256,7 +245,7 @@ def _remember_post(world: World, username: str, post_id: str, kind: str) -> None
 def inject_other(world: World, index: int, *, retry_later: bool = False) -> None:
     """The next item on the other networks, round robin (``retry_later``: see ``DemoNetwork.inject``)."""
     network = world.networks[index % len(world.networks)]
-    external_id, private = network.inject(index // len(world.networks), world.web.url, retry_later=retry_later)
+    external_id, private = network.inject(index // len(world.networks), retry_later=retry_later)
     world.injected[f"{network.name}:{external_id}"] = "dm" if private else "new"
 
 
@@ -364,7 +353,7 @@ def pending_work(world: World) -> int:
     stored = counts["mentions"] - extra
     waiting = (expected - stored) + counts["mentions_pending"] + counts["deliveries_pending"]
     waiting += world.conversations.pending if world.conversations is not None else 0
-    waiting += sum(len(network.undelivered) for network in world.networks)
+    waiting += sum(network.waiting for network in world.networks)
     waiting += counts["replies_pending"]
     if world.salesforce is not None:
         waiting += sum(
@@ -395,6 +384,7 @@ def summary(world: World, started: float) -> dict[str, Any]:
         # Counted from the fakes: an item imported twice, or one agent reply posted twice.
         "duplicates": found.duplicates + found.double_replies,
         "lost": len(found.lost),
+        "accounts": flows.audit(world.runtime, world.runtime.store.ensure_tenant(SUBDOMAIN)),  # how each came
     }
     if world.salesforce is not None:
         posts = world.salesforce.records("SocialPost")
@@ -488,7 +478,7 @@ def run_demo(
                 if world.conversations is not None:
                     conversations.step(world, world.conversations)
                 for network in world.networks:
-                    network.redeliver(world.web.url)  # a webhook refused or timed out is sent again, as Meta does
+                    network.redeliver()  # a webhook refused or timed out is sent again, as Meta does
                 agents_work(world)
                 salesforce_agents_work(world)
                 # Zendesk's event callbacks (which ticket each resource landed in), as it sends them.

@@ -3,7 +3,8 @@
 Staged after the summary, so the figures it prints (``lost``, ``duplicates``) are about the
 scripted traffic only, and each staged problem is named on screen for what it is:
 
-- a second Mastodon brand account whose access token the instance revoked (every poll gets 401);
+- a second Mastodon brand account (connected through its guided flow, like every demo account) whose
+  access token the instance then revoked (every poll gets 401);
 - one mention whose Zendesk push is refused (the fake answers 422 ``RecordInvalid`` once), so the
   failures page has a failed delivery to retry (the retry then succeeds);
 - a demo operator with a one-time password, printed once, for the console's login.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from plugin.console import passwords
+from sandbox.demo.connect import Flow, connect
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -54,13 +56,17 @@ def expired_token_account(world: World) -> int | None:
     if mastodon is None or tenant_id is None:
         return None
     state = mastodon.harness.app.state
-    token = "acme-eu-token-revoked"
-    account = state.add_account("acme_eu", display_name="Acme EU (token revoked)", token=token)
-    state.revoke_token(token)
-    return world.runtime.store.upsert_account(
-        tenant_id, "mastodon", str(account["id"]), {"access_token": token}, handle="acme_eu",
-        settings={"poll_interval_seconds": 5}, api_base=mastodon.harness.url,
-    )  # fmt: skip
+    account = state.add_account("acme_eu", display_name="Acme EU (token revoked)")
+    flow = Flow("mastodon", {"api_base": mastodon.harness.url}, consent_user=str(account["id"]))
+    (connected,) = connect(world.runtime, world.web.url, tenant_id, flow)  # as the brand's first one
+    assert connected.account_id is not None
+    world.runtime.store.update_account_settings(connected.account_id, {"poll_interval_seconds": 5})
+    # Then someone revokes horseshoe's access in the instance's settings: every token it was issued is gone.
+    with state.lock:
+        issued = [token for token, owner in state.tokens.items() if owner == account["id"]]
+    for token in issued:
+        state.revoke_token(token)
+    return connected.account_id
 
 
 def refused_delivery(world: World, timeout: float = 30.0) -> int | None:

@@ -23,21 +23,47 @@ from sandbox.networks.harness import FailureKind, Harness, Posted, json_request,
 
 META_VERIFY = "verify-me"
 META_CUSTOMER = "2001"
+# The same customer on Instagram: Meta scopes ids per platform (an IGSID is not the person's PSID), so
+# one Graph fake serving a Page's Messenger and Instagram accounts keeps two conversations apart.
+IG_CUSTOMER = "4001"
 
 
-class _MetaHarness(Harness):
+class MetaHarness(Harness):
     """Facebook, Messenger and Instagram share one Graph fake; each harness runs its own copy."""
 
     connector_class: type[Connector]
+    # The kinds of the fake's ``posted`` records this connector publishes (messages: see ``_owns``).
+    own_kinds: frozenset[str] = frozenset()
+
+    def __init__(self, shared: MetaHarness | None = None) -> None:
+        """``shared``: another Meta harness whose fake this one uses too. One Graph API serves a Page's
+        Facebook, Messenger and Instagram accounts, so one Facebook Login connects all three (the demo)."""
+        super().__init__()
+        self.shared = shared
 
     def create_app(self) -> Any:
         self.state = MetaState(require_proof=True)
         return meta_app(self.state, FaultPlan(seed=7))
 
+    def start(self) -> None:
+        if self.shared is None:
+            super().start()
+            return
+        self.app, self.state, self.poisoned = self.shared.app, self.shared.state, self.shared.poisoned
+
+    def stop(self) -> None:
+        if self.shared is None:
+            super().stop()
+
+    @property
+    def url(self) -> str:
+        return self.shared.url if self.shared is not None else super().url
+
     def reset_state(self) -> None:
-        self.state.reset()
-        self.state.add_page()
-        self.state.add_person(META_CUSTOMER, "Ann Customer", username="ann.customer")
+        if self.shared is None:  # a shared fake is seeded (Page, customer) by its owner
+            self.state.reset()
+            self.state.add_page()
+            self.state.add_person(META_CUSTOMER, "Ann Customer", username="ann.customer")
         self.state.pending_webhooks(clear=True)
 
     def connector(self) -> Connector:
@@ -60,7 +86,7 @@ class _MetaHarness(Harness):
 
     @property
     def customer_id(self) -> str:
-        return META_CUSTOMER
+        return IG_CUSTOMER if self.network == "instagram" else META_CUSTOMER
 
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
         bodies = [b for b in self.state.pending_webhooks(clear=True) if external_id in json.dumps(b)]
@@ -89,6 +115,8 @@ class _MetaHarness(Harness):
     def posted(self) -> list[Posted]:
         found = []
         for item in self.state.posted_by_page():
+            if not self._owns(item):
+                continue  # published by another connector on the same fake
             private = item["kind"] not in ("comment", "ig_reply", "ig_comment")
             text = item.get("text") or item.get("message") or ""
             parent = item.get("parent_id") or item.get("in_reply_to")
@@ -96,10 +124,20 @@ class _MetaHarness(Harness):
             found.append(Posted(item.get("id"), text, parent, private, media))
         return found
 
+    def _owns(self, item: dict[str, Any]) -> bool:
+        if item["kind"] != "message":
+            return item["kind"] in self.own_kinds
+        if item.get("platform") == "instagram":
+            return self.network == "instagram"
+        # On Messenger's platform, a private reply to a comment (recipient: comment_id) is Facebook's.
+        to_comment = "id" not in (item.get("recipient") or {})
+        return self.network == ("facebook" if to_comment else "messenger")
 
-class FacebookHarness(_MetaHarness):
+
+class FacebookHarness(MetaHarness):
     network = "facebook"
     connector_class = FacebookConnector
+    own_kinds = frozenset({"comment"})
     fixture_files = (
         ("facebook/feed_comment_add.json", None),
         ("facebook/feed_comment_reply.json", None),
@@ -134,7 +172,7 @@ class FacebookHarness(_MetaHarness):
         return comment_id
 
 
-class MessengerHarness(_MetaHarness):
+class MessengerHarness(MetaHarness):
     network = "messenger"
     connector_class = MessengerConnector
     fixture_files = (
@@ -161,9 +199,10 @@ class MessengerHarness(_MetaHarness):
         return mid
 
 
-class InstagramHarness(_MetaHarness):
+class InstagramHarness(MetaHarness):
     network = "instagram"
     connector_class = InstagramConnector
+    own_kinds = frozenset({"ig_comment", "ig_reply"})
     fixture_files = (
         ("instagram/comment.json", None),
         ("instagram/comment_reply.json", None),
@@ -174,10 +213,11 @@ class InstagramHarness(_MetaHarness):
 
     def reset_state(self) -> None:
         super().reset_state()
+        self.state.add_person(IG_CUSTOMER, "Ann Customer", username="ann.customer")
         self.media_id = self.state.inject_ig_media(DEFAULT_IG_ID, "Our launch!")
 
     def inject_public(self, text: str, reply_to: str | None = None) -> str:
-        return self.state.inject_ig_comment(self.media_id, META_CUSTOMER, text, parent_id=self._top(reply_to))
+        return self.state.inject_ig_comment(self.media_id, IG_CUSTOMER, text, parent_id=self._top(reply_to))
 
     def inject_poison(self, text: str) -> str | None:
         # The comment with a ``timestamp`` Graph never sends.
@@ -192,7 +232,7 @@ class InstagramHarness(_MetaHarness):
         return comment_id
 
     def inject_private(self, text: str) -> str | None:
-        return self.state.inject_message(DEFAULT_PAGE_ID, META_CUSTOMER, text, platform="instagram")
+        return self.state.inject_message(DEFAULT_PAGE_ID, IG_CUSTOMER, text, platform="instagram")
 
     def delete_public(self, external_id: str) -> Any:
         self.state.delete(external_id)

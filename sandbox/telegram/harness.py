@@ -85,9 +85,11 @@ class TelegramHarness(Harness):
         return external_id
 
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
-        # What the Bot API POSTs to a webhook: the Update, with the secret_token header we registered.
+        # What the Bot API POSTs to a webhook: the Update, with the secret_token registered by
+        # setWebhook (a guided connection chose its own), else the one this harness's account has.
         [update] = [u for u in self.app.state.updates if self._id(u) == external_id]
-        return json_request(copy.deepcopy(update), {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET})
+        secret = (self.app.state.webhook or {}).get("secret_token") or TG_SECRET
+        return json_request(copy.deepcopy(update), {"X-Telegram-Bot-Api-Secret-Token": secret})
 
     def forged_webhooks(self, genuine: InboundRequest) -> list[InboundRequest]:
         return [

@@ -88,9 +88,10 @@ class VKHarness(Harness):
         return external_id
 
     def signed_webhook(self, external_id: str) -> InboundRequest | None:
-        # The Callback API puts the community's secret inside the JSON body.
+        # The Callback API puts the callback server's secret key inside the JSON body (the fake starts
+        # with this harness's, and takes the one a guided connection registers).
         event = self.app.state.events[-1]
-        return json_request({**copy.deepcopy(event), "secret": VK_SECRET}, {})
+        return json_request({**copy.deepcopy(event), "secret": self.app.state.secret}, {})
 
     def forged_webhooks(self, genuine: InboundRequest) -> list[InboundRequest]:
 

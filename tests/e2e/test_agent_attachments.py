@@ -53,7 +53,7 @@ def test_x_reply_carries_the_agents_image(world: World, image_host: ImageHost) -
 @pytest.mark.parametrize("name", ["facebook", "messenger", "instagram", "mastodon", "bluesky", "telegram", "vk"])
 def test_every_network_gets_the_image_or_the_agent_is_told(world: World, image_host: ImageHost, name: str) -> None:
     network = _network(world, name)
-    external_id, _private = network.inject(0, world.web.url)
+    external_id, _private = network.inject(0)
     settle(world)
     ticket = _ticket(world, f"{name}:{external_id}")
     before = len(network.harness.posted())

@@ -35,3 +35,9 @@ def test_demo_reaches_every_network_and_both_crms() -> None:
     # Facebook) noted on their tickets as internal notes, images attached.
     assert (summary["listening"], summary["handoffs"], summary["deletions"]) == (3, 1, 3)
     assert summary["attachments"] >= 1
+    # Every brand account and the Salesforce org were connected through their guided flows (the audit
+    # trail says "via": "connect_flow" for each), none inserted by hand.
+    accounts = summary["accounts"]
+    assert {a.split(":", 1)[0] for a in accounts["via_connect_flow"]} == set(networks)
+    assert len(accounts["via_connect_flow"]) == len(networks) and accounts["not_via_connect_flow"] == []
+    assert accounts["crm_via_connect_flow"] == ["salesforce"]

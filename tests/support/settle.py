@@ -20,6 +20,8 @@ def settle(world: World, rounds: int = 40) -> None:
     world.worker.wake_polls()
     idle, waited = 0, 0.0
     for _ in range(rounds):
+        for network in world.networks:
+            network.push()  # what a network sends on its own (Telegram's webhook), as it happens
         tick = world.worker.run_once()
         if tick.busy:
             idle = 0
