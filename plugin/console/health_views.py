@@ -39,5 +39,6 @@ def health() -> Any:
     needing |= {line.health.tenant_id for line in found.sinks if line.state.needs_admin and line.guided}
     needing |= {a.tenant_id for a in found.orphans}
     grants = {tenant_id: mint_connect_grant(rt, tenant_id, me.actor) for tenant_id in needing}
-    return render_template("console_health.html", me=me, board=found, grants=grants, when=when,
+    keys = {row.id: row.key for row in rt.store.tenants.all() if me.reaches(row.id)}
+    return render_template("console_health.html", me=me, board=found, grants=grants, when=when, tenant_keys=keys,
                            attention_state=attention_state)  # fmt: skip

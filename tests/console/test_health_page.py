@@ -106,6 +106,20 @@ def test_an_operator_sees_every_tenant(stack: Stack) -> None:
     assert re.search(r'id="attention-count">2<', stack.client.get("/console/").get_data(as_text=True))
 
 
+def test_a_refused_crm_without_a_connection_row_is_still_shown(stack: Stack) -> None:
+    """Refused credentials of a CRM whose connection row is gone: listed, paused, with the reconnect
+    button (the Zendesk admin page lists them under "Needs a look" in the same words)."""
+    attention.sink_refused(stack.rt, stack.acme.id, "salesforce", AuthError("refresh token revoked"))
+    attention.sink_refused(stack.rt, stack.globex.id, "salesforce", AuthError("globex-org-refused"))
+    make_admin(stack.rt, "ada", tenant="acme")
+    login(stack.client, "ada")
+    page = stack.client.get("/console/health").get_data(as_text=True)
+    row = _row(page, f'data-sink="salesforce" data-tenant="{stack.acme.id}"')
+    assert ">Needs attention<" in row and "salesforce: salesforce refused the credentials" in row
+    assert "refresh token revoked" in row and "Connect salesforce again" in row and "none left" in row
+    assert "globex" not in page and f'data-tenant="{stack.globex.id}"' not in page
+
+
 def test_strangers_are_sent_to_the_login_or_refused(stack: Stack) -> None:
     _globex_in_trouble(stack)
     page = stack.client.get("/console/health", headers={"Accept": "text/html"})
