@@ -6,62 +6,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from plugin.config import Settings
+from plugin.healthwords import account_facts, account_problems, sink_facts, when
 from plugin.plugins import Registry, get_plugin_manager
 from plugin.runtime import build_runtime
 from plugin.sink import SinkConnection
-from plugin.store.health import AccountHealth, SinkHealth
 from plugin.worker.streams import stream_summary
 from plugin.zendesk.notes import public_notes_warning
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "never"
-
-
-def account_problems(health: AccountHealth, installed: bool = True) -> list[str]:
-    """What an admin must fix about one account, in plain words (empty = nothing)."""
-    found: list[str] = []
-    if not installed:
-        found.append("connector not installed")
-    if health.needs_attention:
-        paused = "" if health.attention_pauses else " (still working)"
-        found.append(f"needs attention{paused} since {_when(health.attention_since)}: {health.needs_attention}")
-    if health.stuck:
-        found.append(
-            f"stuck: {health.poll_failures} polls failed in a row, cursor unmoved since {_when(health.last_poll_ok_at)}"
-            f" ({health.last_error})"
-        )
-    if health.quarantined:
-        found.append(
-            f"{health.quarantined} item(s) quarantined (horseshoe quarantine list --account {health.account_id})"
-        )
-    return found
-
-
-def account_facts(health: AccountHealth) -> str:
-    """The account's vital signs on one line."""
-    facts = [
-        f"last poll {_when(health.last_poll_ok_at)}",
-        f"last webhook {_when(health.last_webhook_ok_at)}",
-        f"undelivered {health.undelivered}"
-        + (f" (oldest {_when(health.oldest_undelivered_at)})" if health.oldest_undelivered_at else ""),
-        f"quarantined {health.quarantined}",
-    ]
-    if health.token_expires_at is not None:
-        facts.append(f"token {health.token_expiry()} ({_when(health.token_expires_at)})")
-    if health.last_error:
-        facts.append(f"last error {_when(health.last_error_at)}: {health.last_error}")
-    return ", ".join(facts)
-
-
-def sink_facts(health: SinkHealth) -> str:
-    """A CRM connection's vital signs on one line."""
-    facts = [f"last delivery {_when(health.last_ok_at)}"]
-    if health.token_expires_at is not None:
-        facts.append(f"session {health.token_expiry()} ({_when(health.token_expires_at)}, renewed automatically)")
-    if health.last_error:
-        facts.append(f"last error {_when(health.last_error_at)}: {health.last_error}")
-    return ", ".join(facts)
+    return when(value, seconds=True)
 
 
 def run_doctor(settings: Settings, echo: Callable[[str], None] = print) -> list[str]:

@@ -6,7 +6,14 @@ import click
 import pluggy
 from flask import Blueprint
 
-from plugin.console import dashboard_views, failure_views, quarantine_views, service_views, views  # noqa: F401  (routes on bp)
+from plugin.console import (  # noqa: F401  (routes on bp)
+    dashboard_views,
+    failure_views,
+    health_views,
+    quarantine_views,
+    service_views,
+    views,
+)
 from plugin.console.blueprint import bp
 from plugin.console.cli import admin, deliveries, replies
 

@@ -15,6 +15,7 @@ from plugin.connect.grant import mint_connect_grant
 from plugin.console import passwords
 from plugin.console.auth import Principal, check_csrf, close_session, open_session, principal, require_admin
 from plugin.console.blueprint import bp
+from plugin.console.health import board
 from plugin.errors import BadInput
 from plugin.web.extension import runtime
 from plugin.web.forms import form_field
@@ -130,11 +131,13 @@ def home() -> Any:
     # The guided connect pages trust only a signed grant (plugin/connect/grant.py); the console mints
     # one per tenant this admin administers, naming the admin as the actor for the audit trail.
     grants = {row.id: mint_connect_grant(rt, row.id, f"admin:{me.name}") for row in tenants}
+    health = board(rt, me)  # the health page's read: its count on a card, each account's state in the table
     return render_template(
         "console_home.html", me=me, tenants=tenants, grants=grants,
         failed=len(rt.store.failures.failed_deliveries(scope)),
         uncertain=len(rt.store.failures.uncertain_replies(scope)),
         accounts=[a for a in rt.store.accounts() if me.reaches(a.tenant_id)],
+        attention=health.needs_attention, states={line.health.account_id: line.state for line in health.accounts},
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import make_response, render_template, request
 
+from plugin import healthwords
 from plugin.connect.grant import mint_connect_grant
 from plugin.errors import AuthError, BadInput, RetriableError
 from plugin.web import service_settings
@@ -162,6 +163,10 @@ def _admin_page(
         # Each CRM connection's health (last accepted batch, last error, session expiry, attention);
         # refused credentials of a CRM with no connection row left are listed under "Needs a look".
         crm_health=crm,
+        # Their states and sentences are shared with the console and doctor (plugin/healthwords.py).
+        account_state=healthwords.account_state,
+        sink_state=healthwords.sink_state,
+        attention_state=healthwords.attention_state,
         crm_attention=[a for a in rt.store.health.attention(tenant_id) if a.sink not in {None, *connected}],
         quarantined=rt.store.quarantine.list(tenant_id=tenant_id, limit=20),
         selected=selected,

@@ -291,3 +291,56 @@ def test_service_settings_business_hours_and_the_satisfaction_survey(
     assert "business hours (Europe/Berlin: Mon-Fri 09:00-17:00" in page.locator("#sla-clock").inner_text()
     page.close()
     rt.store.csat.set_business_hours(tenant_id, "", "test")  # leave the shared world as it was
+
+
+def test_health_page_flags_a_revoked_token_and_a_refused_crm(world: World, browser: Any, screenshot_dir: Path) -> None:
+    """Issue 15 in the standalone console (a Salesforce-only company's admin UI): the Mastodon account
+    whose token the instance revoked is flagged by the running worker's own polls, a refused Salesforce
+    org is paused, both said in plain words with a way to reconnect; the home counts them."""
+    from plugin import attention
+    from plugin.errors import AuthError
+    from plugin.store.health import account_target, sink_target
+
+    rt = world.runtime
+    tenant_id = rt.store.tenant_id(SUBDOMAIN)
+    assert tenant_id is not None
+    revoked = showcase.expired_token_account(world)
+    assert revoked is not None
+    wait_for(lambda: rt.store.health.paused(account_target(revoked)))  # the worker's poll got a 401
+    # The org refused its refresh token (as the Salesforce sink's refusal records it): deliveries wait.
+    refused = AuthError("salesforce refused the refresh token (expired access/refresh token); connect the org again")
+    rt.store.set_sink_connection(tenant_id, "salesforce", {"auth": "oauth", "instance_url": "https://acme.example"})
+    attention.sink_refused(rt, tenant_id, "salesforce", refused)  # after: a (re)connection clears the flag
+    rt.store.health.sink_failed(tenant_id, "salesforce", attention.plain_error(refused, "salesforce"))
+    try:
+        make_admin(rt, "health-admin", tenant=SUBDOMAIN)
+        page = log_in(browser, world, "health-admin")
+        assert int(page.locator("#attention-count").inner_text()) >= 2
+        shoot(page, screenshot_dir, "home-attention")
+        page.get_by_role("link", name="see health").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Health"
+        row = page.locator(f"#account-health tr[data-account='{revoked}']")
+        assert row.locator(".badge.attention").inner_text() == "Needs attention"
+        text = row.inner_text()
+        assert "mastodon refused the credentials" in text and "paused until it is connected again" in text
+        assert "acme_eu" in text and str(revoked) in text
+        # The most urgent rows come first.
+        assert page.locator("#account-health tbody tr").first.get_attribute("data-account") == str(revoked)
+        crm = page.locator("#crm-health tr[data-sink=salesforce]")
+        assert crm.locator(".badge.attention").inner_text() == "Needs attention"
+        assert "expired access/refresh token" in crm.inner_text() and "deliveries to it are paused" in crm.inner_text()
+        assert crm.get_by_role("button", name="Connect salesforce again").is_visible()
+        shoot(page, screenshot_dir, "health")
+        page.set_viewport_size({"width": 800, "height": 600})
+        crm.scroll_into_view_if_needed()  # the CRM connections, below the accounts on a small screen
+        page.screenshot(path=str(screenshot_dir / "console-health-800x600-crm.png"))
+        # "Connect it again" opens the guided connect flow for this tenant.
+        row.get_by_role("button", name="Connect it again").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == f"Connect an account for {SUBDOMAIN}"
+        page.close()
+    finally:  # leave the shared world as it was for whatever runs after
+        rt.store.health.clear(sink_target("salesforce", tenant_id))
+        rt.store.disable_sink_connection(tenant_id, "salesforce", "test over")
+        rt.store.update_account_settings(revoked, {"poll_interval_seconds": 3600})

@@ -231,6 +231,19 @@ def _console_quarantine(path: str, method: str) -> Callable[[Stack], None]:
     return attack
 
 
+def _console_health(stack: Stack) -> None:
+    """The health page: strangers refused; acme's admin never sees globex's refused account or its CRM's error."""
+    from plugin import attention
+    from plugin.errors import AuthError
+
+    attention.account_refused(stack.rt, stack.globex.account_id, AuthError("globex-secret-reason"), "poll")
+    stack.rt.store.health.sink_failed(stack.globex.id, "zendesk", "globex-secret-crm-error")
+    _console_page("/console/health")(stack)
+    page = stack.client.get("/console/health").get_data(as_text=True)
+    assert "globex-secret" not in page and f'data-account="{stack.globex.account_id}"' not in page
+    assert f'data-account="{stack.acme.account_id}"' in page
+
+
 def _console_login(stack: Stack) -> None:
     # The login form shows no tenant; a login without the form's token, or for nobody, opens nothing.
     assert b"acme" not in stack.client.get("/console/login").data
@@ -320,6 +333,7 @@ ATTACKS: dict[str, Callable[[Stack], None]] = {
     "console.home": _console_page("/console/"),
     "console.password": _console_page("/console/password"),
     "console.failures": _console_page("/console/failures"),
+    "console.health": _console_health,
     "console.service": _console_service,
     "console.dashboard": _console_dashboard,
     "console.quarantine": _console_quarantine("/console/quarantine", "GET"),
