@@ -23,6 +23,7 @@ Full run: 3,000 mentions per worker count; ``--quick``: 300.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import tempfile
@@ -87,6 +88,52 @@ def connected(rt: Runtime, names: list[str]) -> bool:
         return set(names) <= {r[0] for r in found}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process on this host has used so far; None when it cannot be read
+    (gone, or not on Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends(rt: Runtime) -> list[int]:
+    """The PostgreSQL server processes serving the workers (on this host: the bench's own server)."""
+    with rt.db.read() as conn:
+        found = conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name LIKE 'worker%'"
+            )
+        )
+        return [int(r[0]) for r in found]
+
+
+def cpu_now(procs: list[Proc], servers: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by each worker (``w<pid>``), each of their PostgreSQL backends
+    (``pg<pid>``) and this process (``bench``: the fakes and the polling)."""
+    used: dict[str, float] = {"bench": time.process_time()}
+    for name, pid in [(f"w{p.popen.pid}", p.popen.pid) for p in procs if p.popen is not None] + [
+        (f"pg{pid}", pid) for pid in servers
+    ]:
+        seconds = cpu_seconds(pid)
+        if seconds is not None:
+            used[name] = seconds
+    return used
+
+
+def cpu_ms_per_mention(before: dict[str, float], after: dict[str, float], total: int) -> dict[str, float]:
+    """What the run cost the host per mention, whatever else the host ran meanwhile: CPU milliseconds
+    of the workers, their PostgreSQL backends (one opened during the run counts from zero; one closed
+    before the end is missed) and the bench process (the CRM fakes)."""
+    spent = {"workers": 0.0, "postgres": 0.0, "fakes": after["bench"] - before["bench"]}
+    for key, seconds in after.items():
+        if key != "bench":
+            spent["workers" if key.startswith("w") else "postgres"] += seconds - before.get(key, 0.0)
+    return {k: round(1000 * v / total, 2) for k, v in spent.items()}
+
+
 def store_backlog(rt: Runtime, tenant_id: int, account_id: int, mentions: list[Mention]) -> None:
     """The whole backlog in one commit (what ingest stores first), so no worker starts before the others."""
     with rt.db.begin() as conn:
@@ -131,7 +178,10 @@ def one_run(fakes: Fakes, url: str, workers: int, total: int, data_dir: Path, de
                 raise RuntimeError(f"a worker did not come up; see {data_dir}")
             time.sleep(POLL_SECONDS)
         ready = time.perf_counter()
+        servers = backends(rt)
+        cpu_before = cpu_now(procs, servers)
         store_backlog(rt, tenant_id, account_id, mentions)
+        cpu_before["bench"] = time.process_time()  # storing the backlog is the bench's, not the fakes'
         first: float | None = None
         finished = False
         while time.perf_counter() - ready < deadline_s:
@@ -145,6 +195,7 @@ def one_run(fakes: Fakes, url: str, workers: int, total: int, data_dir: Path, de
                 raise RuntimeError(f"a worker died; see {data_dir}")
             time.sleep(POLL_SECONDS)
         ended = time.perf_counter()
+        cpu = cpu_ms_per_mention(cpu_before, cpu_now(procs, sorted(set(servers) | set(backends(rt)))), total)
         counts = rt.store.counts()
     finally:
         for proc in procs:
@@ -164,6 +215,7 @@ def one_run(fakes: Fakes, url: str, workers: int, total: int, data_dir: Path, de
         "failed": counts["deliveries_failed"],
         "lost": lost,
         "duplicates": duplicates,
+        "cpu_ms_per_mention": cpu,
     }
 
 
@@ -227,6 +279,12 @@ def run(
         "finished": all(r["finished"] for r in results),
         "failed": sum(r["failed"] for r in results),
         "crm_latency_s": latency,
+        # Host CPU per mention (all processes of the run): flat from 1 to 3 workers means adding
+        # workers costs no contention (spinning, lock retries); the 3-worker rate is then bounded by
+        # the cores over this cost, whatever a lone worker's rate.
+        "cpu_ms_1": round(sum(results[0]["cpu_ms_per_mention"].values()), 2),
+        "cpu_ms_3": round(sum(results[-1]["cpu_ms_per_mention"].values()), 2),
+        "cores": os.cpu_count(),
         "runs": results,
     }
 
