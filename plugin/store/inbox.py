@@ -186,7 +186,7 @@ class InboxRepository:
         routing lease is still held: one whose lease expired belongs to whoever claimed it since.
         Returns how many were finished."""
         m = t.mentions
-        finished = 0
+        finished: list[RoutedMention] = []
         with self.db.begin() as conn:
             for r in sorted(routed, key=lambda r: r.mention.id):  # id order, as lease renewals lock
                 where = [m.c.id == r.mention.id, m.c.status == MentionStatus.RECEIVED]
@@ -199,10 +199,12 @@ class InboxRepository:
                 add_deliveries(conn, r.mention.id, r.mention.tenant_id, r.matches)
                 if owner is None:
                     conn.execute(update(m).where(m.c.id == r.mention.id).values(**values))
-                # The service fact (first response, resolution, SPS...) commits with the verdict.
-                record_routed(conn, [r])
-                finished += 1
-        return finished
+                finished.append(r)
+            # The service facts (first response, resolution, SPS...) commit with the verdicts. Last:
+            # their rollup rows are shared by every worker routing this tenant's mentions, and are
+            # locked from their update to the commit (plugin/store/rollups.py, bump_many).
+            record_routed(conn, finished)
+        return len(finished)
 
     # -- reads for the CRM side --------------------------------------------------------------
     def find(self, tenant_id: int | None, network: str, external_id: str) -> MentionRow | None:

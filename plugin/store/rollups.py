@@ -111,9 +111,54 @@ def _empty_row(tenant_id: int, column: str, start: datetime, account_id: int, ne
 
 def bump(conn: Connection, tenant_id: int, hour: datetime, account_id: int, network: str, delta: Delta) -> None:
     """Add ``delta`` to the hour's and the day's rollup rows."""
-    day = hour.replace(hour=0)
-    for table, column, start in ((t.metric_hours, "hour", hour), (t.metric_days, "day", day)):
-        _bump_one(conn, table, column, start, tenant_id, account_id, network, delta)
+    bump_many(conn, [(RollupKey(tenant_id, hour, account_id, network), delta)])
+
+
+@dataclass(frozen=True, order=True)
+class RollupKey:
+    """The rollup row (per hour, and per day of that hour) a contribution goes to."""
+
+    tenant_id: int
+    hour: datetime
+    account_id: int
+    network: str
+
+
+def merged(a: Delta, b: Delta) -> Delta:
+    """One delta adding what ``a`` and ``b`` add."""
+    counts = dict(a.counts)
+    for name, n in b.counts.items():
+        counts[name] = counts.get(name, 0) + n
+    sums = dict(a.sums)
+    for name, amount in b.sums.items():
+        sums[name] = sums.get(name, 0.0) + amount
+    counters = {name: dict(c) for name, c in a.counters.items()}
+    for name, c in b.counters.items():
+        into = counters.setdefault(name, {})
+        for k, n in c.items():
+            into[k] = into.get(k, 0) + n
+    return Delta(counts, sums, counters)
+
+
+def bump_many(conn: Connection, contributions: Iterable[tuple[RollupKey, Delta]]) -> None:
+    """Add every contribution to its hour's and day's rollup rows: one update per row, however many
+    contributions it gets, every hour row in key order and then every day row in key order.
+
+    One tenant's mentions all land on the same few rows, so every worker's transaction locks them:
+    summed first, a group commit of 50 mentions holds each row for one UPDATE instead of 50, and
+    callers bump as the last step of their transaction, so the lock is held until the commit only
+    (not across the rest of their writes). One locking order for everybody keeps two such
+    transactions from deadlocking on rows of different hours of the same day."""
+    by_key: dict[RollupKey, Delta] = {}
+    for key, delta in contributions:
+        by_key[key] = merged(by_key[key], delta) if key in by_key else delta
+    by_day: dict[RollupKey, Delta] = {}
+    for key in sorted(by_key):
+        _bump_one(conn, t.metric_hours, "hour", key.hour, key.tenant_id, key.account_id, key.network, by_key[key])
+        day = RollupKey(key.tenant_id, key.hour.replace(hour=0), key.account_id, key.network)
+        by_day[day] = merged(by_day[day], by_key[key]) if day in by_day else by_key[key]
+    for key in sorted(by_day):
+        _bump_one(conn, t.metric_days, "day", key.hour, key.tenant_id, key.account_id, key.network, by_day[key])
 
 
 def _bump_one(
@@ -178,8 +223,10 @@ def mention_delta(labels: Mapping[str, Any]) -> Delta:
 
 
 def record_routed(conn: Connection, routed: Iterable[RoutedMention]) -> None:
-    """Inside routing's write transaction: a fact and its rollup contribution per engaged mention."""
+    """Inside routing's write transaction: a fact and its rollup contribution per engaged mention
+    (the contributions summed per rollup row and bumped last, see ``bump_many``)."""
     f = t.service_facts
+    contributions: list[tuple[RollupKey, Delta]] = []
     for r in routed:
         if not r.engaged:
             continue
@@ -203,4 +250,6 @@ def record_routed(conn: Connection, routed: Iterable[RoutedMention]) -> None:
                 hour=hour_of(created),
             )
         )
-        bump(conn, r.mention.tenant_id, hour_of(created), account_id, r.mention.network, mention_delta(r.labels))
+        key = RollupKey(r.mention.tenant_id, hour_of(created), account_id, r.mention.network)
+        contributions.append((key, mention_delta(r.labels)))
+    bump_many(conn, contributions)

@@ -26,10 +26,12 @@ from plugin.store.rollups import (
     Delta,
     FactRow,
     HourRow,
+    RollupKey,
     _bump_one,
     _fact,
     _hour_row,
     bump,
+    bump_many,
     histogram_bucket,
     hour_of,
     mention_delta,
@@ -74,6 +76,7 @@ class ServiceRepository:
                 )
             ).all()
             clock = businesshours.stored(business_hours_spec(conn, tenant_id)) if rows else None
+            contributions: list[tuple[RollupKey, Delta]] = []
             for row in rows:
                 fact = _fact(row)
                 if not conn.execute(
@@ -85,7 +88,9 @@ class ServiceRepository:
                 delta = Delta({"answered": 1}, {"response_seconds": seconds},
                               {"response_histogram": {histogram_bucket(seconds): 1},
                                "business_histogram": {histogram_bucket(business): 1}})  # fmt: skip
-                bump(conn, tenant_id, hour_of(fact.created_at), fact.account_id, fact.network, delta)
+                contributions.append((RollupKey(tenant_id, hour_of(fact.created_at), fact.account_id, fact.network),
+                                      delta))  # fmt: skip
+            bump_many(conn, contributions)  # last: the rollup rows are shared by every worker
             return len(rows)
 
     def link_tickets(self, tenant_id: int, sink: str, links: Sequence[tuple[str, str, str]]) -> int:
@@ -131,6 +136,7 @@ class ServiceRepository:
         time, in whichever CRM). Returns the facts resolved now."""
         f = t.service_facts
         done: list[FactRow] = []
+        contributions: list[tuple[RollupKey, Delta]] = []
         with self.db.begin() as conn:
             for ticket, when in solved:
                 when = as_utc(when) or when
@@ -141,8 +147,10 @@ class ServiceRepository:
                         continue
                     seconds = max(0.0, (when - fact.created_at).total_seconds())
                     delta = Delta({"resolved": 1}, {"resolution_seconds": seconds}, {})
-                    bump(conn, tenant_id, hour_of(fact.created_at), fact.account_id, fact.network, delta)
+                    key = RollupKey(tenant_id, hour_of(fact.created_at), fact.account_id, fact.network)
+                    contributions.append((key, delta))
                     done.append(fact)
+            bump_many(conn, contributions)  # last: the rollup rows are shared by every worker
         return done
 
     def survey_of(self, tenant_id: int, network: str, author_external_id: str, since: datetime) -> FactRow | None:

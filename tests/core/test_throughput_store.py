@@ -5,6 +5,7 @@ received mention once, however long the backlog."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,63 @@ def test_group_commit_leaves_a_mention_whose_routing_lease_was_lost(rt: Runtime,
         deliveries = conn.execute(select(t.deliveries.c.mention_id)).all()
     assert sorted(statuses.values()) == ["received", "routed"]
     assert len(deliveries) == 1
+
+
+def test_racing_group_commits_add_every_mention_to_the_shared_rollup_rows_once(
+    rt: Runtime, tenant: tuple[int, int]
+) -> None:
+    """Every routing group commit of a tenant adds to the same few rollup rows (one per hour and per
+    day): racing ones, each spanning two hours of one day, neither deadlock nor lose a contribution,
+    and a group's mentions are summed into each row (plugin/store/rollups.py, ``bump_many``)."""
+    tenant_id, account_id = tenant
+    groups, per_group = 4, 6
+    start = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    ids: list[list[int]] = []
+    for g in range(groups):
+        mine = []
+        for n in range(per_group):
+            at = start + timedelta(hours=n % 2, minutes=g * per_group + n)  # 09:xx and 10:xx alternate
+            mention = make_mention(f"{g}-{n}", author=f"u{g}-{n}").model_copy(update={"created_at": at})
+            mention_id = rt.store.inbox.insert(tenant_id, account_id, mention)
+            assert mention_id is not None
+            mine.append(mention_id)
+        ids.append(mine)
+    intents = ("praise", "complaint", "question")
+
+    def commit(g: int) -> int:
+        rows = rt.store.inbox.for_routing_many(ids[g])
+        routed = [
+            RoutedMention(row, True, {"intent": intents[i % 3], "sentiment": "positive"}, {"zendesk": None})
+            for i, (row, _sinks) in enumerate(rows)
+        ]
+        return rt.store.inbox.finish_routing_many(routed)
+
+    barrier = threading.Barrier(groups)
+    finished: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(g: int) -> None:
+        barrier.wait()
+        try:
+            finished.append(commit(g))
+        except BaseException as exc:  # re-raised below: a deadlock would surface here
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(g,)) for g in range(groups)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(finished) == [per_group] * groups
+    service = rt.store.service
+    hours = service.rollup(tenant_id, start, start + timedelta(hours=2))
+    assert [(h.hour, h.mentions) for h in hours] == [
+        (start, groups * per_group // 2), (start + timedelta(hours=1), groups * per_group // 2)
+    ]  # fmt: skip
+    [day] = service.rollup(tenant_id, start, start + timedelta(days=1), grain="day")
+    total = groups * per_group
+    assert day.mentions == total and day.promoting == total  # praise and positive both promote
+    assert day.by_intent == {i: total // 3 for i in intents}
+    assert day.by_sentiment == {"positive": total}
+    assert sum(h.by_intent.get("praise", 0) for h in hours) == total // 3
