@@ -18,14 +18,17 @@ import atexit
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 
 from plugin.models import Mention
 from plugin.runtime import Runtime
+from plugin.traffic import TRAFFIC
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
 DRAIN_SECONDS = 10.0
+GIVE_WAY_SECONDS = 5.0  # the longest a burst of requests delays the observers
 
 Announcement = tuple[Mention, int, str]  # mention, its inbox id, tenant key
 
@@ -33,7 +36,7 @@ Announcement = tuple[Mention, int, str]  # mention, its inbox id, tenant key
 class Announcer:
     def __init__(self, runtime: Runtime, limit: int = QUEUE_LIMIT):
         self.runtime = runtime
-        self._queue: queue.Queue[Announcement] = queue.Queue(maxsize=limit)
+        self._queue: queue.Queue[tuple[float, Announcement]] = queue.Queue(maxsize=limit)  # (queued at, item)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -44,7 +47,7 @@ class Announcer:
         self._start()
         for item in items:
             try:
-                self._queue.put_nowait(item)
+                self._queue.put_nowait((time.monotonic(), item))
             except queue.Full:
                 self._announce(item)
 
@@ -72,7 +75,10 @@ class Announcer:
         while True:
             item = self._queue.get()
             try:
-                self._announce(item)
+                # Observers triage (CPU-bound): during a burst of requests they wait for it to pause,
+                # but no item waits more than GIVE_WAY_SECONDS after it was queued (see plugin.traffic).
+                TRAFFIC.give_way(max(0.0, item[0] - time.monotonic() + GIVE_WAY_SECONDS))
+                self._announce(item[1])
             finally:
                 self._queue.task_done()
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool, QueuePool
@@ -57,6 +63,58 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
 
 
+class _Writer:
+    """The turn to write one SQLite file, handed over at once instead of polled for.
+
+    Threads of a process queue on a re-entrant lock (a write nested in a write on one thread goes
+    on as before), shared by every ``Database`` of this process on the same file. Processes on the
+    same file (gunicorn's workers, ``horseshoe worker``) queue on a blocking ``flock`` of
+    ``<file>.writer``: before it, a process that found the write lock taken by another slept in
+    SQLite's busy handler (1, 2, 5 ... 100 ms between looks) while its whole group commit waited.
+    SQLite's own lock stays the authority; this only orders who asks for it."""
+
+    def __init__(self, path: Path | None):
+        self.path = path  # None: in-memory (one process), threads only
+        self._lock = threading.RLock()
+        self._depth = 0  # nesting of the thread holding ``_lock``
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._flock(exclusive=True)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outermost:
+                    self._flock(exclusive=False)
+
+    def _flock(self, *, exclusive: bool) -> None:
+        if self.path is None or fcntl is None:
+            return  # no file, or no flock (Windows): SQLite's busy handler alone orders processes
+        if self._fd is None or self._pid != os.getpid():
+            # One descriptor per process: one inherited across a fork would share the parent's lock.
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_UN)
+
+
+_WRITERS: dict[str, _Writer] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_for(path: str) -> _Writer:
+    """This process's one ``_Writer`` of the SQLite file at ``path``."""
+    lock_path = os.path.abspath(path.split("?", 1)[0]) + ".writer"
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(lock_path, _Writer(Path(lock_path)))
+
+
 class Database:
     def __init__(self, url: str):
         self.url = normalize_url(url)
@@ -96,8 +154,10 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
         self.reader: Engine = self.engine.execution_options(**{READ: True})
-        # Re-entrant: a write nested in a write on one thread behaves as before (waits for SQLite).
-        self._writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        # SQLite's writers queue on a ``_Writer`` (threads, then processes); PostgreSQL needs no queue.
+        self._writer: _Writer | None = None
+        if self.is_sqlite:
+            self._writer = _writer_for(path) if not memory else _Writer(None)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -108,9 +168,8 @@ class Database:
                 yield conn
             return
         # SQLite has one write lock per file; its busy handler polls for it with sleeps of up to
-        # 100 ms. Threads of one process queue here instead and are handed the turn at once, so only
-        # other processes are ever waited for by polling.
-        with self._writer, self.engine.begin() as conn:
+        # 100 ms. Writers queue on ``_Writer`` instead and are handed the turn at once.
+        with self._writer.turn(), self.engine.begin() as conn:
             yield conn
 
     # ``write`` names what ``begin`` does, for code that also uses ``read``.
