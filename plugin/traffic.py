@@ -23,6 +23,8 @@ from contextlib import contextmanager
 # Background work waits for the requests to pause this long: the gap between one client's answer
 # and its next request on a keep-alive connection is far shorter, the end of a burst is not.
 QUIET_SECONDS = 0.05
+# The longest a burst delays a worker pass or an announcement (after its commit): delayed, never starved.
+GIVE_WAY_SECONDS = 5.0
 
 
 class Traffic:

@@ -26,12 +26,11 @@ from collections.abc import Sequence
 
 from plugin.models import Mention
 from plugin.runtime import Runtime
-from plugin.traffic import TRAFFIC
+from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
 DRAIN_SECONDS = 10.0
-GIVE_WAY_SECONDS = 5.0  # the longest a burst of requests delays the observers
 
 Announcement = tuple[Mention, int, str]  # mention, its inbox id, tenant key
 

@@ -31,14 +31,12 @@ from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
-from plugin.traffic import TRAFFIC
+from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 from plugin.worker import delivery, listening, ratings, resolutions
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
 
 log = logging.getLogger(__name__)
-# The longest a burst of this process's requests delays a worker pass (``plugin.traffic``).
-GIVE_WAY_SECONDS = 5.0
 
 
 @dataclass
@@ -468,9 +466,7 @@ class Worker:
         idle = self.runtime.settings.worker_idle_seconds
         streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
         while not self._stop.is_set():
-            # During a burst of requests in this process (``horseshoe serve``), routing and delivering
-            # what they stored waits for the burst to pause (at most GIVE_WAY_SECONDS): the CPU goes to
-            # answering, and the work is done right after (see plugin.traffic).
+            # A burst of this process's requests (serve) is answered first, this pass comes after.
             TRAFFIC.give_way(GIVE_WAY_SECONDS)
             try:
                 streams.maybe_start()
