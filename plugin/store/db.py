@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -77,34 +78,41 @@ class _Writer:
         self.path = path  # None: in-memory (one process), threads only
         self._lock = threading.RLock()
         self._depth = 0  # nesting of the thread holding ``_lock``
-        self._fd: int | None = None
-        self._pid = 0
+        self._fd: int | None = None  # open only while this process holds the file lock
 
     @contextmanager
     def turn(self) -> Iterator[None]:
         with self._lock:
             outermost = self._depth == 0
             if outermost:
-                self._flock(exclusive=True)
+                self._lock_file()
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
                 if outermost:
-                    self._flock(exclusive=False)
+                    self._unlock_file()
 
-    def _flock(self, *, exclusive: bool) -> None:
+    def _lock_file(self) -> None:
         if self.path is None or fcntl is None:
             return  # no file, or no flock (Windows): SQLite's busy handler alone orders processes
-        if self._fd is None or self._pid != os.getpid():
-            # One descriptor per process: one inherited across a fork would share the parent's lock.
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_UN)
+        # Opened per turn (a few microseconds): no descriptor outlives it, none crosses a fork.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _unlock_file(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the only descriptor releases the lock
 
 
-_WRITERS: dict[str, _Writer] = {}
+_WRITERS: weakref.WeakValueDictionary[str, _Writer] = weakref.WeakValueDictionary()
 _WRITERS_LOCK = threading.Lock()
 
 
@@ -112,7 +120,10 @@ def _writer_for(path: str) -> _Writer:
     """This process's one ``_Writer`` of the SQLite file at ``path``."""
     lock_path = os.path.abspath(path.split("?", 1)[0]) + ".writer"
     with _WRITERS_LOCK:
-        return _WRITERS.setdefault(lock_path, _Writer(Path(lock_path)))
+        writer = _WRITERS.get(lock_path)
+        if writer is None:  # kept while a Database of this file exists
+            writer = _WRITERS[lock_path] = _Writer(Path(lock_path))
+        return writer
 
 
 class Database:
