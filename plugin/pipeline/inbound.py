@@ -25,7 +25,7 @@ from plugin.store.db import utcnow
 from plugin.store.inbox import MentionRow, RoutedMention
 from plugin.store.intake import IntakeTransaction
 from plugin.store.statuses import MentionStatus
-from plugin.triage import merge_labels
+from plugin.triage import merge_labels, observer
 
 log = logging.getLogger(__name__)
 # How long after a handoff the customer's private messages still join the public thread's ticket.
@@ -223,6 +223,7 @@ def _route_claimed(runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat
             continue
         with tenant_context(tenants[row.tenant_id]):
             labels = triage(runtime, mention)
+            observer.remember_labels(runtime, mention, tenants[row.tenant_id], labels)
             engage = labels.engage is not False and not row.deleted
             skipped = (labels.model_extra or {}).get("skip_reason") or ("deleted" if row.deleted else "none")
             metrics.TRIAGED.labels(labels.intent or "none", str(skipped)).inc()

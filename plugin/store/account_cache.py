@@ -47,10 +47,12 @@ class _Snapshot:
     by_tenant: dict[int, list[CachedAccount]] = field(default_factory=dict)
 
 
+# Built once: every webhook's write transaction reads it first.
+_GENERATION = select(ct.cache_generations.c.generation).where(ct.cache_generations.c.name == ct.ACCOUNTS)
+
+
 def read_generation(conn: Connection) -> int:
-    value = conn.execute(
-        select(ct.cache_generations.c.generation).where(ct.cache_generations.c.name == ct.ACCOUNTS)
-    ).scalar_one_or_none()
+    value = conn.execute(_GENERATION).scalar_one_or_none()
     return int(value or 0)
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool, QueuePool
@@ -57,6 +64,68 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
 
 
+class _Writer:
+    """The turn to write one SQLite file, handed over at once instead of polled for.
+
+    Threads of a process queue on a re-entrant lock (a write nested in a write on one thread goes
+    on as before), shared by every ``Database`` of this process on the same file. Processes on the
+    same file (gunicorn's workers, ``horseshoe worker``) queue on a blocking ``flock`` of
+    ``<file>.writer``: before it, a process that found the write lock taken by another slept in
+    SQLite's busy handler (1, 2, 5 ... 100 ms between looks) while its whole group commit waited.
+    SQLite's own lock stays the authority; this only orders who asks for it."""
+
+    def __init__(self, path: Path | None):
+        self.path = path  # None: in-memory (one process), threads only
+        self._lock = threading.RLock()
+        self._depth = 0  # nesting of the thread holding ``_lock``
+        self._fd: int | None = None  # open only while this process holds the file lock
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._lock_file()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outermost:
+                    self._unlock_file()
+
+    def _lock_file(self) -> None:
+        if self.path is None or fcntl is None:
+            return  # no file, or no flock (Windows): SQLite's busy handler alone orders processes
+        # Opened per turn (a few microseconds): no descriptor outlives it, none crosses a fork.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _unlock_file(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the only descriptor releases the lock
+
+
+_WRITERS: weakref.WeakValueDictionary[str, _Writer] = weakref.WeakValueDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_for(path: str) -> _Writer:
+    """This process's one ``_Writer`` of the SQLite file at ``path``."""
+    lock_path = os.path.abspath(path.split("?", 1)[0]) + ".writer"
+    with _WRITERS_LOCK:
+        writer = _WRITERS.get(lock_path)
+        if writer is None:  # kept while a Database of this file exists
+            writer = _WRITERS[lock_path] = _Writer(Path(lock_path))
+        return writer
+
+
 class Database:
     def __init__(self, url: str):
         self.url = normalize_url(url)
@@ -96,8 +165,10 @@ class Database:
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
         self.reader: Engine = self.engine.execution_options(**{READ: True})
-        # Re-entrant: a write nested in a write on one thread behaves as before (waits for SQLite).
-        self._writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        # SQLite's writers queue on a ``_Writer`` (threads, then processes); PostgreSQL needs no queue.
+        self._writer: _Writer | None = None
+        if self.is_sqlite:
+            self._writer = _writer_for(path) if not memory else _Writer(None)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -108,9 +179,8 @@ class Database:
                 yield conn
             return
         # SQLite has one write lock per file; its busy handler polls for it with sleeps of up to
-        # 100 ms. Threads of one process queue here instead and are handed the turn at once, so only
-        # other processes are ever waited for by polling.
-        with self._writer, self.engine.begin() as conn:
+        # 100 ms. Writers queue on ``_Writer`` instead and are handed the turn at once.
+        with self._writer.turn(), self.engine.begin() as conn:
             yield conn
 
     # ``write`` names what ``begin`` does, for code that also uses ``read``.

@@ -44,6 +44,25 @@ def _insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
     return sqlite_insert(table)
 
 
+_INSERT_MENTIONS: dict[str, Any] = {}
+
+
+def _insert_mentions(conn: Connection) -> Any:
+    """``INSERT INTO mentions ... ON CONFLICT (tenant_id, network, external_id) DO NOTHING RETURNING``,
+    one statement object per dialect (so SQLAlchemy's compiled cache is hit without rebuilding it)."""
+    dialect = conn.dialect.name
+    statement = _INSERT_MENTIONS.get(dialect)
+    if statement is None:
+        m = t.mentions.c
+        statement = (
+            _insert_ignoring_conflicts(conn, t.mentions)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "network", "external_id"])
+            .returning(m.id, m.network, m.external_id)
+        )
+        _INSERT_MENTIONS[dialect] = statement
+    return statement
+
+
 class IntakeTransaction:
     """The write transaction of one inbound batch; every method runs inside it."""
 
@@ -66,15 +85,13 @@ class IntakeTransaction:
         network, external_id) was stored already (or earlier in ``mentions``)."""
         if not mentions:
             return []
-        m = t.mentions.c
         rows = [mention_values(tenant_id, account_id, mention) for mention in mentions]
-        statement = (
-            _insert_ignoring_conflicts(self.conn, t.mentions)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "network", "external_id"])
-            .returning(m.id, m.network, m.external_id)
-        )
-        inserted = {(r.network, r.external_id): int(r.id) for r in self.conn.execute(statement)}
+        # One prepared statement for any number of rows (SQLAlchemy's "insertmanyvalues" batches the
+        # rows into multi-row INSERTs): built and compiled once per dialect instead of per webhook,
+        # which cost as much as the rest of the request. Conflicting rows return nothing, so ids are
+        # matched by key, not by position.
+        result = self.conn.execute(_insert_mentions(self.conn), rows if len(rows) > 1 else rows[0])
+        inserted = {(r.network, r.external_id): int(r.id) for r in result}
         # A key inserted once is claimed by its first occurrence; later copies are duplicates.
         return [inserted.pop((mention.network, mention.external_id), None) for mention in mentions]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.models import Reply
@@ -298,23 +298,36 @@ class OutboxRepository:
             conn.execute(update(t.replies).where(r.id == reply_id).values(**values))
 
 
+def _handoff_query() -> Select[Any]:
+    r = t.replies.c
+    return (
+        select(r.handoff_thread)
+        .where(
+            r.tenant_id == bindparam("tenant_id"),
+            r.network == bindparam("network"),
+            r.recipient_id == bindparam("customer_id"),
+            r.account_id == bindparam("account_id"),
+            r.handoff_thread.is_not(None),
+            r.status == ReplyStatus.SENT,
+            r.updated_at >= bindparam("since", type_=r.updated_at.type),
+        )
+        .order_by(r.id.desc())
+        .limit(1)
+    )
+
+
+# Built once: every private message of a webhook asks it, and building the statement cost more than
+# running it.
+_HANDOFF_QUERY = _handoff_query()
+
+
 def handoff_thread_on(
     conn: Connection, tenant_id: int, account_id: int, network: str, customer_id: str, since: datetime
 ) -> str | None:
     """``OutboxRepository.handoff_thread_for`` inside the caller's transaction."""
-    r = t.replies.c
-    row = conn.execute(
-        select(r.handoff_thread)
-        .where(
-            r.tenant_id == tenant_id,
-            r.network == network,
-            r.recipient_id == customer_id,
-            r.account_id == account_id,
-            r.handoff_thread.is_not(None),
-            r.status == ReplyStatus.SENT,
-            r.updated_at >= since,
-        )
-        .order_by(r.id.desc())
-        .limit(1)
-    ).first()
+    params = {
+        "tenant_id": tenant_id, "network": network, "customer_id": customer_id, "account_id": account_id,
+        "since": since,
+    }  # fmt: skip
+    row = conn.execute(_HANDOFF_QUERY, params).first()
     return str(row.handoff_thread) if row is not None else None

@@ -25,18 +25,28 @@ _cache_lock = threading.Lock()
 
 
 def stored_labels(runtime: Runtime, mention: Mention, tenant: Tenant) -> Labels:
-    """Every triage plugin's labels for a mention just stored, merged as the pipeline merges them."""
+    """Every triage plugin's labels for a mention just stored, merged as the pipeline merges them
+    (routing's own, when this process routed it first: see ``remember_labels``)."""
     key = (id(runtime.pm), tenant.key, mention.network, mention.external_id)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
     with tenant_context(tenant):
         labels = merge_labels(runtime.hooks.triage(mention))
+    remember_labels(runtime, mention, tenant, labels)
+    return labels
+
+
+def remember_labels(runtime: Runtime, mention: Mention, tenant: Tenant, labels: Labels) -> None:
+    """The labels routing gave a mention: the observers announcing it afterwards (the announcer gives
+    way to a burst of requests, so it often comes after the worker) use them instead of triaging the
+    same mention a second time. Routing itself never reads them: its labels are its own."""
+    key = (id(runtime.pm), tenant.key, mention.network, mention.external_id)
     with _cache_lock:
         _cache[key] = labels
+        _cache.move_to_end(key)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return labels
 
 
 class ObserverBase:

@@ -19,6 +19,7 @@ from gunicorn.glogging import Logger
 
 from plugin.config import Settings
 from plugin.runtime import build_runtime
+from plugin.traffic import TRAFFIC
 from plugin.web.app import create_app
 from plugin.worker.loop import Worker
 
@@ -91,7 +92,20 @@ class HorseshoeServer(BaseApplication):
         runtime = build_runtime(self.settings, upgrade=False)  # the master upgraded the schema once
         if self.with_worker and not self.settings.broker_url:
             Worker(runtime).start_thread()
-        return create_app(runtime)
+        app = create_app(runtime)
+        app.wsgi_app = counted(app.wsgi_app)  # type: ignore[method-assign]
+        return app
+
+
+def counted(wsgi_app: Any) -> Any:
+    """``wsgi_app`` with each request counted in ``TRAFFIC``: the in-process worker and the announcer
+    give way while requests are in flight (``plugin.traffic``)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        with TRAFFIC.request():
+            return wsgi_app(environ, start_response)
+
+    return app
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:

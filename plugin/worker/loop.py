@@ -31,6 +31,7 @@ from plugin.store.db import utcnow
 from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
+from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 from plugin.worker import crmhealth, delivery, listening, ratings, resolutions
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
@@ -468,6 +469,8 @@ class Worker:
         idle = self.runtime.settings.worker_idle_seconds
         streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
         while not self._stop.is_set():
+            # A burst of this process's requests (serve) is answered first, this pass comes after.
+            TRAFFIC.give_way(GIVE_WAY_SECONDS)
             try:
                 streams.maybe_start()
                 tick = self.run_once()

@@ -1,0 +1,121 @@
+"""Background threads of ``horseshoe serve`` give way to requests in flight (``plugin.traffic``), and
+SQLite writers of several processes queue on one file lock (``plugin.store.db``): issue 11's ingest.
+No test here measures a time; each checks who waits for whom."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import multiprocessing.synchronize
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy import text
+
+from plugin.store import Database
+from plugin.traffic import Traffic
+
+
+def test_without_requests_background_work_never_waits() -> None:
+    assert Traffic(quiet=60.0).give_way(max_seconds=60.0) is True
+
+
+def test_a_request_in_flight_holds_background_work_until_its_limit() -> None:
+    traffic = Traffic(quiet=0.0)
+    with traffic.request():
+        assert traffic.busy()
+        assert traffic.give_way(max_seconds=0.0) is False  # the limit reached: go on anyway
+    assert not traffic.busy()
+    assert traffic.give_way(max_seconds=0.0) is True
+
+
+def test_background_work_goes_on_when_the_last_request_ends() -> None:
+    traffic = Traffic(quiet=0.0)
+    entered, release = threading.Event(), threading.Event()
+
+    def request() -> None:
+        with traffic.request():
+            entered.set()
+            release.wait()
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    entered.wait()
+    outcome: list[bool] = []
+    waiter = threading.Thread(target=lambda: outcome.append(traffic.give_way(max_seconds=600.0)))
+    waiter.start()
+    assert traffic.in_flight == 1 and not outcome  # still waiting for the request
+    release.set()
+    thread.join()
+    waiter.join()
+    assert outcome == [True]
+
+
+def test_a_request_that_fails_is_no_longer_counted() -> None:
+    traffic = Traffic(quiet=0.0)
+    try:
+        with traffic.request():
+            raise RuntimeError("the view failed")
+    except RuntimeError:
+        pass
+    assert traffic.in_flight == 0 and not traffic.busy()
+
+
+Event = multiprocessing.synchronize.Event
+
+
+def _hold_write_turn(url: str, holding: Event, done: Event) -> None:
+    db = Database(url)
+    with db.write() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+        holding.set()
+        done.wait(60)
+    db.dispose()
+
+
+def test_sqlite_writers_of_other_processes_queue_on_the_file_lock(tmp_path: Path) -> None:
+    path = tmp_path / "lock.db"
+    url = f"sqlite:///{path}"
+    context = multiprocessing.get_context("spawn")
+    holding, done = context.Event(), context.Event()
+    child = context.Process(target=_hold_write_turn, args=(url, holding, done))
+    child.start()
+    try:
+        assert holding.wait(60)
+        fd = os.open(f"{path}.writer", os.O_RDWR)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                taken = False
+            except BlockingIOError:
+                taken = True
+            assert taken, "a writer in another process holds no file lock"
+            done.set()
+            child.join(60)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released with its transaction
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+    finally:
+        done.set()
+        child.join(60)
+
+
+def test_nested_writes_on_one_thread_share_the_turn(tmp_path: Path) -> None:
+    first = Database(f"sqlite:///{tmp_path / 'nest.db'}")
+    second = Database(f"sqlite:///{tmp_path / 'nest.db'}")
+    try:
+        assert first._writer is second._writer  # one queue per file and process
+        with first.write() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            assert second._writer is not None
+            with second._writer.turn():  # re-entered on this thread: neither lock waits for itself
+                conn.execute(text("INSERT INTO t VALUES (1)"))
+        with second.write() as conn:  # and released by the outermost exit
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        with second.read() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 2
+    finally:
+        first.dispose()
+        second.dispose()
