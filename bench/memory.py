@@ -28,7 +28,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.drain import Fakes, backlog
+from bench.drain import Fakes, backlog, store_backlog
 from bench.pipeline import _terminate, database, free_port
 from bench.procs import Fleet
 from plugin.config import Settings
@@ -110,8 +110,7 @@ def feed(fakes: Fakes, url: str, total: int, data_dir: Path) -> dict[str, Any]:
         chunk_no = 0
         while stored < total:
             size = min(CHUNK, total - stored)
-            for mention in backlog_chunk(stored, size):
-                rt.store.inbox.insert(tenant_id, account_id, mention)
+            store_backlog(rt.store, tenant_id, account_id, backlog_chunk(stored, size))
             stored += size
             done = wait_below(rt, fleet, stored, MAX_BACKLOG)
             if chunk_no % every == 0:
