@@ -79,6 +79,7 @@ class UsersState(StateCore):
                 updated_at=now,
             )
             account.identities[identity.id] = identity
+            account.identity_keys.setdefault((type_, subtype_name, value), []).append(identity.id)
             if type_ == "email" and user.email is None:
                 user.email = value
             if type_ == "phone_number" and user.phone is None:
@@ -93,6 +94,7 @@ class UsersState(StateCore):
             if identity is None or identity.user_id != user_id:
                 raise KeyError(identity_id)
             del account.identities[identity_id]
+            account.identity_keys[(identity.type, identity.subtype_name, identity.value)].remove(identity_id)
             user = account.users[user_id]
             for type_, attr in (("email", "email"), ("phone_number", "phone")):
                 if identity.type == type_ and getattr(user, attr) == identity.value:
