@@ -17,6 +17,7 @@ import argparse
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from bench.identity import Counted
 from plugin.config import Settings
 from plugin.models import Author, Mention
 from plugin.runtime import build_runtime
+from plugin.store.intake import IntakeTransaction
 from plugin.store.repo import Store
 from plugin.worker.loop import Worker
 from sandbox.base.service import MEASURING_CRM_LATENCY, ServiceSettings
@@ -67,9 +69,13 @@ def store_backlog(store: Store, tenant_id: int, account_id: int, mentions: list[
     rows are the same, and a 100,000 backlog is stored in seconds instead of half an hour."""
     for start in range(0, len(mentions), STORE_BATCH):
         batch = mentions[start : start + STORE_BATCH]
-        ids = store.intake.run(lambda tx, batch=batch: tx.insert_many(tenant_id, account_id, batch))
+        ids = store.intake.run(partial(_insert, tenant_id=tenant_id, account_id=account_id, batch=batch))
         if None in ids:
             raise RuntimeError("a backlog mention was stored twice: the bench's external ids must be unique")
+
+
+def _insert(tx: IntakeTransaction, *, tenant_id: int, account_id: int, batch: list[Mention]) -> list[int | None]:
+    return tx.insert_many(tenant_id, account_id, batch)
 
 
 class Fakes:
