@@ -17,6 +17,7 @@ import argparse
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from rich.console import Console
@@ -26,6 +27,7 @@ from bench.identity import Counted
 from plugin.config import Settings
 from plugin.models import Author, Mention
 from plugin.runtime import build_runtime
+from plugin.store.intake import IntakeTransaction
 from plugin.store.repo import Store
 from plugin.worker.loop import Worker
 from sandbox.base.service import MEASURING_CRM_LATENCY, ServiceSettings
@@ -37,6 +39,7 @@ from sandbox.zendesk.models import ZendeskState
 SUBDOMAIN = "bench"
 LATENCY = MEASURING_CRM_LATENCY  # seconds per CRM call (issue 11: the fakes' realistic setting)
 AUTHOR_SHARE = 3  # one author per this many mentions
+STORE_BATCH = 500  # mentions per INSERT when the backlog is stored (SQLite allows 32,766 parameters)
 MANIFEST = {
     "name": "Horseshoe bench",
     "id": "com.example.horseshoe-bench",
@@ -58,6 +61,21 @@ def backlog(total: int, seed: int = 0) -> list[Mention]:
         )
         for n in range(total)
     ]  # fmt: skip
+
+
+def store_backlog(store: Store, tenant_id: int, account_id: int, mentions: list[Mention]) -> None:
+    """Store ``mentions`` into the inbox the way a webhook batch is stored (``IntakeTransaction.
+    insert_many``: one multi-row INSERT per ``STORE_BATCH``), not one transaction per mention: the
+    rows are the same, and a 100,000 backlog is stored in seconds instead of half an hour."""
+    for start in range(0, len(mentions), STORE_BATCH):
+        batch = mentions[start : start + STORE_BATCH]
+        ids = store.intake.run(partial(_insert, tenant_id=tenant_id, account_id=account_id, batch=batch))
+        if None in ids:
+            raise RuntimeError("a backlog mention was stored twice: the bench's external ids must be unique")
+
+
+def _insert(tx: IntakeTransaction, *, tenant_id: int, account_id: int, batch: list[Mention]) -> list[int | None]:
+    return tx.insert_many(tenant_id, account_id, batch)
 
 
 class Fakes:
@@ -113,8 +131,7 @@ def drain(fakes: Fakes, total: int, data_dir: str, deadline_s: float) -> dict[st
         # ``horseshoe_mention_stored`` observers are not part of draining and would only make the
         # set-up slow.
         stored = time.perf_counter()
-        for mention in backlog(total, seed=total):
-            rt.store.inbox.insert(tenant_id, account_id, mention)
+        store_backlog(rt.store, tenant_id, account_id, backlog(total, seed=total))
         store_ms = (time.perf_counter() - stored) * 1000 / total
         zd_before, sf_before = fakes.zd.count, fakes.org.calls()
         worker = Worker(rt, owner="bench")

@@ -168,11 +168,8 @@ class IdentityPlugin:
     def facts_for(self, tenant_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Facts]:
         """Contacts each author wrote in their own messages (private ones count more)."""
         found: dict[tuple[str, str], dict[str, set[str]]] = {}
-        wanted = set(keys)
-        for row in self._ids.mention_payloads(tenant_id, [a for _, a in keys]):
+        for row in self._ids.mention_payloads(tenant_id, keys):
             key = (row.network, row.author_external_id)
-            if key not in wanted:
-                continue
             payload = row.payload
             emails, phones = extract_contacts(str(payload.get("text") or ""))
             where = "private" if payload.get("visibility") == "private" else "public"

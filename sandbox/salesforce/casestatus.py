@@ -24,6 +24,7 @@ def seed(org: Org, statuses: list[tuple[str, bool, bool]] | None = None) -> None
     rows = DEFAULT_CASE_STATUSES if statuses is None else statuses
     for record_id in [rid for rid, r in org.records.items() if r.sobject == "CaseStatus"]:
         del org.records[record_id]
+    org.case_status_ids = []
     for order, (label, is_default, is_closed) in enumerate(rows, start=1):
         org.id_counters["01J"] += 1
         record_id = ids.make_id("01J", org.id_counters["01J"])
@@ -31,6 +32,7 @@ def seed(org: Org, statuses: list[tuple[str, bool, bool]] | None = None) -> None
             "Id": record_id, "IsDeleted": False, "MasterLabel": label, "ApiName": label, "SortOrder": order,
             "IsDefault": is_default, "IsClosed": is_closed,
         })  # fmt: skip
+        org.case_status_ids.append(record_id)
     status = org.schemas["Case"].fields["Status"]
     status.picklist = [label for label, _, _ in rows]
     status.default = next((label for label, is_default, _ in rows if is_default), None)
@@ -41,4 +43,7 @@ def closed_labels(org: Org) -> set[str]:
 
 
 def _rows(org: Org) -> list[StoredRecord]:
-    return [r for r in org.records.values() if r.sobject == "CaseStatus" and not r.deleted]
+    # By id, not by reading every record of the org: each Case written asks (closed_labels), and an
+    # org holding a drained backlog has hundreds of thousands of records.
+    found = (org.records.get(record_id) for record_id in org.case_status_ids)
+    return [r for r in found if r is not None and r.sobject == "CaseStatus" and not r.deleted]

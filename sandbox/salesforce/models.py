@@ -95,6 +95,8 @@ class Org:
     # Records another transaction holds (a bulk job, a trigger running long): writing one, or a record
     # that looks one up, fails with UNABLE_TO_LOCK_ROW, one record at a time (``lock_rows``).
     locked: set[str] = field(default_factory=set)
+    # The CaseStatus records' ids, in order (``casestatus.seed``; an API insert adds its own).
+    case_status_ids: list[str] = field(default_factory=list)
 
     def visible_schemas(self) -> dict[str, SObjectSchema]:
         """Objects that exist in this org (SocialPost/SocialPersona need Social Customer Service)."""
@@ -388,6 +390,8 @@ class SalesforceState(FakeBackend):
             values.update({"Id": record_id, "IsDeleted": False, **self._stamps(user_id, created=True)})
             self._derive(org, schema, values, creating=True)
             org.records[record_id] = StoredRecord(schema.name, values)
+            if schema.name == "CaseStatus":
+                org.case_status_ids.append(record_id)
             self.changes.record(org.id, schema.name, "CREATE", record_id, values, user_id)
             return record_id
 

@@ -362,6 +362,7 @@ class Evaluator:
         self.now = now
         self.schema = self._root_schema()
         self._fields: dict[str, ResolvedField] = {}
+        self._members: dict[int, _Members | None] = {}
         for item in query.select:
             if item.field is not None:
                 self.resolve(item.field)
@@ -459,10 +460,35 @@ class Evaluator:
         leaf = self.resolve(node.field).path[-1]
         if node.op in ("IN", "NOTIN"):
             assert isinstance(node.value, list)
-            hit = any(self._compare(actual, "=", lit, leaf) for lit in node.value)
+            members = self._string_members(node, leaf)
+            if members is None:
+                hit = any(self._compare(actual, "=", lit, leaf) for lit in node.value)
+            else:
+                hit = _is_member(actual, members, leaf)
             return hit if node.op == "IN" else not hit
         assert isinstance(node.value, Literal)
         return self._compare(actual, node.op, node.value, leaf)
+
+    def _string_members(self, node: Comparison, leaf: FieldDef) -> _Members | None:
+        """An ``IN`` list of string literals as sets, built once per query: the 15-character prefixes
+        of the literals that may be record ids, every literal lower-cased, and the lower-cased ones
+        that cannot be record ids. Membership then
+        answers exactly what ``_compare(actual, "=", literal)`` for each literal would (see
+        ``_comparable``), in one look-up instead of one comparison per literal: a query naming 200 ids
+        against an org of 100,000 records was 20 million comparisons (``bench drain``)."""
+        key = id(node)
+        if key not in self._members:
+            values = node.value if isinstance(node.value, list) else []
+            if all(lit.kind == "string" and isinstance(lit.value, str) for lit in values):
+                texts = [str(lit.value) for lit in values]
+                self._members[key] = _Members(
+                    frozenset(v[:15] for v in texts if len(v) in (15, 18)),
+                    frozenset(v.lower() for v in texts),
+                    frozenset(v.lower() for v in texts if len(v) not in (15, 18)),
+                )
+            else:
+                self._members[key] = None
+        return self._members[key]
 
     def _compare(self, actual: Any, op: str, literal: Literal, leaf: FieldDef) -> bool:
         if literal.kind == "null":
@@ -542,6 +568,26 @@ class Evaluator:
             present.sort(key=key, reverse=item.descending)
             result = present + missing if nulls_last else missing + present
         return result
+
+
+@dataclass(frozen=True)
+class _Members:
+    """The string literals of one ``IN`` list, as ``_is_member`` looks them up."""
+
+    id_prefixes: frozenset[str]  # first 15 characters of the 15- and 18-character literals
+    lowered: frozenset[str]  # every literal, lower-cased
+    lowered_other: frozenset[str]  # the literals of another length, lower-cased
+
+
+def _is_member(actual: Any, members: _Members, leaf: FieldDef) -> bool:
+    """``actual = literal`` for some string literal of an ``IN`` list, exactly as ``_comparable``
+    compares one: an 18-character id against a 15- or 18-character literal by its first 15
+    characters (case matters), anything else lower-cased."""
+    if not isinstance(actual, str):
+        return False  # None matches no string; a number, date or boolean never equals a string literal
+    if leaf.type in ("id", "reference") and len(actual) == 18:
+        return actual[:15] in members.id_prefixes or actual.lower() in members.lowered_other
+    return actual.lower() in members.lowered
 
 
 def _comparable(actual: Any, expected: Any, leaf: FieldDef) -> tuple[Any, Any]:

@@ -181,3 +181,35 @@ def test_racing_group_commits_add_every_mention_to_the_shared_rollup_rows_once(
     assert day.by_intent == {i: total // 3 for i in intents}
     assert day.by_sentiment == {"positive": total}
     assert sum(h.by_intent.get("praise", 0) for h in hours) == total // 3
+
+
+def test_an_authors_mentions_are_read_by_network_and_author_through_the_author_index(
+    rt: Runtime, tenant: tuple[int, int]
+) -> None:
+    """Identity's facts read the mentions of (network, author) keys: only those keys' mentions come
+    back (the same author id on another network is someone else), and on SQLite the query walks
+    ``ix_mentions_author`` on all three columns. Filtered on the tenant and author alone it read every
+    mention of the tenant for each routed mention, a cost that grew with the backlog."""
+    tenant_id, account_id = tenant
+    account = rt.store.account(account_id)[0]  # type: ignore[index]
+    pipeline.ingest(rt, account, [make_mention(str(i), author=f"u{i % 5}", text=f"m{i}") for i in range(20)])
+    with rt.db.begin() as conn:  # the same author id on another network: another person
+        conn.execute(t.mentions.update().where(t.mentions.c.external_id == "0").values(network="othernet"))
+    statements: list[tuple[str, object]] = []
+    capture = lambda _c, _cur, sql, params, _ctx, _many: statements.append((sql, params))  # noqa: E731
+    event.listen(rt.db.engine, "before_cursor_execute", capture)
+    try:
+        found = rt.store.identity.mention_payloads(tenant_id, [("testnet", "u0"), ("testnet", "u3")])
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", capture)
+    assert [(r.network, r.author_external_id, r.payload["text"]) for r in found] == [
+        ("testnet", "u3", "m3"), ("testnet", "u0", "m5"), ("testnet", "u3", "m8"), ("testnet", "u0", "m10"),
+        ("testnet", "u3", "m13"), ("testnet", "u0", "m15"), ("testnet", "u3", "m18"),
+    ]  # fmt: skip
+    assert rt.store.identity.mention_payloads(tenant_id, []) == []
+    if rt.db.engine.dialect.name != "sqlite":
+        return
+    [(sql, params)] = [(s, p) for s, p in statements if "author_external_id IN" in s]
+    with rt.db.read() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params))  # type: ignore[arg-type]
+    assert "ix_mentions_author (tenant_id=? AND network=? AND author_external_id=?)" in plan

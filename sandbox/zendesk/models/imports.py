@@ -176,13 +176,8 @@ class ImportsState(TicketsState):
 
     def _author_user(self, account: ZendeskAccount, instance: IntegrationInstance, author: dict[str, Any]) -> User:
         value = author["external_id"]
-        for identity in account.identities.values():
-            if (
-                identity.type == "any_channel"
-                and identity.subtype_name == instance.integration_id
-                and identity.value == value
-            ):
-                return account.users[identity.user_id]
+        for identity_id in account.identity_keys.get(("any_channel", instance.integration_id, value), []):
+            return account.users[account.identities[identity_id].user_id]
         user = self.add_user(
             account.subdomain,
             author.get("name") or value,

@@ -142,6 +142,13 @@ class ZendeskAccount:
         self.subdomain = subdomain
         self.users: dict[int, User] = {}
         self.identities: dict[int, Identity] = {}
+        # (type, subtype_name, value) -> ids of the identities with that key, oldest first (kept by
+        # add_identity / remove_identity; none of the three ever changes): an import finds its
+        # author's any_channel identity without reading every identity of the account.
+        self.identity_keys: dict[tuple[str, str | None, str], list[int]] = {}
+        # user id -> ids of that user's identities (kept by add_identity, remove_identity and
+        # merge_users, the only places an identity is added, removed or moved to another user).
+        self.identities_by_user: dict[int, list[int]] = {}
         self.tickets: dict[int, Ticket] = {}
         self.comments: dict[int, Comment] = {}
         self.instances: dict[int, IntegrationInstance] = {}

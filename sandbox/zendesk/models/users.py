@@ -65,7 +65,8 @@ class UsersState(StateCore):
         with self.lock:
             account = self.account(subdomain)
             user = account.users[user_id]
-            primary = not any(i.user_id == user_id and i.type == type_ for i in account.identities.values())
+            own = account.identities_by_user.get(user_id, [])
+            primary = not any(account.identities[i].type == type_ for i in own)
             now = self.clock()
             identity = Identity(
                 id=self._id(),
@@ -79,6 +80,8 @@ class UsersState(StateCore):
                 updated_at=now,
             )
             account.identities[identity.id] = identity
+            account.identity_keys.setdefault((type_, subtype_name, value), []).append(identity.id)
+            account.identities_by_user.setdefault(user_id, []).append(identity.id)
             if type_ == "email" and user.email is None:
                 user.email = value
             if type_ == "phone_number" and user.phone is None:
@@ -93,6 +96,8 @@ class UsersState(StateCore):
             if identity is None or identity.user_id != user_id:
                 raise KeyError(identity_id)
             del account.identities[identity_id]
+            account.identity_keys[(identity.type, identity.subtype_name, identity.value)].remove(identity_id)
+            account.identities_by_user[user_id].remove(identity_id)
             user = account.users[user_id]
             for type_, attr in (("email", "email"), ("phone_number", "phone")):
                 if identity.type == type_ and getattr(user, attr) == identity.value:
@@ -143,6 +148,8 @@ class UsersState(StateCore):
                 raise ValueError("A user cannot be merged into itself")
             if source.role != "end-user" or target.role != "end-user":
                 raise ValueError("Only end users can be merged")
+            moved = account.identities_by_user.pop(source_id, [])
+            account.identities_by_user.setdefault(target_id, []).extend(moved)
             for identity in account.identities.values():
                 if identity.user_id == source_id:
                     identity.user_id = target_id
