@@ -11,6 +11,7 @@ import random
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +33,7 @@ from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
 from plugin.worker import delivery, listening, ratings, resolutions
+from plugin.worker.lanes import Lanes
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
 
@@ -77,6 +79,7 @@ class Worker:
         # (tenant, sink) -> when its CRM's rate budget can pay again: not claimed before (plugin.ratebudget)
         self._budget_waits: dict[tuple[int, str], datetime] = {}
         self._budget_targets: dict[tuple[int, str], tuple[ratebudget.Target, int]] = {}  # last target, cost
+        self._lanes: Lanes | None = None  # the CRMs' delivery threads while run_forever runs
 
     @property
     def policy(self) -> RetryPolicy:
@@ -175,14 +178,20 @@ class Worker:
         runtime.store.health.poll_succeeded(account.id, connector.token_expires_at(context))
 
     # -- delivery ------------------------------------------------------------------------------
-    def deliver_due(self, limit: int | None = None) -> Tick:
+    def deliver_due(
+        self, limit: int | None = None, *, sinks: Collection[str] | None = None, others: bool = True
+    ) -> Tick:
+        """Deliver what is due. ``sinks``: only these installed CRMs (default: every one; the others
+        have delivery lanes, plugin/worker/lanes.py); ``others``: also the deliveries to sinks that are
+        not installed (answered "not connected")."""
         tick = Tick()
         runtime, settings = self.runtime, self.runtime.settings
         deliveries, lease = runtime.store.deliveries, settings.lease_seconds
         # One claim per CRM: the oldest work of a CRM that keeps failing (or is paused) would
         # otherwise fill every claim and starve the other CRM's deliveries behind it. How much is
         # claimed adapts to the load (plugin/worker/delivery.py); ``limit`` overrides it.
-        installed = sorted(runtime.registry.sinks)
+        every = sorted(runtime.registry.sinks)
+        installed = every if sinks is None else [name for name in every if name in sinks]
         now = utcnow()
         self._budget_waits = {key: until for key, until in self._budget_waits.items() if until > now}
         self._peek_budgets(now)
@@ -197,8 +206,9 @@ class Worker:
             claimed, held = delivery.claim(deliveries, self.owner, name, self._max_batch(name), lease, waiting[name])
             ids += claimed
             tick.held += held
-        other = limit or delivery.CALLS_PER_TICK * 100
-        ids += deliveries.claim_due(self.owner, other, lease, other_than=installed)  # not installed: told below
+        if others:
+            other = limit or delivery.CALLS_PER_TICK * 100
+            ids += deliveries.claim_due(self.owner, other, lease, other_than=every)  # not installed: told below
         if not ids:
             return tick
         groups: dict[tuple[int, str], list[DueDelivery]] = defaultdict(list)
@@ -447,7 +457,8 @@ class Worker:
     def run_once(self) -> Tick:
         tick = self.poll_due()
         tick.routed = pipeline.route(self.runtime, self.owner)
-        delivered = self.deliver_due()
+        # With delivery lanes (run_forever), each installed CRM's work is theirs: only the rest here.
+        delivered = self.deliver_due() if self._lanes is None else self.deliver_due(sinks=())
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
         tick.deferred += delivered.deferred
         if delivered.next_due is not None:
@@ -464,6 +475,10 @@ class Worker:
     def run_forever(self) -> None:
         idle = self.runtime.settings.worker_idle_seconds
         streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
+        if self.runtime.settings.worker_delivery_lanes:
+            # Each CRM delivers on its own thread while this one routes (plugin/worker/lanes.py).
+            self._lanes = Lanes(self, sorted(self.runtime.registry.sinks))
+            self._lanes.start()
         while not self._stop.is_set():
             try:
                 streams.maybe_start()
@@ -479,6 +494,9 @@ class Worker:
                 # refill, when that comes before the next idle look.
                 doorbell.wait(self._bell, idle_seconds(tick, idle))
         streams.stop()
+        if self._lanes is not None:
+            self._lanes.stop()
+            self._lanes = None
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name=self.owner, daemon=True)
