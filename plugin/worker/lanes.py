@@ -76,6 +76,7 @@ class Lanes:
 
     def __init__(self, parent: Worker, sinks: list[str]):
         self.sinks = sinks
+        self.loop = threading.get_ident()  # the thread of the loop these lanes deliver for
         self._lanes = [Lane(parent, sink) for sink in sinks]
 
     def start(self) -> None:

@@ -457,8 +457,10 @@ class Worker:
     def run_once(self) -> Tick:
         tick = self.poll_due()
         tick.routed = pipeline.route(self.runtime, self.owner)
-        # With delivery lanes (run_forever), each installed CRM's work is theirs: only the rest here.
-        delivered = self.deliver_due() if self._lanes is None else self.deliver_due(sinks=())
+        # Inside run_forever with delivery lanes, each installed CRM's work is its lane's: only the rest
+        # here. Called from anywhere else (a test, ``horseshoe worker --once``), it does everything.
+        laned = self._lanes is not None and self._lanes.loop == threading.get_ident()
+        delivered = self.deliver_due(sinks=()) if laned else self.deliver_due()
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
         tick.deferred += delivered.deferred
         if delivered.next_due is not None:
