@@ -22,27 +22,35 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection
+from typing import Protocol
 
 from plugin.pipeline import doorbell
-
-if TYPE_CHECKING:
-    from plugin.worker.loop import Worker
+from plugin.worker.tick import Tick, idle_seconds
 
 log = logging.getLogger(__name__)
 
 
+class Deliverer(Protocol):
+    """What a lane drives: a worker's ``deliver_due`` (plugin/worker/loop.py)."""
+
+    owner: str
+
+    def deliver_due(
+        self, limit: int | None = None, *, sinks: Collection[str] | None = None, others: bool = True
+    ) -> Tick: ...
+
+
 class Lane:
-    """The thread that delivers one CRM's work for ``parent`` (its owner name, suffixed)."""
+    """The thread that delivers one CRM's work, with a worker of its own (its own budget waits)."""
 
-    def __init__(self, parent: Worker, sink: str):
-        from plugin.worker.loop import Worker  # the lane keeps its own budget waits: a Worker of its own
-
+    def __init__(self, worker: Deliverer, sink: str, idle: float):
         self.sink = sink
-        self.worker = Worker(parent.runtime, owner=f"{parent.owner}:{sink}")
+        self.worker = worker
+        self.idle = idle
         self._stop = threading.Event()
         self._bell = doorbell.ROUTED.listener()
-        self._thread = threading.Thread(target=self._run, name=self.worker.owner, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=worker.owner, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -55,29 +63,27 @@ class Lane:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from plugin.worker.loop import idle_seconds
-
-        idle = self.worker.runtime.settings.worker_idle_seconds
         while not self._stop.is_set():
             try:
                 tick = self.worker.deliver_due(sinks=[self.sink], others=False)
             except Exception:
                 log.exception("delivery lane %s failed; retrying after a pause", self.sink)
-                self._stop.wait(idle * 5)
+                self._stop.wait(self.idle * 5)
                 continue
             if not (tick.delivered or tick.failed) and not self._stop.is_set():
                 # Nothing went out (nothing due, or it waits on a retry time or a rate budget): the
                 # next routed mention rings the bell; a refill sooner than the idle look is waited for.
-                doorbell.wait(self._bell, idle_seconds(tick, idle))
+                doorbell.wait(self._bell, idle_seconds(tick, self.idle))
 
 
 class Lanes:
-    """Every installed CRM's lane, started and stopped together."""
+    """Every installed CRM's lane, started and stopped together. ``make(owner)`` gives each lane its
+    worker; ``owner`` is the loop's, suffixed with the CRM's name."""
 
-    def __init__(self, parent: Worker, sinks: list[str]):
+    def __init__(self, owner: str, sinks: list[str], make: Callable[[str], Deliverer], idle: float):
         self.sinks = sinks
         self.loop = threading.get_ident()  # the thread of the loop these lanes deliver for
-        self._lanes = [Lane(parent, sink) for sink in sinks]
+        self._lanes = [Lane(make(f"{owner}:{sink}"), sink, idle) for sink in sinks]
 
     def start(self) -> None:
         for lane in self._lanes:

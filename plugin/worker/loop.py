@@ -12,7 +12,6 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from plugin import attention, metrics, notices, ratebudget, renewal
@@ -36,36 +35,9 @@ from plugin.worker import delivery, listening, ratings, resolutions
 from plugin.worker.lanes import Lanes
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
+from plugin.worker.tick import Tick, idle_seconds
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Tick:
-    polled: int = 0
-    ingested: int = 0
-    duplicates: int = 0
-    routed: int = 0
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
-    replies: int = 0
-    deferred: int = 0  # items left for when their target's rate budget refills (not work done)
-    next_due: datetime | None = None  # the earliest refill that deferred work waits for
-    held: int = 0  # due deliveries left for a call in flight (plugin/worker/delivery.py): still work
-    errors: list[str] = field(default_factory=list)
-
-    def waits_until(self, when: datetime) -> None:
-        self.next_due = when if self.next_due is None else min(self.next_due, when)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.ingested or self.routed or self.delivered or self.replies or self.retried or self.held)
-
-    @property
-    def progressed(self) -> bool:
-        """Something moved forward (a retry alone only rescheduled work)."""
-        return bool(self.ingested or self.routed or self.delivered or self.replies or self.failed)
 
 
 class Worker:
@@ -479,7 +451,8 @@ class Worker:
         streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
         if self.runtime.settings.worker_delivery_lanes:
             # Each CRM delivers on its own thread while this one routes (plugin/worker/lanes.py).
-            self._lanes = Lanes(self, sorted(self.runtime.registry.sinks))
+            make = lambda owner: Worker(self.runtime, owner=owner)  # noqa: E731
+            self._lanes = Lanes(self.owner, sorted(self.runtime.registry.sinks), make, idle)
             self._lanes.start()
         while not self._stop.is_set():
             try:
@@ -508,10 +481,3 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
         self._bell.set()  # a waiting loop sees the stop now, not after its idle interval
-
-
-def idle_seconds(tick: Tick, idle: float) -> float:
-    """How long a loop that made no progress sleeps: ``idle``, or less when a rate budget refills sooner."""
-    if tick.next_due is None:
-        return idle
-    return max(0.0, min(idle, (tick.next_due - utcnow()).total_seconds()))
