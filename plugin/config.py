@@ -27,6 +27,8 @@ class Settings:
     log_level: str = "INFO"
     max_body_bytes: int = 1_000_000
     worker_idle_seconds: float = 1.0
+    # One delivery thread per CRM beside the routing loop of ``run_forever`` (plugin/worker/lanes.py)
+    worker_delivery_lanes: bool = True
     delivery_batch_size: int = 0  # most mentions per CRM call; 0 = the CRM's own maximum (Zendesk 100, Salesforce 200)
     # Halve a failed delivery's batch on each retry (plugin/worker/retrysplit.py). Off by default: a
     # batch's chance to get through hardly depends on its size (about ten calls either way) while each

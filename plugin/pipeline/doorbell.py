@@ -8,7 +8,9 @@ wait, a lost one (another process, a worker busy at the time) costs at most one 
 spurious one costs one empty tick.
 
 One bell per process: every in-process worker of the process answers it (a test process with several
-runtimes gets an extra empty tick, never a missed one).
+runtimes gets an extra empty tick, never a missed one). ``ROUTED`` is the second stage's bell: routing
+rings it after committing new deliveries, and the worker's delivery lanes (plugin/worker/lanes.py)
+answer it the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class Doorbell:
             event.set()
 
 
-BELL = Doorbell()
+BELL = Doorbell()  # new mentions stored: the worker's loop routes them
+ROUTED = Doorbell()  # new deliveries committed: the delivery lanes send them
 
 
 def ring() -> None:

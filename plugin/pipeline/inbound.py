@@ -191,7 +191,9 @@ def profile_of(mention: Mention) -> SocialProfile:
 # one write transaction between many mentions, few enough that a slow hook (a CRM look-up) delays
 # only a handful of deliveries, and a crash re-routes at most this many.
 GROUP_COMMIT = 50
-GROUP_COMMIT_SECONDS = 0.25
+# Also the most a routed mention waits for its commit, and so for the delivery lane that sends it
+# (plugin/worker/lanes.py): a tenth of the one-second latency goal of issue 11.
+GROUP_COMMIT_SECONDS = 0.1
 
 
 def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
@@ -240,7 +242,14 @@ def _route_claimed(runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat
             )
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
-            store.inbox.finish_routing_many(pending, owner)
+            _commit(runtime, owner, pending)
             beat.release([r.mention.id for r in pending])
             pending, since = [], time.monotonic()
-    store.inbox.finish_routing_many(pending, owner)
+    _commit(runtime, owner, pending)
+
+
+def _commit(runtime: Runtime, owner: str, pending: list[RoutedMention]) -> None:
+    """One group commit of routed mentions (and their deliveries), then the delivery lanes' bell."""
+    runtime.store.inbox.finish_routing_many(pending, owner)
+    if any(r.engaged and r.matches for r in pending):
+        doorbell.ROUTED.ring()

@@ -11,7 +11,7 @@ import random
 import threading
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from plugin import attention, expiry, metrics, notices, ratebudget, renewal
@@ -33,38 +33,12 @@ from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
 from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 from plugin.worker import crmhealth, delivery, listening, ratings, resolutions
+from plugin.worker.lanes import Lanes
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
+from plugin.worker.tick import Tick, idle_seconds
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Tick:
-    polled: int = 0
-    ingested: int = 0
-    duplicates: int = 0
-    routed: int = 0
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
-    replies: int = 0
-    deferred: int = 0  # items left for when their target's rate budget refills (not work done)
-    next_due: datetime | None = None  # the earliest refill that deferred work waits for
-    held: int = 0  # due deliveries left for a call in flight (plugin/worker/delivery.py): still work
-    errors: list[str] = field(default_factory=list)
-
-    def waits_until(self, when: datetime) -> None:
-        self.next_due = when if self.next_due is None else min(self.next_due, when)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.ingested or self.routed or self.delivered or self.replies or self.retried or self.held)
-
-    @property
-    def progressed(self) -> bool:
-        """Something moved forward (a retry alone only rescheduled work)."""
-        return bool(self.ingested or self.routed or self.delivered or self.replies or self.failed)
 
 
 class Worker:
@@ -79,6 +53,7 @@ class Worker:
         self._budget_waits: dict[tuple[int, str], datetime] = {}
         self._budget_targets: dict[tuple[int, str], tuple[ratebudget.Target, int]] = {}  # last target, cost
         self._expiry = expiry.Schedule()
+        self._lanes: Lanes | None = None  # the CRMs' delivery threads while run_forever runs
 
     @property
     def policy(self) -> RetryPolicy:
@@ -177,14 +152,20 @@ class Worker:
         runtime.store.health.poll_succeeded(account.id, connector.token_expires_at(context))
 
     # -- delivery ------------------------------------------------------------------------------
-    def deliver_due(self, limit: int | None = None) -> Tick:
+    def deliver_due(
+        self, limit: int | None = None, *, sinks: Collection[str] | None = None, others: bool = True
+    ) -> Tick:
+        """Deliver what is due. ``sinks``: only these installed CRMs (default: every one; the others
+        have delivery lanes, plugin/worker/lanes.py); ``others``: also the deliveries to sinks that are
+        not installed (answered "not connected")."""
         tick = Tick()
         runtime, settings = self.runtime, self.runtime.settings
         deliveries, lease = runtime.store.deliveries, settings.lease_seconds
         # One claim per CRM: the oldest work of a CRM that keeps failing (or is paused) would
         # otherwise fill every claim and starve the other CRM's deliveries behind it. How much is
         # claimed adapts to the load (plugin/worker/delivery.py); ``limit`` overrides it.
-        installed = sorted(runtime.registry.sinks)
+        every = sorted(runtime.registry.sinks)
+        installed = every if sinks is None else [name for name in every if name in sinks]
         now = utcnow()
         self._budget_waits = {key: until for key, until in self._budget_waits.items() if until > now}
         self._peek_budgets(now)
@@ -199,8 +180,9 @@ class Worker:
             claimed, held = delivery.claim(deliveries, self.owner, name, self._max_batch(name), lease, waiting[name])
             ids += claimed
             tick.held += held
-        other = limit or delivery.CALLS_PER_TICK * 100
-        ids += deliveries.claim_due(self.owner, other, lease, other_than=installed)  # not installed: told below
+        if others:
+            other = limit or delivery.CALLS_PER_TICK * 100
+            ids += deliveries.claim_due(self.owner, other, lease, other_than=every)  # not installed: told below
         if not ids:
             return tick
         groups: dict[tuple[int, str], list[DueDelivery]] = defaultdict(list)
@@ -450,7 +432,10 @@ class Worker:
     def run_once(self) -> Tick:
         tick = self.poll_due()
         tick.routed = pipeline.route(self.runtime, self.owner)
-        delivered = self.deliver_due()
+        # Inside run_forever with delivery lanes, each installed CRM's work is its lane's: only the rest
+        # here. Called from anywhere else (a test, ``horseshoe worker --once``), it does everything.
+        laned = self._lanes is not None and self._lanes.loop == threading.get_ident()
+        delivered = self.deliver_due(sinks=()) if laned else self.deliver_due()
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
         tick.deferred += delivered.deferred
         if delivered.next_due is not None:
@@ -468,6 +453,11 @@ class Worker:
     def run_forever(self) -> None:
         idle = self.runtime.settings.worker_idle_seconds
         streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
+        if self.runtime.settings.worker_delivery_lanes:
+            # Each CRM delivers on its own thread while this one routes (plugin/worker/lanes.py).
+            make = lambda owner: Worker(self.runtime, owner=owner)  # noqa: E731
+            self._lanes = Lanes(self.owner, sorted(self.runtime.registry.sinks), make, idle)
+            self._lanes.start()
         while not self._stop.is_set():
             # A burst of this process's requests (serve) is answered first, this pass comes after.
             TRAFFIC.give_way(GIVE_WAY_SECONDS)
@@ -485,6 +475,9 @@ class Worker:
                 # refill, when that comes before the next idle look.
                 doorbell.wait(self._bell, idle_seconds(tick, idle))
         streams.stop()
+        if self._lanes is not None:
+            self._lanes.stop()
+            self._lanes = None
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name=self.owner, daemon=True)
@@ -494,10 +487,3 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
         self._bell.set()  # a waiting loop sees the stop now, not after its idle interval
-
-
-def idle_seconds(tick: Tick, idle: float) -> float:
-    """How long a loop that made no progress sleeps: ``idle``, or less when a rate budget refills sooner."""
-    if tick.next_due is None:
-        return idle
-    return max(0.0, min(idle, (tick.next_due - utcnow()).total_seconds()))

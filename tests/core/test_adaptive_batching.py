@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from bench.drain import Fakes, drain
+from bench.drain import SUBDOMAIN, Fakes, drain
 from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
 from plugin.store.accounts import AccountRow
@@ -140,3 +140,56 @@ def test_a_backlog_of_1000_goes_out_in_full_calls(fakes: Fakes, tmp_path: object
     assert figures["finished"] and figures["delivered"] == 2000, figures
     assert figures["zendesk_calls"] / 1000 <= 0.05, figures
     assert figures["salesforce_calls"] / 1000 <= 0.05, figures
+
+
+def zendesk_tickets(fakes: Fakes) -> set[str]:
+    """External ids of the mentions that have their ticket at the Zendesk fake."""
+    with fakes.zd_state.lock:
+        index = fakes.zd_state.account(SUBDOMAIN).external_index
+        return {ext.partition(":")[2] for (_instance, ext) in index}
+
+
+def social_posts(fakes: Fakes) -> set[str]:
+    return {str(r["ExternalPostId"]) for r in fakes.org.records("SocialPost")}
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 60.0) -> bool:
+    for _ in range(int(seconds * 10)):
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+@pytest.mark.settings(worker_idle_seconds=3600.0)
+def test_a_salesforce_call_under_way_holds_neither_zendesk_nor_routing(
+    rt: Runtime, tenant: tuple[int, int], fakes: Fakes
+) -> None:
+    """Each CRM delivers on its own lane (plugin/worker/lanes.py): while every Salesforce call is held
+    at the fake, a mention is still routed and pushed to Zendesk, and so is the next one; released,
+    Salesforce gets both. (Before lanes the one loop sat in the Salesforce call: nothing moved.)"""
+    account = connect(rt, tenant, fakes)
+    gate = threading.Event()
+    app = fakes.org.app
+    sleep, latency = app._sleep, app.settings.latency
+    app._sleep = lambda _seconds: gate.wait(120)  # every Salesforce request waits for the gate
+    app.set_latency(0.001)
+    first, second = unique("lane1"), unique("lane2")
+    worker = Worker(rt, owner="lanes")
+    thread = worker.start_thread()
+    try:
+        pipeline.ingest(rt, account, [make_mention(first, author=unique("a"))])
+        assert wait_for(lambda: first in zendesk_tickets(fakes)), "Zendesk waited for Salesforce"
+        pipeline.ingest(rt, account, [make_mention(second, author=unique("b"))])
+        assert wait_for(lambda: second in zendesk_tickets(fakes)), "routing or Zendesk waited for Salesforce"
+        assert not {first, second} & social_posts(fakes), "Salesforce was held at the gate all along"
+        gate.set()
+        assert wait_for(lambda: {first, second} <= social_posts(fakes)), "Salesforce got both once released"
+        assert wait_for(lambda: rt.store.counts()["deliveries_delivered"] == 4)
+    finally:
+        gate.set()
+        app._sleep = sleep
+        app.set_latency(latency)
+        worker.stop()
+        thread.join(timeout=60)
+    assert not thread.is_alive(), "stop() ends the lanes too"
