@@ -99,7 +99,7 @@ class HorseshoeServer(BaseApplication):
 
 def counted(wsgi_app: Any) -> Any:
     """``wsgi_app`` with each request counted in ``TRAFFIC``: the in-process worker and the announcer
-    give way while requests are in flight (``plugin.traffic``)."""
+    give way to a burst of them (``plugin.traffic``)."""
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         with TRAFFIC.request():

@@ -17,43 +17,58 @@ from plugin.store import Database
 from plugin.traffic import Traffic
 
 
+class Clock:
+    """A clock the test moves: ``Traffic`` judges a burst by when its requests started."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_without_requests_background_work_never_waits() -> None:
-    assert Traffic(quiet=60.0).give_way(max_seconds=60.0) is True
+    assert Traffic(burst=1, window=60.0).give_way(max_seconds=60.0) is True
 
 
-def test_a_request_in_flight_holds_background_work_until_its_limit() -> None:
-    traffic = Traffic(quiet=0.0)
-    with traffic.request():
-        assert traffic.busy()
-        assert traffic.give_way(max_seconds=0.0) is False  # the limit reached: go on anyway
+def test_a_burst_holds_background_work_until_its_limit_and_ends_with_the_window() -> None:
+    clock = Clock()
+    traffic = Traffic(burst=3, window=1.0, clock=clock)
+    for _ in range(3):
+        with traffic.request():
+            pass
+    assert traffic.busy()
+    assert traffic.give_way(max_seconds=0.0) is False  # the limit reached: go on anyway
+    clock.now += 1.0  # the three starts leave the window
     assert not traffic.busy()
     assert traffic.give_way(max_seconds=0.0) is True
 
 
-def test_background_work_goes_on_when_the_last_request_ends() -> None:
-    traffic = Traffic(quiet=0.0)
-    entered, release = threading.Event(), threading.Event()
-
-    def request() -> None:
+def test_steady_traffic_below_the_burst_rate_never_holds_background_work() -> None:
+    """The latency goal's steady load: a pass that waited would only delay every mention."""
+    clock = Clock()
+    traffic = Traffic(burst=3, window=1.0, clock=clock)
+    for _ in range(50):
         with traffic.request():
-            entered.set()
-            release.wait()
+            assert traffic.give_way(max_seconds=0.0) is True  # even with a request in flight
+        clock.now += 0.5  # two starts per window, one short of a burst
+    assert traffic.in_flight == 0
 
-    thread = threading.Thread(target=request)
-    thread.start()
-    entered.wait()
+
+def test_background_work_goes_on_when_the_burst_is_over() -> None:
+    traffic = Traffic(burst=2, window=0.05)
+    with traffic.request():
+        with traffic.request():
+            pass
     outcome: list[bool] = []
     waiter = threading.Thread(target=lambda: outcome.append(traffic.give_way(max_seconds=600.0)))
     waiter.start()
-    assert traffic.in_flight == 1 and not outcome  # still waiting for the request
-    release.set()
-    thread.join()
-    waiter.join()
+    waiter.join()  # no further request: the burst leaves the window and the pass goes on
     assert outcome == [True]
 
 
-def test_a_request_that_fails_is_no_longer_counted() -> None:
-    traffic = Traffic(quiet=0.0)
+def test_a_request_that_fails_is_no_longer_counted_in_flight() -> None:
+    traffic = Traffic(burst=5, window=60.0)
     try:
         with traffic.request():
             raise RuntimeError("the view failed")
