@@ -23,6 +23,8 @@ _SECRET_FIELDS = (
     "consumer_secret",
     "access_token_secret",
     "bot_token",
+    "input_token",  # Graph's debug_token takes the token it inspects in the query string
+    "fb_exchange_token",  # and the long-lived token exchange the short-lived one
     "password",
     "secret_token",
     "token",

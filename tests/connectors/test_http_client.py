@@ -103,6 +103,16 @@ def test_redaction_of_every_secret_shape() -> None:
     assert "v=5.199" in clean and "key=value" in clean  # only secrets go
 
 
+def test_redaction_of_the_tokens_meta_takes_in_a_query_string() -> None:
+    """Graph's debug_token inspects a Page token and the token exchange takes the short-lived one,
+    both in the query string that urllib3 logs at DEBUG (a demo run's log held a Page token)."""
+    line = '"GET /v21.0/debug_token?input_token=page-tok-1&appsecret_proof=p HTTP/1.1" 200 283'
+    exchange = "GET /oauth/access_token?grant_type=fb_exchange_token&fb_exchange_token=user-tok-2&client_id=1"
+    clean = redact(line) + redact(exchange)
+    assert "page-tok-1" not in clean and "user-tok-2" not in clean
+    assert "grant_type=fb_exchange_token" in clean and "client_id=1" in clean
+
+
 def test_log_filter_redacts_request_lines() -> None:
     record = logging.LogRecord(
         "urllib3.connectionpool", logging.DEBUG, __file__, 1, '%s "%s %s"', ("x", "POST", "/bot1:AbC/send"), None
