@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from plugin import notices
 from plugin.errors import AuthError, FatalError, OutcomeUnknown, RateLimited, RetriableError
@@ -27,6 +27,7 @@ from plugin.store.health import account_target, expiry_words, sink_target
 
 if TYPE_CHECKING:
     from plugin.runtime import Runtime
+    from plugin.store.repo import AccountRow
 
 log = logging.getLogger(__name__)
 EVENT = "needs_attention"
@@ -78,6 +79,18 @@ def _notify(runtime: Runtime, target: str, payload: dict[str, object]) -> None:
     )
 
 
+def _account_facts(runtime: Runtime, account: AccountRow) -> dict[str, Any]:
+    """What a notice says of the account it is about."""
+    name = account.handle or account.external_id
+    return {
+        "what": f"{account.network} account {name}",
+        "tenant": runtime.store.tenant_key(account.tenant_id),
+        "network": account.network,
+        "account": name,
+        "account_id": account.id,
+    }
+
+
 def account_refused(runtime: Runtime, account_id: int, exc: AuthError, doing: str) -> None:
     """The network refused ``account_id``'s credentials while ``doing`` (poll, reply): pause and tell."""
     found = runtime.store.account(account_id)
@@ -92,11 +105,7 @@ def account_refused(runtime: Runtime, account_id: int, exc: AuthError, doing: st
         runtime,
         target,
         {
-            "what": f"{account.network} account {account.handle or account.external_id}",
-            "tenant": runtime.store.tenant_key(account.tenant_id),
-            "network": account.network,
-            "account": account.handle or account.external_id,
-            "account_id": account_id,
+            **_account_facts(runtime, account),
             "during": doing,
             "reason": reason,
             "fix": "reconnect the account (new credentials) in the admin page; its work resumes then",
@@ -147,11 +156,7 @@ def token_expiring(runtime: Runtime, account_id: int, expires_at: datetime, now:
         runtime,
         target,
         {
-            "what": f"{account.network} account {account.handle or account.external_id}",
-            "tenant": runtime.store.tenant_key(account.tenant_id),
-            "network": account.network,
-            "account": account.handle or account.external_id,
-            "account_id": account_id,
+            **_account_facts(runtime, account),
             "during": "token check",
             "reason": reason,
             "expires_at": expires_at.isoformat(),

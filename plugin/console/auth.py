@@ -96,6 +96,13 @@ def principal() -> Principal | None:
     return found
 
 
+def current_admin() -> Principal:
+    """The admin of a view behind ``require_admin``, which already refused everyone else."""
+    found = principal()
+    assert found is not None  # require_admin ran
+    return found
+
+
 def _resolve() -> Principal | None:
     session_id = request.cookies.get(cookie_name())
     if not session_id or len(session_id) > 128:

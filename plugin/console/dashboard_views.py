@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from plugin.console.auth import principal, require_admin
+from plugin.console.auth import current_admin, require_admin
 from plugin.console.blueprint import bp
 from plugin.dashboard.views import dashboard_html
 from plugin.errors import BadInput
@@ -20,8 +20,7 @@ from plugin.web.extension import runtime
 @bp.route("/console/dashboard/<row_id:tenant_id>", methods=["GET", "POST"])
 @require_admin
 def dashboard(tenant_id: int) -> Any:
-    me = principal()
-    assert me is not None  # require_admin ran
+    me = current_admin()
     if not me.reaches(tenant_id):
         # The same answer as for a tenant that does not exist: another tenant's existence is not told.
         raise BadInput("no such tenant", status=404)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
-from plugin.console.auth import Principal, principal, require_admin
+from plugin.console.auth import current_admin, require_admin
 from plugin.console.blueprint import bp
 from plugin.console.failures import DELIVERY_ACTIONS, REPLY_ACTIONS, Action, check_why
 from plugin.errors import BadInput
@@ -15,14 +15,8 @@ from plugin.web.extension import runtime
 from plugin.web.forms import form_field
 
 
-def _me() -> Principal:
-    found = principal()
-    assert found is not None  # require_admin ran
-    return found
-
-
 def _page(error: str = "", error_for: str = "", done: str = "", status: int = 200) -> Any:
-    me = _me()
+    me = current_admin()
     store = runtime().store
     scope = list(me.tenant_ids) if me.tenant_ids is not None else None
     html = render_template(
@@ -42,7 +36,7 @@ def failures() -> Any:
 
 
 def _act(kind: str, actions: dict[str, Action], row_id: int, action: str) -> Any:
-    me = _me()
+    me = current_admin()
     chosen = actions.get(action)
     if chosen is None:
         raise BadInput(f"action must be one of {', '.join(sorted(actions))}", status=404)

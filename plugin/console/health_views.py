@@ -12,23 +12,17 @@ from typing import Any
 from flask import redirect, render_template, url_for
 
 from plugin.connect.grant import mint_connect_grant
-from plugin.console.auth import Principal, principal, require_admin
+from plugin.console.auth import current_admin, require_admin
 from plugin.console.blueprint import bp
 from plugin.console.health import board
 from plugin.healthwords import attention_state, when
 from plugin.web.extension import runtime
 
 
-def _me() -> Principal:
-    found = principal()
-    assert found is not None  # require_admin ran
-    return found
-
-
 @bp.get("/console/health")
 @require_admin
 def health() -> Any:
-    me = _me()
+    me = current_admin()
     if me.must_change_password:
         return redirect(url_for("console.password"))
     rt = runtime()

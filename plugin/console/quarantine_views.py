@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
-from plugin.console.auth import Principal, principal, require_admin
+from plugin.console.auth import Principal, current_admin, require_admin
 from plugin.console.blueprint import bp
 from plugin.console.failures import check_why
 from plugin.errors import BadInput
@@ -23,12 +23,6 @@ from plugin.web.forms import form_field
 
 SHOWN = 200
 MAX_PAYLOAD_CHARS = 20_000
-
-
-def _me() -> Principal:
-    found = principal()
-    assert found is not None  # require_admin ran
-    return found
 
 
 def _rows(me: Principal) -> list[QuarantineRow]:
@@ -45,7 +39,7 @@ def _payload(row: QuarantineRow) -> str:
 
 
 def _page(error: str = "", error_for: str = "", done: str = "", status: int = 200) -> Any:
-    me = _me()
+    me = current_admin()
     rt = runtime()
     tenants = {row.id: row.key for row in rt.store.tenants.all()}
     handles = {a.id: a.handle or a.external_id for a in rt.store.accounts()}
@@ -72,7 +66,7 @@ def quarantine() -> Any:
 @bp.post("/console/quarantine/<row_id:item_id>/retry")
 @require_admin
 def quarantine_retry(item_id: int) -> Any:
-    me = _me()
+    me = current_admin()
     row = _item(item_id, me)
     try:
         result = host_quarantine.retry_as(runtime(), row, me.actor)
@@ -86,7 +80,7 @@ def quarantine_retry(item_id: int) -> Any:
 @bp.post("/console/quarantine/<row_id:item_id>/discard")
 @require_admin
 def quarantine_discard(item_id: int) -> Any:
-    me = _me()
+    me = current_admin()
     row = _item(item_id, me)
     try:
         why = check_why(form_field("why", required=False, max_length=2000))

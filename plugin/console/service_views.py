@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from plugin.console.auth import principal, require_admin
+from plugin.console.auth import current_admin, require_admin
 from plugin.console.blueprint import bp
 from plugin.errors import BadInput
 from plugin.web import service_settings
@@ -20,8 +20,7 @@ from plugin.web.extension import runtime
 @bp.route("/console/service/<row_id:tenant_id>", methods=["GET", "POST"])
 @require_admin
 def service(tenant_id: int) -> Any:
-    me = principal()
-    assert me is not None  # require_admin ran
+    me = current_admin()
     rt = runtime()
     keys = {row.id: row.key for row in rt.store.tenants.all()}
     if not me.reaches(tenant_id) or tenant_id not in keys:

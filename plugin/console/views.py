@@ -13,7 +13,14 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from plugin.connect.grant import mint_connect_grant
 from plugin.console import passwords
-from plugin.console.auth import Principal, check_csrf, close_session, open_session, principal, require_admin
+from plugin.console.auth import (
+    check_csrf,
+    close_session,
+    current_admin,
+    open_session,
+    principal,
+    require_admin,
+)
 from plugin.console.blueprint import bp
 from plugin.console.health import board
 from plugin.errors import BadInput
@@ -113,16 +120,10 @@ def logout() -> Any:
     return response
 
 
-def _me() -> Principal:
-    found = principal()
-    assert found is not None  # require_admin ran
-    return found
-
-
 @bp.get("/console/")
 @require_admin
 def home() -> Any:
-    me = _me()
+    me = current_admin()
     if me.must_change_password:
         return redirect(url_for("console.password"))
     rt = runtime()
@@ -145,7 +146,7 @@ def home() -> Any:
 @require_admin
 def password() -> Any:
     """Change one's password (required after a one-time password); ends every other session."""
-    me = _me()
+    me = current_admin()
     if request.method == "GET":
         return render_template("console_password.html", me=me, error="")
     check_csrf(me.csrf_token)
