@@ -34,6 +34,7 @@ from sandbox import meta
 from sandbox.meta.login_state import DATA_ACCESS_SECONDS, LONG_LIVED_SECONDS
 from sandbox.meta.models import MetaState, Page
 from tests.conftest import fast_settings
+from tests.support.consent import authorize_url, query_of, redirect_of
 from tests.triage.test_escalation import FlakyWebhook
 
 PUBLIC = "https://horseshoe.example"
@@ -78,16 +79,8 @@ def _login(s: Setup) -> str:
     """The admin's guided flow up to the pick page: app id and secret, Facebook's consent as Ada."""
     grant = mint_connect_grant(s.rt, s.rt.store.ensure_tenant("acme"), "admin:ada")
     start = {"start.app_id": s.state.login.app_id, "start.app_secret": s.state.app_secret}
-    page = s.client.post("/connect/facebook", data={"grant": grant, "action": "begin", **start})
-    assert page.status_code == 200, page.data[-600:]
-    match = re.search(r'id="authorize" href="([^"]+)"', page.get_data(as_text=True))
-    assert match
-    url = unescape(match.group(1))
-    query = dict(parse_qsl(urlsplit(url).query))
-    consent = requests.post(
-        url.split("?")[0], data={**query, "decision": "approve", "sandbox_user": ADMIN}, allow_redirects=False
-    )
-    back = dict(parse_qsl(urlsplit(consent.headers["Location"]).query))
+    url = authorize_url(s.client, "facebook", {"grant": grant, **start})
+    back = query_of(redirect_of(url, ADMIN))
     return s.client.get("/connect/callback", query_string=back).get_data(as_text=True)
 
 

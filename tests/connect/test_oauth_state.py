@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 from flask.testing import FlaskClient
 
 from plugin.connect.grant import mint_connect_grant
@@ -24,6 +22,7 @@ from plugin.testing import RunningServer, serve_in_thread
 from plugin.web import create_app
 from sandbox import mastodon
 from tests.conftest import fast_settings
+from tests.support.consent import authorize_url, query_of, redirect_of
 
 
 @dataclass
@@ -50,24 +49,14 @@ def setup(tmp_path: object) -> Iterator[Setup]:
 
 
 def _authorize_url(s: Setup, client: FlaskClient | None = None) -> str:
-    page = (client or s.client).post(
-        "/connect/mastodon", data={"grant": s.grant, "action": "begin", "start.api_base": s.server.url}
-    )
-    assert page.status_code == 200, page.data
-    match = re.search(r'id="authorize" href="([^"]+)"', page.get_data(as_text=True))
-    assert match
-    return unescape(match.group(1))
+    return authorize_url(client or s.client, "mastodon", {"grant": s.grant, "start.api_base": s.server.url})
 
 
 def _approve(s: Setup, url: str, decision: str = "approve") -> dict[str, str]:
     """The admin approves on the server's consent page; returns the query of the redirect to horseshoe."""
-    query = dict(parse_qsl(urlsplit(url).query))
-    answer = requests.post(
-        url.split("?")[0], data={**query, "decision": decision, "sandbox_user": s.brand["id"]}, allow_redirects=False
-    )
-    location = answer.headers["Location"]
+    location = redirect_of(url, s.brand["id"], decision)
     assert location.startswith("https://horseshoe.example/connect/callback?")  # only our own callback
-    return dict(parse_qsl(urlsplit(location).query))
+    return query_of(location)
 
 
 def test_the_state_works_once(setup: Setup) -> None:

@@ -15,10 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 from flask.testing import FlaskClient
 
 from plugin import renewal
@@ -33,6 +31,7 @@ from plugin.worker.loop import Worker
 from sandbox import x
 from sandbox.x.models import XState
 from tests.conftest import fast_settings
+from tests.support.consent import authorize_url, query_of, redirect_of
 
 PUBLIC = "https://horseshoe.example"
 
@@ -77,18 +76,8 @@ def _connect(s: Setup) -> int:
     app = s.state.developer
     start = {"consumer_key": app.consumer_key, "consumer_secret": app.consumer_secret,
              "client_id": app.client_id, "client_secret": app.client_secret}  # fmt: skip
-    page = s.client.post(
-        "/connect/x", data={"grant": grant, "action": "begin", **{f"start.{k}": v for k, v in start.items()}}
-    )
-    assert page.status_code == 200, page.data[-600:]
-    match = re.search(r'id="authorize" href="([^"]+)"', page.get_data(as_text=True))
-    assert match
-    url = unescape(match.group(1))
-    query = dict(parse_qsl(urlsplit(url).query))
-    consent = requests.post(
-        url.split("?")[0], data={**query, "decision": "approve", "sandbox_user": s.brand_id}, allow_redirects=False
-    )
-    back = dict(parse_qsl(urlsplit(consent.headers["Location"]).query))
+    url = authorize_url(s.client, "x", {"grant": grant, **{f"start.{k}": v for k, v in start.items()}})
+    back = query_of(redirect_of(url, s.brand_id))
     pick = s.client.get("/connect/callback", query_string=back).get_data(as_text=True)
     saved = s.client.post(
         "/connect/save", data={"grant": _field(pick, "grant"), "sealed": _field(pick, "sealed"), "pick": "0"}
