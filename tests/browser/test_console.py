@@ -19,7 +19,7 @@ from plugin.store.statuses import ReplyStatus
 from plugin.zendesk.tokens import read_metadata
 from sandbox.demo import showcase
 from sandbox.demo.run import SUBDOMAIN, World, build_world
-from tests.browser.zendesk_frame import frame_page
+from tests.browser.zendesk_frame import frame_page, open_in_admin_center
 from tests.console.support import PASSWORD, make_admin, uncertain_reply
 
 SIZES = {"800x600": (800, 600), "1280": (1280, 800)}
@@ -152,10 +152,7 @@ def test_resolve_an_uncertain_reply(world: World, browser: Any, screenshot_dir: 
 
 def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any, screenshot_dir: Path) -> None:
     html, push_id = frame_page(world, edit=True)
-    page = browser.new_page(viewport={"width": 800, "height": 600})
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    frame = page.frame_locator("iframe[name=cf]")
+    page, frame = open_in_admin_center(browser, world, html, {"width": 800, "height": 600})
     frame.locator("text=Connected accounts").wait_for()
     for label, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
@@ -178,10 +175,8 @@ def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any
 
 def test_zendesk_install_code_page_screenshots(world: World, browser: Any, screenshot_dir: Path) -> None:
     html, _ = frame_page(world, code=False)
-    page = browser.new_page(viewport={"width": 800, "height": 600})
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    page.frame_locator("iframe[name=cf]").locator("input[name=install_code]").wait_for()
+    page, frame = open_in_admin_center(browser, world, html, {"width": 800, "height": 600})
+    frame.locator("input[name=install_code]").wait_for()
     for label, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(screenshot_dir / f"zendesk-install-code-{label}.png"), full_page=(label != "800x600"))

@@ -20,7 +20,7 @@ from pydantic import BaseModel, SecretStr
 
 from plugin.connector import Connector
 from sandbox.demo.run import World, build_world
-from tests.browser.zendesk_frame import frame_page
+from tests.browser.zendesk_frame import frame_page, open_in_admin_center
 from tests.support.formnet import FormnetConnector
 
 SIZES = {"800x600": {"width": 800, "height": 600}, "1280": {"width": 1280, "height": 900}}
@@ -74,10 +74,7 @@ def _shoot(page: Any, frame: Any, scope: Any, path: Path, label: str) -> None:
 
 def _open(world: World, browser: Any, size: dict[str, int]) -> tuple[Any, Any]:
     html, _ = frame_page(world)
-    page = browser.new_page(viewport=size)
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    frame = page.frame_locator("iframe[name=cf]")
+    page, frame = open_in_admin_center(browser, world, html, size)
     frame.locator("select[name=new_network]").wait_for()
     return page, frame
 

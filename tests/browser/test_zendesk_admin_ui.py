@@ -17,7 +17,7 @@ import pytest
 
 from plugin.zendesk.tokens import read_metadata
 from sandbox.demo.run import BRAND, SUBDOMAIN, World, build_world
-from tests.browser.zendesk_frame import fill_credentials, frame_page
+from tests.browser.zendesk_frame import fill_credentials, frame_page, open_in_admin_center
 
 
 @pytest.fixture
@@ -30,11 +30,8 @@ def world() -> Iterator[World]:
 
 def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: Any, screenshot_dir: Path) -> None:
     html, push_id = frame_page(world, edit=True)
-    page = browser.new_page(viewport={"width": 900, "height": 900})
-    # Serve the framing page from the fake Zendesk's origin, as Zendesk would.
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    frame = page.frame_locator("iframe[name=cf]")
+    # The framing page served from the fake Zendesk's origin, as Zendesk would.
+    page, frame = open_in_admin_center(browser, world, html, {"width": 900, "height": 900})
     frame.locator("text=Connected accounts").wait_for()
     accounts = frame.locator("input[name=account]")
     assert accounts.count() == 1  # the account the demo install connected
@@ -68,10 +65,7 @@ def test_admin_connects_an_account_inside_zendesk_iframe(world: World, browser: 
 
 def test_admin_ui_shows_a_clear_error_and_keeps_the_form(world: World, browser: Any, screenshot_dir: Path) -> None:
     html, push_id = frame_page(world, code=False)
-    page = browser.new_page(viewport={"width": 900, "height": 1000})
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    frame = page.frame_locator("iframe[name=cf]")
+    page, frame = open_in_admin_center(browser, world, html, {"width": 900, "height": 1000})
     # A new channel Zendesk cannot vouch for yet: nothing of the tenant is shown until the install code.
     frame.locator("input[name=install_code]").wait_for()
     assert frame.locator("input[name=account]").count() == 0 and frame.locator("input[name=api_token]").count() == 0
@@ -118,12 +112,7 @@ def test_admin_ui_shows_needs_attention_and_quarantined_items(world: World, brow
     rt.store.quarantine.add(account.tenant_id, account.id, "x", "poll", [bad])
     html, _push_id = frame_page(world, edit=True)
     for width, height in ((800, 600), (1280, 900)):
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.route(
-            f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html")
-        )
-        page.goto(f"{world.zd_server.url}/admin-center")
-        frame = page.frame_locator("iframe[name=cf]")
+        page, frame = open_in_admin_center(browser, world, html, {"width": width, "height": height})
         frame.locator(".badge.attention", has_text="Needs attention").first.wait_for()
         assert "refused the credentials" in frame.locator(".vitals").first.inner_text()
         assert frame.locator("p", has_text="salesforce: salesforce refused the credentials").count() == 1
@@ -147,10 +136,7 @@ def test_admin_ui_retries_and_discards_quarantined_items(world: World, browser: 
     bad = Quarantined("data[56]", "data[56].lang: must be a string, got list", {"data": [{"id": "56", "lang": ["en"]}]})
     [item] = rt.store.quarantine.add(account.tenant_id, account.id, "x", "poll", [bad])
     html, _push_id = frame_page(world, edit=True)
-    page = browser.new_page(viewport={"width": 800, "height": 600})
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    frame = page.frame_locator("iframe[name=cf]")
+    page, frame = open_in_admin_center(browser, world, html, {"width": 800, "height": 600})
     row = frame.locator(f"tr[data-item='{item}']")
     row.locator("summary").click()
     assert '"lang"' in row.locator("pre").inner_text()
@@ -201,12 +187,7 @@ def test_admin_ui_shows_crm_connection_health_and_a_token_expiry_warning(
     rt.store.health.sink_failed(tenant_id, "zendesk", attention.plain_error(RetriableError("HTTP 503"), "zendesk"))
     html, _push_id = frame_page(world, edit=True)
     for width, height in ((800, 600), (1280, 900)):
-        page = browser.new_page(viewport={"width": width, "height": height})
-        page.route(
-            f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html")
-        )
-        page.goto(f"{world.zd_server.url}/admin-center")
-        frame = page.frame_locator("iframe[name=cf]")
+        page, frame = open_in_admin_center(browser, world, html, {"width": width, "height": height})
         frame.locator("legend", has_text="CRM connections").wait_for()
         row = frame.locator(".account-row").first
         assert row.locator(".badge.warn", has_text="Needs attention soon").count() == 1

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sandbox.demo.run import SUBDOMAIN, World, build_world
-from tests.browser.zendesk_frame import frame_page
+from tests.browser.zendesk_frame import frame_page, open_in_admin_center
 
 
 @pytest.fixture
@@ -24,10 +24,7 @@ def world() -> Iterator[World]:
 
 def _open(world: World, browser: Any) -> tuple[Any, Any]:
     html, _push_id = frame_page(world, edit=True)
-    page = browser.new_page(viewport={"width": 900, "height": 1100})
-    page.route(f"{world.zd_server.url}/admin-center", lambda route: route.fulfill(body=html, content_type="text/html"))
-    page.goto(f"{world.zd_server.url}/admin-center")
-    frame = page.frame_locator("iframe[name=cf]")
+    page, frame = open_in_admin_center(browser, world, html, {"width": 900, "height": 1100})
     frame.locator("text=Connected accounts").wait_for()
     return page, frame
 

@@ -52,3 +52,13 @@ def fill_credentials(frame: Any, world: World, network: str, values: dict[str, s
     assert connector is not None
     for name, value in values.items():
         scope.locator(f'[name="credentials.{network}.{name}"]').fill(value)
+
+
+def open_in_admin_center(browser: Any, world: World, html: str, viewport: dict[str, int]) -> tuple[Any, Any]:
+    """A new page showing ``html`` (``frame_page``) from the fake Zendesk's origin, as Zendesk serves
+    its admin center: the page and the iframe the admin UI is posted into."""
+    page = browser.new_page(viewport=viewport)
+    url = f"{world.zd_server.url}/admin-center"
+    page.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(url)
+    return page, page.frame_locator("iframe[name=cf]")
