@@ -298,6 +298,27 @@ def test_finding_6_healthz_minimal_and_metrics_behind_a_token(tmp_path: object) 
     rt.db.dispose()
 
 
+def test_healthz_tells_crm_connection_health_only_to_the_metrics_token(tmp_path: object) -> None:
+    """The CRM connections' health (issue 15) names tenants' errors and sessions: an anonymous caller,
+    a wrong token or another scheme learns only that the server answers."""
+    from plugin.runtime import build_runtime
+    from plugin.web import create_app
+    from tests.conftest import fast_settings
+
+    rt = build_runtime(fast_settings(str(tmp_path), metrics_token="m-token"))
+    tenant_id = rt.store.ensure_tenant("acme")
+    rt.store.set_sink_connection(tenant_id, "salesforce", {"instance_url": "https://acme.my.salesforce.com"})
+    rt.store.health.sink_failed(tenant_id, "salesforce", "acme-org-secret-error")
+    client = create_app(rt).test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic m-token"},
+                    {"Authorization": "Bearer m-token-and-more"}):  # fmt: skip
+        answer = client.get("/healthz", headers=headers)
+        assert answer.get_json() == {"status": "ok"} and b"acme-org-secret-error" not in answer.data
+    full = client.get("/healthz", headers={"Authorization": "Bearer m-token"}).get_json()
+    assert [c["last_error"] for c in full["crm_connections"]] == ["acme-org-secret-error"]
+    rt.db.dispose()
+
+
 def test_finding_7_access_log_never_writes_query_values() -> None:
     """Fixed on main before this branch (gunicorn, redacting access log); kept as a regression test."""
     from plugin.web import server
