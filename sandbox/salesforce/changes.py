@@ -71,6 +71,10 @@ class ChangeFeed:
         self.connect_timeout = CONNECT_TIMEOUT_SECONDS
         self.published = 0
         self.handshakes = 0
+        # Events of the transaction under way (allOrNone collections, composite), published at its
+        # commit and dropped at its rollback; writes happen under the org state's lock, one at a time.
+        self._held: list[tuple[Any, ...]] | None = None
+        self._depth = 0
 
     # -- Setup -----------------------------------------------------------------------------------
     def select_entities(self, org_id: str, entities: list[str]) -> None:
@@ -85,11 +89,36 @@ class ChangeFeed:
         return any(channel_of(e) == channel for e in self.selected.get(org_id, ()))
 
     # -- publishing --------------------------------------------------------------------------------
+    def begin(self) -> int:
+        """A transaction starts (it may nest in one under way); ``end`` it with the mark returned."""
+        if self._depth == 0:
+            self._held = []
+        self._depth += 1
+        return len(self._held or [])
+
+    def end(self, mark: int, *, commit: bool) -> None:
+        held = self._held if self._held is not None else []
+        if not commit:
+            del held[mark:]
+        self._depth = max(0, self._depth - 1)
+        if self._depth == 0:
+            self._held = None
+            for args in held:
+                self._publish(*args)
+
     def record(self, org_id: str, entity: str, change_type: str, record_id: str, values: dict[str, Any],
                user_id: str, changed: list[str] | None = None) -> None:  # fmt: skip
-        """A committed change: one event when ``entity`` is selected for CDC in the org."""
+        """A change: one event when ``entity`` is selected for CDC in the org, once its transaction commits."""
         if entity not in self.selected.get(org_id, ()):
             return
+        args = (org_id, entity, change_type, record_id, dict(values), user_id, changed)
+        if self._held is not None:
+            self._held.append(args)
+            return
+        self._publish(*args)
+
+    def _publish(self, org_id: str, entity: str, change_type: str, record_id: str, values: dict[str, Any],
+                 user_id: str, changed: list[str] | None) -> None:  # fmt: skip
         now = self.clock()
         changed_fields = list(changed or [])
         header: dict[str, Any] = {

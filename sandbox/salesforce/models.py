@@ -81,6 +81,17 @@ class StoredRecord:
 
 
 @dataclass
+class Checkpoint:
+    """A transaction's starting point (``SalesforceState.checkpoint``)."""
+
+    records: dict[str, tuple[StoredRecord, dict[str, Any]]]
+    id_counters: Counter[str]
+    case_number: int
+    case_status_ids: list[str]
+    events: int  # the change feed's transaction mark
+
+
+@dataclass
 class Org:
     id: str
     name: str
@@ -421,7 +432,8 @@ class SalesforceState(FakeBackend):
     def delete(self, org: Org, sobject: str | None, record_id: str, user_id: str) -> str:
         with self.lock:
             rec = self._existing(org, sobject, record_id)
-            rec.values.update({"IsDeleted": True, **self._stamps(user_id, created=False)})
+            # A new dict, never an in-place change: a checkpoint keeps the old one (``checkpoint``).
+            rec.values = {**rec.values, "IsDeleted": True, **self._stamps(user_id, created=False)}
             self.changes.record(org.id, rec.sobject, "DELETE", rec.values["Id"], {}, user_id)
             return str(rec.values["Id"])
 
@@ -472,12 +484,25 @@ class SalesforceState(FakeBackend):
                 values["ClosedDate"] = None
 
     # -- transactions (allOrNone) ----------------------------------------------------------------
-    def checkpoint(self, org: Org) -> tuple[dict[str, StoredRecord], Counter[str], int]:
-        records = {k: StoredRecord(v.sobject, dict(v.values)) for k, v in org.records.items()}
-        return records, Counter(org.id_counters), org.case_number
+    def checkpoint(self, org: Org) -> Checkpoint:
+        """What a rollback goes back to. Cheap (no record is copied): writes replace a record's
+        ``values`` dict instead of changing it, so keeping each record's current dict is enough. The
+        change events of the transaction are held until it ends (``changes.begin``): a rolled-back
+        write publishes nothing, as in Salesforce, where change events follow the commit."""
+        values = {k: (v, v.values) for k, v in org.records.items()}
+        return Checkpoint(values, Counter(org.id_counters), org.case_number, list(org.case_status_ids),
+                          self.changes.begin())  # fmt: skip
 
-    def restore(self, org: Org, snap: tuple[dict[str, StoredRecord], Counter[str], int]) -> None:
-        org.records, org.id_counters, org.case_number = snap
+    def restore(self, org: Org, snap: Checkpoint) -> None:
+        for rec, values in snap.records.values():
+            rec.values = values
+        org.records = {k: rec for k, (rec, _) in snap.records.items()}
+        org.id_counters, org.case_number, org.case_status_ids = snap.id_counters, snap.case_number, snap.case_status_ids
+        self.changes.end(snap.events, commit=False)
+
+    def commit(self, snap: Checkpoint) -> None:
+        """The transaction begun by ``checkpoint`` is kept: its change events are published."""
+        self.changes.end(snap.events, commit=True)
 
     # -- query cursors ---------------------------------------------------------------------------
     def store_cursor(self, org: Org, rows: list[dict[str, Any]], batch: int) -> str:

@@ -18,6 +18,7 @@ from sandbox.base import FakeApp
 
 from . import exceptions as exc
 from .cometd import StreamingHandlers
+from .composite import CompositeHandlers
 from .control import ControlHandlers
 from .exceptions import SalesforceError
 from .login import LoginHandlers
@@ -82,8 +83,10 @@ def _batch_size(request: Request) -> int:
     return DEFAULT_BATCH
 
 
-class Handlers(LoginHandlers, ControlHandlers, StreamingHandlers, FakeApp[SalesforceState]):
-    """The REST data API; OAuth/SOAP login and the /_sandbox control routes come from the mixins."""
+class Handlers(LoginHandlers, ControlHandlers, StreamingHandlers, CompositeHandlers, FakeApp[SalesforceState]):
+    """The REST data API; OAuth/SOAP login, the /_sandbox control routes and Composite come from the mixins."""
+
+    versions = tuple(SUPPORTED_VERSIONS)
 
     # -- dispatch --------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -364,8 +367,10 @@ class Handlers(LoginHandlers, ControlHandlers, StreamingHandlers, FakeApp[Salesf
             except SalesforceError as err:
                 outcomes.append(err)
         failed = any(isinstance(o, SalesforceError) for o in outcomes)
-        if all_or_none and failed and snapshot is not None:
+        if snapshot is not None and failed:
             self.state.restore(ctx.org, snapshot)
+        elif snapshot is not None:
+            self.state.commit(snapshot)
         results: list[dict[str, Any]] = []
         for outcome, hint in zip(outcomes, ids_hint, strict=True):
             if isinstance(outcome, SalesforceError):

@@ -23,6 +23,7 @@ url_map = Map(
         Rule(f"{_DATA}/queryAll", endpoint="query", methods=["GET"], defaults={"include_deleted": True}),
         Rule(f"{_DATA}/query/<locator>", endpoint="query_more", methods=["GET"]),
         Rule(f"{_DATA}/queryAll/<locator>", endpoint="query_more", methods=["GET"]),
+        Rule(f"{_DATA}/composite", endpoint="composite", methods=["POST"]),  # composite.py
         Rule(f"{_DATA}/composite/sobjects", endpoint="collections", methods=["POST", "PATCH", "DELETE"]),
         Rule(f"{_DATA}/composite/sobjects/<sobject>", endpoint="collections_retrieve", methods=["GET", "POST"]),
         Rule(f"{_DATA}/composite/sobjects/<sobject>/<field>", endpoint="collections_upsert", methods=["PATCH"]),
