@@ -22,6 +22,7 @@ proxy in front of the service, or a service off its documented contract, may ans
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import socket
@@ -181,6 +182,10 @@ class FaultMiddleware:
             return canned(fault)(environ, start_response)
         after = self.plan.after
         if after is not None and self.plan.eligible(request.path, request.method):
+            # The hook may read the request's body too (a Composite call's subrequests): the service
+            # gets its own copy of the bytes.
+            body = request.get_data()
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             answer = list(self.app(environ, start_response))
             after(request)
             return answer

@@ -3,6 +3,11 @@
 * SOQL ``query`` (all pages), sObject Collections create/update (``composite/sobjects``, at most 200
   records per request, ``allOrNone: false`` so one bad record never blocks the others) and
   ``describe`` — REST API Developer Guide, "sObject Collections" and "Query".
+* Composite (``composite``, REST API Developer Guide, "Send Multiple Requests Using Composite"): "a
+  series of REST API requests in a single call ... The entire series of requests counts as a single
+  call toward your API limits", up to 25 subrequests of which at most 5 Query or sObject Collections
+  operations. ``queries`` sends independent look-ups five to a call; ``plugin.salesforce.writes``
+  chains a batch's creates with references (``@{contacts[0].id}``) under ``allOrNone``.
 * ``Sforce-Limit-Info: api-usage=used/limit`` comes back on every response (REST API Developer Guide,
   "Limit Info Header"); once usage passes ``max_api_share`` of the daily allocation we stop with
   ``RateLimited`` until the next UTC day (or ``limit_wait_seconds``), leaving the rest for the org.
@@ -23,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_COLLECTION = 200  # sObject Collections: "up to 200 records" per request
+MAX_COMPOSITE_HEAVY = 5  # Composite: "Up to 5 of these subrequests can be sObject Collections or query operations"
 MAX_IN_CHARS = 6000  # keep each SOQL IN list well inside the GET URL length limit (~16 KB)
 DEFAULT_MAX_API_SHARE = 0.8
 # How long an org whose daily allocation is exhausted is left alone before one call looks again. The
@@ -213,6 +220,51 @@ class SalesforceApi:
             results.extend(answer)
         return results
 
+    def composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
+        """One Composite call; ``url`` of each subrequest is relative to ``/services/data/vXX.X/``.
+        Returns the subrequest results in order (each ``body``, ``httpStatusCode``, ``referenceId``)."""
+
+        def send(sf: Salesforce) -> Any:
+            base = f"/services/data/v{sf.sf_version}/"
+            body = {"allOrNone": all_or_none, "collateSubrequests": False,
+                    "compositeRequest": [{**sub, "url": base + str(sub["url"])} for sub in subrequests]}  # fmt: skip
+            return sf.restful("composite", method="POST", json=body)
+
+        answer = self.call("composite", send)
+        results = answer.get("compositeResponse") if isinstance(answer, dict) else None
+        if not isinstance(results, list):
+            raise RetriableError("salesforce composite answer has no compositeResponse")
+        if len(results) != len(subrequests):
+            code, message = error_parts(results[0].get("body") if results and isinstance(results[0], dict) else None)
+            if code == "LIMIT_EXCEEDED":  # our request broke a documented limit: no retry will pass
+                raise FatalError(f"salesforce {code} during composite: {message}", code=code)
+            raise RetriableError("salesforce composite answer does not match the subrequests sent")
+        return results
+
+    def queries(self, jobs: list[tuple[str, list[str]]]) -> list[list[dict[str, Any]]]:
+        """``query_in`` for several independent look-ups at once: every job's URL-sized chunks go out as
+        Query subrequests of Composite calls, five to a call (one plain query when there is only one)."""
+        soqls: list[tuple[int, str]] = []
+        for n, (template, values) in enumerate(jobs):
+            for chunk in in_chunks(sorted(set(values))):
+                soqls.append((n, template.format(values=", ".join(soql_quote(v) for v in chunk))))
+        rows: list[list[dict[str, Any]]] = [[] for _ in jobs]
+        if len(soqls) == 1:
+            rows[soqls[0][0]] = self.query(soqls[0][1])
+            return rows
+        for start in range(0, len(soqls), MAX_COMPOSITE_HEAVY):
+            group = soqls[start : start + MAX_COMPOSITE_HEAVY]
+            subrequests = [{"method": "GET", "url": "query?" + urlencode({"q": soql}), "referenceId": f"q{i}"}
+                           for i, (_, soql) in enumerate(group)]  # fmt: skip
+            for (n, _), result in zip(group, self.composite(subrequests, all_or_none=False), strict=True):
+                page = subresult(result, "query")
+                rows[n].extend(page.get("records", []))
+                while not page.get("done", True) and page.get("nextRecordsUrl"):
+                    url = str(page["nextRecordsUrl"])
+                    page = self.call("query", lambda sf, url=url: sf.query_more(url, identifier_is_url=True))  # type: ignore[misc]
+                    rows[n].extend(page.get("records", []))
+        return rows
+
     def describe(self, sobject: str) -> dict[str, Any]:
         answer = self.call(f"describe {sobject}", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
         return answer if isinstance(answer, dict) else {}
@@ -242,6 +294,16 @@ def translate(exc: SalesforceError, what: str, headers: Any = None) -> Exception
     if status in (401, 403) or code in ("INSUFFICIENT_ACCESS", "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED"):
         return AuthError(text, code=code)
     return FatalError(text, code=code)
+
+
+def subresult(result: dict[str, Any], what: str) -> Any:
+    """A Composite subrequest's body, or the error a direct call with that answer would raise."""
+    status = int(result.get("httpStatusCode") or 0)
+    if 200 <= status < 300:
+        return result.get("body")
+    # simple-salesforce keeps a failed call's parsed JSON body as ``content``: the same here.
+    error = SalesforceError(f"composite/{result.get('referenceId')}", status, what, result.get("body"))  # type: ignore[arg-type]
+    raise translate(error, what)
 
 
 def record_error(result: dict[str, Any]) -> tuple[str, str]:

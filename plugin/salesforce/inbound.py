@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plugin.salesforce import casestatus
 from plugin.salesforce import records as rec
 from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error
+from plugin.salesforce.lookups import Found
+from plugin.salesforce.writes import CONTACTS, Deferred, Immediate, Writer, is_new_contact
 from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus, all_held
 from plugin.store.statuses import DeliveryStatus
 
@@ -94,6 +96,7 @@ class InboundBatch:
         self.default_account_id = config.get("default_account_id") or None
         self.outcomes: dict[int, DeliveryOutcome] = {}
         self.created_personas: set[str] = set()  # SocialPersona ids this batch made: no earlier posts
+        self.writer: Writer = Immediate(api)
 
     # -- outcomes ------------------------------------------------------------------------------
     def _fail(self, work: _Item, result_or_text: dict[str, Any] | str, what: str) -> None:
@@ -145,18 +148,16 @@ class InboundBatch:
                     rec.post_fields(m, item.labels, self.config),
                 )
         work = list(primaries.values())
-        known_posts = self._existing_posts(work)
+        found = Found.look_up(self.api, work)
+        known_posts = found.posts
         for w in work:
-            found = known_posts.get(w.key)
-            if found:
-                w.post_id = str(found["Id"])
+            known = known_posts.get(w.key)
+            if known:
+                w.post_id = str(known["Id"])
         self._fenced(work)
         fresh = [w for w in work if w.post_id is None and not self._done(w)]
-        if fresh:
-            self._personas(fresh)
-            self._cases([w for w in fresh if not self._done(w)], known_posts)
-            self._fenced(work)
-        self._write_posts(work)
+        missing = self._personas(fresh, found) if fresh else {}
+        self._write(work, fresh, missing, known_posts)
         for item, key in aliases:
             first = self.outcomes[primaries[key].item.delivery_id]
             self.outcomes[item.delivery_id] = DeliveryOutcome(
@@ -165,80 +166,13 @@ class InboundBatch:
             )  # fmt: skip
         return list(self.outcomes.values())
 
-    # -- look-ups ------------------------------------------------------------------------------
-    def _existing_posts(self, work: list[_Item]) -> dict[Key, dict[str, Any]]:
-        """The batch's posts and the posts they reply to: one IN query on ExternalPostId, plus one on
-        R6PostId only when the batch has networks sharing Provider "Other" (their raw ids can collide)."""
-        wanted = [w.key for w in work]
-        wanted += [rec.post_key(w.item.mention.network, w.item.mention.parent_id)
-                   for w in work if w.item.mention.parent_id]  # fmt: skip
-        found: dict[Key, dict[str, Any]] = {}
-        select = (
-            "SELECT Id, ExternalPostId, R6PostId, Provider, ParentId, PersonaId, IsOutbound, Recipient FROM SocialPost"
-        )
-        own = [v for p, v in wanted if p != "Other" and v]
-        if own:
-            for row in self.api.query_in(select + " WHERE ExternalPostId IN ({values}) ORDER BY CreatedDate ASC", own):
-                if row.get("Provider") != "Other":
-                    found.setdefault((str(row.get("Provider") or ""), str(row["ExternalPostId"])), row)
-        other = [v for p, v in wanted if p == "Other" and v]
-        if other:
-            for row in self.api.query_in(
-                select + " WHERE Provider = 'Other' AND R6PostId IN ({values}) ORDER BY CreatedDate ASC",
-                other,
-            ):
-                found.setdefault(("Other", str(row["R6PostId"])), row)
-        self._our_other_posts(work, found)
-        return found
-
-    def _our_other_posts(self, work: list[_Item], found: dict[Key, dict[str, Any]]) -> None:
-        """Our own published replies on "Other" networks carry only the network's ExternalPostId (the
-        publisher learns no more); the post they answer (ReplyTo.R6PostId) names their network."""
-        parents = {
-            (w.item.mention.network, w.item.mention.parent_id) for w in work
-            if w.item.mention.parent_id and w.key[0] == "Other"
-            and rec.post_key(w.item.mention.network, w.item.mention.parent_id) not in found
-        }  # fmt: skip
-        if not parents:
-            return
-        for row in self.api.query_in(
-            "SELECT Id, ExternalPostId, Provider, ParentId, PersonaId, IsOutbound, Recipient, ReplyTo.R6PostId "
-            "FROM SocialPost WHERE Provider = 'Other' AND IsOutbound = true AND ExternalPostId IN ({values})",
-            sorted({parent for _, parent in parents}),
-        ):
-            external_id = str(row["ExternalPostId"])
-            reply_to = row.get("ReplyTo") or {}
-            network = str(reply_to.get("R6PostId") or "").partition(":")[0]
-            if not network:
-                # An outbound post that answers nothing (a campaign post made in Salesforce): its
-                # network is known only when a single network in this batch answers that id.
-                named = [n for n, parent in parents if parent == external_id]
-                network = named[0] if len(named) == 1 else ""
-            if (network, external_id) in parents:
-                found.setdefault(rec.post_key(network, external_id), row)
-
-    def _personas(self, fresh: list[_Item]) -> None:
-        personas: dict[Key, dict[str, Any]] = {}
-        own = [w.persona_key[1] for w in fresh if w.persona_key[0] != "Other"]
-        if own:
-            for row in self.api.query_in(
-                "SELECT Id, ParentId, Provider, ExternalId FROM SocialPersona WHERE ExternalId IN ({values}) "
-                "ORDER BY CreatedDate ASC",
-                own,
-            ):
-                if row.get("Provider") != "Other":
-                    personas.setdefault((str(row.get("Provider") or ""), str(row.get("ExternalId"))), row)
-        other = [w.persona_key[1] for w in fresh if w.persona_key[0] == "Other"]
-        if other:
-            # "Other" personas are told apart by R6SourceId ("network:id"): the raw ExternalId of a
-            # Mastodon account and of a Bluesky account could be the same string.
-            for row in self.api.query_in(
-                "SELECT Id, ParentId, Provider, R6SourceId FROM SocialPersona WHERE Provider = 'Other' "
-                "AND R6SourceId IN ({values}) ORDER BY CreatedDate ASC",
-                other,
-            ):
-                personas.setdefault(("Other", str(row.get("R6SourceId"))), row)
-            self._adopt_unscoped([w for w in fresh if w.persona_key[0] == "Other"], personas)
+    # -- personas --------------------------------------------------------------------------------
+    def _personas(self, fresh: list[_Item], found: Found) -> dict[Key, list[_Item]]:
+        """The authors' SocialPersonas found by the look-ups; those still missing, by persona key."""
+        personas = dict(found.personas)
+        others = [w for w in fresh if w.persona_key[0] == "Other"]
+        if others:
+            self._adopt_unscoped(others, personas, found.unscoped)
         missing: dict[Key, list[_Item]] = {}
         for w in fresh:
             persona = personas.get(w.persona_key)
@@ -246,10 +180,10 @@ class InboundBatch:
                 w.persona_id, w.parent_id = str(persona["Id"]), str(persona["ParentId"])
             else:
                 missing.setdefault(w.persona_key, []).append(w)
-        if missing:
-            self._create_personas(missing)
+        return missing
 
-    def _adopt_unscoped(self, others: list[_Item], personas: dict[Key, dict[str, Any]]) -> None:
+    def _adopt_unscoped(self, others: list[_Item], personas: dict[Key, dict[str, Any]],
+                        rows: list[dict[str, Any]]) -> None:  # fmt: skip
         """Personas with Provider "Other" made before R6SourceId was written (or by an admin by hand)
         carry only the raw ExternalId. One is taken when it can only be this author's (its
         MediaProvider, if set, names the author's network) and gets R6SourceId + MediaProvider, so the
@@ -260,18 +194,13 @@ class InboundBatch:
         by_raw: dict[str, list[_Item]] = {}
         for w in missing:
             by_raw.setdefault(w.item.mention.author.external_id, []).append(w)
-        rows = self.api.query_in(
-            "SELECT Id, ParentId, ExternalId, MediaProvider FROM SocialPersona WHERE Provider = 'Other' "
-            "AND R6SourceId = null AND ExternalId IN ({values}) ORDER BY CreatedDate ASC",
-            list(by_raw),
-        )
         adopted: dict[str, tuple[Key, str]] = {}  # persona Id -> (scoped key, network)
         for row in rows:
             networks = {w.item.mention.network for w in by_raw.get(str(row.get("ExternalId")), [])}
             media = row.get("MediaProvider")
             fitting = [n for n in networks if not media or media == rec.media_provider_of(n)]
             if len(fitting) != 1:
-                continue  # two networks could own this raw id: leave it, a new persona is made
+                continue  # none of this batch's authors, or two networks could own this raw id
             key = rec.persona_key(fitting[0], str(row["ExternalId"]))
             if key not in personas:
                 personas[key] = row
@@ -282,10 +211,40 @@ class InboundBatch:
                  "MediaProvider": rec.media_provider_of(network)}
                 for pid, (key, network) in adopted.items()
             ]  # fmt: skip
-            for result in self.api.collection("PATCH", bodies):
+            for result in self.api.collection("PATCH", bodies):  # now, whatever the writes do
                 if not _ok(result):
                     # Still the right persona for this batch; the next batch simply adopts it again.
                     log.warning("salesforce could not scope SocialPersona: %s", record_error(result))
+
+    # -- the writes ----------------------------------------------------------------------------
+    def _write(self, work: list[_Item], fresh: list[_Item], missing: dict[Key, list[_Item]],
+               known_posts: dict[Key, dict[str, Any]]) -> None:  # fmt: skip
+        """Everything the batch creates or updates, in one Composite call when it can be
+        (``plugin.salesforce.writes``); record by record when that call rolls back."""
+        saved = (dict(self.outcomes), {id(w): (w.persona_id, w.parent_id, w.case) for w in work})
+        deferred = Deferred()
+        self._writes(work, fresh, missing, known_posts, deferred)
+        ids = deferred.send(self.api) if deferred.steps and deferred.fits() else None
+        if ids is not None or not deferred.steps:
+            for delivery_id, outcome in self.outcomes.items():
+                if outcome.remote_id in (ids or {}):
+                    self.outcomes[delivery_id] = replace(outcome, remote_id=(ids or {})[outcome.remote_id])
+            return
+        # Nothing was written: the same decisions again, each set of records in its own call.
+        self.outcomes, self.created_personas = saved[0], set()
+        for w in work:
+            w.persona_id, w.parent_id, w.case = saved[1][id(w)]
+        self._writes(work, fresh, missing, known_posts, Immediate(self.api))
+
+    def _writes(self, work: list[_Item], fresh: list[_Item], missing: dict[Key, list[_Item]],
+                known_posts: dict[Key, dict[str, Any]], writer: Writer) -> None:  # fmt: skip
+        self.writer = writer
+        if missing:
+            self._create_personas(missing)
+        if fresh:
+            self._cases([w for w in fresh if not self._done(w)], known_posts)
+            self._fenced(work)
+        self._write_posts(work)
 
     def _matched_parent(self, work: _Item) -> str | None:
         match = work.item.match
@@ -311,7 +270,8 @@ class InboundBatch:
                 }
                 for i in need_contact
             ]
-            for index, result in zip(need_contact, self.api.collection("POST", bodies), strict=True):
+            contacts = self.writer.collection("POST", bodies, CONTACTS)
+            for index, result in zip(need_contact, contacts, strict=True):
                 if _ok(result):
                     parents[index] = str(result["id"])
                 else:
@@ -323,7 +283,7 @@ class InboundBatch:
              "ParentId": parents[i]}
             for i in ready
         ]  # fmt: skip
-        for index, result in zip(ready, self.api.collection("POST", bodies) if bodies else [], strict=True):
+        for index, result in zip(ready, self.writer.collection("POST", bodies) if bodies else [], strict=True):
             for w in groups[index]:
                 if _ok(result):
                     w.persona_id, w.parent_id = str(result["id"]), parents[index]
@@ -391,7 +351,7 @@ class InboundBatch:
                     reopen.setdefault(case_id, []).append(w)
             if ref is None:
                 fields = rec.case_fields(m, w.item.labels, self.config)
-                if w.parent_id and w.parent_id.startswith(CONTACT_PREFIX):
+                if w.parent_id and (w.parent_id.startswith(CONTACT_PREFIX) or is_new_contact(w.parent_id)):
                     fields["ContactId"] = w.parent_id
                 elif w.parent_id and w.parent_id.startswith(ACCOUNT_PREFIX):
                     fields["AccountId"] = w.parent_id
@@ -407,7 +367,7 @@ class InboundBatch:
     def _write_cases(self, new_cases: list[_NewCase], reopen: dict[str, list[_Item]]) -> None:
         if new_cases:
             bodies = [{"attributes": {"type": "Case"}, **c.fields} for c in new_cases]
-            for case, result in zip(new_cases, self.api.collection("POST", bodies), strict=True):
+            for case, result in zip(new_cases, self.writer.collection("POST", bodies), strict=True):
                 if _ok(result):
                     case.id = str(result["id"])
                 else:
@@ -417,7 +377,7 @@ class InboundBatch:
             ids = list(reopen)
             status = casestatus.reopen_status(self.api, self.config)
             bodies = [{"attributes": {"type": "Case"}, "Id": cid, "Status": status} for cid in ids]
-            for case_id, result in zip(ids, self.api.collection("PATCH", bodies), strict=True):
+            for case_id, result in zip(ids, self.writer.collection("PATCH", bodies), strict=True):
                 if not _ok(result):
                     for w in reopen[case_id]:
                         self._fail(w, result, f"could not reopen Case {case_id}")
@@ -436,7 +396,7 @@ class InboundBatch:
             if w.case and w.case[0] == "id":
                 body["ParentId"] = w.case[1]
             bodies.append(body)
-        for w, result in zip(creates, self.api.collection("POST", bodies) if bodies else [], strict=True):
+        for w, result in zip(creates, self.writer.collection("POST", bodies) if bodies else [], strict=True):
             if _ok(result):
                 self.outcomes[w.item.delivery_id] = DeliveryOutcome(
                     w.item.delivery_id, "delivered", remote_id=str(result["id"])
@@ -449,7 +409,7 @@ class InboundBatch:
              **{k: v for k, v in w.fields.items() if k not in ("IsOutbound", "Provider", "ExternalPostId")}}
             for w in updates
         ]  # fmt: skip
-        for w, result in zip(updates, self.api.collection("PATCH", patch) if patch else [], strict=True):
+        for w, result in zip(updates, self.writer.collection("PATCH", patch) if patch else [], strict=True):
             if _ok(result):
                 self.outcomes[w.item.delivery_id] = DeliveryOutcome(
                     w.item.delivery_id, "delivered", remote_id=w.post_id

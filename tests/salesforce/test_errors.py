@@ -68,7 +68,8 @@ def test_request_limit_exceeded_is_rate_limited(sink: SalesforceSink, sfenv: SfE
 
 
 def test_stops_at_the_configured_share_of_the_daily_limit(sink: SalesforceSink, sfenv: SfEnv) -> None:
-    sfenv.state.set_api_limit(1000, used=895, org_id=sfenv.org.id)
+    # A new customer's mention costs two calls (look-ups, then the writes): the first reaches 900.
+    sfenv.state.set_api_limit(1000, used=899, org_id=sfenv.org.id)
     conn = connection(sfenv, max_api_share=0.9, limit_wait_seconds=120)
     with pytest.raises(RateLimited) as info:
         sink.deliver(conn, [item(make_mention("m1"))])
@@ -81,7 +82,7 @@ def test_stops_at_the_configured_share_of_the_daily_limit(sink: SalesforceSink, 
 
 
 def test_share_guard_lifts_once_the_wait_is_over(sink: SalesforceSink, sfenv: SfEnv) -> None:
-    sfenv.state.set_api_limit(1000, used=895, org_id=sfenv.org.id)
+    sfenv.state.set_api_limit(1000, used=899, org_id=sfenv.org.id)  # the look-ups reach 900
     conn = connection(sfenv, max_api_share=0.9, limit_wait_seconds=0)
     with pytest.raises(RateLimited):
         sink.deliver(conn, [item(make_mention("m1"))])

@@ -20,6 +20,7 @@ from plugin.salesforce.sink import SalesforceSink
 from tests.support.netplugin import make_mention
 
 from .conftest import SfEnv, connection, item
+from .soql import soql_of
 
 
 def _x(mention: Mention) -> Mention:
@@ -73,8 +74,7 @@ class _Queries:
         self.soql: list[str] = []
 
     def __call__(self, request: Request) -> None:
-        if request.method == "GET" and "q" in request.args:
-            self.soql.append(request.args["q"])
+        self.soql += soql_of(request)
 
     def on(self, sobject: str) -> list[str]:
         return [q for q in self.soql if f"FROM {sobject} " in q]
@@ -93,15 +93,18 @@ def test_a_batch_asks_only_the_look_ups_its_network_needs(
     [again] = sink.deliver(connection(sfenv), [item(mention)])
     [fresh] = sink.deliver(connection(sfenv), [item(mention.model_copy(update={"external_id": "101"}))])
     assert again.status == fresh.status == "delivered"
-    # Per batch one look-up of its posts by their key, naming them; for the new post then the
-    # author's latest posts, and one persona look-up (the author is known: no unscoped search).
+    # Per batch one look-up of its posts by their key, naming them, asked together with the persona
+    # look-ups (one call: the answers do not depend on each other); for the new post then the
+    # author's latest posts. An "Other" network's batch also asks for unscoped personas to adopt.
     post_ids = ["100", "101"] if network == "x" else ["testnet:100", "testnet:101"]
     by_key = [q for q in queries.on("SocialPost") if "PersonaId IN" not in q]
     assert len(by_key) == 2 and all(f"{post_field} IN ('{i}')" in q for q, i in zip(by_key, post_ids, strict=True)), (
         by_key
     )
     assert len(queries.on("SocialPost")) == 3, queries.on("SocialPost")
-    assert len(queries.on("SocialPersona")) == 1, queries.on("SocialPersona")
+    personas = queries.on("SocialPersona")
+    assert len(personas) == (2 if network == "x" else 4), personas
+    assert all(("R6SourceId IN" in q) == (network == "testnet") for q in personas if "R6SourceId = null" not in q)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from plugin.worker.loop import Tick, Worker
 from tests.support.netplugin import make_mention
 
 from .conftest import SfEnv
+from .soql import soql_of
 
 MENTIONS = 3
 
@@ -39,7 +40,7 @@ def _route(rt: Runtime, account_id: int) -> None:
 
 
 def _is_post_lookup(request: Request) -> bool:
-    return request.method == "GET" and "FROM SocialPost" in request.args.get("q", "")
+    return any("FROM SocialPost" in q for q in soql_of(request))
 
 
 class AfterFirstLookup:
