@@ -105,6 +105,12 @@ class SalesforceSink(Sink):
         """The current session's expiry, as token introspection said at login (oauth connections)."""
         return self.api(connection).session_expires_at
 
+    def calls_for(self, connection: SinkConnection, items: list[DeliveryItem]) -> int:
+        """A batch is one Composite call of look-ups and one of writes (``inbound.py``): a Composite
+        call counts as one API request, whatever its subrequests. Returning customers add up to two
+        dependent look-ups; the budget is settled with the requests really made."""
+        return 2
+
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
         if not items:
             return []
