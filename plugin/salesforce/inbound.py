@@ -2,7 +2,8 @@
 
 Reproduces what admins know from Salesforce's default inbound social post handler (Social Customer
 Service, "Default Apex class for inbound social posts"), but with SOQL ``IN`` look-ups for the whole
-batch and sObject Collections writes instead of one call per record:
+batch and sObject Collections writes instead of one call per record, and those sent together: the
+independent look-ups in one Composite call (``lookups.py``), every write in another (``writes.py``):
 
 1. a post already stored (same ExternalPostId + Provider) is updated, never stored twice;
 2. the author's SocialPersona is found by Provider + ExternalId; a new one gets a parent Contact
