@@ -147,3 +147,16 @@ def test_an_expired_session_is_refused_before_any_subrequest(sfenv: SfEnv) -> No
     assert [r["httpStatusCode"] for r in results] == [201]
     assert sfenv.state.calls[composite] - before == 2
     assert len(sfenv.records("Contact")) == 1  # the refused request created nothing
+
+
+def test_a_rolled_back_composite_publishes_no_change_event(sfenv: SfEnv) -> None:
+    sf = sfenv.admin()
+    base = _base(sf)
+    sfenv.state.changes.select_entities(sfenv.org.id, ["Contact"])  # Setup > Change Data Capture
+    ada = {"method": "POST", "url": f"{base}/sobjects/Contact", "referenceId": "ada", "body": {"LastName": "Ada"}}
+    nameless = {"method": "POST", "url": f"{base}/sobjects/Contact", "referenceId": "bad", "body": {"FirstName": "X"}}
+    _composite(sf, [ada, nameless], allOrNone=True)
+    assert sfenv.state.changes.events.get(sfenv.org.id, []) == []  # Ada's create was never committed
+    _composite(sf, [ada], allOrNone=True)
+    [event] = sfenv.state.changes.events[sfenv.org.id]
+    assert event.payload["ChangeEventHeader"]["changeType"] == "CREATE" and event.payload["LastName"] == "Ada"
