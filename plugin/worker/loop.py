@@ -418,15 +418,7 @@ class Worker:
         # Written only while we still hold the lease (see DeliveryRepository.finish).
         self.runtime.store.deliveries.finish(self.owner, updates)
         if mentions and connection:
-            for outcome in outcomes:
-                final = outcome.status in (Outcome.DELIVERED, Outcome.FAILED)
-                if final and outcome.delivery_id in mentions:
-                    self.runtime.hooks.delivered(
-                        mention=mentions[outcome.delivery_id],
-                        outcome=outcome,
-                        sink=connection.sink,
-                        tenant=connection.tenant_key,
-                    )
+            delivery.tell_observers(self.runtime.hooks, outcomes, mentions, connection.sink, connection.tenant_key)
 
     # -- the loop ------------------------------------------------------------------------------
     def run_once(self) -> Tick:
