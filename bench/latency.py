@@ -226,8 +226,13 @@ def figures(run: Run) -> dict[str, Any]:
 
 
 def warm_up(world: World, base: str) -> None:
-    """Not measured: the first mentions load the language models and open the CRM sessions."""
-    step(world, base, 5, 2.0, "warm", give_up_s=300)
+    """Not measured: the first mentions load the language models and open the CRM sessions.
+
+    Its label is one letter, like the measured steps', so its texts have as many words: posts under
+    ``LONG_POST_WORDS`` use lingua's high-accuracy models, which load on the first such post and hold
+    the interpreter lock meanwhile (1-5 s: every thread of the process stops). With "warm" (one word
+    more) the warm-up loaded only the other detector and the 10/s step paid that load."""
+    step(world, base, 5, 2.0, "w", give_up_s=300)
 
 
 def draw(results: dict[int, dict[str, Any]], path: Path = SVG) -> None:

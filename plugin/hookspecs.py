@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from plugin.connector import Connector
     from plugin.models import Labels, Match, Mention, PostResult, Reply, SocialProfile
     from plugin.runtime import Runtime
-    from plugin.sink import DeliveryOutcome, Sink
+    from plugin.sink import Delivered, DeliveryOutcome, Sink
 
 PROJECT = "horseshoe"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -77,7 +77,24 @@ def horseshoe_mention_stored(mention: Mention, mention_id: int, tenant: str) -> 
 
 @hookspec
 def horseshoe_delivered(mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:
-    """Observer: called after a delivery reaches a final state (delivered or failed)."""
+    """Observer: called once per mention after its delivery to ``sink`` reaches a final state
+    (delivered or failed), on the thread that delivered it, after ``horseshoe_delivered_batch``.
+
+    An observer that writes to a database or calls a service should prefer the batch hook: this one
+    costs its work once per mention on the delivery path (one CRM call carries up to 200).
+    """
+
+
+@hookspec
+def horseshoe_delivered_batch(deliveries: list[Delivered], sink: str, tenant: str) -> None:
+    """Observer: called once per CRM call with every mention of it whose delivery to ``sink`` reached a
+    final state (``Delivered``: the mention and its outcome, delivered or failed), in the call's order.
+
+    The same events as ``horseshoe_delivered`` (which is still called for each of them), grouped so
+    that an observer does its reads and writes once per batch: one transaction for 200 mentions
+    instead of 200 on the delivery thread. Implement one of the two for a given effect, not both.
+    Never called with an empty list. Exceptions are logged and do not stop delivery.
+    """
 
 
 @hookspec

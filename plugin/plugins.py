@@ -20,7 +20,7 @@ import pluggy
 from plugin import hookspecs
 from plugin.connector import Connector
 from plugin.models import Labels, Match, Mention, PostResult, Reply, SocialProfile
-from plugin.sink import DeliveryOutcome, Sink
+from plugin.sink import Delivered, DeliveryOutcome, Sink
 
 if TYPE_CHECKING:
     import click
@@ -181,6 +181,10 @@ class Hooks:
 
     def delivered(self, mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:
         self._all(self.pm.hook.horseshoe_delivered, mention=mention, outcome=outcome, sink=sink, tenant=tenant)
+
+    def delivered_batch(self, deliveries: list[Delivered], sink: str, tenant: str) -> None:
+        if deliveries:
+            self._all(self.pm.hook.horseshoe_delivered_batch, deliveries=deliveries, sink=sink, tenant=tenant)
 
     def reply_sent(self, reply: Reply, result: PostResult, tenant: str) -> None:
         self._all(self.pm.hook.horseshoe_reply_sent, reply=reply, result=result, tenant=tenant)

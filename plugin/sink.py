@@ -60,6 +60,15 @@ class DeliveryOutcome:
 
 
 @dataclass(frozen=True)
+class Delivered:
+    """One mention of a CRM call that reached a final state (``outcome.status`` is ``delivered`` or
+    ``failed``), as the ``horseshoe_delivered_batch`` observers get it."""
+
+    mention: Mention
+    outcome: DeliveryOutcome
+
+
+@dataclass(frozen=True)
 class AgentReply:
     """An agent's reply found in the CRM (e.g. a pending outbound Salesforce SocialPost).
 

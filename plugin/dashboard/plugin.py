@@ -1,8 +1,9 @@
 """The service-metrics plugin: turns what horseshoe sees into facts, and mounts the dashboard.
 
 - ``horseshoe_reply_sent``: an agent's reply was published -> first response of its conversation;
-- ``horseshoe_crm_event`` (Zendesk ``resources_created_from_external_ids``) and ``horseshoe_delivered``
-  (a Salesforce SocialPost): which ticket/case each mention landed in, so a solve can be attributed;
+- ``horseshoe_crm_event`` (Zendesk ``resources_created_from_external_ids``) and
+  ``horseshoe_delivered_batch`` (Salesforce SocialPosts): which ticket/case each mention landed in,
+  so a solve can be attributed;
 - the solves themselves are read by the worker (``plugin/worker/resolutions.py``).
 
 A default plugin like any other: a third party can replace it, or add its own figures beside it.
@@ -21,7 +22,7 @@ from plugin.dashboard.views import bp
 from plugin.models import Labels, Mention, PostResult, Reply
 from plugin.outbox import satisfaction
 from plugin.plugins import hookimpl
-from plugin.sink import DeliveryOutcome
+from plugin.sink import Delivered
 from plugin.store.db import utcnow
 from plugin.zendesk.resources import split_namespaced
 
@@ -91,16 +92,20 @@ class DashboardPlugin:
         return Labels(engage=False, skip_reason="satisfaction_rating")  # type: ignore[call-arg]
 
     @hookimpl
-    def horseshoe_delivered(self, mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:
+    def horseshoe_delivered_batch(self, deliveries: list[Delivered], sink: str, tenant: str) -> None:
         # A Salesforce mention becomes a SocialPost on a Case: the post id is what the Case status
         # query starts from. (Zendesk tells the ticket id in its resource event callback instead.)
-        if sink != "salesforce" or outcome.status != "delivered" or not outcome.remote_id:
+        # One write for the whole CRM call: it runs on the delivery thread, before its next batch.
+        if sink != "salesforce" or self.runtime is None:
             return
-        tenant_id = self._tenant_id(tenant)
-        if tenant_id is not None and self.runtime is not None:
-            self.runtime.store.service.link_tickets(
-                tenant_id, "salesforce", [(outcome.remote_id, mention.network, mention.external_id)]
-            )
+        links = [
+            (d.outcome.remote_id, d.mention.network, d.mention.external_id)
+            for d in deliveries
+            if d.outcome.status == "delivered" and d.outcome.remote_id
+        ]
+        tenant_id = self._tenant_id(tenant) if links else None
+        if tenant_id is not None:
+            self.runtime.store.service.link_tickets(tenant_id, "salesforce", links)
 
     @hookimpl
     def horseshoe_crm_event(self, sink: str, tenant: str, event: dict[str, Any]) -> str | None:

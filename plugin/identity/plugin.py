@@ -8,7 +8,7 @@ no mention is looked at twice, so routing stays linear however long the backlog.
 
 Hooks run outside any DB transaction, so verdicts, links, suggestions and audit entries are written
 right away. Zendesk merges of the user the Channel Framework created happen after the first delivery
-(``horseshoe_delivered``) or on the ``resources_created_from_external_ids`` event.
+(``horseshoe_delivered_batch``) or on the ``resources_created_from_external_ids`` event.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from plugin.identity.scoring import Decision, Facts, Policy, decide, extract_con
 from plugin.identity.zendesk import ZendeskIdentityAdapter, has_rest_credentials
 from plugin.models import Match, Mention, SocialProfile
 from plugin.runtime import Runtime
-from plugin.sink import DeliveryOutcome
+from plugin.sink import Delivered
 from plugin.store.identity import IdentityLink, IdentityRepository
 from plugin.store.statuses import LinkStatus, Outcome
 
@@ -133,18 +133,26 @@ class IdentityPlugin:
         )
 
     @hookimpl
-    def horseshoe_delivered(self, mention: Mention, outcome: DeliveryOutcome, sink: str, tenant: str) -> None:
-        if sink != "zendesk" or outcome.status != Outcome.DELIVERED:
+    def horseshoe_delivered_batch(self, deliveries: list[Delivered], sink: str, tenant: str) -> None:
+        """After a Zendesk call: merge the users the Channel Framework created for linked authors, for
+        every author of the call at once (two reads, not two per mention, on the delivery thread)."""
+        if sink != "zendesk":
             return
         tenant_id = self.runtime.store.tenant_id(tenant)
-        key = (tenant_id or 0, mention.network, mention.author.external_id)
-        if tenant_id is not None and key not in self._merge_checked:
-            if self.merge_pending(tenant_id, sink, only=[key[1:]]) >= 0 and self._is_linked(tenant_id, key[1:]):
-                self._merge_checked.add(key)
-
-    def _is_linked(self, tenant_id: int, key: tuple[str, str]) -> bool:
-        link = self._ids.links_for(tenant_id, "zendesk", [key]).get(key)
-        return link is not None and link.status == LinkStatus.LINKED
+        authors = {
+            (d.mention.network, d.mention.author.external_id)
+            for d in deliveries
+            if d.outcome.status == Outcome.DELIVERED
+        }
+        keys = sorted(key for key in authors if (tenant_id or 0, *key) not in self._merge_checked)
+        if tenant_id is None or not keys:
+            return
+        self.merge_pending(tenant_id, sink, only=keys)
+        # Once an author is linked and looked at, later deliveries skip it (the callback covers the rest).
+        linked = self._ids.links_for(tenant_id, "zendesk", keys)
+        self._merge_checked.update(
+            (tenant_id, *key) for key, link in linked.items() if link.status == LinkStatus.LINKED
+        )
 
     # ------------------------------------------------------------------ resolution
     def _fingerprint(self, tenant_id: int, profile: SocialProfile) -> str:

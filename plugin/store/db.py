@@ -16,7 +16,7 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.pool import NullPool, QueuePool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -48,6 +48,18 @@ def normalize_url(url: str) -> str:
 SQLITE_POOL_SIZE = 8
 SQLITE_POOL_OVERFLOW = 8
 READ = "horseshoe_read"  # execution option: this transaction only reads (a deferred BEGIN)
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
+    """An insert of ``table`` that can take ``.on_conflict_do_nothing(...)``, in the connection's
+    dialect (SQLite >= 3.24, PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

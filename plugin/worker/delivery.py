@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from plugin.config import Settings
-from plugin.sink import DeliveryOutcome
+from plugin.models import Mention
+from plugin.plugins import Hooks
+from plugin.sink import Delivered, DeliveryOutcome
 from plugin.store.deliveries import DeliveryRepository
 from plugin.store.statuses import Outcome
 
@@ -144,3 +146,22 @@ def outcome_of(outcome: DeliveryOutcome) -> Outcome:
     except ValueError:
         log.warning("sink returned unknown outcome %r for delivery %s; retrying", outcome.status, outcome.delivery_id)
         return Outcome.RETRY
+
+
+def tell_observers(
+    hooks: Hooks, outcomes: list[DeliveryOutcome], mentions: dict[int, Mention], sink: str, tenant: str
+) -> None:
+    """The delivered observers of one CRM call: ``horseshoe_delivered_batch`` once with every final
+    outcome (the built-in observers write once per call, not once per mention: on this thread their
+    writes queue behind the webhooks' for SQLite's one writer and hold the CRM's next batch), then
+    ``horseshoe_delivered`` for each, for the observers written against the per-mention hook."""
+    final = [
+        Delivered(mentions[o.delivery_id], o)
+        for o in outcomes
+        if o.status in (Outcome.DELIVERED, Outcome.FAILED) and o.delivery_id in mentions
+    ]
+    if not final:
+        return
+    hooks.delivered_batch(final, sink=sink, tenant=tenant)
+    for item in final:
+        hooks.delivered(mention=item.mention, outcome=item.outcome, sink=sink, tenant=tenant)

@@ -14,13 +14,11 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from plugin import attention, expiry, metrics, notices, ratebudget, renewal
+from plugin import attention, expiry, metrics, ratebudget, renewal
 from plugin.connector import AccountContext, PollPage, quarantine_scope
 from plugin.errors import AuthError, FatalError, RateLimited, RetriableError
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Match, Mention
-from plugin.outbox import crm as crm_replies
-from plugin.outbox import replies as outbox
 from plugin.pipeline import doorbell, quarantine
 from plugin.pipeline import inbound as pipeline
 from plugin.retry import RetryPolicy
@@ -32,8 +30,8 @@ from plugin.store.deliveries import DeliveryUpdate, DueDelivery
 from plugin.store.health import account_target, sink_target
 from plugin.store.statuses import DeliveryStatus, Outcome
 from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
-from plugin.worker import crmhealth, delivery, listening, ratings, resolutions
-from plugin.worker.lanes import Lanes
+from plugin.worker import crmhealth, delivery, listening, upkeep
+from plugin.worker.lanes import Lane, Lanes
 from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
 from plugin.worker.tick import Tick, idle_seconds
@@ -46,9 +44,8 @@ class Worker:
         self.runtime = runtime
         self.owner = owner or f"worker-{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-        # Rung when mentions are stored, by a change stream that saw an agent reply, and by stop().
+        # Rung when mentions are stored, by stop(), and (without lanes) by a change stream's event.
         self._bell = doorbell.BELL.listener()
-        self._nudged = self._bell
         # (tenant, sink) -> when its CRM's rate budget can pay again: not claimed before (plugin.ratebudget)
         self._budget_waits: dict[tuple[int, str], datetime] = {}
         self._budget_targets: dict[tuple[int, str], tuple[ratebudget.Target, int]] = {}  # last target, cost
@@ -418,51 +415,59 @@ class Worker:
         # Written only while we still hold the lease (see DeliveryRepository.finish).
         self.runtime.store.deliveries.finish(self.owner, updates)
         if mentions and connection:
-            for outcome in outcomes:
-                final = outcome.status in (Outcome.DELIVERED, Outcome.FAILED)
-                if final and outcome.delivery_id in mentions:
-                    self.runtime.hooks.delivered(
-                        mention=mentions[outcome.delivery_id],
-                        outcome=outcome,
-                        sink=connection.sink,
-                        tenant=connection.tenant_key,
-                    )
+            delivery.tell_observers(self.runtime.hooks, outcomes, mentions, connection.sink, connection.tenant_key)
 
     # -- the loop ------------------------------------------------------------------------------
     def run_once(self) -> Tick:
-        tick = self.poll_due()
-        tick.routed = pipeline.route(self.runtime, self.owner)
-        # Inside run_forever with delivery lanes, each installed CRM's work is its lane's: only the rest
-        # here. Called from anywhere else (a test, ``horseshoe worker --once``), it does everything.
+        # Inside run_forever with lanes, this thread only routes (and answers for sinks that are not
+        # installed): each installed CRM's deliveries are its lane's, polls, replies and the rest the
+        # upkeep lane's (plugin/worker/lanes.py). Called from anywhere else (a test, ``horseshoe worker
+        # --once``, a Celery task), it does everything, in this order.
         laned = self._lanes is not None and self._lanes.loop == threading.get_ident()
+        tick = Tick() if laned else self.poll_due()
+        tick.routed = pipeline.route(self.runtime, self.owner)
         delivered = self.deliver_due(sinks=()) if laned else self.deliver_due()
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
         tick.deferred += delivered.deferred
         if delivered.next_due is not None:
             tick.waits_until(delivered.next_due)
         tick.held = delivered.held
-        crm_replies.collect(self.runtime)
-        tick.replies = outbox.drain(self.runtime, self.owner)
-        crm_replies.report(self.runtime)
-        resolutions.sync(self.runtime)
-        tick.delivered += ratings.write_due(self.runtime)  # customers' ratings, to their tickets/cases
-        self._expiry.run_if_due(self.runtime)  # tokens no one can renew: the admin is told ahead
-        notices.deliver_due(self.runtime, self.owner)  # admin notices: at least once (plugin/notices.py)
+        if not laned:
+            upkeep.tend(self.runtime, self.owner, self._expiry, tick)
+        return tick
+
+    def upkeep(self) -> Tick:
+        """One pass of the upkeep lane: the networks' polls, then the rest (plugin/worker/upkeep.py)."""
+        TRAFFIC.give_way(GIVE_WAY_SECONDS)  # background work: a burst of this process's requests first
+        tick = self.poll_due()
+        upkeep.tend(self.runtime, self.owner, self._expiry, tick)
         return tick
 
     def run_forever(self) -> None:
         idle = self.runtime.settings.worker_idle_seconds
-        streams = ReplyStreams(self.runtime, self.owner, nudge=self._nudged.set)
-        if self.runtime.settings.worker_delivery_lanes:
-            # Each CRM delivers on its own thread while this one routes (plugin/worker/lanes.py).
+        laned = self.runtime.settings.worker_delivery_lanes
+        # A change stream that saw an agent reply wakes whoever collects replies: the upkeep lane, or
+        # this loop when it does everything itself.
+        replies_bell = threading.Event() if laned else self._bell
+        streams = ReplyStreams(self.runtime, self.owner, nudge=replies_bell.set)
+        if laned:
+            # Each CRM delivers on its own thread, and the upkeep on another, while this one routes.
+            tender = Worker(self.runtime, owner=f"{self.owner}:upkeep")
+
+            def upkeep_pass() -> Tick:
+                streams.maybe_start()
+                return tender.upkeep()
+
+            upkeep_lane = Lane(tender.owner, upkeep_pass, replies_bell, idle)
             make = lambda owner: Worker(self.runtime, owner=owner)  # noqa: E731
-            self._lanes = Lanes(self.owner, sorted(self.runtime.registry.sinks), make, idle)
+            self._lanes = Lanes(self.owner, sorted(self.runtime.registry.sinks), make, idle, [upkeep_lane])
             self._lanes.start()
         while not self._stop.is_set():
             # A burst of this process's requests (serve) is answered first, this pass comes after.
             TRAFFIC.give_way(GIVE_WAY_SECONDS)
             try:
-                streams.maybe_start()
+                if self._lanes is None:
+                    streams.maybe_start()
                 tick = self.run_once()
             except Exception:
                 log.exception("worker tick failed; retrying after a pause")
@@ -470,14 +475,14 @@ class Worker:
                 continue
             if not tick.progressed and not self._stop.is_set():
                 # Retries alone are not progress: work that waits on a Retry-After or a rate
-                # pause must not keep the loop spinning. New mentions (and change-stream events) ring
-                # the bell and end the wait at once; work waiting on a rate budget is taken up at its
-                # refill, when that comes before the next idle look.
+                # pause must not keep the loop spinning. New mentions ring the bell and end the wait at
+                # once; work waiting on a rate budget is taken up at its refill, when that comes before
+                # the next idle look.
                 doorbell.wait(self._bell, idle_seconds(tick, idle))
-        streams.stop()
         if self._lanes is not None:
             self._lanes.stop()
             self._lanes = None
+        streams.stop()
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name=self.owner, daemon=True)

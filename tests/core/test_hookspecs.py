@@ -18,7 +18,7 @@ from plugin.outbox import replies as outbox
 from plugin.pipeline import inbound as pipeline
 from plugin.plugins import Hooks, Registry, get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
-from plugin.sink import DeliveryItem, DeliveryOutcome, Sink, SinkConnection
+from plugin.sink import Delivered, DeliveryItem, DeliveryOutcome, Sink, SinkConnection
 from plugin.web import create_app
 from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
@@ -75,6 +75,12 @@ class EveryHook:
         self.calls["horseshoe_delivered"] += 1
 
     @hookimpl
+    def horseshoe_delivered_batch(self, deliveries: list[Delivered], sink: str, tenant: str) -> None:
+        self.calls["horseshoe_delivered_batch"] += 1
+        assert (sink, tenant) == ("recorder", "acme")
+        assert [(d.mention.external_id, d.outcome.status) for d in deliveries] == [("1", "delivered")]
+
+    @hookimpl
     def horseshoe_reply_sent(self, reply: Reply, result: Any, tenant: str) -> None:
         self.calls["horseshoe_reply_sent"] += 1
         raise RuntimeError("a failing observer must not break the pipeline")
@@ -107,7 +113,7 @@ class EveryHook:
 
 
 def test_every_hook_has_a_docstring_and_types() -> None:
-    assert len(HOOKS) == 11
+    assert len(HOOKS) == 12
     for name in HOOKS:
         fn = getattr(hookspecs, name)
         assert fn.__doc__ and len(fn.__doc__.strip()) > 40, name
