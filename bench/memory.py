@@ -122,8 +122,8 @@ class Checkpoints:
         self.warm: tuple[int, float] | None = None  # (done, time) once the warm-up share went through
 
     def rate(self, done: int, now: float) -> float | None:
-        """Mentions a second since the warm-up (since the start until then)."""
-        since_done, since = self.warm or (0, self.started)
+        """Mentions a second since the warm-up (since the start until a sample after it)."""
+        since_done, since = self.warm if self.warm and done > self.warm[0] else (0, self.started)
         return (done - since_done) / (now - since) if now > since and done > since_done else None
 
     def take(self, done: int) -> None:
