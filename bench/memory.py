@@ -8,15 +8,26 @@ the pipeline, not the queue; the worker routes each one and delivers it to the Z
 Framework push) and the Salesforce fake (sObject Collections), both answering at once (memory, not
 latency, is measured). Authors keep coming (one per three mentions), as on a brand's bad day.
 
-Every chunk the bench samples the RSS of both process groups (gunicorn's master and its worker
-included) from /proc. ``rss_growth_mb`` is the RSS at the end minus the RSS once the first
-``WARM_UP`` share of mentions went through (imports, pools and caches filled); goal < 50 MB over
-1,000,000. ``curve`` holds (mentions done, RSS MB) samples to see where growth happens.
+Every ``--every`` mentions (default: 40 points over the run) the bench samples the RSS of both process
+groups (gunicorn's master and its worker included) from /proc and prints a checkpoint line with the
+rate since the warm-up and the time left (and what 1,000,000 would take at that rate); with
+``--curve-file`` each sample is also appended to that file as a JSON line as it is taken, so a run of
+hours that is stopped keeps its curve. ``rss_growth_mb`` is the RSS at the end minus the RSS once the
+first ``WARM_UP`` share of mentions went through (imports, pools and caches filled); goal < 50 MB over
+1,000,000. ``curve`` holds (mentions done, RSS MB) samples to see where growth happens;
+``mentions_per_s`` the rate after the warm-up and ``eta_1m_s`` what a 1,000,000 run takes at it.
+
+There is no resuming a stopped run: RSS growth is a property of one process's life, and restarted
+processes start from a fresh heap. What bounds the rate is the worker's CPU per mention (one process,
+one core: triage, identity, the group-committed writes; BENCHMARKS.md "Memory"), not the fakes, which
+answer at once here; more worker processes would each see only part of the mentions and so measure
+less.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -43,6 +54,7 @@ CHUNK = 1000  # mentions stored per step
 MAX_BACKLOG = 2000  # the bench waits while more than this many are still pending
 WARM_UP = 0.1  # share of the mentions after which growth is counted
 CURVE_POINTS = 40
+MILLION = 1_000_000
 STALL_SECONDS = 120.0  # no progress for this long fails the run (its logs say why)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -51,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mentions", type=int, default=None, help="default 1,000,000 (--quick: 20,000)")
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and process logs")
+    parser.add_argument("--every", type=int, default=None, help="sample RSS every N mentions (default: 40 samples)")
+    parser.add_argument("--curve-file", default=None, help="append each sample to this file as a JSON line")
 
 
 def group_rss_mb(pgid: int) -> float:
@@ -70,7 +84,14 @@ def group_rss_mb(pgid: int) -> float:
     return total / 1024 / 1024
 
 
-def run(quick: bool = False, mentions: int | None = None, store: str = "sqlite", keep: bool = False) -> dict[str, Any]:
+def run(
+    quick: bool = False,
+    mentions: int | None = None,
+    store: str = "sqlite",
+    keep: bool = False,
+    every: int | None = None,
+    curve_file: str | None = None,
+) -> dict[str, Any]:
     # SIGTERM (a timeout, CI cancelling) unwinds like Ctrl-C, so the processes started here are stopped.
     signal.signal(signal.SIGTERM, _terminate)
     total = mentions if mentions is not None else (20_000 if quick else 1_000_000)
@@ -79,7 +100,7 @@ def run(quick: bool = False, mentions: int | None = None, store: str = "sqlite",
     ok = False
     try:
         with database(store) as url:
-            result = feed(fakes, url, total, data_dir)
+            result = feed(fakes, url, total, data_dir, every, Path(curve_file) if curve_file else None)
             ok = result["finished"]
     finally:
         fakes.stop()
@@ -90,7 +111,42 @@ def run(quick: bool = False, mentions: int | None = None, store: str = "sqlite",
     return result
 
 
-def feed(fakes: Fakes, url: str, total: int, data_dir: Path) -> dict[str, Any]:
+class Checkpoints:
+    """The samples of a run: kept, printed as they are taken (with the rate and the time left) and,
+    with a curve file, appended to it at once."""
+
+    def __init__(self, total: int, groups: dict[str, int], curve_file: Path | None):
+        self.total, self.groups, self.curve_file = total, groups, curve_file
+        self.samples: list[tuple[int, float]] = []
+        self.started = time.perf_counter()
+        self.warm: tuple[int, float] | None = None  # (done, time) once the warm-up share went through
+
+    def rate(self, done: int, now: float) -> float | None:
+        """Mentions a second since the warm-up (since the start until a sample after it)."""
+        since_done, since = self.warm if self.warm and done > self.warm[0] else (0, self.started)
+        return (done - since_done) / (now - since) if now > since and done > since_done else None
+
+    def take(self, done: int) -> None:
+        now = time.perf_counter()
+        per_group = {name: round(group_rss_mb(pgid), 1) for name, pgid in self.groups.items()}
+        rss = round(sum(per_group.values()), 1)
+        self.samples.append((done, rss))
+        if self.warm is None and done >= self.total * WARM_UP:
+            self.warm = (done, now)
+        rate = self.rate(done, now)
+        left = f", {(self.total - done) / rate:.0f} s left, 1M in {MILLION / rate / 3600:.1f} h" if rate else ""
+        # As it goes, so a run stopped early still shows its curve.
+        print(f"memory: {done:,} mentions done, RSS {rss} MB {per_group}, {now - self.started:.0f} s, "
+              f"{rate or 0:.0f}/s{left}", file=sys.stderr, flush=True)  # fmt: skip
+        if self.curve_file is not None:
+            line = {"done": done, "rss_mb": rss, "by_process": per_group, "seconds": round(now - self.started, 1)}
+            with self.curve_file.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
+
+
+def feed(
+    fakes: Fakes, url: str, total: int, data_dir: Path, every: int | None = None, curve_file: Path | None = None
+) -> dict[str, Any]:
     settings = Settings(data_dir=str(data_dir), database_url=url, secret_key=SECRET,
                         allowed_private_hosts="127.0.0.1,localhost")  # fmt: skip
     rt = build_runtime(settings)
@@ -103,33 +159,32 @@ def feed(fakes: Fakes, url: str, total: int, data_dir: Path) -> dict[str, Any]:
         "HORSESHOE_LOG_LEVEL": "WARNING",
     }
     fleet = Fleet(env, free_port(), 1, data_dir)
-    samples: list[tuple[int, float]] = []
     started = time.perf_counter()
     try:
         tenant_id, account_id = fakes.connect_brand(rt.store)
         fleet.start()
-        groups = [p.popen.pid for p in fleet.procs if p.popen is not None]
+        groups = {p.name: p.popen.pid for p in fleet.procs if p.popen is not None}
+        points = Checkpoints(total, groups, curve_file)
         stored = 0
-        every = max(1, total // CHUNK // CURVE_POINTS)
+        step = max(1, (every or total // CURVE_POINTS) // CHUNK)  # in chunks
         chunk_no = 0
         while stored < total:
             size = min(CHUNK, total - stored)
             store_backlog(rt.store, tenant_id, account_id, backlog_chunk(stored, size))
             stored += size
             done = wait_below(rt, fleet, stored, MAX_BACKLOG)
-            if chunk_no % every == 0:
-                samples.append((done, round(sum(group_rss_mb(g) for g in groups), 1)))
-                # As it goes, so a run stopped early still shows its curve.
-                print(f"memory: {done} mentions done, RSS {samples[-1][1]} MB, {time.perf_counter() - started:.0f} s",
-                      file=sys.stderr, flush=True)  # fmt: skip
+            if chunk_no % step == 0:
+                points.take(done)
             chunk_no += 1
         done = wait_below(rt, fleet, stored, 0)
-        samples.append((done, round(sum(group_rss_mb(g) for g in groups), 1)))
+        points.take(done)
         counts = rt.store.counts()
     finally:
         fleet.stop()
         rt.db.dispose()
+    samples = points.samples
     warm = next((rss for n, rss in samples if n >= total * WARM_UP), samples[0][1])
+    rate = points.rate(total, time.perf_counter())
     return {
         "mentions": total,
         "rss_growth_mb": round(samples[-1][1] - warm, 1),
@@ -139,6 +194,8 @@ def feed(fakes: Fakes, url: str, total: int, data_dir: Path) -> dict[str, Any]:
         "finished": counts["mentions_pending"] == 0 and counts["deliveries_pending"] == 0,
         "delivered": counts["deliveries_delivered"],
         "seconds": round(time.perf_counter() - started, 1),
+        "mentions_per_s": round(rate, 1) if rate else None,
+        "eta_1m_s": round(MILLION / rate) if rate else None,
         "curve": samples,
     }
 

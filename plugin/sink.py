@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -179,6 +179,13 @@ class Sink(ABC):
         rate budget before ``deliver``. A guess is fine: the requests that really went out are
         counted afterwards and the budget is settled with them."""
         return 1
+
+    def call_key(self, connection: SinkConnection, item: DeliveryItem) -> Hashable:
+        """Which request ``item`` travels in, when the CRM sends a batch as several requests that never
+        mix (Zendesk: one push per channel instance). The host cuts its batches of ``max_batch`` per key,
+        so a backlog of a tenant with many keys still goes out in full requests, not each batch
+        spread over every key (12 channel instances: 12 pushes of 8 per 100 mentions). Default: one key."""
+        return None
 
     def fetch_agent_replies(self, connection: SinkConnection, watermark: str | None) -> ReplyBatch:
         """Replies agents wrote in the CRM since ``watermark``, for CRMs the host must poll.

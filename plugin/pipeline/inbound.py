@@ -17,7 +17,7 @@ from plugin.connector import Quarantined
 from plugin.context import Tenant, tenant_context
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
-from plugin.pipeline import doorbell, notices
+from plugin.pipeline import doorbell, notices, upcoming
 from plugin.pipeline.announce import Announcement
 from plugin.runtime import Runtime
 from plugin.store.accounts import AccountRow
@@ -204,17 +204,21 @@ def route(runtime: Runtime, owner: str, limit: int = 200) -> int:
         return 0
     # Hooks may be slow (a CRM look-up): the leases are kept meanwhile, so another worker does not
     # route the same mentions too.
-    with Heartbeat(lambda held: store.inbox.renew_routing(owner, held, lease), ids, lease, f"{owner}:routing") as beat:
-        _route_claimed(runtime, owner, ids, beat)
+    # The pass is announced to this process's delivery lanes (plugin/pipeline/upcoming.py).
+    renew = lambda held: store.inbox.renew_routing(owner, held, lease)  # noqa: E731
+    with Heartbeat(renew, ids, lease, f"{owner}:routing") as beat, upcoming.ROUTING.pass_(len(ids) >= limit) as routing:
+        _route_claimed(runtime, owner, ids, beat, routing)
     return len(ids)
 
 
-def _route_claimed(runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat) -> None:
+def _route_claimed(
+    runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat, routing: upcoming.RoutingPass
+) -> None:
     store = runtime.store
     tenants: dict[int, Tenant] = {}
     pending: list[RoutedMention] = []
     since = time.monotonic()
-    for row, sinks in store.inbox.for_routing_many(ids):
+    for row, sinks in routing.expect(store.inbox.for_routing_many(ids)):
         mention = row.mention()
         if row.tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
             tenants[row.tenant_id] = Tenant(id=row.tenant_id, key=store.tenant_key(row.tenant_id))
@@ -242,14 +246,15 @@ def _route_claimed(runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat
             )
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
-            _commit(runtime, owner, pending)
+            _commit(runtime, owner, pending, routing)
             beat.release([r.mention.id for r in pending])
             pending, since = [], time.monotonic()
-    _commit(runtime, owner, pending)
+    _commit(runtime, owner, pending, routing)
 
 
-def _commit(runtime: Runtime, owner: str, pending: list[RoutedMention]) -> None:
+def _commit(runtime: Runtime, owner: str, pending: list[RoutedMention], routing: upcoming.RoutingPass) -> None:
     """One group commit of routed mentions (and their deliveries), then the delivery lanes' bell."""
     runtime.store.inbox.finish_routing_many(pending, owner)
+    routing.committed(pending)
     if any(r.engaged and r.matches for r in pending):
         doorbell.ROUTED.ring()

@@ -21,6 +21,11 @@ or died, possibly inside the very call counted in flight, which may never return
 once, as leases promise (``claim``). Holding it for that call would let a stalled call keep its
 items from every worker of its process.
 
+A delivery lane (plugin/worker/lanes.py) has a second source of "more is coming": the routing pass
+under way in its process. While that pass alone will fill the partial batch, the lane holds it (only
+until the pass ends: plugin/pipeline/upcoming.py), so a backlog being routed goes out in full calls
+instead of one small call per group commit; a lone mention's pass is never that big.
+
 Calls in flight are counted per CRM (sink name) within this process; workers in other processes claim
 independently (their claims never overlap: leases and ``SKIP LOCKED``).
 """
@@ -30,17 +35,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
 from plugin.config import Settings
 from plugin.models import Mention
+from plugin.pipeline.upcoming import ROUTING
 from plugin.plugins import Hooks
-from plugin.sink import Delivered, DeliveryOutcome
+from plugin.sink import Delivered, DeliveryItem, DeliveryOutcome, Sink, SinkConnection
 from plugin.store.deliveries import DeliveryRepository
 from plugin.store.statuses import Outcome
+from plugin.worker.retrysplit import retry_batches
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -87,20 +94,29 @@ class ClaimPlan:
     held: int = 0
 
 
-def plan_claim(max_batch: int, in_flight: int, due: int | None) -> ClaimPlan:
+def plan_claim(max_batch: int, in_flight: int, due: int | None, hold: Callable[[int], bool] | None = None) -> ClaimPlan:
     """The claim for one CRM. ``due`` (counted up to ``max_batch * CALLS_PER_TICK``) is only needed
-    when a call to the CRM is in flight; None means "not counted" (nothing in flight)."""
-    most = max(1, max_batch) * CALLS_PER_TICK
-    if in_flight == 0 or due is None:
-        # Idle CRM: everything due goes now, in full batches, the rest next tick.
+    when a call to the CRM is in flight or a routing pass is under way; None means "not counted".
+    ``hold(missing)``: whether a partial batch ``missing`` short of full may wait for the routing
+    passes under way (plugin/pipeline/upcoming.py); not asked while a call is in flight."""
+    size = max(1, max_batch)
+    most = size * CALLS_PER_TICK
+    counted = min(due or 0, most)
+    full, rest = counted // size * size, counted % size
+    if in_flight == 0:
+        # Nothing in flight: everything due goes now, in full batches, the rest next tick; unless
+        # routing is about to fill the partial batch (asked every time: 0 = nothing partial).
+        if hold is not None and hold(size - rest if rest else 0):
+            return ClaimPlan(limit=full, held=rest)
         return ClaimPlan(limit=most)
-    if due < max_batch:
+    if due is None:
+        return ClaimPlan(limit=most)
+    if counted < size:
         # A call is under way: what is due joins the batch that leaves when it returns.
-        return ClaimPlan(limit=0, held=due)
+        return ClaimPlan(limit=0, held=counted)
     # Enough for full calls even now: only full batches go alongside the call in flight, the
     # remainder waits to fill up.
-    full = min(due, most) // max_batch * max_batch
-    return ClaimPlan(limit=full, held=min(due, most) - full)
+    return ClaimPlan(limit=full, held=rest)
 
 
 def claim(
@@ -114,13 +130,13 @@ def claim(
     """Claim ``sink``'s due work for one tick by the rule above: (ids claimed, deliveries held)."""
     in_flight = IN_FLIGHT.count(sink)
     ids: list[int] = []
-    due = None  # counted only when a call is under way: the idle case (one worker) costs no extra query
-    if in_flight:
+    due = None  # counted only when a call or a routing pass is under way: an idle CRM costs no extra query
+    if in_flight or ROUTING.upcoming(sink):
         cap = max(1, max_batch) * CALLS_PER_TICK
         # Lapsed leases first: that work was never left for the call in flight (see above).
         ids += deliveries.claim_due(owner, cap, lease_seconds, sink=sink, exclude_tenants=exclude_tenants, lapsed=True)
         due = deliveries.count_due(sink, cap)
-    plan = plan_claim(max_batch, in_flight, due)
+    plan = plan_claim(max_batch, in_flight, due, hold=lambda missing: ROUTING.may_hold(sink, missing))
     if plan.limit:
         ids += deliveries.claim_due(owner, plan.limit, lease_seconds, sink=sink, exclude_tenants=exclude_tenants)
     return ids, plan.held
@@ -137,6 +153,21 @@ def batches(items: list[_T], max_batch: int) -> list[list[_T]]:
     """``items`` (oldest mention first: parents before their replies) in calls of at most ``max_batch``."""
     size = max(1, max_batch)
     return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def sink_batches(
+    sink: Sink, connection: SinkConnection, items: list[DeliveryItem], max_batch: int, split: bool
+) -> Iterator[list[DeliveryItem]]:
+    """A group's calls to ``sink``: ``max_batch`` items per call *per request key* (``Sink.call_key``),
+    oldest first within each key. Cut across keys, a backlog of a tenant with 12 Zendesk channel
+    instances went out as 12 pushes of one mention per 12 (``delivery_batch_size = 12``, bench budget) or
+    12 of ~8 per 100, spending a rate budget that full pushes would not. ``split``: smaller batches
+    after failures (retrysplit.py)."""
+    keyed: dict[Hashable, list[DeliveryItem]] = {}
+    for item in items:
+        keyed.setdefault(sink.call_key(connection, item), []).append(item)
+    for group in keyed.values():
+        yield from retry_batches(group, max_batch) if split else batches(group, max_batch)
 
 
 def outcome_of(outcome: DeliveryOutcome) -> Outcome:

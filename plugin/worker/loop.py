@@ -32,7 +32,6 @@ from plugin.store.statuses import DeliveryStatus, Outcome
 from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 from plugin.worker import crmhealth, delivery, listening, upkeep
 from plugin.worker.lanes import Lane, Lanes
-from plugin.worker.retrysplit import retry_batches
 from plugin.worker.streams import ReplyStreams
 from plugin.worker.tick import Tick, idle_seconds
 
@@ -245,11 +244,10 @@ class Worker:
             beat.release([i.delivery_id for i in items])
             self._defer(items, claimed, later, f"needs attention: {refused.reason}", tick)
             return
-        # Adaptive size (delivery.py); smaller after each failure of an item when so configured
-        # (retrysplit.py, ``delivery_split_on_retry``).
-        size = self._max_batch(sink_name)
+        # Adaptive size (delivery.py), full per request key (a Zendesk channel instance); smaller after
+        # each failure of an item when so configured (retrysplit.py, ``delivery_split_on_retry``).
         split = runtime.settings.delivery_split_on_retry
-        for batch in retry_batches(items, size) if split else (items[i : i + size] for i in range(0, len(items), size)):
+        for batch in delivery.sink_batches(sink, connection, items, self._max_batch(sink_name), split):
             if pause.until is not None:
                 # Not attempted: due again when the pause ends, and no attempt is counted (counting
                 # would grow the back-off of work that never met the CRM).

@@ -12,7 +12,7 @@ the admin); halted (not processed because an earlier resource failed) and codes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
@@ -131,6 +131,11 @@ class ZendeskSink(Sink):
         parents in the same batch, settled afterwards by the rate budget)."""
         found = {instance_for(connection.config, (i.mention.network, i.mention.account)) for i in items}
         return max(1, len({instance.push_id for instance in found if instance is not None}))
+
+    def call_key(self, connection: SinkConnection, item: DeliveryItem) -> Hashable:
+        """Its channel instance: each instance's mentions go in pushes of their own (``deliver``)."""
+        instance = instance_for(connection.config, (item.mention.network, item.mention.account))
+        return None if instance is None else instance.push_id
 
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
         items = [self._with_file_links(connection.tenant_id, item) for item in items]
