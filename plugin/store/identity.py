@@ -134,17 +134,26 @@ def _audit_values(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _link_rows(conn: Connection, tenant_id: int, sink: str, keys: set[tuple[str, str]], *columns: Any) -> Any:
     """The links of a superset of ``keys`` (every network and author named, each with the others),
-    for the caller to filter to ``keys``: two expanding INs make one cached statement for any number
-    of keys, where an OR of pairs was built and compiled anew per call (most of a look-up's cost)."""
+    for the caller to filter to ``keys``. The whole-row statement is built once with expanding INs:
+    an OR of pairs was built and compiled anew per call, most of a look-up's cost."""
+    params = {
+        "tenant_id": tenant_id, "sink": sink,
+        "networks": sorted({n for n, _ in keys}), "authors": sorted({a for _, a in keys}),
+    }  # fmt: skip
+    return conn.execute(_links_query(*columns) if columns else _LINKS, params)
+
+
+def _links_query(*columns: Any) -> Any:
     lk = t.identity_links.c
-    return conn.execute(
-        select(*(columns or (t.identity_links,))).where(
-            lk.tenant_id == tenant_id,
-            lk.sink == sink,
-            lk.network.in_(sorted({n for n, _ in keys})),
-            lk.author_external_id.in_(sorted({a for _, a in keys})),
-        )
+    return select(*(columns or (t.identity_links,))).where(
+        lk.tenant_id == bindparam("tenant_id"),
+        lk.sink == bindparam("sink"),
+        lk.network.in_(bindparam("networks", expanding=True)),
+        lk.author_external_id.in_(bindparam("authors", expanding=True)),
     )
+
+
+_LINKS = _links_query()
 
 
 def _upsert_on(
