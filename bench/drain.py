@@ -135,7 +135,7 @@ def drain(fakes: Fakes, total: int, data_dir: str, deadline_s: float) -> dict[st
         store_ms = (time.perf_counter() - stored) * 1000 / total
         zd_before, sf_before = fakes.zd.count, fakes.org.calls()
         worker = Worker(rt, owner="bench")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         ticks = 0
         while time.perf_counter() - started < deadline_s:
             ticks += 1
@@ -146,7 +146,7 @@ def drain(fakes: Fakes, total: int, data_dir: str, deadline_s: float) -> dict[st
             counts = rt.store.counts()
             if counts["mentions_pending"] == 0 and counts["deliveries_pending"] == 0:
                 break
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         counts = rt.store.counts()
         done = counts["mentions"] - counts["mentions_pending"]
         return {
@@ -157,6 +157,9 @@ def drain(fakes: Fakes, total: int, data_dir: str, deadline_s: float) -> dict[st
             "finished": counts["mentions_pending"] == 0 and counts["deliveries_pending"] == 0,
             "seconds": round(elapsed, 2),
             "mentions_per_s": round(done / elapsed, 1),
+            # This process's CPU (worker and the in-process fakes) per mention drained: unlike the
+            # rate, hardly moved by what else the host runs.
+            "cpu_ms_per_mention": round(1000 * cpu / max(1, done), 2),
             "ticks": ticks,
             "zendesk_calls": fakes.zd.count - zd_before,
             "salesforce_calls": fakes.org.calls() - sf_before,
@@ -203,6 +206,8 @@ def run(quick: bool = False, size: int | None = None) -> dict[str, Any]:
         "salesforce_calls_per_mention": round((first["salesforce_calls"] + second["salesforce_calls"]) / both, 4),
         "crm_latency_s": LATENCY,
         "store_ms_per_mention": round((first["store_ms_per_mention"] + second["store_ms_per_mention"]) / 2, 2),
+        "cpu_ms_per_mention_1k": first["cpu_ms_per_mention"],
+        "cpu_ms_per_mention_big": second["cpu_ms_per_mention"],
     }
 
 

@@ -23,13 +23,14 @@ import pluggy
 from plugin.context import current_tenant
 from plugin.errors import FatalError
 from plugin.identity.adapter import IdentityAdapter, LookupKeys, NotReversible
+from plugin.identity.lookups import PassLookups
 from plugin.identity.salesforce import SalesforceIdentityAdapter
 from plugin.identity.scoring import Decision, Facts, Policy, decide, extract_contacts, normalize_email, normalize_phone
 from plugin.identity.zendesk import ZendeskIdentityAdapter, has_rest_credentials
 from plugin.models import Match, Mention, SocialProfile
 from plugin.runtime import Runtime
 from plugin.sink import Delivered
-from plugin.store.identity import IdentityLink, IdentityRepository
+from plugin.store.identity import IdentityLink, IdentityRepository, Verdict
 from plugin.store.statuses import LinkStatus, Outcome
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ class IdentityPlugin:
     def _ids(self) -> IdentityRepository:
         return self.runtime.store.identity
 
+    @property
+    def store(self) -> IdentityRepository:
+        return self._ids
+
     # ------------------------------------------------------------------ hooks
     @hookimpl
     def horseshoe_startup(self, runtime: Runtime) -> None:
@@ -113,15 +118,18 @@ class IdentityPlugin:
         if tenant is None or sink not in self.factories:
             return None
         key = (profile.network, profile.external_id)
-        link = self._ids.links_for(tenant.id, sink, [key]).get(key)
+        # Links, contacts and the adapter check are read for every author of the routing pass at once.
+        look = PassLookups.for_profile(self, tenant.id, sink, key)
+        link = look.link(key)
         stale = link is not None and link.status == LinkStatus.NEW
-        needs_decision = link is None or (stale and link.fingerprint != self._fingerprint(tenant.id, profile))
+        needs_decision = link is None or (stale and link.fingerprint != look.fingerprint(profile))
         # Without an adapter (not connected, or Zendesk without REST credentials) there is nothing to
         # decide with, so no batch is built: it used to load the whole received backlog per mention.
         # Checked only when a decision is due, and never stored, so credentials added later apply.
-        if needs_decision and self._adapter(tenant.id, sink) is not None:
+        if needs_decision and look.has_adapter():
             self.resolve_batch(tenant.id, sink, profile)
-            link = self._ids.links_for(tenant.id, sink, [key]).get(key)
+            look.written()
+            link = look.link(key)
         if link is None or link.status != LinkStatus.LINKED or not link.record_id:
             return None
         return Match(
@@ -155,10 +163,6 @@ class IdentityPlugin:
         )
 
     # ------------------------------------------------------------------ resolution
-    def _fingerprint(self, tenant_id: int, profile: SocialProfile) -> str:
-        key = (profile.network, profile.external_id)
-        return self.facts_for(tenant_id, [key]).get(key, Facts()).fingerprint(profile)
-
     def _adapter(self, tenant_id: int, sink: str) -> IdentityAdapter | None:
         config = self.runtime.store.sink_connection(tenant_id, sink)
         factory = self.factories.get(sink)
@@ -225,14 +229,24 @@ class IdentityPlugin:
             )
             self.calls += adapter.calls() - before
         decisions: dict[tuple[str, str], Decision] = {}
-        for key in to_look:
-            profile, fact = by_key[key], facts.get(key, Facts())
-            decisions[key] = decide(profile, fact, candidates, policy)
-            self._store(tenant_id, sink, profile, decisions[key], fact.fingerprint(profile), adapter)
+        # Every verdict (and suggestion audit) of the batch is stored in one transaction; an automatic
+        # link first stores what was decided before it, so the audit log keeps the decisions' order,
+        # and what was decided is stored even when a CRM call fails part-way.
+        verdicts: list[Verdict] = []
+        try:
+            for key in to_look:
+                profile, fact = by_key[key], facts.get(key, Facts())
+                decisions[key] = decide(profile, fact, candidates, policy)
+                verdicts.append(self._verdict(tenant_id, sink, profile, decisions[key], fact.fingerprint(profile),
+                                              adapter, verdicts))  # fmt: skip
+        finally:
+            self._ids.upsert_links(tenant_id, sink, verdicts)
         return decisions
 
-    def _store(self, tenant_id: int, sink: str, profile: SocialProfile, decision: Decision, fingerprint: str,
-               adapter: IdentityAdapter) -> None:  # fmt: skip
+    def _verdict(self, tenant_id: int, sink: str, profile: SocialProfile, decision: Decision, fingerprint: str,
+                 adapter: IdentityAdapter, earlier: list[Verdict]) -> Verdict:  # fmt: skip
+        """The link row (and suggestion audit) to store for ``decision``; an automatic link is made in
+        the CRM first, after storing the ``earlier`` verdicts of the batch (emptied)."""
         best = decision.best
         verdict = decision.verdict
         evidence = list(best.evidence) if best else []
@@ -240,6 +254,8 @@ class IdentityPlugin:
         # Linking first: if the CRM refuses (duplicate rules), the verdict becomes a suggestion.
         blocked = ""
         if status == LinkStatus.LINKED and best is not None:
+            self._ids.upsert_links(tenant_id, sink, earlier)
+            earlier.clear()
             try:
                 self._link(tenant_id, sink, profile, best.record_id, SYSTEM,
                            f"automatic: confidence {best.confidence} at or above the auto-link threshold",
@@ -247,29 +263,29 @@ class IdentityPlugin:
             except DuplicateBlocked as exc:
                 status, blocked = LinkStatus.SUGGESTED, str(exc)
         notes = list(decision.notes) + ([blocked] if blocked else [])
-        self._ids.upsert_link(
-            tenant_id, sink, profile.network, profile.external_id,
-            status=status,
-            record_id=best.record_id if best and status != LinkStatus.NEW else None,
-            record_type=best.record_type if best else None,
-            confidence=best.confidence if best else 0.0,
-            evidence=evidence + notes,
-            candidates=[
-                {"record_id": c.record_id, "record_type": c.record_type, "confidence": c.confidence,
-                 "evidence": list(c.evidence)}
-                for c in decision.candidates
-            ],
-            profile=profile.model_dump(mode="json", exclude_none=True),
-            fingerprint=fingerprint,
-        )  # fmt: skip
+        audit = None
         if status == LinkStatus.SUGGESTED and best is not None:
-            self._ids.audit(
-                tenant_id, sink, "suggest", SYSTEM, profile.network, profile.external_id,
-                record_id=best.record_id,
-                reason=f"confidence {best.confidence}: an agent decides"
-                + ("; " + "; ".join(notes) if notes else ""),
-                evidence=evidence,
-            )  # fmt: skip
+            reason = f"confidence {best.confidence}: an agent decides" + ("; " + "; ".join(notes) if notes else "")
+            audit = {"action": "suggest", "actor": SYSTEM, "record_id": best.record_id, "reason": reason,
+                     "evidence": evidence}  # fmt: skip
+        return Verdict(
+            profile.network, profile.external_id,
+            {
+                "status": status,
+                "record_id": best.record_id if best and status != LinkStatus.NEW else None,
+                "record_type": best.record_type if best else None,
+                "confidence": best.confidence if best else 0.0,
+                "evidence": evidence + notes,
+                "candidates": [
+                    {"record_id": c.record_id, "record_type": c.record_type, "confidence": c.confidence,
+                     "evidence": list(c.evidence)}
+                    for c in decision.candidates
+                ],
+                "profile": profile.model_dump(mode="json", exclude_none=True),
+                "fingerprint": fingerprint,
+            },
+            audit,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ writes
     def adapter_for(self, tenant_id: int, sink: str) -> IdentityAdapter:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from plugin import metrics
 from plugin.connector import Quarantined
-from plugin.context import Tenant, tenant_context
+from plugin.context import Tenant, routing_pass, tenant_context
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
 from plugin.pipeline import doorbell, notices, upcoming
@@ -215,11 +215,29 @@ def _route_claimed(
     runtime: Runtime, owner: str, ids: list[int], beat: Heartbeat, routing: upcoming.RoutingPass
 ) -> None:
     store = runtime.store
+    claimed = [(row, row.mention(), sinks) for row, sinks in routing.expect(store.inbox.for_routing_many(ids))]
+    # Every author the pass routes, per tenant: resolvers read their records together
+    # (plugin.context.current_pass) instead of once per mention.
+    authors: dict[int, set[tuple[str, str]]] = {}
+    for row, mention, _ in claimed:
+        if not notices.is_notice(mention):
+            authors.setdefault(row.tenant_id, set()).add((mention.network, mention.author.external_id))
+    with routing_pass({tenant_id: frozenset(keys) for tenant_id, keys in authors.items()}):
+        _route_rows(runtime, owner, claimed, beat, routing)
+
+
+def _route_rows(
+    runtime: Runtime,
+    owner: str,
+    claimed: list[tuple[MentionRow, Mention, list[str]]],
+    beat: Heartbeat,
+    routing: upcoming.RoutingPass,
+) -> None:
+    store = runtime.store
     tenants: dict[int, Tenant] = {}
     pending: list[RoutedMention] = []
     since = time.monotonic()
-    for row, sinks in routing.expect(store.inbox.for_routing_many(ids)):
-        mention = row.mention()
+    for row, mention, sinks in claimed:
         if row.tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
             tenants[row.tenant_id] = Tenant(id=row.tenant_id, key=store.tenant_key(row.tenant_id))
         # Hooks run outside any write transaction: a resolver may query its CRM and write its own rows.

@@ -186,27 +186,27 @@ class DeliveryRepository:
 
 
 def add_deliveries(
-    conn: Connection, mention_id: int, tenant_id: int, matches: Mapping[str, dict[str, Any] | None]
+    conn: Connection, routed: Sequence[tuple[int, int, Mapping[str, dict[str, Any] | None]]]
 ) -> None:
-    """A pending delivery per sink of ``matches`` that the mention does not have yet (routing twice
-    after a crash adds nothing)."""
+    """For each (mention id, tenant id, matches): a pending delivery per sink of ``matches`` that the
+    mention does not have yet (routing twice after a crash adds nothing). The existing ones are read
+    with one query and the new ones written with one multi-row INSERT, for a whole group commit."""
+    if not routed:
+        return
     now = utcnow()
     d = t.deliveries.c
-    for sink, match in matches.items():
-        exists = conn.execute(select(d.id).where(d.mention_id == mention_id, d.sink == sink)).first()
-        if exists is None:
-            conn.execute(
-                insert(t.deliveries).values(
-                    mention_id=mention_id,
-                    tenant_id=tenant_id,
-                    sink=sink,
-                    status=DeliveryStatus.PENDING,
-                    attempts=0,
-                    next_attempt_at=now,
-                    match=match,
-                    updated_at=now,
-                )
-            )
+    ids = sorted({mention_id for mention_id, _, _ in routed})
+    found = conn.execute(select(d.mention_id, d.sink).where(d.mention_id.in_(ids)))
+    have = {(int(r.mention_id), str(r.sink)) for r in found}
+    rows = [
+        {"mention_id": mention_id, "tenant_id": tenant_id, "sink": sink, "status": DeliveryStatus.PENDING,
+         "attempts": 0, "next_attempt_at": now, "match": match, "updated_at": now}
+        for mention_id, tenant_id, matches in routed
+        for sink, match in matches.items()
+        if (mention_id, sink) not in have
+    ]  # fmt: skip
+    if rows:
+        conn.execute(insert(t.deliveries), rows)
 
 
 def backfill_deliveries(conn: Connection, tenant_id: int, sink: str) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.store import tables as t
@@ -111,6 +111,78 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One profile's link fields to store (``upsert_links``) and, optionally, the audit entry that goes
+    with them (``action``, ``actor``, ``record_id``, ``reason``, ``evidence``)."""
+
+    network: str
+    author: str
+    values: dict[str, Any]
+    audit: dict[str, Any] | None = None
+
+
+def _audit_values(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit row's columns, the optional ones defaulted (the same keys for every row of a batch)."""
+    return entry | {
+        "record_id": entry.get("record_id"),
+        "evidence": entry.get("evidence") or [],
+        "details": entry.get("details") or {},
+        "reversible": bool(entry.get("reversible", False)),
+    }
+
+
+def _link_rows(conn: Connection, tenant_id: int, sink: str, keys: set[tuple[str, str]], *columns: Any) -> Any:
+    """The links of a superset of ``keys`` (every network and author named, each with the others),
+    for the caller to filter to ``keys``. The whole-row statement is built once with expanding INs:
+    an OR of pairs was built and compiled anew per call, most of a look-up's cost."""
+    params = {
+        "tenant_id": tenant_id, "sink": sink,
+        "networks": sorted({n for n, _ in keys}), "authors": sorted({a for _, a in keys}),
+    }  # fmt: skip
+    return conn.execute(_links_query(*columns) if columns else _LINKS, params)
+
+
+def _links_query(*columns: Any) -> Any:
+    lk = t.identity_links.c
+    return select(*(columns or (t.identity_links,))).where(
+        lk.tenant_id == bindparam("tenant_id"),
+        lk.sink == bindparam("sink"),
+        lk.network.in_(bindparam("networks", expanding=True)),
+        lk.author_external_id.in_(bindparam("authors", expanding=True)),
+    )
+
+
+_LINKS = _links_query()
+
+
+def _upsert_on(
+    conn: Connection, tenant_id: int, sink: str, network: str, author: str, now: datetime, values: dict[str, Any]
+) -> int:
+    lk = t.identity_links.c
+    key = select(lk.id).where(
+        lk.tenant_id == tenant_id, lk.sink == sink, lk.network == network, lk.author_external_id == author
+    )
+    row = conn.execute(key).first()
+    if row is None:
+        try:
+            # Two workers resolving the same author at once (PostgreSQL, several processes): one
+            # insert wins, the other falls through to the update below instead of failing.
+            with conn.begin_nested():
+                result = conn.execute(
+                    insert(t.identity_links).values(
+                        tenant_id=tenant_id, sink=sink, network=network, author_external_id=author,
+                        created_at=now, updated_at=now, merged=values.get("merged", False),
+                        **{k: v for k, v in values.items() if k != "merged"},
+                    )
+                )  # fmt: skip
+                return new_id(result)
+        except IntegrityError:
+            row = conn.execute(key).one()
+    conn.execute(update(t.identity_links).where(lk.id == row.id).values(updated_at=now, **values))
+    return int(row.id)
+
+
 class IdentityRepository:
     def __init__(self, db: Database):
         self.db = db
@@ -120,13 +192,14 @@ class IdentityRepository:
         self, tenant_id: int, sink: str, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], IdentityLink]:
         """Stored links of these (network, author) profiles, in one query."""
-        if not keys:
+        wanted = set(keys)
+        if not wanted:
             return {}
-        lk = t.identity_links.c
-        wanted = or_(*(and_(lk.network == n, lk.author_external_id == a) for n, a in sorted(set(keys))))
         with self.db.read() as conn:
-            rows = conn.execute(select(t.identity_links).where(lk.tenant_id == tenant_id, lk.sink == sink, wanted))
-            return {(r.network, r.author_external_id): _link(r) for r in rows}
+            return {
+                key: _link(r) for r in _link_rows(conn, tenant_id, sink, wanted)
+                if (key := (r.network, r.author_external_id)) in wanted
+            }  # fmt: skip
 
     def link(self, link_id: int) -> IdentityLink | None:
         with self.db.read() as conn:
@@ -222,30 +295,59 @@ class IdentityRepository:
         unknown = set(values) - LINK_FIELDS
         if unknown:
             raise TypeError(f"not an identity link field: {', '.join(sorted(unknown))}")
+        with self.db.begin() as conn:
+            return _upsert_on(conn, tenant_id, sink, network, author, utcnow(), values)
+
+    def upsert_links(self, tenant_id: int, sink: str, verdicts: Sequence[Verdict]) -> None:
+        """Several profiles' links in one write transaction: the existing rows found with one query,
+        the new ones inserted with one multi-row INSERT, the others updated with one executemany, and
+        the audit entries (``Verdict.audit``) with one more, in the order given. Identity resolution
+        stores a whole batch's verdicts so (one transaction per profile before). Every verdict of a
+        call gives the same fields, and every audit entry the same keys."""
+        if not verdicts:
+            return
+        for verdict in verdicts:
+            unknown = set(verdict.values) - LINK_FIELDS
+            if unknown:
+                raise TypeError(f"not an identity link field: {', '.join(sorted(unknown))}")
         now = utcnow()
         lk = t.identity_links.c
-        key = select(lk.id).where(
-            lk.tenant_id == tenant_id, lk.sink == sink, lk.network == network, lk.author_external_id == author
-        )
         with self.db.begin() as conn:
-            row = conn.execute(key).first()
-            if row is None:
-                try:
-                    # Two workers resolving the same author at once (PostgreSQL, several processes): one
-                    # insert wins, the other falls through to the update below instead of failing.
-                    with conn.begin_nested():
-                        result = conn.execute(
-                            insert(t.identity_links).values(
-                                tenant_id=tenant_id, sink=sink, network=network, author_external_id=author,
-                                created_at=now, updated_at=now, merged=values.get("merged", False),
-                                **{k: v for k, v in values.items() if k != "merged"},
-                            )
-                        )  # fmt: skip
-                        return new_id(result)
-                except IntegrityError:
-                    row = conn.execute(key).one()
-            conn.execute(update(t.identity_links).where(lk.id == row.id).values(updated_at=now, **values))
-            return int(row.id)
+            keys = {(v.network, v.author) for v in verdicts}
+            rows = _link_rows(conn, tenant_id, sink, keys, lk.id, lk.network, lk.author_external_id)
+            found = {key: int(r.id) for r in rows if (key := (r.network, r.author_external_id)) in keys}
+            fresh = [v for v in verdicts if (v.network, v.author) not in found]
+            try:
+                # Two workers resolving the same authors at once (PostgreSQL): the loser's whole batch
+                # falls back to one upsert per profile below, each of which updates the winner's row.
+                with conn.begin_nested():
+                    if fresh:
+                        conn.execute(insert(t.identity_links), [
+                            {"tenant_id": tenant_id, "sink": sink, "network": v.network, "author_external_id": v.author,
+                             "created_at": now, "updated_at": now, "merged": False, **v.values}
+                            for v in fresh
+                        ])  # fmt: skip
+            except IntegrityError:
+                for v in fresh:
+                    _upsert_on(conn, tenant_id, sink, v.network, v.author, now, v.values)
+            by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for v in verdicts:
+                if (v.network, v.author) in found:
+                    by_fields.setdefault(tuple(sorted(v.values)), []).append(
+                        {"link_id": found[(v.network, v.author)], **{f"v_{k}": x for k, x in v.values.items()}}
+                    )
+            for fields, params in by_fields.items():
+                conn.execute(
+                    update(t.identity_links)
+                    .where(lk.id == bindparam("link_id"))
+                    .values(updated_at=now, **{k: bindparam(f"v_{k}") for k in fields}),
+                    params,
+                )
+            entries = [v.audit | {"tenant_id": tenant_id, "sink": sink, "network": v.network,
+                                  "author_external_id": v.author, "created_at": now}
+                       for v in verdicts if v.audit is not None]  # fmt: skip
+            if entries:
+                conn.execute(insert(t.identity_audit), [_audit_values(e) for e in entries])
 
     def audit(
         self,
@@ -265,20 +367,13 @@ class IdentityRepository:
         with self.db.begin() as conn:
             result = conn.execute(
                 insert(t.identity_audit).values(
-                    tenant_id=tenant_id,
-                    sink=sink,
-                    action=action,
-                    actor=actor,
-                    network=network,
-                    author_external_id=author,
-                    record_id=record_id,
-                    reason=reason,
-                    evidence=evidence or [],
-                    details=details or {},
-                    reversible=reversible,
-                    created_at=utcnow(),
+                    **_audit_values(
+                        {"tenant_id": tenant_id, "sink": sink, "action": action, "actor": actor, "network": network,
+                         "author_external_id": author, "record_id": record_id, "reason": reason, "evidence": evidence,
+                         "details": details, "reversible": reversible, "created_at": utcnow()}
+                    )
                 )
-            )
+            )  # fmt: skip
             return new_id(result)
 
     def mark_undone(self, audit_id: int, by: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plugin.models import Mention
@@ -186,20 +186,34 @@ class InboxRepository:
         routing lease is still held: one whose lease expired belongs to whoever claimed it since.
         Returns how many were finished."""
         m = t.mentions
-        finished: list[RoutedMention] = []
+        ordered = sorted(routed, key=lambda r: r.mention.id)  # id order, as lease renewals lock
+        if not ordered:
+            return 0
         with self.db.begin() as conn:
-            for r in sorted(routed, key=lambda r: r.mention.id):  # id order, as lease renewals lock
-                where = [m.c.id == r.mention.id, m.c.status == MentionStatus.RECEIVED]
-                if owner is not None:
-                    where.append(leases.held_by(m, owner))
-                status = MentionStatus.ROUTED if r.engaged else MentionStatus.SKIPPED
-                values = {"status": status, "labels": r.labels, **leases.released()}
-                if owner is not None and not conn.execute(update(m).where(*where).values(**values)).rowcount:
-                    continue  # lease lost: the mention is someone else's now
-                add_deliveries(conn, r.mention.id, r.mention.tenant_id, r.matches)
-                if owner is None:
-                    conn.execute(update(m).where(m.c.id == r.mention.id).values(**values))
-                finished.append(r)
+            finished = ordered
+            if owner is not None:
+                # The rows still ours, locked in id order (PostgreSQL; SQLite has one writer): a mention
+                # whose lease was lost is someone else's now and is left alone.
+                held = {
+                    int(i) for i in conn.execute(
+                        select(m.c.id)
+                        .where(m.c.id.in_([r.mention.id for r in ordered]), m.c.status == MentionStatus.RECEIVED,
+                               leases.held_by(m, owner))
+                        .order_by(m.c.id)
+                        .with_for_update()
+                    ).scalars()
+                }  # fmt: skip
+                finished = [r for r in ordered if r.mention.id in held]
+            if not finished:
+                return 0
+            # One statement each for the whole group (executemany), not one per mention.
+            conn.execute(
+                update(m).where(m.c.id == bindparam("m_id"))
+                .values(status=bindparam("m_status"), labels=bindparam("m_labels"), **leases.released()),
+                [{"m_id": r.mention.id, "m_labels": r.labels,
+                  "m_status": MentionStatus.ROUTED if r.engaged else MentionStatus.SKIPPED} for r in finished],
+            )  # fmt: skip
+            add_deliveries(conn, [(r.mention.id, r.mention.tenant_id, r.matches) for r in finished])
             # The service facts (first response, resolution, SPS...) commit with the verdicts. Last:
             # their rollup rows are shared by every worker routing this tenant's mentions, and are
             # locked from their update to the commit (plugin/store/rollups.py, bump_many).

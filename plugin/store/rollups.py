@@ -224,32 +224,34 @@ def mention_delta(labels: Mapping[str, Any]) -> Delta:
 
 def record_routed(conn: Connection, routed: Iterable[RoutedMention]) -> None:
     """Inside routing's write transaction: a fact and its rollup contribution per engaged mention
-    (the contributions summed per rollup row and bumped last, see ``bump_many``)."""
+    (the contributions summed per rollup row and bumped last, see ``bump_many``). The facts that
+    exist already (routing again after a crash) are read with one query and the new ones written
+    with one multi-row INSERT for the whole group."""
     f = t.service_facts
+    engaged = [r for r in routed if r.engaged]
+    if not engaged:
+        return
+    ids = sorted({r.mention.id for r in engaged})
+    have = {int(i) for i in conn.execute(select(f.c.mention_id).where(f.c.mention_id.in_(ids))).scalars()}
+    facts: list[dict[str, Any]] = []
     contributions: list[tuple[RollupKey, Delta]] = []
-    for r in routed:
-        if not r.engaged:
+    for r in engaged:
+        if r.mention.id in have:
             continue
+        have.add(r.mention.id)
         payload = r.mention.payload
         created = as_utc(datetime.fromisoformat(str(payload["created_at"]).replace("Z", "+00:00")))
         received = as_utc(r.mention.received_at) or utcnow()
         created = min(created or received, received)  # a clock ahead of ours never makes time negative
         account_id = int(r.mention.account_id or 0)
-        exists = conn.execute(select(f.c.id).where(f.c.mention_id == r.mention.id)).first()
-        if exists is not None:
-            continue
-        conn.execute(
-            insert(f).values(
-                tenant_id=r.mention.tenant_id,
-                mention_id=r.mention.id,
-                account_id=account_id,
-                network=r.mention.network,
-                thread_key=str(payload.get("thread_id") or r.mention.external_id),
-                author_external_id=str(payload["author"]["external_id"]),
-                created_at=created,
-                hour=hour_of(created),
-            )
-        )
+        facts.append({
+            "tenant_id": r.mention.tenant_id, "mention_id": r.mention.id, "account_id": account_id,
+            "network": r.mention.network, "thread_key": str(payload.get("thread_id") or r.mention.external_id),
+            "author_external_id": str(payload["author"]["external_id"]), "created_at": created,
+            "hour": hour_of(created),
+        })  # fmt: skip
         key = RollupKey(r.mention.tenant_id, hour_of(created), account_id, r.mention.network)
         contributions.append((key, mention_delta(r.labels)))
+    if facts:
+        conn.execute(insert(f), facts)
     bump_many(conn, contributions)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.models import Mention
@@ -42,6 +42,27 @@ class AuthorHistory:
     has_open_case: bool
     repeated_recently: bool
     echo_of_our_reply: bool
+
+
+def _open_case_query() -> Any:
+    """Has the author another mention routed since ``since``? Built once: asked for nearly every
+    mention triaged, and building the statement (and its cache key) cost more than running it."""
+    m = t.mentions.c
+    return select(
+        select(m.id)
+        .where(
+            m.tenant_id == bindparam("tenant_id"),
+            m.network == bindparam("network"),
+            m.author_external_id == bindparam("author"),
+            m.external_id != bindparam("external_id"),
+            m.status == "routed",
+            m.received_at >= bindparam("since", type_=m.received_at.type),
+        )
+        .exists()
+    )
+
+
+_OPEN_CASE = _open_case_query()
 
 
 class TriageRepository:
@@ -96,13 +117,15 @@ class TriageRepository:
         our_account = mention.author.external_id in self.our_account_ids(tenant_id, mention.network)
         if not want_open_case and mention.parent_id is None:
             return AuthorHistory(our_account, False, False, False)  # nothing else can matter: no query
-        open_case = (
-            select(m.id)
-            .where(*same_author, m.status == "routed", m.received_at >= now - timedelta(days=open_days))
-            .exists()
-        )
         with self.db.read() as conn:
-            has_open = bool(conn.execute(select(open_case)).scalar()) if want_open_case else False
+            has_open = False
+            if want_open_case:
+                found = conn.execute(
+                    _OPEN_CASE,
+                    {"tenant_id": tenant_id, "network": mention.network, "author": mention.author.external_id,
+                     "external_id": mention.external_id, "since": now - timedelta(days=open_days)},
+                )  # fmt: skip
+                has_open = bool(found.scalar())
             if mention.parent_id is None:
                 # Echoes and loops answer something of ours: a post that answers nothing is neither.
                 return AuthorHistory(our_account, has_open, False, False)
