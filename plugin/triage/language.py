@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import cache
+from collections.abc import Iterable
 
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
@@ -19,6 +19,7 @@ from plugin.triage.features import EMAIL, HANDLE, URL
 WORDS = re.compile(r"[^\W\d_]{2,}")
 NOT_A_LANGUAGE = frozenset({"und", "qme", "qht", "qam", "qct", "zxx", "mul", "art"})
 _lock = threading.Lock()
+_detectors: dict[tuple[tuple[str, ...], bool], LanguageDetector] = {}
 
 
 def _iso(code: str) -> IsoCode639_1:
@@ -33,15 +34,52 @@ def _iso(code: str) -> IsoCode639_1:
 LONG_POST_WORDS = 8
 
 
-@cache
-def detector(languages: tuple[str, ...], short: bool) -> LanguageDetector:
-    """One detector per language set and mode, built once (models load on first use)."""
-    codes = sorted({_iso(code) for code in languages}, key=str)
+def _codes(languages: tuple[str, ...]) -> tuple[IsoCode639_1, ...]:
+    codes = tuple(sorted({_iso(code) for code in languages}, key=str))
     if len(codes) < 2:
         raise ValueError("language detection needs at least two configured languages")
-    builder = LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+    return codes
+
+
+def detector(languages: tuple[str, ...], short: bool) -> LanguageDetector:
+    """One detector per language set and mode, built once per process with all its models loaded.
+
+    Lingua loads models lazily by default: the first short post would load the high-accuracy models
+    (about 3 s of CPU and ~300 MB) while holding the GIL, stalling every thread of the process, and
+    the first post in another script (Cyrillic after Latin) would stall it again. Loading them all
+    when the detector is built makes that a single cost, paid by ``preload`` at start-up in the
+    processes that triage. Lingua shares loaded models between the detectors of a process, so
+    building another detector over languages already loaded costs nothing.
+    """
+    key = (languages, short)
+    found = _detectors.get(key)
+    if found is None:
+        with _lock:
+            found = _detectors.get(key)
+            if found is None:
+                builder = LanguageDetectorBuilder.from_iso_codes_639_1(*_codes(languages))
+                if not short:
+                    builder = builder.with_low_accuracy_mode()
+                found = _detectors[key] = builder.with_preloaded_language_models().build()
+    return found
+
+
+def preload(language_sets: Iterable[tuple[str, ...]]) -> None:
+    """Build both detectors (short and long posts) of each set now, loading their models."""
+    for languages in language_sets:
+        for short in (True, False):
+            detector(languages, short)
+
+
+def loaded(languages: tuple[str, ...]) -> bool:
+    """Whether both detectors of ``languages`` were built in this process (so their models are loaded)."""
+    return all((languages, short) in _detectors for short in (True, False))
+
+
+def forget() -> None:
+    """Drop this process's detectors (tests). Their models stay loaded in lingua: rebuilding is free."""
     with _lock:
-        return builder.build() if short else builder.with_low_accuracy_mode().build()
+        _detectors.clear()
 
 
 def _clean(text: str) -> str:

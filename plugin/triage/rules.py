@@ -309,3 +309,8 @@ class RulesFile:
     def for_tenant(self, key: str | None) -> TenantRules:
         self._refresh()
         return self._compiled.get(key) or self._compiled[None]
+
+    def language_sets(self) -> list[tuple[str, ...]]:
+        """The distinct language sets the detector is asked about (defaults and every tenant's)."""
+        found = dict.fromkeys(rules.languages for rules in self._compiled.values() if len(rules.languages) >= 2)
+        return list(found)

@@ -18,7 +18,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from plugin.config import Settings
-from plugin.runtime import build_runtime
+from plugin.runtime import build_runtime, warm_up
 from plugin.traffic import TRAFFIC
 from plugin.web.app import create_app
 from plugin.worker.loop import Worker
@@ -90,6 +90,7 @@ class HorseshoeServer(BaseApplication):
 
     def load(self) -> Flask:
         runtime = build_runtime(self.settings, upgrade=False)  # the master upgraded the schema once
+        warm_up(runtime)  # webhooks triage at ingest: load the models before gunicorn sends requests
         if self.with_worker and not self.settings.broker_url:
             Worker(runtime).start_thread()
         app = create_app(runtime)
