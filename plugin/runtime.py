@@ -60,12 +60,13 @@ def build_runtime(
 def warm_up(runtime: Runtime) -> None:
     """Load now what the first mentions would otherwise load mid-traffic: triage's language models.
 
-    Called by the processes that triage (``horseshoe serve``'s workers, ``horseshoe worker``, its Celery
-    pool children, the demo) before they take traffic; lazily, the first short post would hold the GIL
-    for about 3 s and stall every request thread and worker lane of the process. Not in
-    ``build_runtime``: tests and one-shot commands build many runtimes and need not pay for it.
+    Called by the processes that triage (``horseshoe worker``, its Celery pool children, the demo; each
+    ``horseshoe serve`` worker does the same in ``HorseshoeServer.load``) before they take traffic;
+    lazily, the first short post would hold the GIL for about 2-3 s and stall every request thread and
+    worker lane of the process. Not in ``build_runtime``: tests and one-shot commands build many
+    runtimes and need not pay for it.
     """
     started = time.monotonic()
-    sets = RulesFile(runtime.settings.triage_rules or None).language_sets()
-    preload(sets)
-    log.info("language models for %s loaded in %.1fs", sets, time.monotonic() - started)
+    languages = RulesFile(runtime.settings.triage_rules or None).languages()
+    preload(languages)
+    log.info("language models for %s loaded in %.1fs", ", ".join(languages), time.monotonic() - started)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
 
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
@@ -64,11 +63,17 @@ def detector(languages: tuple[str, ...], short: bool) -> LanguageDetector:
     return found
 
 
-def preload(language_sets: Iterable[tuple[str, ...]]) -> None:
-    """Build both detectors (short and long posts) of each set now, loading their models."""
-    for languages in language_sets:
-        for short in (True, False):
-            detector(languages, short)
+def preload(languages: tuple[str, ...]) -> None:
+    """Load the models of ``languages`` for both modes now (``RulesFile.languages()``: every tenant's).
+
+    Lingua shares loaded models between all the detectors of a process, so a tenant's own detector, built
+    on its first post, finds its languages' models already loaded. ``plugin.runtime.warm_up`` and
+    ``horseshoe serve``'s workers call this before they take traffic.
+    """
+    if len({code.lower() for code in languages}) < 2:
+        return  # nothing is ever detected (see ``detect``)
+    for short in (True, False):
+        detector(languages, short)
 
 
 def loaded(languages: tuple[str, ...]) -> bool:

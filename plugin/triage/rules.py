@@ -310,7 +310,7 @@ class RulesFile:
         self._refresh()
         return self._compiled.get(key) or self._compiled[None]
 
-    def language_sets(self) -> list[tuple[str, ...]]:
-        """The distinct language sets the detector is asked about (defaults and every tenant's)."""
-        found = dict.fromkeys(rules.languages for rules in self._compiled.values() if len(rules.languages) >= 2)
-        return list(found)
+    def languages(self) -> tuple[str, ...]:
+        """Every language any tenant's rules detect (the defaults' and each override's)."""
+        self._refresh()
+        return tuple(sorted({code for rules in self._compiled.values() for code in rules.languages}))
