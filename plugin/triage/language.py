@@ -63,6 +63,28 @@ def detector(languages: tuple[str, ...], short: bool) -> LanguageDetector:
     return found
 
 
+def _clean(text: str) -> str:
+    return HANDLE.sub(" ", URL.sub(" ", EMAIL.sub(" ", text)))
+
+
+def word_count(text: str) -> int:
+    return len(WORDS.findall(_clean(text)))
+
+
+def detect(text: str, languages: tuple[str, ...], min_words: int, network_lang: str | None = None) -> str | None:
+    """ISO 639-1 code of ``text`` among ``languages``, or None when it cannot be told."""
+    hint = (network_lang or "").split("-")[0].lower() or None
+    hint = hint if hint in languages and hint not in NOT_A_LANGUAGE else None
+    clean = _clean(text)
+    words = word_count(clean)
+    if words < min_words or len(languages) < 2:
+        return hint
+    found = detector(languages, words < LONG_POST_WORDS).detect_language_of(clean)
+    if found is None:
+        return hint
+    return str(found.iso_code_639_1.name).lower()
+
+
 def preload(languages: tuple[str, ...]) -> None:
     """Load the models of ``languages`` for both modes now (``RulesFile.languages()``: every tenant's).
 
@@ -85,25 +107,3 @@ def forget() -> None:
     """Drop this process's detectors (tests). Their models stay loaded in lingua: rebuilding is free."""
     with _lock:
         _detectors.clear()
-
-
-def _clean(text: str) -> str:
-    return HANDLE.sub(" ", URL.sub(" ", EMAIL.sub(" ", text)))
-
-
-def word_count(text: str) -> int:
-    return len(WORDS.findall(_clean(text)))
-
-
-def detect(text: str, languages: tuple[str, ...], min_words: int, network_lang: str | None = None) -> str | None:
-    """ISO 639-1 code of ``text`` among ``languages``, or None when it cannot be told."""
-    hint = (network_lang or "").split("-")[0].lower() or None
-    hint = hint if hint in languages and hint not in NOT_A_LANGUAGE else None
-    clean = _clean(text)
-    words = word_count(clean)
-    if words < min_words or len(languages) < 2:
-        return hint
-    found = detector(languages, words < LONG_POST_WORDS).detect_language_of(clean)
-    if found is None:
-        return hint
-    return str(found.iso_code_639_1.name).lower()
