@@ -207,6 +207,28 @@ class StateCore(FakeBackend):
                 if r.sobject == sobject and (include_deleted or not r.deleted)
             ]
 
+    def archive(self, org_id: str, sobjects: tuple[str, ...], keep: int) -> int:
+        """Drop all but the ``keep`` newest records of each of ``sobjects``; how many were dropped.
+
+        For long benchmark runs only: every SOQL query, duplicate rule and allOrNone checkpoint of
+        this fake walks the org's records, so an org holding a million SocialPosts makes each call
+        cost seconds and the bench measure the fake instead of horseshoe. A bench whose authors never
+        come back (``bench memory``) archives what no later call can name, as a real org's archiving
+        would; nothing of horseshoe's own memory or work depends on the fake's size."""
+        wanted = set(sobjects)
+        with self.lock:
+            org = self.org(org_id)
+            by_type: dict[str, list[str]] = {name: [] for name in wanted}
+            for record_id, rec in org.records.items():  # insertion order: oldest first
+                if rec.sobject in wanted:
+                    by_type[rec.sobject].append(record_id)
+            dropped = 0
+            for record_ids in by_type.values():
+                for record_id in record_ids[: max(0, len(record_ids) - keep)]:
+                    del org.records[record_id]
+                    dropped += 1
+            return dropped
+
     # -- system fields every write sets (users here, records in writes.py) -----------------------
     def _stamps(self, user_id: str, *, created: bool) -> dict[str, Any]:
         now = self.clock()
