@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import pluggy
@@ -13,6 +14,8 @@ from plugin.plugins import Hooks, Registry, get_plugin_manager
 from plugin.secrets import SecretBox
 from plugin.store.db import Database
 from plugin.store.repo import Store
+from plugin.triage.language import preload
+from plugin.triage.rules import RulesFile
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +55,18 @@ def build_runtime(
     rt = Runtime(settings=settings, db=db, box=box, store=store, pm=pm, registry=Registry(pm))
     rt.hooks.startup(rt)
     return rt
+
+
+def warm_up(runtime: Runtime) -> None:
+    """Load now what the first mentions would otherwise load mid-traffic: triage's language models.
+
+    Called by the processes that triage (``horseshoe worker``, its Celery pool children, the demo; each
+    ``horseshoe serve`` worker does the same in ``HorseshoeServer.load``) before they take traffic;
+    lazily, the first short post would hold the GIL for about 2-3 s and stall every request thread and
+    worker lane of the process. Not in ``build_runtime``: tests and one-shot commands build many
+    runtimes and need not pay for it.
+    """
+    started = time.monotonic()
+    languages = RulesFile(runtime.settings.triage_rules or None).languages()
+    preload(languages)
+    log.info("language models for %s loaded in %.1fs", ", ".join(languages), time.monotonic() - started)

@@ -65,7 +65,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
 @click.pass_context
 def worker(ctx: click.Context, once: bool, concurrency: int) -> None:
     """Run a worker: poll networks, route, deliver, send replies (a Celery worker when a broker is set)."""
-    from plugin.runtime import build_runtime
+    from plugin.runtime import build_runtime, warm_up
     from plugin.worker.loop import Worker
 
     settings = _settings(ctx)
@@ -73,7 +73,10 @@ def worker(ctx: click.Context, once: bool, concurrency: int) -> None:
         from plugin.worker.scaleout import run_worker
 
         sys.exit(run_worker(settings, concurrency=concurrency, loglevel=settings.log_level))
-    w = Worker(build_runtime(settings))
+    runtime = build_runtime(settings)
+    if not once:  # one pass may triage nothing; its first post loads what it needs
+        warm_up(runtime)
+    w = Worker(runtime)
     if once:
         tick = w.run_once()
         click.echo(json.dumps({k: v for k, v in tick.__dict__.items()}))

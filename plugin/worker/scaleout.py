@@ -36,7 +36,7 @@ from celery import Celery, bootsteps
 from kombu.exceptions import KombuError
 
 from plugin.config import Settings
-from plugin.runtime import Runtime, build_runtime
+from plugin.runtime import Runtime, build_runtime, warm_up
 from plugin.worker.loop import Worker
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ RuntimeFactory = Callable[[Settings], Runtime]
 
 def _default_runtime(settings: Settings) -> Runtime:
     # ``horseshoe worker`` upgrades the schema once in the parent; pool children must not race on it.
-    return build_runtime(settings, upgrade=False)
+    runtime = build_runtime(settings, upgrade=False)
+    warm_up(runtime)  # before this child's first task triages, not during it
+    return runtime
 
 
 class HorseshoeCelery(Celery):

@@ -19,9 +19,7 @@ class Window:
     count: int = 0
 
 
-def current_window(
-    windows: dict[str, Window], key: str, now: float, seconds: float, *, aligned: bool = True
-) -> Window:
+def current_window(windows: dict[str, Window], key: str, now: float, seconds: float, *, aligned: bool = True) -> Window:
     """The window ``key`` counts in at ``now`` (a new one once the last has run out). Caller holds the lock."""
     window = windows.get(key)
     if window is None or now - window.started >= seconds:

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from plugin.config import Settings
 from plugin.outbox.satisfaction import QUESTION
-from plugin.runtime import Runtime, build_runtime
+from plugin.runtime import Runtime, build_runtime, warm_up
 from plugin.store.triage import TriageRepository
 from plugin.web import create_app
 from plugin.worker.loop import Worker
@@ -158,6 +158,7 @@ def build_world(
         secret_key=secrets.token_urlsafe(48),  # the demo's data lives only as long as its directory
     )
     runtime = build_runtime(settings)
+    warm_up(runtime)  # as `horseshoe serve` does, before its web server is handed the app
     deferred.app = create_app(runtime)
 
     networks: list[DemoNetwork] = []

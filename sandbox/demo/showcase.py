@@ -97,7 +97,6 @@ def stage(world: World) -> Showcase:
     return Showcase(name, password, expired_token_account(world), refused_delivery(world))
 
 
-
 def print_pages(out: Console, world: World, staged: Showcase) -> None:
     """Where the admin's pages are and how to log in."""
     web = world.web.url

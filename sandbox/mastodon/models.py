@@ -288,9 +288,7 @@ class MastodonState(FakeBackend):
             return False
         if raw["visibility"] in ("public", "unlisted"):
             return True
-        return viewer is not None and (
-            viewer == raw["account_id"] or any(m["id"] == viewer for m in raw["mentions"])
-        )
+        return viewer is not None and (viewer == raw["account_id"] or any(m["id"] == viewer for m in raw["mentions"]))
 
     def context(self, status_id: str) -> dict[str, list[dict[str, Any]]]:
         with self.lock:

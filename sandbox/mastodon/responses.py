@@ -120,12 +120,7 @@ def _link_header(request: Request, items: list[dict[str, Any]]) -> str | None:
     if not items:
         return None
     base = request.base_url
-    keep = [
-        (k, v)
-        for k, values in request.args.lists()
-        for v in values
-        if k not in ("max_id", "min_id", "since_id")
-    ]
+    keep = [(k, v) for k, values in request.args.lists() for v in values if k not in ("max_id", "min_id", "since_id")]
     older = urlencode([*keep, ("max_id", items[-1]["id"])])
     newer = urlencode([*keep, ("min_id", items[0]["id"])])
     return f'<{base}?{older}>; rel="next", <{base}?{newer}>; rel="prev"'
@@ -162,9 +157,7 @@ def tag_timeline(state: MastodonState, request: Request, viewer: str | None, has
     return json_response(items)
 
 
-def get_notification(
-    state: MastodonState, request: Request, viewer: str | None, notification_id: str
-) -> Response:
+def get_notification(state: MastodonState, request: Request, viewer: str | None, notification_id: str) -> Response:
     assert viewer is not None
     found = state.find_notification(viewer, notification_id)
     if found is None:

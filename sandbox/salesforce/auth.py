@@ -153,6 +153,7 @@ def jwt_grant(state: SalesforceState, form: dict[str, str], site_url: str) -> tu
 
 # -- SOAP login --------------------------------------------------------------------------------------
 
+
 def soap_login(state: SalesforceState, body: bytes) -> tuple[Session, User]:
     try:
         root = ET.fromstring(body)  # noqa: S314 - local fake, input comes from the test's own client

@@ -84,9 +84,7 @@ def check_field_value(fd: FieldDef, value: Any) -> None:
             fields=[fd.name],
         )
     if fd.type == "email" and not _EMAIL_RE.match(value):
-        raise SalesforceError(
-            "INVALID_EMAIL_ADDRESS", f"{label(fd)}: invalid email address: {value}", fields=[fd.name]
-        )
+        raise SalesforceError("INVALID_EMAIL_ADDRESS", f"{label(fd)}: invalid email address: {value}", fields=[fd.name])
 
 
 def resolve_fields(schema: SObjectSchema, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -121,9 +119,7 @@ def check_reference_shape(fd: FieldDef, value: str, prefixes: dict[str, str]) ->
     """Return the 18-char Id or raise MALFORMED_ID / FIELD_INTEGRITY_EXCEPTION for a lookup value."""
     normalized = ids.normalize(value)
     if normalized is None:
-        raise SalesforceError(
-            "MALFORMED_ID", f"{label(fd)}: id value of incorrect type: {value}", fields=[fd.name]
-        )
+        raise SalesforceError("MALFORMED_ID", f"{label(fd)}: id value of incorrect type: {value}", fields=[fd.name])
     target = prefixes.get(ids.key_prefix(normalized))
     if target not in fd.reference_to:
         raise SalesforceError(

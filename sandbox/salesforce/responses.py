@@ -99,8 +99,16 @@ class Handlers(LoginHandlers, ControlHandlers, StreamingHandlers, CompositeHandl
         except NotFound:
             return _errors(exc.not_found())
         except MethodNotAllowed:
-            return _json([{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{request.method}' not "
-                           "allowed. Allowed are " + ", ".join(sorted(adapter.allowed_methods(path)))}], 405)
+            return _json(
+                [
+                    {
+                        "errorCode": "METHOD_NOT_ALLOWED",
+                        "message": f"HTTP Method '{request.method}' not "
+                        "allowed. Allowed are " + ", ".join(sorted(adapter.allowed_methods(path))),
+                    }
+                ],
+                405,
+            )
         self.state.count_call(f"{request.method} {rule.rule}")
         endpoint = str(rule.endpoint)
         handler: Callable[..., Response] = getattr(self, f"do_{endpoint}")
@@ -329,8 +337,12 @@ class Handlers(LoginHandlers, ControlHandlers, StreamingHandlers, CompositeHandl
                     cursor_rec = None
                     break
                 if cursor_out.get(rel) is None:
-                    cursor_out[rel] = {"attributes": {"type": target.sobject,
-                                                      "url": ctx.sobject_url(target.sobject, target.values["Id"])}}
+                    cursor_out[rel] = {
+                        "attributes": {
+                            "type": target.sobject,
+                            "url": ctx.sobject_url(target.sobject, target.values["Id"]),
+                        }
+                    }
                 cursor_out = cursor_out[rel]
                 cursor_rec = target.values
             if cursor_rec is not None:

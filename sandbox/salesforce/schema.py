@@ -32,7 +32,10 @@ CASE_STATUSES = ["New", "Working", "Escalated", "Closed"]
 # The org's CaseStatus records behind Case.Status (Object Reference "CaseStatus": MasterLabel, IsClosed,
 # IsDefault, SortOrder; query-only over the API). A standard org: New is the default, Closed closes.
 DEFAULT_CASE_STATUSES: list[tuple[str, bool, bool]] = [  # (MasterLabel, IsDefault, IsClosed)
-    ("New", True, False), ("Working", False, False), ("Escalated", False, False), ("Closed", False, True),
+    ("New", True, False),
+    ("Working", False, False),
+    ("Escalated", False, False),
+    ("Closed", False, True),
 ]
 CASE_ORIGINS = ["Phone", "Email", "Web"]
 CASE_PRIORITIES = ["High", "Medium", "Low"]

@@ -502,9 +502,7 @@ class Evaluator:
         if actual is None:
             return op == "!="
         if op == "LIKE":
-            pattern = "".join(
-                ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in str(literal.value)
-            )
+            pattern = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in str(literal.value))
             return re.fullmatch(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
         left, right = _comparable(actual, literal.value, leaf)
         try:

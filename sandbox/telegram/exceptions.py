@@ -44,8 +44,7 @@ UNAUTHORIZED = TelegramApiError(401, "Unauthorized")
 NOT_FOUND = TelegramApiError(404, "Not Found")
 WEBHOOK_ACTIVE = TelegramApiError(
     409,
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first",
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
 )
 
 

@@ -44,9 +44,7 @@ def compute_entities(text: str) -> list[dict[str, Any]]:
     entities: list[dict[str, Any]] = []
     for pattern, kind in ((_MENTION, "mention"), (_COMMAND, "bot_command")):
         for match in pattern.finditer(text):
-            entities.append(
-                {"type": kind, "offset": _u16(text[: match.start()]), "length": _u16(match.group())}
-            )
+            entities.append({"type": kind, "offset": _u16(text[: match.start()]), "length": _u16(match.group())})
     entities.sort(key=lambda e: e["offset"])
     return entities
 
@@ -307,9 +305,7 @@ class TelegramState(Files, FakeBackend):
             raise bad_request("chat not found")
         return group
 
-    def send_message(
-        self, chat_ref: Any, text: Any, reply_parameters: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    def send_message(self, chat_ref: Any, text: Any, reply_parameters: dict[str, Any] | None) -> dict[str, Any]:
         with self.lock:
             if not isinstance(text, str) or not text.strip():
                 raise bad_request("message text is empty")
@@ -318,9 +314,7 @@ class TelegramState(Files, FakeBackend):
             chat = self._resolve_chat(chat_ref)
             reply_to = None
             if reply_parameters:
-                if not isinstance(reply_parameters, dict) or not isinstance(
-                    reply_parameters.get("message_id"), int
-                ):
+                if not isinstance(reply_parameters, dict) or not isinstance(reply_parameters.get("message_id"), int):
                     raise bad_request("invalid reply parameters specified")
                 wanted = reply_parameters["message_id"]
                 if wanted in self.messages.get(chat["id"], {}):
@@ -410,9 +404,6 @@ class TelegramState(Files, FakeBackend):
                     self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
                     delivered += 1
                     continue
-                self.last_webhook_error = (
-                    error if status is None else f"Wrong response from the webhook: {status}"
-                )
+                self.last_webhook_error = error if status is None else f"Wrong response from the webhook: {status}"
                 break
         return delivered
-

@@ -141,9 +141,7 @@ def call_method(state: TelegramState, method: str, params: dict[str, Any]) -> Re
 def control(state: TelegramState, action: str, body: dict[str, Any]) -> Any:
     """Dispatch a ``POST /_sandbox/<action>`` body to the model; returns JSON-able data."""
     if action == "users":
-        return state.add_user(
-            int(body["id"]), body["first_name"], body.get("username"), body.get("last_name")
-        )
+        return state.add_user(int(body["id"]), body["first_name"], body.get("username"), body.get("last_name"))
     if action == "groups":
         return state.add_group(
             int(body["id"]), body["title"], type=body.get("type", "supergroup"), username=body.get("username")

@@ -61,9 +61,7 @@ class CallbackSender:
             acked = status == 200 and text == "ok"
             with self.lock:
                 item["attempts"] += 1
-                self.callback_log.append(
-                    {"event_id": item["event"]["event_id"], "status": status, "ok": acked}
-                )
+                self.callback_log.append({"event_id": item["event"]["event_id"], "status": status, "ok": acked})
                 if acked:
                     self.callback_queue.remove(item)
                     delivered += 1

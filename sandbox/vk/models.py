@@ -455,9 +455,7 @@ class VKState(CallbackSender, FakeBackend):
                 return {"failed": 1, "ts": str(now_ts)}
             if start == now_ts and wait > 0:
                 self.changed.wait(min(wait, self.max_long_poll))
-            updates = [
-                {k: v for k, v in e.items() if k != "secret"} for e in self.events[start - 1 : start - 1 + 100]
-            ]
+            updates = [{k: v for k, v in e.items() if k != "secret"} for e in self.events[start - 1 : start - 1 + 100]]
             return {"ts": str(start + len(updates)), "updates": copy.deepcopy(updates)}
 
     def expire_key(self) -> None:

@@ -31,6 +31,8 @@ def _token(request: Request, params: dict[str, Any]) -> str:
 
 
 Method = Callable[[VKState, dict[str, Any], Request], Any]
+
+
 def _with_attachments(send: Callable[[dict[str, Any]], Any], sent: list[dict[str, Any]], state: VKState,
                       params: dict[str, Any]) -> Any:  # fmt: skip
     names = photos.attachments(state, params)

@@ -109,9 +109,7 @@ class Post:
             "in_reply_to_user_id": self.in_reply_to_user_id,
             "referenced_tweets": [{"type": t, "id": i} for t, i in self.referenced] or None,
             "attachments": {"media_keys": list(self.media_keys)} if self.media_keys else None,
-            "entities": {
-                "mentions": [{"start": s, "end": e, "username": u, "id": i} for s, e, u, i in self.mentions]
-            }
+            "entities": {"mentions": [{"start": s, "end": e, "username": u, "id": i} for s, e, u, i in self.mentions]}
             if self.mentions
             else None,
         }
@@ -218,8 +216,7 @@ class XState(FakeBackend):
                 username=username,
                 name=name or username,
                 created_at=now,
-                profile_image_url=profile_image_url
-                or f"https://pbs.twimg.com/profile_images/{uid}/avatar_normal.jpg",
+                profile_image_url=profile_image_url or f"https://pbs.twimg.com/profile_images/{uid}/avatar_normal.jpg",
                 url=url,
                 description=description,
             )
@@ -232,9 +229,7 @@ class XState(FakeBackend):
         with self.lock:
             self.bearer_tokens[token] = None
 
-    def add_oauth1(
-        self, user: str, consumer_key: str, consumer_secret: str, token: str, token_secret: str
-    ) -> None:
+    def add_oauth1(self, user: str, consumer_key: str, consumer_secret: str, token: str, token_secret: str) -> None:
         """Register OAuth 1.0a keys: the app's consumer key/secret and ``user``'s access token/secret."""
         with self.lock:
             self.oauth1_consumers[consumer_key] = consumer_secret
@@ -333,9 +328,7 @@ class XState(FakeBackend):
             target = self.resolve_user(to_user)
             if f"@{target.username.lower()}" not in text.lower():
                 text = f"@{target.username} {text}"
-        post = self.create_post(
-            from_user, text, in_reply_to=in_reply_to, quote_of=quote_of, lang=lang, media=media
-        )
+        post = self.create_post(from_user, text, in_reply_to=in_reply_to, quote_of=quote_of, lang=lang, media=media)
         return post.to_json(ALL_TWEET_FIELDS)
 
     def inject_post(self, from_user: str, text: str, lang: str = "en") -> dict[str, Any]:
@@ -356,9 +349,7 @@ class XState(FakeBackend):
         """Posts that @mention the user, newest first (the user's own posts excluded)."""
         with self.lock:
             found = [
-                p
-                for p in self.posts.values()
-                if p.author_id != user_id and any(m[3] == user_id for m in p.mentions)
+                p for p in self.posts.values() if p.author_id != user_id and any(m[3] == user_id for m in p.mentions)
             ]
         return sorted(found, key=lambda p: int(p.id), reverse=True)
 
@@ -380,9 +371,7 @@ class XState(FakeBackend):
 
     # ------------------------------------------------------------ direct messages
 
-    def create_dm(
-        self, sender: str, recipient: str, text: str, media: list[dict[str, Any]] | None = None
-    ) -> DMEvent:
+    def create_dm(self, sender: str, recipient: str, text: str, media: list[dict[str, Any]] | None = None) -> DMEvent:
         with self.lock:
             a = self.resolve_user(sender)
             b = self.resolve_user(recipient)

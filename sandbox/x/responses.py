@@ -71,9 +71,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise invalid_request(
-            name, raw, f"The `{name}` query parameter value [{raw}] is not between {low} and {high}"
-        )
+        raise invalid_request(name, raw, f"The `{name}` query parameter value [{raw}] is not between {low} and {high}")
     return int(raw)
 
 
@@ -82,9 +80,7 @@ def _snowflake(request: Request, name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 19:
-        raise invalid_request(
-            name, raw, f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$"
-        )
+        raise invalid_request(name, raw, f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$")
     return int(raw)
 
 
@@ -193,11 +189,7 @@ class XResponses:
         if referenced:
             unique = {r.id: r for r in referenced}
             includes["tweets"] = [r.to_json(tweet_fields) for r in unique.values()]
-        media = [
-            self.state.media[k].to_json(media_fields)
-            for k in dict.fromkeys(media_keys)
-            if k in self.state.media
-        ]
+        media = [self.state.media[k].to_json(media_fields) for k in dict.fromkeys(media_keys) if k in self.state.media]
         if media:
             includes["media"] = media
         if includes:
@@ -297,16 +289,20 @@ class XResponses:
         media_ids = uploads.attached(self.state, body, user_id)
         with self.state.lock:
             if any(
-                p["kind"] == "post" and p["user_id"] == user_id and p["sent_text"] == text
-                for p in self.state.posted
+                p["kind"] == "post" and p["user_id"] == user_id and p["sent_text"] == text for p in self.state.posted
             ):
                 raise forbidden("You are not allowed to create a Tweet with duplicate content.")
             post = self.state.create_post(user_id, text, in_reply_to=in_reply_to)
             self.state.record_posted(
                 user_id,
                 "post",
-                {"id": post.id, "text": post.text, "sent_text": text, "in_reply_to_tweet_id": in_reply_to,
-                 "media_ids": media_ids},
+                {
+                    "id": post.id,
+                    "text": post.text,
+                    "sent_text": text,
+                    "in_reply_to_tweet_id": in_reply_to,
+                    "media_ids": media_ids,
+                },
             )
         return 201, {"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}}
 
@@ -383,9 +379,7 @@ class XResponses:
         users = self._users(ids, user_fields)
         if users:
             includes["users"] = users
-        media = [
-            self.state.media[k].to_json(media_fields) for k in dict.fromkeys(keys) if k in self.state.media
-        ]
+        media = [self.state.media[k].to_json(media_fields) for k in dict.fromkeys(keys) if k in self.state.media]
         if media:
             includes["media"] = media
         return includes
@@ -436,10 +430,7 @@ class ControlResponses:
             tokens: dict[str, list[str]] = {}
             for token, uid in self.state.bearer_tokens.items():
                 tokens.setdefault(uid or "", []).append(token)
-            users = [
-                {**u.to_json(ALL_USER_FIELDS), "tokens": tokens.get(u.id, [])}
-                for u in self.state.users.values()
-            ]
+            users = [{**u.to_json(ALL_USER_FIELDS), "tokens": tokens.get(u.id, [])} for u in self.state.users.values()]
         return 200, {"users": users, "app_tokens": tokens.get("", [])}
 
     def add_user(self, request: Request) -> Result:
@@ -473,9 +464,7 @@ class ControlResponses:
 
     def inject_dm(self, request: Request) -> Result:
         body = self._body(request)
-        event = self.state.inject_dm(
-            str(body["from_user"]), str(body["to_user"]), str(body["text"]), body.get("media")
-        )
+        event = self.state.inject_dm(str(body["from_user"]), str(body["to_user"]), str(body["text"]), body.get("media"))
         return 201, {"data": event}
 
     def posted(self, request: Request) -> Result:

@@ -39,11 +39,6 @@ CONTROL_RULES = [
 
 
 def url_map() -> Map:
-    rules = [
-        Rule(path, methods=[method], endpoint=f"api|{key}|{handler}")
-        for path, method, key, handler in API_RULES
-    ]
-    rules += [
-        Rule(path, methods=[method], endpoint=f"control|{handler}") for path, method, handler in CONTROL_RULES
-    ]
+    rules = [Rule(path, methods=[method], endpoint=f"api|{key}|{handler}") for path, method, key, handler in API_RULES]
+    rules += [Rule(path, methods=[method], endpoint=f"control|{handler}") for path, method, handler in CONTROL_RULES]
     return Map(rules, strict_slashes=False)

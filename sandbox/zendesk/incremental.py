@@ -57,7 +57,7 @@ class IncrementalResponses:
         caller = self._rest()
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
-            raise BadRequest("body must be {\"ticket\": {...}}")
+            raise BadRequest('body must be {"ticket": {...}}')
         fields = body["ticket"]
         tags = fields.get("additional_tags") or []
         comment = fields.get("comment")
@@ -84,7 +84,7 @@ class IncrementalResponses:
         caller = self._rest()
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
-            raise BadRequest("body must be {\"ticket\": {...}}")
+            raise BadRequest('body must be {"ticket": {...}}')
         fields = body["ticket"]
         comment = fields.get("comment")
         if not isinstance(comment, dict) or not str(comment.get("body") or "").strip():

@@ -8,7 +8,6 @@ pages (``sandbox/demo/showcase.py``): a refused Zendesk push, a revoked-token ac
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from sandbox.demo import showcase
 from sandbox.demo.run import SUBDOMAIN, World, build_world
 from tests.browser.zendesk_frame import frame_page, open_in_admin_center
 from tests.console.support import PASSWORD, make_admin, uncertain_reply
+from tests.support.wait import wait_for
 
 SIZES = {"800x600": (800, 600), "1280": (1280, 800)}
 
@@ -51,16 +51,6 @@ def log_in(browser: Any, world: World, name: str, password: str = PASSWORD) -> A
     page.locator("button[type=submit]").click()
     page.wait_for_load_state()
     return page
-
-
-def wait_for(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_log_in_standalone_with_the_demo_admins_one_time_password(world: World, browser: Any,
@@ -120,8 +110,8 @@ def test_retry_a_failed_delivery_from_the_failures_page(world: World, browser: A
     assert "admin:ops" in page.locator("#audit").inner_text()
     shoot(page, screenshot_dir, "failures-after-retry")
     # The retry really delivers: the ticket appears in the fake Zendesk.
-    wait_for(lambda: any("charged twice for order 4411" in c.get("body", "") for t in
-                         world.zd_state.tickets_with_comments(SUBDOMAIN) for c in t["comments"]))  # fmt: skip
+    assert wait_for(lambda: any("charged twice for order 4411" in c.get("body", "") for t in
+                                world.zd_state.tickets_with_comments(SUBDOMAIN) for c in t["comments"]))  # fmt: skip
     page.close()
 
 
@@ -163,6 +153,7 @@ def test_zendesk_admin_ui_round_trip_inside_an_iframe(world: World, browser: Any
     frame.locator("button[name=action][value=save]").click()  # Save (beside Refresh and Connect)
     found = wait_for(lambda: (f := world.zd_state.find_instance(push_id)) and f[1].name == "Acme social — all networks"
                      and f)  # fmt: skip
+    assert found
     meta = read_metadata(world.runtime.box, found[1].metadata)
     assert meta.tenant == SUBDOMAIN and meta.account_ids
     # The service settings saved with it, audited as the Zendesk admin.
@@ -301,7 +292,7 @@ def test_health_page_flags_a_revoked_token_and_a_refused_crm(world: World, brows
     assert tenant_id is not None
     revoked = showcase.expired_token_account(world)
     assert revoked is not None
-    wait_for(lambda: rt.store.health.paused(account_target(revoked)))  # the worker's poll got a 401
+    assert wait_for(lambda: rt.store.health.paused(account_target(revoked)))  # the worker's poll got a 401
     # The org refused its refresh token (as the Salesforce sink's refusal records it): deliveries wait.
     refused = AuthError("salesforce refused the refresh token (expired access/refresh token); connect the org again")
     rt.store.set_sink_connection(tenant_id, "salesforce", {"auth": "oauth", "instance_url": "https://acme.example"})

@@ -199,6 +199,7 @@ def test_sessions_keep_no_cookies(service: tuple[Recorder, FaultPlan, RunningSer
 def test_error_hook_reads_network_bodies_first(service: tuple[Recorder, FaultPlan, RunningServer]) -> None:
     recorder, _, server = service
     recorder.body = '{"ok": false, "error_code": 6}'  # VK/Telegram style: an error inside HTTP 200
+
     def hook(response: requests.Response, what: str) -> RateLimited | None:
         return RateLimited(f"{what}: hook") if '"ok": false' in response.text else None
 

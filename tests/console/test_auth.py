@@ -130,15 +130,17 @@ def test_one_time_password_must_be_changed_first_with_messages_next_to_fields(st
     page = stack.client.get("/console/")
     assert page.status_code == 302 and page.headers["Location"].endswith("/console/password")
     token = csrf_of(stack.client.get("/console/password").get_data(as_text=True))
-    short = stack.client.post("/console/password",
-                              data={"csrf_token": token, "current": PASSWORD, "new": "short", "repeat": "short"})
+    short = stack.client.post(
+        "/console/password", data={"csrf_token": token, "current": PASSWORD, "new": "short", "repeat": "short"}
+    )
     assert short.status_code == 400 and "at least 12 characters" in short.get_data(as_text=True)
     wrong = stack.client.post("/console/password", data={"csrf_token": token, "current": "x", "new": "a" * 12,
                                                          "repeat": "a" * 12})  # fmt: skip
     assert wrong.status_code == 400 and "current password is not right" in wrong.get_data(as_text=True)
     new = "kim's own long password"
-    done = stack.client.post("/console/password",
-                             data={"csrf_token": token, "current": PASSWORD, "new": new, "repeat": new})
+    done = stack.client.post(
+        "/console/password", data={"csrf_token": token, "current": PASSWORD, "new": new, "repeat": new}
+    )
     assert done.status_code == 303
     assert stack.client.get("/console/").status_code == 200
     row = stack.rt.store.admins.by_name("kim")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,6 +18,7 @@ from plugin.store.accounts import AccountRow
 from plugin.worker import delivery
 from plugin.worker.loop import Tick, Worker
 from tests.support.netplugin import make_mention
+from tests.support.wait import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -151,14 +152,6 @@ def zendesk_tickets(fakes: Fakes) -> set[str]:
 
 def social_posts(fakes: Fakes) -> set[str]:
     return {str(r["ExternalPostId"]) for r in fakes.org.records("SocialPost")}
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 60.0) -> bool:
-    for _ in range(int(seconds * 10)):
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 @pytest.mark.settings(worker_idle_seconds=3600.0)

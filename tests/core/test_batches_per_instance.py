@@ -5,9 +5,7 @@ over every instance). Counted at the Zendesk fake, driven by the real push sink.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,50 +21,17 @@ from sandbox.server import RunningServer, serve_in_thread
 from sandbox.zendesk import create_app as create_zendesk
 from sandbox.zendesk.models import ZendeskState
 from tests.support.netplugin import make_mention
+from tests.support.zendesk_pushes import MANIFEST, PushRecorder
 
 SUBDOMAIN = "instances"
 ACCOUNTS = 4
-MANIFEST = {
-    "name": "Horseshoe test",
-    "id": "com.example.horseshoe-test",
-    "author": "test",
-    "version": "v1",
-    "push_client_id": "zd_horseshoe_test",
-    "urls": {"admin_ui": "https://integration.example/admin_ui"},
-}
-
-
-class PushSizes:
-    """How many resources each Channel Framework push the fake answered carried."""
-
-    def __init__(self, app: Callable[..., Any]):
-        self.app = app
-        self.sizes: list[int] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").endswith("/any_channel/push.json"):
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            with self.lock:
-                self.sizes.append(len(json.loads(body)["external_resources"]))
-            environ["wsgi.input"] = _Replay(body)
-        return self.app(environ, start_response)  # type: ignore[no-any-return]
-
-
-class _Replay:
-    def __init__(self, body: bytes):
-        self.body = body
-
-    def read(self, size: int = -1) -> bytes:
-        data, self.body = (self.body, b"") if size < 0 else (self.body[:size], self.body[size:])
-        return data
 
 
 @pytest.fixture(scope="module")
-def zendesk() -> Iterator[tuple[ZendeskState, PushSizes, RunningServer]]:
+def zendesk() -> Iterator[tuple[ZendeskState, PushRecorder, RunningServer]]:
     state = ZendeskState()
     state.create_account(SUBDOMAIN, admin_name="Ada Admin", admin_email="ada@instances.example")
-    pushes = PushSizes(create_zendesk(state=state, requests_per_minute=100_000))
+    pushes = PushRecorder(create_zendesk(state=state, requests_per_minute=100_000))
     server = serve_in_thread(pushes)
     yield state, pushes, server
     server.stop()
@@ -86,7 +51,7 @@ def connect(state: ZendeskState, server: RunningServer) -> dict[str, Any]:
 
 
 def test_a_backlog_spread_over_four_instances_goes_out_in_four_full_pushes(
-    rt: Runtime, zendesk: tuple[ZendeskState, PushSizes, RunningServer]
+    rt: Runtime, zendesk: tuple[ZendeskState, PushRecorder, RunningServer]
 ) -> None:
     state, pushes, server = zendesk
     tenant_id = rt.store.ensure_tenant("acme")
@@ -101,14 +66,14 @@ def test_a_backlog_spread_over_four_instances_goes_out_in_four_full_pushes(
         )
     while pipeline.route(rt, "router"):
         pass
-    pushes.sizes.clear()
+    pushes.clear()
     tick = Worker(rt, owner="w1").deliver_due(sinks=["zendesk"], others=False)
     assert tick.delivered == 400
     assert pushes.sizes == [100] * 4, "one full push per instance, not every batch of 100 split four ways"
 
 
 def test_batches_are_cut_per_channel_instance_oldest_first(
-    zendesk: tuple[ZendeskState, PushSizes, RunningServer],
+    zendesk: tuple[ZendeskState, PushRecorder, RunningServer],
 ) -> None:
     state, _, server = zendesk
     config = connect(state, server)

@@ -7,11 +7,9 @@ count, never a time. Runs on SQLite and, in CI, PostgreSQL (the ``rt`` fixture).
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
@@ -29,43 +27,16 @@ from sandbox.server import RunningServer, serve_in_thread
 from sandbox.zendesk import create_app as create_zendesk
 from sandbox.zendesk.models import ZendeskState
 from tests.support.netplugin import TestNetPlugin, make_mention
+from tests.support.zendesk_pushes import MANIFEST, PushRecorder
 
 SUBDOMAIN = "budget"
-MANIFEST = {
-    "name": "Horseshoe test",
-    "id": "com.example.horseshoe-test",
-    "author": "test",
-    "version": "v1",
-    "push_client_id": "zd_horseshoe_test",
-    "urls": {"admin_ui": "https://integration.example/admin_ui"},
-}
-
-
-class Pushes:
-    """Counts the Channel Framework pushes the fake Zendesk answers (by status)."""
-
-    def __init__(self, app: Callable[..., Any]):
-        self.app = app
-        self.statuses: list[str] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO", "").endswith("/any_channel/push.json"):
-
-            def counting(status: str, headers: Any, *rest: Any) -> Any:
-                with self.lock:
-                    self.statuses.append(status.split()[0])
-                return start_response(status, headers, *rest)
-
-            return self.app(environ, counting)  # type: ignore[no-any-return]
-        return self.app(environ, start_response)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
-def zendesk() -> Iterator[tuple[ZendeskState, Pushes, RunningServer]]:
+def zendesk() -> Iterator[tuple[ZendeskState, PushRecorder, RunningServer]]:
     state = ZendeskState()
     state.create_account(SUBDOMAIN, admin_name="Ada Admin", admin_email="ada@budget.example")
-    pushes = Pushes(create_zendesk(state=state, requests_per_minute=700))
+    pushes = PushRecorder(create_zendesk(state=state, requests_per_minute=700))
     server = serve_in_thread(pushes)
     yield state, pushes, server
     server.stop()
@@ -73,10 +44,10 @@ def zendesk() -> Iterator[tuple[ZendeskState, Pushes, RunningServer]]:
 
 @pytest.fixture
 def world(
-    rt: Runtime, tenant: tuple[int, int], zendesk: tuple[ZendeskState, Pushes, RunningServer]
-) -> tuple[Runtime, int, Pushes]:
+    rt: Runtime, tenant: tuple[int, int], zendesk: tuple[ZendeskState, PushRecorder, RunningServer]
+) -> tuple[Runtime, int, PushRecorder]:
     state, pushes, server = zendesk
-    pushes.statuses.clear()
+    pushes.clear()
     pending = state.begin_install(SUBDOMAIN, "https://integration.example/manifest.json", MANIFEST)
     instance = state.finish_install(pending.instance_push_id, "Brand", '{"account": "brand"}', None)
     tenant_id, _ = tenant
@@ -102,7 +73,7 @@ def _target_key(rt: Runtime, tenant_id: int) -> str:
 
 
 def test_with_the_bucket_empty_the_loop_makes_no_call_and_idles_until_the_refill(
-    world: tuple[Runtime, int, Pushes], tenant: tuple[int, int]
+    world: tuple[Runtime, int, PushRecorder], tenant: tuple[int, int]
 ) -> None:
     rt, tenant_id, pushes = world
     _routed(rt, tenant[1], 3)
@@ -135,7 +106,7 @@ def test_a_loop_waiting_on_a_refill_sleeps_only_until_it() -> None:
 
 
 def test_a_delivery_spends_one_token_per_push_and_learns_the_plan_from_the_headers(
-    world: tuple[Runtime, int, Pushes], tenant: tuple[int, int]
+    world: tuple[Runtime, int, PushRecorder], tenant: tuple[int, int]
 ) -> None:
     rt, tenant_id, pushes = world
     _routed(rt, tenant[1], 5)
@@ -149,12 +120,14 @@ def test_a_delivery_spends_one_token_per_push_and_learns_the_plan_from_the_heade
 
 
 def test_a_429_empties_the_shared_bucket_until_its_retry_after(
-    world: tuple[Runtime, int, Pushes], tenant: tuple[int, int], zendesk: tuple[ZendeskState, Pushes, RunningServer]
+    world: tuple[Runtime, int, PushRecorder],
+    tenant: tuple[int, int],
+    zendesk: tuple[ZendeskState, PushRecorder, RunningServer],
 ) -> None:
     rt, tenant_id, _ = world
     _routed(rt, tenant[1], 2)
     # One request per (practically endless) window: the one spent below is never given back mid-test.
-    limited = Pushes(create_zendesk(state=zendesk[0], requests_per_minute=1, rate_window=1e9))
+    limited = PushRecorder(create_zendesk(state=zendesk[0], requests_per_minute=1, rate_window=1e9))
     server = serve_in_thread(limited)
     try:
         config = rt.store.sink_connection(tenant_id, "zendesk")
@@ -197,7 +170,7 @@ def _bulk_due(rt: Runtime, tenant_id: int, account_id: int, count: int, prefix: 
 
 
 def test_a_noisy_tenant_with_10000_due_does_not_starve_a_quiet_one_with_5(
-    world: tuple[Runtime, int, Pushes], tenant: tuple[int, int]
+    world: tuple[Runtime, int, PushRecorder], tenant: tuple[int, int]
 ) -> None:
     rt, noisy, pushes = world
     config = rt.store.sink_connection(noisy, "zendesk")

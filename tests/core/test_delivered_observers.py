@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -25,6 +26,7 @@ from plugin.plugins import get_plugin_manager
 from plugin.runtime import Runtime, build_runtime
 from plugin.sink import Delivered, DeliveryOutcome
 from plugin.store import tables as t
+from plugin.store.accounts import AccountRow
 from plugin.store.db import READ
 from plugin.worker.loop import Worker
 from tests.conftest import fast_settings
@@ -97,54 +99,69 @@ def fakes() -> Iterator[Fakes]:
     running.stop()
 
 
-def test_one_call_of_n_deliveries_costs_the_observers_one_write_per_crm(
-    tmp_path: object, any_database_url: str, fakes: Fakes
-) -> None:
+@dataclass
+class Acme:
+    """A runtime with the markers registered and the tenant ``acme``; ``brand(network)`` adds its account."""
+
+    rt: Runtime
+    tenant_id: int
+    transactions: Transactions
+    first: First
+    last: Last
+
+    def brand(self, network: str) -> AccountRow:
+        store = self.rt.store
+        account_id = store.upsert_account(self.tenant_id, network, "brand", {"secret": "s3cret"}, handle="brand")
+        found = store.account(account_id)
+        assert found is not None
+        return found[0]
+
+
+@pytest.fixture
+def acme(tmp_path: object, any_database_url: str) -> Iterator[Acme]:
     transactions = Transactions()
     first, last = First(transactions, start=True), Last(transactions, start=False)
     pm = get_plugin_manager(extra_plugins=[("testnet", TestNetPlugin()), ("first", first), ("last", last)])
     rt: Runtime = build_runtime(fast_settings(str(tmp_path), any_database_url), pm=pm)
     try:
-        tenant_id = rt.store.ensure_tenant("acme")
-        account_id = rt.store.upsert_account(tenant_id, "testnet", "brand", {"secret": "s3cret"}, handle="brand")
-        rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
-        rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
-        found = rt.store.account(account_id)
-        assert found is not None
-        run = uuid.uuid4().hex[:8]  # the fakes outlive one database: ids must not repeat
-        mentions = [make_mention(f"obs-{run}-{i}", author=f"obs-{run}-{i}") for i in range(MENTIONS)]
-        pipeline.ingest(rt, found[0], mentions)
-        event.listen(rt.db.engine, "begin", transactions.begun)
-        tick = Worker(rt, owner="observed").run_once()
-        event.remove(rt.db.engine, "begin", transactions.begun)
-
-        assert tick.delivered == 2 * MENTIONS
-        assert sorted(first.batches) == sorted(last.batches) == [("salesforce", MENTIONS), ("zendesk", MENTIONS)]
-        # The per-mention hook still runs, once per mention and CRM, for third-party observers.
-        assert first.mentions == last.mentions == Counter(salesforce=MENTIONS, zendesk=MENTIONS)
-        # Salesforce: the dashboard links all 30 SocialPosts to their Cases in one write transaction
-        # (it was 30); Zendesk: the identity plugin looks for users to merge in two reads (it was 60).
-        assert transactions.writes == Counter(salesforce=1), transactions.writes
-        assert transactions.reads["salesforce"] <= 1 and transactions.reads["zendesk"] <= 2, transactions.reads
-        with rt.db.read() as conn:
-            linked = conn.execute(
-                select(func.count()).select_from(t.service_tickets).where(t.service_tickets.c.sink == "salesforce")
-            ).scalar_one()
-        assert linked == MENTIONS, "every delivered SocialPost is linked: the one write did the whole batch"
+        yield Acme(rt, rt.store.ensure_tenant("acme"), transactions, first, last)
     finally:
         rt.db.dispose()
 
 
-def test_a_ticket_link_is_kept_and_links_of_one_batch_are_written_together(runtime_any: Runtime) -> None:
+def test_one_call_of_n_deliveries_costs_the_observers_one_write_per_crm(acme: Acme, fakes: Fakes) -> None:
+    rt, tenant_id, transactions, first, last = acme.rt, acme.tenant_id, acme.transactions, acme.first, acme.last
+    account = acme.brand("testnet")
+    rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
+    rt.store.set_sink_connection(tenant_id, "salesforce", fakes.org.sink_config())
+    run = uuid.uuid4().hex[:8]  # the fakes outlive one database: ids must not repeat
+    mentions = [make_mention(f"obs-{run}-{i}", author=f"obs-{run}-{i}") for i in range(MENTIONS)]
+    pipeline.ingest(rt, account, mentions)
+    event.listen(rt.db.engine, "begin", transactions.begun)
+    tick = Worker(rt, owner="observed").run_once()
+    event.remove(rt.db.engine, "begin", transactions.begun)
+
+    assert tick.delivered == 2 * MENTIONS
+    assert sorted(first.batches) == sorted(last.batches) == [("salesforce", MENTIONS), ("zendesk", MENTIONS)]
+    # The per-mention hook still runs, once per mention and CRM, for third-party observers.
+    assert first.mentions == last.mentions == Counter(salesforce=MENTIONS, zendesk=MENTIONS)
+    # Salesforce: the dashboard links all 30 SocialPosts to their Cases in one write transaction
+    # (it was 30); Zendesk: the identity plugin looks for users to merge in two reads (it was 60).
+    assert transactions.writes == Counter(salesforce=1), transactions.writes
+    assert transactions.reads["salesforce"] <= 1 and transactions.reads["zendesk"] <= 2, transactions.reads
+    with rt.db.read() as conn:
+        linked = conn.execute(
+            select(func.count()).select_from(t.service_tickets).where(t.service_tickets.c.sink == "salesforce")
+        ).scalar_one()
+    assert linked == MENTIONS, "every delivered SocialPost is linked: the one write did the whole batch"
+
+
+def test_a_ticket_link_is_kept_and_links_of_one_batch_are_written_together(acme: Acme) -> None:
     """``link_tickets`` for a batch: the facts found in one query, inserted in one statement; a fact
     already linked (or named twice) keeps its first link, an unknown mention is skipped."""
-    rt = runtime_any
-    tenant_id = rt.store.ensure_tenant("acme")
-    account_id = rt.store.upsert_account(tenant_id, "x", "brand", {"t": "t"}, handle="brand")
-    account = rt.store.account(account_id)
-    assert account is not None
-    pipeline.ingest(rt, account[0], [make_mention(f"m{i}", author=f"a{i}").model_copy(update={"network": "x"})
-                                     for i in range(3)])  # fmt: skip
+    rt, tenant_id = acme.rt, acme.tenant_id
+    pipeline.ingest(rt, acme.brand("x"), [make_mention(f"m{i}", author=f"a{i}").model_copy(update={"network": "x"})
+                                          for i in range(3)])  # fmt: skip
     pipeline.route(rt, "router")
     service = rt.store.service
     assert service.link_tickets(tenant_id, "salesforce", [("0ST1", "x", "m0")]) == 1

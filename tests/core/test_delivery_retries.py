@@ -67,8 +67,9 @@ def test_outage_retries_beyond_many_attempts_then_gives_up_by_age(tmp_path: Any)
     worker.run_once()
     with rt.db.begin() as conn:
         rows = conn.execute(
-            select(t.mentions.c.external_id, t.deliveries.c.sink, t.deliveries.c.status, t.deliveries.c.last_error)
-            .join(t.mentions, t.mentions.c.id == t.deliveries.c.mention_id)
+            select(
+                t.mentions.c.external_id, t.deliveries.c.sink, t.deliveries.c.status, t.deliveries.c.last_error
+            ).join(t.mentions, t.mentions.c.id == t.deliveries.c.mention_id)
         ).all()
     by_key = {(r.external_id, r.sink): (r.status, r.last_error) for r in rows}
     assert by_key[("old", "down")][0] == "failed" and "gave up after 72 h" in by_key[("old", "down")][1]

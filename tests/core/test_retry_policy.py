@@ -62,9 +62,7 @@ def test_without_a_measure_nothing_gives_up() -> None:
 
 
 def test_built_from_settings() -> None:
-    settings = Settings(
-        backoff_base_seconds=3, backoff_cap_seconds=90, max_attempts=5, give_up_after_hours=1.5
-    )  # type: ignore[call-arg]
+    settings = Settings(backoff_base_seconds=3, backoff_cap_seconds=90, max_attempts=5, give_up_after_hours=1.5)  # type: ignore[call-arg]
     policy = RetryPolicy.from_settings(settings)
     assert (policy.base_seconds, policy.cap_seconds, policy.max_attempts) == (3, 90, 5)
     assert policy.give_up_after == timedelta(minutes=90)

@@ -8,9 +8,8 @@ the upkeep lane (plugin/worker/lanes.py, plugin/worker/upkeep.py). Before, a Sal
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from werkzeug.wrappers import Request
@@ -20,6 +19,7 @@ from plugin.pipeline import inbound as pipeline
 from plugin.runtime import Runtime
 from plugin.worker.loop import Worker
 from tests.support.netplugin import make_mention
+from tests.support.wait import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,6 @@ def fakes() -> Iterator[Fakes]:
     running = Fakes(latency=0.0)
     yield running
     running.stop()
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 60.0) -> bool:
-    for _ in range(int(seconds * 10)):
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 def zendesk_tickets(fakes: Fakes) -> set[str]:

@@ -87,9 +87,7 @@ def test_api_refuses_strangers_and_other_tenants(loaded: Loaded) -> None:
 def test_instance_metadata_of_a_tenant_without_admin_level_is_refused(loaded: Loaded) -> None:
     from plugin.zendesk.tokens import InstanceMetadata
 
-    untrusted = issue_metadata(
-        loaded.rt.box, InstanceMetadata(tenant="acme", account_ids=(), name="x", trusted=False)
-    )
+    untrusted = issue_metadata(loaded.rt.box, InstanceMetadata(tenant="acme", account_ids=(), name="x", trusted=False))
     assert _api(loaded, untrusted, **RANGE).status_code == 403
 
 

@@ -126,6 +126,8 @@ def test_the_documented_payload_parses_as_a_deletion() -> None:
     body = json.loads((FIXTURES / "x" / "aaa_tweet_delete_events.json").read_text())
     [deleted] = XConnector().parse_payload(body, None)
     assert (deleted.external_id, deleted.event, deleted.author.external_id) == (
-        "1045405559317569537", "deleted", "930524282358325248"
+        "1045405559317569537",
+        "deleted",
+        "930524282358325248",
     )
     assert deleted.created_at.year == 2015

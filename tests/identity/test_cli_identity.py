@@ -31,7 +31,10 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
 
 
 def test_suggestion_accept_undo_and_forget_from_the_cli(
-    rt: Runtime, sfenv: SfEnv, tenant: tuple[int, int], cli  # type: ignore[no-untyped-def]
+    rt: Runtime,
+    sfenv: SfEnv,
+    tenant: tuple[int, int],
+    cli,  # type: ignore[no-untyped-def]
 ) -> None:
     admin = sfenv.admin()
     first = admin.Contact.create({"LastName": "Haddad", "Phone": "+34600111222"})["id"]

@@ -83,9 +83,7 @@ def test_long_urls_are_left_out_with_a_note_and_long_names_cut(sink: SalesforceS
     assert post.get("PostUrl") is None and long_post in post["Content"]
 
 
-def test_an_id_too_long_for_its_field_fails_the_record_instead_of_being_cut(
-    sink: SalesforceSink, sfenv: SfEnv
-) -> None:
+def test_an_id_too_long_for_its_field_fails_the_record_instead_of_being_cut(sink: SalesforceSink, sfenv: SfEnv) -> None:
     [outcome] = sink.deliver(connection(sfenv), [item(make_mention("i" * 300))])
     assert outcome.status == "failed" and "STRING_TOO_LONG" in (outcome.error or "")
     assert sfenv.records("SocialPost") == []

@@ -72,7 +72,11 @@ def test_reply_is_published_once_and_marked_sent(rt: Runtime, tenant: tuple[int,
     assert (posted.in_reply_to, posted.account, posted.text) == ("m1", "brand", "Sorry! DM us.")
     assert posted.idempotency_key.endswith(reply_id) and posted.thread_id == "m1"
     record = _status(sfenv, reply_id)
-    assert (record["Status"], record["ExternalPostId"], record["PostUrl"]) == ("Sent", "r1", "https://testnet.example/r1")
+    assert (record["Status"], record["ExternalPostId"], record["PostUrl"]) == (
+        "Sent",
+        "r1",
+        "https://testnet.example/r1",
+    )
 
 
 def test_approval_pending_is_left_alone_until_approved(rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv,

@@ -31,9 +31,7 @@ def test_a_429_carries_the_servers_retry_after(sink: SalesforceSink, sfenv: SfEn
     assert info.value.retry_after == 1.0 and info.value.code == "REQUEST_LIMIT_EXCEEDED"
 
 
-def test_a_429_with_retry_after_1_is_retried_within_seconds(
-    rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv
-) -> None:
+def test_a_429_with_retry_after_1_is_retried_within_seconds(rt: Runtime, tenant: tuple[int, int], sfenv: SfEnv) -> None:
     _tenant_id, account_id = tenant
     pipeline.ingest(rt, rt.store.account(account_id)[0], [make_mention("m1")])  # type: ignore[index]
     sfenv.plan.configure(paths=("/services/data/",), scripted=[429], retry_after=1)

@@ -21,9 +21,7 @@ def test_a_reopened_case_takes_the_configured_status(sink: SalesforceSink, sfenv
     assert case["Id"] == case_id and case["Status"] == "Working" and case["IsClosed"] is False
 
 
-def test_without_a_configured_status_the_orgs_default_open_status_is_used(
-    sink: SalesforceSink, sfenv: SfEnv
-) -> None:
+def test_without_a_configured_status_the_orgs_default_open_status_is_used(sink: SalesforceSink, sfenv: SfEnv) -> None:
     # An org whose admin renamed the statuses: "Open" is the default, "Done" closes.
     with sfenv.state.lock:
         casestatus.seed(sfenv.org, [("Open", True, False), ("Waiting", False, False), ("Done", False, True)])

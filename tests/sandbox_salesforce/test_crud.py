@@ -183,3 +183,20 @@ def test_duplicate_rule_blocks_unless_header_allows(sf: Client, env: Env,
     sf.Lead.create({"LastName": "A", "Company": "C", "Email": "l@example.com"})
     with pytest.raises(SalesforceMalformedRequest):
         sf.Lead.create({"LastName": "B", "Company": "C", "Email": "l@example.com"}, headers=header)
+
+
+def test_archive_keeps_the_newest_records_of_the_named_objects_only(sf: Client, env: Env) -> None:
+    contacts = [sf.Contact.create({"LastName": f"Contact {n}"})["id"] for n in range(4)]
+    cases = [sf.Case.create({"Subject": f"Case {n}"})["id"] for n in range(3)]
+
+    dropped = env.state.archive(env.org.id, ("Contact",), keep=2)
+
+    assert dropped == 2
+    left = {r["Id"] for r in env.state.records("Contact", org_id=env.org.id)}
+    assert left == set(contacts[2:])  # the two newest
+    for archived in contacts[:2]:
+        with pytest.raises(SalesforceResourceNotFound):
+            sf.Contact.get(archived)
+    assert {r["Id"] for r in env.state.records("Case", org_id=env.org.id)} == set(cases)  # not named: kept
+    assert sf.query("SELECT Id FROM Contact")["totalSize"] == 2
+    assert env.state.archive(env.org.id, ("Contact",), keep=2) == 0

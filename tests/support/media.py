@@ -15,6 +15,7 @@ from plugin.testing import serve_in_thread
 
 def png(width: int = 2, height: int = 2) -> bytes:
     """A valid PNG, small and real (networks and fakes may check the signature)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 

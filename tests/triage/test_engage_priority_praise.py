@@ -18,12 +18,15 @@ from tests.triage.support import make_world
 def test_what_does_not_become_a_ticket_is_stored_counted_and_visible(tmp_path: Path) -> None:
     world = make_world(tmp_path, {"ignore": {"authors": ["@noisy_bot"]}, "brand_handles": ["acme_careers"]})
     ours = make_mention("own", author="brand", text="New store opening on Friday!")
-    careers = Mention(**make_mention("careers", text="we're hiring!").model_dump() | {
-        "author": Author(external_id="777", handle="acme_careers")})
+    careers = Mention(
+        **make_mention("careers", text="we're hiring!").model_dump()
+        | {"author": Author(external_id="777", handle="acme_careers")}
+    )
     repost = make_mention("rp", kind="repost", text="RT new store opening")
     spam = make_mention("sp", author="u9", text="🔥 FREE followers!!! 10k in 24h 👉 bit.ly/fr33f0ll0w")
-    ignored = Mention(**make_mention("ig", text="ping").model_dump() | {
-        "author": Author(external_id="55", handle="noisy_bot")})
+    ignored = Mention(
+        **make_mention("ig", text="ping").model_dump() | {"author": Author(external_id="55", handle="noisy_bot")}
+    )
     real = make_mention("real", author="u3", text="my order never arrived, where is it?")
     ids = world.ingest(ours, careers, repost, spam, ignored, real)
     # We answer a customer whose auto-responder answers every answer of ours, identically.
@@ -71,8 +74,13 @@ def test_a_customer_writing_again_while_their_case_is_open_is_one_level_higher(t
 
 
 def test_praise_naming_an_employee_is_tagged_routed_and_counted_in_the_sps(tmp_path: Path) -> None:
-    employee = {"id": "sarah", "names": ["Sarah Lee", "Sarah"], "handles": ["sarah_acme"],
-                "email": "sarah@acme.example", "manager": {"name": "Dana", "email": "dana@acme.example"}}
+    employee = {
+        "id": "sarah",
+        "names": ["Sarah Lee", "Sarah"],
+        "handles": ["sarah_acme"],
+        "email": "sarah@acme.example",
+        "manager": {"name": "Dana", "email": "dana@acme.example"},
+    }
     world = make_world(tmp_path, {"employees": [employee]})
     now = datetime.now(UTC)
     mentions = [

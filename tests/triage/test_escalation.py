@@ -59,8 +59,9 @@ def test_security_mention_notifies_with_retries_and_is_delivered_regardless(tmp_
     try:
         world = make_world(tmp_path, {"security": {"webhook_url": hook.url, "zendesk_group_id": "360001"}})
         # Addressed to another handle of the brand: still ours, still escalated.
-        mention = make_mention("s1", text="I found a vulnerability: your API shows other customers' addresses",
-                               account="brand_careers")
+        mention = make_mention(
+            "s1", text="I found a vulnerability: your API shows other customers' addresses", account="brand_careers"
+        )
         world.ingest(mention, make_mention("n1", text="what time does the store open?", author="u2"))
         world.run()
         # Delivered while the webhook was still failing: the ticket never waits for the notice.

@@ -25,8 +25,19 @@ TEXTS = [
 CREATED = datetime.now(UTC) - timedelta(minutes=5)
 AUDIENCES = list(itertools.product([10, 10_000_000], [False, True]))
 # Fields that name the author or the post itself, which differ between two people by definition.
-IDENTITY = {"external_id", "author", "Name", "Handle", "ExternalPostId", "R6PostId", "ResponseContextExternalId",
-            "PostUrl", "thread_id", "Subject", "Description"}
+IDENTITY = {
+    "external_id",
+    "author",
+    "Name",
+    "Handle",
+    "ExternalPostId",
+    "R6PostId",
+    "ResponseContextExternalId",
+    "PostUrl",
+    "thread_id",
+    "Subject",
+    "Description",
+}
 
 
 def _mention(index: int, text: str, followers: int, verified: bool) -> Mention:
@@ -58,8 +69,10 @@ def _without_identity(data: dict[str, Any]) -> dict[str, Any]:
 def test_same_words_same_priority_queue_and_fields(tmp_path: Path, text: str) -> None:
     world = make_world(
         tmp_path,
-        {"security": {"zendesk_group_id": "360001", "salesforce_queue_id": "00G000000000001"},
-         "employees": [{"id": "sarah", "names": ["Sarah"], "email": "sarah@acme.example"}]},
+        {
+            "security": {"zendesk_group_id": "360001", "salesforce_queue_id": "00G000000000001"},
+            "employees": [{"id": "sarah", "names": ["Sarah"], "email": "sarah@acme.example"}],
+        },
     )
     mentions = [_mention(n, text, followers, verified) for n, (followers, verified) in enumerate(AUDIENCES)]
     ids = world.ingest(*mentions)

@@ -29,13 +29,16 @@ def _labelled(mention: Mention) -> Labels:
     return TriagePlugin().horseshoe_triage(mention)
 
 
-@pytest.mark.parametrize(("text", "lang", "locale"), [
-    ("meine Bestellung ist immer noch nicht da, bitte helfen", "und", "de"),
-    ("🔥🔥🔥", "qme", None),
-    ("ok", "zxx", None),
-    ("注文がまだ届きません、どうなっていますか", "ja", None),  # not among the tenant's languages
-    ("thanks!", "en", "en-US"),  # too short to detect: the network's tag, when it is a real language
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "locale"),
+    [
+        ("meine Bestellung ist immer noch nicht da, bitte helfen", "und", "de"),
+        ("🔥🔥🔥", "qme", None),
+        ("ok", "zxx", None),
+        ("注文がまだ届きません、どうなっていますか", "ja", None),  # not among the tenant's languages
+        ("thanks!", "en", "en-US"),  # too short to detect: the network's tag, when it is a real language
+    ],
+)
 def test_requester_locale_only_when_it_is_a_zendesk_locale(text: str, lang: str, locale: str | None) -> None:
     mention = _mention(text, lang)
     resource = external_resource(mention, _labelled(mention), use_parent=False)

@@ -82,7 +82,9 @@ def test_zendesk_file_urls_use_the_link_and_never_a_bare_reference() -> None:
     )
     plain = external_resource(mention, Labels(), use_parent=False)
     assert plain["file_urls"] == ["https://cdn/x.jpg"]
-    linked = external_resource(mention, Labels(), use_parent=False, file_url=lambda u: u.replace("horseshoe-file:", "https://h/"))
+    linked = external_resource(
+        mention, Labels(), use_parent=False, file_url=lambda u: u.replace("horseshoe-file:", "https://h/")
+    )
     assert linked["file_urls"] == ["https://h/ABC", "https://cdn/x.jpg"]
 
 

@@ -26,16 +26,18 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("body", HOSTILE, ids=["deep-list", "deep-object", "surrogate-value", "surrogate-key",
-                                                "bad-utf8", "empty"])
+@pytest.mark.parametrize(
+    "body", HOSTILE, ids=["deep-list", "deep-object", "surrogate-value", "surrogate-key", "bad-utf8", "empty"]
+)
 def test_parse_json_refuses_with_a_reason(body: bytes) -> None:
     with pytest.raises(BadInput) as info:
         parse_json(body)
     assert str(info.value)
 
 
-@pytest.mark.parametrize("body", HOSTILE, ids=["deep-list", "deep-object", "surrogate-value", "surrogate-key",
-                                                "bad-utf8", "empty"])
+@pytest.mark.parametrize(
+    "body", HOSTILE, ids=["deep-list", "deep-object", "surrogate-value", "surrogate-key", "bad-utf8", "empty"]
+)
 def test_zendesk_events_answers_400_and_stores_nothing(client: FlaskClient, rt: Runtime, body: bytes) -> None:
     response = client.post("/zendesk/events", data=body, content_type="application/json")
     assert response.status_code == 400, response.data[:200]

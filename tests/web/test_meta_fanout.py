@@ -96,8 +96,10 @@ def test_a_forged_body_reaches_no_sibling(rt: Runtime) -> None:
     rt.store.upsert_account(tenant, "messenger", PAGE, _credentials())
     key = rt.store.account(facebook)[0].public_key  # type: ignore[index]
     body = _body()
-    response = create_app(rt).test_client().post(
-        f"/webhooks/facebook/{key}", data=body, headers={"X-Hub-Signature-256": sign_body("wrong", body)}
+    response = (
+        create_app(rt)
+        .test_client()
+        .post(f"/webhooks/facebook/{key}", data=body, headers={"X-Hub-Signature-256": sign_body("wrong", body)})
     )
     assert response.status_code == 401 and _stored(rt) == []
 
@@ -109,8 +111,10 @@ def test_an_instagram_mention_lookup_that_cannot_reach_graph_is_503_so_meta_retr
     account = rt.store.upsert_account(tenant, "instagram", ig, credentials, api_base="http://127.0.0.1:9")
     key = rt.store.account(account)[0].public_key  # type: ignore[index]
     body = (FIXTURES / "instagram" / "mentions.json").read_bytes()
-    response = create_app(rt).test_client().post(
-        f"/webhooks/instagram/{key}", data=body, headers={"X-Hub-Signature-256": sign_body(APP_SECRET, body)}
+    response = (
+        create_app(rt)
+        .test_client()
+        .post(f"/webhooks/instagram/{key}", data=body, headers={"X-Hub-Signature-256": sign_body(APP_SECRET, body)})
     )
     assert response.status_code == 503 and "deliver it again" in response.get_json()["reason"]
     assert _stored(rt) == []

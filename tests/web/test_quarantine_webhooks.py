@@ -101,10 +101,14 @@ def test_x_account_activity_with_a_lang_list_keeps_the_other_tweet(rt: Runtime) 
     found = rt.store.account(account_id)
     assert found is not None
     raw = json.dumps(body).encode()
-    response = create_app(rt).test_client().post(
-        f"/webhooks/x/{found[0].public_key}",
-        data=raw,
-        headers={"Content-Type": "application/json", SIGNATURE_OAUTH1: sign(X_SECRET, raw)},
+    response = (
+        create_app(rt)
+        .test_client()
+        .post(
+            f"/webhooks/x/{found[0].public_key}",
+            data=raw,
+            headers={"Content-Type": "application/json", SIGNATURE_OAUTH1: sign(X_SECRET, raw)},
+        )
     )
     assert response.status_code == 200, response.data
     assert response.get_json()["quarantined"] == 1
@@ -175,10 +179,14 @@ def test_a_telegram_update_that_cannot_be_read_is_kept_and_acknowledged(rt: Runt
         "message": {"message_id": 5, "date": "yesterday", "text": "hi", "chat": {"id": 77, "type": "private"},
                     "from": {"id": 77, "is_bot": False, "first_name": "Ann"}},
     }  # fmt: skip
-    response = create_app(rt).test_client().post(
-        f"/webhooks/telegram/{found[0].public_key}",
-        data=json.dumps(update),
-        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "tg-secret"},
+    response = (
+        create_app(rt)
+        .test_client()
+        .post(
+            f"/webhooks/telegram/{found[0].public_key}",
+            data=json.dumps(update),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": "tg-secret"},
+        )
     )
     assert response.status_code == 200, response.data
     assert response.get_json() == {"received": 0, "new": 0, "duplicates": 0, "quarantined": 1}

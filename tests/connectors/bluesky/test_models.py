@@ -57,19 +57,34 @@ N = "notifications"
 @pytest.mark.parametrize(
     ("payload", "path", "value", "named"),
     [
-        ("list_notifications.json", (N, 0, "record", "reply", "parent", "uri"), 5,
-         "notifications[0].record.reply.parent.uri"),
+        (
+            "list_notifications.json",
+            (N, 0, "record", "reply", "parent", "uri"),
+            5,
+            "notifications[0].record.reply.parent.uri",
+        ),
         ("list_notifications.json", (N, 0, "author", "did"), ["did:plc:x"], "notifications[0].author.did"),
-        ("list_notifications.json", (N, 0, "author", "displayName"), {"en": "Ann"},
-         "notifications[0].author.displayName"),
+        (
+            "list_notifications.json",
+            (N, 0, "author", "displayName"),
+            {"en": "Ann"},
+            "notifications[0].author.displayName",
+        ),
         ("list_notifications.json", (N, 1, "record", "langs"), "en", "notifications[1].record.langs"),
         ("list_notifications.json", (N, 0, "uri"), "https://bsky.app/x", "notifications[0].uri"),
-        ("notification_images.json", (N, 0, "record", "embed", "images", 0, "image", "ref", "$link"), 7,
-         "notifications[0].record.embed.images[0].image.ref.$link"),
-        ("post_thread_quote.json", ("thread", "post", "record", "text"), None,
-         "getPostThread.thread.post.record.text"),
-        ("convos", ("convos", 0, "lastMessage", "sender", "did"), "alice",
-         "listConvos.convos[0].lastMessage.sender.did"),
+        (
+            "notification_images.json",
+            (N, 0, "record", "embed", "images", 0, "image", "ref", "$link"),
+            7,
+            "notifications[0].record.embed.images[0].image.ref.$link",
+        ),
+        ("post_thread_quote.json", ("thread", "post", "record", "text"), None, "getPostThread.thread.post.record.text"),
+        (
+            "convos",
+            ("convos", 0, "lastMessage", "sender", "did"),
+            "alice",
+            "listConvos.convos[0].lastMessage.sender.did",
+        ),
         ("convos", ("convos", 0, "members", 0, "handle"), 1, "listConvos.convos[0].members[0].handle"),
     ],
 )
@@ -101,9 +116,22 @@ json_values = st.recursive(
     max_leaves=12,
 )
 POST_PATHS = [
-    ("uri",), ("cid",), ("reason",), ("indexedAt",), ("author",), ("author", "did"), ("author", "handle"),
-    ("author", "displayName"), ("author", "avatar"), ("record",), ("record", "text"), ("record", "createdAt"),
-    ("record", "langs"), ("record", "reply"), ("record", "embed"), ("embed",),
+    ("uri",),
+    ("cid",),
+    ("reason",),
+    ("indexedAt",),
+    ("author",),
+    ("author", "did"),
+    ("author", "handle"),
+    ("author", "displayName"),
+    ("author", "avatar"),
+    ("record",),
+    ("record", "text"),
+    ("record", "createdAt"),
+    ("record", "langs"),
+    ("record", "reply"),
+    ("record", "embed"),
+    ("embed",),
 ]
 EMBEDS = [
     lambda v: {"$type": "app.bsky.embed.images", "images": [{"image": {"ref": {"$link": v}}}]},
@@ -114,8 +142,15 @@ EMBEDS = [
     lambda v: {"$type": v, "images": v},
 ]
 CHAT_PATHS = [
-    ("id",), ("members",), ("members", 0, "did"), ("members", 0, "handle"), ("lastMessage",),
-    ("lastMessage", "$type"), ("lastMessage", "id"), ("lastMessage", "text"), ("lastMessage", "sender"),
+    ("id",),
+    ("members",),
+    ("members", 0, "did"),
+    ("members", 0, "handle"),
+    ("lastMessage",),
+    ("lastMessage", "$type"),
+    ("lastMessage", "id"),
+    ("lastMessage", "text"),
+    ("lastMessage", "sender"),
     ("lastMessage", "sentAt"),
 ]
 

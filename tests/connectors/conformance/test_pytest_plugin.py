@@ -21,8 +21,7 @@ def _pytest(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     ("source", "reason"),
     [
         (
-            "from plugin.testing import ConnectorConformance\n"
-            "class TestMine(ConnectorConformance):\n    pass\n",
+            "from plugin.testing import ConnectorConformance\nclass TestMine(ConnectorConformance):\n    pass\n",
             "TestMine uses the horseshoe conformance suite but lists no harnesses",
         ),
         (

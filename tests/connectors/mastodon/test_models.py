@@ -41,11 +41,19 @@ def _set(doc: Any, path: tuple[str | int, ...], value: Any) -> Any:
         ("notifications_mentions.json", (0, "status", "account", "id"), ["1"], "notifications[0].status.account.id"),
         ("notifications_mentions.json", (0, "status", "content"), 42, "notifications[0].status.content"),
         ("notifications_mentions.json", (0, "status", "created_at"), 1717171717, "notifications[0].status.created_at"),
-        ("notifications_mentions.json", (0, "status", "media_attachments"), [7],
-         "notifications[0].status.media_attachments[0]"),
+        (
+            "notifications_mentions.json",
+            (0, "status", "media_attachments"),
+            [7],
+            "notifications[0].status.media_attachments[0]",
+        ),
         ("notifications_mentions.json", (0, "type"), None, "notifications[0].type"),
-        ("conversations.json", (0, "last_status", "in_reply_to_id"), {"id": "1"},
-         "conversations[0].last_status.in_reply_to_id"),
+        (
+            "conversations.json",
+            (0, "last_status", "in_reply_to_id"),
+            {"id": "1"},
+            "conversations[0].last_status.in_reply_to_id",
+        ),
         ("status_direct_remote.json", ("account", "url"), True, "status.account.url"),
         ("status_direct_remote.json", ("id",), "", "status.id"),
     ],
@@ -89,8 +97,18 @@ json_values = st.recursive(
     max_leaves=12,
 )
 STATUS_FIELDS = [
-    "id", "account", "content", "created_at", "in_reply_to_id", "in_reply_to_account_id", "visibility", "quote",
-    "media_attachments", "url", "uri", "language",
+    "id",
+    "account",
+    "content",
+    "created_at",
+    "in_reply_to_id",
+    "in_reply_to_account_id",
+    "visibility",
+    "quote",
+    "media_attachments",
+    "url",
+    "uri",
+    "language",
 ]
 ACCOUNT_FIELDS = ["id", "acct", "username", "display_name", "avatar", "url"]
 
@@ -98,12 +116,16 @@ ACCOUNT_FIELDS = ["id", "acct", "username", "display_name", "avatar", "url"]
 @st.composite
 def payloads(draw: st.DrawFn) -> Any:
     # (fixture, where its Status sits)
-    name, where = draw(st.sampled_from([
-        ("notifications_mentions.json", (0, "status")),
-        ("conversations.json", (0, "last_status")),
-        ("status_direct_remote.json", ()),
-        ("stream_status_update.json", None),
-    ]))
+    name, where = draw(
+        st.sampled_from(
+            [
+                ("notifications_mentions.json", (0, "status")),
+                ("conversations.json", (0, "last_status")),
+                ("status_direct_remote.json", ()),
+                ("stream_status_update.json", None),
+            ]
+        )
+    )
     doc = load(name)
     if where is None:  # the status is a JSON text inside the stream event
         status = json.loads(doc["payload"])

@@ -44,8 +44,12 @@ def _set(doc: Any, path: tuple[str | int, ...], value: Any) -> Any:
         ("wall_reply_new_reply.json", ("object", "parents_stack"), ["13"], "object.parents_stack[0]"),
         ("wall_reply_new_reply.json", ("object", "reply_to_comment"), True, "object.reply_to_comment"),
         ("wall_reply_delete.json", ("object", "deleter_id"), {"id": 1}, "object.deleter_id"),
-        ("wall_post_new_visitor.json", ("object", "attachments", 0, "photo", "sizes", 1, "width"), "604",
-         "object.attachments[0].photo.sizes[1].width"),
+        (
+            "wall_post_new_visitor.json",
+            ("object", "attachments", 0, "photo", "sizes", 1, "width"),
+            "604",
+            "object.attachments[0].photo.sizes[1].width",
+        ),
         ("wall_post_new_visitor.json", ("event_id",), 17, "event.event_id"),
         ("wall_post_new_visitor.json", ("group_id",), "club1", "event.group_id"),
     ],
@@ -99,9 +103,24 @@ DOCS = [
     ("wall_post_new_visitor.json", ("object",)),
 ]
 OBJECT_FIELDS = [
-    "id", "from_id", "peer_id", "conversation_message_id", "date", "out", "text", "payload", "reply_message",
-    "attachments", "owner_id", "post_owner_id", "post_id", "reply_to_comment", "parents_stack", "deleter_id",
-    "user_id", "post_type",
+    "id",
+    "from_id",
+    "peer_id",
+    "conversation_message_id",
+    "date",
+    "out",
+    "text",
+    "payload",
+    "reply_message",
+    "attachments",
+    "owner_id",
+    "post_owner_id",
+    "post_id",
+    "reply_to_comment",
+    "parents_stack",
+    "deleter_id",
+    "user_id",
+    "post_type",
 ]
 EVENT_FIELDS = ["type", "group_id", "event_id", "object"]
 TYPES = ["wall_reply_new", "wall_reply_edit", "wall_reply_delete", "wall_post_new", "message_new", "message_edit"]

@@ -164,5 +164,7 @@ def test_a_non_http_attachment_is_refused_before_any_fetch(sandbox, connector):
     account = sandbox.account()
     mention = sandbox.state.inject_mention("alice", "hello", to_user="acme")
     with pytest.raises(FatalError, match="not an http") as refused:
-        connector.post_reply(account, reply("x", in_reply_to=mention["id"], attachments=[{"url": "file:///etc/passwd"}]))
+        connector.post_reply(
+            account, reply("x", in_reply_to=mention["id"], attachments=[{"url": "file:///etc/passwd"}])
+        )
     assert refused.value.code == "bad_attachment"
