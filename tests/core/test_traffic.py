@@ -134,27 +134,3 @@ def test_nested_writes_on_one_thread_share_the_turn(tmp_path: Path) -> None:
     finally:
         first.dispose()
         second.dispose()
-
-
-def test_a_catch_up_after_a_short_stall_at_steady_load_is_not_a_burst_but_a_storm_is() -> None:
-    """The default gate (``BURST`` requests within ``WINDOW_SECONDS``), driven by a moved clock. At a
-    steady 100 requests a second a process that stalled for half a second starts the 50 queued
-    requests at once: the quarter-second window of before (40 in 0.25 s) counted that as a burst and
-    held the routing pass behind it; a storm of 400 a second is one within half a second."""
-    clock = Clock()
-    traffic = Traffic(clock=clock)
-
-    def start(count: int, every: float) -> None:
-        for _ in range(count):
-            with traffic.request():
-                pass
-            clock.now += every
-
-    start(100, 0.01)  # a second of steady 100/s
-    clock.now += 0.5  # stalled: 50 requests queue up ...
-    start(50, 0.0)  # ... and start together
-    assert not traffic.busy(), "a catch-up at 100/s held background work"
-    start(50, 0.01)
-    assert not traffic.busy()
-    start(200, 0.0025)  # a storm: 400 a second
-    assert traffic.busy(), "a storm did not count as a burst"
