@@ -444,7 +444,7 @@ class Worker:
         tick = self.poll_due()
         # Deliveries to CRMs that are not installed (answered "not connected", retried in an hour).
         answered = self.deliver_due(sinks=(), others=True)
-        tick.retried += answered.retried
+        tick.retried, tick.failed = tick.retried + answered.retried, tick.failed + answered.failed
         upkeep.tend(self.runtime, self.owner, self._expiry, tick)
         return tick
 
