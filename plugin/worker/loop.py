@@ -424,10 +424,7 @@ class Worker:
         laned = self._lanes is not None and self._lanes.loop == threading.get_ident()
         tick = Tick() if laned else self.poll_due()
         tick.routed = pipeline.route(self.runtime, self.owner)
-        # With lanes, the deliveries to CRMs that are not installed are the upkeep lane's: claiming them
-        # is a write transaction, which on this thread queued behind the webhooks' writes before every
-        # routing pass (to find nothing, nearly always).
-        delivered = Tick() if laned else self.deliver_due()
+        delivered = self.deliver_due(sinks=()) if laned else self.deliver_due()
         tick.delivered, tick.retried, tick.failed = delivered.delivered, delivered.retried, delivered.failed
         tick.deferred += delivered.deferred
         if delivered.next_due is not None:
@@ -438,13 +435,9 @@ class Worker:
         return tick
 
     def upkeep(self) -> Tick:
-        """One pass of the upkeep lane: the networks' polls, the deliveries no lane takes, then the rest
-        (plugin/worker/upkeep.py)."""
+        """One pass of the upkeep lane: the networks' polls, then the rest (plugin/worker/upkeep.py)."""
         TRAFFIC.give_way(GIVE_WAY_SECONDS)  # background work: a burst of this process's requests first
         tick = self.poll_due()
-        # Deliveries to CRMs that are not installed (answered "not connected", retried in an hour).
-        answered = self.deliver_due(sinks=(), others=True)
-        tick.retried, tick.failed = tick.retried + answered.retried, tick.failed + answered.failed
         upkeep.tend(self.runtime, self.owner, self._expiry, tick)
         return tick
 

@@ -108,39 +108,3 @@ def test_run_once_still_does_everything_in_one_pass(rt: Runtime, tenant: tuple[i
     assert (tick.routed, tick.delivered) == (1, 2)
     assert mention in zendesk_tickets(fakes) and mention in social_posts(fakes)
     assert polls == ["reply poll"]
-
-
-def delivery_state(rt: Runtime, sink: str) -> list[tuple[int, str | None]]:
-    from plugin.store import tables as t
-
-    d = t.deliveries.c
-    with rt.db.read() as conn:
-        rows = conn.execute(t.deliveries.select().where(d.sink == sink)).all()
-    return [(int(r.attempts), r.last_error) for r in rows]
-
-
-def test_deliveries_no_lane_takes_are_the_upkeep_lanes_not_the_routing_passes(
-    rt: Runtime, tenant: tuple[int, int], fakes: Fakes
-) -> None:
-    """With lanes the loop's thread only routes: claiming the deliveries of a CRM that is not installed
-    (a write transaction, behind the webhooks' writes) before every routing pass delayed each pass for
-    work that is nearly never there. The upkeep lane answers them ("not connected") instead."""
-    from plugin.worker.lanes import Lanes
-
-    tenant_id, account_id = tenant
-    rt.store.set_sink_connection(tenant_id, "zendesk", fakes.zendesk_config())
-    rt.store.set_sink_connection(tenant_id, "retired-crm", {"url": "https://crm.invalid"})  # no plugin for it
-    found = rt.store.account(account_id)
-    assert found is not None
-    mention = f"nolane-{uuid.uuid4().hex[:8]}"
-    pipeline.ingest(rt, found[0], [make_mention(mention, author=f"a-{mention}")])
-    worker = Worker(rt, owner="laned")
-    # The lanes of a loop on this thread (not started: the test drives each pass itself).
-    worker._lanes = Lanes(worker.owner, sorted(rt.registry.sinks), lambda owner: Worker(rt, owner=owner), 3600.0)
-    tick = worker.run_once()
-    assert tick.routed == 1
-    assert delivery_state(rt, "retired-crm") == [(0, None)], "the routing pass claimed a delivery no lane takes"
-    worker.upkeep()
-    [(attempts, error)] = delivery_state(rt, "retired-crm")
-    assert attempts == 1 and error is not None and "not connected" in error
-    assert delivery_state(rt, "zendesk") == [(0, None)], "the upkeep lane left Zendesk's to its lane"
