@@ -309,3 +309,8 @@ class RulesFile:
     def for_tenant(self, key: str | None) -> TenantRules:
         self._refresh()
         return self._compiled.get(key) or self._compiled[None]
+
+    def languages(self) -> tuple[str, ...]:
+        """Every language any tenant's rules detect (the defaults' and each override's)."""
+        self._refresh()
+        return tuple(sorted({code for rules in self._compiled.values() for code in rules.languages}))
