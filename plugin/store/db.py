@@ -75,7 +75,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
+    # On the driver's cursor: every transaction begins here, and ``exec_driver_sql`` costs SQLAlchemy's
+    # whole execution path (context, result) for a statement that returns nothing.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
 
 
 class _Writer:

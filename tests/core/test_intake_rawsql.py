@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from plugin.models import Author, Mention
 from plugin.runtime import Runtime, build_runtime
 from plugin.store import cache_tables as ct
+from plugin.store import outbox
 from plugin.store import tables as t
 from plugin.store.account_cache import read_generation
 from plugin.store.db import as_utc
@@ -154,3 +155,46 @@ def test_a_statement_that_leaves_python_defaults_is_refused(rt: Runtime) -> None
     statement = insert(t.mentions).values(tenant_id=1, network="x", external_id="y")
     with rt.db.read() as conn, pytest.raises(ValueError, match="Python-side defaults"):
         Raw.compile(statement, conn.dialect)
+
+
+def test_the_handoff_look_up_on_the_driver_finds_what_sqlalchemy_finds(rt: Runtime) -> None:
+    tenant, account = _tenant_and_account(rt, "handoff")
+    now = datetime.now(UTC)
+
+    def reply(n: int, customer: str, thread: str | None, status: str, age: timedelta) -> dict[str, Any]:
+        return {
+            "tenant_id": tenant, "account_id": account, "idempotency_key": f"k{n}", "source": "zendesk_channelback",
+            "network": "messenger", "payload": {}, "status": status, "attempts": 1, "next_attempt_at": now,
+            "created_at": now - age, "updated_at": now - age, "recipient_id": customer, "handoff_thread": thread,
+        }  # fmt: skip
+
+    with rt.db.begin() as conn:
+        conn.execute(
+            insert(t.replies),
+            [
+                reply(1, "psid-1", "thread-old", "sent", timedelta(days=20)),  # before ``since``
+                reply(2, "psid-1", "thread 'one' ü", "sent", timedelta(days=2)),
+                reply(3, "psid-1", "thread-two", "sent", timedelta(days=1)),  # the latest sent
+                reply(4, "psid-1", "thread-pending", "pending", timedelta(hours=1)),  # not sent
+                reply(5, "psid-1", None, "sent", timedelta(minutes=5)),  # no handoff
+                reply(6, "psid-2", "thread-other", "sent", timedelta(minutes=5)),  # another customer
+            ],
+        )
+    since = now - timedelta(days=14)
+    with rt.db.begin() as conn:
+        tx = IntakeTransaction(conn)
+        found = tx.handoff_thread(tenant, account, "messenger", "psid-1", since)
+        nobody = tx.handoff_thread(tenant, account, "messenger", "psid-3", since)
+        core = conn.execute(
+            outbox._handoff_query(),
+            {
+                "tenant_id": tenant,
+                "network": "messenger",
+                "customer_id": "psid-1",
+                "account_id": account,
+                "since": since,
+            },
+        ).scalar()
+    assert found == core == "thread-two"
+    assert nobody is None
+    assert rt.store.outbox.handoff_thread_for(tenant, account, "messenger", "psid-2", since) == "thread-other"
