@@ -65,3 +65,14 @@ def test_the_languages_to_preload_are_every_tenants(tmp_path: Path) -> None:
     path.write_text(data.replace("\ntenants: {}\n", "\ntenants:\n  acme:\n    languages: [ja, ko]\n"), encoding="utf-8")
     assert set(rules_module.RulesFile(path).languages()) == set(default) | {"ja", "ko"}
     assert rules_module.RulesFile().languages() == tuple(sorted(default))
+
+
+def test_preloading_the_models_checks_the_codes_and_detection_goes_on_as_before() -> None:
+    from plugin.triage import language
+
+    language.preload(("en",))  # one language: nothing is ever detected, nothing to load
+    with pytest.raises(ValueError, match="unknown language code 'xx'"):
+        language.preload(("en", "xx"))
+    language.preload(("de", "en"))
+    assert language.detect("guten Morgen, wie geht es dir", ("de", "en"), 3) == "de"  # short: high accuracy
+    assert language.detect("my parcel has not arrived yet and nobody answers my emails", ("de", "en"), 3) == "en"
