@@ -56,8 +56,10 @@ class Raw:
         for name in dict.fromkeys(names):
             bind = binds[name]
             processors[name] = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.callable is not None:  # evaluated per execution by SQLAlchemy: not frozen here
+                raise ValueError(f"parameter {name!r} has a callable value: pass it at execution")
             if not bind.required:
-                fixed[name] = bind.effective_value
+                fixed[name] = bind.value
         return cls(compiled.string, names, positional, processors, fixed)
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
