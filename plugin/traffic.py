@@ -8,11 +8,12 @@ the 5 ms switch interval each time). Under a burst of webhooks that made every r
 that could as well be done a moment later; the answered webhooks are already committed.
 
 So during a burst each background pass first ``give_way``: it waits while the requests keep coming
-faster than ``burst`` in ``window`` seconds, but never longer than its caller's ``max_seconds``, so
-work is only delayed, never starved: under a sustained burst it still runs a full pass every
-``max_seconds``. Steady traffic below the burst rate (the latency goal's 100 mentions/s spread over
-serve's processes) never holds anything up: there a pass that waits would only add to each mention's
-way to the CRM. A process without requests (``horseshoe worker``, tests) never waits.
+faster than ``burst`` in ``window`` seconds or ``concurrent`` of them are in flight at once, but never
+longer than its caller's ``max_seconds``, so work is only delayed, never starved: under a sustained
+burst it still runs a full pass every ``max_seconds``. Steady traffic below the burst rate (the
+latency goal's 100 mentions/s spread over serve's processes, a few ms each) never holds anything up:
+there a pass that waits would only add to each mention's way to the CRM. A process without requests
+(``horseshoe worker``, tests) never waits.
 """
 
 from __future__ import annotations
@@ -28,16 +29,27 @@ from contextlib import contextmanager
 # storm (bench ingest: 300-700/s per process) far above. The window also ends a burst quickly.
 WINDOW_SECONDS = 0.25
 BURST = 40
+# Also a burst: this many requests in flight at once in this process (half of serve's 8 threads),
+# whatever their rate. A rate alone is a machine's speed: on a slower or busier machine the same storm
+# of 16 clients stays under BURST per process, the background work then runs beside the requests, which
+# slows them further, and it never gave way (bench ingest, 2026-12-01). Steady traffic (100/s, a few
+# ms a request) rarely has four in flight at once; a keep-alive storm always has.
+CONCURRENT = 4
 # The longest a burst delays a worker pass or an announcement (after its commit): delayed, never starved.
 GIVE_WAY_SECONDS = 5.0
 
 
 class Traffic:
     def __init__(
-        self, burst: int = BURST, window: float = WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        burst: int = BURST,
+        window: float = WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        concurrent: int = CONCURRENT,
     ):
         self.burst = burst
         self.window = window
+        self.concurrent = concurrent
         self._clock = clock
         self._turn = threading.Condition()
         self._in_flight = 0
@@ -54,13 +66,16 @@ class Traffic:
         finally:
             with self._turn:
                 self._in_flight -= 1
+                if self._in_flight == self.concurrent - 1:
+                    self._turn.notify_all()  # fewer in flight: a waiting pass looks again
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
     def busy(self) -> bool:
-        """A burst is on: ``burst`` requests or more started in the last ``window`` seconds."""
+        """A burst is on: ``burst`` requests or more started in the last ``window`` seconds, or
+        ``concurrent`` or more in flight."""
         with self._turn:
             return self._burst_ends(self._clock()) is not None
 
@@ -69,6 +84,8 @@ class Traffic:
         starts = self._starts
         while starts and now - starts[0] >= self.window:
             starts.popleft()
+        if self._in_flight >= self.concurrent:
+            return now + self.window  # looked at again when one finishes (or after a window)
         if len(starts) < self.burst:
             return None
         # Below the rate once every start but the newest burst - 1 has aged out of the window.

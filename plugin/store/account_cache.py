@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from plugin.connector import AccountContext
 from plugin.secrets import SecretBox
@@ -26,6 +26,7 @@ from plugin.store import cache_tables as ct
 from plugin.store import tables as t
 from plugin.store.accounts import AccountRow, _account_row
 from plugin.store.db import Database
+from plugin.store.rawsql import Statements
 
 
 class StaleAccounts(Exception):
@@ -47,13 +48,17 @@ class _Snapshot:
     by_tenant: dict[int, list[CachedAccount]] = field(default_factory=dict)
 
 
-# Built once: every webhook's write transaction reads it first.
-_GENERATION = select(ct.cache_generations.c.generation).where(ct.cache_generations.c.name == ct.ACCOUNTS)
+# Every webhook's write transaction reads it first: compiled once per dialect, run on the driver.
+_GENERATION = Statements(
+    lambda _dialect, _key: select(ct.cache_generations.c.generation).where(
+        ct.cache_generations.c.name == bindparam("name")
+    )
+)
 
 
 def read_generation(conn: Connection) -> int:
-    value = conn.execute(_GENERATION).scalar_one_or_none()
-    return int(value or 0)
+    rows = _GENERATION.get(conn).execute(conn, {"name": ct.ACCOUNTS})
+    return int(rows[0][0] or 0) if rows else 0
 
 
 class AccountCache:

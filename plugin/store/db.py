@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import NullPool, QueuePool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -50,10 +51,11 @@ SQLITE_POOL_OVERFLOW = 8
 READ = "horseshoe_read"  # execution option: this transaction only reads (a deferred BEGIN)
 
 
-def insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
-    """An insert of ``table`` that can take ``.on_conflict_do_nothing(...)``, in the connection's
-    dialect (SQLite >= 3.24, PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
+def insert_ignoring_conflicts(conn: Connection | Dialect, table: Table) -> Any:
+    """An insert of ``table`` that can take ``.on_conflict_do_nothing(...)``, in the connection's (or
+    the given) dialect (SQLite >= 3.24, PostgreSQL)."""
+    dialect = conn.dialect if isinstance(conn, Connection) else conn
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(table)
@@ -73,7 +75,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
+    # On the driver's cursor: every transaction begins here, and ``exec_driver_sql`` costs SQLAlchemy's
+    # whole execution path (context, result) for a statement that returns nothing.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("BEGIN" if conn.get_execution_options().get(READ) else "BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
 
 
 class _Writer:

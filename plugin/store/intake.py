@@ -15,52 +15,64 @@ before anything is written, and handled again with fresh rows.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, bindparam
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from plugin.connector import Quarantined
 from plugin.models import Mention
 from plugin.store import tables as t
 from plugin.store.account_cache import StaleAccounts, read_generation
-from plugin.store.db import Database, utcnow
+from plugin.store.db import Database, insert_ignoring_conflicts, utcnow
 from plugin.store.inbox import MentionRow, apply_event_on, find_on, mention_values
 from plugin.store.outbox import handoff_thread_on
 from plugin.store.quarantine import SOURCES, quarantine_values
+from plugin.store.rawsql import Statements
+
+# Columns of a new inbox row (``mention_values``), in one fixed order: every one named, so no Python-side
+# column default is left for SQLAlchemy to compute per execution.
+_MENTION_COLUMNS = (
+    "tenant_id", "account_id", "network", "external_id", "thread_id", "parent_id", "author_external_id",
+    "payload", "status", "deleted", "edits", "created_at", "received_at",
+)  # fmt: skip
+# Rows per INSERT: one compiled statement per row count up to this (a webhook has one or a few).
+ROWS_PER_INSERT = 50
 
 
-def _insert_ignoring_conflicts(conn: Connection, table: Table) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect (SQLite >= 3.24, PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+def _build_insert_mentions(dialect: Dialect, rows: int) -> Any:
+    """``INSERT INTO mentions ... VALUES (...) x rows ON CONFLICT (tenant_id, network, external_id) DO
+    NOTHING RETURNING id, network, external_id``; bind ``<column>_<row>``."""
+    m = t.mentions.c
+    values = [{c: bindparam(f"{c}_{n}", type_=m[c].type) for c in _MENTION_COLUMNS} for n in range(rows)]
+    return (
+        insert_ignoring_conflicts(dialect, t.mentions)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "network", "external_id"])
+        .returning(m.id, m.network, m.external_id)
+    )
 
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table)
+def _build_mark_webhook_ok(dialect: Dialect, _key: None) -> Any:
+    """The account's health row with ``last_webhook_ok_at``, created when missing."""
+    statement = insert_ignoring_conflicts(dialect, t.account_health).values(
+        account_id=bindparam("account_id"),
+        last_webhook_ok_at=bindparam("now", type_=t.account_health.c.last_webhook_ok_at.type),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["account_id"], set_={"last_webhook_ok_at": statement.excluded.last_webhook_ok_at}
+    )
 
 
-_INSERT_MENTIONS: dict[str, Any] = {}
-
-
-def _insert_mentions(conn: Connection) -> Any:
-    """``INSERT INTO mentions ... ON CONFLICT (tenant_id, network, external_id) DO NOTHING RETURNING``,
-    one statement object per dialect (so SQLAlchemy's compiled cache is hit without rebuilding it)."""
-    dialect = conn.dialect.name
-    statement = _INSERT_MENTIONS.get(dialect)
-    if statement is None:
-        m = t.mentions.c
-        statement = (
-            _insert_ignoring_conflicts(conn, t.mentions)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "network", "external_id"])
-            .returning(m.id, m.network, m.external_id)
-        )
-        _INSERT_MENTIONS[dialect] = statement
-    return statement
+# The webhook's hot statements, compiled once per dialect and run on the driver (plugin/store/rawsql.py).
+_INSERT_MENTIONS = Statements(_build_insert_mentions)
+_MARK_WEBHOOK_OK = Statements(_build_mark_webhook_ok)
 
 
 class IntakeTransaction:
@@ -86,12 +98,17 @@ class IntakeTransaction:
         if not mentions:
             return []
         rows = [mention_values(tenant_id, account_id, mention) for mention in mentions]
-        # One prepared statement for any number of rows (SQLAlchemy's "insertmanyvalues" batches the
-        # rows into multi-row INSERTs): built and compiled once per dialect instead of per webhook,
-        # which cost as much as the rest of the request. Conflicting rows return nothing, so ids are
-        # matched by key, not by position.
-        result = self.conn.execute(_insert_mentions(self.conn), rows if len(rows) > 1 else rows[0])
-        inserted = {(r.network, r.external_id): int(r.id) for r in result}
+        # Compiled once per dialect and row count, run on the DB-API cursor: SQLAlchemy's execution
+        # path cost more than the statement. Conflicting rows return nothing, so ids are matched by
+        # key, not by position.
+        inserted: dict[tuple[str, str], int] = {}
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start : start + ROWS_PER_INSERT]
+            values = {f"{c}_{n}": row[c] for n, row in enumerate(chunk) for c in _MENTION_COLUMNS}
+            for mention_id, network, external_id in _INSERT_MENTIONS.get(self.conn, len(chunk)).execute(
+                self.conn, values
+            ):
+                inserted[(network, external_id)] = int(mention_id)
         # A key inserted once is claimed by its first occurrence; later copies are duplicates.
         return [inserted.pop((mention.network, mention.external_id), None) for mention in mentions]
 
@@ -105,7 +122,7 @@ class IntakeTransaction:
         q = t.quarantine.c
         for item in items:
             statement = (
-                _insert_ignoring_conflicts(self.conn, t.quarantine)
+                insert_ignoring_conflicts(self.conn, t.quarantine)
                 .values(**quarantine_values(tenant_id, account_id, network, source, item))
                 .on_conflict_do_nothing(index_elements=["tenant_id", "network", "fingerprint"])
                 .returning(q.id)
@@ -117,13 +134,7 @@ class IntakeTransaction:
 
     def mark_webhook_ok(self, account_id: int) -> None:
         """``last_webhook_ok_at`` of the account's health row, created when missing."""
-        now = utcnow()
-        statement = (
-            _insert_ignoring_conflicts(self.conn, t.account_health)
-            .values(account_id=account_id, last_webhook_ok_at=now)
-            .on_conflict_do_update(index_elements=["account_id"], set_={"last_webhook_ok_at": now})
-        )
-        self.conn.execute(statement)
+        _MARK_WEBHOOK_OK.get(self.conn).execute(self.conn, {"account_id": account_id, "now": utcnow()})
 
 
 T = TypeVar("T")
@@ -138,6 +149,43 @@ class _Job:
     finished: bool = False
     result: Any = None
     error: BaseException | None = None
+
+
+class IntakeFailed(Exception):
+    """The write transaction of an inbound batch failed in the database (locked past its timeout,
+    gone, full, read-only): nothing of the batch is stored. A webhook answers 503 with Retry-After, so
+    its sender delivers it again; a poll reads the page again."""
+
+    def __init__(self, reason: str, retry_after: int = 5):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """The DB-API ``Error`` classes of the drivers horseshoe runs on (PostgreSQL's only if installed)."""
+    errors: list[type[BaseException]] = [DBAPIError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        return tuple(errors)
+    return (*errors, psycopg.Error)
+
+
+_DATABASE_ERRORS = _driver_errors()
+
+
+def _database_error(exc: BaseException) -> bool:
+    """An error of the database or its driver (SQLAlchemy's wrapper, or a DB-API error raised by a
+    statement run on the driver directly: plugin/store/rawsql.py)."""
+    return isinstance(exc, _DATABASE_ERRORS)
+
+
+def _failed(exc: BaseException) -> IntakeFailed:
+    # Only the error's kind: a driver's message can quote the statement's parameters (customer text).
+    reason = f"the inbox could not store this batch now ({type(exc).__name__}); deliver it again"
+    failed = IntakeFailed(reason)
+    failed.__cause__ = exc
+    return failed
 
 
 class IntakeRepository:
@@ -171,6 +219,8 @@ class IntakeRepository:
                     self._committing = False
                     self._turn.notify_all()
         if job.error is not None:
+            if _database_error(job.error):
+                raise _failed(job.error)
             raise job.error
         result: T = job.result
         return result
@@ -184,7 +234,11 @@ class IntakeRepository:
                     if job.expect_generation is not None and job.expect_generation != current:
                         job.error = StaleAccounts(f"accounts changed (generation {job.expect_generation} -> {current})")
                     elif len(batch) == 1:
-                        job.result = job.store(IntakeTransaction(conn))
+                        try:
+                            job.result = job.store(IntakeTransaction(conn))
+                        except Exception as exc:  # its own error; the transaction rolls back
+                            job.error = exc
+                            raise
                     else:
                         try:
                             with conn.begin_nested():
@@ -192,8 +246,10 @@ class IntakeRepository:
                         except Exception as exc:  # noqa: BLE001 - rolled back alone, re-raised in its caller
                             job.error = exc
         except Exception as exc:  # noqa: BLE001 - nothing of the batch is stored: every caller raises it
+            # BEGIN, the generation read or the COMMIT failed (not a caller's own store): the database
+            # could not take the batch now, and every caller says so (a 503 to a webhook's sender).
             for job in batch:
-                job.error = job.error or exc
+                job.error = job.error or _failed(exc)
         finally:
             for job in batch:
                 job.finished = True

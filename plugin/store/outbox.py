@@ -15,6 +15,7 @@ from plugin.models import Reply
 from plugin.store import leases
 from plugin.store import tables as t
 from plugin.store.db import Database, as_utc, utcnow
+from plugin.store.rawsql import Statements
 from plugin.store.rows import new_id
 from plugin.store.statuses import FINAL_REPLY_STATES, ReplyStatus
 
@@ -316,9 +317,9 @@ def _handoff_query() -> Select[Any]:
     )
 
 
-# Built once: every private message of a webhook asks it, and building the statement cost more than
-# running it.
-_HANDOFF_QUERY = _handoff_query()
+# Every private message of a webhook asks it: compiled once per dialect and run on the driver
+# (plugin/store/rawsql.py), since building and executing it through SQLAlchemy cost more than running it.
+_HANDOFF_QUERY = Statements(lambda _dialect, _key: _handoff_query())
 
 
 def handoff_thread_on(
@@ -329,5 +330,5 @@ def handoff_thread_on(
         "tenant_id": tenant_id, "network": network, "customer_id": customer_id, "account_id": account_id,
         "since": since,
     }  # fmt: skip
-    row = conn.execute(_HANDOFF_QUERY, params).first()
-    return str(row.handoff_thread) if row is not None else None
+    rows = _HANDOFF_QUERY.get(conn).execute(conn, params)
+    return str(rows[0][0]) if rows else None

@@ -35,6 +35,7 @@ from plugin.pipeline import inbound as pipeline
 from plugin.pipeline import quarantine
 from plugin.pipeline.announce import Announcer
 from plugin.store.account_cache import CachedAccount, StaleAccounts
+from plugin.store.intake import IntakeFailed
 from plugin.web.extension import runtime
 
 if TYPE_CHECKING:
@@ -49,6 +50,17 @@ bp = Blueprint("webhooks", __name__)
 # only accounts changing this often in a row make the network deliver it again later.
 ATTEMPTS = 3
 ANNOUNCER = "horseshoe_announcer"  # app.extensions key of the app's ``Announcer``
+
+
+@bp.errorhandler(IntakeFailed)
+def intake_failed(exc: IntakeFailed) -> Any:
+    """The database could not commit the webhook (nothing of it is stored): 503 with the reason and a
+    Retry-After, so the network delivers it again instead of taking a 500 as final."""
+    log.warning("webhook not stored, answered 503: %s", exc)
+    response = jsonify(error="IntakeFailed", reason=str(exc))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @bp.route("/<network>/<public_key>", methods=["GET", "POST"])

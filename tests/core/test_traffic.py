@@ -134,3 +134,43 @@ def test_nested_writes_on_one_thread_share_the_turn(tmp_path: Path) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_requests_in_flight_at_once_are_a_burst_whatever_their_rate() -> None:
+    """A slow or busy machine: the storm's requests start below the burst rate, but many are in
+    flight at once; background work gives way to them too, and goes on when they finish."""
+    clock = Clock()
+    traffic = Traffic(burst=1000, window=1.0, clock=clock, concurrent=3)
+    with traffic.request(), traffic.request():
+        assert not traffic.busy()  # two in flight, far below the rate: steady traffic
+        with traffic.request():
+            assert traffic.busy()
+            assert traffic.give_way(max_seconds=0.0) is False  # held until its limit
+    assert not traffic.busy()
+    assert traffic.give_way(max_seconds=0.0) is True
+
+
+def test_a_pass_held_by_requests_in_flight_goes_on_when_they_finish() -> None:
+    traffic = Traffic(burst=1000, window=600.0, concurrent=2)
+    release = threading.Event()
+    started = threading.Barrier(3)
+
+    def request() -> None:
+        with traffic.request():
+            started.wait()
+            release.wait(60)
+
+    requests = [threading.Thread(target=request) for _ in range(2)]
+    for thread in requests:
+        thread.start()
+    started.wait()
+    outcome: list[bool] = []
+    waiter = threading.Thread(target=lambda: outcome.append(traffic.give_way(max_seconds=600.0)))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive() and outcome == []  # still held while both are in flight
+    release.set()
+    for thread in requests:
+        thread.join(60)
+    waiter.join(60)  # woken by the request that finished, not by its 600 s window
+    assert outcome == [True]

@@ -53,3 +53,26 @@ def test_a_broken_rules_file_at_start_up_is_a_clear_error(tmp_path: Path) -> Non
     path.write_text("defaults:\n  intents:\n    refunds: {keywords: [x]}\n", encoding="utf-8")
     with pytest.raises(rules_module.RulesError, match="unknown intent 'refunds'"):
         rules_module.RulesFile(path)
+
+
+def test_the_languages_to_preload_are_every_tenants(tmp_path: Path) -> None:
+    """``horseshoe serve`` loads these languages' models before a worker takes requests
+    (plugin.triage.language.preload): a tenant's own languages are among them."""
+    default = rules_module.RulesFile().for_tenant(None).languages
+    path = tmp_path / "triage.yaml"
+    data = rules_module.DEFAULT_PATH.read_text(encoding="utf-8")
+    assert "\ntenants: {}\n" in data
+    path.write_text(data.replace("\ntenants: {}\n", "\ntenants:\n  acme:\n    languages: [ja, ko]\n"), encoding="utf-8")
+    assert set(rules_module.RulesFile(path).languages()) == set(default) | {"ja", "ko"}
+    assert rules_module.RulesFile().languages() == tuple(sorted(default))
+
+
+def test_preloading_the_models_checks_the_codes_and_detection_goes_on_as_before() -> None:
+    from plugin.triage import language
+
+    language.preload(("en",))  # one language: nothing is ever detected, nothing to load
+    with pytest.raises(ValueError, match="unknown language code 'xx'"):
+        language.preload(("en", "xx"))
+    language.preload(("de", "en"))
+    assert language.detect("guten Morgen, wie geht es dir", ("de", "en"), 3) == "de"  # short: high accuracy
+    assert language.detect("my parcel has not arrived yet and nobody answers my emails", ("de", "en"), 3) == "en"

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, delete, event, func, select
+from sqlalchemy.exc import OperationalError
 
 from connectors.meta import sign_body
 from plugin.plugins import get_plugin_manager
@@ -262,3 +263,42 @@ def test_concurrent_webhooks_share_commits_and_all_are_stored(rt: Runtime) -> No
     assert len(answers) == 40 and all(status == 200 and answer["new"] == 2 for status, answer in answers)
     assert _count(rt, t.mentions) == 1 + 80
     assert 1 <= counted.writes <= 40
+
+
+def test_a_failed_group_commit_answers_every_waiting_webhook_503_and_stores_nothing(rt: Runtime) -> None:
+    """The database refuses the COMMIT (locked past its timeout, disk I/O error): every webhook of the
+    group gets a 503 with the reason and a Retry-After, none a 500, nothing is half stored, and the
+    sender's retries are stored once the database is back."""
+    key = _account(rt, "messenger")
+    app = create_app(rt)
+    _post(app.test_client(), "messenger", key, _body(_messages(1, "warm")))  # account cached
+
+    def refuse(_conn: Connection) -> None:
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    event.listen(rt.db.engine, "commit", refuse)
+    answers: list[tuple[int, Any, str | None]] = []
+
+    def sender(n: int) -> None:
+        body = _body(_messages(2, f"f{n}."))
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign_body(SECRET, body)}
+        response = app.test_client().post(f"/webhooks/messenger/{key}", data=body, headers=headers)
+        answers.append((response.status_code, response.get_json(silent=True), response.headers.get("Retry-After")))
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    event.remove(rt.db.engine, "commit", refuse)
+
+    assert len(answers) == 6
+    for status, answer, retry_after in answers:
+        assert status == 503 and answer["error"] == "IntakeFailed"
+        assert "OperationalError" in answer["reason"] and "deliver it again" in answer["reason"]
+        assert retry_after is not None and int(retry_after) > 0
+    assert _count(rt, t.mentions) == 1  # the warm-up's only
+    # The network delivers them again: stored now, each once.
+    for n in range(6):
+        assert _post(app.test_client(), "messenger", key, _body(_messages(2, f"f{n}.")))[1]["new"] == 2
+    assert _count(rt, t.mentions) == 1 + 12
