@@ -66,6 +66,11 @@ MILLION = 1_000_000
 # named again; horseshoe's processes, whose memory is measured, hold none of it.
 ARCHIVED_SOBJECTS = ("SocialPost", "SocialPersona", "Contact", "Case", "CaseComment", "Account", "Lead")
 ARCHIVE_KEEP = 5_000
+# The org's daily API allocation: a large Unlimited Edition org (100,000 + 5,000 a licence, up to
+# millions). The fake's default is a Developer Edition's 15,000, and horseshoe rightly stops calling an
+# org at 80% of its allocation (``plugin/salesforce/api.py``): at ~0.02 calls a mention the 1,000,000
+# run stopped delivering at ~600,000 mentions (2026-12-01), which is the guard, not a memory figure.
+SALESFORCE_DAILY_CALLS = 5_000_000
 STALL_SECONDS = 120.0  # no progress for this long fails the run (its logs say why)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -108,6 +113,7 @@ def run(
     total = mentions if mentions is not None else (20_000 if quick else 1_000_000)
     data_dir = Path(tempfile.mkdtemp(prefix="horseshoe-memory-"))
     fakes = Fakes(0.0)
+    fakes.org.state.set_api_limit(SALESFORCE_DAILY_CALLS, org_id=fakes.org.org_id)
     ok = False
     try:
         with database(store) as url:
