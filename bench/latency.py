@@ -37,6 +37,7 @@ from rich.table import Table
 
 from bench.drain import LATENCY, Fakes
 from bench.procs import Proc, horseshoe_argv
+from bench.webhook_client import webhook_session
 from plugin.config import Settings
 from plugin.runtime import build_runtime
 from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_PAGE_ID, DEFAULT_TOKEN, MetaState
@@ -63,6 +64,7 @@ class Run:
     rate: int
     due: dict[str, float] = field(default_factory=dict)  # mid -> time.time() it was due
     refused: int = 0  # webhooks answered with anything but 200 (or not at all)
+    errors: list[str] = field(default_factory=list)  # "mid: what went wrong" for each of them
     zendesk: dict[str, float] = field(default_factory=dict)  # mid -> seconds to its ticket
     salesforce: dict[str, float] = field(default_factory=dict)  # mid -> seconds to its SocialPost
     zendesk_calls: int = 0
@@ -151,16 +153,18 @@ def send(url: str, run: Run, seconds: float, label: str) -> None:
     lock = threading.Lock()
 
     def post(mid: str, sender: str, due: float) -> None:
-        session = getattr(local, "session", None) or requests.Session()
+        session = getattr(local, "session", None) or webhook_session()
         local.session = session
         body, headers = webhook(mid, sender, f"my order {mid} never arrived, can you help?", due)
         try:
-            ok = session.post(url, data=body, headers=headers, timeout=60).status_code == 200
-        except requests.RequestException:
-            ok = False
-        if not ok:
+            status = session.post(url, data=body, headers=headers, timeout=60).status_code
+            error = "" if status == 200 else f"HTTP {status}"
+        except requests.RequestException as exc:  # still unanswered after webhook_session's resends
+            error = repr(exc)
+        if error:
             with lock:
                 run.refused += 1
+                run.errors.append(f"{mid}: {error}")
 
     total = int(run.rate * seconds)
     start = time.time() + 0.2
@@ -231,8 +235,15 @@ def warm_up(world: World, base: str) -> None:
     Its label is one letter, like the measured steps', so its texts have as many words: posts under
     ``LONG_POST_WORDS`` use lingua's high-accuracy models, which load on the first such post and hold
     the interpreter lock meanwhile (1-5 s: every thread of the process stops). With "warm" (one word
-    more) the warm-up loaded only the other detector and the 10/s step paid that load."""
-    step(world, base, 5, 2.0, "w", give_up_s=300)
+    more) the warm-up loaded only the other detector and the 10/s step paid that load.
+
+    A webhook the server did not take would never become a ticket: stop at once rather than wait
+    ``give_up_s`` for it."""
+    run = Run(5)
+    send(base + world.webhook_path, run, 2.0, "w")
+    if run.refused:
+        raise RuntimeError(f"{run.refused} warm-up webhooks not taken: {'; '.join(run.errors[:5])}")
+    collect(world, run, give_up_s=300)
 
 
 def draw(results: dict[int, dict[str, Any]], path: Path = SVG) -> None:

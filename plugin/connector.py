@@ -273,7 +273,7 @@ class ListeningSettings(AccountSettings):
         max_length=2000,
         title="Listening: brand names, keywords, hashtags",
         description=(
-            "Comma-separated, any language (acme, #acmehelp, \"acme bank\", акме). Posts naming them without "
+            'Comma-separated, any language (acme, #acmehelp, "acme bank", акме). Posts naming them without '
             "tagging this account are found through the network's search; triage keeps the ones meant for "
             "you and they become tickets tagged 'listening'. Empty = no listening."
         ),

@@ -60,8 +60,8 @@ def build_runtime(
 def warm_up(runtime: Runtime) -> None:
     """Load now what the first mentions would otherwise load mid-traffic: triage's language models.
 
-    Called by the processes that triage (``horseshoe worker``, its Celery pool children, the demo; each
-    ``horseshoe serve`` worker does the same in ``HorseshoeServer.load``) before they take traffic;
+    Called by the processes that triage (``horseshoe worker``, its Celery pool children, each
+    ``horseshoe serve`` worker in ``HorseshoeServer.load``, the demo) before they take traffic;
     lazily, the first short post would hold the GIL for about 2-3 s and stall every request thread and
     worker lane of the process. Not in ``build_runtime``: tests and one-shot commands build many
     runtimes and need not pay for it.

@@ -83,9 +83,7 @@ def principal_of(admin: AdminRow, csrf_token: str) -> Principal:
     else:
         tenant_id = runtime().store.tenant_id(admin.tenant_key or "")
         scope = (tenant_id,) if tenant_id is not None else ()
-    return Principal(
-        admin.id, admin.name, admin.role, admin.tenant_key, scope, csrf_token, admin.must_change_password
-    )
+    return Principal(admin.id, admin.name, admin.role, admin.tenant_key, scope, csrf_token, admin.must_change_password)
 
 
 def principal() -> Principal | None:

@@ -85,9 +85,13 @@ class DashboardPlugin:
         tenant = current_tenant()
         if tenant is None or self.runtime is None or ratings.parse_rating(mention.text) is None:
             return None
-        if self.runtime.store.service.survey_of(
-            tenant.id, mention.network, mention.author.external_id, utcnow() - ratings.ANSWER_WINDOW
-        ) is None or mention.visibility != "private":
+        if (
+            self.runtime.store.service.survey_of(
+                tenant.id, mention.network, mention.author.external_id, utcnow() - ratings.ANSWER_WINDOW
+            )
+            is None
+            or mention.visibility != "private"
+        ):
             return None
         return Labels(engage=False, skip_reason="satisfaction_rating")  # type: ignore[call-arg]
 

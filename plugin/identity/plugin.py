@@ -189,8 +189,7 @@ class IdentityPlugin:
             bucket.setdefault(f"{where}_emails", set()).update(emails)
             bucket.setdefault(f"{where}_phones", set()).update(phones)
         return {
-            key: Facts(**{name: frozenset(values) for name, values in bucket.items()})
-            for key, bucket in found.items()
+            key: Facts(**{name: frozenset(values) for name, values in bucket.items()}) for key, bucket in found.items()
         }
 
     def resolve(self, tenant_id: int, sink: str, profiles: list[SocialProfile]) -> dict[tuple[str, str], Decision]:
@@ -441,7 +440,6 @@ class IdentityPlugin:
         for network, author in profiles:
             self.forget(tenant_id, network, author, actor, why)
         return profiles
-
 
     # ------------------------------------------------------------------ Zendesk event callbacks
     def zendesk_event(self, tenant_id: int, event: dict[str, Any]) -> str:

@@ -49,10 +49,8 @@ class _Snapshot:
 
 
 # Every webhook's write transaction reads it first: compiled once per dialect, run on the driver.
-_GENERATION = Statements(
-    lambda _dialect, _key: select(ct.cache_generations.c.generation).where(
-        ct.cache_generations.c.name == bindparam("name")
-    )
+_GENERATION = Statements.fixed(
+    select(ct.cache_generations.c.generation).where(ct.cache_generations.c.name == bindparam("name"))
 )
 
 

@@ -65,8 +65,14 @@ class AdminRepository:
             with self.db.begin() as conn:
                 result = conn.execute(
                     insert(ct.admin_users).values(
-                        name=name, password_hash=password_hash, role=role, tenant_key=tenant_key, disabled=False,
-                        must_change_password=must_change, created_at=now, updated_at=now,
+                        name=name,
+                        password_hash=password_hash,
+                        role=role,
+                        tenant_key=tenant_key,
+                        disabled=False,
+                        must_change_password=must_change,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
                 return new_id(result)
@@ -118,8 +124,12 @@ class AdminRepository:
             conn.execute(delete(ct.admin_sessions).where(ct.admin_sessions.c.expires_at < now))
             conn.execute(
                 insert(ct.admin_sessions).values(
-                    id_hash=id_hash, admin_id=admin_id, csrf_token=csrf_token, created_at=now,
-                    expires_at=now + lifetime, last_seen_at=now,
+                    id_hash=id_hash,
+                    admin_id=admin_id,
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    expires_at=now + lifetime,
+                    last_seen_at=now,
                 )
             )
 
@@ -169,6 +179,4 @@ class AdminRepository:
         rows older than the window are dropped."""
         la = ct.login_attempts.c
         with self.db.begin() as conn:
-            conn.execute(
-                delete(ct.login_attempts).where(or_(la.name == name[:255], la.created_at < utcnow() - window))
-            )
+            conn.execute(delete(ct.login_attempts).where(or_(la.name == name[:255], la.created_at < utcnow() - window)))

@@ -185,9 +185,7 @@ class DeliveryRepository:
         return states
 
 
-def add_deliveries(
-    conn: Connection, routed: Sequence[tuple[int, int, Mapping[str, dict[str, Any] | None]]]
-) -> None:
+def add_deliveries(conn: Connection, routed: Sequence[tuple[int, int, Mapping[str, dict[str, Any] | None]]]) -> None:
     """For each (mention id, tenant id, matches): a pending delivery per sink of ``matches`` that the
     mention does not have yet (routing twice after a crash adds nothing). The existing ones are read
     with one query and the new ones written with one multi-row INSERT, for a whole group commit."""

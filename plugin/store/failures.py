@@ -96,8 +96,18 @@ class FailureRepository:
         d, m, tn = t.deliveries.c, t.mentions.c, t.tenants.c
         with self.db.read() as conn:
             rows = conn.execute(
-                select(d.id, d.tenant_id, tn.key, d.sink, m.network, m.external_id, m.payload, d.attempts,
-                       d.last_error, d.updated_at)
+                select(
+                    d.id,
+                    d.tenant_id,
+                    tn.key,
+                    d.sink,
+                    m.network,
+                    m.external_id,
+                    m.payload,
+                    d.attempts,
+                    d.last_error,
+                    d.updated_at,
+                )
                 .join(t.mentions, m.id == d.mention_id)
                 .join(t.tenants, tn.id == d.tenant_id)
                 .where(d.status == DeliveryStatus.FAILED, _scoped(d.tenant_id, tenant_ids))
@@ -110,10 +120,17 @@ class FailureRepository:
             author = payload.get("author") or {}
             found.append(
                 FailedDelivery(
-                    id=int(r.id), tenant_id=int(r.tenant_id), tenant=r.key, sink=r.sink, network=r.network,
-                    external_id=r.external_id, author=str(author.get("handle") or author.get("external_id") or ""),
-                    text=_preview(payload.get("text")), attempts=int(r.attempts),
-                    reason=r.last_error or "failed (no reason recorded)", updated_at=as_utc(r.updated_at),
+                    id=int(r.id),
+                    tenant_id=int(r.tenant_id),
+                    tenant=r.key,
+                    sink=r.sink,
+                    network=r.network,
+                    external_id=r.external_id,
+                    author=str(author.get("handle") or author.get("external_id") or ""),
+                    text=_preview(payload.get("text")),
+                    attempts=int(r.attempts),
+                    reason=r.last_error or "failed (no reason recorded)",
+                    updated_at=as_utc(r.updated_at),
                 )
             )
         return found
@@ -134,10 +151,16 @@ class FailureRepository:
             payload = dict(row.payload or {})
             found.append(
                 UncertainReply(
-                    id=int(row.id), tenant_id=int(row.tenant_id), tenant=row.key, source=row.source,
-                    network=row.network, account=str(row.handle or payload.get("account") or ""),
-                    in_reply_to=str(payload.get("in_reply_to") or ""), text=_preview(payload.get("text")),
-                    attempts=int(row.attempts), reason=row.last_error or "outcome unknown",
+                    id=int(row.id),
+                    tenant_id=int(row.tenant_id),
+                    tenant=row.key,
+                    source=row.source,
+                    network=row.network,
+                    account=str(row.handle or payload.get("account") or ""),
+                    in_reply_to=str(payload.get("in_reply_to") or ""),
+                    text=_preview(payload.get("text")),
+                    attempts=int(row.attempts),
+                    reason=row.last_error or "outcome unknown",
                     updated_at=as_utc(row.updated_at),
                 )
             )
@@ -155,8 +178,11 @@ class FailureRepository:
             ).all()
         return [
             AuditedAction(
-                tenant=row.key, kind=row.kind.split(":", 1)[1], actor=str(row.data.get("actor", "")),
-                why=str(row.data.get("why", "")), target=str(row.data.get("target", "")),
+                tenant=row.key,
+                kind=row.kind.split(":", 1)[1],
+                actor=str(row.data.get("actor", "")),
+                why=str(row.data.get("why", "")),
+                target=str(row.data.get("target", "")),
                 created_at=as_utc(row.created_at),
             )
             for row in rows
@@ -212,9 +238,7 @@ class FailureRepository:
         with self.db.begin() as conn:
             tenant_id = self._tenant_of(conn, table, row_id, tenant_ids)
             changed = conn.execute(
-                update(table)
-                .where(table.c.id == row_id, table.c.status == expected)
-                .values(updated_at=now, **values)
+                update(table).where(table.c.id == row_id, table.c.status == expected).values(updated_at=now, **values)
             ).rowcount
             target = f"{_noun(table)} {row_id}"
             if not changed:

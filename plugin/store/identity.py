@@ -21,9 +21,7 @@ from plugin.store.statuses import LinkStatus, MentionStatus
 
 # Fields of a link that hold personal data (removed when a person asks to be forgotten).
 PERSONAL = ("evidence", "candidates", "profile", "fingerprint")
-LINK_FIELDS = frozenset(
-    {"status", "record_id", "record_type", "confidence", "merged", *PERSONAL}
-)
+LINK_FIELDS = frozenset({"status", "record_id", "record_type", "confidence", "merged", *PERSONAL})
 
 
 @dataclass(frozen=True)

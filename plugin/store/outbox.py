@@ -319,7 +319,7 @@ def _handoff_query() -> Select[Any]:
 
 # Every private message of a webhook asks it: compiled once per dialect and run on the driver
 # (plugin/store/rawsql.py), since building and executing it through SQLAlchemy cost more than running it.
-_HANDOFF_QUERY = Statements(lambda _dialect, _key: _handoff_query())
+_HANDOFF_QUERY = Statements.fixed(_handoff_query())
 
 
 def handoff_thread_on(

@@ -99,3 +99,9 @@ class Statements:
             with self._lock:
                 found = self._compiled.setdefault((dialect.name, key), found)
         return found
+
+    @classmethod
+    def fixed(cls, statement: ClauseElement) -> Statements:
+        """One statement with no variants, built once by the caller: compiled once per dialect all the same
+        (the same expression compiles to different SQL on SQLite and PostgreSQL)."""
+        return cls(lambda _dialect, _key: statement)

@@ -73,8 +73,15 @@ def evaluate_lines(lines: Iterable[str]) -> dict[str, Any]:
             raise click.ClickException(f"line {number}: {str(exc).splitlines()[0]}") from None
         labels = merge_labels(hooks.triage(mention))
         cases.append(
-            Case(item["text"], item["intent"], item.get("lang"), item.get("sentiment"),
-                 labels.intent, labels.language, labels.sentiment)
+            Case(
+                item["text"],
+                item["intent"],
+                item.get("lang"),
+                item.get("sentiment"),
+                labels.intent,
+                labels.language,
+                labels.sentiment,
+            )
         )
     if not cases:
         raise click.ClickException("no labelled lines to evaluate")

@@ -18,10 +18,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from plugin.config import Settings
-from plugin.runtime import build_runtime
+from plugin.runtime import build_runtime, warm_up
 from plugin.traffic import TRAFFIC
-from plugin.triage import language
-from plugin.triage.rules import RulesFile
 from plugin.web.app import create_app
 from plugin.worker.loop import Worker
 
@@ -94,7 +92,7 @@ class HorseshoeServer(BaseApplication):
         runtime = build_runtime(self.settings, upgrade=False)  # the master upgraded the schema once
         # This process triages (the in-process worker's routing, the observers): its language models are
         # loaded now, before it takes a request, not by the first short post in the middle of traffic.
-        language.preload(RulesFile(self.settings.triage_rules or None).languages())
+        warm_up(runtime)
         if self.with_worker and not self.settings.broker_url:
             Worker(runtime).start_thread()
         app = create_app(runtime)

@@ -1,10 +1,10 @@
 """The ``/_sandbox/*`` routes every fake answers alike; a fake's own control routes live in its urls.py.
 
-    POST /_sandbox/reset        forget all state (the JSON body, if any, goes to ``state.reset`` as options)
-    GET  /_sandbox/state        ``state.summary()``
-    GET  /_sandbox/faults       the fault plan's settings and counts (POST: see sandbox/faults.py)
-    GET|POST /_sandbox/latency  {"seconds": 0.25}: added to every API call
-    GET|POST /_sandbox/rate_limit {"requests": 100, "window": 60}: a budget per window (null: none)
+POST /_sandbox/reset        forget all state (the JSON body, if any, goes to ``state.reset`` as options)
+GET  /_sandbox/state        ``state.summary()``
+GET  /_sandbox/faults       the fault plan's settings and counts (POST: see sandbox/faults.py)
+GET|POST /_sandbox/latency  {"seconds": 0.25}: added to every API call
+GET|POST /_sandbox/rate_limit {"requests": 100, "window": 60}: a budget per window (null: none)
 """
 
 from __future__ import annotations
@@ -46,9 +46,7 @@ def _rate_limit(service: FakeService[Any], body: dict[str, Any]) -> Any:
     if body:
         requests = body.get("requests")
         window = body.get("window")
-        service.set_rate_limit(
-            None if requests is None else int(requests), None if window is None else float(window)
-        )
+        service.set_rate_limit(None if requests is None else int(requests), None if window is None else float(window))
     return {"requests": service.settings.rate_limit, "window": service.settings.rate_window}
 
 

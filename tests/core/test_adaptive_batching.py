@@ -165,7 +165,11 @@ def test_a_salesforce_call_under_way_holds_neither_zendesk_nor_routing(
     gate = threading.Event()
     app = fakes.org.app
     sleep, latency = app._sleep, app.settings.latency
-    app._sleep = lambda _seconds: gate.wait(120)  # every Salesforce request waits for the gate
+
+    def held(_seconds: float) -> None:  # every Salesforce request waits for the gate
+        gate.wait(120)
+
+    app._sleep = held
     app.set_latency(0.001)
     first, second = unique("lane1"), unique("lane2")
     worker = Worker(rt, owner="lanes")

@@ -12,7 +12,7 @@ from typing import Any
 import pluggy
 from pydantic import Field, SecretStr
 
-from plugin.connector import AccountContext, Connector, ConnectorModel, PollPage
+from plugin.connector import AccountContext, AccountSettings, Connector, ConnectorModel, PollPage
 from plugin.models import Limits, Mention, PostResult, Reply
 
 hookimpl = pluggy.HookimplMarker("horseshoe")
@@ -29,7 +29,7 @@ class FormnetCredentials(ConnectorModel):
     app_id: str = Field(title="App id", description="Shown beside the token.")
 
 
-class FormnetSettings(ConnectorModel):
+class FormnetSettings(AccountSettings):  # what every settings_model is: the host reads its poll and rate fields
     page_size: int = Field(default=50, ge=1, le=100, title="Page size", description="Items per poll.")
     include_dms: bool = Field(default=True, title="Include direct messages")
     region: Region = Field(default=Region.EU, title="Data region")

@@ -8,6 +8,7 @@ the runtimes tests build do not pay for it.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -72,15 +73,20 @@ def test_building_a_runtime_does_not_load_them(rules_path: str, tmp_path: Path) 
         rt.db.dispose()
 
 
-def test_a_serve_process_loads_them_before_it_gets_its_app(rules_path: str, tmp_path: Path) -> None:
+def test_a_serve_process_loads_them_before_it_gets_its_app(
+    rules_path: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from plugin.web.server import HorseshoeServer
 
     settings = fast_settings(str(tmp_path), triage_rules=rules_path)
     build_runtime(settings).db.dispose()  # what `serve` does in gunicorn's master
     server = HorseshoeServer(settings, host="127.0.0.1", port=0, workers=1, threads=1, with_worker=False)
-    app = server.load()  # what each gunicorn worker runs before it accepts a connection
+    with caplog.at_level(logging.INFO, logger="plugin.runtime"):
+        app = server.load()  # what each gunicorn worker runs before it accepts a connection
     assert app is not None
     assert language.loaded(EVERY_TENANTS)
+    # Through ``warm_up``, like the other entry points: the operator sees how long the load took.
+    assert any("language models for de, en, fr, ru, uk" in r.getMessage() for r in caplog.records)
 
 
 def test_a_celery_pool_child_loads_them_with_its_runtime(rules_path: str, tmp_path: Path) -> None:

@@ -108,7 +108,9 @@ def test_a_valid_form_stores_credentials_encrypted_and_settings(client: FlaskCli
     assert found is not None
     context = found[1]
     assert dict(context.credentials) == {"token": "tok-1", "app_id": "app-9"}
-    assert dict(context.settings) == {"page_size": 20, "include_dms": False, "region": "us", "languages": ["en"]}
+    # ``satisfaction`` is AccountSettings' own checkbox (every settings_model has it): unticked, False.
+    expected = {"page_size": 20, "include_dms": False, "region": "us", "languages": ["en"], "satisfaction": False}
+    assert dict(context.settings) == expected
     with rt.db.engine.connect() as conn:
         raw = conn.exec_driver_sql("SELECT credentials_enc FROM accounts").scalar()
     assert "tok-1" not in str(raw)
