@@ -33,6 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, bootsteps
+from celery import current_app as current_celery_app
+from celery.signals import worker_process_init
 from kombu.exceptions import KombuError
 
 from plugin.config import Settings
@@ -46,6 +48,11 @@ DEFAULT_QUEUE = "horseshoe"
 WAKE_INTERVAL = 0.2  # seconds: at most one wake message per process in this window
 MAX_PASSES = 25  # run_once passes per task before handing on to a fresh task
 MESSAGE_EXPIRES = 60.0  # a wake or tick older than this is pointless: newer ones exist
+# How long a prefork child may take to start before Celery kills it (Celery's default: 4 s). A child
+# builds its runtime and loads the language models at start (``_build_in_pool_child``): about 2-3 s of
+# CPU alone, more with the other children starting beside it on a loaded machine.
+POOL_CHILD_START_SECONDS = 60.0
+POOL_CHILD_INIT = "horseshoe.pool-child-runtime"  # the one worker_process_init receiver of this process
 
 RuntimeFactory = Callable[[Settings], Runtime]
 
@@ -81,6 +88,15 @@ class HorseshoeCelery(Celery):
     def send_work(self) -> None:
         """Publish one ``horseshoe.work`` message (raises kombu errors: callers decide)."""
         self.send_task(TASK_NAME, expires=MESSAGE_EXPIRES)
+
+
+def _build_in_pool_child(**_: Any) -> None:
+    """A prefork child builds its runtime (and loads the language models) as it starts, before it takes
+    a task: lazily, its first task waited 2-3 s for them. Celery made the worker's app current in this
+    child before sending the signal; any other app's worker is none of horseshoe's business."""
+    app = current_celery_app._get_current_object()
+    if isinstance(app, HorseshoeCelery):
+        app.runtime()
 
 
 class Waker:
@@ -220,6 +236,7 @@ def make_celery(
         task_default_routing_key=queue,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        worker_proc_alive_timeout=POOL_CHILD_START_SECONDS,
     )
 
     def work() -> dict[str, int]:
@@ -228,6 +245,9 @@ def make_celery(
     # shared=False: a shared task would be copied into every later app in this process (tests, reloads).
     app.task(name=TASK_NAME, ignore_result=True, shared=False)(work)
     app.steps["worker"].add(_TickerStep)
+    # Connected here, not on import: importing this module registers nothing. One receiver per process
+    # (dispatch_uid), whatever the number of apps made; it asks which app is current in the child.
+    worker_process_init.connect(_build_in_pool_child, weak=False, dispatch_uid=POOL_CHILD_INIT)
     with _bindings_lock:
         old = _bindings.get(settings)
         _bindings[settings] = app

@@ -101,6 +101,29 @@ def test_a_celery_pool_child_loads_them_with_its_runtime(rules_path: str, tmp_pa
         rt.db.dispose()
 
 
+def test_a_celery_pool_child_builds_its_runtime_as_it_starts(rules_path: str, tmp_path: Path) -> None:
+    from celery import current_app
+    from celery.signals import worker_process_init
+
+    from plugin.worker import scaleout
+
+    # No broker is reached: the app only needs a URL to exist, and the signal is sent here by hand.
+    settings = fast_settings(str(tmp_path), triage_rules=rules_path, broker_url="redis://127.0.0.1:9/0")
+    build_runtime(settings).db.dispose()  # what `horseshoe worker` does before the pool forks
+    app = scaleout.make_celery(settings)
+    previous = current_app._get_current_object()
+    app.set_current()  # what Celery's prefork child does before it sends worker_process_init
+    try:
+        worker_process_init.send(sender="celery@test")  # a pool child starting, before its first task
+        assert language.loaded(EVERY_TENANTS)
+        assert app.conf.worker_proc_alive_timeout >= 30  # Celery would kill a child still loading at 4 s
+    finally:
+        previous.set_current()
+        assert isinstance(app, scaleout.HorseshoeCelery)
+        app.runtime().db.dispose()
+        scaleout.release(settings)
+
+
 def test_horseshoe_worker_loads_them_before_its_first_pass(rules_path: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HORSESHOE_TRIAGE_RULES": rules_path}
     command = [sys.executable, "-m", "plugin.cli", "-v", "--data-dir", str(tmp_path), "worker"]
