@@ -230,7 +230,7 @@ class IntakeRepository:
             with self.db.begin() as conn:
                 expected = {job.expect_generation for job in batch} - {None}
                 current = read_generation(conn) if expected else None
-                for job in batch:
+                for index, job in enumerate(batch):
                     if job.expect_generation is not None and job.expect_generation != current:
                         job.error = StaleAccounts(f"accounts changed (generation {job.expect_generation} -> {current})")
                     elif len(batch) == 1:
@@ -240,11 +240,14 @@ class IntakeRepository:
                             job.error = exc
                             raise
                     else:
+                        _savepoint(conn, "SAVEPOINT", index)
                         try:
-                            with conn.begin_nested():
-                                job.result = job.store(IntakeTransaction(conn))
+                            job.result = job.store(IntakeTransaction(conn))
                         except Exception as exc:  # noqa: BLE001 - rolled back alone, re-raised in its caller
                             job.error = exc
+                            _savepoint(conn, "ROLLBACK TO SAVEPOINT", index)
+                        else:
+                            _savepoint(conn, "RELEASE SAVEPOINT", index)
         except Exception as exc:  # noqa: BLE001 - nothing of the batch is stored: every caller raises it
             # BEGIN, the generation read or the COMMIT failed (not a caller's own store): the database
             # could not take the batch now, and every caller says so (a 503 to a webhook's sender).
@@ -259,6 +262,19 @@ class IntakeRepository:
         accounts changed since ``expect_generation``."""
         with self.db.read() as conn:
             _check_generation(conn, expect_generation)
+
+
+def _savepoint(conn: Connection, verb: str, index: int) -> None:
+    """``SAVEPOINT`` / ``RELEASE SAVEPOINT`` / ``ROLLBACK TO SAVEPOINT`` of one job of a group commit,
+    on the driver's cursor inside ``conn``'s transaction. ``conn.begin_nested()`` did the same through
+    SQLAlchemy's execution path (a compiled ``SavepointClause``, an execution context and events, twice
+    per job): ~10% of a webhook request's CPU under load. Same SQL on SQLite and PostgreSQL; the name
+    is the job's place in the batch, so no two savepoints of a transaction share one."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"{verb} horseshoe_intake_{index}")
+    finally:
+        cursor.close()
 
 
 def _check_generation(conn: Connection, expected: int) -> None:
