@@ -135,11 +135,25 @@ def test_a_lease_lost_before_an_update_leaves_the_post_alone(sink: SalesforceSin
     assert post["Content"] == "v1"
 
 
-def test_a_lease_lost_while_the_case_was_written_creates_no_post(sink: SalesforceSink, sfenv: SfEnv) -> None:
+def test_a_lease_lost_while_the_case_was_looked_up_creates_no_post(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    # A returning author: the batch queries the persona's earlier posts for their Case between the
+    # first fence and the writes, so the lease is asked again before anything is written.
+    [first] = sink.deliver(connection(sfenv), [item(make_mention("m1", author="u1"))])
     fence = _Fence(held_calls=1)
     conn = SinkConnection(1, "acme", "salesforce", sfenv.config(), fence=fence)
-    _lost(sink.deliver(conn, [item(make_mention("m1", author="u1"))]))
-    assert fence.calls == 2 and sfenv.records("SocialPost") == []
+    _lost(sink.deliver(conn, [item(make_mention("m2", author="u1"))]))
+    assert fence.calls == 2
+    assert [p["Id"] for p in sfenv.records("SocialPost")] == [first.remote_id]
+
+
+def test_a_batch_that_sent_nothing_since_its_fence_is_not_fenced_again(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    # New authors: nothing goes out between the fence after the look-ups and the writes call, so a
+    # second fence would only repeat the first (one writer transaction per batch saved).
+    fence = _Fence(held_calls=1)
+    conn = SinkConnection(1, "acme", "salesforce", sfenv.config(), fence=fence)
+    out = sink.deliver(conn, [item(make_mention("m1", author="u1")), item(make_mention("m2", author="u2"))])
+    assert [o.status for o in out] == ["delivered"] * 2 and fence.calls == 1
+    assert len(sfenv.records("SocialPost")) == 2 and len(sfenv.records("SocialPersona")) == 2
 
 
 def test_a_case_locked_elsewhere_retries_only_the_posts_joining_it(sink: SalesforceSink, sfenv: SfEnv) -> None:
