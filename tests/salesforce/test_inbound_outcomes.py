@@ -6,8 +6,10 @@ twice in a batch is one record and two outcomes; a reply whose parent is on its 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
+from plugin.pipeline.notices import deletion_notice
 from plugin.salesforce.sink import SalesforceSink
 from plugin.sink import DeliveryOutcome, SinkConnection
 from sandbox.salesforce import DuplicateRule
@@ -163,3 +165,16 @@ def test_a_case_locked_elsewhere_retries_only_the_posts_joining_it(sink: Salesfo
     out = _by_author(sink, connection(sfenv), ("u1", "m2"), ("u2", "m3"))
     assert out["m2"].status == "retry" and "UNABLE_TO_LOCK_ROW" in out["m2"].error
     assert out["m3"].status == "delivered", out["m3"].error
+
+
+def test_a_note_whose_lease_was_lost_writes_no_comment(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    # The host asks no fence before a Salesforce call (``fences_writes``): the note asks its own.
+    original = make_mention("m1", author="u1")
+    sink.deliver(connection(sfenv), [item(original)])
+    note = deletion_notice(original, datetime.now(UTC))
+    fence = _Fence(held_calls=0)
+    conn = SinkConnection(1, "acme", "salesforce", sfenv.config(), fence=fence)
+    _lost(sink.deliver(conn, [item(note)]))
+    assert fence.calls == 1 and sfenv.records("CaseComment") == []
+    [out] = sink.deliver(connection(sfenv), [item(note)])
+    assert out.status == "delivered" and len(sfenv.records("CaseComment")) == 1
