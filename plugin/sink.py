@@ -166,6 +166,10 @@ class Sink(ABC):
     name: str = ""
     display_name: str = ""
     max_batch: int = 100
+    # True for a sink that asks ``connection.fence`` itself right before each of its writes: the host
+    # then skips its own fence before the call (one writer transaction less per batch; a read-only
+    # look-up of work another worker took over meanwhile costs only that read).
+    fences_writes: bool = False
 
     @abstractmethod
     def deliver(self, connection: SinkConnection, items: list[DeliveryItem]) -> list[DeliveryOutcome]:

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -106,14 +107,28 @@ class SalesforceApi:
         self.calls = 0
         self.usage: tuple[int, int] | None = None
         self._blocked_until: float | None = None  # monotonic time the share guard lifts
-        # Headers of the last response (simple-salesforce's exceptions do not keep them).
-        self._last_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        # Per thread (the client is shared by a CRM's concurrent batches, plugin/worker/overlap.py):
+        # the headers of its last response (simple-salesforce's exceptions do not keep them), and
+        # the requests it sent (``sent_here``).
+        self._local = threading.local()
+        self._login = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SalesforceApi(auth={self.cfg.auth!r})"
 
     @property
+    def sent_here(self) -> int:
+        """Requests this thread sent through this client so far."""
+        return int(getattr(self._local, "sent", 0))
+
+    @property
     def client(self) -> Salesforce:
+        if self._client is not None:
+            return self._client
+        with self._login:  # two threads needing a session at once log in once
+            return self._open()
+
+    def _open(self) -> Salesforce:
         if self._client is None:
             client = open_client(self.cfg)
             # Where Salesforce says (oauth connections), when this session expires: the connection's
@@ -130,7 +145,7 @@ class SalesforceApi:
         self._client = None
 
     def _remember_headers(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._last_headers = response.headers
+        self._local.headers = response.headers
         record(response)  # Sforce-Limit-Info settles the org's shared rate budget (plugin.ratebudget)
 
     # -- call plumbing ---------------------------------------------------------------------------
@@ -169,6 +184,7 @@ class SalesforceApi:
         relogged = False
         while True:
             self.calls += 1
+            self._local.sent = self.sent_here + 1
             try:
                 result = fn(self.client)
             except SalesforceExpiredSession as exc:
@@ -179,7 +195,7 @@ class SalesforceApi:
                     continue
                 raise AuthError(f"salesforce {code} during {what}: {message}", code=code) from None
             except SalesforceError as exc:
-                raise translate(exc, what, self._last_headers) from None
+                raise translate(exc, what, getattr(self._local, "headers", CaseInsensitiveDict())) from None
             except requests.RequestException as exc:
                 raise RetriableError(f"salesforce unreachable during {what}: {exc.__class__.__name__}") from exc
             self._record_usage()

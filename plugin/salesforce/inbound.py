@@ -98,6 +98,7 @@ class InboundBatch:
         self.outcomes: dict[int, DeliveryOutcome] = {}
         self.created_personas: set[str] = set()  # SocialPersona ids this batch made: no earlier posts
         self.writer: Writer = Immediate(api)
+        self._fenced_at: int | None = None  # ``api.sent_here`` right after the last fence
 
     # -- outcomes ------------------------------------------------------------------------------
     def _fail(self, work: _Item, result_or_text: dict[str, Any] | str, what: str) -> None:
@@ -115,11 +116,14 @@ class InboundBatch:
 
     def _fenced(self, work: list[_Item]) -> None:
         """Right before records are created: items whose lease another worker took over meanwhile
-        are left to it (it looked them up after us and would create them too)."""
+        are left to it (it looked them up after us and would create them too). Not asked again when
+        this batch sent no request since the last fence (a batch of new authors: only local work
+        in between, as between any fence and the request it guards): one writer transaction less."""
         open_ids = [w.item.delivery_id for w in work if not self._done(w)]
-        if not open_ids:
+        if not open_ids or self._fenced_at == self.api.sent_here:
             return
         held = self.fence(open_ids)
+        self._fenced_at = self.api.sent_here
         for w in work:
             if not self._done(w) and w.item.delivery_id not in held:
                 self.outcomes[w.item.delivery_id] = DeliveryOutcome(

@@ -10,10 +10,11 @@ Deleted when the note says the customer deleted it, so list views show it too.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from typing import Any
 
 from plugin.salesforce.api import RETRIABLE_CODES, SalesforceApi, record_error
-from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus
+from plugin.sink import DeliveryItem, DeliveryOutcome, OutcomeStatus, all_held
 
 log = logging.getLogger(__name__)
 COMMENT_BODY_MAX = 4000  # CaseComment.CommentBody
@@ -24,7 +25,11 @@ def _post_key(item: DeliveryItem) -> str:
     return f"{item.mention.network}:{item.mention.parent_id}"
 
 
-def write(api: SalesforceApi, items: list[DeliveryItem]) -> list[DeliveryOutcome]:
+def write(
+    api: SalesforceApi, items: list[DeliveryItem], fence: Callable[[Collection[int]], set[int]] = all_held
+) -> list[DeliveryOutcome]:
+    """``fence``: asked right before the comments are written (the sink's ``fences_writes``); notes
+    whose lease another worker took over meanwhile are left to it."""
     if not items:
         return []
     rows = api.query_in(
@@ -44,6 +49,10 @@ def write(api: SalesforceApi, items: list[DeliveryItem]) -> list[DeliveryOutcome
             )
             continue
         ready.append((item, post))
+    held = fence([item.delivery_id for item, _ in ready]) if ready else set()
+    lost = "lease lost: another worker delivers it"
+    outcomes += [DeliveryOutcome(i.delivery_id, "retry", error=lost) for i, _ in ready if i.delivery_id not in held]
+    ready = [(item, post) for item, post in ready if item.delivery_id in held]
     if not ready:
         return outcomes
     comments = [

@@ -75,6 +75,7 @@ class SalesforceSink(Sink):
     name = "salesforce"
     display_name = "Salesforce (Social Customer Service)"
     max_batch = MAX_COLLECTION
+    fences_writes = True  # inbound.py and notes.py ask the lease right before their writes
 
     def __init__(self) -> None:
         self._apis: dict[tuple[int, str], SalesforceApi] = {}
@@ -118,7 +119,7 @@ class SalesforceSink(Sink):
         notes = [i for i in items if notices.is_notice(i.mention)]
         posts = [i for i in items if not notices.is_notice(i.mention)]
         outcomes = InboundBatch(api, connection.config, fence=connection.fence).run(posts) if posts else []
-        return outcomes + case_notes.write(api, notes)
+        return outcomes + case_notes.write(api, notes, connection.fence)
 
     def fetch_resolutions(
         self, connection: SinkConnection, cursor: str | None, open_tickets: list[str]

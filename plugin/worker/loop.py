@@ -254,8 +254,9 @@ class Worker:
                 beat.release([i.delivery_id for i in batch])
                 self._defer(batch, claimed, pause.until, f"{target} is paused after a 429", tick)
                 continue
-            held = beat.held([i.delivery_id for i in batch])
-            batch = [i for i in batch if i.delivery_id in held]  # the rest is another worker's now
+            if not sink.fences_writes:  # else the sink asks right before its writes (Sink.fences_writes)
+                held = beat.held([i.delivery_id for i in batch])
+                batch = [i for i in batch if i.delivery_id in held]  # the rest is another worker's now
             if not batch:
                 continue
             cost = sink.calls_for(connection, batch)

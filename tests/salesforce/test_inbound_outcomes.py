@@ -6,8 +6,10 @@ twice in a batch is one record and two outcomes; a reply whose parent is on its 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
+from plugin.pipeline.notices import deletion_notice
 from plugin.salesforce.sink import SalesforceSink
 from plugin.sink import DeliveryOutcome, SinkConnection
 from sandbox.salesforce import DuplicateRule
@@ -135,11 +137,25 @@ def test_a_lease_lost_before_an_update_leaves_the_post_alone(sink: SalesforceSin
     assert post["Content"] == "v1"
 
 
-def test_a_lease_lost_while_the_case_was_written_creates_no_post(sink: SalesforceSink, sfenv: SfEnv) -> None:
+def test_a_lease_lost_while_the_case_was_looked_up_creates_no_post(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    # A returning author: the batch queries the persona's earlier posts for their Case between the
+    # first fence and the writes, so the lease is asked again before anything is written.
+    [first] = sink.deliver(connection(sfenv), [item(make_mention("m1", author="u1"))])
     fence = _Fence(held_calls=1)
     conn = SinkConnection(1, "acme", "salesforce", sfenv.config(), fence=fence)
-    _lost(sink.deliver(conn, [item(make_mention("m1", author="u1"))]))
-    assert fence.calls == 2 and sfenv.records("SocialPost") == []
+    _lost(sink.deliver(conn, [item(make_mention("m2", author="u1"))]))
+    assert fence.calls == 2
+    assert [p["Id"] for p in sfenv.records("SocialPost")] == [first.remote_id]
+
+
+def test_a_batch_that_sent_nothing_since_its_fence_is_not_fenced_again(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    # New authors: nothing goes out between the fence after the look-ups and the writes call, so a
+    # second fence would only repeat the first (one writer transaction per batch saved).
+    fence = _Fence(held_calls=1)
+    conn = SinkConnection(1, "acme", "salesforce", sfenv.config(), fence=fence)
+    out = sink.deliver(conn, [item(make_mention("m1", author="u1")), item(make_mention("m2", author="u2"))])
+    assert [o.status for o in out] == ["delivered"] * 2 and fence.calls == 1
+    assert len(sfenv.records("SocialPost")) == 2 and len(sfenv.records("SocialPersona")) == 2
 
 
 def test_a_case_locked_elsewhere_retries_only_the_posts_joining_it(sink: SalesforceSink, sfenv: SfEnv) -> None:
@@ -149,3 +165,16 @@ def test_a_case_locked_elsewhere_retries_only_the_posts_joining_it(sink: Salesfo
     out = _by_author(sink, connection(sfenv), ("u1", "m2"), ("u2", "m3"))
     assert out["m2"].status == "retry" and "UNABLE_TO_LOCK_ROW" in out["m2"].error
     assert out["m3"].status == "delivered", out["m3"].error
+
+
+def test_a_note_whose_lease_was_lost_writes_no_comment(sink: SalesforceSink, sfenv: SfEnv) -> None:
+    # The host asks no fence before a Salesforce call (``fences_writes``): the note asks its own.
+    original = make_mention("m1", author="u1")
+    sink.deliver(connection(sfenv), [item(original)])
+    note = deletion_notice(original, datetime.now(UTC))
+    fence = _Fence(held_calls=0)
+    conn = SinkConnection(1, "acme", "salesforce", sfenv.config(), fence=fence)
+    _lost(sink.deliver(conn, [item(note)]))
+    assert fence.calls == 1 and sfenv.records("CaseComment") == []
+    [out] = sink.deliver(connection(sfenv), [item(note)])
+    assert out.status == "delivered" and len(sfenv.records("CaseComment")) == 1
