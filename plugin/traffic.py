@@ -33,7 +33,9 @@ BURST = 40
 # whatever their rate. A rate alone is a machine's speed: on a slower or busier machine the same storm
 # of 16 clients stays under BURST per process, the background work then runs beside the requests, which
 # slows them further, and it never gave way (bench ingest, 2026-12-01). Steady traffic (100/s, a few
-# ms a request) rarely has four in flight at once; a keep-alive storm always has.
+# ms a request) rarely has four in flight at once; a keep-alive storm always has. Counted from
+# gunicorn's loop (plugin.web.gthread), the storm's requests waiting for a pool thread or for the loop
+# are in flight too: 6-16 per process at 16 clients where the app alone saw 0-3.
 CONCURRENT = 4
 # The longest a burst delays a worker pass or an announcement (after its commit): delayed, never starved.
 GIVE_WAY_SECONDS = 5.0
@@ -58,16 +60,23 @@ class Traffic:
     @contextmanager
     def request(self) -> Iterator[None]:
         """Around one request: counted as in flight until it returns, and in the rate for ``window``."""
-        with self._turn:
-            self._in_flight += 1
-            self._starts.append(self._clock())
+        self.arrived()
         try:
             yield
         finally:
-            with self._turn:
-                self._in_flight -= 1
-                if self._in_flight == self.concurrent - 1:
-                    self._turn.notify_all()  # fewer in flight: a waiting pass looks again
+            self.done()
+
+    def arrived(self) -> None:
+        """One request more in flight (and in the rate for ``window``); ``done`` when it is answered."""
+        with self._turn:
+            self._in_flight += 1
+            self._starts.append(self._clock())
+
+    def done(self) -> None:
+        with self._turn:
+            self._in_flight -= 1
+            if self._in_flight == self.concurrent - 1:
+                self._turn.notify_all()  # fewer in flight: a waiting pass looks again
 
     @property
     def in_flight(self) -> int:
@@ -105,6 +114,31 @@ class Traffic:
                     return False
                 self._turn.wait(max(min(deadline, ends) - now, 0.001))
 
+    def pauses(self, max_seconds: float) -> Pauses:
+        """Give way between the items of one long pass, at most ``max_seconds`` for all of them."""
+        return Pauses(self, max_seconds)
 
-# This process's requests (counted by ``horseshoe serve``'s WSGI wrapper, ``plugin.web.server``).
+
+class Pauses:
+    """A pass that gives way between its items (a routing pass of up to 200 mentions is seconds of
+    CPU): a burst that starts after the pass did still gets the interpreter lock back at the next item,
+    not after the whole pass. Together its waits last at most ``max_seconds``, so the pass still ends."""
+
+    def __init__(self, traffic: Traffic, max_seconds: float):
+        self._traffic = traffic
+        self._left = max_seconds
+
+    def due(self) -> bool:
+        """A burst is on and this pass may still wait for it (the caller first commits what it holds)."""
+        return self._left > 0 and self._traffic.busy()
+
+    def wait(self) -> None:
+        clock = self._traffic._clock
+        started = clock()
+        self._traffic.give_way(self._left)
+        self._left -= clock() - started
+
+
+# This process's requests, counted by ``horseshoe serve``'s gunicorn worker from its own loop
+# (``plugin.web.gthread``): queued for a pool thread or waiting for the loop counts as in flight.
 TRAFFIC = Traffic()

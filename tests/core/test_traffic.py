@@ -174,3 +174,39 @@ def test_a_pass_held_by_requests_in_flight_goes_on_when_they_finish() -> None:
         thread.join(60)
     waiter.join(60)  # woken by the request that finished, not by its 600 s window
     assert outcome == [True]
+
+
+class Ticking(Clock):
+    """Each look at the clock moves it on 10 s: a wait for a burst runs out at once, never really waits."""
+
+    def __call__(self) -> float:
+        self.now += 10.0
+        return self.now
+
+
+def test_a_long_pass_gives_way_between_items_within_one_limit_for_all() -> None:
+    """A routing pass of many mentions: each item first gives way to a burst, and the waits of the whole
+    pass together stay within its limit, so the pass ends even under a burst that never stops."""
+    traffic = Traffic(burst=1000, window=600.0, clock=Ticking(), concurrent=1)
+    pauses = traffic.pauses(max_seconds=15.0)
+    assert not pauses.due()  # no request in flight: the next item goes on at once
+    traffic.arrived()
+    assert pauses.due()
+    pauses.wait()  # the clock moved past the limit: the pass's budget is spent
+    assert traffic.busy() and not pauses.due()  # still a burst, but this pass no longer waits
+    traffic.done()
+    assert not traffic.busy()
+
+
+def test_a_pass_waiting_between_items_goes_on_when_the_requests_finish() -> None:
+    traffic = Traffic(burst=1000, window=600.0, concurrent=1)
+    pauses = traffic.pauses(max_seconds=600.0)
+    traffic.arrived()
+    assert pauses.due()
+    waiter = threading.Thread(target=pauses.wait)
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # held while the request is in flight
+    traffic.done()
+    waiter.join(60)  # woken by the request that finished, not by its 600 s limit
+    assert not waiter.is_alive() and not pauses.due()

@@ -1,0 +1,64 @@
+"""A routing pass gives way to a burst of the process's requests between two mentions (issue 11's
+ingest: triage holds the interpreter lock the request threads need), but is only delayed, never
+starved. The burst here is requests counted in flight in this process's ``TRAFFIC``; no time is
+measured."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from plugin.pipeline import inbound as pipeline
+from plugin.runtime import Runtime
+from plugin.store import tables as t
+from plugin.traffic import CONCURRENT, TRAFFIC
+from tests.support.netplugin import make_mention
+
+
+@pytest.fixture
+def burst() -> Iterator[None]:
+    """As many requests in flight as make a burst, whatever their rate; ended by the test or at exit."""
+    for _ in range(CONCURRENT):
+        TRAFFIC.arrived()
+    yield
+    while TRAFFIC.in_flight > 0:
+        TRAFFIC.done()
+
+
+def _received(rt: Runtime, account_id: int, count: int) -> None:
+    found = rt.store.account(account_id)
+    assert found is not None
+    pipeline.ingest(rt, found[0], [make_mention(f"gw{n}", author=f"gw{n}") for n in range(count)])
+
+
+def _statuses(rt: Runtime) -> Counter[str]:
+    with rt.db.read() as conn:
+        return Counter(conn.execute(select(t.mentions.c.status)).scalars())
+
+
+def test_routing_waits_for_a_burst_and_goes_on_when_its_requests_finish(
+    rt: Runtime, tenant: tuple[int, int], burst: None
+) -> None:
+    _received(rt, tenant[1], 3)
+    routed: list[int] = []
+    router = threading.Thread(target=lambda: routed.append(pipeline.route(rt, "router")))
+    router.start()
+    router.join(0.5)
+    assert router.is_alive() and "routed" not in _statuses(rt)  # claimed, but no mention triaged yet
+    while TRAFFIC.in_flight > 0:
+        TRAFFIC.done()
+    router.join(60)
+    assert routed == [3] and _statuses(rt)["routed"] == 3
+
+
+def test_routing_under_a_burst_that_never_ends_is_delayed_not_starved(
+    rt: Runtime, tenant: tuple[int, int], burst: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "GIVE_WAY_SECONDS", 0.05)  # the pass's limit for all its waits
+    _received(rt, tenant[1], 3)
+    assert pipeline.route(rt, "router") == 3
+    assert _statuses(rt)["routed"] == 3 and TRAFFIC.busy()  # the burst is still on
