@@ -1,6 +1,6 @@
-"""A routing pass gives way to a burst of the process's requests between two mentions (issue 11's
-ingest: triage holds the interpreter lock the request threads need), but is only delayed, never
-starved. The burst here is requests counted in flight in this process's ``TRAFFIC``; no time is
+"""A routing pass and the announcer give way to a burst of the process's requests between two
+mentions (issue 11's ingest: triage holds the interpreter lock the request threads need), but are only
+delayed, never starved. The burst here is requests counted in flight in this process's ``TRAFFIC``; no time is
 measured."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from plugin.pipeline import inbound as pipeline
+from plugin.pipeline.announce import Announcer
 from plugin.runtime import Runtime
 from plugin.store import tables as t
 from plugin.traffic import CONCURRENT, TRAFFIC
@@ -62,3 +63,16 @@ def test_routing_under_a_burst_that_never_ends_is_delayed_not_starved(
     _received(rt, tenant[1], 3)
     assert pipeline.route(rt, "router") == 3
     assert _statuses(rt)["routed"] == 3 and TRAFFIC.busy()  # the burst is still on
+
+
+def test_announcements_wait_for_a_burst_and_go_on_when_its_requests_finish(
+    rt: Runtime, tenant: tuple[int, int], burst: None
+) -> None:
+    tenant_id, _account_id = tenant
+    key = rt.store.tenant_key(tenant_id)
+    announcer = Announcer(rt)
+    announcer.submit([(make_mention(f"an{n}", author=f"an{n}"), n + 1, key) for n in range(3)])
+    assert not announcer.drain(timeout=0.5)  # held while the burst's requests are in flight
+    while TRAFFIC.in_flight > 0:
+        TRAFFIC.done()
+    assert announcer.drain(timeout=60)  # woken by the requests that finished

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from plugin.store import Database
-from plugin.traffic import Traffic
+from plugin.traffic import SLICE_SECONDS, Traffic
 
 
 class Clock:
@@ -177,25 +177,43 @@ def test_a_pass_held_by_requests_in_flight_goes_on_when_they_finish() -> None:
 
 
 class Ticking(Clock):
-    """Each look at the clock moves it on 10 s: a wait for a burst runs out at once, never really waits."""
+    """While ``ticking``, each look at the clock moves it on 10 s: a wait for a burst runs out at once,
+    never really waits. Otherwise it stands still until the test moves it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticking = False
 
     def __call__(self) -> float:
-        self.now += 10.0
+        if self.ticking:
+            self.now += 10.0
         return self.now
 
 
-def test_a_long_pass_gives_way_between_items_within_one_limit_for_all() -> None:
-    """A routing pass of many mentions: each item first gives way to a burst, and the waits of the whole
-    pass together stay within its limit, so the pass ends even under a burst that never stops."""
-    traffic = Traffic(burst=1000, window=600.0, clock=Ticking(), concurrent=1)
+def test_a_long_pass_gives_way_within_one_limit_per_burst_then_goes_on_in_slices() -> None:
+    """A routing pass or the announcer: each item first gives way to a burst, at most the limit for
+    one burst; a burst that outlasts it lets the pass work SLICE_SECONDS between waits, so it ends."""
+    clock = Ticking()
+    traffic = Traffic(burst=1000, window=600.0, clock=clock, concurrent=1)
     pauses = traffic.pauses(max_seconds=15.0)
     assert not pauses.due()  # no request in flight: the next item goes on at once
     traffic.arrived()
     assert pauses.due()
-    pauses.wait()  # the clock moved past the limit: the pass's budget is spent
-    assert traffic.busy() and not pauses.due()  # still a burst, but this pass no longer waits
+    clock.ticking = True
+    pauses.wait()  # the clock moved past the limit: this burst's budget is spent
+    clock.ticking = False
+    assert traffic.busy() and not pauses.due()  # still a burst, but the pass works its slice first
+    clock.now += SLICE_SECONDS * 1.5
+    assert pauses.due()  # a slice worked: wait again (at most SLICE_PAUSE_SECONDS)
+    clock.ticking = True
+    pauses.wait()
+    clock.ticking = False
+    assert not pauses.due()
     traffic.done()
-    assert not traffic.busy()
+    assert not pauses.due() and not traffic.busy()  # the burst is over
+    traffic.arrived()
+    assert pauses.due()  # a new burst: the whole limit again, whatever the slice
+    traffic.done()
 
 
 def test_a_pass_waiting_between_items_goes_on_when_the_requests_finish() -> None:
