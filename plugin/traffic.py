@@ -39,7 +39,7 @@ BURST = 40
 CONCURRENT = 4
 # The longest a burst delays a worker pass or an announcement (after its commit): delayed, never starved.
 GIVE_WAY_SECONDS = 5.0
-# Under a burst that outlasts a pass's limit, the pass goes on in slices: SLICE_SECONDS of its work, then
+# Under a crowd, or a surge that outlasts a pass's limit, the pass goes on in slices: SLICE_SECONDS of its work, then
 # a wait of up to SLICE_PAUSE_SECONDS while the burst lasts (a quarter of the time for the background).
 # Without it the background ran flat out beside the storm once the limit was reached: a full run of
 # bench ingest on a loaded machine (16 clients at 130-270/s, 8-15 s) had the announcer's whole
@@ -90,31 +90,42 @@ class Traffic:
         return self._in_flight
 
     def busy(self) -> bool:
-        """A burst is on: ``burst`` requests or more started in the last ``window`` seconds, or
-        ``concurrent`` or more in flight."""
+        """A burst is on: ``burst`` requests or more started in the last ``window`` seconds (a surge),
+        or ``concurrent`` or more in flight (a crowd)."""
         with self._turn:
-            return self._burst_ends(self._clock()) is not None
+            return self._burst_ends(self._clock(), crowd=True) is not None
 
-    def _burst_ends(self, now: float) -> float | None:
-        """When the burst seen so far stops counting as one (None: no burst now)."""
+    def surging(self) -> bool:
+        """``burst`` requests or more started in the last ``window`` seconds."""
+        with self._turn:
+            return self._burst_ends(self._clock(), crowd=False) is not None
+
+    def _burst_ends(self, now: float, crowd: bool) -> float | None:
+        """When the burst seen so far stops counting as one (None: no burst now). ``crowd``: requests
+        in flight at once count too."""
         starts = self._starts
         while starts and now - starts[0] >= self.window:
             starts.popleft()
-        if self._in_flight >= self.concurrent:
+        if crowd and self._in_flight >= self.concurrent:
             return now + self.window  # looked at again when one finishes (or after a window)
         if len(starts) < self.burst:
             return None
         # Below the rate once every start but the newest burst - 1 has aged out of the window.
         return starts[len(starts) - self.burst] + self.window
 
-    def give_way(self, max_seconds: float) -> bool:
-        """Wait while a burst is on, at most ``max_seconds``. True when there is none (any more), False
-        when the wait ran out (go on anyway)."""
+    def give_way(self, max_seconds: float, crowd: bool = False) -> bool:
+        """Wait while a surge is on (with ``crowd``: any burst), at most ``max_seconds``. True when there
+        is none (any more), False when the wait ran out (go on anyway).
+
+        A whole pass waits for a surge only: a crowd is also what steady traffic looks like on a slow
+        or busy machine, counted from gunicorn's loop (a request waiting for the interpreter lock is in
+        flight), and holding every pass for seconds there was the latency regression of "After the
+        merge" again (bench latency --quick, p99 at 100/s 4.4 s). A crowd gets ``Pauses``' slices."""
         deadline = self._clock() + max_seconds
         with self._turn:
             while True:
                 now = self._clock()
-                ends = self._burst_ends(now)
+                ends = self._burst_ends(now, crowd)
                 if ends is None:
                     return True
                 if now >= deadline:
@@ -122,41 +133,50 @@ class Traffic:
                 self._turn.wait(max(min(deadline, ends) - now, 0.001))
 
     def pauses(self, max_seconds: float) -> Pauses:
-        """Give way between the items of one long pass, at most ``max_seconds`` for one burst."""
+        """Give way between the items of one long pass, at most ``max_seconds`` for one surge."""
         return Pauses(self, max_seconds)
 
 
 class Pauses:
     """A long-running pass that gives way between its items (a routing pass of up to 200 mentions is
     seconds of CPU, the announcer runs for as long as mentions arrive): a burst that starts after the
-    pass did gets the interpreter lock back at the next item, not after the whole pass. Its waits for
-    one burst together last at most ``max_seconds``; a burst that outlasts them lets the pass go on in
-    slices (``SLICE_SECONDS`` of work, then a wait of up to ``SLICE_PAUSE_SECONDS``), so it always ends.
-    A new burst (no burst seen at an item in between) gets the whole limit again."""
+    pass did gets the interpreter lock back at the next item, not after the whole pass.
+
+    A surge (the request rate) holds the pass, its waits together at most ``max_seconds`` for one surge.
+    A crowd (requests in flight at once), and a surge that outlasts the limit, let the pass go on in
+    slices: ``SLICE_SECONDS`` of work, then a wait of up to ``SLICE_PAUSE_SECONDS`` while it lasts, a
+    quarter of the time for the background. So the pass always ends, and steady traffic that looks
+    like a crowd (a slow machine) delays it by at most a slice pause at a time. A new surge (none seen
+    at an item in between) gets the whole limit again."""
 
     def __init__(self, traffic: Traffic, max_seconds: float):
         self._traffic = traffic
         self._max = max_seconds
         self._left = max_seconds
-        self._since: float | None = None  # when the last wait ended, once the limit is spent
+        self._since: float | None = None  # when the last slice pause ended
 
     def due(self) -> bool:
-        """A burst is on and this pass should wait for it now (the caller first commits what it holds)."""
-        if not self._traffic.busy():
-            self._left, self._since = self._max, None
-            return False
-        if self._left > 0:
-            return True
-        return self._since is None or self._traffic._clock() - self._since >= SLICE_SECONDS
+        """This pass should wait now (the caller first commits what it holds)."""
+        traffic = self._traffic
+        if traffic.surging():
+            if self._left > 0:
+                return True
+        else:
+            self._left = self._max
+            if not traffic.busy():
+                self._since = None
+                return False
+        return self._since is None or traffic._clock() - self._since >= SLICE_SECONDS
 
     def wait(self) -> None:
-        clock = self._traffic._clock
+        traffic = self._traffic
+        clock = traffic._clock
         started = clock()
-        if self._left > 0:
-            self._traffic.give_way(self._left)
+        if self._left > 0 and traffic.surging():
+            traffic.give_way(self._left)
             self._left -= clock() - started
         else:
-            self._traffic.give_way(SLICE_PAUSE_SECONDS)
+            traffic.give_way(SLICE_PAUSE_SECONDS, crowd=True)
         self._since = clock()
 
 
