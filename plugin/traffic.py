@@ -7,13 +7,17 @@ database or the socket gets the lock back only when the busy background thread h
 the 5 ms switch interval each time). Under a burst of webhooks that made every request wait for work
 that could as well be done a moment later; the answered webhooks are already committed.
 
-So during a burst each background pass first ``give_way``: it waits while the requests keep coming
-faster than ``burst`` in ``window`` seconds or ``concurrent`` of them are in flight at once, but never
-longer than its caller's ``max_seconds``, so work is only delayed, never starved: under a sustained
-burst it still runs a full pass every ``max_seconds``. Steady traffic below the burst rate (the
-latency goal's 100 mentions/s spread over serve's processes, a few ms each) never holds anything up:
-there a pass that waits would only add to each mention's way to the CRM. A process without requests
-(``horseshoe worker``, tests) never waits.
+Two signs of a burst. A *surge*: requests keep starting faster than ``burst`` in ``window`` seconds.
+Each background pass first ``give_way``s to a surge, but never longer than its caller's
+``max_seconds``, so work is only delayed, never starved. A *crowd*: ``concurrent`` requests in flight
+at once, counted from gunicorn's own loop (``plugin.web.gthread``: queued for a pool thread or
+waiting for the loop counts too), which does not depend on the machine's speed as the rate does, but
+which steady traffic on a slow or busy machine also shows. So a crowd never holds a whole pass; it
+slices the long ones (``Pauses``: a routing pass between two mentions, the announcer between two
+announcements) to a quarter of the time while it lasts. Steady traffic below the surge rate (the
+latency goal's 100 mentions/s spread over serve's processes, a few ms each) never holds anything up
+for long: there a pass that waits would only add to each mention's way to the CRM. A process without
+requests (``horseshoe worker``, tests) never waits.
 """
 
 from __future__ import annotations
@@ -29,21 +33,21 @@ from contextlib import contextmanager
 # storm (bench ingest: 300-700/s per process) far above. The window also ends a burst quickly.
 WINDOW_SECONDS = 0.25
 BURST = 40
-# Also a burst: this many requests in flight at once in this process (half of serve's 8 threads),
-# whatever their rate. A rate alone is a machine's speed: on a slower or busier machine the same storm
-# of 16 clients stays under BURST per process, the background work then runs beside the requests, which
-# slows them further, and it never gave way (bench ingest, 2026-12-01). Steady traffic (100/s, a few
-# ms a request) rarely has four in flight at once; a keep-alive storm always has. Counted from
-# gunicorn's loop (plugin.web.gthread), the storm's requests waiting for a pool thread or for the loop
-# are in flight too: 6-16 per process at 16 clients where the app alone saw 0-3.
+# A crowd: this many requests in flight at once in this process (half of serve's 8 threads), whatever
+# their rate. A rate alone is a machine's speed: on a slower or busier machine the same storm of 16
+# clients stays under BURST per process, the background work then runs beside the requests, which
+# slows them further, and it never gave way (bench ingest, 2026-12-01). Counted from gunicorn's loop
+# (plugin.web.gthread), the storm's requests waiting for a pool thread or for the loop are in flight
+# too: 6-16 per process at 16 clients where the app alone saw 0-3. But steady 100/s on a busy machine
+# is a crowd now and then as well, so a crowd only slices a pass (below), it never holds one.
 CONCURRENT = 4
-# The longest a burst delays a worker pass or an announcement (after its commit): delayed, never starved.
+# The longest a surge delays a worker pass or the announcer: delayed, never starved.
 GIVE_WAY_SECONDS = 5.0
-# Under a crowd, or a surge that outlasts a pass's limit, the pass goes on in slices: SLICE_SECONDS of its work, then
-# a wait of up to SLICE_PAUSE_SECONDS while the burst lasts (a quarter of the time for the background).
-# Without it the background ran flat out beside the storm once the limit was reached: a full run of
-# bench ingest on a loaded machine (16 clients at 130-270/s, 8-15 s) had the announcer's whole
-# backlog come due after 5 s, in the middle of the phase.
+# Under a crowd, or a surge that outlasts a pass's limit, a long pass goes on in slices: SLICE_SECONDS
+# of its work, then a wait of up to SLICE_PAUSE_SECONDS while it lasts (a quarter of the time for the
+# background). Without it the background ran flat out beside the storm once the limit was reached: a
+# full run of bench ingest on a loaded machine (16 clients at 130-270/s, 8-15 s) had the announcer's
+# whole backlog come due after 5 s, in the middle of the phase.
 SLICE_SECONDS = 0.02
 SLICE_PAUSE_SECONDS = 0.06
 

@@ -4,9 +4,9 @@ The built-in observers (security escalation, praise routing) triage each new men
 language detection, a classifier and a history read: about as much as the whole ingest. A network
 waiting for its 2xx gains nothing from it, so the webhook view commits, hands the new mentions to
 this process's announcer thread and answers; the observers run a moment later, in commit order:
-during a burst of requests, when it pauses, or after ``GIVE_WAY_SECONDS`` of it in slices beside it
-(``plugin.traffic``). When this process's worker routed the mention first, the observers reuse its
-labels (``plugin.triage.observer.remember_labels``) instead of triaging it again.
+during a burst of requests, when it pauses, or in slices beside it (``plugin.traffic``). When this
+process's worker routed the mention first, the observers reuse its labels
+(``plugin.triage.observer.remember_labels``) instead of triaging it again.
 
 Nothing is dropped to keep the queue bounded: when ``QUEUE_LIMIT`` announcements wait, the request
 that finds it full runs its own observers inline (back-pressure on the sender instead of memory).
@@ -73,8 +73,8 @@ class Announcer:
                 atexit.register(self.drain)
 
     def _loop(self) -> None:
-        # Observers triage (CPU-bound): during a burst of requests they wait for it to pause, at most
-        # GIVE_WAY_SECONDS a burst, then take a quarter of the time while it lasts (see plugin.traffic).
+        # Observers triage (CPU-bound): a surge of requests holds them, at most GIVE_WAY_SECONDS a surge;
+        # beside a crowd of requests (or a longer surge) they take a quarter of the time (plugin.traffic).
         # A deadline per item instead (queued + 5 s) let the whole backlog of a longer storm run flat
         # out beside it from its sixth second on.
         pauses = TRAFFIC.pauses(GIVE_WAY_SECONDS)
