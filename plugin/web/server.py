@@ -19,8 +19,8 @@ from gunicorn.glogging import Logger
 
 from plugin.config import Settings
 from plugin.runtime import build_runtime, warm_up
-from plugin.traffic import TRAFFIC
 from plugin.web.app import create_app
+from plugin.web.gthread import CountingThreadWorker
 from plugin.worker.loop import Worker
 
 # Remote address, request line (query values redacted), status, bytes, milliseconds.
@@ -79,7 +79,8 @@ class HorseshoeServer(BaseApplication):
         self.cfg.set("bind", [self.bind])
         self.cfg.set("workers", self.workers)
         self.cfg.set("threads", self.threads)
-        self.cfg.set("worker_class", "gthread")
+        # gthread, counting each request from its own loop for the background's give-way (plugin.traffic).
+        self.cfg.set("worker_class", CountingThreadWorker)
         self.cfg.set("accesslog", "-")
         self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
         self.cfg.set("logger_class", RedactingLogger)
@@ -95,20 +96,7 @@ class HorseshoeServer(BaseApplication):
         warm_up(runtime)
         if self.with_worker and not self.settings.broker_url:
             Worker(runtime).start_thread()
-        app = create_app(runtime)
-        app.wsgi_app = counted(app.wsgi_app)  # type: ignore[method-assign]
-        return app
-
-
-def counted(wsgi_app: Any) -> Any:
-    """``wsgi_app`` with each request counted in ``TRAFFIC``: the in-process worker and the announcer
-    give way to a burst of them (``plugin.traffic``)."""
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        with TRAFFIC.request():
-            return wsgi_app(environ, start_response)
-
-    return app
+        return create_app(runtime)
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:

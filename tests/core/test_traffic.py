@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from plugin.store import Database
-from plugin.traffic import Traffic
+from plugin.traffic import SLICE_SECONDS, Traffic
 
 
 class Clock:
@@ -144,10 +144,12 @@ def test_requests_in_flight_at_once_are_a_burst_whatever_their_rate() -> None:
     with traffic.request(), traffic.request():
         assert not traffic.busy()  # two in flight, far below the rate: steady traffic
         with traffic.request():
-            assert traffic.busy()
-            assert traffic.give_way(max_seconds=0.0) is False  # held until its limit
+            assert traffic.busy() and not traffic.surging()
+            assert traffic.give_way(max_seconds=0.0, crowd=True) is False  # held until its limit
+            # A whole pass waits for a surge only: a crowd is also steady traffic on a slow machine.
+            assert traffic.give_way(max_seconds=0.0) is True
     assert not traffic.busy()
-    assert traffic.give_way(max_seconds=0.0) is True
+    assert traffic.give_way(max_seconds=0.0, crowd=True) is True
 
 
 def test_a_pass_held_by_requests_in_flight_goes_on_when_they_finish() -> None:
@@ -165,7 +167,7 @@ def test_a_pass_held_by_requests_in_flight_goes_on_when_they_finish() -> None:
         thread.start()
     started.wait()
     outcome: list[bool] = []
-    waiter = threading.Thread(target=lambda: outcome.append(traffic.give_way(max_seconds=600.0)))
+    waiter = threading.Thread(target=lambda: outcome.append(traffic.give_way(max_seconds=600.0, crowd=True)))
     waiter.start()
     waiter.join(0.2)
     assert waiter.is_alive() and outcome == []  # still held while both are in flight
@@ -174,3 +176,67 @@ def test_a_pass_held_by_requests_in_flight_goes_on_when_they_finish() -> None:
         thread.join(60)
     waiter.join(60)  # woken by the request that finished, not by its 600 s window
     assert outcome == [True]
+
+
+class Ticking(Clock):
+    """While ``ticking``, each look at the clock moves it on 10 s: a wait for a burst runs out at once,
+    never really waits. Otherwise it stands still until the test moves it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticking = False
+
+    def __call__(self) -> float:
+        if self.ticking:
+            self.now += 10.0
+        return self.now
+
+
+def test_a_long_pass_waits_for_a_surge_within_one_limit_then_goes_on_in_slices() -> None:
+    """A routing pass or the announcer: each item first gives way to a surge of requests, at most the
+    limit for one surge; a surge that outlasts it lets the pass work SLICE_SECONDS between waits."""
+    clock = Ticking()
+    traffic = Traffic(burst=2, window=600.0, clock=clock, concurrent=1000)
+    pauses = traffic.pauses(max_seconds=15.0)
+    assert not pauses.due()  # no request: the next item goes on at once
+    traffic.arrived()
+    traffic.arrived()
+    assert traffic.surging() and pauses.due()
+    clock.ticking = True
+    pauses.wait()  # the clock moved past the limit: this surge's budget is spent
+    clock.ticking = False
+    assert traffic.surging() and not pauses.due()  # still on, but the pass works its slice first
+    clock.now += SLICE_SECONDS * 1.5
+    assert pauses.due()  # a slice worked: wait again (at most SLICE_PAUSE_SECONDS)
+    clock.ticking = True
+    pauses.wait()
+    clock.ticking = False
+    assert not pauses.due()
+    traffic.done()
+    traffic.done()
+    clock.now += 600.0  # the starts leave the window: the surge is over
+    assert not pauses.due() and not traffic.busy()
+    traffic.arrived()
+    traffic.arrived()
+    assert pauses.due()  # a new surge: the whole limit again, whatever the slice
+    traffic.done()
+    traffic.done()
+
+
+def test_a_crowd_of_requests_in_flight_only_slices_a_long_pass() -> None:
+    """Requests in flight at once, below the surge rate: a storm on a slow machine or steady traffic
+    on a busy one. The pass goes on in slices from the start, never held for its whole limit."""
+    clock = Ticking()
+    traffic = Traffic(burst=1000, window=600.0, clock=clock, concurrent=1)
+    pauses = traffic.pauses(max_seconds=15.0)
+    traffic.arrived()
+    assert traffic.busy() and not traffic.surging()
+    assert pauses.due()
+    clock.ticking = True
+    pauses.wait()  # one slice pause (ran out at once on this clock)
+    clock.ticking = False
+    assert not pauses.due()  # the pass works a slice
+    clock.now += SLICE_SECONDS * 1.5
+    assert pauses.due()
+    traffic.done()
+    assert not pauses.due()
