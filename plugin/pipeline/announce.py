@@ -23,7 +23,9 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
+from plugin.context import RoutingPass, authors_of, routing_pass
 from plugin.models import Mention
 from plugin.runtime import Runtime
 from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
@@ -31,6 +33,8 @@ from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
 DRAIN_SECONDS = 10.0
+BATCH = 200  # announcements taken off the queue together (one routing pass's worth)
+FRESH_SECONDS = 0.05  # a longer wait for a burst: what the batch read may be stale
 
 Announcement = tuple[Mention, int, str]  # mention, its inbox id, tenant key
 
@@ -75,14 +79,36 @@ class Announcer:
 
     def _loop(self) -> None:
         while True:
-            item = self._queue.get()
+            batch = [self._queue.get()]
             try:
-                # Observers triage (CPU-bound): during a burst of requests they wait for it to pause,
-                # but no item waits more than GIVE_WAY_SECONDS after it was queued (see plugin.traffic).
-                TRAFFIC.give_way(max(0.0, item[0] - time.monotonic() + GIVE_WAY_SECONDS))
-                self._announce(item[1])
+                # What else is queued is announced as one pass: triage reads their histories together.
+                while len(batch) < BATCH and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                with self._pass([item for _, item in batch]) as scope:
+                    for queued_at, item in batch:
+                        # Observers triage (CPU-bound): during a burst of requests they wait for it to
+                        # pause, but no item waits more than GIVE_WAY_SECONDS after it was queued.
+                        started = time.monotonic()
+                        TRAFFIC.give_way(max(0.0, queued_at - started + GIVE_WAY_SECONDS))
+                        if time.monotonic() - started > FRESH_SECONDS:
+                            scope.advance()  # mentions may have been routed meanwhile: read again
+                        self._announce(item)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _pass(self, items: list[Announcement]) -> AbstractContextManager[RoutingPass]:
+        """The batch as a pass (``plugin.context.current_pass``), its mentions per tenant id."""
+        mentions: dict[int, list[Mention]] = {}
+        for mention, mention_id, key in items:
+            try:
+                tenant_id = self.runtime.store.tenant_id(key)
+            except Exception:  # the observers will meet it too (and log it): this mention goes alone
+                log.exception("tenant %r of mention %s not found for the batch", key, mention_id)
+                continue
+            if tenant_id is not None:
+                mentions.setdefault(tenant_id, []).append(mention)
+        return routing_pass(authors_of(mentions), mentions)
 
     def _announce(self, item: Announcement) -> None:
         mention, mention_id, tenant = item

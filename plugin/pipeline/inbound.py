@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from plugin import metrics
 from plugin.connector import Quarantined
-from plugin.context import Tenant, routing_pass, tenant_context
+from plugin.context import RoutingPass, Tenant, authors_of, routing_pass, tenant_context
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
 from plugin.pipeline import doorbell, notices, upcoming
@@ -216,14 +216,14 @@ def _route_claimed(
 ) -> None:
     store = runtime.store
     claimed = [(row, row.mention(), sinks) for row, sinks in routing.expect(store.inbox.for_routing_many(ids))]
-    # Every author the pass routes, per tenant: resolvers read their records together
-    # (plugin.context.current_pass) instead of once per mention.
-    authors: dict[int, set[tuple[str, str]]] = {}
+    # Every mention and author the pass routes, per tenant: triage and the resolvers read their
+    # histories and records together (plugin.context.current_pass) instead of once per mention.
+    mentions: dict[int, list[Mention]] = {}
     for row, mention, _ in claimed:
         if not notices.is_notice(mention):
-            authors.setdefault(row.tenant_id, set()).add((mention.network, mention.author.external_id))
-    with routing_pass({tenant_id: frozenset(keys) for tenant_id, keys in authors.items()}):
-        _route_rows(runtime, owner, claimed, beat, routing)
+            mentions.setdefault(row.tenant_id, []).append(mention)
+    with routing_pass(authors_of(mentions), mentions) as scope:
+        _route_rows(runtime, owner, claimed, beat, routing, scope)
 
 
 def _route_rows(
@@ -232,6 +232,7 @@ def _route_rows(
     claimed: list[tuple[MentionRow, Mention, list[str]]],
     beat: Heartbeat,
     routing: upcoming.RoutingPass,
+    scope: RoutingPass,
 ) -> None:
     store = runtime.store
     tenants: dict[int, Tenant] = {}
@@ -265,6 +266,7 @@ def _route_rows(
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
             _commit(runtime, owner, pending, routing)
+            scope.advance()  # the pass's later mentions see these as routed (an open case)
             beat.release([r.mention.id for r in pending])
             pending, since = [], time.monotonic()
     _commit(runtime, owner, pending, routing)
