@@ -8,7 +8,7 @@ across tenants. The host sets this context around every per-mention hook call; p
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -73,14 +73,14 @@ def current_pass() -> RoutingPass | None:
     return _pass.get()
 
 
-def authors_of(mentions: dict[int, Sequence[Mention]]) -> dict[int, frozenset[tuple[str, str]]]:
+def authors_of(mentions: Mapping[int, Sequence[Mention]]) -> dict[int, frozenset[tuple[str, str]]]:
     """The (network, author external id) of ``mentions``, per tenant id: ``RoutingPass.authors``."""
     return {tenant: frozenset((m.network, m.author.external_id) for m in found) for tenant, found in mentions.items()}
 
 
 @contextmanager
 def routing_pass(
-    authors: dict[int, frozenset[tuple[str, str]]], mentions: dict[int, Sequence[Mention]] | None = None
+    authors: dict[int, frozenset[tuple[str, str]]], mentions: Mapping[int, Sequence[Mention]] | None = None
 ) -> Iterator[RoutingPass]:
     scope = RoutingPass(authors, mentions={k: tuple(v) for k, v in (mentions or {}).items()})
     token = _pass.set(scope)

@@ -93,7 +93,12 @@ def ingest_parts(
         announcements.append((mention, mention_id, keys[tenant_id]))
     if announce is not None:
         announce(announcements)
-    else:
+        return results
+    # Announced here as one pass: the observers' triage reads the mentions' histories together.
+    mentions: dict[int, list[Mention]] = {}
+    for tenant_id, mention, _ in stored:
+        mentions.setdefault(tenant_id, []).append(mention)
+    with routing_pass(authors_of(mentions), mentions):
         for mention, mention_id, tenant_key in announcements:
             runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
     return results
