@@ -21,8 +21,11 @@ import atexit
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
+from plugin.context import RoutingPass, authors_of, routing_pass
 from plugin.models import Mention
 from plugin.runtime import Runtime
 from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
@@ -30,6 +33,8 @@ from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
 DRAIN_SECONDS = 10.0
+BATCH = 200  # announcements taken off the queue together (one routing pass's worth)
+FRESH_SECONDS = 0.05  # a longer wait for a burst: what the batch read may be stale
 
 Announcement = tuple[Mention, int, str]  # mention, its inbox id, tenant key
 
@@ -79,13 +84,35 @@ class Announcer:
         # out beside it from its sixth second on.
         pauses = TRAFFIC.pauses(GIVE_WAY_SECONDS)
         while True:
-            item = self._queue.get()
+            batch = [self._queue.get()]
             try:
-                if pauses.due():
-                    pauses.wait()
-                self._announce(item)
+                # What else is queued is announced as one pass: triage reads their histories together.
+                while len(batch) < BATCH and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                with self._pass(batch) as scope:
+                    for item in batch:
+                        if pauses.due():
+                            started = time.monotonic()
+                            pauses.wait()
+                            if time.monotonic() - started > FRESH_SECONDS:
+                                scope.advance()  # mentions may have been routed meanwhile: read again
+                        self._announce(item)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _pass(self, items: list[Announcement]) -> AbstractContextManager[RoutingPass]:
+        """The batch as a pass (``plugin.context.current_pass``), its mentions per tenant id."""
+        mentions: dict[int, list[Mention]] = {}
+        for mention, mention_id, key in items:
+            try:
+                tenant_id = self.runtime.store.tenant_id(key)
+            except Exception:  # the observers will meet it too (and log it): this mention goes alone
+                log.exception("tenant %r of mention %s not found for the batch", key, mention_id)
+                continue
+            if tenant_id is not None:
+                mentions.setdefault(tenant_id, []).append(mention)
+        return routing_pass(authors_of(mentions), mentions)
 
     def _announce(self, item: Announcement) -> None:
         mention, mention_id, tenant = item

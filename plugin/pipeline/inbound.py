@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from plugin import metrics
 from plugin.connector import Quarantined
-from plugin.context import Tenant, routing_pass, tenant_context
+from plugin.context import RoutingPass, Tenant, authors_of, routing_pass, tenant_context
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
 from plugin.pipeline import doorbell, notices, upcoming
@@ -94,7 +94,12 @@ def ingest_parts(
         announcements.append((mention, mention_id, keys[tenant_id]))
     if announce is not None:
         announce(announcements)
-    else:
+        return results
+    # Announced here as one pass: the observers' triage reads the mentions' histories together.
+    mentions: dict[int, list[Mention]] = {}
+    for tenant_id, mention, _ in stored:
+        mentions.setdefault(tenant_id, []).append(mention)
+    with routing_pass(authors_of(mentions), mentions):
         for mention, mention_id, tenant_key in announcements:
             runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
     return results
@@ -217,14 +222,14 @@ def _route_claimed(
 ) -> None:
     store = runtime.store
     claimed = [(row, row.mention(), sinks) for row, sinks in routing.expect(store.inbox.for_routing_many(ids))]
-    # Every author the pass routes, per tenant: resolvers read their records together
-    # (plugin.context.current_pass) instead of once per mention.
-    authors: dict[int, set[tuple[str, str]]] = {}
+    # Every mention and author the pass routes, per tenant: triage and the resolvers read their
+    # histories and records together (plugin.context.current_pass) instead of once per mention.
+    mentions: dict[int, list[Mention]] = {}
     for row, mention, _ in claimed:
         if not notices.is_notice(mention):
-            authors.setdefault(row.tenant_id, set()).add((mention.network, mention.author.external_id))
-    with routing_pass({tenant_id: frozenset(keys) for tenant_id, keys in authors.items()}):
-        _route_rows(runtime, owner, claimed, beat, routing)
+            mentions.setdefault(row.tenant_id, []).append(mention)
+    with routing_pass(authors_of(mentions), mentions) as scope:
+        _route_rows(runtime, owner, claimed, beat, routing, scope)
 
 
 def _route_rows(
@@ -233,6 +238,7 @@ def _route_rows(
     claimed: list[tuple[MentionRow, Mention, list[str]]],
     beat: Heartbeat,
     routing: upcoming.RoutingPass,
+    scope: RoutingPass,
 ) -> None:
     store = runtime.store
     tenants: dict[int, Tenant] = {}
@@ -244,6 +250,8 @@ def _route_rows(
         if pauses.due():
             # What was routed goes to its delivery lane now, not after the burst.
             _commit(runtime, owner, pending, routing)
+            if pending:
+                scope.advance()  # as after any commit mid-pass: later mentions see these as routed
             beat.release([r.mention.id for r in pending])
             pending = []
             pauses.wait()
@@ -275,6 +283,7 @@ def _route_rows(
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
             _commit(runtime, owner, pending, routing)
+            scope.advance()  # the pass's later mentions see these as routed (an open case)
             beat.release([r.mention.id for r in pending])
             pending, since = [], time.monotonic()
     _commit(runtime, owner, pending, routing)

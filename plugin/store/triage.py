@@ -9,7 +9,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +65,95 @@ def _open_case_query() -> Any:
 _OPEN_CASE = _open_case_query()
 
 
+def _open_cases_query() -> Any:
+    """The open-case question for every author of a routing pass at once: per author, how many
+    mentions were routed since ``since`` and the least and greatest of their ids, so a busy author
+    costs one row, not one per mention (see ``OpenCases``). Built once, like ``_OPEN_CASE``."""
+    m = t.mentions.c
+    return (
+        select(m.network, m.author_external_id, func.min(m.external_id), func.max(m.external_id))
+        .where(
+            m.tenant_id == bindparam("tenant_id"),
+            m.network.in_(bindparam("networks", expanding=True)),
+            m.author_external_id.in_(bindparam("authors", expanding=True)),
+            m.status == "routed",
+            m.received_at >= bindparam("since", type_=m.received_at.type),
+        )
+        .group_by(m.network, m.author_external_id)
+    )
+
+
+_OPEN_CASES = _open_cases_query()
+
+
+@dataclass(frozen=True)
+class OpenCases:
+    """Per (network, author): the least and greatest external id of their routed mentions since the
+    window's start. Another one than ``external_id`` exists unless both are that id: the answer of
+    ``_OPEN_CASE`` for any mention of theirs, from one row per author."""
+
+    bounds: dict[tuple[str, str], tuple[str, str]]
+
+    def has_other(self, network: str, author: str, external_id: str) -> bool:
+        found = self.bounds.get((network, author))
+        return found is not None and not (found[0] == found[1] == external_id)
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    id: int
+    external_id: str
+    author: str
+    thread_id: str | None
+    received_at: datetime | None
+    text: str  # comparable()
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What the echo and loop questions read, for a set of replies (mentions with a parent) on one
+    network: their own rows, the rows of their authors' threads since the earliest loop window, and
+    our recent sent replies. ``answer`` gives each the answer ``TriageRepository.history`` gives."""
+
+    now: datetime
+    own: dict[str, tuple[int, datetime | None]]  # external id -> (row id, received at)
+    rows: list[ThreadRow]  # newest first
+    replies: list[tuple[str, str | None]]  # (comparable text, external id) of our sent replies, newest first
+
+    def answer(self, mention: Mention, loop_minutes: float, loop_repeats: int) -> tuple[bool, bool]:
+        """(repeated_recently, echo_of_our_reply), as ``history``'s queries would find them."""
+        own = self.own.get(mention.external_id)
+        until = (own[1] if own is not None else None) or self.now
+        thread, since = mention.thread_id or mention.external_id, until - timedelta(minutes=loop_minutes)
+        recent = [
+            r.text
+            for r in self.rows
+            if r.author == mention.author.external_id
+            and r.external_id != mention.external_id
+            and r.thread_id == thread
+            and (own is None or r.id < own[0])
+            and r.received_at is not None
+            and r.received_at >= since
+        ][:RECENT_LIMIT]
+        return loop_and_echo(mention, recent, self.replies, loop_repeats)
+
+
+def loop_and_echo(
+    mention: Mention, recent: list[str], replies: list[tuple[str, str | None]], loop_repeats: int
+) -> tuple[bool, bool]:
+    """(repeated_recently, echo_of_our_reply) from the author's recent thread texts and our replies
+    (comparable texts): the rule of ``TriageRepository.history``."""
+    text = comparable(mention.text)
+    # A loop answers us: only a reply to one of our own recent replies can be one.
+    repeated = (
+        bool(text)
+        and mention.parent_id is not None
+        and any(external_id == mention.parent_id for _, external_id in replies)
+        and sum(r == text for r in recent) >= loop_repeats
+    )
+    return repeated, bool(text) and any(r == text for r, _ in replies)
+
+
 class TriageRepository:
     def __init__(self, db: Database):
         self.db = db
@@ -107,7 +196,6 @@ class TriageRepository:
         was triaged as it came or all of them later (one webhook, one transaction, one routing pass)."""
         now = now or utcnow()
         m = t.mentions.c
-        text = comparable(mention.text)
         same_author = (
             m.tenant_id == tenant_id,
             m.network == mention.network,
@@ -148,27 +236,81 @@ class TriageRepository:
                 .order_by(m.id.desc())
                 .limit(RECENT_LIMIT)
             ).all()
-            replies = conn.execute(
-                select(t.replies.c.payload, t.replies.c.external_id)
-                .where(
-                    t.replies.c.tenant_id == tenant_id,
-                    t.replies.c.network == mention.network,
-                    t.replies.c.status == "sent",
-                    t.replies.c.updated_at >= now - ECHO_WINDOW,
-                )
-                .order_by(t.replies.c.id.desc())
-                .limit(RECENT_LIMIT)
-            ).all()
-        return AuthorHistory(
-            our_account=our_account,
-            has_open_case=has_open,
-            # A loop answers us: only a reply to one of our own recent replies can be one.
-            repeated_recently=bool(text)
-            and mention.parent_id is not None
-            and any(r.external_id == mention.parent_id for r in replies)
-            and sum(comparable(str(r.payload.get("text", ""))) == text for r in recent) >= loop_repeats,
-            echo_of_our_reply=bool(text) and any(comparable(str(r.payload.get("text", ""))) == text for r in replies),
+            replies = self._sent_replies(conn, tenant_id, mention.network, now)
+        repeated, echo = loop_and_echo(
+            mention, [comparable(str(r.payload.get("text", ""))) for r in recent], replies, loop_repeats
         )
+        return AuthorHistory(our_account, has_open, repeated, echo)
+
+    def open_cases(self, tenant_id: int, keys: Collection[tuple[str, str]], since: datetime) -> OpenCases:
+        """``history``'s open-case answer for every (network, author) in ``keys``, in one query."""
+        if not keys:
+            return OpenCases({})
+        params = {
+            "tenant_id": tenant_id,
+            "networks": sorted({n for n, _ in keys}),
+            "authors": sorted({a for _, a in keys}),
+            "since": since,
+        }
+        with self.db.read() as conn:
+            rows = conn.execute(_OPEN_CASES, params).all()
+        return OpenCases({(str(r[0]), str(r[1])): (str(r[2]), str(r[3])) for r in rows})
+
+    def reply_context(
+        self, tenant_id: int, network: str, mentions: Collection[Mention], loop_minutes: float, now: datetime
+    ) -> ReplyContext:
+        """What ``history`` reads for the echo and loop questions, for every reply in ``mentions``
+        (all on ``network``), in one read transaction of three queries."""
+        m = t.mentions.c
+        with self.db.read() as conn:
+            own = {
+                str(r.external_id): (int(r.id), as_utc(r.received_at))
+                for r in conn.execute(
+                    select(m.id, m.external_id, m.received_at).where(
+                        m.tenant_id == tenant_id,
+                        m.network == network,
+                        m.external_id.in_(sorted({x.external_id for x in mentions})),
+                    )
+                )
+            }
+            untils = [(own[x.external_id][1] if x.external_id in own else None) or now for x in mentions]
+            rows = [
+                ThreadRow(
+                    int(r.id),
+                    str(r.external_id),
+                    str(r.author_external_id),
+                    r.thread_id,
+                    as_utc(r.received_at),
+                    comparable(str(r.payload.get("text", ""))),
+                )
+                for r in conn.execute(
+                    select(m.id, m.external_id, m.author_external_id, m.thread_id, m.received_at, m.payload)
+                    .where(
+                        m.tenant_id == tenant_id,
+                        m.network == network,
+                        m.author_external_id.in_(sorted({x.author.external_id for x in mentions})),
+                        m.thread_id.in_(sorted({x.thread_id or x.external_id for x in mentions})),
+                        m.received_at >= min(untils, default=now) - timedelta(minutes=loop_minutes),
+                    )
+                    .order_by(m.id.desc())
+                )
+            ]
+            replies = self._sent_replies(conn, tenant_id, network, now)
+        return ReplyContext(now, own, rows, replies)
+
+    @staticmethod
+    def _sent_replies(conn: Any, tenant_id: int, network: str, now: datetime) -> list[tuple[str, str | None]]:
+        """(comparable text, external id) of our latest replies sent on ``network``, newest first."""
+        r = t.replies.c
+        found = conn.execute(
+            select(r.payload, r.external_id)
+            .where(
+                r.tenant_id == tenant_id, r.network == network, r.status == "sent", r.updated_at >= now - ECHO_WINDOW
+            )
+            .order_by(r.id.desc())
+            .limit(RECENT_LIMIT)
+        ).all()
+        return [(comparable(str(row.payload.get("text", ""))), row.external_id) for row in found]
 
     def sent_reply_ids(self, tenant_id: int) -> list[str]:
         """Network ids of our replies that were posted (newest first)."""

@@ -1,8 +1,9 @@
 """The built-in triage, composed: language, intent, sentiment, PII, engage, priority, routing.
 
 One ``Triager`` per plugin manager; it holds the rules file (reloaded on change), the shipped model and,
-when a runtime exists, the store look-ups (open case, bot loop, echo). Without a store (the
-``horseshoe triage`` command) those look-ups answer "no".
+when a runtime exists, the store look-ups (open case, bot loop, echo; per routing pass, see
+``plugin.triage.lookups``). Without a store (the ``horseshoe triage`` command) those look-ups answer
+"no".
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from plugin.triage import pii
 from plugin.triage.classifier import Model
 from plugin.triage.engage import History, skip_reason
 from plugin.triage.intent import decide
+from plugin.triage.lookups import PassHistory
 from plugin.triage.priority import PriorityInputs, priority
 from plugin.triage.rules import RulesFile, TenantRules, fold
 from plugin.triage.sentiment import sentiment
@@ -36,14 +38,27 @@ class Triager:
         # An open case only raises the priority of what can be raised (not security: already urgent;
         # not noise): skip that look-up when it cannot change the answer.
         level = rules.priority.by_intent.get(intent or "", "normal")
-        found = self.repository.history(
-            tenant.id,
-            mention,
-            open_days=OPEN_CASE_DAYS,
-            loop_minutes=rules.bot_loop_minutes,
-            loop_repeats=rules.bot_loop_repeats,
-            want_open_case=rules.priority.open_ticket_bump and level != "urgent" and intent not in ("spam", "chatter"),
-        )
+        want_open_case = rules.priority.open_ticket_bump and level != "urgent" and intent not in ("spam", "chatter")
+        loop_minutes, loop_repeats = rules.bot_loop_minutes, rules.bot_loop_repeats
+        # Within a routing pass, the pass's reads answer (a few queries for all its mentions).
+        batch = PassHistory.for_mention(self.repository, tenant.id, mention)
+        if batch is not None:
+            found = batch.history(
+                mention,
+                open_days=OPEN_CASE_DAYS,
+                loop_minutes=loop_minutes,
+                loop_repeats=loop_repeats,
+                want_open_case=want_open_case,
+            )
+        else:
+            found = self.repository.history(
+                tenant.id,
+                mention,
+                open_days=OPEN_CASE_DAYS,
+                loop_minutes=loop_minutes,
+                loop_repeats=loop_repeats,
+                want_open_case=want_open_case,
+            )
         return History(
             has_open_case=found.has_open_case,
             repeated_recently=found.repeated_recently,
