@@ -107,7 +107,8 @@ class SalesforceApi:
         self.calls = 0
         self.usage: tuple[int, int] | None = None
         self._blocked_until: float | None = None  # monotonic time the share guard lifts
-        # Per thread (the client is shared by a CRM's concurrent batches, plugin/worker/overlap.py):
+        # Per thread (one client per tenant is shared by the process's threads: the Salesforce delivery
+        # lane, the upkeep lane's agent-reply polls and resolutions):
         # the headers of its last response (simple-salesforce's exceptions do not keep them), and
         # the requests it sent (``sent_here``).
         self._local = threading.local()
