@@ -79,10 +79,9 @@ def authors_of(mentions: Mapping[int, Sequence[Mention]]) -> dict[int, frozenset
 
 
 @contextmanager
-def routing_pass(
-    authors: dict[int, frozenset[tuple[str, str]]], mentions: Mapping[int, Sequence[Mention]] | None = None
-) -> Iterator[RoutingPass]:
-    scope = RoutingPass(authors, mentions={k: tuple(v) for k, v in (mentions or {}).items()})
+def routing_pass(mentions: Mapping[int, Sequence[Mention]]) -> Iterator[RoutingPass]:
+    """The pass of ``mentions`` (per tenant id; its authors are theirs) for the hook calls inside."""
+    scope = RoutingPass(authors_of(mentions), mentions={k: tuple(v) for k, v in mentions.items()})
     token = _pass.set(scope)
     try:
         yield scope

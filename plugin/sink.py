@@ -58,6 +58,11 @@ class DeliveryOutcome:
     error: str | None = None
     retry_after: float | None = None
 
+    @classmethod
+    def lease_lost(cls, delivery_id: int) -> DeliveryOutcome:
+        """The item's lease fence said another worker took it over: left to that worker, retried."""
+        return cls(delivery_id, "retry", error="lease lost: another worker delivers it")
+
 
 @dataclass(frozen=True)
 class Delivered:

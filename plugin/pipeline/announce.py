@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 
-from plugin.context import RoutingPass, authors_of, routing_pass
+from plugin.context import RoutingPass, routing_pass
 from plugin.models import Mention
 from plugin.runtime import Runtime
 from plugin.traffic import GIVE_WAY_SECONDS, TRAFFIC
@@ -112,7 +112,7 @@ class Announcer:
                 continue
             if tenant_id is not None:
                 mentions.setdefault(tenant_id, []).append(mention)
-        return routing_pass(authors_of(mentions), mentions)
+        return routing_pass(mentions)
 
     def _announce(self, item: Announcement) -> None:
         mention, mention_id, tenant = item

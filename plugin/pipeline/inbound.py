@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from plugin import metrics
 from plugin.connector import Quarantined
-from plugin.context import RoutingPass, Tenant, authors_of, routing_pass, tenant_context
+from plugin.context import RoutingPass, Tenant, routing_pass, tenant_context
 from plugin.heartbeat import Heartbeat
 from plugin.models import Labels, Mention, SocialProfile, Visibility
 from plugin.pipeline import doorbell, notices, upcoming
@@ -99,7 +99,7 @@ def ingest_parts(
     mentions: dict[int, list[Mention]] = {}
     for tenant_id, mention, _ in stored:
         mentions.setdefault(tenant_id, []).append(mention)
-    with routing_pass(authors_of(mentions), mentions):
+    with routing_pass(mentions):
         for mention, mention_id, tenant_key in announcements:
             runtime.hooks.mention_stored(mention=mention, mention_id=mention_id, tenant=tenant_key)
     return results
@@ -228,7 +228,7 @@ def _route_claimed(
     for row, mention, _ in claimed:
         if not notices.is_notice(mention):
             mentions.setdefault(row.tenant_id, []).append(mention)
-    with routing_pass(authors_of(mentions), mentions) as scope:
+    with routing_pass(mentions) as scope:
         _route_rows(runtime, owner, claimed, beat, routing, scope)
 
 
@@ -246,14 +246,18 @@ def _route_rows(
     since = time.monotonic()
     # Triage is CPU-bound: a burst of this process's requests (serve) goes first, between two mentions.
     pauses = TRAFFIC.pauses(GIVE_WAY_SECONDS)
+
+    def commit_mid_pass() -> None:
+        nonlocal pending, since
+        _commit(runtime, owner, pending, routing)
+        if pending:
+            scope.advance()  # the pass's later mentions see these as routed (an open case)
+        beat.release([r.mention.id for r in pending])
+        pending, since = [], time.monotonic()
+
     for row, mention, sinks in claimed:
         if pauses.due():
-            # What was routed goes to its delivery lane now, not after the burst.
-            _commit(runtime, owner, pending, routing)
-            if pending:
-                scope.advance()  # as after any commit mid-pass: later mentions see these as routed
-            beat.release([r.mention.id for r in pending])
-            pending = []
+            commit_mid_pass()  # what was routed goes to its delivery lane now, not after the burst
             pauses.wait()
             since = time.monotonic()
         if row.tenant_id not in tenants:  # one look-up per tenant per pass, not per mention
@@ -282,10 +286,7 @@ def _route_rows(
             )
         )
         if len(pending) >= GROUP_COMMIT or time.monotonic() - since >= GROUP_COMMIT_SECONDS:
-            _commit(runtime, owner, pending, routing)
-            scope.advance()  # the pass's later mentions see these as routed (an open case)
-            beat.release([r.mention.id for r in pending])
-            pending, since = [], time.monotonic()
+            commit_mid_pass()
     _commit(runtime, owner, pending, routing)
 
 

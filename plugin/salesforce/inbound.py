@@ -126,9 +126,7 @@ class InboundBatch:
         self._fenced_at = self.api.sent_here
         for w in work:
             if not self._done(w) and w.item.delivery_id not in held:
-                self.outcomes[w.item.delivery_id] = DeliveryOutcome(
-                    w.item.delivery_id, "retry", error="lease lost: another worker delivers it"
-                )
+                self.outcomes[w.item.delivery_id] = DeliveryOutcome.lease_lost(w.item.delivery_id)
 
     # -- the batch -----------------------------------------------------------------------------
     def run(self, items: list[DeliveryItem]) -> list[DeliveryOutcome]:

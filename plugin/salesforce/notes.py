@@ -50,8 +50,7 @@ def write(
             continue
         ready.append((item, post))
     held = fence([item.delivery_id for item, _ in ready]) if ready else set()
-    lost = "lease lost: another worker delivers it"
-    outcomes += [DeliveryOutcome(i.delivery_id, "retry", error=lost) for i, _ in ready if i.delivery_id not in held]
+    outcomes += [DeliveryOutcome.lease_lost(i.delivery_id) for i, _ in ready if i.delivery_id not in held]
     ready = [(item, post) for item, post in ready if item.delivery_id in held]
     if not ready:
         return outcomes

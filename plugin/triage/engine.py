@@ -9,6 +9,7 @@ when a runtime exists, the store look-ups (open case, bot loop, echo; per routin
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from plugin.context import Tenant
 from plugin.models import Labels, Mention, Visibility
@@ -42,23 +43,14 @@ class Triager:
         loop_minutes, loop_repeats = rules.bot_loop_minutes, rules.bot_loop_repeats
         # Within a routing pass, the pass's reads answer (a few queries for all its mentions).
         batch = PassHistory.for_mention(self.repository, tenant.id, mention)
-        if batch is not None:
-            found = batch.history(
-                mention,
-                open_days=OPEN_CASE_DAYS,
-                loop_minutes=loop_minutes,
-                loop_repeats=loop_repeats,
-                want_open_case=want_open_case,
-            )
-        else:
-            found = self.repository.history(
-                tenant.id,
-                mention,
-                open_days=OPEN_CASE_DAYS,
-                loop_minutes=loop_minutes,
-                loop_repeats=loop_repeats,
-                want_open_case=want_open_case,
-            )
+        look_up = batch.history if batch is not None else partial(self.repository.history, tenant.id)
+        found = look_up(
+            mention,
+            open_days=OPEN_CASE_DAYS,
+            loop_minutes=loop_minutes,
+            loop_repeats=loop_repeats,
+            want_open_case=want_open_case,
+        )
         return History(
             has_open_case=found.has_open_case,
             repeated_recently=found.repeated_recently,
