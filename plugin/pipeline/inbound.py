@@ -79,7 +79,9 @@ def ingest_parts(
 
     runtime.store.intake.run(store, expect_generation)
     if any(r.new for r in results):
-        doorbell.ring()  # committed: an idle in-process worker routes and delivers them now
+        # Committed: an idle worker routes and delivers them now, this process's or the one listening
+        # for this database (horseshoe serve's worker process).
+        doorbell.ring(doorbell.address_for(runtime.db.url))
     # Counted and announced only once committed (a transaction rolled back is handled again).
     for part, result in zip(parts, results, strict=True):
         network = part.account.network

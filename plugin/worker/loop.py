@@ -448,6 +448,11 @@ class Worker:
         # A change stream that saw an agent reply wakes whoever collects replies: the upkeep lane, or
         # this loop when it does everything itself.
         replies_bell = threading.Event() if laned else self._bell
+        # New mentions committed by other processes on this database (serve's web processes) ring here.
+        with doorbell.Relay(doorbell.address_for(self.runtime.db.url), doorbell.BELL):
+            self._run_forever(idle, laned, replies_bell)
+
+    def _run_forever(self, idle: float, laned: bool, replies_bell: threading.Event) -> None:
         streams = ReplyStreams(self.runtime, self.owner, nudge=replies_bell.set)
         if laned:
             # Each CRM delivers on its own thread, and the upkeep on another, while this one routes.
