@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, literal, select, update
+from sqlalchemy import Boolean, Connection, bindparam, case, func, insert, literal, select, update
 
 from plugin.store import leases
 from plugin.store import tables as t
@@ -130,28 +130,39 @@ class DeliveryRepository:
 
     def finish(self, owner: str, updates: Sequence[DeliveryUpdate]) -> int:
         """Write each update and release its lease, but only where ``owner`` still holds the lease:
-        a slower worker never overwrites a newer result. Returns how many rows were written."""
-        written = 0
-        now = utcnow()
+        a slower worker never overwrites a newer result. Returns how many rows were written.
+
+        One statement for the whole batch, executed once per update (``executemany``): a batch of
+        100 was 100 statements compiled and run one by one inside the write turn, ~0.5 ms each, while
+        every other writer of the file waited (BENCHMARKS.md "The worker in its own process")."""
+        if not updates:
+            return 0
+        d = t.deliveries.c
+        # Only a delivery sets its remote id, only a retry its next attempt: the others keep theirs.
+        delivered = bindparam("u_delivered", type_=Boolean)
+        remote_id = case((delivered, bindparam("u_remote", type_=d.remote_id.type)), else_=d.remote_id)
+        next_attempt_at = func.coalesce(bindparam("u_next", type_=d.next_attempt_at.type), d.next_attempt_at)
+        statement = (
+            update(t.deliveries)
+            .where(d.id == bindparam("u_id"), leases.held_by(t.deliveries, owner))
+            .values(
+                status=bindparam("u_status"),
+                attempts=bindparam("u_attempts"),
+                last_error=bindparam("u_error"),
+                updated_at=utcnow(),
+                remote_id=remote_id,
+                next_attempt_at=next_attempt_at,
+                **leases.released(),
+            )
+        )
+        rows = [
+            {"u_id": u.id, "u_status": u.status, "u_attempts": u.attempts, "u_error": u.last_error,
+             "u_delivered": u.status == DeliveryStatus.DELIVERED, "u_remote": u.remote_id,
+             "u_next": u.next_attempt_at}
+            for u in sorted(updates, key=lambda u: u.id)  # id order, as lease renewals lock (leases.renew)
+        ]  # fmt: skip
         with self.db.begin() as conn:
-            for u in sorted(updates, key=lambda u: u.id):  # id order, as lease renewals lock (leases.renew)
-                values: dict[str, Any] = {
-                    "status": u.status,
-                    "attempts": u.attempts,
-                    "last_error": u.last_error,
-                    "updated_at": now,
-                    **leases.released(),
-                }
-                if u.status == DeliveryStatus.DELIVERED:
-                    values["remote_id"] = u.remote_id
-                if u.next_attempt_at is not None:
-                    values["next_attempt_at"] = u.next_attempt_at
-                written += conn.execute(
-                    update(t.deliveries)
-                    .where(t.deliveries.c.id == u.id, leases.held_by(t.deliveries, owner))
-                    .values(**values)
-                ).rowcount
-        return written
+            return int(conn.execute(statement, rows).rowcount)
 
     def parent_states(
         self, tenant_id: int, sink: str, keys: set[tuple[str, str]]
