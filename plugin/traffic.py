@@ -1,8 +1,10 @@
 """Requests in flight in this process, so that background threads give way to them during a spike.
 
-``horseshoe serve`` runs its in-process worker (routing, deliveries) and the announcer (the
-``mention_stored`` observers) as threads beside the request threads. Their work is CPU-bound Python
-(triage, classifiers), and CPython shares one interpreter lock: a request thread that waits for the
+``horseshoe serve``'s web processes run the announcer (the ``mention_stored`` observers) as a thread
+beside the request threads; a worker run as threads of a process that also serves requests (a
+test's, a host's own embedding) is in the same place. Serve's own worker is a process of its own
+(plugin/worker/companion.py), where no request is ever counted, so it never waits. That work is
+CPU-bound Python (triage, classifiers), and CPython shares one interpreter lock: a request thread that waits for the
 database or the socket gets the lock back only when the busy background thread hands it over (up to
 the 5 ms switch interval each time). Under a burst of webhooks that made every request wait for work
 that could as well be done a moment later; the answered webhooks are already committed.

@@ -1,8 +1,9 @@
 """``horseshoe serve``: horseshoe behind a production WSGI server (gunicorn, threaded workers).
 
 Each gunicorn worker process builds its own runtime after the fork (database engines and threads
-must not cross a fork) and, without a broker, runs an in-process worker thread beside the web
-threads; several of those are safe together because all work is claimed under database leases.
+must not cross a fork). Without a broker, gunicorn's master also keeps one worker process beside
+them (``plugin.worker.companion``): routing and delivery no longer share an interpreter lock with the
+request threads.
 The access log never holds a query string's values (they carry verify tokens and signed metadata),
 nor the token of an attachment link (the path is the credential there).
 """
@@ -10,18 +11,20 @@ nor the token of an attachment link (the path is the credential there).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 from plugin.config import Settings
 from plugin.runtime import build_runtime, warm_up
 from plugin.web.app import create_app
 from plugin.web.gthread import CountingThreadWorker
-from plugin.worker.loop import Worker
+from plugin.worker.companion import WorkerProcess
 
 # Remote address, request line (query values redacted), status, bytes, milliseconds.
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -64,6 +67,33 @@ class RedactingLogger(Logger):
         return {k: v for k, v in atoms.items() if not (k.startswith("{") and k.endswith("}i"))}
 
 
+class HorseshoeArbiter(Arbiter):
+    """gunicorn's master, which also keeps ``serve``'s worker process running (none with a broker:
+    Celery's workers are started on their own, ``horseshoe worker``)."""
+
+    def __init__(self, app: HorseshoeServer, worker: WorkerProcess | None):
+        self.worker = worker
+        super().__init__(app)
+
+    def start(self) -> None:
+        super().start()
+        if self.worker is not None:
+            self.worker.start()
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        if self.worker is not None:
+            self.worker.keep()
+
+    def stop(self, graceful: bool = True) -> None:
+        # The worker process and the web processes wind down together, not one after the other.
+        if self.worker is not None:
+            self.worker.ask_to_stop()
+        super().stop(graceful)
+        if self.worker is not None:
+            self.worker.stop()
+
+
 class HorseshoeServer(BaseApplication):
     def __init__(
         self, settings: Settings, *, host: str, port: int, workers: int, threads: int, with_worker: bool
@@ -91,12 +121,20 @@ class HorseshoeServer(BaseApplication):
 
     def load(self) -> Flask:
         runtime = build_runtime(self.settings, upgrade=False)  # the master upgraded the schema once
-        # This process triages (the in-process worker's routing, the observers): its language models are
-        # loaded now, before it takes a request, not by the first short post in the middle of traffic.
+        # This process triages (the observers of stored mentions): its language models are loaded now,
+        # before it takes a request, not by the first short post in the middle of traffic.
         warm_up(runtime)
-        if self.with_worker and not self.settings.broker_url:
-            Worker(runtime).start_thread()
         return create_app(runtime)
+
+    def run(self) -> None:
+        """gunicorn's ``BaseApplication.run`` with horseshoe's master."""
+        worker = WorkerProcess(self.settings) if self.with_worker and not self.settings.broker_url else None
+        try:
+            HorseshoeArbiter(self, worker).run()
+        except RuntimeError as exc:
+            sys.stderr.write(f"\nError: {exc}\n\n")
+            sys.stderr.flush()
+            sys.exit(1)
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
