@@ -1,7 +1,7 @@
 """Webhook ingest: signed Messenger webhooks per second and response times, against hello-world.
 
-``horseshoe serve`` runs as a real process (gunicorn, its default workers and threads, the in-process
-worker routing what arrives, file SQLite) beside the Meta Graph fake its Messenger account points at.
+``horseshoe serve`` runs as a real process (gunicorn, its default workers and threads, its worker
+process routing what arrives, file SQLite) beside the Meta Graph fake its Messenger account points at.
 The baseline, in the same run, is a hello-world Flask app under the very same gunicorn set-up
 (``bench/_hello.py``: ``HorseshoeServer`` with only the app replaced), sent the same bodies.
 
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: serve's default)")
     parser.add_argument("--keep", action="store_true", help="keep the data directory (database, server logs)")
     parser.add_argument(
-        "--no-worker", dest="with_worker", action="store_false", help="serve without its in-process worker (diagnosis)"
+        "--no-worker", dest="with_worker", action="store_false", help="serve without its worker process (diagnosis)"
     )
 
 

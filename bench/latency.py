@@ -1,6 +1,6 @@
 """Webhook → ticket latency at 10, 100 and 1,000 mentions a second (issue 11).
 
-The real ``horseshoe serve`` (gunicorn, one process, its in-process worker, file SQLite) receives signed
+The real ``horseshoe serve`` (gunicorn, one web process, its worker process, file SQLite) receives signed
 Messenger webhooks from an open-loop sender: mention *i* is due at ``start + i / rate`` whatever
 happened to the ones before (a slow server makes the queue grow, it does not slow the sender down).
 Every webhook is one customer's first message, so each becomes its own Zendesk ticket (Channel

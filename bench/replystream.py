@@ -1,13 +1,13 @@
 """Agents' replies in Salesforce: found by the change stream vs by polling, in the same run.
 
-One org on the fake (Change Data Capture of Social Post selected), one in-process worker thread
-(``Worker.start_thread``, what ``horseshoe serve`` runs). Agents write outbound SocialPosts at a steady
-pace; for each we time how long until it leaves "Pending" in Salesforce (found, and its fate written
-back: here Failed, since no network account is connected, which is the same path without a network),
-and the fake counts horseshoe's SOQL queries, first over an idle stretch (no reply: what most orgs
-are doing most of the time), then while agents answer. Baseline: the same worker with ``reply_stream:
-false``, polling every ``reply_poll_seconds`` (10 s, the shipped default). ``--quick``: 60 s idle and
-30 s busy per mode, else 300 s idle and 120 s busy; one reply every 3 s while busy.
+One org on the fake (Change Data Capture of Social Post selected), one worker's ``run_forever`` on a
+thread (``Worker.start_thread``: what ``horseshoe serve``'s worker process runs). Agents write outbound
+SocialPosts at a steady pace; for each we time how long until it leaves "Pending" in Salesforce (found,
+and its fate written back: here Failed, since no network account is connected, which is the same path
+without a network), and the fake counts horseshoe's SOQL queries, first over an idle stretch (no reply:
+what most orgs are doing most of the time), then while agents answer. Baseline: the same worker with
+``reply_stream: false``, polling every ``reply_poll_seconds`` (10 s, the shipped default). ``--quick``:
+60 s idle and 30 s busy per mode, else 300 s idle and 120 s busy; one reply every 3 s while busy.
 """
 
 from __future__ import annotations

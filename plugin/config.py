@@ -23,7 +23,7 @@ class Settings:
     database_url: str = ""  # empty = SQLite file horseshoe.db in data_dir
     public_url: str = DEFAULT_PUBLIC_URL
     secret_key: str = field(default="", repr=False)  # empty = generated once and kept in data_dir
-    broker_url: str = ""  # empty = in-process worker
+    broker_url: str = ""  # empty = no Celery: serve's own worker process, or horseshoe worker alone
     log_level: str = "INFO"
     max_body_bytes: int = 1_000_000
     worker_idle_seconds: float = 1.0

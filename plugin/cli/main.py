@@ -39,7 +39,7 @@ def main(ctx: click.Context, data_dir: str | None, database_url: str | None, ver
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Web server processes")
 @click.option("--threads", default=8, show_default=True, help="Request threads per process")
-@click.option("--with-worker/--no-worker", default=True, show_default=True, help="Run a worker process beside the web processes (no broker)")
+@click.option("--with-worker/--no-worker", default=True, show_default=True, help="Run a worker process too")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, with_worker: bool) -> None:
     """Serve the Zendesk Channel Framework endpoints and network webhooks (gunicorn)."""

@@ -4,9 +4,10 @@ The built-in observers (security escalation, praise routing) triage each new men
 language detection, a classifier and a history read: about as much as the whole ingest. A network
 waiting for its 2xx gains nothing from it, so the webhook view commits, hands the new mentions to
 this process's announcer thread and answers; the observers run a moment later, in commit order:
-during a burst of requests, when it pauses, or in slices beside it (``plugin.traffic``). When this
-process's worker routed the mention first, the observers reuse its labels
-(``plugin.triage.observer.remember_labels``) instead of triaging it again.
+during a burst of requests, when it pauses, or in slices beside it (``plugin.traffic``). When a worker
+of this process routed the mention first (a worker run as threads, as in tests or the demo), the
+observers reuse its labels (``plugin.triage.observer.remember_labels``) instead of triaging it again;
+``horseshoe serve``'s worker is a process of its own, so there each process triages once.
 
 Nothing is dropped to keep the queue bounded: when ``QUEUE_LIMIT`` announcements wait, the request
 that finds it full runs its own observers inline (back-pressure on the sender instead of memory).

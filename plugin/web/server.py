@@ -24,7 +24,7 @@ from plugin.config import Settings
 from plugin.runtime import build_runtime, warm_up
 from plugin.web.app import create_app
 from plugin.web.gthread import CountingThreadWorker
-from plugin.worker.companion import WorkerProcess
+from plugin.worker.companion import QUICK_STOP_SECONDS, STOP_SECONDS, WorkerProcess
 
 # Remote address, request line (query values redacted), status, bytes, milliseconds.
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -86,12 +86,14 @@ class HorseshoeArbiter(Arbiter):
             self.worker.keep()
 
     def stop(self, graceful: bool = True) -> None:
-        # The worker process and the web processes wind down together, not one after the other.
+        # The worker process and the web processes wind down together, not one after the other. A
+        # quick stop (SIGINT, SIGQUIT) does not wait for the worker's calls in flight either: what it
+        # had claimed is taken up again when its leases run out.
         if self.worker is not None:
             self.worker.ask_to_stop()
         super().stop(graceful)
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop(STOP_SECONDS if graceful else QUICK_STOP_SECONDS)
 
 
 class HorseshoeServer(BaseApplication):

@@ -124,7 +124,8 @@ def _handle(rt: Runtime, connector: Connector, public_key: str, inbound: Inbound
         quarantine.report(done.account, "webhook", done.held, len(stored.quarantined))
     new = sum(len(r.new) for r in results)
     if new and rt.settings.broker_url:
-        # Committed above; the message only wakes a Celery worker (the in-process one polls the DB).
+        # Committed above; the message only wakes a Celery worker (without a broker, ingest rang the
+        # worker of this database: plugin/pipeline/doorbell.py).
         from plugin.worker.scaleout import wake
 
         wake(rt.settings)

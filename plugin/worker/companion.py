@@ -25,7 +25,9 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from plugin.config import Settings
@@ -39,16 +41,19 @@ HEALTHY_SECONDS = 60.0
 FIRST_RESTART_SECONDS = 1.0
 LAST_RESTART_SECONDS = 30.0
 STOP_SECONDS = 30.0  # a delivery in flight finishes (its lanes' join) before the worker is killed
+QUICK_STOP_SECONDS = 2.0  # SIGINT / SIGQUIT: the server stops now
 # Added to the worker's nice value. When the cores are busy, the kernel gives a web process about
 # three times the worker's share of a core (weights 1024 : 335): a network waits for each webhook's
 # answer, while routing and delivery only move a moment later. In a storm of webhooks on 2 cores this
 # took p99 at 16 clients from 126-150 ms to 110-115 ms and the ratio to hello-world from 0.25-0.30
 # to 0.34-0.36, with webhook -> CRM at 100/s unchanged (BENCHMARKS.md "The worker in its own process").
 NICENESS = 5
+ORPHAN_CHECK_SECONDS = 1.0
 
 
-def run_worker(settings: Settings) -> None:
-    """The worker process's whole life: build a runtime, warm up, run until SIGTERM / SIGINT."""
+def run_worker(settings: Settings, parent: int) -> None:
+    """The worker process's whole life: build a runtime, warm up, run until SIGTERM / SIGINT, or until
+    ``parent`` (the master's pid) is no longer its parent."""
     os.nice(NICENESS)
     runtime = build_runtime(settings, upgrade=False)  # the master upgraded the schema once
     worker = Worker(runtime)
@@ -59,11 +64,27 @@ def run_worker(settings: Settings) -> None:
     # SIGINT too: Ctrl-C in a terminal reaches the whole process group, and the master stops it anyway.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _stop_when_orphaned(parent, worker.stop)
     warm_up(runtime)
     try:
         worker.run_forever()
     finally:
         runtime.db.dispose()
+
+
+def _stop_when_orphaned(parent: int, stop: Callable[[], None]) -> None:
+    """A master killed outright (SIGKILL, the OOM killer) cannot stop its worker: the worker notices
+    that its parent changed, as gunicorn's web processes do, and stops, instead of running on beside
+    the next server's worker. The master's pid comes from the master: one that died while this process
+    was still starting would otherwise be missed (its adoptive parent taken for the real one)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        log.warning("worker process %s: its server (pid %s) is gone; stopping", os.getpid(), parent)
+        stop()
+
+    threading.Thread(target=watch, name="horseshoe-worker-parent", daemon=True).start()
 
 
 class WorkerProcess:
@@ -83,21 +104,27 @@ class WorkerProcess:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
+        envelope = {"settings": dataclasses.asdict(self.settings), "parent": os.getpid(),
+                    "log_level": logging.getLogger().getEffectiveLevel()}  # fmt: skip
         process = subprocess.Popen([sys.executable, "-m", "plugin.worker.companion"], stdin=subprocess.PIPE)
-        assert process.stdin is not None
-        with process.stdin:
-            process.stdin.write(json.dumps(dataclasses.asdict(self.settings)).encode())
+        self._process, self._started_at, self._down_since = process, time.monotonic(), None
+        self.starts += 1
         self._close_pidfd()
         # gunicorn's master reaps every child that exits (``waitpid(-1)``), this one included, after which
         # ``Popen.poll`` cannot tell it from a live one (or, its pid reused, from another process). A
-        # pidfd follows this process, reaped or not.
+        # pidfd follows this process, reaped or not; without one (a kernel before 5.3, a seccomp
+        # profile that refuses it) ``poll`` is the fallback: a reaped child reads as exited.
         if hasattr(os, "pidfd_open"):
             try:
                 self._exited = os.pidfd_open(process.pid)
-            except ProcessLookupError:  # already gone (reaped too): the next ``keep`` restarts it
+            except OSError:
                 self._exited = None
-        self._process, self._started_at, self._down_since = process, time.monotonic(), None
-        self.starts += 1
+        assert process.stdin is not None
+        try:
+            with process.stdin:
+                process.stdin.write(json.dumps(envelope).encode())
+        except BrokenPipeError:
+            pass  # it died before reading them: ``keep`` sees it gone and starts another
 
     def alive(self) -> bool:
         if self._process is None:
@@ -113,6 +140,7 @@ class WorkerProcess:
             return
         now = time.monotonic()
         if self._down_since is None:
+            self._process.poll()  # its exit status, if the master has not reaped it: no zombie left
             self._down_since = now
             lived = now - self._started_at
             if lived >= HEALTHY_SECONDS:
@@ -122,7 +150,11 @@ class WorkerProcess:
         if now - self._down_since < self._restart_after:
             return
         self._restart_after = min(LAST_RESTART_SECONDS, self._restart_after * 2)
-        self.start()
+        try:
+            self.start()
+        except OSError:  # no process to start now (out of memory or pids): the master goes on, tries later
+            log.exception("could not start the worker process; trying again in %.0f s", self._restart_after)
+            self._down_since = now
 
     def ask_to_stop(self) -> None:
         """SIGTERM: the worker ends its pass and lets its lanes finish their calls in flight."""
@@ -153,9 +185,11 @@ class WorkerProcess:
 
 
 def main() -> None:
-    """``python -m plugin.worker.companion``: the settings come as JSON on standard input."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_worker(Settings(**json.loads(sys.stdin.read())))
+    """``python -m plugin.worker.companion``: the settings, the master's pid and its log level come as
+    JSON on standard input."""
+    envelope = json.loads(sys.stdin.read())
+    logging.basicConfig(level=int(envelope["log_level"]), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(Settings(**envelope["settings"]), parent=int(envelope["parent"]))
 
 
 if __name__ == "__main__":

@@ -107,36 +107,46 @@ def _gone(pid: int) -> bool:
     return state == "Z"
 
 
-def test_serve_runs_its_worker_in_a_process_of_its_own_rung_restarted_and_stopped(tmp_path: Path) -> None:
-    path = _webhook_path(tmp_path)
+def _serve(tmp_path: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``horseshoe serve`` with two web processes and its worker, answering on a free port."""
     port = _free_port()
     env = {**os.environ, "HORSESHOE_DATA_DIR": str(tmp_path), "HORSESHOE_SECRET_KEY": SECRET_KEY,
            "HORSESHOE_WORKER_IDLE_SECONDS": IDLE}  # fmt: skip
     env.pop("HORSESHOE_DATABASE_URL", None)
     env.pop("HORSESHOE_BROKER_URL", None)
-    log_path = tmp_path / "serve.log"
     command = [sys.executable, "-m", "plugin.cli", "serve", "--port", str(port), "--workers", "2"]
     with log_path.open("w") as log:
         server = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert server.poll() is None, log_path.read_text()
+        try:
+            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    if not wait_for(up, 120):
+        server.kill()
+        raise AssertionError(f"server did not come up: {log_path.read_text()}")
+    return server, base
+
+
+def test_serve_runs_its_worker_in_a_process_of_its_own_rung_restarted_and_stopped(tmp_path: Path) -> None:
+    path = _webhook_path(tmp_path)
+    log_path = tmp_path / "serve.log"
+    server, base = _serve(tmp_path, log_path)
+    first: set[int] = set()
+    second: set[int] = set()
     try:
-
-        def up() -> bool:
-            assert server.poll() is None, log_path.read_text()
-            try:
-                return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        assert wait_for(up, 120), "server did not come up"
         first = wait_for(lambda: _worker_pids(server.pid), 60)
         assert len(first) == 1, f"one worker process beside the web processes: {_children(server.pid)}"
-        web = {pid for pid, cmd in _children(server.pid).items() if "plugin.cli serve" in cmd}
-        assert len(web) == 2 and not web & first
-        # The webhooks come first when the cores are busy.
+        assert wait_for(lambda: _listening(tmp_path), 120), log_path.read_text()
+        web = set(_children(server.pid)) - first  # gunicorn's web processes (their title may change)
+        assert len(web) == 2, _children(server.pid)
+        # The webhooks come first when the cores are busy (set once the worker is up: it listens).
         assert all(_nice(pid) == _nice(server.pid) + companion.NICENESS for pid in first)
         assert all(_nice(pid) == _nice(server.pid) for pid in web)
-        assert wait_for(lambda: _listening(tmp_path), 120), log_path.read_text()
 
         _send(base + path, "m-1")
         assert wait_for(lambda: _status(tmp_path, "m-1") == "routed", 60), _status(tmp_path, "m-1")
@@ -158,3 +168,22 @@ def test_serve_runs_its_worker_in_a_process_of_its_own_rung_restarted_and_stoppe
     output = log_path.read_text()
     assert f"worker process {killed} exited" in output, output
     assert "Traceback" not in output, output
+
+
+def test_a_worker_whose_server_was_killed_outright_stops(tmp_path: Path) -> None:
+    """SIGKILL (the OOM killer) gives the master no chance to stop its worker: the worker notices."""
+    log_path = tmp_path / "serve.log"
+    server, _base = _serve(tmp_path, log_path)
+    orphans: set[int] = set()
+    try:
+        workers = wait_for(lambda: _worker_pids(server.pid), 60)
+        assert workers, _children(server.pid)
+        orphans = set(_children(server.pid))
+        server.kill()
+        server.wait(timeout=30)
+        assert wait_for(lambda: all(_gone(pid) for pid in workers), 60), "the worker outlived its server"
+    finally:
+        for pid in orphans:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert "is gone; stopping" in log_path.read_text()
