@@ -26,13 +26,10 @@ import errno
 import functools
 import hashlib
 import logging
-import os
 import socket
 import sys
 import threading
 import weakref
-
-from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
@@ -76,28 +73,16 @@ SLOTS = 4
 
 
 @functools.lru_cache(maxsize=64)  # asked at every commit of new mentions
-def address_for(database_url: str) -> str | None:
-    """The name of the datagram sockets where the workers of this database listen (``SLOTS`` of them,
-    this name and a slot number): in Linux's abstract namespace (no file to leave behind or to clean
-    up, no path length to outgrow), the same for every process given the same database. None where
-    there is no such namespace (the processes then find new mentions at their idle look)."""
+def address_for(database: str) -> str | None:
+    """The name of the datagram sockets where the workers of ``database`` (``Database.identity``:
+    the same for every process using it, with no password in it) listen (``SLOTS`` of them, this name
+    and a slot number): in Linux's abstract namespace (no file to leave behind or to clean up, no path
+    length to outgrow). None where there is no such namespace (the processes then find new mentions
+    at their idle look)."""
     if not sys.platform.startswith("linux"):
         return None
-    digest = hashlib.sha256(_canonical(database_url).encode()).hexdigest()[:24]
+    digest = hashlib.sha256(database.encode()).hexdigest()[:24]
     return f"\0horseshoe-bell-{digest}"
-
-
-def _canonical(database_url: str) -> str:
-    """A relative SQLite path names the same file from every process started in the same directory.
-    A password is left out: socket names are public on the machine (``/proc/net/unix``), and a short
-    hash of a URL holding one could be searched offline for it."""
-    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
-        if database_url.startswith(prefix):
-            path, sep, query = database_url[len(prefix) :].partition("?")
-            if path and path != ":memory:":
-                return prefix + os.path.abspath(path) + sep + query
-            return database_url
-    return make_url(database_url)._replace(password=None).render_as_string(hide_password=False)
 
 
 _SENDER = threading.local()  # one unbound socket per thread: a send needs no lock

@@ -81,7 +81,7 @@ def ingest_parts(
     if any(r.new for r in results):
         # Committed: an idle worker routes and delivers them now, this process's or the one listening
         # for this database (horseshoe serve's worker process).
-        doorbell.ring(doorbell.address_for(runtime.db.url))
+        doorbell.ring(doorbell.address_for(runtime.db.identity))
     # Counted and announced only once committed (a transaction rolled back is handled again).
     for part, result in zip(parts, results, strict=True):
         network = part.account.network

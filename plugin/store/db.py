@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.pool import NullPool, QueuePool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -62,6 +62,21 @@ def insert_ignoring_conflicts(conn: Connection | Dialect, table: Table) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def identity(url: str) -> str:
+    """The database ``url`` names, the same string in every process that uses it: a relative SQLite
+    path made absolute (processes started in the same directory meet), and no password, so it can be
+    shown or hashed in public (the worker's doorbell, ``plugin/pipeline/doorbell.py``: socket names
+    are listed in ``/proc/net/unix`` for every local user)."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        prefix, sep, rest = url.partition(":///")
+        path, qsep, query = rest.partition("?")
+        if sep and path and path != ":memory:":
+            return f"{prefix}{sep}{os.path.abspath(path)}{qsep}{query}"
+        return url
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -149,6 +164,7 @@ def _writer_for(path: str) -> _Writer:
 class Database:
     def __init__(self, url: str):
         self.url = normalize_url(url)
+        self.identity = identity(self.url)  # what names this database to other processes
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             path = self.url.split("///", 1)[-1]

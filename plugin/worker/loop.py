@@ -449,7 +449,7 @@ class Worker:
         # this loop when it does everything itself.
         replies_bell = threading.Event() if laned else self._bell
         # New mentions committed by other processes on this database (serve's web processes) ring here.
-        with doorbell.Relay(doorbell.address_for(self.runtime.db.url), doorbell.BELL):
+        with doorbell.Relay(doorbell.address_for(self.runtime.db.identity), doorbell.BELL):
             self._run_forever(idle, laned, replies_bell)
 
     def _run_forever(self, idle: float, laned: bool, replies_bell: threading.Event) -> None:

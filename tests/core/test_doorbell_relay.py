@@ -11,13 +11,22 @@ from pathlib import Path
 import pytest
 
 from plugin.pipeline import doorbell
+from plugin.store.db import identity
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="abstract socket names are Linux's")
 
 
+def _address(url: str) -> str | None:
+    """Where the workers of the database at ``url`` listen, as a runtime on it computes it."""
+    return doorbell.address_for(identity(url))
+
+
 def _ring_from_another_process(database_url: str) -> None:
     """What a web process does after committing new mentions: ring its database's worker."""
-    code = "import sys; from plugin.pipeline import doorbell; doorbell.ring(doorbell.address_for(sys.argv[1]))"
+    code = (
+        "import sys; from plugin.pipeline import doorbell; from plugin.store.db import identity; "
+        "doorbell.ring(doorbell.address_for(identity(sys.argv[1])))"
+    )
     subprocess.run([sys.executable, "-c", code, database_url], check=True, timeout=60)
 
 
@@ -25,7 +34,7 @@ def test_a_ring_from_another_process_wakes_the_listening_worker(tmp_path: Path) 
     bell = doorbell.Doorbell()
     listener = bell.listener()
     url = f"sqlite:///{tmp_path}/horseshoe.db"
-    address = doorbell.address_for(url)
+    address = _address(url)
     assert address is not None
     with doorbell.Relay(address, bell) as relay:
         assert relay.bound
@@ -36,25 +45,29 @@ def test_a_ring_from_another_process_wakes_the_listening_worker(tmp_path: Path) 
 
 def test_one_database_one_name_and_another_database_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    relative = doorbell.address_for("sqlite:///data/horseshoe.db")
-    absolute = doorbell.address_for(f"sqlite:///{tmp_path}/data/horseshoe.db")
+    relative = _address("sqlite:///data/horseshoe.db")
+    absolute = _address(f"sqlite:///{tmp_path}/data/horseshoe.db")
     assert relative == absolute  # two processes started in the same directory meet
-    assert doorbell.address_for(f"sqlite:///{tmp_path}/other.db") != absolute
-    assert doorbell.address_for("postgresql+psycopg://h/a") != doorbell.address_for("postgresql+psycopg://h/b")
-    # A password plays no part: the name does not depend on it, so it cannot be searched for from it.
-    assert doorbell.address_for("postgresql+psycopg://u:s3cret@h/a") == doorbell.address_for(
-        "postgresql+psycopg://u@h/a"
-    )
+    assert _address(f"sqlite:///{tmp_path}/other.db") != absolute
+    assert _address("postgresql://h/a") != _address("postgresql://h/b")
+    assert _address("postgres://h/a") == _address("postgresql+psycopg://h/a")  # the URLs people paste
     # In the abstract namespace: nothing on disk to clean up, whatever the path's length.
     assert absolute is not None and absolute.startswith("\0")
     assert not any(tmp_path.rglob("*"))
+
+
+def test_no_password_in_what_names_the_database() -> None:
+    """Socket names are listed for every local user (/proc/net/unix): the name does not depend on a
+    password, so a password cannot be searched for from it."""
+    assert identity("postgresql://u:s3cret@h:5432/a") == "postgresql+psycopg://u@h:5432/a"
+    assert _address("postgresql://u:s3cret@h/a") == _address("postgresql://u@h/a")
 
 
 def test_no_name_where_there_is_no_abstract_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
     doorbell.address_for.cache_clear()
     monkeypatch.setattr(sys, "platform", "darwin")
     try:
-        assert doorbell.address_for("sqlite:////tmp/a.db") is None
+        assert _address("sqlite:////tmp/a.db") is None
         with doorbell.Relay(None, doorbell.Doorbell()) as relay:
             assert not relay.bound
     finally:
@@ -63,7 +76,7 @@ def test_no_name_where_there_is_no_abstract_namespace(monkeypatch: pytest.Monkey
 
 def test_ringing_with_nobody_listening_is_harmless_and_still_rings_this_process(tmp_path: Path) -> None:
     listener = doorbell.BELL.listener()
-    address = doorbell.address_for(f"sqlite:///{tmp_path}/nobody.db")
+    address = _address(f"sqlite:///{tmp_path}/nobody.db")
     assert address is not None
     for _ in range(3):
         doorbell.ring(address)
@@ -74,7 +87,7 @@ def test_every_worker_of_the_database_hears_each_ring_up_to_the_slots(tmp_path: 
     bells = [doorbell.Doorbell() for _ in range(doorbell.SLOTS + 1)]
     heard = [bell.listener() for bell in bells]
     url = f"sqlite:///{tmp_path}/shared.db"
-    address = doorbell.address_for(url)
+    address = _address(url)
     assert address is not None
     relays = [doorbell.Relay(address, bell) for bell in bells]
     try:

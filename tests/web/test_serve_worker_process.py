@@ -21,6 +21,7 @@ import requests
 from plugin.config import Settings
 from plugin.pipeline import doorbell
 from plugin.runtime import build_runtime
+from plugin.store.db import identity
 from plugin.worker import companion
 from sandbox.meta import DEFAULT_APP_SECRET, DEFAULT_PAGE_ID, DEFAULT_TOKEN
 from tests.support.wait import wait_for
@@ -90,7 +91,7 @@ def _worker_pids(master: int) -> set[int]:
 def _listening(data_dir: Path) -> bool:
     """The worker's doorbell is bound (``Worker.run_forever``, after its warm-up): from now on only a
     ring makes it route before its idle look."""
-    address = doorbell.address_for(f"sqlite:///{data_dir / 'horseshoe.db'}")
+    address = doorbell.address_for(identity(f"sqlite:///{data_dir / 'horseshoe.db'}"))
     assert address is not None
     return f"@{address[1:]}" in Path("/proc/net/unix").read_text()
 
